@@ -1,0 +1,18 @@
+/* One entry per `faultbox` command; each lives in its own cmd_*.c file. */
+#ifndef FB_CLI_COMMANDS_H
+#define FB_CLI_COMMANDS_H
+
+typedef struct fb_command {
+  const char *name;
+  const char *summary;  /* one line for `faultbox --help` */
+  const char *usage;    /* full text for `faultbox help NAME` */
+  int (*run) (int argc, char **argv);  /* argv[0] is the command name */
+} fb_command;
+
+extern const fb_command fb_cmd_doctor;
+
+const fb_command *fb_command_find (const char *name);
+/* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */
+int fb_cli_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+#endif

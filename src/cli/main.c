@@ -1,0 +1,95 @@
+#include "cli/commands.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const fb_command *const commands[] = {
+  &fb_cmd_doctor,
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const fb_command *
+fb_command_find (const char *name)
+{
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp (commands[i]->name, name) == 0)
+      return commands[i];
+  return NULL;
+}
+
+int
+fb_cli_fail (const char *fmt, ...)
+{
+  va_list ap;
+  fputs ("faultbox: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  return 1;
+}
+
+static void
+print_help (FILE *out)
+{
+  fputs ("faultbox: fault-injection test runner for distributed systems\n\n"
+         "usage: faultbox <command> [flags] [args]\n\ncommands:\n", out);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf (out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+  fputs ("  help       show help for a command\n\n"
+         "flags: --help, --version\n"
+         "Run 'faultbox help <command>' for a command's flags.\n", out);
+}
+
+static int
+cmd_help (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_help (stdout);
+      return 0;
+    }
+  const fb_command *c = fb_command_find (argv[1]);
+  if (!c)
+    return fb_cli_fail ("unknown command \"%s\" (run 'faultbox --help')", argv[1]);
+  fputs (c->usage, stdout);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_help (stderr);
+      return 1;
+    }
+  const char *name = argv[1];
+  if (strcmp (name, "--version") == 0 || strcmp (name, "version") == 0)
+    {
+      printf ("faultbox %s\n", FB_VERSION);
+      return 0;
+    }
+  if (strcmp (name, "--help") == 0 || strcmp (name, "-h") == 0)
+    {
+      print_help (stdout);
+      return 0;
+    }
+  if (strcmp (name, "help") == 0)
+    return cmd_help (argc - 1, argv + 1);
+  if (name[0] == '-')
+    return fb_cli_fail ("unknown flag \"%s\" (run 'faultbox --help')", name);
+  const fb_command *c = fb_command_find (name);
+  if (!c)
+    return fb_cli_fail ("unknown command \"%s\" (run 'faultbox --help')", name);
+  for (int i = 2; i < argc; i++)
+    if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      {
+        fputs (c->usage, stdout);
+        return 0;
+      }
+    else if (strcmp (argv[i], "--") == 0)
+      break;
+  return c->run (argc - 1, argv + 1);
+}

@@ -1,0 +1,31 @@
+/* Growable byte buffer, always NUL-terminated so it doubles as a string. */
+#ifndef FB_UTIL_BUF_H
+#define FB_UTIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct fb_buf {
+  char *data;   /* NULL until the first append */
+  size_t len;
+  size_t cap;
+} fb_buf;
+
+#define FB_BUF_INIT { NULL, 0, 0 }
+
+void fb_buf_reserve (fb_buf *b, size_t extra);
+void fb_buf_append (fb_buf *b, const void *data, size_t n);
+void fb_buf_puts (fb_buf *b, const char *s);
+void fb_buf_putc (fb_buf *b, char c);
+void fb_buf_printf (fb_buf *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+void fb_buf_vprintf (fb_buf *b, const char *fmt, va_list ap);
+void fb_buf_truncate (fb_buf *b, size_t len);
+/* "" when empty, never NULL */
+const char *fb_buf_str (const fb_buf *b);
+/* Hands the string out (caller frees) and resets b. Never NULL. */
+char *fb_buf_steal (fb_buf *b);
+void fb_buf_free (fb_buf *b);
+
+#define _cleanup_buf_ __attribute__ ((cleanup (fb_buf_free)))
+
+#endif

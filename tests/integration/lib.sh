@@ -1,0 +1,53 @@
+# Sourced by integration tests. Provides: $FAULTBOX, skip, fail, expect_*.
+set -u
+: "${FAULTBOX:?FAULTBOX must point at the built binary}"
+: "${FAULTBOX_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "/tmp/fbtest-$TEST_NAME.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+# skip REASON: exit 77 (meson's skip), or fail under FAULTBOX_REQUIRE_ALL=1.
+skip() {
+  echo "skip: $*"
+  if [ "${FAULTBOX_REQUIRE_ALL:-0}" = 1 ]; then
+    echo "FAULTBOX_REQUIRE_ALL=1: a skip is a failure"
+    exit 1
+  fi
+  exit 77
+}
+
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+# run_fb ARGS...: runs faultbox, capturing stdout/stderr/exit code in
+# $TMP/out, $TMP/err and $rc.
+run_fb() {
+  set +e
+  "$FAULTBOX" "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  set -e
+}
+
+expect_rc() { # expect_rc N DESCRIPTION
+  if [ "$rc" = "$1" ]; then ok "$2 (exit $rc)"; else
+    fail "$2: expected exit $1, got $rc"; sed 's/^/  stdout: /' "$TMP/out" | head -20; sed 's/^/  stderr: /' "$TMP/err" | head -20; fi
+}
+
+expect_out() { # expect_out FILE(out|err) PATTERN (grep -E)
+  if grep -Eq -- "$2" "$TMP/$1"; then ok "$1 matches /$2/"; else
+    fail "$1 does not match /$2/"; sed "s/^/  $1: /" "$TMP/$1" | head -30; fi
+}
+
+expect_no_out() { # expect_no_out FILE PATTERN
+  if grep -Eq -- "$2" "$TMP/$1"; then fail "$1 unexpectedly matches /$2/"; sed "s/^/  $1: /" "$TMP/$1" | head -30; else ok "$1 lacks /$2/"; fi
+}
+
+finish() {
+  if [ "$failures" -gt 0 ]; then echo "$TEST_NAME: $failures check(s) failed"; exit 1; fi
+  echo "$TEST_NAME: all checks passed"
+  exit 0
+}
+set -e
