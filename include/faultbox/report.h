@@ -1,0 +1,100 @@
+/* Results of a `faultbox test` run as plain data, and their renderings: the
+ * human text of the seed chapter and Faultbox's JSON schema version 2. The
+ * runner fills an fb_report; renderers write into a caller's fb_buf (the
+ * library never prints). */
+#ifndef FAULTBOX_REPORT_H
+#define FAULTBOX_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "faultbox/error.h"
+
+typedef struct fb_buf fb_buf;
+
+typedef struct fb_kv {
+  char *key;
+  char *value;
+} fb_kv;
+
+/* One entry of a test's event log. */
+typedef struct fb_event {
+  uint64_t seq;               /* 1-based, per test */
+  int64_t time_ns;            /* monotonic, relative to the test's start */
+  char *type;                 /* "syscall", "service_started", "step_send", ... */
+  char *service;              /* "test" for the test driver */
+  fb_kv *fields;
+  size_t n_fields;
+} fb_event;
+
+/* One installed fault rule's outcome, for the scope lines and JSON `faults`. */
+typedef struct fb_fault_summary {
+  char *service;
+  char *keyword;              /* "write", or an op name */
+  char *action;               /* "deny", "delay", "trace" */
+  char *errno_name;           /* "EIO"; NULL for delay/trace */
+  char *filter;               /* "write,writev,pwrite64" */
+  char *label;                /* may be NULL */
+  uint64_t hits;              /* fired */
+  uint64_t matched;           /* syscalls that matched the rule (fired or not) */
+  char *hint;                 /* why it may not fire, when hits == 0 */
+} fb_fault_summary;
+
+typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR } fb_result_kind;
+
+typedef struct fb_test_result {
+  char *name;                 /* "test_order_flow", "test_matrix_order_flow_db_down" */
+  fb_result_kind result;
+  char *reason;               /* NULL on pass */
+  char *failure_type;         /* "assertion", "timeout", "service_start", "error" */
+  uint64_t seed;
+  int64_t duration_ms;
+  char *return_value;         /* repr of the body's return value, may be NULL */
+  char *matrix_scenario;      /* set for matrix cells */
+  char *matrix_fault;
+  fb_fault_summary *faults;
+  size_t n_faults;
+  fb_event *events;
+  size_t n_events;
+  uint64_t assertions;
+} fb_test_result;
+
+typedef struct fb_report {
+  char *star_file;            /* as the user named it */
+  int64_t duration_ms;
+  fb_test_result *tests;      /* in run order (sorted names) */
+  size_t n_tests;
+  /* matrix layout, empty when the spec has no fault_matrix */
+  char **matrix_scenarios;
+  size_t n_matrix_scenarios;
+  char **matrix_faults;
+  size_t n_matrix_faults;
+  bool show_failures_only;
+} fb_report;
+
+/* Event helpers: fields are copied. */
+void fb_event_init (fb_event *ev, const char *type, const char *service);
+void fb_event_set (fb_event *ev, const char *key, const char *value);
+const char *fb_event_get (const fb_event *ev, const char *key);
+void fb_event_clear (fb_event *ev);
+
+fb_test_result *fb_report_add_test (fb_report *r, const char *name);
+void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
+void fb_report_free (fb_report *r);
+
+size_t fb_report_passed (const fb_report *r);
+size_t fb_report_failed (const fb_report *r);
+
+/* Lines for one test as the seed chapter shows them:
+ * "--- PASS: test_x (207ms, seed=0) ---", reason/replay on failure, fault
+ * scope lines, zero-traffic warnings. */
+void fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out);
+/* The fault matrix table, "Result: ..." and failures; nothing when no matrix. */
+void fb_report_text_matrix (const fb_report *r, fb_buf *out);
+/* "N passed, M failed" */
+void fb_report_text_summary (const fb_report *r, fb_buf *out);
+
+/* Faultbox JSON schema version 2. */
+int fb_report_json (const fb_report *r, fb_buf *out, fb_error *err);
+
+#endif

@@ -1,0 +1,133 @@
+#include "faultbox/report.h"
+#include "util/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+fb_event_init (fb_event *ev, const char *type, const char *service)
+{
+  memset (ev, 0, sizeof *ev);
+  ev->type = fb_xstrdup (type);
+  ev->service = fb_xstrdup (service ? service : "test");
+}
+
+void
+fb_event_set (fb_event *ev, const char *key, const char *value)
+{
+  for (size_t i = 0; i < ev->n_fields; i++)
+    if (strcmp (ev->fields[i].key, key) == 0)
+      {
+        free (ev->fields[i].value);
+        ev->fields[i].value = fb_xstrdup (value ? value : "");
+        return;
+      }
+  ev->fields = fb_xreallocarray (ev->fields, ev->n_fields + 1, sizeof *ev->fields);
+  ev->fields[ev->n_fields].key = fb_xstrdup (key);
+  ev->fields[ev->n_fields].value = fb_xstrdup (value ? value : "");
+  ev->n_fields++;
+}
+
+const char *
+fb_event_get (const fb_event *ev, const char *key)
+{
+  for (size_t i = 0; i < ev->n_fields; i++)
+    if (strcmp (ev->fields[i].key, key) == 0)
+      return ev->fields[i].value;
+  return NULL;
+}
+
+void
+fb_event_clear (fb_event *ev)
+{
+  for (size_t i = 0; i < ev->n_fields; i++)
+    {
+      free (ev->fields[i].key);
+      free (ev->fields[i].value);
+    }
+  free (ev->fields);
+  free (ev->type);
+  free (ev->service);
+  memset (ev, 0, sizeof *ev);
+}
+
+fb_test_result *
+fb_report_add_test (fb_report *r, const char *name)
+{
+  r->tests = fb_xreallocarray (r->tests, r->n_tests + 1, sizeof *r->tests);
+  fb_test_result *t = &r->tests[r->n_tests++];
+  memset (t, 0, sizeof *t);
+  t->name = fb_xstrdup (name);
+  return t;
+}
+
+void
+fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason)
+{
+  t->result = kind;
+  free (t->reason);
+  t->reason = fb_xstrdup (reason ? reason : "");
+}
+
+static void
+free_strv (char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+}
+
+static void
+free_test (fb_test_result *t)
+{
+  free (t->name);
+  free (t->reason);
+  free (t->failure_type);
+  free (t->return_value);
+  free (t->matrix_scenario);
+  free (t->matrix_fault);
+  for (size_t i = 0; i < t->n_faults; i++)
+    {
+      fb_fault_summary *f = &t->faults[i];
+      free (f->service);
+      free (f->keyword);
+      free (f->action);
+      free (f->errno_name);
+      free (f->filter);
+      free (f->label);
+      free (f->hint);
+    }
+  free (t->faults);
+  for (size_t i = 0; i < t->n_events; i++)
+    fb_event_clear (&t->events[i]);
+  free (t->events);
+}
+
+void
+fb_report_free (fb_report *r)
+{
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->n_tests; i++)
+    free_test (&r->tests[i]);
+  free (r->tests);
+  free (r->star_file);
+  free_strv (r->matrix_scenarios, r->n_matrix_scenarios);
+  free_strv (r->matrix_faults, r->n_matrix_faults);
+  memset (r, 0, sizeof *r);
+}
+
+size_t
+fb_report_passed (const fb_report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_tests; i++)
+    n += r->tests[i].result == FB_RESULT_PASS;
+  return n;
+}
+
+size_t
+fb_report_failed (const fb_report *r)
+{
+  return r->n_tests - fb_report_passed (r);
+}

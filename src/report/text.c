@@ -1,0 +1,177 @@
+#include "faultbox/report.h"
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Short test name for replay lines: Faultbox accepts the name without "test_". */
+static const char *
+short_name (const char *name)
+{
+  return strncmp (name, "test_", 5) == 0 ? name + 5 : name;
+}
+
+void
+fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
+{
+  bool pass = t->result == FB_RESULT_PASS;
+  if (pass && r->show_failures_only)
+    return;
+  fb_buf_printf (out, "--- %s: %s (%lldms, seed=%llu) ---\n", pass ? "PASS" : "FAIL", t->name,
+                 (long long) t->duration_ms, (unsigned long long) t->seed);
+  if (!pass)
+    {
+      fb_buf_printf (out, "  reason: %s\n", t->reason ? t->reason : "(no reason)");
+      fb_buf_printf (out, "  replay: faultbox test %s --test %s --seed %llu\n", r->star_file,
+                     short_name (t->name), (unsigned long long) t->seed);
+    }
+  bool any_rule = false, any_fired = false;
+  for (size_t i = 0; i < t->n_faults; i++)
+    {
+      const fb_fault_summary *f = &t->faults[i];
+      bool trace = strcmp (f->action, "trace") == 0;
+      fb_buf_printf (out, "  %s rule on %s: %s=%s(%s) → filter:[%s]", trace ? "trace" : "fault",
+                     f->service, f->keyword, f->action, f->errno_name ? f->errno_name : "", f->filter);
+      if (f->label && *f->label)
+        fb_buf_printf (out, " label=\"%s\"", f->label);
+      fb_buf_printf (out, " (%llu hits)\n", (unsigned long long) f->hits);
+      if (!trace)
+        {
+          any_rule = true;
+          any_fired |= f->hits > 0;
+        }
+    }
+  if (any_rule && !any_fired)
+    {
+      fb_buf_puts (out, "  WARNING: fault rules were installed but no injections fired\n");
+      for (size_t i = 0; i < t->n_faults; i++)
+        if (t->faults[i].hits == 0 && t->faults[i].hint)
+          fb_buf_printf (out, "    hint: %s\n", t->faults[i].hint);
+    }
+}
+
+static size_t
+utf8_width (const char *s)
+{
+  size_t w = 0;
+  for (; *s; s++)
+    w += ((unsigned char) *s & 0xC0) != 0x80;
+  return w;
+}
+
+static void
+pad (fb_buf *out, const char *s, size_t width)
+{
+  fb_buf_puts (out, s);
+  for (size_t w = utf8_width (s); w < width; w++)
+    fb_buf_putc (out, ' ');
+}
+
+static void
+repeat (fb_buf *out, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    fb_buf_puts (out, s);
+}
+
+static const fb_test_result *
+find_cell (const fb_report *r, const char *scn, const char *fault)
+{
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      const fb_test_result *t = &r->tests[i];
+      if (t->matrix_scenario && strcmp (t->matrix_scenario, scn) == 0 && strcmp (t->matrix_fault, fault) == 0)
+        return t;
+    }
+  return NULL;
+}
+
+void
+fb_report_text_matrix (const fb_report *r, fb_buf *out)
+{
+  size_t ns = r->n_matrix_scenarios, nf = r->n_matrix_faults;
+  if (ns == 0 || nf == 0)
+    return;
+  size_t cells = 0, passed = 0;
+  for (size_t s = 0; s < ns; s++)
+    for (size_t f = 0; f < nf; f++)
+      {
+        const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
+        cells += t != NULL;
+        passed += t && t->result == FB_RESULT_PASS;
+      }
+  fb_buf_printf (out, "\nFault Matrix: %zu scenario%s × %zu fault%s = %zu cells\n\n", ns, ns == 1 ? "" : "s", nf,
+                 nf == 1 ? "" : "s", cells);
+  size_t w0 = 20;
+  for (size_t s = 0; s < ns; s++)
+    if (utf8_width (r->matrix_scenarios[s]) + 1 > w0)
+      w0 = utf8_width (r->matrix_scenarios[s]) + 1;
+  size_t cw[nf];
+  for (size_t f = 0; f < nf; f++)
+    {
+      size_t w = utf8_width (r->matrix_faults[f]) + 2;
+      cw[f] = w > 14 ? w : 14;
+    }
+  pad (out, "", w0);
+  for (size_t f = 0; f < nf; f++)
+    {
+      fb_buf_puts (out, "│ ");
+      if (f + 1 < nf)
+        {
+          pad (out, r->matrix_faults[f], cw[f] - 1);
+          fb_buf_putc (out, ' ');
+        }
+      else
+        fb_buf_puts (out, r->matrix_faults[f]);
+    }
+  fb_buf_putc (out, '\n');
+  repeat (out, "─", w0);
+  for (size_t f = 0; f < nf; f++)
+    {
+      fb_buf_puts (out, "┼");
+      repeat (out, "─", f + 1 < nf ? cw[f] + 1 : cw[f]);
+    }
+  fb_buf_putc (out, '\n');
+  for (size_t s = 0; s < ns; s++)
+    {
+      pad (out, r->matrix_scenarios[s], w0);
+      for (size_t f = 0; f < nf; f++)
+        {
+          const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
+          char cell[64];
+          if (!t)
+            snprintf (cell, sizeof cell, "— (excluded)");
+          else if (t->result == FB_RESULT_PASS)
+            snprintf (cell, sizeof cell, "PASS (%lldms)", (long long) t->duration_ms);
+          else
+            snprintf (cell, sizeof cell, "FAIL");
+          fb_buf_puts (out, "│ ");
+          if (f + 1 < nf)
+            {
+              pad (out, cell, cw[f] - 1);
+              fb_buf_putc (out, ' ');
+            }
+          else
+            fb_buf_puts (out, cell);
+        }
+      fb_buf_putc (out, '\n');
+    }
+  if (passed == cells)
+    fb_buf_printf (out, "\nResult: %zu/%zu passed\n", passed, cells);
+  else
+    {
+      fb_buf_printf (out, "\nResult: %zu/%zu passed, %zu failed\nFailures:\n", passed, cells, cells - passed);
+      for (size_t i = 0; i < r->n_tests; i++)
+        {
+          const fb_test_result *t = &r->tests[i];
+          if (t->matrix_scenario && t->result != FB_RESULT_PASS)
+            fb_buf_printf (out, "  %s × %s: %s\n", t->matrix_scenario, t->matrix_fault, t->reason ? t->reason : "");
+        }
+    }
+}
+
+void
+fb_report_text_summary (const fb_report *r, fb_buf *out)
+{
+  fb_buf_printf (out, "\n%zu passed, %zu failed\n", fb_report_passed (r), fb_report_failed (r));
+}

@@ -1,0 +1,166 @@
+#include "fb_test.h"
+
+#include "faultbox/report.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+
+#include <json-c/json.h>
+
+static fb_test_result *
+add (fb_report *r, const char *name, const char *scn, const char *fault, int64_t ms, bool pass)
+{
+  fb_test_result *t = fb_report_add_test (r, name);
+  t->duration_ms = ms;
+  if (scn)
+    {
+      t->matrix_scenario = fb_xstrdup (scn);
+      t->matrix_fault = fb_xstrdup (fault);
+    }
+  if (!pass)
+    fb_test_result_fail (t, FB_RESULT_FAIL, "assert_true: should fail");
+  return t;
+}
+
+static void
+seed_matrix (fb_report *r)
+{
+  r->star_file = fb_xstrdup ("domain-test.star");
+  r->matrix_scenarios = fb_xcalloc (2, sizeof (char *));
+  r->matrix_scenarios[0] = fb_xstrdup ("order_flow");
+  r->matrix_scenarios[1] = fb_xstrdup ("health_check");
+  r->n_matrix_scenarios = 2;
+  r->matrix_faults = fb_xcalloc (2, sizeof (char *));
+  r->matrix_faults[0] = fb_xstrdup ("db_down");
+  r->matrix_faults[1] = fb_xstrdup ("disk_full");
+  r->n_matrix_faults = 2;
+}
+
+static void
+test_matrix_table_has_seed_layout (void **state)
+{
+  fb_report r = { 0 };
+  seed_matrix (&r);
+  add (&r, "test_matrix_health_check_db_down", "health_check", "db_down", 206, true);
+  add (&r, "test_matrix_health_check_disk_full", "health_check", "disk_full", 208, true);
+  add (&r, "test_matrix_order_flow_db_down", "order_flow", "db_down", 210, true);
+  add (&r, "test_matrix_order_flow_disk_full", "order_flow", "disk_full", 210, true);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_matrix (&r, &b);
+  assert_string_equal (fb_buf_str (&b),
+                       "\nFault Matrix: 2 scenarios × 2 faults = 4 cells\n\n"
+                       "                    │ db_down       │ disk_full\n"
+                       "────────────────────┼───────────────┼──────────────\n"
+                       "order_flow          │ PASS (210ms)  │ PASS (210ms)\n"
+                       "health_check        │ PASS (206ms)  │ PASS (208ms)\n"
+                       "\nResult: 4/4 passed\n");
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static void
+test_matrix_failures_are_listed_with_reason (void **state)
+{
+  fb_report r = { 0 };
+  seed_matrix (&r);
+  add (&r, "test_matrix_order_flow_db_down", "order_flow", "db_down", 210, false);
+  add (&r, "test_matrix_order_flow_disk_full", "order_flow", "disk_full", 210, true);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_matrix (&r, &b);
+  assert_non_null (strstr (fb_buf_str (&b), "│ FAIL"));
+  assert_non_null (strstr (fb_buf_str (&b), "— (excluded)"));
+  assert_non_null (strstr (fb_buf_str (&b), "Result: 1/2 passed, 1 failed\nFailures:\n  order_flow × db_down: assert_true: should fail\n"));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static void
+test_fail_line_has_reason_and_replay (void **state)
+{
+  fb_report r = { 0 };
+  r.star_file = fb_xstrdup ("spec.star");
+  fb_test_result *t = add (&r, "test_db_down", NULL, NULL, 12, false);
+  t->seed = 7;
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_test (&r, t, &b);
+  assert_string_equal (fb_buf_str (&b), "--- FAIL: test_db_down (12ms, seed=7) ---\n"
+                                        "  reason: assert_true: should fail\n"
+                                        "  replay: faultbox test spec.star --test db_down --seed 7\n");
+  fb_buf_truncate (&b, 0);
+  fb_report_text_summary (&r, &b);
+  assert_string_equal (fb_buf_str (&b), "\n0 passed, 1 failed\n");
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static void
+test_zero_traffic_rule_warns_with_hint (void **state)
+{
+  fb_report r = { 0 };
+  r.star_file = fb_xstrdup ("s.star");
+  fb_test_result *t = add (&r, "test_x", NULL, NULL, 5, true);
+  t->faults = fb_xcalloc (1, sizeof *t->faults);
+  t->n_faults = 1;
+  t->faults[0] = (fb_fault_summary){ .service = fb_xstrdup ("db"), .keyword = fb_xstrdup ("connect"),
+                                      .action = fb_xstrdup ("deny"), .errno_name = fb_xstrdup ("ECONNREFUSED"),
+                                      .filter = fb_xstrdup ("connect"), .hint = fb_xstrdup ("db never calls connect()") };
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_test (&r, t, &b);
+  assert_non_null (strstr (fb_buf_str (&b), "  fault rule on db: connect=deny(ECONNREFUSED) → filter:[connect] (0 hits)\n"));
+  assert_non_null (strstr (fb_buf_str (&b), "WARNING: fault rules were installed but no injections fired\n    hint: db never calls connect()\n"));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static void
+test_json_report_round_trips (void **state)
+{
+  fb_report r = { 0 };
+  seed_matrix (&r);
+  fb_test_result *t = add (&r, "test_matrix_order_flow_db_down", "order_flow", "db_down", 210, false);
+  t->seed = 3;
+  t->events = fb_xcalloc (1, sizeof *t->events);
+  t->n_events = 1;
+  fb_event_init (&t->events[0], "syscall", "db");
+  t->events[0].seq = 1;
+  fb_event_set (&t->events[0], "syscall", "write");
+  fb_event_set (&t->events[0], "decision", "deny(no space left on device)");
+  add (&r, "test_order_flow", NULL, NULL, 5, true);
+  fb_buf b = FB_BUF_INIT;
+  assert_int_equal (fb_report_json (&r, &b, NULL), 0);
+  json_object *root = json_tokener_parse (fb_buf_str (&b));
+  assert_non_null (root);
+  json_object *v;
+  assert_true (json_object_object_get_ex (root, "version", &v));
+  assert_int_equal (json_object_get_int (v), 2);
+  assert_true (json_object_object_get_ex (root, "fail", &v));
+  assert_int_equal (json_object_get_int (v), 1);
+  json_object *tests, *t0, *evs, *ev0;
+  assert_true (json_object_object_get_ex (root, "tests", &tests));
+  t0 = json_object_array_get_idx (tests, 0);
+  assert_true (json_object_object_get_ex (t0, "replay_command", &v));
+  assert_string_equal (json_object_get_string (v), "faultbox test domain-test.star --test matrix_order_flow_db_down --seed 3");
+  assert_true (json_object_object_get_ex (t0, "events", &evs));
+  ev0 = json_object_array_get_idx (evs, 0);
+  assert_true (json_object_object_get_ex (ev0, "event_type", &v));
+  assert_string_equal (json_object_get_string (v), "syscall.write");
+  json_object *m, *cells;
+  assert_true (json_object_object_get_ex (root, "matrix", &m));
+  assert_true (json_object_object_get_ex (m, "cells", &cells));
+  assert_int_equal (json_object_array_length (cells), 1);
+  json_object_put (root);
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_matrix_table_has_seed_layout),
+    cmocka_unit_test (test_matrix_failures_are_listed_with_reason),
+    cmocka_unit_test (test_fail_line_has_reason_and_replay),
+    cmocka_unit_test (test_zero_traffic_rule_warns_with_hint),
+    cmocka_unit_test (test_json_report_round_trips),
+  };
+  return cmocka_run_group_tests_name ("report", tests, NULL, NULL);
+}
