@@ -1,0 +1,70 @@
+/* The immutable plan a spec builds: services, their interfaces and
+ * healthchecks. Plain C data; the spec layer fills it, the runner reads it. */
+#ifndef FAULTBOX_PLAN_H
+#define FAULTBOX_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "faultbox/error.h"
+
+typedef struct fb_plan_interface {
+  char *name;
+  char *protocol;   /* "tcp" or "http" */
+  int port;
+} fb_plan_interface;
+
+typedef enum { FB_HC_NONE, FB_HC_TCP, FB_HC_HTTP } fb_hc_kind;
+
+typedef struct fb_plan_healthcheck {
+  fb_hc_kind kind;
+  char *host;       /* "localhost" = inside the service's own netns */
+  int port;
+  char *path;       /* HTTP only, starts with "/" */
+  int64_t timeout_ns;
+} fb_plan_healthcheck;
+
+typedef struct fb_plan_op {
+  char *name;
+  char **syscalls;
+  size_t n_syscalls;
+  char *path;       /* glob or NULL */
+} fb_plan_op;
+
+typedef struct fb_plan_service {
+  char *name;
+  char *binary;     /* absolute */
+  char **args;
+  size_t n_args;
+  char **env;       /* "K=V" as the spec gives them */
+  size_t n_env;
+  fb_plan_interface *ifaces;
+  size_t n_ifaces;
+  size_t *deps;     /* indices into fb_plan.services */
+  size_t n_deps;
+  fb_plan_healthcheck hc;
+  fb_plan_op *ops;
+  size_t n_ops;
+  char *decl_pos;   /* "spec.star:12:5", for messages */
+} fb_plan_service;
+
+typedef struct fb_plan {
+  fb_plan_service *services;   /* in declaration order */
+  size_t n_services;
+} fb_plan;
+
+/* Start order: dependencies first, ties by declaration order. Fails naming
+ * the cycle ("db -> api -> db"). order must hold n_services entries. */
+int fb_plan_start_order (const fb_plan *p, size_t *order, fb_error *err);
+
+ssize_t fb_plan_find_service (const fb_plan *p, const char *name);
+
+/* The environment of service idx: the generated FAULTBOX_<SVC>_<IFACE>_{HOST,
+ * PORT,ADDR} of every service (addrs[i] is service i's lab address), then
+ * the spec's env, which wins. NULL-terminated, caller frees (strv). */
+char **fb_plan_service_env (const fb_plan *p, size_t idx, const char *const *addrs);
+
+void fb_plan_free (fb_plan *p);
+
+#endif
