@@ -97,4 +97,9 @@ void fb_report_text_summary (const fb_report *r, fb_buf *out);
 /* Faultbox JSON schema version 2. */
 int fb_report_json (const fb_report *r, fb_buf *out, fb_error *err);
 
+/* JUnit XML as Jenkins and GitLab read it: one <testsuite> per spec, one
+ * <testcase> per test or matrix cell, <failure> with the reason and the
+ * replay command. */
+void fb_report_junit (const fb_report *r, fb_buf *out);
+
 #endif

@@ -152,6 +152,26 @@ test_json_report_round_trips (void **state)
   fb_report_free (&r);
 }
 
+static void
+test_junit_escapes_and_counts_failures (void **state)
+{
+  fb_report r = { 0 };
+  r.star_file = fb_xstrdup ("specs/a&b.star");
+  add (&r, "test_ok", NULL, NULL, 1500, true);
+  fb_test_result *t = add (&r, "test_bad", NULL, NULL, 20, false);
+  fb_test_result_fail (t, FB_RESULT_FAIL, "assert_eq: <500> != \"200\"\x01");
+  fb_buf b = FB_BUF_INIT;
+  fb_report_junit (&r, &b);
+  const char *x = fb_buf_str (&b);
+  assert_non_null (strstr (x, "<testsuite name=\"specs/a&amp;b.star\" tests=\"2\" failures=\"1\" errors=\"0\""));
+  assert_non_null (strstr (x, "<testcase classname=\"a&amp;b\" name=\"test_ok\" time=\"1.500\"/>"));
+  assert_non_null (strstr (x, "message=\"assert_eq: &lt;500&gt; != &quot;200&quot;\""));
+  assert_non_null (strstr (x, "replay: faultbox test specs/a&amp;b.star --test bad --seed 0</failure>"));
+  assert_null (strchr (x, '\x01'));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
 int
 main (void)
 {
@@ -161,6 +181,7 @@ main (void)
     cmocka_unit_test (test_fail_line_has_reason_and_replay),
     cmocka_unit_test (test_zero_traffic_rule_warns_with_hint),
     cmocka_unit_test (test_json_report_round_trips),
+    cmocka_unit_test (test_junit_escapes_and_counts_failures),
   };
   return cmocka_run_group_tests_name ("report", tests, NULL, NULL);
 }

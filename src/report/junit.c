@@ -1,0 +1,79 @@
+#include "faultbox/report.h"
+#include "util/buf.h"
+
+#include <string.h>
+
+/* XML 1.0 forbids most control characters even escaped: drop them. */
+static void
+xml_escape (fb_buf *out, const char *s)
+{
+  for (; s && *s; s++)
+    {
+      unsigned char c = (unsigned char) *s;
+      switch (c)
+        {
+        case '<': fb_buf_puts (out, "&lt;"); break;
+        case '>': fb_buf_puts (out, "&gt;"); break;
+        case '&': fb_buf_puts (out, "&amp;"); break;
+        case '"': fb_buf_puts (out, "&quot;"); break;
+        case '\'': fb_buf_puts (out, "&apos;"); break;
+        default:
+          if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r')
+            fb_buf_putc (out, (char) c);
+        }
+    }
+}
+
+static void
+classname (fb_buf *out, const char *star_file)
+{
+  const char *base = strrchr (star_file, '/');
+  base = base ? base + 1 : star_file;
+  size_t n = strlen (base);
+  if (n > 5 && strcmp (base + n - 5, ".star") == 0)
+    n -= 5;
+  fb_buf_append (out, base, n);
+}
+
+void
+fb_report_junit (const fb_report *r, fb_buf *out)
+{
+  size_t failures = 0, errors = 0;
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      failures += r->tests[i].result == FB_RESULT_FAIL;
+      errors += r->tests[i].result == FB_RESULT_ERROR;
+    }
+  fb_buf cls = FB_BUF_INIT;
+  classname (&cls, r->star_file ? r->star_file : "spec");
+  fb_buf_puts (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"");
+  xml_escape (out, r->star_file);
+  fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n", r->n_tests,
+                 failures, errors, (double) r->duration_ms / 1000.0);
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      const fb_test_result *t = &r->tests[i];
+      fb_buf_puts (out, "    <testcase classname=\"");
+      xml_escape (out, fb_buf_str (&cls));
+      fb_buf_puts (out, "\" name=\"");
+      xml_escape (out, t->name);
+      fb_buf_printf (out, "\" time=\"%.3f\"", (double) t->duration_ms / 1000.0);
+      if (t->result == FB_RESULT_PASS)
+        {
+          fb_buf_puts (out, "/>\n");
+          continue;
+        }
+      const char *tag = t->result == FB_RESULT_ERROR ? "error" : "failure";
+      fb_buf_printf (out, ">\n      <%s message=\"", tag);
+      xml_escape (out, t->reason);
+      fb_buf_printf (out, "\" type=\"%s\">", t->failure_type ? t->failure_type : "assertion");
+      xml_escape (out, t->reason);
+      fb_buf_puts (out, "\nreplay: faultbox test ");
+      xml_escape (out, r->star_file);
+      fb_buf_puts (out, " --test ");
+      xml_escape (out, strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name);
+      fb_buf_printf (out, " --seed %llu</%s>\n    </testcase>\n", (unsigned long long) t->seed, tag);
+    }
+  fb_buf_puts (out, "  </testsuite>\n</testsuites>\n");
+  fb_buf_free (&cls);
+}
