@@ -10,6 +10,7 @@ typedef struct fb_command {
 } fb_command;
 
 extern const fb_command fb_cmd_doctor;
+extern const fb_command fb_cmd_run;
 
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */

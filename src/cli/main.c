@@ -6,6 +6,7 @@
 
 static const fb_command *const commands[] = {
   &fb_cmd_doctor,
+  &fb_cmd_run,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

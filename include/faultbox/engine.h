@@ -1,0 +1,101 @@
+/* The syscall fault engine: seccomp user notification. A service's process
+ * installs a filter (fb_filter_build) that routes the syscalls its rules can
+ * name to a listener fd; the engine answers each notification from one loop
+ * thread: allow, deny with an errno, or delay. Decisions are a pure function
+ * of (seed, service, rule, occurrence), so a seed replays a run exactly. */
+#ifndef FAULTBOX_ENGINE_H
+#define FAULTBOX_ENGINE_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "faultbox/error.h"
+
+typedef enum {
+  FB_ACT_ALLOW,   /* intercept, record, let it run */
+  FB_ACT_DENY,    /* fail with err */
+  FB_ACT_DELAY,   /* let it run after delay_ns */
+} fb_action;
+
+typedef struct fb_rule {
+  char *keyword;          /* as the user wrote it: "write", "openat", an op name */
+  char **syscalls;        /* expanded family, NULL-terminated */
+  fb_action action;
+  int err;                /* FB_ACT_DENY */
+  int64_t delay_ns;       /* FB_ACT_DELAY */
+  double probability;     /* 0..1 */
+  char *path_glob;        /* NULL: any path, system paths excluded */
+  char *dest;             /* "ip" or "ip:port" for connect/sendto, NULL: any */
+  uint64_t nth;           /* fire only on the nth match (1-based), 0: unset */
+  uint64_t after;         /* fire only after this many matches, 0: unset */
+  uint64_t max_fires;     /* 0: unlimited */
+  char *label;
+} fb_rule;
+
+/* Expands a keyword to its family ("write" -> write, writev, pwrite64,
+ * pwritev, pwritev2). Fails naming the keyword, with a suggestion, when it is
+ * no syscall faultbox can intercept. Result is NULL-terminated; free with
+ * fb_strv_free. */
+int fb_syscall_family (const char *keyword, char ***out, fb_error *err);
+void fb_strv_free (char **v);
+
+/* "EIO" -> EIO; case-insensitive; unknown names fail with a suggestion. */
+int fb_errno_from_name (const char *name, int *out, fb_error *err);
+const char *fb_errno_name (int err);
+
+/* Parses Faultbox's --fault mini-syntax: "write=EIO:30%:/data/x",
+ * "openat=ENOENT:100%:/tmp/x:nth=3", "connect=delay:200ms:100%". */
+int fb_rule_parse (const char *spec, fb_rule *out, fb_error *err);
+void fb_rule_clear (fb_rule *r);
+/* "deny(EIO)", "delay(200ms)" */
+void fb_rule_describe_action (const fb_rule *r, char *buf, size_t len);
+
+/* Glob where "*" and "?" stay within one path component and "**" crosses "/". */
+bool fb_path_glob_match (const char *glob, const char *path);
+
+/* A BPF program that sends the named syscalls (already expanded) to the
+ * listener and allows everything else, for the native architecture. */
+int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
+void fb_filter_free (struct sock_fprog *prog);
+
+typedef struct fb_engine fb_engine;
+
+typedef struct fb_engine_event {
+  uint64_t seq;
+  int64_t time_ns;        /* monotonic */
+  const char *service;
+  pid_t pid;
+  const char *syscall;
+  const char *path;       /* file path, "socket:[..]", or "ip:port"; may be NULL */
+  fb_action decision;
+  bool faulted;           /* deny or delay fired (else allowed) */
+  int err;
+  int64_t delay_ns;
+  const fb_rule *rule;    /* the rule that decided, NULL when none matched */
+  uint64_t rule_id;
+} fb_engine_event;
+
+/* Called from the engine thread for every intercepted syscall, before it is
+ * answered. Must not call back into the engine. */
+typedef void (*fb_engine_event_cb) (void *ctx, const fb_engine_event *ev);
+
+int fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out, fb_error *err);
+/* Hands a listener fd to the engine (the engine owns it from here). */
+int fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_fd, fb_error *err);
+/* Adds a copy of rule for service `name`, in scope `scope`; returns its id. */
+int fb_engine_add_rule (fb_engine *e, const char *service, const fb_rule *rule, uint64_t scope, uint64_t *id,
+                        fb_error *err);
+/* Removes every rule of a scope; other scopes are untouched. */
+void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
+/* matched: syscalls the rule matched; fired: of those, faulted. */
+void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
+/* Starts the loop thread. */
+int fb_engine_start (fb_engine *e, fb_error *err);
+/* True once every listener hung up (its process tree is gone). */
+bool fb_engine_idle (fb_engine *e);
+/* Stops the loop, answering pending delays at once; joins; frees. NULL-safe. */
+void fb_engine_free (fb_engine *e);
+
+#endif

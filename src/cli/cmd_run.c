@@ -1,0 +1,203 @@
+#include "cli/commands.h"
+#include "faultbox/engine.h"
+#include "seccomp/spawn.h"
+#include "util/alloc.h"
+#include "util/parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  fb_engine *engine;
+  const char *name;
+} run_ctx;
+
+static void
+print_event (void *ctx, const fb_engine_event *ev)
+{
+  if (!ev->faulted)
+    return;
+  char act[64];
+  fb_rule_describe_action (ev->rule, act, sizeof act);
+  fprintf (stderr, "[faultbox] %s(%s%s%s) -> %s", ev->syscall, ev->path ? "\"" : "", ev->path ? ev->path : "",
+           ev->path ? "\"" : "", act);
+  if (ev->rule->label)
+    fprintf (stderr, " [%s]", ev->rule->label);
+  fprintf (stderr, " (pid %d)\n", (int) ev->pid);
+}
+
+static int
+hand_over (void *ctx, const fb_spawned *sp, fb_error *err)
+{
+  run_ctx *rc = ctx;
+  int fd = dup (sp->listener);
+  if (fd < 0)
+    return fb_error_setsys (err, errno, "dup");
+  if (fb_engine_add_service (rc->engine, rc->name, sp->pid, fd, err) < 0)
+    return -1;
+  return fb_engine_start (rc->engine, err);
+}
+
+static pid_t child_pid;
+
+static void
+forward_signal (int sig)
+{
+  if (child_pid > 0)
+    kill (child_pid, sig);
+}
+
+static int
+run (int argc, char **argv)
+{
+  fb_rule *rules = NULL;
+  size_t n_rules = 0;
+  char **env = NULL;
+  size_t n_env = 0;
+  uint64_t seed = 0;
+  fb_error err = { 0 };
+  int ret = 1;
+  static const struct option opts[] = {
+    { "fault", required_argument, NULL, 'f' },
+    { "seed", required_argument, NULL, 's' },
+    { "env", required_argument, NULL, 'e' },
+    { NULL, 0, NULL, 0 },
+  };
+  opterr = 0;
+  optind = 1;
+  int c;
+  long long n;
+  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        rules = fb_xreallocarray (rules, n_rules + 1, sizeof *rules);
+        if (fb_rule_parse (optarg, &rules[n_rules], &err) < 0)
+          {
+            fb_cli_fail ("run: %s", err.msg);
+            goto out;
+          }
+        n_rules++;
+        break;
+      case 's':
+        if (fb_parse_int (optarg, 0, INT64_MAX, &n, &err) < 0)
+          {
+            fb_cli_fail ("run: --seed: %s", err.msg);
+            goto out;
+          }
+        seed = (uint64_t) n;
+        break;
+      case 'e':
+        if (!strchr (optarg, '='))
+          {
+            fb_cli_fail ("run: --env takes K=V, not \"%s\"", optarg);
+            goto out;
+          }
+        env = fb_xreallocarray (env, n_env + 2, sizeof *env);
+        env[n_env++] = optarg;
+        env[n_env] = NULL;
+        break;
+      default:
+        fb_cli_fail ("run: unknown flag \"%s\"", argv[optind - 1]);
+        goto out;
+      }
+  if (optind >= argc)
+    {
+      fb_cli_fail ("run: no binary given (usage: faultbox run [--fault SPEC]... [--] BINARY [ARGS])");
+      goto out;
+    }
+  char **child_argv = argv + optind;
+  if (access (child_argv[0], X_OK) != 0 && strchr (child_argv[0], '/'))
+    {
+      fb_cli_fail ("run: cannot execute %s: %m", child_argv[0]);
+      goto out;
+    }
+  /* the child's environment: ours, plus --env on top */
+  for (size_t i = 0; i < n_env; i++)
+    putenv (env[i]);
+
+  char **all = NULL;
+  size_t n_all = 0;
+  for (size_t i = 0; i < n_rules; i++)
+    for (char **s = rules[i].syscalls; *s; s++)
+      {
+        all = fb_xreallocarray (all, n_all + 2, sizeof *all);
+        all[n_all++] = *s;
+        all[n_all] = NULL;
+      }
+  struct sock_fprog prog = { 0 };
+  if (all && fb_filter_build (all, &prog, &err) < 0)
+    {
+      free (all);
+      fb_cli_fail ("run: %s", err.msg);
+      goto out;
+    }
+  free (all);
+
+  run_ctx rc = { .name = "target" };
+  if (fb_engine_new (seed, print_event, &rc, &rc.engine, &err) < 0)
+    {
+      fb_filter_free (&prog);
+      fb_cli_fail ("run: %s", err.msg);
+      goto out;
+    }
+  uint64_t *ids = fb_xcalloc (n_rules + 1, sizeof *ids);
+  for (size_t i = 0; i < n_rules; i++)
+    fb_engine_add_rule (rc.engine, "target", &rules[i], 1, &ids[i], NULL);
+  fb_spawned sp;
+  if (fb_spawn_supervised (child_argv, NULL, n_rules ? &prog : NULL, hand_over, &rc, &sp, &err) < 0)
+    {
+      fb_cli_fail ("run: %s", err.msg);
+      fb_engine_free (rc.engine);
+      fb_filter_free (&prog);
+      free (ids);
+      goto out;
+    }
+  fb_filter_free (&prog);
+  child_pid = sp.pid;
+  struct sigaction sa = { .sa_handler = forward_signal };
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  if (sp.listener >= 0)
+    close (sp.listener);
+  ret = fb_spawn_wait (&sp);
+  for (size_t i = 0; i < n_rules; i++)
+    {
+      uint64_t matched, fired;
+      fb_engine_rule_stats (rc.engine, ids[i], &matched, &fired);
+      char act[64];
+      fb_rule_describe_action (&rules[i], act, sizeof act);
+      if (matched == 0)
+        fprintf (stderr, "[faultbox] rule %s=%s%s%s never matched a syscall: the fault was not injected\n",
+                 rules[i].keyword, act, rules[i].path_glob ? " path=" : "", rules[i].path_glob ? rules[i].path_glob : "");
+      else
+        fprintf (stderr, "[faultbox] rule %s=%s: %llu of %llu matching calls faulted\n", rules[i].keyword, act,
+                 (unsigned long long) fired, (unsigned long long) matched);
+    }
+  fb_engine_free (rc.engine);
+  free (ids);
+out:
+  for (size_t i = 0; i < n_rules; i++)
+    fb_rule_clear (&rules[i]);
+  free (rules);
+  free (env);
+  return ret;
+}
+
+const fb_command fb_cmd_run = {
+  .name = "run",
+  .summary = "run one binary with syscall faults",
+  .usage = "usage: faultbox run [--fault SPEC]... [--seed N] [--env K=V]... [--] BINARY [ARGS]\n\n"
+           "Runs BINARY with the given syscall faults and prints each injected fault.\n"
+           "Exits with the binary's status (128+N when killed by signal N), 1 on a faultbox error.\n\n"
+           "SPEC: SYSCALL=ERRNO[:PROB][:PATH][:nth=N][:after=N][:max_fires=N][:label=L][:to=IP[:PORT]]\n"
+           "      SYSCALL=delay:DURATION[:PROB][:PATH]...\n"
+           "  write=EIO:30%:/data/*   openat=ENOENT:100%:/tmp/x*:nth=3   connect=delay:200ms:100%\n"
+           "A keyword covers its family: write = write, writev, pwrite64, pwritev, pwritev2.\n",
+  .run = run,
+};
