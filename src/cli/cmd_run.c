@@ -43,13 +43,22 @@ hand_over (void *ctx, const fb_spawned *sp, fb_error *err)
   return fb_engine_start (rc->engine, err);
 }
 
-static pid_t child_pid;
+static volatile pid_t child_pid;
 
+/* Ctrl-C or SIGTERM reach the target first; one that ignores them (or
+ * inherited SIG_IGN) is killed after a grace period. */
 static void
 forward_signal (int sig)
 {
-  if (child_pid > 0)
-    kill (child_pid, sig);
+  if (child_pid <= 0)
+    return;
+  if (sig == SIGALRM)
+    kill (child_pid, SIGKILL);
+  else
+    {
+      kill (child_pid, sig);
+      alarm (2);
+    }
 }
 
 static int
@@ -163,6 +172,7 @@ run (int argc, char **argv)
   struct sigaction sa = { .sa_handler = forward_signal };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGALRM, &sa, NULL);
   if (sp.listener >= 0)
     close (sp.listener);
   ret = fb_spawn_wait (&sp);

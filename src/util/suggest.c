@@ -5,33 +5,34 @@
 #include <string.h>
 #include <strings.h>
 
+/* Optimal string alignment distance: Levenshtein plus adjacent
+ * transpositions, the commonest typo ("wirte"). */
 size_t
 fb_edit_distance (const char *a, const char *b)
 {
   size_t la = strlen (a), lb = strlen (b);
-  size_t *row = fb_xmalloc ((lb + 1) * sizeof *row);
+  size_t w = lb + 1;
+  size_t *d = fb_xmalloc ((la + 1) * w * sizeof *d);
+  for (size_t i = 0; i <= la; i++)
+    d[i * w] = i;
   for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
+    d[j] = j;
   for (size_t i = 1; i <= la; i++)
-    {
-      size_t diag = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= lb; j++)
-        {
-          size_t up = row[j];
-          size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-          size_t best = diag + cost;
-          if (up + 1 < best)
-            best = up + 1;
-          if (row[j - 1] + 1 < best)
-            best = row[j - 1] + 1;
-          row[j] = best;
-          diag = up;
-        }
-    }
-  size_t d = row[lb];
-  free (row);
-  return d;
+    for (size_t j = 1; j <= lb; j++)
+      {
+        size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+        size_t best = d[(i - 1) * w + j - 1] + cost;
+        if (d[(i - 1) * w + j] + 1 < best)
+          best = d[(i - 1) * w + j] + 1;
+        if (d[i * w + j - 1] + 1 < best)
+          best = d[i * w + j - 1] + 1;
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[(i - 2) * w + j - 2] + 1 < best)
+          best = d[(i - 2) * w + j - 2] + 1;
+        d[i * w + j] = best;
+      }
+  size_t r = d[la * w + lb];
+  free (d);
+  return r;
 }
 
 const char *

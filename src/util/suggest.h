@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Levenshtein distance, case-sensitive. */
+/* Edit distance counting an adjacent transposition as one edit. */
 size_t fb_edit_distance (const char *a, const char *b);
 
 /* The candidate closest to `word` when it is close enough to be a plausible

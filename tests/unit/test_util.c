@@ -254,6 +254,7 @@ test_suggest_finds_close_names_only (void **state)
   assert_string_equal (fb_suggest ("econnrefused", names, 3), "ECONNREFUSED");
   assert_null (fb_suggest ("XYZZY", names, (size_t) -1));
   assert_int_equal (fb_edit_distance ("kitten", "sitting"), 3);
+  assert_int_equal (fb_edit_distance ("wirte", "write"), 1);
 }
 
 int
