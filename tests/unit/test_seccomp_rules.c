@@ -1,0 +1,110 @@
+#include "fb_test.h"
+
+#include "faultbox/engine.h"
+
+#include <errno.h>
+
+static void
+test_parse_deny_with_probability_path_and_nth (void **state)
+{
+  fb_rule r;
+  assert_int_equal (fb_rule_parse ("openat=ENOENT:100%:/tmp/x*:nth=3", &r, NULL), 0);
+  assert_string_equal (r.keyword, "openat");
+  assert_int_equal (r.action, FB_ACT_DENY);
+  assert_int_equal (r.err, ENOENT);
+  assert_true (r.probability == 1.0);
+  assert_string_equal (r.path_glob, "/tmp/x*");
+  assert_int_equal (r.nth, 3);
+  assert_string_equal (r.syscalls[0], "open");
+  assert_string_equal (r.syscalls[2], "openat2");
+  fb_rule_clear (&r);
+}
+
+static void
+test_parse_delay_and_family_expansion (void **state)
+{
+  fb_rule r;
+  assert_int_equal (fb_rule_parse ("write=delay:200ms:30%:label=slow", &r, NULL), 0);
+  assert_int_equal (r.action, FB_ACT_DELAY);
+  assert_true (r.delay_ns == 200000000);
+  assert_true (r.probability > 0.29 && r.probability < 0.31);
+  assert_string_equal (r.label, "slow");
+  const char *want[] = { "write", "writev", "pwrite64", "pwritev", "pwritev2", NULL };
+  for (int i = 0; want[i]; i++)
+    assert_string_equal (r.syscalls[i], want[i]);
+  assert_null (r.syscalls[5]);
+  char buf[64];
+  fb_rule_describe_action (&r, buf, sizeof buf);
+  assert_string_equal (buf, "delay(200ms)");
+  fb_rule_clear (&r);
+}
+
+static void
+test_parse_errors_name_the_bad_segment (void **state)
+{
+  fb_rule r;
+  fb_error err = { 0 };
+  assert_true (fb_rule_parse ("write=ENOSPACE:100%", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "segment \"ENOSPACE\": unknown errno \"ENOSPACE\" (did you mean ENOSPC?)"));
+  assert_true (fb_rule_parse ("write=delay:5:100%", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "segment \"5\""));
+  assert_true (fb_rule_parse ("write=EIO:100%:nth=0", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "segment \"nth=0\""));
+  assert_true (fb_rule_parse ("write=EIO:100%:bogus=1", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "unknown option \"bogus\""));
+  assert_true (fb_rule_parse ("EIO", &r, &err) < 0);
+  assert_true (fb_rule_parse ("write=", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "missing action"));
+  assert_true (fb_rule_parse ("frobnicate=EIO", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "unknown syscall \"frobnicate\""));
+}
+
+static void
+test_errno_table_has_every_libc_name (void **state)
+{
+  int e;
+  assert_int_equal (fb_errno_from_name ("econnrefused", &e, NULL), 0);
+  assert_int_equal (e, ECONNREFUSED);
+  assert_int_equal (fb_errno_from_name ("EHWPOISON", &e, NULL), 0);
+  assert_int_equal (fb_errno_from_name ("EPIPE", &e, NULL), 0);
+  assert_string_equal (fb_errno_name (ENOSPC), "ENOSPC");
+}
+
+static void
+test_glob_star_stays_in_component_globstar_crosses (void **state)
+{
+  assert_true (fb_path_glob_match ("/data/*", "/data/x"));
+  assert_false (fb_path_glob_match ("/data/*", "/data/a/b"));
+  assert_true (fb_path_glob_match ("/data/**", "/data/a/b"));
+  assert_true (fb_path_glob_match ("/data/**", "/data"));
+  assert_true (fb_path_glob_match ("/tmp/faultbox*", "/tmp/faultbox-target-test"));
+  assert_true (fb_path_glob_match ("/tmp/*.wal", "/tmp/inventory.wal"));
+  assert_false (fb_path_glob_match ("/tmp/*.wal", "/tmp/inventory.log"));
+  assert_true (fb_path_glob_match ("/x/?/[a-c]", "/x/1/b"));
+  assert_false (fb_path_glob_match ("/x/?/[!a-c]", "/x/1/b"));
+  assert_true (fb_path_glob_match ("**/*.log", "/var/log/a.log"));
+}
+
+static void
+test_filter_builds_for_families (void **state)
+{
+  char *names[] = { "write", "writev", "openat2", "creat", NULL };
+  struct sock_fprog p = { 0 };
+  assert_int_equal (fb_filter_build (names, &p, NULL), 0);
+  assert_true (p.len > 4);
+  fb_filter_free (&p);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_parse_deny_with_probability_path_and_nth),
+    cmocka_unit_test (test_parse_delay_and_family_expansion),
+    cmocka_unit_test (test_parse_errors_name_the_bad_segment),
+    cmocka_unit_test (test_errno_table_has_every_libc_name),
+    cmocka_unit_test (test_glob_star_stays_in_component_globstar_crosses),
+    cmocka_unit_test (test_filter_builds_for_families),
+  };
+  return cmocka_run_group_tests_name ("seccomp_rules", tests, NULL, NULL);
+}
