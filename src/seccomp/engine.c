@@ -23,6 +23,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW (4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 typedef struct svc {
   char *name;
   pid_t pid;
@@ -93,6 +100,9 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
   size_t idx = e->n_svcs++;
   e->svcs[idx] = (svc){ .name = fb_xstrdup (name), .pid = pid, .fd = listener_fd };
   pthread_mutex_unlock (&e->lock);
+  /* Wake the target on the CPU that answers it (Linux 6.6+); older kernels
+   * just keep the default wake-up. */
+  ioctl (listener_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
   struct epoll_event ev = { .events = EPOLLIN, .data.u64 = idx };
   if (epoll_ctl (e->epfd, EPOLL_CTL_ADD, listener_fd, &ev) < 0)
     return fb_error_setsys (err, errno, "engine: cannot watch the listener of %s", name);
