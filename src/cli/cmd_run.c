@@ -1,6 +1,6 @@
 #include "cli/commands.h"
 #include "faultbox/engine.h"
-#include "seccomp/spawn.h"
+#include "faultbox/lab.h"
 #include "util/alloc.h"
 #include "util/parse.h"
 
@@ -32,31 +32,48 @@ print_event (void *ctx, const fb_engine_event *ev)
 }
 
 static int
-hand_over (void *ctx, const fb_spawned *sp, fb_error *err)
+hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
 {
   run_ctx *rc = ctx;
-  int fd = dup (sp->listener);
-  if (fd < 0)
-    return fb_error_setsys (err, errno, "dup");
-  if (fb_engine_add_service (rc->engine, rc->name, sp->pid, fd, err) < 0)
+  if (fb_engine_add_service (rc->engine, rc->name, pid, fd, err) < 0)
     return -1;
   return fb_engine_start (rc->engine, err);
 }
 
-static volatile pid_t child_pid;
+/* PATH lookup as execvp does it, since the lab execs an absolute path. */
+static char *
+resolve_binary (const char *name)
+{
+  if (strchr (name, '/'))
+    return realpath (name, NULL);
+  const char *path = getenv ("PATH");
+  char *dirs = fb_xstrdup (path ? path : "/usr/bin:/bin");
+  char *save = NULL, *found = NULL;
+  for (char *d = strtok_r (dirs, ":", &save); d && !found; d = strtok_r (NULL, ":", &save))
+    {
+      char *cand = fb_xasprintf ("%s/%s", d, name);
+      if (access (cand, X_OK) == 0)
+        found = realpath (cand, NULL);
+      free (cand);
+    }
+  free (dirs);
+  return found;
+}
+
+static fb_lab *volatile the_lab;
 
 /* Ctrl-C or SIGTERM reach the target first; one that ignores them (or
  * inherited SIG_IGN) is killed after a grace period. */
 static void
 forward_signal (int sig)
 {
-  if (child_pid <= 0)
+  if (!the_lab)
     return;
   if (sig == SIGALRM)
-    kill (child_pid, SIGKILL);
+    fb_lab_signal (the_lab, SIGKILL);
   else
     {
-      kill (child_pid, sig);
+      fb_lab_signal (the_lab, sig);
       alarm (2);
     }
 }
@@ -121,14 +138,23 @@ run (int argc, char **argv)
       goto out;
     }
   char **child_argv = argv + optind;
-  if (access (child_argv[0], X_OK) != 0 && strchr (child_argv[0], '/'))
+  char *bin = resolve_binary (child_argv[0]);
+  if (!bin || access (bin, X_OK) != 0)
     {
-      fb_cli_fail ("run: cannot execute %s: %m", child_argv[0]);
+      fb_cli_fail ("run: cannot execute %s: %s", child_argv[0],
+                   strchr (child_argv[0], '/') || bin ? strerror (errno) : "not found in PATH");
+      free (bin);
       goto out;
     }
-  /* the child's environment: ours, plus --env on top */
+  char *bin_dir = fb_xstrdup (bin);
+  *strrchr (bin_dir, '/') = '\0';
+  /* the target's environment: ours, plus --env on top */
   for (size_t i = 0; i < n_env; i++)
     putenv (env[i]);
+  extern char **environ;
+  char *saved_arg0 = child_argv[0];
+  child_argv[0] = bin;
+  const char *binds[] = { bin_dir[0] ? bin_dir : "/", NULL };
 
   char **all = NULL;
   size_t n_all = 0;
@@ -144,7 +170,7 @@ run (int argc, char **argv)
     {
       free (all);
       fb_cli_fail ("run: %s", err.msg);
-      goto out;
+      goto out_bin;
     }
   free (all);
 
@@ -153,29 +179,39 @@ run (int argc, char **argv)
     {
       fb_filter_free (&prog);
       fb_cli_fail ("run: %s", err.msg);
-      goto out;
+      goto out_bin;
     }
   uint64_t *ids = fb_xcalloc (n_rules + 1, sizeof *ids);
   for (size_t i = 0; i < n_rules; i++)
     fb_engine_add_rule (rc.engine, "target", &rules[i], 1, &ids[i], NULL);
-  fb_spawned sp;
-  if (fb_spawn_supervised (child_argv, NULL, n_rules ? &prog : NULL, hand_over, &rc, &sp, &err) < 0)
+  fb_service_plan svc = {
+    .name = "target",
+    .argv = child_argv,
+    .envp = environ,
+    .ro_binds = binds,
+    .seccomp_filter = n_rules ? &prog : NULL,
+    .inherit_stdio = true,
+  };
+  fb_lab_plan plan = { .services = &svc, .n_services = 1, .on_listener = hand_over, .ctx = &rc };
+  fb_lab *lab = NULL;
+  if (fb_lab_create (&plan, &lab, &err) < 0 || fb_lab_start_service (lab, 0, &err) < 0)
     {
       fb_cli_fail ("run: %s", err.msg);
+      fb_lab_destroy (lab);
       fb_engine_free (rc.engine);
       fb_filter_free (&prog);
       free (ids);
-      goto out;
+      goto out_bin;
     }
-  fb_filter_free (&prog);
-  child_pid = sp.pid;
+  the_lab = lab;
   struct sigaction sa = { .sa_handler = forward_signal };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGALRM, &sa, NULL);
-  if (sp.listener >= 0)
-    close (sp.listener);
-  ret = fb_spawn_wait (&sp);
+  ret = fb_lab_wait_service (lab, 0);
+  the_lab = NULL;
+  fb_lab_destroy (lab);
+  fb_filter_free (&prog);
   for (size_t i = 0; i < n_rules; i++)
     {
       uint64_t matched, fired;
@@ -191,6 +227,10 @@ run (int argc, char **argv)
     }
   fb_engine_free (rc.engine);
   free (ids);
+out_bin:
+  child_argv[0] = saved_arg0;
+  free (bin);
+  free (bin_dir);
 out:
   for (size_t i = 0; i < n_rules; i++)
     fb_rule_clear (&rules[i]);

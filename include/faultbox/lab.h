@@ -1,0 +1,63 @@
+/* The lab: one sandbox per test or matrix cell. A fresh network namespace
+ * with a bridge (the runner's thread joins it to act as the test client),
+ * and per service new mount, net, pid, uts and ipc namespaces, a private
+ * root, a veth to the bridge, a cgroup, and our init as PID 1. Destroying a
+ * lab leaves nothing behind. */
+#ifndef FAULTBOX_LAB_H
+#define FAULTBOX_LAB_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "faultbox/error.h"
+
+typedef struct fb_service_plan {
+  const char *name;
+  char *const *argv;          /* argv[0] is an absolute path */
+  char *const *envp;          /* the whole environment; nothing is inherited */
+  const char *const *ro_binds; /* extra host directories bound read-only at the same path, NULL-terminated */
+  const struct sock_fprog *seccomp_filter; /* NULL: no filter */
+  bool inherit_stdio;         /* write to the runner's stdout/stderr instead of the log */
+} fb_service_plan;
+
+typedef struct fb_lab_plan {
+  const fb_service_plan *services;
+  size_t n_services;
+  const char *workdir_base;   /* default /tmp */
+  bool keep_workdir;
+  int64_t grace_ns;           /* SIGTERM -> SIGKILL; default 2 s */
+  /* Receives each service's seccomp listener (ownership passes) before the
+   * service may exec: the engine must serve it from here on. */
+  int (*on_listener) (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err);
+  void *ctx;
+} fb_lab_plan;
+
+typedef struct fb_lab fb_lab;
+
+int fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err);
+/* Starts one service (the runner orders them and waits for health between). */
+int fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err);
+/* The address other services and the test client reach it at. */
+const char *fb_lab_service_addr (const fb_lab *lab, size_t idx);
+const char *fb_lab_worker_addr (const fb_lab *lab);
+pid_t fb_lab_service_pid (const fb_lab *lab, size_t idx);
+/* True (and *code set: exit status, 128+N for signal N) once it exited. */
+bool fb_lab_service_exited (fb_lab *lab, size_t idx, int *code);
+/* Blocks until the service exits; returns its code. */
+int fb_lab_wait_service (fb_lab *lab, size_t idx);
+/* Path of the captured stdout+stderr of a service. */
+const char *fb_lab_service_log (const fb_lab *lab, size_t idx);
+/* Moves the calling thread into the lab network (svc < 0) or into a
+ * service's own network namespace; fb_lab_leave returns it home. */
+int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);
+void fb_lab_leave (fb_lab *lab);
+/* Sends sig to every service's init (which forwards it). */
+void fb_lab_signal (fb_lab *lab, int sig);
+void fb_lab_destroy (fb_lab *lab);
+
+/* Removes cgroups left by runners that died (kill -9); returns how many. */
+int fb_lab_sweep_leftovers (void);
+
+#endif

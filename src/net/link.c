@@ -1,0 +1,148 @@
+#include "net/link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+typedef struct nl_sock nl_sock;
+
+static void
+sock_freep (nl_sock **s)
+{
+  if (*s)
+    nl_socket_free (*s);
+}
+
+static int
+connect_route (nl_sock **out, fb_error *err)
+{
+  nl_sock *sk = nl_socket_alloc ();
+  if (!sk)
+    return fb_error_set (err, ENOMEM, "netlink: cannot allocate a socket");
+  int r = nl_connect (sk, NETLINK_ROUTE);
+  if (r < 0)
+    {
+      nl_socket_free (sk);
+      return fb_error_set (err, EIO, "netlink: connect: %s", nl_geterror (r));
+    }
+  *out = sk;
+  return 0;
+}
+
+static int
+link_up (nl_sock *sk, const char *name, fb_error *err)
+{
+  struct rtnl_link *old = NULL;
+  int r = rtnl_link_get_kernel (sk, 0, name, &old);
+  if (r < 0)
+    return fb_error_set (err, ENODEV, "netlink: no link %s: %s", name, nl_geterror (r));
+  struct rtnl_link *chg = rtnl_link_alloc ();
+  rtnl_link_set_flags (chg, IFF_UP);
+  r = rtnl_link_change (sk, old, chg, 0);
+  rtnl_link_put (chg);
+  rtnl_link_put (old);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot bring %s up: %s", name, nl_geterror (r));
+  return 0;
+}
+
+static int
+add_addr (nl_sock *sk, int ifindex, uint32_t addr, int prefix, fb_error *err)
+{
+  struct rtnl_addr *a = rtnl_addr_alloc ();
+  struct nl_addr *local = nl_addr_build (AF_INET, &addr, 4);
+  nl_addr_set_prefixlen (local, prefix);
+  rtnl_addr_set_ifindex (a, ifindex);
+  rtnl_addr_set_local (a, local);
+  int r = rtnl_addr_add (sk, a, 0);
+  nl_addr_put (local);
+  rtnl_addr_put (a);
+  if (r < 0)
+    {
+      char ip[INET_ADDRSTRLEN];
+      inet_ntop (AF_INET, &addr, ip, sizeof ip);
+      return fb_error_set (err, EIO, "netlink: cannot add address %s/%d: %s", ip, prefix, nl_geterror (r));
+    }
+  return 0;
+}
+
+int
+fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (connect_route (&sk, err) < 0)
+    return -1;
+  if (link_up (sk, "lo", err) < 0)
+    return -1;
+  struct rtnl_link *br = rtnl_link_bridge_alloc ();
+  rtnl_link_set_name (br, name);
+  int r = rtnl_link_add (sk, br, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put (br);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot create bridge %s: %s", name, nl_geterror (r));
+  int idx = (int) if_nametoindex (name);
+  if (idx <= 0 || add_addr (sk, idx, addr, prefix, err) < 0 || link_up (sk, name, err) < 0)
+    return err && err->code ? -err->code : -EIO;
+  *ifindex = idx;
+  return 0;
+}
+
+int
+fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (connect_route (&sk, err) < 0)
+    return -1;
+  struct rtnl_link *veth = rtnl_link_veth_alloc ();
+  if (!veth)
+    return fb_error_set (err, ENOMEM, "netlink: cannot allocate a veth");
+  struct rtnl_link *peer = rtnl_link_veth_get_peer (veth);
+  rtnl_link_set_name (veth, host_name);
+  rtnl_link_set_master (veth, bridge_ifindex);
+  rtnl_link_set_flags (veth, IFF_UP);
+  rtnl_link_set_name (peer, "eth0");
+  rtnl_link_set_ns_pid (peer, peer_pid);
+  int r = rtnl_link_add (sk, veth, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put (peer);
+  rtnl_link_put (veth);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot create veth %s: %s", host_name, nl_geterror (r));
+  return 0;
+}
+
+int
+fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (connect_route (&sk, err) < 0 || link_up (sk, "lo", err) < 0 || link_up (sk, "eth0", err) < 0)
+    return -1;
+  int idx = (int) if_nametoindex ("eth0");
+  if (add_addr (sk, idx, addr, prefix, err) < 0)
+    return -1;
+  struct rtnl_route *rt = rtnl_route_alloc ();
+  struct rtnl_nexthop *nh = rtnl_route_nh_alloc ();
+  struct nl_addr *via = nl_addr_build (AF_INET, &gw, 4);
+  struct nl_addr *dst = NULL;
+  nl_addr_parse ("default", AF_INET, &dst);
+  rtnl_route_nh_set_ifindex (nh, idx);
+  rtnl_route_nh_set_gateway (nh, via);
+  rtnl_route_add_nexthop (rt, nh);
+  rtnl_route_set_dst (rt, dst);
+  rtnl_route_set_family (rt, AF_INET);
+  rtnl_route_set_table (rt, RT_TABLE_MAIN);
+  int r = rtnl_route_add (sk, rt, 0);
+  nl_addr_put (via);
+  nl_addr_put (dst);
+  rtnl_route_put (rt);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot add the default route: %s", nl_geterror (r));
+  return 0;
+}

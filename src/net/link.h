@@ -1,0 +1,22 @@
+/* Lab links through libnl: the bridge of a lab network namespace, the veth
+ * of each service, addresses and routes. Every function acts in the network
+ * namespace of the calling thread. */
+#ifndef FB_NET_LINK_H
+#define FB_NET_LINK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "faultbox/error.h"
+
+/* Creates bridge `name` with addr/prefix and brings it and lo up; returns
+ * the bridge's ifindex in *ifindex. */
+int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err);
+
+/* Creates veth host_name <-> peer "eth0" in the network namespace of pid,
+ * with host_name enslaved to the bridge and up. */
+int fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err);
+
+/* Inside a service: lo and eth0 up, eth0 gets addr/prefix, default route via gw. */
+int fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err);
+
+#endif
