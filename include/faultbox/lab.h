@@ -55,6 +55,10 @@ int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);
 void fb_lab_leave (fb_lab *lab);
 /* Sends sig to every service's init (which forwards it). */
 void fb_lab_signal (fb_lab *lab, int sig);
+/* Stops every service: SIGTERM, the grace period, then SIGKILL of its
+ * cgroup; their logs stay readable until fb_lab_destroy. */
+void fb_lab_stop (fb_lab *lab);
+/* Stops what still runs and removes everything. NULL-safe. */
 void fb_lab_destroy (fb_lab *lab);
 
 /* Removes cgroups left by runners that died (kill -9); returns how many. */

@@ -424,12 +424,8 @@ remove_cgroup (const char *dir)
 }
 
 void
-fb_lab_destroy (fb_lab *lab)
+fb_lab_stop (fb_lab *lab)
 {
-  if (!lab)
-    return;
-  if (lab->entered_netns >= 0)
-    fb_lab_leave (lab);
   fb_lab_signal (lab, SIGTERM);
   int64_t deadline = fb_now_ns () + lab->plan.grace_ns;
   for (size_t i = 0; i < lab->plan.n_services; i++)
@@ -447,6 +443,20 @@ fb_lab_destroy (fb_lab *lab)
             kill (s->init, SIGKILL);
           reap (s, 0);
         }
+    }
+}
+
+void
+fb_lab_destroy (fb_lab *lab)
+{
+  if (!lab)
+    return;
+  if (lab->entered_netns >= 0)
+    fb_lab_leave (lab);
+  fb_lab_stop (lab);
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    {
+      lab_svc *s = &lab->svcs[i];
       if (s->ctl >= 0)
         close (s->ctl);
       if (s->cgroup)

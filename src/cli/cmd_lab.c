@@ -1,0 +1,219 @@
+#include "cli/commands.h"
+#include "faultbox/lab.h"
+#include "util/alloc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+  char *name;
+  char **argv;
+  char *dir;
+} lab_service;
+
+/* "name=/path/bin arg..." */
+static int
+parse_service (const char *spec, lab_service *out)
+{
+  const char *eq = strchr (spec, '=');
+  if (!eq || eq == spec || !eq[1])
+    return fb_cli_fail ("lab: --service takes name=/path/to/binary [args], not \"%s\"", spec);
+  out->name = fb_xstrndup (spec, (size_t) (eq - spec));
+  char *cmd = fb_xstrdup (eq + 1), *save = NULL;
+  size_t n = 0;
+  for (char *w = strtok_r (cmd, " \t", &save); w; w = strtok_r (NULL, " \t", &save))
+    {
+      out->argv = fb_xreallocarray (out->argv, n + 2, sizeof *out->argv);
+      out->argv[n++] = fb_xstrdup (w);
+      out->argv[n] = NULL;
+    }
+  free (cmd);
+  char *abs = out->argv[0][0] == '/' ? realpath (out->argv[0], NULL) : NULL;
+  if (!abs || access (abs, X_OK) != 0)
+    return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0],
+                        out->argv[0][0] == '/' ? strerror (errno) : "give an absolute path");
+  free (out->argv[0]);
+  out->argv[0] = abs;
+  out->dir = fb_xstrdup (abs);
+  *strrchr (out->dir, '/') = '\0';
+  return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop (int sig)
+{
+  stop_requested = sig;
+}
+
+/* Prints each service's captured output with a [svc] prefix. */
+static void
+print_logs (fb_lab *lab, const lab_service *svcs, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      FILE *f = fopen (fb_lab_service_log (lab, i), "re");
+      char line[4096];
+      while (f && fgets (line, sizeof line, f))
+        printf ("[%s] %s%s", svcs[i].name, line, strchr (line, '\n') ? "" : "\n");
+      if (f)
+        fclose (f);
+    }
+}
+
+static int
+run_command_in_lab (fb_lab *lab, const char *cmd)
+{
+  fb_error err = { 0 };
+  if (fb_lab_enter (lab, -1, &err) < 0)
+    return fb_cli_fail ("lab: %s", err.msg);
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      execl ("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+      _exit (127);
+    }
+  fb_lab_leave (lab);
+  int status = 0;
+  while (pid > 0 && waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static int
+run (int argc, char **argv)
+{
+  lab_service *svcs = NULL;
+  size_t n = 0;
+  const char *run_cmd = NULL;
+  const char **extra = fb_xcalloc (1, sizeof *extra);
+  size_t n_extra = 0;
+  bool verbose = false;
+  int ret = 1;
+  static const struct option opts[] = {
+    { "service", required_argument, NULL, 's' },
+    { "run", required_argument, NULL, 'r' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "bind", required_argument, NULL, 'b' },
+    { NULL, 0, NULL, 0 },
+  };
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long (argc, argv, "+v", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 's':
+        svcs = fb_xreallocarray (svcs, n + 1, sizeof *svcs);
+        memset (&svcs[n], 0, sizeof *svcs);
+        if (parse_service (optarg, &svcs[n++]) != 0)
+          goto out;
+        break;
+      case 'r': run_cmd = optarg; break;
+      case 'v': verbose = true; break;
+      case 'b':
+        extra = fb_xreallocarray (extra, n_extra + 2, sizeof *extra);
+        extra[n_extra++] = optarg;
+        extra[n_extra] = NULL;
+        break;
+      default: fb_cli_fail ("lab: unknown flag \"%s\"", argv[optind - 1]); goto out;
+      }
+  if (optind < argc)
+    {
+      fb_cli_fail ("lab: unexpected argument \"%s\" (spec files: use faultbox test)", argv[optind]);
+      goto out;
+    }
+  if (n == 0)
+    {
+      fb_cli_fail ("lab: no services (usage: faultbox lab --service name=/path/bin [args]...)");
+      goto out;
+    }
+  int swept = fb_lab_sweep_leftovers ();
+  if (verbose && swept)
+    fprintf (stderr, "faultbox: removed %d leftover cgroup%s of dead runners\n", swept, swept == 1 ? "" : "s");
+  fb_service_plan *plans = fb_xcalloc (n, sizeof *plans);
+  const char ***binds = fb_xcalloc (n, sizeof *binds);
+  extern char **environ;
+  for (size_t i = 0; i < n; i++)
+    {
+      binds[i] = fb_xcalloc (n_extra + 2, sizeof **binds);
+      binds[i][0] = svcs[i].dir;
+      memcpy (binds[i] + 1, extra, n_extra * sizeof *extra);
+      plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ, .ro_binds = binds[i] };
+    }
+  fb_lab_plan plan = { .services = plans, .n_services = n };
+  fb_lab *lab = NULL;
+  fb_error err = { 0 };
+  if (fb_lab_create (&plan, &lab, &err) < 0)
+    fb_cli_fail ("lab: %s", err.msg);
+  for (size_t i = 0; lab && i < n; i++)
+    if (fb_lab_start_service (lab, i, &err) < 0)
+      {
+        fb_cli_fail ("lab: %s", err.msg);
+        print_logs (lab, svcs, n);
+        fb_lab_destroy (lab);
+        lab = NULL;
+      }
+  if (lab)
+    {
+      printf ("worker\t%s\n", fb_lab_worker_addr (lab));
+      for (size_t i = 0; i < n; i++)
+        printf ("%s\t%s\n", svcs[i].name, fb_lab_service_addr (lab, i));
+      fflush (stdout);
+      if (run_cmd)
+        ret = run_command_in_lab (lab, run_cmd);
+      else
+        {
+          struct sigaction sa = { .sa_handler = on_stop };
+          sigaction (SIGINT, &sa, NULL);
+          sigaction (SIGTERM, &sa, NULL);
+          bool all_exited = false;
+          while (!stop_requested && !all_exited)
+            {
+              usleep (50000);
+              all_exited = true;
+              for (size_t i = 0; i < n; i++)
+                all_exited &= fb_lab_service_exited (lab, i, NULL);
+            }
+          ret = 0;
+        }
+      /* the logs live in the work dir, which destroy removes */
+      fb_lab_stop (lab);
+      print_logs (lab, svcs, n);
+      fb_lab_destroy (lab);
+    }
+  for (size_t i = 0; i < n; i++)
+    free (binds[i]);
+  free (binds);
+  free (plans);
+out:
+  for (size_t i = 0; i < n; i++)
+    {
+      free (svcs[i].name);
+      free (svcs[i].dir);
+      for (char **a = svcs[i].argv; a && *a; a++)
+        free (*a);
+      free (svcs[i].argv);
+    }
+  free (svcs);
+  free (extra);
+  return ret;
+}
+
+const fb_command fb_cmd_lab = {
+  .name = "lab",
+  .summary = "start services in a lab, print their addresses, tear down",
+  .usage = "usage: faultbox lab --service NAME=/path/bin [ARGS]... [--bind DIR]... [--run CMD] [--verbose]\n\n"
+           "Starts each service in its own sandbox on a fresh lab network, prints the\n"
+           "addresses, then waits for Ctrl-C (or runs CMD from the lab's client address)\n"
+           "and tears everything down, printing each service's output as [name] lines.\n"
+           "--bind DIR makes a host directory visible (read-only) to every service.\n",
+  .run = run,
+};

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The lab on real processes: services reach each other by name, see only
+# their own processes, get a fresh /tmp per lab, cannot write /usr or leave
+# the lab network, and leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+need_root
+S="$TMP/scripts"
+mkdir -p "$S"
+cat >"$S/client.sh" <<'SH'
+sleep 0.5
+python3 - <<'PY'
+import urllib.request, socket, os, sys
+print("by-name", urllib.request.urlopen("http://web:8000/", timeout=5).status)
+print("procs", sum(1 for p in os.listdir("/proc") if p.isdigit()))
+print("hostname", socket.gethostname())
+try:
+    open("/usr/faultbox-probe", "w")
+    print("usr writable")
+except OSError as e:
+    print("usr", e.strerror)
+print("tmp-before", os.path.exists("/tmp/mark"))
+open("/tmp/mark", "w").write("x")
+host = sys.argv[1] if len(sys.argv) > 1 else ""
+PY
+python3 - "$(cat "$0".host 2>/dev/null)" <<'PY'
+import socket, sys
+host = sys.argv[1]
+s = socket.socket(); s.settimeout(1)
+try:
+    s.connect((host, 22)); print("outside reachable")
+except OSError as e:
+    print("outside", type(e).__name__)
+PY
+sleep 30
+SH
+hostname -I | awk '{print $1}' >"$S/client.sh.host"
+[ -s "$S/client.sh.host" ] || skip "this machine has no non-loopback address to test isolation against"
+
+lab() { run_fb lab --bind "$S" --service 'web=/usr/bin/python3 -m http.server 8000' --service "client=/bin/sh $S/client.sh" "$@"; }
+cg_before=$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)
+mounts_before=$(wc -l </proc/self/mountinfo)
+links_before=$(ip -o link | wc -l)
+
+lab --run 'sleep 1.5; python3 -c "import urllib.request;print(\"worker\", urllib.request.urlopen(\"http://10.213.0.3:8000/\").status)"'
+expect_rc 0 "two-service lab"
+expect_out out '^client	10\.213\.0\.2$'
+expect_out out '^web	10\.213\.0\.3$'
+expect_out out '^worker 200$'
+expect_out out '^\[client\] by-name 200$'
+expect_out out '^\[client\] hostname client$'
+expect_out out '^\[client\] usr Read-only file system$'
+expect_out out '^\[client\] tmp-before False$'
+expect_out out '^\[client\] outside (OSError|TimeoutError|ConnectionRefusedError|timeout)'
+expect_no_out out 'outside reachable'
+procs=$(sed -n 's/^\[client\] procs //p' "$TMP/out")
+[ -n "$procs" ] && [ "$procs" -le 4 ] && ok "client sees only its own $procs processes" || fail "client sees ${procs:-?} processes"
+
+lab --run 'sleep 1.5'
+expect_out out '^\[client\] tmp-before False$'   # a fresh /tmp in the next lab
+
+run_fb lab --service 'x=/nonexistent/binary'
+expect_rc 1 "missing binary"
+expect_out err 'cannot execute /nonexistent/binary: No such file or directory'
+
+# 30 create/destroy cycles leave no cgroup, mount or link behind.
+for i in $(seq 30); do "$FAULTBOX" run /bin/true || fail "cycle $i"; done
+[ "$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)" = "$cg_before" ] && ok "no cgroup left" || fail "cgroups left: $(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*')"
+[ "$(wc -l </proc/self/mountinfo)" = "$mounts_before" ] && ok "no mount left" || fail "mounts changed"
+[ "$(ip -o link | wc -l)" = "$links_before" ] && ok "no link left" || fail "links changed"
+ls -d /tmp/faultbox-* >/dev/null 2>&1 && fail "work dirs left: $(ls -d /tmp/faultbox-*)" || ok "no work dir left"
+
+# kill -9 of the runner: its services die with it; the next run sweeps the cgroup.
+"$FAULTBOX" lab --service 'sleeper=/bin/sleep 1000' >"$TMP/k.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q '^sleeper' "$TMP/k.out" && break; sleep 0.1; done
+kill -9 $pid
+wait $pid 2>/dev/null || true
+sleep 1
+pgrep -f 'sleep 1000' >/dev/null && fail "service outlived its runner" || ok "services died with the runner"
+run_fb lab --verbose --service 't=/bin/true' --run true
+expect_out err 'removed [0-9]+ leftover cgroups? of dead runners'
+[ "$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)" = "$cg_before" ] && ok "leftover swept" || fail "leftover cgroup remains"
+ls -d /tmp/faultbox-* >/dev/null 2>&1 && rm -rf /tmp/faultbox-*   # the killed runner's work dir
+finish
