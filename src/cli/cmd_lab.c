@@ -14,7 +14,8 @@
 typedef struct {
   char *name;
   char **argv;
-  char *dir;
+  char *dir;       /* of the path as given (symlinks kept: argv[0] matters to some daemons) */
+  char *real_dir;  /* of the file it resolves to */
 } lab_service;
 
 /* "name=/path/bin arg..." */
@@ -34,13 +35,17 @@ parse_service (const char *spec, lab_service *out)
       out->argv[n] = NULL;
     }
   free (cmd);
-  char *abs = out->argv[0][0] == '/' ? realpath (out->argv[0], NULL) : NULL;
-  if (!abs || access (abs, X_OK) != 0)
-    return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0],
-                        out->argv[0][0] == '/' ? strerror (errno) : "give an absolute path");
-  free (out->argv[0]);
-  out->argv[0] = abs;
-  out->dir = fb_xstrdup (abs);
+  char *real = out->argv[0][0] == '/' ? realpath (out->argv[0], NULL) : NULL;
+  if (!real || access (real, X_OK) != 0)
+    {
+      int e = errno;
+      free (real);
+      return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0],
+                          out->argv[0][0] == '/' ? strerror (e) : "give an absolute path");
+    }
+  out->real_dir = real;
+  *strrchr (out->real_dir, '/') = '\0';
+  out->dir = fb_xstrdup (out->argv[0]);
   *strrchr (out->dir, '/') = '\0';
   return 0;
 }
@@ -143,9 +148,10 @@ run (int argc, char **argv)
   extern char **environ;
   for (size_t i = 0; i < n; i++)
     {
-      binds[i] = fb_xcalloc (n_extra + 2, sizeof **binds);
-      binds[i][0] = svcs[i].dir;
-      memcpy (binds[i] + 1, extra, n_extra * sizeof *extra);
+      binds[i] = fb_xcalloc (n_extra + 3, sizeof **binds);
+      binds[i][0] = svcs[i].dir[0] ? svcs[i].dir : "/";
+      binds[i][1] = svcs[i].real_dir[0] ? svcs[i].real_dir : "/";
+      memcpy (binds[i] + 2, extra, n_extra * sizeof *extra);
       plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ, .ro_binds = binds[i] };
     }
   fb_lab_plan plan = { .services = plans, .n_services = n };
@@ -198,6 +204,7 @@ out:
     {
       free (svcs[i].name);
       free (svcs[i].dir);
+      free (svcs[i].real_dir);
       for (char **a = svcs[i].argv; a && *a; a++)
         free (*a);
       free (svcs[i].argv);

@@ -2,6 +2,7 @@
 #include "faultbox/engine.h"
 #include "faultbox/lab.h"
 #include "util/alloc.h"
+#include "util/cleanup.h"
 #include "util/parse.h"
 
 #include <errno.h>
@@ -40,12 +41,18 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
   return fb_engine_start (rc->engine, err);
 }
 
-/* PATH lookup as execvp does it, since the lab execs an absolute path. */
+/* PATH lookup as execvp does it, since the lab execs an absolute path.
+ * Symlinks are kept: some programs dispatch on argv[0]. */
 static char *
 resolve_binary (const char *name)
 {
+  if (name[0] == '/')
+    return fb_xstrdup (name);
   if (strchr (name, '/'))
-    return realpath (name, NULL);
+    {
+      char cwd[4096];
+      return getcwd (cwd, sizeof cwd) ? fb_xasprintf ("%s/%s", cwd, name) : NULL;
+    }
   const char *path = getenv ("PATH");
   char *dirs = fb_xstrdup (path ? path : "/usr/bin:/bin");
   char *save = NULL, *found = NULL;
@@ -53,7 +60,7 @@ resolve_binary (const char *name)
     {
       char *cand = fb_xasprintf ("%s/%s", d, name);
       if (access (cand, X_OK) == 0)
-        found = realpath (cand, NULL);
+        found = steal_pointer (&cand);
       free (cand);
     }
   free (dirs);
@@ -148,13 +155,16 @@ run (int argc, char **argv)
     }
   char *bin_dir = fb_xstrdup (bin);
   *strrchr (bin_dir, '/') = '\0';
+  char *real_dir = realpath (bin, NULL);
+  if (real_dir)
+    *strrchr (real_dir, '/') = '\0';
   /* the target's environment: ours, plus --env on top */
   for (size_t i = 0; i < n_env; i++)
     putenv (env[i]);
   extern char **environ;
   char *saved_arg0 = child_argv[0];
   child_argv[0] = bin;
-  const char *binds[] = { bin_dir[0] ? bin_dir : "/", NULL };
+  const char *binds[] = { bin_dir[0] ? bin_dir : "/", real_dir && real_dir[0] ? real_dir : NULL, NULL };
 
   char **all = NULL;
   size_t n_all = 0;
@@ -231,6 +241,7 @@ out_bin:
   child_argv[0] = saved_arg0;
   free (bin);
   free (bin_dir);
+  free (real_dir);
 out:
   for (size_t i = 0; i < n_rules; i++)
     fb_rule_clear (&rules[i]);

@@ -58,6 +58,18 @@ procs=$(sed -n 's/^\[client\] procs //p' "$TMP/out")
 lab --run 'sleep 1.5'
 expect_out out '^\[client\] tmp-before False$'   # a fresh /tmp in the next lab
 
+# A Debian daemon starts as it would in a container (redis-server is a
+# symlink that dispatches on argv[0]).
+if [ -x /usr/bin/redis-server ] && command -v redis-cli >/dev/null; then
+  run_fb lab --service 'redis=/usr/bin/redis-server --port 6379 --save --daemonize no --protected-mode no' \
+    --run 'for i in $(seq 50); do redis-cli -h 10.213.0.2 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done; redis-cli -h 10.213.0.2 set k v; redis-cli -h 10.213.0.2 get k'
+  expect_rc 0 "redis lab"
+  expect_out out '^OK$'
+  expect_out out '^v$'
+else
+  skip "redis-server not installed (scripts/bootstrap installs it)"
+fi
+
 run_fb lab --service 'x=/nonexistent/binary'
 expect_rc 1 "missing binary"
 expect_out err 'cannot execute /nonexistent/binary: No such file or directory'
