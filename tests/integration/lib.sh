@@ -51,3 +51,12 @@ finish() {
   exit 0
 }
 set -e
+
+# Lab cgroups (faultbox-<runner pid>-<n>) whose runner is gone: leftovers.
+# Cgroups of live runners (another suite running beside this one) are not.
+dead_faultbox_cgroups() {
+  find /sys/fs/cgroup -maxdepth 3 -type d -name 'faultbox-*' 2>/dev/null | while read -r d; do
+    pid=$(basename "$d" | cut -d- -f2)
+    [ -d "/proc/$pid" ] || echo "$d"
+  done
+}

@@ -3,7 +3,7 @@
 # leaves nothing running or mounted.
 . "$(dirname "$0")/lib.sh"
 dir="$FAULTBOX_SRC/tests/bad-input"
-mounts_before=$(wc -l </proc/self/mountinfo)
+mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
 n=0
 for case in "$dir"/*.star "$dir"/*.cli; do
   [ -e "$case" ] || continue
@@ -23,11 +23,9 @@ for case in "$dir"/*.star "$dir"/*.cli; do
   while IFS= read -r want; do
     grep -qF -- "$want" "$TMP/err" || { fail "$name: stderr lacks: $want"; sed 's/^/  stderr: /' "$TMP/err" | head -5; }
   done < <(sed -n 's/^# expect-stderr: //p' "$case")
-  if find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' -type d 2>/dev/null | grep -q .; then
-    fail "$name: left a faultbox cgroup behind"
-  fi
+  [ -z "$(dead_faultbox_cgroups)" ] || fail "$name: left a faultbox cgroup behind: $(dead_faultbox_cgroups)"
 done
-[ "$(wc -l </proc/self/mountinfo)" = "$mounts_before" ] || fail "mount table changed"
+[ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] || fail "faultbox mounts left behind"
 [ "$n" -gt 0 ] || fail "no cases found in $dir"
 echo "$n cases"
 finish

@@ -37,8 +37,7 @@ hostname -I | awk '{print $1}' >"$S/client.sh.host"
 [ -s "$S/client.sh.host" ] || skip "this machine has no non-loopback address to test isolation against"
 
 lab() { run_fb lab --bind "$S" --service 'web=/usr/bin/python3 -m http.server 8000' --service "client=/bin/sh $S/client.sh" "$@"; }
-cg_before=$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)
-mounts_before=$(wc -l </proc/self/mountinfo)
+mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
 links_before=$(ip -o link | wc -l)
 
 lab --run 'sleep 1.5; python3 -c "import urllib.request;print(\"worker\", urllib.request.urlopen(\"http://10.213.0.3:8000/\").status)"'
@@ -76,10 +75,11 @@ expect_out err 'cannot execute /nonexistent/binary: No such file or directory'
 
 # 30 create/destroy cycles leave no cgroup, mount or link behind.
 for i in $(seq 30); do "$FAULTBOX" run /bin/true || fail "cycle $i"; done
-[ "$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)" = "$cg_before" ] && ok "no cgroup left" || fail "cgroups left: $(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*')"
-[ "$(wc -l </proc/self/mountinfo)" = "$mounts_before" ] && ok "no mount left" || fail "mounts changed"
+[ -z "$(dead_faultbox_cgroups)" ] && ok "no cgroup left" || fail "cgroups left: $(dead_faultbox_cgroups)"
+[ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] && ok "no mount left" || fail "faultbox mounts left: $(grep faultbox /proc/self/mountinfo)"
 [ "$(ip -o link | wc -l)" = "$links_before" ] && ok "no link left" || fail "links changed"
-ls -d /tmp/faultbox-* >/dev/null 2>&1 && fail "work dirs left: $(ls -d /tmp/faultbox-*)" || ok "no work dir left"
+left=$(for d in /tmp/faultbox-*; do [ -e "$d" ] || continue; p=$(basename "$d" | cut -d- -f2); [ -d "/proc/$p" ] || echo "$d"; done)
+[ -z "$left" ] && ok "no work dir left" || fail "work dirs left: $left"
 
 # kill -9 of the runner: its services die with it; the next run sweeps the cgroup.
 "$FAULTBOX" lab --service 'sleeper=/bin/sleep 1000' >"$TMP/k.out" 2>&1 &
@@ -91,6 +91,6 @@ sleep 1
 pgrep -f 'sleep 1000' >/dev/null && fail "service outlived its runner" || ok "services died with the runner"
 run_fb lab --verbose --service 't=/bin/true' --run true
 expect_out err 'removed [0-9]+ leftover cgroups? of dead runners'
-[ "$(find /sys/fs/cgroup -maxdepth 3 -name 'faultbox-*' | wc -l)" = "$cg_before" ] && ok "leftover swept" || fail "leftover cgroup remains"
-ls -d /tmp/faultbox-* >/dev/null 2>&1 && rm -rf /tmp/faultbox-*   # the killed runner's work dir
+[ -z "$(dead_faultbox_cgroups)" ] && ok "leftover swept" || fail "leftover cgroup remains: $(dead_faultbox_cgroups)"
+rm -rf "/tmp/faultbox-$pid-"*   # the killed runner's work dir
 finish
