@@ -134,13 +134,44 @@ bind_file (const char *src, const char *root, const char *path)
   xmount (src, dst, NULL, MS_BIND, NULL);
 }
 
+/* True when some mount we can see propagates to other namespaces. */
+static bool
+any_shared_mount (void)
+{
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  char line[4096];
+  bool shared = f == NULL;
+  while (f && fgets (line, sizeof line, f))
+    shared |= strstr (line, " shared:") != NULL;
+  if (f)
+    fclose (f);
+  return shared;
+}
+
+/* Makes our mounts private. Under chroot (a fresh-check root, some CI
+ * containers) "/" is no mount point and cannot be changed; that is only
+ * safe when nothing visible is shared. Returns true when chrooted. */
+static bool
+make_mounts_private (void)
+{
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+    return false;
+  if (errno != EINVAL)
+    die ("cannot make mounts private: %s", strerror (errno));
+  if (any_shared_mount ())
+    die ("cannot make mounts private: / is not a mount point (chroot?) and some mounts are shared");
+  return true;
+}
+
+static bool chrooted;
+
 static void
 make_root (const fb_init_args *a, char *root, size_t rootlen)
 {
   snprintf (root, rootlen, "%s/%s.root", a->workdir, a->plan->name);
   if (fb_mkdir_p (root, 0755, NULL) < 0)
     die ("mkdir %s: %s", root, strerror (errno));
-  xmount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+  chrooted = make_mounts_private ();
   xmount ("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
   static const char *const host[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc" };
   for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
@@ -191,6 +222,14 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
 static void
 enter_root (const char *root)
 {
+  if (chrooted)
+    {
+      /* pivot_root needs "/" to be a mount point; move the new root over it */
+      if (chdir (root) < 0 || mount (root, "/", NULL, MS_MOVE, NULL) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+        die ("cannot enter the service root %s: %s", root, strerror (errno));
+      xmount (NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+      return;
+    }
   char old[4200];
   snprintf (old, sizeof old, "%s/.oldroot", root);
   mkdir (old, 0700);
