@@ -21,8 +21,8 @@ sock_freep (nl_sock **s)
     nl_socket_free (*s);
 }
 
-static int
-connect_route (nl_sock **out, fb_error *err)
+int
+fb_net_route_socket (nl_sock **out, fb_error *err)
 {
   nl_sock *sk = nl_socket_alloc ();
   if (!sk)
@@ -78,7 +78,7 @@ int
 fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
-  if (connect_route (&sk, err) < 0)
+  if (fb_net_route_socket (&sk, err) < 0)
     return -1;
   if (link_up (sk, "lo", err) < 0)
     return -1;
@@ -99,7 +99,7 @@ int
 fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
-  if (connect_route (&sk, err) < 0)
+  if (fb_net_route_socket (&sk, err) < 0)
     return -1;
   struct rtnl_link *veth = rtnl_link_veth_alloc ();
   if (!veth)
@@ -122,7 +122,7 @@ int
 fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
-  if (connect_route (&sk, err) < 0 || link_up (sk, "lo", err) < 0 || link_up (sk, "eth0", err) < 0)
+  if (fb_net_route_socket (&sk, err) < 0 || link_up (sk, "lo", err) < 0 || link_up (sk, "eth0", err) < 0)
     return -1;
   int idx = (int) if_nametoindex ("eth0");
   if (add_addr (sk, idx, addr, prefix, err) < 0)

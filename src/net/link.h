@@ -8,6 +8,10 @@
 #include <sys/types.h>
 #include "faultbox/error.h"
 
+struct nl_sock;
+/* A connected NETLINK_ROUTE socket; free with nl_socket_free. */
+int fb_net_route_socket (struct nl_sock **out, fb_error *err);
+
 /* Creates bridge `name` with addr/prefix and brings it and lo up; returns
  * the bridge's ifindex in *ifindex. */
 int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err);

@@ -1,4 +1,5 @@
 #include "net/probe.h"
+#include "net/link.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,19 +17,10 @@
 static struct nl_sock *
 open_route (char *why, size_t whylen)
 {
-  struct nl_sock *sk = nl_socket_alloc ();
-  if (!sk)
-    {
-      snprintf (why, whylen, "cannot allocate netlink socket");
-      return NULL;
-    }
-  int r = nl_connect (sk, NETLINK_ROUTE);
-  if (r < 0)
-    {
-      snprintf (why, whylen, "netlink connect: %s", nl_geterror (r));
-      nl_socket_free (sk);
-      return NULL;
-    }
+  struct nl_sock *sk = NULL;
+  fb_error err = { 0 };
+  if (fb_net_route_socket (&sk, &err) < 0)
+    snprintf (why, whylen, "%s", err.msg);
   return sk;
 }
 

@@ -1,4 +1,5 @@
 #include "sandbox/init.h"
+#include "util/kernel_compat.h"
 #include "net/link.h"
 #include "util/alloc.h"
 #include "util/proc.h"
@@ -19,10 +20,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
 
 /* The conventional container default: enough for ordinary servers, never
  * sys_admin, net_admin, sys_ptrace or sys_module. */

@@ -1,4 +1,5 @@
 #include "faultbox/engine.h"
+#include "util/kernel_compat.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/hash.h"
@@ -22,13 +23,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW (4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 typedef struct svc {
   char *name;
