@@ -26,6 +26,7 @@
 
 typedef struct svc {
   char *name;
+  char *root;      /* the target's root as we see it, "" when it is ours or unknown */
   pid_t pid;
   int fd;          /* listener; -1 once it hung up */
 } svc;
@@ -92,7 +93,18 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
   pthread_mutex_lock (&e->lock);
   FB_GROW (e->svcs, e->cap_svcs, e->n_svcs + 1);
   size_t idx = e->n_svcs++;
-  e->svcs[idx] = (svc){ .name = fb_xstrdup (name), .pid = pid, .fd = listener_fd };
+  e->svcs[idx] = (svc){ .name = fb_xstrdup (name), .pid = pid, .fd = listener_fd, .root = fb_xstrdup ("") };
+  /* Under chroot, /proc/<pid>/fd links of a sandboxed target read as host
+   * paths below its root; remember that root to strip it. */
+  char link[64], root[PATH_MAX];
+  snprintf (link, sizeof link, "/proc/%d/root", (int) pid);
+  ssize_t n = readlink (link, root, sizeof root - 1);
+  if (n > 1)
+    {
+      root[n] = '\0';
+      free (e->svcs[idx].root);
+      e->svcs[idx].root = fb_xstrdup (root);
+    }
   pthread_mutex_unlock (&e->lock);
   /* Wake the target on the CPU that answers it (Linux 6.6+); older kernels
    * just keep the default wake-up. */
@@ -207,7 +219,7 @@ read_string (pid_t pid, uint64_t addr, char *buf, size_t len)
 }
 
 static void
-fd_path (pid_t pid, long fd, char *buf, size_t len)
+fd_path (const svc *sv, pid_t pid, long fd, char *buf, size_t len)
 {
   char link[64];
   if (fd == AT_FDCWD)
@@ -216,6 +228,13 @@ fd_path (pid_t pid, long fd, char *buf, size_t len)
     snprintf (link, sizeof link, "/proc/%d/fd/%ld", (int) pid, fd);
   ssize_t n = readlink (link, buf, len - 1);
   buf[n > 0 ? n : 0] = '\0';
+  size_t rl = strlen (sv->root);
+  if (rl && strncmp (buf, sv->root, rl) == 0 && (buf[rl] == '/' || buf[rl] == '\0'))
+    {
+      memmove (buf, buf + rl, strlen (buf + rl) + 1);
+      if (!buf[0])
+        snprintf (buf, len, "/");
+    }
 }
 
 static bool
@@ -377,7 +396,7 @@ handle (fb_engine *e, size_t si)
           else
             {
               char base[PATH_MAX];
-              fd_path (req.pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
+              fd_path (&e->svcs[si], req.pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
               snprintf (path, sizeof path, "%s/%s", base, raw);
             }
         }
@@ -393,7 +412,7 @@ handle (fb_engine *e, size_t si)
       is_addr = true;
     }
   else if (is_fd_call (name))
-    fd_path (req.pid, (long) (int) a[0], path, sizeof path);
+    fd_path (&e->svcs[si], req.pid, (long) (int) a[0], path, sizeof path);
   /* what we read is only trustworthy if the target is still in that syscall */
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
     return;
@@ -538,6 +557,7 @@ fb_engine_free (fb_engine *e)
       if (e->svcs[i].fd >= 0)
         close (e->svcs[i].fd);
       free (e->svcs[i].name);
+      free (e->svcs[i].root);
     }
   free (e->svcs);
   for (size_t i = 0; i < e->n_rules; i++)

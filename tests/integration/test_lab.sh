@@ -31,7 +31,8 @@ try:
 except OSError as e:
     print("outside", type(e).__name__)
 PY
-sleep 30
+# tell the worker we are done: it polls this port
+exec python3 -m http.server 9000 >/dev/null 2>&1
 SH
 hostname -I | awk '{print $1}' >"$S/client.sh.host"
 [ -s "$S/client.sh.host" ] || skip "this machine has no non-loopback address to test isolation against"
@@ -40,7 +41,15 @@ lab() { run_fb lab --bind "$S" --service 'web=/usr/bin/python3 -m http.server 80
 mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
 links_before=$(ip -o link | wc -l)
 
-lab --run 'sleep 1.5; python3 -c "import urllib.request;print(\"worker\", urllib.request.urlopen(\"http://10.213.0.3:8000/\").status)"'
+wait_client='python3 -c "
+import time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(\"http://10.213.0.2:9000/\", timeout=1); break
+    except OSError:
+        time.sleep(0.1)
+"'
+lab --run "$wait_client; python3 -c 'import urllib.request;print(\"worker\", urllib.request.urlopen(\"http://10.213.0.3:8000/\").status)'"
 expect_rc 0 "two-service lab"
 expect_out out '^client	10\.213\.0\.2$'
 expect_out out '^web	10\.213\.0\.3$'
@@ -54,7 +63,7 @@ expect_no_out out 'outside reachable'
 procs=$(sed -n 's/^\[client\] procs //p' "$TMP/out")
 [ -n "$procs" ] && [ "$procs" -le 4 ] && ok "client sees only its own $procs processes" || fail "client sees ${procs:-?} processes"
 
-lab --run 'sleep 1.5'
+lab --run "$wait_client"
 expect_out out '^\[client\] tmp-before False$'   # a fresh /tmp in the next lab
 
 # A Debian daemon starts as it would in a container (redis-server is a
