@@ -13,6 +13,12 @@
 #include <sys/types.h>
 #include "faultbox/error.h"
 
+typedef struct fb_limits {
+  uint64_t memory_max;        /* bytes, 0: none */
+  uint64_t pids_max;          /* 0: none */
+  unsigned cpu_percent;       /* of one CPU, 0: none */
+} fb_limits;
+
 typedef struct fb_service_plan {
   const char *name;
   char *const *argv;          /* argv[0] is an absolute path */
@@ -20,6 +26,7 @@ typedef struct fb_service_plan {
   const char *const *ro_binds; /* extra host directories bound read-only at the same path, NULL-terminated */
   const struct sock_fprog *seccomp_filter; /* NULL: no filter */
   bool inherit_stdio;         /* write to the runner's stdout/stderr instead of the log */
+  fb_limits limits;
 } fb_service_plan;
 
 typedef struct fb_lab_plan {
@@ -45,6 +52,8 @@ const char *fb_lab_worker_addr (const fb_lab *lab);
 pid_t fb_lab_service_pid (const fb_lab *lab, size_t idx);
 /* True (and *code set: exit status, 128+N for signal N) once it exited. */
 bool fb_lab_service_exited (fb_lab *lab, size_t idx, int *code);
+/* True when the service's memory limit killed one of its processes. */
+bool fb_lab_service_oom (const fb_lab *lab, size_t idx);
 /* Blocks until the service exits; returns its code. */
 int fb_lab_wait_service (fb_lab *lab, size_t idx);
 /* Path of the captured stdout+stderr of a service. */

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "faultbox/lab.h"
 #include "util/alloc.h"
+#include "util/parse.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -100,6 +101,9 @@ run (int argc, char **argv)
   const char *run_cmd = NULL;
   const char **extra = fb_xcalloc (1, sizeof *extra);
   size_t n_extra = 0;
+  fb_limits limits = { 0 };
+  fb_error perr = { 0 };
+  long long pids;
   bool verbose = false;
   int ret = 1;
   static const struct option opts[] = {
@@ -107,6 +111,8 @@ run (int argc, char **argv)
     { "run", required_argument, NULL, 'r' },
     { "verbose", no_argument, NULL, 'v' },
     { "bind", required_argument, NULL, 'b' },
+    { "memory-max", required_argument, NULL, 'm' },
+    { "pids-max", required_argument, NULL, 'p' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -123,6 +129,21 @@ run (int argc, char **argv)
         break;
       case 'r': run_cmd = optarg; break;
       case 'v': verbose = true; break;
+      case 'm':
+        if (fb_parse_size (optarg, &limits.memory_max, &perr) < 0)
+          {
+            fb_cli_fail ("lab: --memory-max: %s", perr.msg);
+            goto out;
+          }
+        break;
+      case 'p':
+        if (fb_parse_int (optarg, 1, 1 << 22, &pids, &perr) < 0)
+          {
+            fb_cli_fail ("lab: --pids-max: %s", perr.msg);
+            goto out;
+          }
+        limits.pids_max = (uint64_t) pids;
+        break;
       case 'b':
         extra = fb_xreallocarray (extra, n_extra + 2, sizeof *extra);
         extra[n_extra++] = optarg;
@@ -152,7 +173,8 @@ run (int argc, char **argv)
       binds[i][0] = svcs[i].dir[0] ? svcs[i].dir : "/";
       binds[i][1] = svcs[i].real_dir[0] ? svcs[i].real_dir : "/";
       memcpy (binds[i] + 2, extra, n_extra * sizeof *extra);
-      plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ, .ro_binds = binds[i] };
+      plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ,
+                                    .ro_binds = binds[i], .limits = limits };
     }
   fb_lab_plan plan = { .services = plans, .n_services = n };
   fb_lab *lab = NULL;
@@ -193,6 +215,9 @@ run (int argc, char **argv)
       /* the logs live in the work dir, which destroy removes */
       fb_lab_stop (lab);
       print_logs (lab, svcs, n);
+      for (size_t i = 0; i < n; i++)
+        if (fb_lab_service_oom (lab, i))
+          printf ("[%s] killed by its memory limit (out of memory)\n", svcs[i].name);
       fb_lab_destroy (lab);
     }
   for (size_t i = 0; i < n; i++)
@@ -217,10 +242,12 @@ out:
 const fb_command fb_cmd_lab = {
   .name = "lab",
   .summary = "start services in a lab, print their addresses, tear down",
-  .usage = "usage: faultbox lab --service NAME=/path/bin [ARGS]... [--bind DIR]... [--run CMD] [--verbose]\n\n"
+  .usage = "usage: faultbox lab --service NAME=/path/bin [ARGS]... [--bind DIR]... [--run CMD]\n"
+           "                    [--memory-max SIZE] [--pids-max N] [--verbose]\n\n"
            "Starts each service in its own sandbox on a fresh lab network, prints the\n"
            "addresses, then waits for Ctrl-C (or runs CMD from the lab's client address)\n"
            "and tears everything down, printing each service's output as [name] lines.\n"
-           "--bind DIR makes a host directory visible (read-only) to every service.\n",
+           "--bind DIR makes a host directory visible (read-only) to every service;\n"
+           "--memory-max (e.g. 64M) and --pids-max limit each service through its cgroup.\n",
   .run = run,
 };

@@ -1,5 +1,6 @@
 #include "faultbox/lab.h"
 #include "net/link.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/init.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -30,7 +31,7 @@ typedef struct lab_svc {
   uint32_t addr;          /* network order */
   char addr_str[INET_ADDRSTRLEN];
   char *log_path;
-  char *cgroup;           /* NULL without a cgroup2 mount */
+  fb_cgroup cgroup;
   pid_t keeper;           /* our child: waits for init and dies with us */
   pid_t init;             /* PID 1 of the service's namespaces */
   int ctl;                /* control socket to init, -1 when idle */
@@ -46,7 +47,7 @@ struct fb_lab {
   uint32_t worker_addr;
   char worker_str[INET_ADDRSTRLEN];
   char *workdir;
-  char *cgroup;
+  fb_cgroup cgroup;
 };
 
 static unsigned lab_counter;
@@ -56,17 +57,6 @@ cmp_names (const void *a, const void *b)
 {
   const fb_service_plan *const *x = a, *const *y = b;
   return strcmp ((*x)->name, (*y)->name);
-}
-
-static char *
-cgroup2_root (void)
-{
-  _cleanup_fclose_ FILE *m = fopen ("/proc/self/mounts", "re");
-  char line[1024], dev[256], dir[512], type[64];
-  while (m && fgets (line, sizeof line, m))
-    if (sscanf (line, "%255s %511s %63s", dev, dir, type) == 3 && strcmp (type, "cgroup2") == 0)
-      return fb_xstrdup (dir);
-  return NULL;
 }
 
 static int
@@ -144,12 +134,11 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
       s->log_path = fb_xasprintf ("%s/%s.log", lab->workdir, s->plan->name);
     }
   free (sorted);
-  _cleanup_free_ char *cgroot = r == 0 ? cgroup2_root () : NULL;
-  if (r == 0 && cgroot)
+  if (r == 0)
     {
-      lab->cgroup = fb_xasprintf ("%s/faultbox-%d-%u", cgroot, (int) getpid (), id);
-      if (mkdir (lab->cgroup, 0755) < 0)
-        r = fb_error_setsys (err, errno, "lab: cannot create cgroup %s", lab->cgroup);
+      char name[64];
+      snprintf (name, sizeof name, "faultbox-%d-%u", (int) getpid (), id);
+      r = fb_cgroup_create_lab (name, &lab->cgroup, err);
     }
   if (r == 0)
     r = write_etc (lab, err);
@@ -260,16 +249,9 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   s->ctl = sp[0];
   s->started = true;
   char msg[512];
-  if (lab->cgroup)
-    {
-      _cleanup_free_ char *dir = fb_xasprintf ("%s/%s", lab->cgroup, s->plan->name);
-      _cleanup_free_ char *procs = fb_xasprintf ("%s/cgroup.procs", dir);
-      char pid[32];
-      snprintf (pid, sizeof pid, "%d", (int) keeper);
-      if ((mkdir (dir, 0755) < 0 && errno != EEXIST) || write_file (procs, pid, err) < 0)
-        return fb_error_setsys (err, errno, "service \"%s\": cannot join cgroup %s", s->plan->name, dir);
-      s->cgroup = steal_pointer (&dir);
-    }
+  if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0
+      || fb_cgroup_attach (&s->cgroup, keeper, err) < 0)
+    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
   send_msg (s->ctl, 'C', NULL, 0);
   char t = recv_msg (s->ctl, msg, sizeof msg);
   if (t != 'P')
@@ -406,21 +388,10 @@ fb_lab_signal (fb_lab *lab, int sig)
       kill (lab->svcs[i].init, sig);
 }
 
-static void
-kill_cgroup (const char *dir)
+bool
+fb_lab_service_oom (const fb_lab *lab, size_t idx)
 {
-  _cleanup_free_ char *k = fb_xasprintf ("%s/cgroup.kill", dir);
-  _cleanup_close_ int fd = open (k, O_WRONLY | O_CLOEXEC);
-  if (fd >= 0 && write (fd, "1", 1) < 0)
-    return;
-}
-
-/* rmdir fails while the cgroup still has members; they are dying. */
-static void
-remove_cgroup (const char *dir)
-{
-  for (int i = 0; i < 200 && rmdir (dir) < 0 && errno == EBUSY; i++)
-    fb_sleep_ns (5 * FB_NS_PER_MS);
+  return fb_cgroup_oom_killed (&lab->svcs[idx].cgroup);
 }
 
 void
@@ -436,8 +407,7 @@ fb_lab_stop (fb_lab *lab)
       lab_svc *s = &lab->svcs[i];
       if (s->started && !s->exited)
         {
-          if (s->cgroup)
-            kill_cgroup (s->cgroup);
+          fb_cgroup_kill (&s->cgroup);
           kill (s->keeper, SIGKILL);
           if (s->init > 0)
             kill (s->init, SIGKILL);
@@ -459,16 +429,11 @@ fb_lab_destroy (fb_lab *lab)
       lab_svc *s = &lab->svcs[i];
       if (s->ctl >= 0)
         close (s->ctl);
-      if (s->cgroup)
-        {
-          kill_cgroup (s->cgroup); /* stragglers that double-forked away */
-          remove_cgroup (s->cgroup);
-        }
-      free (s->cgroup);
+      fb_cgroup_kill (&s->cgroup); /* stragglers that double-forked away */
+      fb_cgroup_remove (&s->cgroup);
       free (s->log_path);
     }
-  if (lab->cgroup)
-    remove_cgroup (lab->cgroup);
+  fb_cgroup_remove (&lab->cgroup);
   if (lab->lab_netns >= 0)
     close (lab->lab_netns);
   if (lab->home_netns >= 0)
@@ -476,7 +441,6 @@ fb_lab_destroy (fb_lab *lab)
   if (lab->workdir && !lab->plan.keep_workdir)
     fb_rm_rf (lab->workdir);
   free (lab->workdir);
-  free (lab->cgroup);
   free (lab->svcs);
   free (lab);
 }
@@ -484,30 +448,5 @@ fb_lab_destroy (fb_lab *lab)
 int
 fb_lab_sweep_leftovers (void)
 {
-  _cleanup_free_ char *root = cgroup2_root ();
-  if (!root)
-    return 0;
-  _cleanup_closedir_ DIR *d = opendir (root);
-  int n = 0;
-  for (struct dirent *de; d && (de = readdir (d));)
-    {
-      int pid;
-      unsigned id;
-      if (sscanf (de->d_name, "faultbox-%d-%u", &pid, &id) != 2 || pid == getpid ())
-        continue;
-      if (kill (pid, 0) == 0 || errno != ESRCH)
-        continue; /* its runner is alive */
-      _cleanup_free_ char *dir = fb_xasprintf ("%s/%s", root, de->d_name);
-      _cleanup_closedir_ DIR *sub = opendir (dir);
-      for (struct dirent *se; sub && (se = readdir (sub));)
-        if (se->d_type == DT_DIR && se->d_name[0] != '.')
-          {
-            _cleanup_free_ char *svc = fb_xasprintf ("%s/%s", dir, se->d_name);
-            kill_cgroup (svc);
-            remove_cgroup (svc);
-          }
-      remove_cgroup (dir);
-      n++;
-    }
-  return n;
+  return fb_cgroup_sweep ();
 }

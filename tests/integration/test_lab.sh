@@ -78,6 +78,25 @@ else
   skip "redis-server not installed (scripts/bootstrap installs it)"
 fi
 
+# Limits: a fork bomb stops at pids.max; a memory hog is killed and the OOM reported.
+cat >"$S/forks.py" <<'PY'
+import os, time
+ok = fail = 0
+for i in range(60):
+    try:
+        if os.fork() == 0:
+            time.sleep(3); os._exit(0)
+        ok += 1
+    except OSError:
+        fail += 1
+print("forked", ok, "failed", fail, flush=True)
+PY
+run_fb lab --bind "$S" --pids-max 20 --service "forks=/usr/bin/python3 $S/forks.py" --run 'sleep 1.5'
+expect_out out '^\[forks\] forked 1[0-9] failed [4-5][0-9]$'
+run_fb lab --memory-max 32M --service 'hog=/usr/bin/python3 -c x=bytearray(256*1024*1024);print(len(x))' --run 'sleep 2'
+expect_out out '^\[hog\] killed by its memory limit \(out of memory\)$'
+expect_no_out out '^\[hog\] 268435456$'
+
 run_fb lab --service 'x=/nonexistent/binary'
 expect_rc 1 "missing binary"
 expect_out err 'cannot execute /nonexistent/binary: No such file or directory'

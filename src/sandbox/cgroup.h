@@ -1,0 +1,34 @@
+/* cgroups of a lab: one per lab and one per service below it, on the v2
+ * hierarchy (kill, freeze) plus, for limits, v2 controllers where the
+ * unified hierarchy has them and v1 controllers otherwise (hybrid hosts). */
+#ifndef FB_SANDBOX_CGROUP_H
+#define FB_SANDBOX_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "faultbox/error.h"
+#include "faultbox/lab.h"
+
+enum { FB_CG_MEMORY, FB_CG_PIDS, FB_CG_CPU, FB_CG_N };
+
+typedef struct fb_cgroup {
+  char *v2;              /* NULL without a cgroup2 mount */
+  char *v1[FB_CG_N];     /* v1 directories holding a limit, else NULL */
+} fb_cgroup;
+
+/* Creates <hierarchy>/<name> wherever it will be needed. */
+int fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err);
+/* Creates lab/<svc> and applies the limits. */
+int fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits *lim, fb_cgroup *out,
+                              fb_error *err);
+int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, fb_error *err);
+/* True when the memory limit killed a process of this cgroup. */
+bool fb_cgroup_oom_killed (const fb_cgroup *cg);
+/* Kills every member (cgroup.kill); returns false where that is unavailable. */
+bool fb_cgroup_kill (const fb_cgroup *cg);
+/* Removes the directories (waiting for dying members) and frees. */
+void fb_cgroup_remove (fb_cgroup *cg);
+/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how many labs. */
+int fb_cgroup_sweep (void);
+
+#endif
