@@ -60,7 +60,7 @@ struct fb_engine {
   int epfd, wakefd;
   pthread_t thread;
   bool running;
-  volatile sig_atomic_t stopping; /* set by fb_engine_free, read by the loop */
+  bool stopping; /* set by fb_engine_free, read by the loop: __atomic only */
   char *names[1024];     /* syscall number -> name, filled lazily */
 };
 
@@ -443,7 +443,7 @@ handle (fb_engine *e, size_t si)
 
   if (act == FB_ACT_DENY)
     respond (fd, req.id, err, false);
-  else if (act == FB_ACT_DELAY && !e->stopping)
+  else if (act == FB_ACT_DELAY && !__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
       FB_GROW (e->pend, e->cap_pend, e->n_pend + 1);
       e->pend[e->n_pend++] = (pending){ fb_now_ns () + delay, e->next_order++, si, req.id };
@@ -481,7 +481,7 @@ static void *
 loop (void *arg)
 {
   fb_engine *e = arg;
-  while (!e->stopping)
+  while (!__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
       int timeout = -1;
       if (e->n_pend)
@@ -546,7 +546,7 @@ fb_engine_free (fb_engine *e)
     return;
   if (e->running)
     {
-      e->stopping = true;
+      __atomic_store_n (&e->stopping, true, __ATOMIC_RELEASE);
       uint64_t one = 1;
       if (write (e->wakefd, &one, sizeof one) < 0)
         abort ();
