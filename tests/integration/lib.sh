@@ -56,7 +56,9 @@ set -e
 # Cgroups of live runners (another suite running beside this one) are not.
 dead_faultbox_cgroups() {
   find /sys/fs/cgroup -maxdepth 3 -type d -name 'faultbox-*' 2>/dev/null | while read -r d; do
-    pid=$(basename "$d" | cut -d- -f2)
-    [ -d "/proc/$pid" ] || echo "$d"
+    # faultbox-<pid>-<n> of a lab, faultbox-probe-<pid> of doctor
+    pid=$(basename "$d" | sed -En 's/^faultbox-(probe-)?([0-9]+).*/\2/p')
+    [ -n "$pid" ] && [ ! -d "/proc/$pid" ] && echo "$d"
   done
+  true
 }
