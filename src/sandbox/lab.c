@@ -1,5 +1,6 @@
 #include "faultbox/lab.h"
 #include "net/link.h"
+#include "net/partition.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init.h"
 #include "util/alloc.h"
@@ -44,6 +45,7 @@ struct fb_lab {
   lab_svc *svcs;
   int home_netns, lab_netns, entered_netns;
   int bridge;
+  unsigned next_partition;
   uint32_t worker_addr;
   char worker_str[INET_ADDRSTRLEN];
   char *workdir;
@@ -378,6 +380,65 @@ fb_lab_leave (fb_lab *lab)
   if (lab->entered_netns >= 0)
     close (lab->entered_netns);
   lab->entered_netns = -1;
+}
+
+static int
+in_lab (fb_lab *lab, fb_error *err)
+{
+  if (setns (lab->lab_netns, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the lab network");
+  return 0;
+}
+
+static void
+back_home (fb_lab *lab)
+{
+  if (setns (lab->entered_netns >= 0 ? lab->entered_netns : lab->home_netns, CLONE_NEWNET) < 0)
+    abort ();
+}
+
+static char **
+port_names (const size_t *idx, size_t n)
+{
+  char **v = fb_xcalloc (n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = fb_xasprintf ("fbv%zu", idx[i]);
+  return v;
+}
+
+static void
+free_names (char **v)
+{
+  for (char **p = v; *p; p++)
+    free (*p);
+  free (v);
+}
+
+int
+fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size_t nb, fb_lab_part_dir dir,
+                  unsigned *id, fb_error *err)
+{
+  if (in_lab (lab, err) < 0)
+    return -1;
+  unsigned pid = ++lab->next_partition;
+  char **pa = port_names (a, na), **pb = port_names (b, nb);
+  int r = fb_net_partition_apply (pid, pa, na, pb, nb, (fb_part_dir) dir, err);
+  free_names (pa);
+  free_names (pb);
+  back_home (lab);
+  if (r == 0)
+    *id = pid;
+  return r;
+}
+
+int
+fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err)
+{
+  if (in_lab (lab, err) < 0)
+    return -1;
+  int r = fb_net_partition_heal (id, err);
+  back_home (lab);
+  return r;
 }
 
 void

@@ -1,0 +1,133 @@
+/* A partition on the lab bridge cuts an established TCP connection between
+ * two services silently (no error on either side), one way or both, and the
+ * conversation resumes after heal. Runs real services in a real lab. */
+#include "faultbox/lab.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                                              \
+  do                                                                                                                  \
+    {                                                                                                                 \
+      if (cond)                                                                                                       \
+        printf ("ok: " __VA_ARGS__);                                                                                  \
+      else                                                                                                            \
+        {                                                                                                             \
+          printf ("FAIL: " __VA_ARGS__);                                                                              \
+          failures++;                                                                                                 \
+        }                                                                                                             \
+      printf ("\n");                                                                                                  \
+    }                                                                                                                 \
+  while (0)
+
+typedef struct {
+  int during, after, errors;
+} counts;
+
+/* Counts lines received in [t0, t1) and after t1 + settle, and error lines. */
+static counts
+scan (const char *log, double t0, double t1)
+{
+  counts c = { 0 };
+  FILE *f = fopen (log, "re");
+  char line[256], what[64];
+  double t;
+  while (f && fgets (line, sizeof line, f))
+    {
+      if (strncmp (line, "error", 5) == 0)
+        c.errors++;
+      else if (sscanf (line, "recv %63s %lf", what, &t) == 2)
+        {
+          c.during += t >= t0 && t < t1;
+          c.after += t >= t1;
+        }
+    }
+  if (f)
+    fclose (f);
+  return c;
+}
+
+static double
+now_s (void)
+{
+  return (double) fb_now_ns () / 1e9;
+}
+
+static void
+run_case (const char *py, const char *dir, fb_lab_part_dir pdir, const char *title)
+{
+  char *server_argv[] = { "/usr/bin/python3", (char *) py, "server", "0.1", NULL };
+  char *client_argv[] = { "/usr/bin/python3", (char *) py, "client", "0.1", NULL };
+  char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+  const char *binds[] = { dir, NULL };
+  fb_service_plan svcs[] = {
+    { .name = "client", .argv = client_argv, .envp = envp, .ro_binds = binds },
+    { .name = "server", .argv = server_argv, .envp = envp, .ro_binds = binds },
+  };
+  fb_lab_plan plan = { .services = svcs, .n_services = 2 };
+  fb_lab *lab = NULL;
+  fb_error err = { 0 };
+  if (fb_lab_create (&plan, &lab, &err) < 0 || fb_lab_start_service (lab, 1, &err) < 0
+      || fb_lab_start_service (lab, 0, &err) < 0)
+    {
+      printf ("FAIL: %s: lab: %s\n", title, err.msg);
+      failures++;
+      fb_lab_destroy (lab);
+      return;
+    }
+  fb_sleep_ns (1500 * FB_NS_PER_MS);
+  size_t a = 0, b = 1;
+  unsigned id = 0;
+  /* a frame already in flight may still land: start counting a bit later */
+  double t0 = now_s () + 0.05;
+  if (fb_lab_partition (lab, &a, 1, &b, 1, pdir, &id, &err) < 0)
+    {
+      printf ("FAIL: %s: partition: %s\n", title, err.msg);
+      failures++;
+      fb_lab_destroy (lab);
+      return;
+    }
+  fb_sleep_ns (1500 * FB_NS_PER_MS);
+  double t1 = now_s ();
+  if (fb_lab_heal (lab, id, &err) < 0)
+    {
+      printf ("FAIL: %s: heal: %s\n", title, err.msg);
+      failures++;
+    }
+  fb_sleep_ns (4 * FB_NS_PER_S); /* TCP retransmits on its own backoff */
+  fb_lab_stop (lab);
+  counts cl = scan (fb_lab_service_log (lab, 0), t0, t1);
+  counts sv = scan (fb_lab_service_log (lab, 1), t0, t1);
+  printf ("%s: client got %d during, %d after; server got %d during, %d after\n", title, cl.during, cl.after,
+          sv.during, sv.after);
+  CHECK (cl.errors == 0 && sv.errors == 0, "%s: neither side saw an error", title);
+  CHECK (sv.during == 0, "%s: server received nothing from the client during the partition", title);
+  if (pdir == FB_LAB_PART_BOTH)
+    CHECK (cl.during == 0, "%s: client received nothing from the server during the partition", title);
+  else
+    CHECK (cl.during >= 2, "%s: the server's lines still reached the client (%d)", title, cl.during);
+  CHECK (sv.after >= 5 && cl.after >= 5, "%s: the conversation resumed after heal", title);
+  fb_lab_destroy (lab);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (getuid () != 0)
+    {
+      const char *ra = getenv ("FAULTBOX_REQUIRE_ALL");
+      printf ("skip: needs root\n");
+      return ra && strcmp (ra, "1") == 0 ? 1 : 77;
+    }
+  char py[4096], dir[4096];
+  snprintf (dir, sizeof dir, "%s/tests/integration/partition", getenv ("FAULTBOX_SRC") ? getenv ("FAULTBOX_SRC") : ".");
+  snprintf (py, sizeof py, "%s/peer.py", dir);
+  run_case (py, dir, FB_LAB_PART_BOTH, "both ways");
+  run_case (py, dir, FB_LAB_PART_A_TO_B, "client to server only");
+  return failures ? 1 : 0;
+}
