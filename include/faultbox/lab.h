@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "faultbox/error.h"
+#include "faultbox/netfault.h"
 
 typedef struct fb_limits {
   uint64_t memory_max;        /* bytes, 0: none */
@@ -69,6 +70,12 @@ typedef enum { FB_LAB_PART_BOTH, FB_LAB_PART_A_TO_B, FB_LAB_PART_B_TO_A } fb_lab
 int fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size_t nb, fb_lab_part_dir dir,
                       unsigned *id, fb_error *err);
 int fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err);
+
+/* Impairs the link into service idx (the bridge side of its veth, so the
+ * traffic it receives): delay/jitter/loss/duplicate/reorder/corrupt need
+ * sch_netem; a rate alone uses tbf. Clear restores the plain link. */
+int fb_lab_link_fault (fb_lab *lab, size_t idx, const fb_link_impairment *f, fb_error *err);
+int fb_lab_link_clear (fb_lab *lab, size_t idx, fb_error *err);
 
 /* Sends sig to every service's init (which forwards it). */
 void fb_lab_signal (fb_lab *lab, int sig);

@@ -1,6 +1,7 @@
 #include "faultbox/lab.h"
 #include "net/link.h"
 #include "net/partition.h"
+#include "net/qdisc.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init.h"
 #include "util/alloc.h"
@@ -437,6 +438,30 @@ fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err)
   if (in_lab (lab, err) < 0)
     return -1;
   int r = fb_net_partition_heal (id, err);
+  back_home (lab);
+  return r;
+}
+
+int
+fb_lab_link_fault (fb_lab *lab, size_t idx, const fb_link_impairment *f, fb_error *err)
+{
+  if (in_lab (lab, err) < 0)
+    return -1;
+  char port[16];
+  snprintf (port, sizeof port, "fbv%zu", idx);
+  int r = fb_net_link_fault_apply (port, f, err);
+  back_home (lab);
+  return r;
+}
+
+int
+fb_lab_link_clear (fb_lab *lab, size_t idx, fb_error *err)
+{
+  if (in_lab (lab, err) < 0)
+    return -1;
+  char port[16];
+  snprintf (port, sizeof port, "fbv%zu", idx);
+  int r = fb_net_link_fault_clear (port, err);
   back_home (lab);
   return r;
 }

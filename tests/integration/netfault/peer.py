@@ -8,6 +8,23 @@ role, period = sys.argv[1], float(sys.argv[2])
 def log(*a):
     print(*a, flush=True)
 
+if role == "sink":
+    # reads each connection to its end, answers "got N"
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", 7001))
+    ls.listen(8)
+    while True:
+        c, _ = ls.accept()
+        n = 0
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            n += len(d)
+        c.sendall(b"got %d\n" % n)
+        c.close()
+
 if role == "server":
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

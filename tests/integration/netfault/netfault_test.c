@@ -1,8 +1,13 @@
-/* A partition on the lab bridge cuts an established TCP connection between
+/* Network faults on the lab bridge. A partition cuts an established TCP connection between
  * two services silently (no error on either side), one way or both, and the
  * conversation resumes after heal. Runs real services in a real lab. */
+#include "faultbox/features.h"
 #include "faultbox/lab.h"
 #include "util/time.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +120,89 @@ run_case (const char *py, const char *dir, fb_lab_part_dir pdir, const char *tit
   fb_lab_destroy (lab);
 }
 
+/* Sends n bytes to the sink from the lab's client address and waits for its
+ * answer; returns the seconds it took, or -1. */
+static double
+send_to_sink (fb_lab *lab, size_t idx, size_t n)
+{
+  fb_error err = { 0 };
+  if (fb_lab_enter (lab, -1, &err) < 0)
+    return -1;
+  double t = -1;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (7001) };
+  inet_pton (AF_INET, fb_lab_service_addr (lab, idx), &sa.sin_addr);
+  static char buf[1 << 16];
+  double t0 = now_s ();
+  for (int i = 0; i < 100 && connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0; i++)
+    {
+      close (fd);
+      fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      fb_sleep_ns (50 * FB_NS_PER_MS);
+      t0 = now_s ();
+    }
+  size_t sent = 0;
+  while (sent < n)
+    {
+      ssize_t w = send (fd, buf, n - sent < sizeof buf ? n - sent : sizeof buf, MSG_NOSIGNAL);
+      if (w <= 0)
+        break;
+      sent += (size_t) w;
+    }
+  shutdown (fd, SHUT_WR);
+  char reply[64] = "";
+  if (sent == n && recv (fd, reply, sizeof reply - 1, 0) > 0 && strncmp (reply, "got ", 4) == 0)
+    t = now_s () - t0;
+  close (fd);
+  fb_lab_leave (lab);
+  return t;
+}
+
+static void
+run_link_cases (const char *py, const char *dir)
+{
+  char *argv[] = { "/usr/bin/python3", (char *) py, "sink", "0", NULL };
+  char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+  const char *binds[] = { dir, NULL };
+  fb_service_plan svc = { .name = "sink", .argv = argv, .envp = envp, .ro_binds = binds };
+  fb_lab_plan plan = { .services = &svc, .n_services = 1 };
+  fb_lab *lab = NULL;
+  fb_error err = { 0 };
+  if (fb_lab_create (&plan, &lab, &err) < 0 || fb_lab_start_service (lab, 0, &err) < 0)
+    {
+      printf ("FAIL: link: lab: %s\n", err.msg);
+      failures++;
+      fb_lab_destroy (lab);
+      return;
+    }
+  double plain = send_to_sink (lab, 0, 400000);
+  fb_link_impairment rate = { .rate = 250000 }; /* 2mbit */
+  int r = fb_lab_link_fault (lab, 0, &rate, &err);
+  CHECK (r == 0, "a rate alone applies through tbf%s%s", r ? ": " : "", r ? err.msg : "");
+  double shaped = send_to_sink (lab, 0, 400000);
+  fb_lab_link_clear (lab, 0, &err);
+  double cleared = send_to_sink (lab, 0, 400000);
+  printf ("400 kB to the sink: %.3fs plain, %.3fs at 2mbit, %.3fs after clear\n", plain, shaped, cleared);
+  CHECK (plain >= 0 && plain < 0.5, "unshaped transfer is fast");
+  CHECK (shaped >= 1.2, "2mbit makes 400 kB take over 1.2 s");
+  CHECK (cleared >= 0 && cleared < 0.5, "clearing the rate restores the link");
+
+  fb_features feats;
+  fb_features_probe (&feats, NULL);
+  fb_link_impairment delay = { .delay_ns = 200 * FB_NS_PER_MS };
+  fb_error derr = { 0 };
+  r = fb_lab_link_fault (lab, 0, &delay, &derr);
+  if (!feats.items[FB_FEAT_NETEM].ok)
+    CHECK (r < 0 && strcmp (derr.msg, "kernel lacks sch_netem: link delay/loss unavailable (faultbox doctor)") == 0,
+           "without sch_netem a delay fails with the doctor's reason (got: %s)", derr.msg);
+  else
+    {
+      double slow = send_to_sink (lab, 0, 10);
+      CHECK (r == 0 && slow >= 0.2 && slow < 0.5, "a 200 ms delay shows in one exchange (%.3fs)", slow);
+    }
+  fb_lab_destroy (lab);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -125,9 +213,10 @@ main (int argc, char **argv)
       return ra && strcmp (ra, "1") == 0 ? 1 : 77;
     }
   char py[4096], dir[4096];
-  snprintf (dir, sizeof dir, "%s/tests/integration/partition", getenv ("FAULTBOX_SRC") ? getenv ("FAULTBOX_SRC") : ".");
+  snprintf (dir, sizeof dir, "%s/tests/integration/netfault", getenv ("FAULTBOX_SRC") ? getenv ("FAULTBOX_SRC") : ".");
   snprintf (py, sizeof py, "%s/peer.py", dir);
   run_case (py, dir, FB_LAB_PART_BOTH, "both ways");
   run_case (py, dir, FB_LAB_PART_A_TO_B, "client to server only");
+  run_link_cases (py, dir);
   return failures ? 1 : 0;
 }
