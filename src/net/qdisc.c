@@ -25,6 +25,21 @@ needs_netem (const fb_link_impairment *f)
   return f->delay_ns || f->jitter_ns || f->loss > 0 || f->duplicate > 0 || f->reorder > 0 || f->corrupt > 0;
 }
 
+/* A route socket and a root qdisc object for ifname. */
+static int
+root_qdisc (const char *ifname, struct nl_sock **sk, struct rtnl_qdisc **q, fb_error *err)
+{
+  int idx = (int) if_nametoindex (ifname);
+  if (idx <= 0)
+    return fb_error_setsys (err, errno, "link fault: no interface %s", ifname);
+  if (fb_net_route_socket (sk, err) < 0)
+    return -1;
+  *q = rtnl_qdisc_alloc ();
+  rtnl_tc_set_ifindex (TC_CAST (*q), idx);
+  rtnl_tc_set_parent (TC_CAST (*q), TC_H_ROOT);
+  return 0;
+}
+
 int
 fb_net_link_fault_apply (const char *ifname, const fb_link_impairment *f, fb_error *err)
 {
@@ -33,15 +48,10 @@ fb_net_link_fault_apply (const char *ifname, const fb_link_impairment *f, fb_err
     return fb_error_set (err, EINVAL, "link fault: a rate together with delay/loss is not supported yet; use one or the other");
   if (!netem && !f->rate)
     return fb_error_set (err, EINVAL, "link fault: nothing to apply");
-  int idx = (int) if_nametoindex (ifname);
-  if (idx <= 0)
-    return fb_error_setsys (err, errno, "link fault: no interface %s", ifname);
   struct nl_sock *sk = NULL;
-  if (fb_net_route_socket (&sk, err) < 0)
+  struct rtnl_qdisc *q = NULL;
+  if (root_qdisc (ifname, &sk, &q, err) < 0)
     return -1;
-  struct rtnl_qdisc *q = rtnl_qdisc_alloc ();
-  rtnl_tc_set_ifindex (TC_CAST (q), idx);
-  rtnl_tc_set_parent (TC_CAST (q), TC_H_ROOT);
   rtnl_tc_set_handle (TC_CAST (q), TC_HANDLE (1, 0));
   int r = rtnl_tc_set_kind (TC_CAST (q), netem ? "netem" : "tbf");
   if (r >= 0 && netem)
@@ -75,15 +85,10 @@ fb_net_link_fault_apply (const char *ifname, const fb_link_impairment *f, fb_err
 int
 fb_net_link_fault_clear (const char *ifname, fb_error *err)
 {
-  int idx = (int) if_nametoindex (ifname);
-  if (idx <= 0)
-    return fb_error_setsys (err, errno, "link fault: no interface %s", ifname);
   struct nl_sock *sk = NULL;
-  if (fb_net_route_socket (&sk, err) < 0)
+  struct rtnl_qdisc *q = NULL;
+  if (root_qdisc (ifname, &sk, &q, err) < 0)
     return -1;
-  struct rtnl_qdisc *q = rtnl_qdisc_alloc ();
-  rtnl_tc_set_ifindex (TC_CAST (q), idx);
-  rtnl_tc_set_parent (TC_CAST (q), TC_H_ROOT);
   int r = rtnl_qdisc_delete (sk, q);
   rtnl_qdisc_put (q);
   nl_socket_free (sk);

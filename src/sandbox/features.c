@@ -155,36 +155,33 @@ probe_sync_wakeup (const void *arg, char *why, size_t whylen)
   return 0;
 }
 
+/* Network probes create links and qdiscs: keep them in a throwaway netns. */
+static int
+fresh_netns (char *why, size_t whylen)
+{
+  if (unshare (CLONE_NEWNET) == 0)
+    return 0;
+  snprintf (why, whylen, "unshare(CLONE_NEWNET): %s", strerror (errno));
+  return -1;
+}
+
 static int
 probe_link (const void *arg, char *why, size_t whylen)
 {
-  if (unshare (CLONE_NEWNET) < 0)
-    {
-      snprintf (why, whylen, "unshare(CLONE_NEWNET): %s", strerror (errno));
-      return -1;
-    }
-  return fb_net_probe_link (arg, why, whylen);
+  return fresh_netns (why, whylen) < 0 ? -1 : fb_net_probe_link (arg, why, whylen);
 }
 
 static int
 probe_qdisc (const void *arg, char *why, size_t whylen)
 {
-  if (unshare (CLONE_NEWNET) < 0)
-    {
-      snprintf (why, whylen, "unshare(CLONE_NEWNET): %s", strerror (errno));
-      return -1;
-    }
-  return fb_net_probe_qdisc (arg, why, whylen);
+  return fresh_netns (why, whylen) < 0 ? -1 : fb_net_probe_qdisc (arg, why, whylen);
 }
 
 static int
 probe_nft (const void *arg, char *why, size_t whylen)
 {
-  if (unshare (CLONE_NEWNET) < 0)
-    {
-      snprintf (why, whylen, "unshare(CLONE_NEWNET): %s", strerror (errno));
-      return -1;
-    }
+  if (fresh_netns (why, whylen) < 0)
+    return -1;
   pid_t pid = fork ();
   if (pid == 0)
     {
