@@ -79,6 +79,7 @@ else
 fi
 
 # Limits: a fork bomb stops at pids.max; a memory hog is killed and the OOM reported.
+printf 'trap "" TERM\nwhile :; do sleep 1; done\n' >"$S/stubborn.sh"
 cat >"$S/forks.py" <<'PY'
 import os, time
 ok = fail = 0
@@ -96,6 +97,14 @@ expect_out out '^\[forks\] forked 1[0-9] failed [4-5][0-9]$'
 run_fb lab --memory-max 32M --service 'hog=/usr/bin/python3 -c x=bytearray(256*1024*1024);print(len(x))' --run 'sleep 2'
 expect_out out '^\[hog\] killed by its memory limit \(out of memory\)$'
 expect_no_out out '^\[hog\] 268435456$'
+
+# A service that ignores SIGTERM is killed after the 2 s grace period.
+start=$(date +%s%N)
+run_fb lab --bind "$S" --service "stubborn=/bin/sh $S/stubborn.sh" --run 'sleep 0.3'
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0 "lab with a service ignoring SIGTERM"
+[ "$elapsed" -lt 6000 ] && ok "teardown took ${elapsed}ms" || fail "teardown took ${elapsed}ms"
+pgrep -f "$S/stubborn.sh" >/dev/null && fail "stubborn service survived" || ok "stubborn service is gone"
 
 run_fb lab --service 'x=/nonexistent/binary'
 expect_rc 1 "missing binary"
