@@ -4,6 +4,7 @@
 #include "util/parse.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,79 +150,97 @@ fb_rule_parse (const char *spec, fb_rule *out, fb_error *err)
   return 0;
 }
 
-/* Matches one glob against a path; "**" may consume "/", "*" and "?" not. */
+/* Glob matching, memoized on (glob position, path position) so that globs
+ * with many stars stay polynomial (plain backtracking is exponential). */
+typedef struct {
+  const char *g, *p;
+  size_t gl, pl;
+  uint8_t *memo;   /* 0 unknown, 1 no, 2 yes */
+} glob_ctx;
+
+static bool glob_at (glob_ctx *c, size_t gi, size_t pi);
+
 static bool
-glob_at (const char *g, const char *p)
+glob_star (glob_ctx *c, size_t gi, size_t pi, bool cross)
 {
-  while (*g)
+  for (size_t q = pi;; q++)
     {
-      if (g[0] == '*' && g[1] == '*')
-        {
-          g += 2;
-          if (*g == '/' && g[1] == '\0')
-            g++; /* a trailing slash-globstar also matches the directory itself */
-          for (const char *q = p;; q++)
-            {
-              if (glob_at (g, q))
-                return true;
-              if (!*q)
-                return false;
-            }
-        }
-      if (*g == '*')
-        {
-          g++;
-          for (const char *q = p;; q++)
-            {
-              if (glob_at (g, q))
-                return true;
-              if (!*q || *q == '/')
-                return false;
-            }
-        }
-      if (!*p)
+      if (glob_at (c, gi, q))
+        return true;
+      if (q >= c->pl || (!cross && c->p[q] == '/'))
         return false;
-      if (*g == '?')
-        {
-          if (*p == '/')
-            return false;
-        }
-      else if (*g == '[')
-        {
-          const char *c = g + 1;
-          bool neg = *c == '!' || *c == '^';
-          if (neg)
-            c++;
-          bool hit = false;
-          for (; *c && *c != ']'; c++)
-            if (c[1] == '-' && c[2] && c[2] != ']')
-              {
-                hit |= *p >= c[0] && *p <= c[2];
-                c += 2;
-              }
-            else
-              hit |= *p == *c;
-          if (!*c || hit == neg)
-            return false;
-          g = c;
-        }
-      else
-        {
-          if (*g == '\\' && g[1])
-            g++;
-          if (*g != *p)
-            return false;
-        }
-      g++;
-      p++;
     }
-  return *p == '\0';
+}
+
+static bool
+glob_at (glob_ctx *c, size_t gi, size_t pi)
+{
+  uint8_t *m = &c->memo[gi * (c->pl + 1) + pi];
+  if (*m)
+    return *m == 2;
+  const char *g = c->g, *p = c->p;
+  bool r;
+  if (gi == c->gl)
+    r = pi == c->pl;
+  else if (g[gi] == '*' && g[gi + 1] == '*')
+    {
+      size_t next = gi + 2;
+      while (next < c->gl && g[next] == '*')
+        next++;
+      if (next < c->gl && g[next] == '/' && next + 1 == c->gl)
+        next++; /* a trailing slash-globstar also matches the directory itself */
+      r = glob_star (c, next, pi, true);
+    }
+  else if (g[gi] == '*')
+    r = glob_star (c, gi + 1, pi, false);
+  else if (pi == c->pl)
+    r = false;
+  else if (g[gi] == '?')
+    r = p[pi] != '/' && glob_at (c, gi + 1, pi + 1);
+  else if (g[gi] == '[')
+    {
+      size_t k = gi + 1;
+      bool neg = k < c->gl && (g[k] == '!' || g[k] == '^');
+      if (neg)
+        k++;
+      bool hit = false;
+      for (; k < c->gl && g[k] != ']'; k++)
+        if (k + 2 < c->gl && g[k + 1] == '-' && g[k + 2] != ']')
+          {
+            hit |= p[pi] >= g[k] && p[pi] <= g[k + 2];
+            k += 2;
+          }
+        else
+          hit |= p[pi] == g[k];
+      r = k < c->gl && hit != neg && glob_at (c, k + 1, pi + 1);
+    }
+  else
+    {
+      size_t k = g[gi] == '\\' && gi + 1 < c->gl ? gi + 1 : gi;
+      r = g[k] == p[pi] && glob_at (c, k + 1, pi + 1);
+    }
+  *m = r ? 2 : 1;
+  return r;
+}
+
+static bool
+glob_match (const char *glob, const char *path)
+{
+  glob_ctx c = { glob, path, strlen (glob), strlen (path), NULL };
+  size_t cells = (c.gl + 1) * (c.pl + 1);
+  uint8_t small[4096];
+  c.memo = cells <= sizeof small ? small : fb_xmalloc (cells);
+  memset (c.memo, 0, cells);
+  bool r = glob_at (&c, 0, 0);
+  if (c.memo != small)
+    free (c.memo);
+  return r;
 }
 
 bool
 fb_path_glob_match (const char *glob, const char *path)
 {
-  if (glob_at (glob, path))
+  if (glob_match (glob, path))
     return true;
   /* the directory named by a trailing slash-globstar matches too */
   size_t gl = strlen (glob);
