@@ -40,7 +40,7 @@ typedef struct rule_entry {
 typedef struct pending {
   int64_t deadline;
   uint64_t order;  /* ties at one deadline are answered in arrival order */
-  size_t svc;
+  svc *svc;
   uint64_t id;
 } pending;
 
@@ -49,7 +49,7 @@ struct fb_engine {
   fb_engine_event_cb cb;
   void *ctx;
   pthread_mutex_t lock;  /* rules, services */
-  svc *svcs;
+  svc **svcs;            /* each svc stays put: the loop holds pointers to them */
   size_t n_svcs, cap_svcs;
   rule_entry *rules;
   size_t n_rules, cap_rules;
@@ -81,7 +81,7 @@ fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out,
       fb_engine_free (e);
       return fb_error_setsys (err, saved, "engine: cannot create its event loop");
     }
-  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = UINT64_MAX };
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
   epoll_ctl (e->epfd, EPOLL_CTL_ADD, e->wakefd, &ev);
   *out = e;
   return 0;
@@ -90,10 +90,8 @@ fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out,
 int
 fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_fd, fb_error *err)
 {
-  pthread_mutex_lock (&e->lock);
-  FB_GROW (e->svcs, e->cap_svcs, e->n_svcs + 1);
-  size_t idx = e->n_svcs++;
-  e->svcs[idx] = (svc){ .name = fb_xstrdup (name), .pid = pid, .fd = listener_fd, .root = fb_xstrdup ("") };
+  svc *sv = FB_NEW (svc);
+  *sv = (svc){ .name = fb_xstrdup (name), .pid = pid, .fd = listener_fd, .root = fb_xstrdup ("") };
   /* Under chroot, /proc/<pid>/fd links of a sandboxed target read as host
    * paths below its root; remember that root to strip it. */
   char link[64], root[PATH_MAX];
@@ -102,14 +100,17 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
   if (n > 1)
     {
       root[n] = '\0';
-      free (e->svcs[idx].root);
-      e->svcs[idx].root = fb_xstrdup (root);
+      free (sv->root);
+      sv->root = fb_xstrdup (root);
     }
+  pthread_mutex_lock (&e->lock);
+  FB_GROW (e->svcs, e->cap_svcs, e->n_svcs + 1);
+  e->svcs[e->n_svcs++] = sv;
   pthread_mutex_unlock (&e->lock);
   /* Wake the target on the CPU that answers it (Linux 6.6+); older kernels
    * just keep the default wake-up. */
   ioctl (listener_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
-  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = idx };
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sv };
   if (epoll_ctl (e->epfd, EPOLL_CTL_ADD, listener_fd, &ev) < 0)
     return fb_error_setsys (err, errno, "engine: cannot watch the listener of %s", name);
   return 0;
@@ -374,11 +375,11 @@ respond (int fd, uint64_t id, int error, bool cont)
 }
 
 static void
-handle (fb_engine *e, size_t si)
+handle (fb_engine *e, svc *sv)
 {
   struct seccomp_notif req;
   memset (&req, 0, sizeof req);
-  int fd = e->svcs[si].fd;
+  int fd = sv->fd;
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
     return;
   const char *name = syscall_name (e, &req.data);
@@ -396,7 +397,7 @@ handle (fb_engine *e, size_t si)
           else
             {
               char base[PATH_MAX];
-              fd_path (&e->svcs[si], req.pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
+              fd_path (sv, req.pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
               snprintf (path, sizeof path, "%s/%s", base, raw);
             }
         }
@@ -412,18 +413,18 @@ handle (fb_engine *e, size_t si)
       is_addr = true;
     }
   else if (is_fd_call (name))
-    fd_path (&e->svcs[si], req.pid, (long) (int) a[0], path, sizeof path);
+    fd_path (sv, req.pid, (long) (int) a[0], path, sizeof path);
   /* what we read is only trustworthy if the target is still in that syscall */
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
     return;
 
   pthread_mutex_lock (&e->lock);
   bool fire = false;
-  rule_entry *re = decide (e, e->svcs[si].name, name, path, is_addr, &fire);
+  rule_entry *re = decide (e, sv->name, name, path, is_addr, &fire);
   fb_engine_event ev = {
     .seq = ++e->seq,
     .time_ns = fb_now_ns (),
-    .service = e->svcs[si].name,
+    .service = sv->name,
     .pid = (pid_t) req.pid,
     .syscall = name,
     .path = path[0] ? path : NULL,
@@ -446,7 +447,7 @@ handle (fb_engine *e, size_t si)
   else if (act == FB_ACT_DELAY && !__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
       FB_GROW (e->pend, e->cap_pend, e->n_pend + 1);
-      e->pend[e->n_pend++] = (pending){ fb_now_ns () + delay, e->next_order++, si, req.id };
+      e->pend[e->n_pend++] = (pending){ fb_now_ns () + delay, e->next_order++, sv, req.id };
     }
   else
     respond (fd, req.id, 0, true);
@@ -471,8 +472,8 @@ release_due (fb_engine *e, bool flush)
   int64_t now = fb_now_ns ();
   size_t i = 0;
   for (; i < e->n_pend && (flush || e->pend[i].deadline <= now); i++)
-    if (e->svcs[e->pend[i].svc].fd >= 0)
-      respond (e->svcs[e->pend[i].svc].fd, e->pend[i].id, 0, true);
+    if (e->pend[i].svc->fd >= 0)
+      respond (e->pend[i].svc->fd, e->pend[i].id, 0, true);
   memmove (e->pend, e->pend + i, (e->n_pend - i) * sizeof *e->pend);
   e->n_pend -= i;
 }
@@ -497,18 +498,18 @@ loop (void *arg)
       int n = epoll_wait (e->epfd, evs, 16, timeout);
       for (int i = 0; i < n; i++)
         {
-          if (evs[i].data.u64 == UINT64_MAX)
+          svc *sv = evs[i].data.ptr;
+          if (!sv)
             continue;
-          size_t si = (size_t) evs[i].data.u64;
           if (evs[i].events & EPOLLIN)
-            handle (e, si);
+            handle (e, sv);
           else if (evs[i].events & (EPOLLHUP | EPOLLERR))
             {
               /* supervision of a service ends only when its listener hangs up */
-              epoll_ctl (e->epfd, EPOLL_CTL_DEL, e->svcs[si].fd, NULL);
+              epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
               pthread_mutex_lock (&e->lock);
-              close (e->svcs[si].fd);
-              e->svcs[si].fd = -1;
+              close (sv->fd);
+              sv->fd = -1;
               pthread_mutex_unlock (&e->lock);
             }
         }
@@ -534,7 +535,7 @@ fb_engine_idle (fb_engine *e)
   pthread_mutex_lock (&e->lock);
   bool idle = true;
   for (size_t i = 0; i < e->n_svcs; i++)
-    idle &= e->svcs[i].fd < 0;
+    idle &= e->svcs[i]->fd < 0;
   pthread_mutex_unlock (&e->lock);
   return idle;
 }
@@ -554,10 +555,11 @@ fb_engine_free (fb_engine *e)
     }
   for (size_t i = 0; i < e->n_svcs; i++)
     {
-      if (e->svcs[i].fd >= 0)
-        close (e->svcs[i].fd);
-      free (e->svcs[i].name);
-      free (e->svcs[i].root);
+      if (e->svcs[i]->fd >= 0)
+        close (e->svcs[i]->fd);
+      free (e->svcs[i]->name);
+      free (e->svcs[i]->root);
+      free (e->svcs[i]);
     }
   free (e->svcs);
   for (size_t i = 0; i < e->n_rules; i++)
