@@ -106,6 +106,36 @@ expect_rc 0 "lab with a service ignoring SIGTERM"
 [ "$elapsed" -lt 6000 ] && ok "teardown took ${elapsed}ms" || fail "teardown took ${elapsed}ms"
 pgrep -f "$S/stubborn.sh" >/dev/null && fail "stubborn service survived" || ok "stubborn service is gone"
 
+# nginx with a configuration file beside the test, as a spec would have it.
+if [ -x /usr/sbin/nginx ]; then
+  cat >"$S/nginx.conf" <<'NGX'
+daemon off;
+pid /run/nginx.pid;
+error_log stderr;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path /tmp/body;
+  proxy_temp_path /tmp/proxy;
+  fastcgi_temp_path /tmp/fastcgi;
+  uwsgi_temp_path /tmp/uwsgi;
+  scgi_temp_path /tmp/scgi;
+  server { listen 8080; location / { return 200 "hello from nginx in a lab\n"; } }
+}
+NGX
+  run_fb lab --bind "$S" --service "web=/usr/sbin/nginx -c $S/nginx.conf" --run 'python3 -c "
+import time, urllib.request
+for _ in range(100):
+    try:
+        print(urllib.request.urlopen(\"http://10.213.0.2:8080/\", timeout=1).read().decode()); break
+    except OSError:
+        time.sleep(0.1)
+"'
+  expect_out out '^hello from nginx in a lab$'
+else
+  skip "nginx not installed (scripts/bootstrap installs nginx-light)"
+fi
+
 run_fb lab --service 'x=/nonexistent/binary'
 expect_rc 1 "missing binary"
 expect_out err 'cannot execute /nonexistent/binary: No such file or directory'
