@@ -16,10 +16,14 @@
 
 static const char *const ctl_names[FB_CG_N] = { "memory", "pids", "cpu" };
 
-/* Mount point of the v2 hierarchy (ctl < 0) or of the v1 hierarchy that
- * carries controller ctl. */
-static char *
-mount_of (int ctl)
+const char *
+fb_cgroup_controller_name (int ctl)
+{
+  return ctl_names[ctl];
+}
+
+char *
+fb_cgroup_mountpoint (int ctl)
 {
   _cleanup_fclose_ FILE *m = fopen ("/proc/self/mounts", "re");
   char line[1024], dev[256], dir[512], type[64], opts[512];
@@ -69,7 +73,7 @@ int
 fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
 {
   memset (out, 0, sizeof *out);
-  _cleanup_free_ char *root = mount_of (-1);
+  _cleanup_free_ char *root = fb_cgroup_mountpoint (-1);
   if (root)
     {
       out->v2 = fb_xasprintf ("%s/%s", root, name);
@@ -93,7 +97,7 @@ fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
     {
       if (out->v2 && file_has_word (out->v2, "cgroup.subtree_control", ctl_names[c]))
         continue;
-      _cleanup_free_ char *v1 = mount_of (c);
+      _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (!v1)
         continue;
       out->v1[c] = fb_xasprintf ("%s/%s", v1, name);
@@ -267,11 +271,11 @@ sweep_hierarchy (const char *root, bool kill_members)
 int
 fb_cgroup_sweep (void)
 {
-  _cleanup_free_ char *v2 = mount_of (-1);
+  _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
   int n = v2 ? sweep_hierarchy (v2, true) : 0;
   for (int c = 0; c < FB_CG_N; c++)
     {
-      _cleanup_free_ char *v1 = mount_of (c);
+      _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (v1)
         sweep_hierarchy (v1, false);
     }

@@ -16,6 +16,11 @@ typedef struct fb_cgroup {
   char *v1[FB_CG_N];     /* v1 directories holding a limit, else NULL */
 } fb_cgroup;
 
+/* Mount point of the v2 hierarchy (ctl < 0) or of the v1 hierarchy that
+ * carries controller ctl; NULL when absent. Caller frees. */
+char *fb_cgroup_mountpoint (int ctl);
+const char *fb_cgroup_controller_name (int ctl);
+
 /* Creates <hierarchy>/<name> wherever it will be needed. */
 int fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err);
 /* Creates lab/<svc> and applies the limits. */

@@ -1,6 +1,7 @@
 #include "faultbox/features.h"
 #include "util/kernel_compat.h"
 #include "net/probe.h"
+#include "sandbox/cgroup.h"
 #include "util/cleanup.h"
 
 #include <errno.h>
@@ -218,27 +219,16 @@ probe_nft (const void *arg, char *why, size_t whylen)
 static void
 probe_cgroups (fb_features *f)
 {
-  char v2[512] = "";
-  char v1[256] = "";
-  _cleanup_fclose_ FILE *m = fopen ("/proc/self/mounts", "re");
-  char line[1024];
-  while (m && fgets (line, sizeof line, m))
+  char v2[512] = "", v1[256] = "";
+  _cleanup_free_ char *v2m = fb_cgroup_mountpoint (-1);
+  if (v2m)
+    snprintf (v2, sizeof v2, "%s", v2m);
+  for (int c = 0; c < FB_CG_N; c++)
     {
-      char dev[256], dir[512], type[64], opts[512];
-      if (sscanf (line, "%255s %511s %63s %511s", dev, dir, type, opts) != 4)
-        continue;
-      if (strcmp (type, "cgroup2") == 0 && !v2[0])
-        snprintf (v2, sizeof v2, "%s", dir);
-      else if (strcmp (type, "cgroup") == 0)
-        {
-          static const char *const ctl[] = { "memory", "cpu", "pids" };
-          for (size_t i = 0; i < 3; i++)
-            if (strstr (opts, ctl[i]) && !strstr (v1, ctl[i]))
-              {
-                size_t l = strlen (v1);
-                snprintf (v1 + l, sizeof v1 - l, "%s%s", l ? " " : "", ctl[i]);
-              }
-        }
+      _cleanup_free_ char *m = fb_cgroup_mountpoint (c);
+      size_t l = strlen (v1);
+      if (m)
+        snprintf (v1 + l, sizeof v1 - l, "%s%s", l ? " " : "", fb_cgroup_controller_name (c));
     }
   if (!v2[0])
     set_feat (f, FB_FEAT_CGROUP_V2, false, "no cgroup2 hierarchy mounted");
