@@ -1,0 +1,140 @@
+#include "fb_test.h"
+
+#include "runner/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A one-shot loopback server: answers each connection with `reply` after
+ * reading what the client sent (up to a blank line or a newline). */
+typedef struct {
+  int lfd;
+  int port;
+  const char *reply;
+  int conns;
+} server;
+
+static void *
+serve (void *arg)
+{
+  server *s = arg;
+  for (int i = 0; i < s->conns; i++)
+    {
+      int c = accept (s->lfd, NULL, NULL);
+      if (c < 0)
+        return NULL;
+      char buf[4096];
+      ssize_t n = recv (c, buf, sizeof buf, 0);
+      (void) n;
+      if (send (c, s->reply, strlen (s->reply), MSG_NOSIGNAL) < 0)
+        {
+          close (c);
+          return NULL;
+        }
+      close (c);
+    }
+  return NULL;
+}
+
+static void
+start (server *s, pthread_t *t, const char *reply, int conns)
+{
+  s->lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  assert_int_equal (bind (s->lfd, (struct sockaddr *) &a, sizeof a), 0);
+  assert_int_equal (listen (s->lfd, 4), 0);
+  socklen_t l = sizeof a;
+  getsockname (s->lfd, (struct sockaddr *) &a, &l);
+  s->port = ntohs (a.sin_port);
+  s->reply = reply;
+  s->conns = conns;
+  pthread_create (t, NULL, serve, s);
+}
+
+static void
+stop (server *s, pthread_t t)
+{
+  pthread_join (t, NULL);
+  close (s->lfd);
+}
+
+static void
+test_tcp_exchange_returns_first_line_trimmed (void **state)
+{
+  server s;
+  pthread_t t;
+  start (&s, &t, "PONG  \nextra\n", 1);
+  char *reply = NULL;
+  assert_int_equal (fb_tcp_exchange ("localhost", s.port, "PING", 2000, &reply, NULL), 0);
+  assert_string_equal (reply, "PONG");
+  free (reply);
+  stop (&s, t);
+}
+
+static void
+test_tcp_to_a_closed_port_names_address_and_errno (void **state)
+{
+  server s;
+  pthread_t t;
+  start (&s, &t, "", 0);
+  int port = s.port;
+  stop (&s, t); /* nothing listens there now */
+  char *reply = NULL;
+  fb_error err = { 0 };
+  assert_true (fb_tcp_exchange ("127.0.0.1", port, "PING", 2000, &reply, &err) < 0);
+  char want[128];
+  snprintf (want, sizeof want, "tcp send to 127.0.0.1:%d failed: connect: Connection refused", port);
+  assert_string_equal (err.msg, want);
+  assert_true (fb_tcp_probe ("127.0.0.1", port, 500, &err) < 0);
+}
+
+static void
+test_http_request_reads_status_body_headers (void **state)
+{
+  server s;
+  pthread_t t;
+  start (&s, &t, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 15\r\nX-Why: db\r\nConnection: close\r\n\r\ndb error: down\n", 1);
+  char url[64];
+  snprintf (url, sizeof url, "http://127.0.0.1:%d/health", s.port);
+  fb_http_response r = { 0 };
+  assert_int_equal (fb_http_request ("GET", url, NULL, NULL, 0, 2000, &r, NULL), 0);
+  assert_int_equal (r.status, 503);
+  assert_string_equal (r.body, "db error: down");
+  bool saw = false;
+  for (size_t i = 0; i < r.n_headers; i++)
+    saw |= strcmp (r.headers[i].key, "x-why") == 0 && strcmp (r.headers[i].value, "db") == 0;
+  assert_true (saw);
+  assert_true (r.duration_ms >= 0);
+  fb_http_response_clear (&r);
+  stop (&s, t);
+}
+
+static void
+test_http_probe_wants_2xx_or_3xx (void **state)
+{
+  server s;
+  pthread_t t;
+  start (&s, &t, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 1);
+  char url[64];
+  snprintf (url, sizeof url, "http://127.0.0.1:%d/", s.port);
+  fb_error err = { 0 };
+  assert_true (fb_http_probe (url, 2000, &err) < 0);
+  assert_non_null (strstr (err.msg, "answered 500"));
+  stop (&s, t);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_tcp_exchange_returns_first_line_trimmed),
+    cmocka_unit_test (test_tcp_to_a_closed_port_names_address_and_errno),
+    cmocka_unit_test (test_http_request_reads_status_body_headers),
+    cmocka_unit_test (test_http_probe_wants_2xx_or_3xx),
+  };
+  return cmocka_run_group_tests_name ("runner_client", tests, NULL, NULL);
+}
