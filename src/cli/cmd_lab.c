@@ -1,3 +1,4 @@
+#include "cli/binpath.h"
 #include "cli/commands.h"
 #include "faultbox/lab.h"
 #include "util/alloc.h"
@@ -15,8 +16,7 @@
 typedef struct {
   char *name;
   char **argv;
-  char *dir;       /* of the path as given (symlinks kept: argv[0] matters to some daemons) */
-  char *real_dir;  /* of the file it resolves to */
+  fb_binpath bin;
 } lab_service;
 
 /* "name=/path/bin arg..." */
@@ -25,7 +25,7 @@ parse_service (const char *spec, lab_service *out)
 {
   const char *eq = strchr (spec, '=');
   if (!eq || eq == spec || !eq[1])
-    return fb_cli_fail ("lab: --service takes name=/path/to/binary [args], not \"%s\"", spec);
+    return fb_cli_fail ("lab: --service takes name=BINARY [args], not \"%s\"", spec);
   out->name = fb_xstrndup (spec, (size_t) (eq - spec));
   char *cmd = fb_xstrdup (eq + 1), *save = NULL;
   size_t n = 0;
@@ -36,18 +36,10 @@ parse_service (const char *spec, lab_service *out)
       out->argv[n] = NULL;
     }
   free (cmd);
-  char *real = out->argv[0][0] == '/' ? realpath (out->argv[0], NULL) : NULL;
-  if (!real || access (real, X_OK) != 0)
-    {
-      int e = errno;
-      free (real);
-      return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0],
-                          out->argv[0][0] == '/' ? strerror (e) : "give an absolute path");
-    }
-  out->real_dir = real;
-  *strrchr (out->real_dir, '/') = '\0';
-  out->dir = fb_xstrdup (out->argv[0]);
-  *strrchr (out->dir, '/') = '\0';
+  if (fb_binpath_resolve (out->argv[0], &out->bin) < 0)
+    return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0], strerror (errno));
+  free (out->argv[0]);
+  out->argv[0] = fb_xstrdup (out->bin.path);
   return 0;
 }
 
@@ -170,8 +162,8 @@ run (int argc, char **argv)
   for (size_t i = 0; i < n; i++)
     {
       binds[i] = fb_xcalloc (n_extra + 3, sizeof **binds);
-      binds[i][0] = svcs[i].dir[0] ? svcs[i].dir : "/";
-      binds[i][1] = svcs[i].real_dir[0] ? svcs[i].real_dir : "/";
+      binds[i][0] = svcs[i].bin.dir;
+      binds[i][1] = svcs[i].bin.real_dir;
       memcpy (binds[i] + 2, extra, n_extra * sizeof *extra);
       plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ,
                                     .ro_binds = binds[i], .limits = limits };
@@ -228,8 +220,7 @@ out:
   for (size_t i = 0; i < n; i++)
     {
       free (svcs[i].name);
-      free (svcs[i].dir);
-      free (svcs[i].real_dir);
+      fb_binpath_clear (&svcs[i].bin);
       for (char **a = svcs[i].argv; a && *a; a++)
         free (*a);
       free (svcs[i].argv);

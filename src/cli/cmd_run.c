@@ -1,3 +1,4 @@
+#include "cli/binpath.h"
 #include "cli/commands.h"
 #include "faultbox/engine.h"
 #include "faultbox/lab.h"
@@ -39,32 +40,6 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
   if (fb_engine_add_service (rc->engine, rc->name, pid, fd, err) < 0)
     return -1;
   return fb_engine_start (rc->engine, err);
-}
-
-/* PATH lookup as execvp does it, since the lab execs an absolute path.
- * Symlinks are kept: some programs dispatch on argv[0]. */
-static char *
-resolve_binary (const char *name)
-{
-  if (name[0] == '/')
-    return fb_xstrdup (name);
-  if (strchr (name, '/'))
-    {
-      char cwd[4096];
-      return getcwd (cwd, sizeof cwd) ? fb_xasprintf ("%s/%s", cwd, name) : NULL;
-    }
-  const char *path = getenv ("PATH");
-  char *dirs = fb_xstrdup (path ? path : "/usr/bin:/bin");
-  char *save = NULL, *found = NULL;
-  for (char *d = strtok_r (dirs, ":", &save); d && !found; d = strtok_r (NULL, ":", &save))
-    {
-      char *cand = fb_xasprintf ("%s/%s", d, name);
-      if (access (cand, X_OK) == 0)
-        found = steal_pointer (&cand);
-      free (cand);
-    }
-  free (dirs);
-  return found;
 }
 
 static fb_lab *volatile the_lab;
@@ -145,26 +120,19 @@ run (int argc, char **argv)
       goto out;
     }
   char **child_argv = argv + optind;
-  char *bin = resolve_binary (child_argv[0]);
-  if (!bin || access (bin, X_OK) != 0)
+  fb_binpath bin;
+  if (fb_binpath_resolve (child_argv[0], &bin) < 0)
     {
-      fb_cli_fail ("run: cannot execute %s: %s", child_argv[0],
-                   strchr (child_argv[0], '/') || bin ? strerror (errno) : "not found in PATH");
-      free (bin);
+      fb_cli_fail ("run: cannot execute %s: %s", child_argv[0], strerror (errno));
       goto out;
     }
-  char *bin_dir = fb_xstrdup (bin);
-  *strrchr (bin_dir, '/') = '\0';
-  char *real_dir = realpath (bin, NULL);
-  if (real_dir)
-    *strrchr (real_dir, '/') = '\0';
   /* the target's environment: ours, plus --env on top */
   for (size_t i = 0; i < n_env; i++)
     putenv (env[i]);
   extern char **environ;
   char *saved_arg0 = child_argv[0];
-  child_argv[0] = bin;
-  const char *binds[] = { bin_dir[0] ? bin_dir : "/", real_dir && real_dir[0] ? real_dir : NULL, NULL };
+  child_argv[0] = bin.path;
+  const char *binds[] = { bin.dir, bin.real_dir, NULL };
 
   char **all = NULL;
   size_t n_all = 0;
@@ -239,9 +207,7 @@ run (int argc, char **argv)
   free (ids);
 out_bin:
   child_argv[0] = saved_arg0;
-  free (bin);
-  free (bin_dir);
-  free (real_dir);
+  fb_binpath_clear (&bin);
 out:
   for (size_t i = 0; i < n_rules; i++)
     fb_rule_clear (&rules[i]);

@@ -213,7 +213,8 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   xmount (work, f, NULL, MS_BIND, NULL);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */
   for (const char *const *b = a->plan->ro_binds; b && *b; b++)
-    bind_host_path (root, *b, true);
+    if (strcmp (*b, "/") != 0) /* the host root itself is never bound */
+      bind_host_path (root, *b, true);
 }
 
 static void
