@@ -12,7 +12,6 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +60,10 @@ struct fb_engine {
   pthread_t thread;
   bool running;
   bool stopping; /* set by fb_engine_free, read by the loop: __atomic only */
-  char *names[1024];     /* syscall number -> name, filled lazily */
+  struct {
+    char *name;
+    unsigned char kind;   /* how its path is found; see syscall_kind */
+  } sys[1024];            /* by syscall number, filled on first sight */
 };
 
 int
@@ -183,19 +185,6 @@ fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fi
   pthread_mutex_unlock (&e->lock);
 }
 
-static const char *
-syscall_name (fb_engine *e, const struct seccomp_data *d)
-{
-  if (d->nr < 0 || d->nr >= 1024)
-    return "?";
-  if (!e->names[d->nr])
-    {
-      char *n = seccomp_syscall_resolve_num_arch (d->arch, d->nr);
-      e->names[d->nr] = n ? n : fb_xasprintf ("syscall_%d", d->nr);
-    }
-  return e->names[d->nr];
-}
-
 /* Reads a NUL-terminated string from the target, page by page, since a read
  * across an unmapped page fails as a whole. */
 static bool
@@ -238,32 +227,51 @@ fd_path (const svc *sv, pid_t pid, long fd, char *buf, size_t len)
     }
 }
 
-static bool
-is_open_call (const char *n)
-{
-  return !strcmp (n, "open") || !strcmp (n, "openat") || !strcmp (n, "openat2") || !strcmp (n, "creat")
-         || !strcmp (n, "unlink") || !strcmp (n, "unlinkat") || !strcmp (n, "mkdir") || !strcmp (n, "mkdirat")
-         || !strcmp (n, "rename") || !strcmp (n, "renameat") || !strcmp (n, "renameat2");
-}
+enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO };
 
-static bool
-is_fd_call (const char *n)
+/* Where a syscall's path or address comes from, decided once per name so
+ * the notification loop does not compare strings on every call. */
+static unsigned char
+syscall_kind (const char *n)
 {
+  static const char *const path[] = { "open", "creat", "unlink", "mkdir", "rename", NULL };
+  static const char *const path_at[] = { "openat", "openat2", "unlinkat", "mkdirat", "renameat", "renameat2", NULL };
   static const char *const fdcalls[] = { "write", "writev", "pwrite64", "pwritev", "pwritev2", "read",
                                          "readv", "pread64", "preadv", "preadv2", "fsync", "fdatasync",
-                                         "ftruncate", "close", "sendto", "sendmsg", "sendmmsg", "recvfrom",
+                                         "ftruncate", "close", "sendmsg", "sendmmsg", "recvfrom",
                                          "recvmsg", "recvmmsg", "accept", "accept4", NULL };
+  if (!strcmp (n, "connect"))
+    return K_CONNECT;
+  if (!strcmp (n, "sendto"))
+    return K_SENDTO;
+  for (const char *const *p = path; *p; p++)
+    if (!strcmp (n, *p))
+      return K_PATH;
+  for (const char *const *p = path_at; *p; p++)
+    if (!strcmp (n, *p))
+      return K_PATH_AT;
   for (const char *const *p = fdcalls; *p; p++)
     if (!strcmp (n, *p))
-      return true;
-  return false;
+      return K_FD;
+  return K_OTHER;
 }
 
-static bool
-has_dirfd (const char *n)
+static const char *
+syscall_lookup (fb_engine *e, const struct seccomp_data *d, unsigned char *kind)
 {
-  return !strcmp (n, "openat") || !strcmp (n, "openat2") || !strcmp (n, "unlinkat") || !strcmp (n, "mkdirat")
-         || !strcmp (n, "renameat") || !strcmp (n, "renameat2");
+  if (d->nr < 0 || d->nr >= 1024)
+    {
+      *kind = K_OTHER;
+      return "?";
+    }
+  if (!e->sys[d->nr].name)
+    {
+      char *n = seccomp_syscall_resolve_num_arch (d->arch, d->nr);
+      e->sys[d->nr].name = n ? n : fb_xasprintf ("syscall_%d", d->nr);
+      e->sys[d->nr].kind = syscall_kind (e->sys[d->nr].name);
+    }
+  *kind = e->sys[d->nr].kind;
+  return e->sys[d->nr].name;
 }
 
 static void
@@ -382,13 +390,14 @@ handle (fb_engine *e, svc *sv)
   int fd = sv->fd;
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
     return;
-  const char *name = syscall_name (e, &req.data);
+  unsigned char kind;
+  const char *name = syscall_lookup (e, &req.data, &kind);
   char path[PATH_MAX] = "";
-  bool is_addr = false;
+  bool is_addr = kind == K_CONNECT || kind == K_SENDTO;
   const __u64 *a = req.data.args;
-  if (is_open_call (name))
+  if (kind == K_PATH || kind == K_PATH_AT)
     {
-      bool dirfd = has_dirfd (name);
+      bool dirfd = kind == K_PATH_AT;
       char raw[PATH_MAX] = "";
       if (read_string (req.pid, dirfd ? a[1] : a[0], raw, sizeof raw))
         {
@@ -402,17 +411,17 @@ handle (fb_engine *e, svc *sv)
             }
         }
     }
-  else if (!strcmp (name, "connect"))
+  else if (kind == K_CONNECT)
+    sockaddr_str (req.pid, a[1], a[2], path, sizeof path);
+  else if (kind == K_SENDTO && a[4])
+    sockaddr_str (req.pid, a[4], a[5], path, sizeof path);
+  else if (kind == K_SENDTO)
     {
-      sockaddr_str (req.pid, a[1], a[2], path, sizeof path);
-      is_addr = true;
+      /* sendto on a connected socket names no address: judge it by its fd */
+      is_addr = false;
+      fd_path (sv, req.pid, (long) (int) a[0], path, sizeof path);
     }
-  else if (!strcmp (name, "sendto") && a[4])
-    {
-      sockaddr_str (req.pid, a[4], a[5], path, sizeof path);
-      is_addr = true;
-    }
-  else if (is_fd_call (name))
+  else if (kind == K_FD)
     fd_path (sv, req.pid, (long) (int) a[0], path, sizeof path);
   /* what we read is only trustworthy if the target is still in that syscall */
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
@@ -570,7 +579,7 @@ fb_engine_free (fb_engine *e)
   free (e->rules);
   free (e->pend);
   for (size_t i = 0; i < 1024; i++)
-    free (e->names[i]);
+    free (e->sys[i].name);
   if (e->epfd >= 0)
     close (e->epfd);
   if (e->wakefd >= 0)
