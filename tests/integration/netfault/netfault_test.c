@@ -34,9 +34,10 @@ typedef struct {
   int during, after, errors;
 } counts;
 
-/* Counts lines received in [t0, t1) and after t1 + settle, and error lines. */
+/* Counts lines received in [t0, t1) and after t1, and errors seen before
+ * t_end (when the lab began to stop, which may legitimately end a peer). */
 static counts
-scan (const char *log, double t0, double t1)
+scan (const char *log, double t0, double t1, double t_end)
 {
   counts c = { 0 };
   FILE *f = fopen (log, "re");
@@ -44,8 +45,8 @@ scan (const char *log, double t0, double t1)
   double t;
   while (f && fgets (line, sizeof line, f))
     {
-      if (strncmp (line, "error", 5) == 0)
-        c.errors++;
+      if (sscanf (line, "error %lf", &t) == 1)
+        c.errors += t < t_end;
       else if (sscanf (line, "recv %63s %lf", what, &t) == 2)
         {
           c.during += t >= t0 && t < t1;
@@ -105,9 +106,10 @@ run_case (const char *py, const char *dir, fb_lab_part_dir pdir, const char *tit
       failures++;
     }
   fb_sleep_ns (4 * FB_NS_PER_S); /* TCP retransmits on its own backoff */
+  double t_end = now_s ();
   fb_lab_stop (lab);
-  counts cl = scan (fb_lab_service_log (lab, 0), t0, t1);
-  counts sv = scan (fb_lab_service_log (lab, 1), t0, t1);
+  counts cl = scan (fb_lab_service_log (lab, 0), t0, t1, t_end);
+  counts sv = scan (fb_lab_service_log (lab, 1), t0, t1, t_end);
   printf ("%s: client got %d during, %d after; server got %d during, %d after\n", title, cl.during, cl.after,
           sv.during, sv.after);
   CHECK (cl.errors == 0 && sv.errors == 0, "%s: neither side saw an error", title);

@@ -48,9 +48,9 @@ def reader():
         try:
             d = s.recv(4096)
         except OSError as e:
-            log("error recv", e); return
+            log("error", time.monotonic(), "recv", e); return
         if not d:
-            log("error eof"); return
+            log("error", time.monotonic(), "eof"); return
         buf += d
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
@@ -63,7 +63,7 @@ while True:
     try:
         s.sendall(b"%s%d\n" % (role[0].encode(), n))
     except OSError as e:
-        log("error send", e)
+        log("error", time.monotonic(), "send", e)
         break
     time.sleep(period)
 time.sleep(3600)
