@@ -33,11 +33,13 @@ fb_bigint *fb_bigint_from_u64 (const fb_bigint_ctx *c, uint64_t v);
 bool fb_bigint_to_i64 (const fb_bigint *a, int64_t *out);
 
 /* Parses digits (no sign, no prefix, underscores NOT allowed) in base 2..36;
- * false on an invalid digit or empty string. */
+ * letters may be either case. False on an invalid digit, an empty string or
+ * a base outside 2..36; *out is set only on success. */
 bool fb_bigint_parse (const fb_bigint_ctx *c, const char *s, size_t len,
                       int base, fb_bigint **out);
 /* Formats in base 2..36 (lowercase digits), with '-' for negatives, no
- * prefix; returns a malloc'd NUL-terminated string (caller frees). */
+ * prefix; returns a malloc'd NUL-terminated string (caller frees), or NULL
+ * for a base outside 2..36. */
 char *fb_bigint_format (const fb_bigint *a, int base);
 
 int fb_bigint_cmp (const fb_bigint *a, const fb_bigint *b); /* -1/0/1 */
