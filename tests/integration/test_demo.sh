@@ -1,39 +1,106 @@
 #!/bin/bash
-# mock-db replies as the tutorial reference (4.2) says, and a failing WAL makes SET fail.
+# The demo services reply as the tutorial reference (section 4) says; failing
+# WALs and unreachable backends surface as the documented errors.
+# Everything listens and is contacted on loopback only.
 source "$(dirname "$0")/lib.sh"
-MOCKDB="$FAULTBOX_BUILD/src/demo/mock-db"
+DEMO="$FAULTBOX_BUILD/src/demo"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+# Never let curl go through a proxy from the environment (non-loopback).
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
-start_db() { # start_db WAL_PATH: sets $port
-  for _ in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 20000))
-    PORT=$port WAL_PATH=$1 "$MOCKDB" >"$TMP/db.out" 2>"$TMP/db.err" & pids+=($!)
-    for _ in $(seq 50); do grep -q listening "$TMP/db.err" && return 0; kill -0 $! 2>/dev/null || break; sleep 0.05; done
-  done
-  fail "mock-db did not start"; exit 1
+free_port() { # prints a loopback port nothing listens on (services use SO_REUSEPORT, so a bind would not tell)
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 40000)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    try:
+        s.bind(("::", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
 }
 
-talk() { # talk LINES...: prints replies of one connection
+start_svc() { # start_svc NAME VAR=VALUE...: runs $DEMO/NAME with PORT=$port; sets $port, $pid
+  local name=$1; shift
+  local log="$TMP/$name.$RANDOM.log"
+  port=$(free_port)
+  env PORT="$port" "$@" "$DEMO/$name" >"$log" 2>&1 & pid=$!; pids+=($pid)
+  for _ in $(seq 100); do grep -q listening "$log" && return 0; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+  fail "$name did not start"; cat "$log"; exit 1
+}
+
+stop_svc() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+talk() { # talk LINES...: prints replies of one connection (<EOF> when the peer closed)
   python3 - "$port" "$@" <<'PY'
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 f = s.makefile("rwb")
 for line in sys.argv[2:]:
     f.write((line + "\n").encode()); f.flush()
-    print(f.readline().decode().rstrip("\n"))
+    r = f.readline().decode()
+    print(r.rstrip("\n") if r else "<EOF>")
 PY
+}
+
+http() { # http METHOD PATH [BODY [CURL-ARGS...]]: sets $code, $ctype, $body (trailing newline kept)
+  local method=$1 path=$2; shift 2
+  local args=(-s --noproxy '*' --max-time 15 -X "$method" -o "$TMP/body" -w '%{http_code} %{content_type}')
+  if [ $# -gt 0 ]; then args+=(--data-binary "$1"); shift; fi
+  local w
+  w=$(curl "${args[@]}" "$@" "http://127.0.0.1:$port$path") || true
+  code=${w%% *}; ctype=${w#* }
+  body=$(cat "$TMP/body" 2>/dev/null; echo x); body=${body%x}
+  rm -f "$TMP/body"
 }
 
 expect_eq() { if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: expected '$2', got '$1'"; fi; }
 
-start_db "$TMP/wal"
+expect_http() { # expect_http CODE BODY DESCRIPTION (BODY without its trailing newline)
+  expect_eq "$code $body" "$1 $2"$'\n' "$3"
+}
+
+expect_http_prefix() { # expect_http_prefix CODE BODY-PREFIX DESCRIPTION
+  if [ "$code" = "$1" ] && [ "${body#"$2"}" != "$body" ]; then ok "$3"; else
+    fail "$3: expected $1 '$2...', got $code '$body'"; fi
+}
+
+# ---- mock-db (4.2) ----
+start_svc mock-db WAL_PATH="$TMP/db.wal"; db_port=$port
 out=$(talk PING "SET k hello world" "GET k" "GET nope" "SET k" "FOO")
 expect_eq "$out" $'PONG\nOK\nhello world\nNOT_FOUND\nERR usage: SET key value\nERR unknown command: FOO' "mock-db replies per protocol"
-expect_eq "$(cat "$TMP/wal")" "SET k hello world" "SET is appended to the WAL"
+expect_eq "$(cat "$TMP/db.wal")" "SET k hello world" "SET is appended to the WAL"
 
-start_db "/nonexistent-dir/wal"
+start_svc mock-db WAL_PATH="/nonexistent-dir/wal"; baddb_port=$port
 out=$(talk "SET a b" "GET a")
 expect_eq "$out" $'ERR wal: open: No such file or directory\nNOT_FOUND' "WAL failure rejects SET and stores nothing"
+
+# ---- inventory-svc (4.4) ----
+start_svc inventory-svc WAL_PATH="$TMP/inv.wal"; inv_port=$port
+out=$(talk PING "CHECK widget" "check gadget" "CHECK nope" "CHECK" "RESERVE widget 3" "RESERVE gizmo 26" \
+  "RESERVE nope 1" "RESERVE widget x" "RESERVE widget" "FOO" "CHECK widget" "QUIT")
+expect_eq "$out" 'PONG
+100
+50
+NOT_FOUND
+ERR usage: CHECK <sku>
+OK 97
+ERR insufficient_stock 25
+ERR not_found
+ERR bad qty: strconv.Atoi: parsing "x": invalid syntax
+ERR usage: RESERVE <sku> <qty>
+ERR unknown: FOO
+97
+<EOF>' "inventory-svc replies per protocol"
+expect_eq "$(cat "$TMP/inv.wal")" "RESERVE widget 3" "only the successful reservation is in the WAL"
+
+start_svc inventory-svc WAL_PATH="/nonexistent-dir/inv.wal"; badinv_port=$port
+out=$(talk "RESERVE widget 1" "CHECK widget")
+expect_eq "$out" $'ERR wal: open: no such file or directory\n100' "WAL open failure rejects the reservation, stock unchanged"
 
 [ "$failures" = 0 ]
