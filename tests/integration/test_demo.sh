@@ -103,4 +103,41 @@ start_svc inventory-svc WAL_PATH="/nonexistent-dir/inv.wal"; badinv_port=$port
 out=$(talk "RESERVE widget 1" "CHECK widget")
 expect_eq "$out" $'ERR wal: open: no such file or directory\n100' "WAL open failure rejects the reservation, stock unchanged"
 
+# ---- mock-api (4.3) ----
+start_svc mock-api DB_ADDR="localhost:$db_port"   # a host name: exercises getaddrinfo
+http GET /health;                      expect_http 200 "ok" "mock-api GET /health"
+http POST /health;                     expect_http 200 "ok" "mock-api /health answers any method"
+expect_eq "$ctype" "text/plain; charset=utf-8" "mock-api replies text/plain"
+http POST /data/k $'  hello world \n';  expect_http 200 "stored: k=hello world" "POST /data/k stores the trimmed body"
+http GET /data/k;                      expect_http 200 "hello world" "GET /data/k returns the value"
+http POST /data/e "";                  expect_http 200 "stored: e=default" "empty body stores 'default'"
+http GET /data/nope;                   expect_http 404 "not found" "GET of a missing key is 404"
+http GET /data/;                       expect_http 400 "key required" "empty key is 400"
+http DELETE /data/k;                   expect_http 405 "method not allowed" "other methods are 405"
+http GET /elsewhere;                   expect_http 404 "404 page not found" "unknown route is 404"
+http POST /data/big "$(head -c 3000 /dev/zero | tr '\0' v)" -H 'Expect: 100-continue'
+expect_eq "$code ${#body}" "200 3013" "a 100-continue upload is read in full"
+http GET /data/k?x=1;                  expect_http 200 "hello world" "the query string is not part of the key"
+
+start_svc mock-api DB_ADDR="127.0.0.1:$baddb_port"
+http POST /data/x "y";                 expect_http 500 "db error: ERR wal: open: No such file or directory" "a db error reply is 500 with the reply"
+
+start_svc mock-api DB_ADDR="127.0.0.1:$(free_port)"
+http GET /data/k;                      expect_http_prefix 500 "db error:" "db down: GET is 500 'db error:'"
+expect_eq "$body" $'db error: connect to db: connection refused\n' "db down: the error names the refused connect"
+http POST /data/k v;                   expect_http_prefix 500 "db error: connect to db:" "db down: POST is 500 'db error:'"
+
+# A db that accepts and hangs up without a reply line.
+mute_port=$(free_port)
+python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("listening", flush=True)
+while True:
+    c, _ = s.accept(); c.recv(100); c.close()
+' "$mute_port" >"$TMP/mute.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q listening "$TMP/mute.log" && break; sleep 0.05; done
+start_svc mock-api DB_ADDR="127.0.0.1:$mute_port"
+http GET /data/k;                      expect_http 500 "db error: no response from db" "a db that hangs up is 'no response from db'"
+
 [ "$failures" = 0 ]
