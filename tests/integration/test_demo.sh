@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 DEMO="$FAULTBOX_BUILD/src/demo"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 # Never let curl go through a proxy from the environment (non-loopback).
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
@@ -139,5 +139,49 @@ while True:
 for _ in $(seq 100); do grep -q listening "$TMP/mute.log" && break; sleep 0.05; done
 start_svc mock-api DB_ADDR="127.0.0.1:$mute_port"
 http GET /data/k;                      expect_http 500 "db error: no response from db" "a db that hangs up is 'no response from db'"
+
+# ---- order-svc (4.5) ----
+start_svc inventory-svc WAL_PATH="$TMP/orders.wal"; inv_pid=$pid; inv_port=$port
+start_svc order-svc INVENTORY_ADDR="127.0.0.1:$inv_port"; orders_port=$port
+http GET /health;                      expect_http 200 "ok" "order-svc GET /health"
+http POST /orders '{"sku":"widget","qty":1}'
+expect_http 200 '{"id":1,"sku":"widget","qty":1,"status":"confirmed","remaining_stock":99}' "happy path: confirmed, remaining_stock 99"
+expect_eq "$ctype" "application/json" "order JSON is application/json"
+http GET /orders/1
+expect_http 200 '{"id":1,"sku":"widget","qty":1,"status":"confirmed","remaining_stock":99}' "GET /orders/1 returns the stored order"
+http POST /orders '{"sku":"gizmo","qty":26}'
+expect_http 409 '{"id":2,"sku":"gizmo","qty":26,"status":"failed","error":"ERR insufficient_stock 25"}' "insufficient stock is 409 with the raw reply"
+http POST /orders '{"sku":"nope","qty":1}'
+expect_http 404 '{"id":3,"sku":"nope","qty":1,"status":"failed","error":"sku not found"}' "unknown sku is 404 failed order"
+http GET /orders/2
+expect_http 200 '{"id":2,"sku":"gizmo","qty":26,"status":"failed","error":"ERR insufficient_stock 25"}' "failed orders are stored too"
+http POST /orders '{"sku":"gadget","qty":0}'
+expect_http 200 '{"id":4,"sku":"gadget","qty":1,"status":"confirmed","remaining_stock":49}' "qty <= 0 becomes 1"
+http POST /orders '{"sku":"gizmo","qty":25}'
+expect_http 200 '{"id":5,"sku":"gizmo","qty":25,"status":"confirmed"}' "remaining_stock 0 is omitted"
+http POST /orders ' { "Note": {"a":[1, -2.5e3, true, null, "x\"y"]}, "SKU" : "wid\u0067et", "qty": 2 } '
+expect_http 200 '{"id":6,"sku":"widget","qty":2,"status":"confirmed","remaining_stock":97}' "JSON: unknown keys skipped, keys case-insensitive, escapes decoded"
+http POST /orders '{"sku":"a<b","qty":1}'
+expect_http 404 '{"id":7,"sku":"a\u003cb","qty":1,"status":"failed","error":"sku not found"}' "JSON output escapes like Go"
+http POST /orders '{"sku":';           expect_http 400 "bad request: unexpected EOF" "truncated JSON is 400"
+http POST /orders '{"sku":"widget","qty":1.5}'; expect_http 400 "bad request: qty must be an integer" "non-integer qty is 400"
+http POST /orders '';                  expect_http 400 "bad request: EOF" "empty body is 400"
+http POST /orders '{"qty":1}';         expect_http 400 "sku required" "missing sku is 400"
+http GET /orders;                      expect_http 405 "method not allowed" "GET /orders is 405"
+http GET /orders/99;                   expect_http 404 "order not found" "unknown order is 404"
+http GET /orders/x;                    expect_http 404 "order not found" "malformed order id is 404"
+http GET /inventory/widget;            expect_http 200 '{"sku":"widget","qty":97}' "GET /inventory/widget"
+expect_eq "$ctype" "application/json" "inventory JSON is application/json"
+http GET /inventory/nope;              expect_http 404 "sku not found" "GET /inventory of an unknown sku is 404"
+http GET /elsewhere;                   expect_http 404 "404 page not found" "order-svc unknown route is 404"
+
+stop_svc "$inv_pid"
+http POST /orders '{"sku":"widget","qty":1}'
+expect_http 503 '{"id":8,"sku":"widget","qty":1,"status":"failed","error":"inventory unreachable: connect to inventory: connection refused"}' "inventory down: 503 failed order"
+http GET /inventory/widget;            expect_http_prefix 503 "inventory error: connect to inventory:" "inventory down: GET /inventory is 503"
+
+start_svc order-svc INVENTORY_ADDR="localhost:$badinv_port"
+http POST /orders '{"sku":"widget","qty":1}'
+expect_http 409 '{"id":1,"sku":"widget","qty":1,"status":"failed","error":"ERR wal: open: no such file or directory"}' "WAL failure is 409 with the wal error"
 
 [ "$failures" = 0 ]
