@@ -8,6 +8,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_doctor,
   &fb_cmd_run,
   &fb_cmd_lab,
+  &fb_cmd_star,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
