@@ -80,6 +80,8 @@ void fb_event_clear (fb_event *ev);
 
 fb_test_result *fb_report_add_test (fb_report *r, const char *name);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
+/* Frees what a result holds (not the struct). */
+void fb_test_result_clear (fb_test_result *t);
 void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);

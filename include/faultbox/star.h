@@ -107,6 +107,30 @@ const char *fb_star_module_name_at (const fb_star_module *m, size_t i,
                                     fb_value **value);
 const char *fb_star_module_file (const fb_star_module *m);
 
+/* Static view of the calls a module's code makes (any function body), for
+ * hosts that must plan before running: which fault keywords a spec can
+ * name. Only calls of a plain name, f(...), are reported. */
+typedef struct fb_star_scan_arg {
+  const char *keyword;      /* NULL for a positional argument */
+  const char *ident;        /* the argument is a plain name */
+  const char *string;       /* the argument is a string literal */
+  const char *call;         /* the argument is a call of this name */
+  const char *const *strings; /* a list/tuple literal of string literals */
+  size_t n_strings;
+} fb_star_scan_arg;
+
+typedef struct fb_star_callsite {
+  const char *callee;
+  const char *file;
+  int line, col;
+  size_t n_args;
+  const fb_star_scan_arg *args;
+} fb_star_callsite;
+
+void fb_star_module_scan (const fb_star_module *m,
+                          void (*fn) (void *ctx, const fb_star_callsite *cs),
+                          void *ctx);
+
 /* --- calling ---------------------------------------------------------- */
 typedef struct fb_star_args {
   size_t npos;
@@ -211,6 +235,10 @@ char *fb_value_repr (fb_star_thread *th, fb_value *v);
 char *fb_value_str (fb_star_thread *th, fb_value *v);
 /* Makes v and everything reachable from it immutable. */
 void fb_value_freeze (fb_value *v);
+
+/* Decodes JSON text into Starlark values; NULL (no error raised) when the
+ * text is not valid JSON. */
+fb_value *fb_star_json_decode (fb_star_thread *th, const char *s, size_t n);
 
 /* --- opaque host values ----------------------------------------------- */
 typedef struct fb_host_type {

@@ -1,4 +1,4 @@
-#include "cli/binpath.h"
+#include "sandbox/binpath.h"
 #include "cli/commands.h"
 #include "faultbox/engine.h"
 #include "faultbox/lab.h"

@@ -9,6 +9,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_run,
   &fb_cmd_lab,
   &fb_cmd_star,
+  &fb_cmd_test,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -77,8 +77,8 @@ free_strv (char **v, size_t n)
   free (v);
 }
 
-static void
-free_test (fb_test_result *t)
+void
+fb_test_result_clear (fb_test_result *t)
 {
   free (t->name);
   free (t->reason);
@@ -109,7 +109,7 @@ fb_report_free (fb_report *r)
   if (!r)
     return;
   for (size_t i = 0; i < r->n_tests; i++)
-    free_test (&r->tests[i]);
+    fb_test_result_clear (&r->tests[i]);
   free (r->tests);
   free (r->star_file);
   free_strv (r->matrix_scenarios, r->n_matrix_scenarios);

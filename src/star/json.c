@@ -452,6 +452,22 @@ j_decode (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return v;
 }
 
+fb_value *
+fb_star_json_decode (fb_star_thread *th, const char *s, size_t n)
+{
+  jdec d = { th, s, s, s + n, 0 };
+  fb_value *v = dec_value (&d);
+  if (v)
+    {
+      skip_ws (&d);
+      if (d.p < d.end)
+        v = NULL;
+    }
+  if (!v)
+    th->err_set = false;
+  return v;
+}
+
 /* Re-indents valid JSON text token by token. */
 static fb_value *
 indent_text (fb_star_thread *th, const char *s, size_t n, const char *prefix,

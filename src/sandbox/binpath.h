@@ -1,6 +1,6 @@
 /* Where a service binary lives, as the lab needs it. */
-#ifndef FB_CLI_BINPATH_H
-#define FB_CLI_BINPATH_H
+#ifndef FB_SANDBOX_BINPATH_H
+#define FB_SANDBOX_BINPATH_H
 
 typedef struct fb_binpath {
   char *path;      /* absolute, symlinks kept: some programs dispatch on argv[0] */

@@ -1,4 +1,4 @@
-#include "cli/binpath.h"
+#include "sandbox/binpath.h"
 #include "util/alloc.h"
 
 #include <errno.h>

@@ -1,0 +1,461 @@
+/* Syscall faults from specs: deny(), delay(), allow(), fault(),
+ * fault_start(), fault_stop(), and the events they leave. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spec/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/parse.h"
+#include "util/time.h"
+
+typedef struct {
+  fb_action action;
+  int err;
+  int64_t delay_ns;
+  double probability;
+  char *label;
+  uint64_t max_fires;
+  ssize_t to_svc;   /* to=service, -1 none */
+  char *to_addr;    /* to="ip[:port]" */
+} fault_val;
+
+static void
+fault_val_free (void *p)
+{
+  fault_val *f = p;
+  free (f->label);
+  free (f->to_addr);
+  free (f);
+}
+
+static char *
+fault_val_repr (fb_value *self)
+{
+  fault_val *f = fb_host_data (self, &spec_fault_type);
+  char d[32];
+  switch (f->action)
+    {
+    case FB_ACT_DENY: return fb_xasprintf ("deny(\"%s\")", fb_errno_name (f->err));
+    case FB_ACT_DELAY:
+      fb_format_duration (f->delay_ns, d, sizeof d);
+      return fb_xasprintf ("delay(\"%s\")", d);
+    default: return fb_xstrdup ("allow()");
+    }
+}
+
+const fb_host_type spec_fault_type = {
+  .name = "fault", .repr = fault_val_repr, .destroy = fault_val_free,
+};
+
+/* "50%", "0.3", 0.3, 30: values above 1 are percentages, as in Faultbox. */
+static int
+parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out)
+{
+  double p;
+  const char *s = fb_value_as_string (v, NULL);
+  if (s && fb_value_type_of (v) == FB_V_STRING)
+    {
+      fb_error e = { 0 };
+      if (fb_parse_percent (s, &p, &e) < 0)
+        {
+          fb_star_errorf (th, "%s: probability: %s", fname, e.msg);
+          return -1;
+        }
+    }
+  else if (fb_value_as_double (v, &p))
+    {
+      if (p > 1)
+        p /= 100;
+    }
+  else
+    {
+      fb_star_errorf (th, "%s: probability must be a string like \"50%%\" or a number, got %s",
+                      fname, fb_value_type_name (v));
+      return -1;
+    }
+  if (!(p >= 0 && p <= 1))
+    {
+      fb_star_errorf (th, "%s: probability must be between 0%% and 100%%", fname);
+      return -1;
+    }
+  *out = p;
+  return 0;
+}
+
+static fb_value *
+make_fault (fb_star_thread *th, const char *fname, fb_action action,
+            const fb_star_args *a)
+{
+  const char *what = NULL, *label = NULL, *mode = NULL;
+  fb_value *prob = NULL, *max_fires = NULL, *to = NULL;
+  fault_val f = { .action = action, .probability = 1.0, .to_svc = -1 };
+  int rc;
+  if (action == FB_ACT_ALLOW)
+    rc = fb_star_unpack (th, fname, a, "label?:s", &label, NULL);
+  else
+    rc = fb_star_unpack (th, fname, a, action == FB_ACT_DENY ? "errno:s" : "duration:s",
+                         &what, "probability?", &prob, "label?:s", &label,
+                         "max_fires?", &max_fires, "mode?:s", &mode, "to?", &to, NULL);
+  if (rc < 0)
+    return NULL;
+  fb_error e = { 0 };
+  if (action == FB_ACT_DENY && fb_errno_from_name (what, &f.err, &e) < 0)
+    return fb_star_errorf (th, "%s: %s", fname, e.msg);
+  if (action == FB_ACT_DELAY && fb_parse_duration (what, &f.delay_ns, &e) < 0)
+    return fb_star_errorf (th, "%s: %s", fname, e.msg);
+  if (prob && parse_probability (th, fname, prob, &f.probability) < 0)
+    return NULL;
+  if (max_fires && max_fires != fb_none ())
+    {
+      int64_t n;
+      if (!fb_value_as_int64 (max_fires, &n) || n < 1)
+        return fb_star_errorf (th, "%s: max_fires must be a positive int", fname);
+      f.max_fires = (uint64_t) n;
+    }
+  if (to && to != fb_none ())
+    {
+      const char *s = fb_value_as_string (to, NULL);
+      if (s && fb_value_type_of (to) == FB_V_STRING)
+        f.to_addr = fb_xstrdup (s);
+      else if ((f.to_svc = spec_service_arg (th, fname, to)) < 0)
+        return NULL;
+    }
+  f.label = label && *label ? fb_xstrdup (label) : NULL;
+  fault_val *h = FB_NEW (fault_val);
+  *h = f;
+  return fb_host_new (th, &spec_fault_type, h);
+}
+
+static fb_value *
+b_deny (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_fault (th, "deny", FB_ACT_DENY, a);
+}
+
+static fb_value *
+b_delay (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_fault (th, "delay", FB_ACT_DELAY, a);
+}
+
+static fb_value *
+b_allow (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_fault (th, "allow", FB_ACT_ALLOW, a);
+}
+
+/* ---- installing rules -------------------------------------------------- */
+
+void
+session_event (fb_session *ss, const char *type, const char *service,
+               const char *const *kv)
+{
+  pthread_mutex_lock (&ss->mu);
+  fb_test_result *t = ss->result;
+  t->events = fb_xreallocarray (t->events, t->n_events + 1, sizeof *t->events);
+  fb_event *ev = &t->events[t->n_events];
+  fb_event_init (ev, type, service);
+  ev->seq = ++t->n_events;
+  ev->time_ns = fb_now_ns () - ss->t0;
+  for (; kv && kv[0]; kv += 2)
+    fb_event_set (ev, kv[0], kv[1]);
+  pthread_mutex_unlock (&ss->mu);
+}
+
+static fb_session *
+need_session (fb_star_thread *th, const char *fname)
+{
+  fb_session *ss = spec_of (th)->session;
+  if (!ss)
+    fb_star_errorf (th, "%s: faults can only be installed while a test runs (called while loading the spec)",
+                    fname);
+  return ss;
+}
+
+static bool
+in_filter (fb_spec *sp, size_t svc, const char *sc)
+{
+  for (size_t i = 0; i < sp->n_filters[svc]; i++)
+    if (!strcmp (sp->filters[svc][i], sc))
+      return true;
+  return false;
+}
+
+/* Builds the rule for keyword=value on service svc. */
+static int
+build_rule (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
+            const char *kw, fb_value *v, fb_rule *r)
+{
+  fb_spec *sp = ss->spec;
+  const fb_plan_service *s = &sp->plan.services[svc];
+  fault_val *f = fb_host_data (v, &spec_fault_type);
+  if (!f)
+    {
+      fb_star_errorf (th, "%s: %s= must be deny(...), delay(...) or allow(), got %s",
+                      fname, kw, fb_value_type_name (v));
+      return -1;
+    }
+  memset (r, 0, sizeof *r);
+  const fb_plan_op *op = NULL;
+  for (size_t i = 0; i < s->n_ops; i++)
+    if (!strcmp (s->ops[i].name, kw))
+      op = &s->ops[i];
+  size_t n = 0;
+  fb_error e = { 0 };
+  const char *const *words = op ? (const char *const *) op->syscalls : &kw;
+  size_t nwords = op ? op->n_syscalls : 1;
+  for (size_t w = 0; w < nwords; w++)
+    {
+      char **fam = NULL;
+      if (fb_syscall_family (words[w], &fam, &e) < 0)
+        {
+          fb_star_errorf (th, "%s: %s", fname, e.msg);
+          fb_rule_clear (r);
+          return -1;
+        }
+      for (char **p = fam; *p; p++)
+        {
+          if (!in_filter (sp, svc, *p))
+            {
+              fb_star_errorf (th, "%s: %s's seccomp filter does not route %s: faultbox builds each service's filter from the fault()/trace()/op() calls that name it; name the service directly, e.g. %s(%s, %s=...)",
+                              fname, s->name, *p, fname, s->name, kw);
+              fb_strv_free (fam);
+              fb_rule_clear (r);
+              return -1;
+            }
+          r->syscalls = fb_xreallocarray (r->syscalls, n + 2, sizeof *r->syscalls);
+          r->syscalls[n++] = fb_xstrdup (*p);
+          r->syscalls[n] = NULL;
+        }
+      fb_strv_free (fam);
+    }
+  r->keyword = fb_xstrdup (kw);
+  r->action = f->action;
+  r->err = f->err;
+  r->delay_ns = f->delay_ns;
+  r->probability = f->probability;
+  r->max_fires = f->max_fires;
+  r->label = f->label ? fb_xstrdup (f->label) : NULL;
+  r->path_glob = op && op->path ? fb_xstrdup (op->path) : NULL;
+  if (f->to_svc >= 0)
+    r->dest = fb_xstrdup (fb_lab_service_addr (ss->lab, (size_t) f->to_svc));
+  else if (f->to_addr)
+    r->dest = fb_xstrdup (f->to_addr);
+  return 0;
+}
+
+static char *
+describe_rule (const fb_rule *r)
+{
+  char act[64];
+  fb_rule_describe_action (r, act, sizeof act);
+  fb_buf b = FB_BUF_INIT;
+  fb_buf_printf (&b, "%s → filter:[", act);
+  for (char **p = r->syscalls; *p; p++)
+    fb_buf_printf (&b, "%s%s", p == r->syscalls ? "" : ",", *p);
+  fb_buf_putc (&b, ']');
+  if (r->label)
+    fb_buf_printf (&b, " label=\"%s\"", r->label);
+  return fb_buf_steal (&b);
+}
+
+/* Installs every keyword of args on svc in `scope`. */
+static int
+install (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
+         const fb_star_args *a, uint64_t scope)
+{
+  const char *svc_name = ss->spec->plan.services[svc].name;
+  fb_rule *rules = fb_xcalloc (a->nkw + 1, sizeof *rules);
+  size_t n = 0;
+  int rc = 0;
+  for (size_t i = 0; i < a->nkw; i++)
+    {
+      if (!strcmp (a->kwnames[i], "run"))
+        continue;
+      if (build_rule (th, fname, ss, svc, a->kwnames[i], a->kwvals[i], &rules[n]) < 0)
+        {
+          rc = -1;
+          goto out;
+        }
+      n++;
+    }
+  if (!n)
+    {
+      fb_star_errorf (th, "%s: no faults given (e.g. %s(%s, write=deny(\"EIO\")%s))", fname,
+                      fname, svc_name, strcmp (fname, "fault") ? "" : ", run=fn");
+      rc = -1;
+      goto out;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      fb_error e = { 0 };
+      uint64_t id;
+      if (fb_engine_add_rule (ss->engine, svc_name, &rules[i], scope, &id, &e) < 0)
+        {
+          fb_star_errorf (th, "%s: %s", fname, e.msg);
+          rc = -1;
+          goto out;
+        }
+      ss->rules = fb_xreallocarray (ss->rules, ss->n_rules + 1, sizeof *ss->rules);
+      ss->rules[ss->n_rules++] = (session_rule) { svc, scope, id, rules[i] };
+      char *desc = describe_rule (&rules[i]);
+      const char *kv[] = { rules[i].keyword, desc, NULL };
+      session_event (ss, "fault_applied", svc_name, kv);
+      free (desc);
+      memset (&rules[i], 0, sizeof rules[i]); /* now owned by ss->rules */
+    }
+out:
+  for (size_t i = 0; i < a->nkw; i++)
+    fb_rule_clear (&rules[i]);
+  free (rules);
+  return rc;
+}
+
+/* Records the stats of a scope's rules, then removes them. */
+static void
+remove_scope (fb_session *ss, uint64_t scope)
+{
+  for (size_t i = 0; i < ss->n_rules; i++)
+    {
+      session_rule *r = &ss->rules[i];
+      if (r->scope != scope)
+        continue;
+      uint64_t matched, fired;
+      fb_engine_rule_stats (ss->engine, r->id, &matched, &fired);
+      fb_test_result *t = ss->result;
+      pthread_mutex_lock (&ss->mu);
+      t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
+      fb_fault_summary *f = &t->faults[t->n_faults++];
+      memset (f, 0, sizeof *f);
+      pthread_mutex_unlock (&ss->mu);
+      const char *svc = ss->spec->plan.services[r->svc].name;
+      f->service = fb_xstrdup (svc);
+      f->keyword = fb_xstrdup (r->rule.keyword);
+      f->action = fb_xstrdup (r->rule.action == FB_ACT_DENY ? "deny"
+                              : r->rule.action == FB_ACT_DELAY ? "delay" : "allow");
+      f->errno_name = r->rule.action == FB_ACT_DENY ? fb_xstrdup (fb_errno_name (r->rule.err)) : NULL;
+      fb_buf b = FB_BUF_INIT;
+      for (char **p = r->rule.syscalls; *p; p++)
+        fb_buf_printf (&b, "%s%s", p == r->rule.syscalls ? "" : ",", *p);
+      f->filter = fb_buf_steal (&b);
+      f->label = r->rule.label ? fb_xstrdup (r->rule.label) : NULL;
+      f->hits = fired;
+      f->matched = matched;
+      if (fired == 0 && r->rule.action != FB_ACT_ALLOW)
+        {
+          if (matched)
+            f->hint = fb_xasprintf ("%s=%s on %s matched %" PRIu64 " call%s, but its probability or max_fires let none fire",
+                                    r->rule.keyword, f->action, svc, matched, matched == 1 ? "" : "s");
+          else if (!strcmp (r->rule.syscalls[0], "connect") || !strcmp (r->rule.syscalls[0], "accept"))
+            f->hint = fb_xasprintf ("%s never called %s() while the rule was installed; to make calls to %s fail, fault the caller: fault(<caller>, connect=deny(\"ECONNREFUSED\", to=%s), run=...)",
+                                    svc, r->rule.syscalls[0], svc, svc);
+          else
+            f->hint = fb_xasprintf ("%s made no %s call%s%s%s while the rule was installed",
+                                    svc, r->rule.keyword, r->rule.path_glob ? " on a path matching " : "",
+                                    r->rule.path_glob ? r->rule.path_glob : "",
+                                    r->rule.dest ? " to that destination" : "");
+        }
+      const char *kv[] = { "rule", r->rule.keyword, "hits", NULL, NULL };
+      char hits[32];
+      snprintf (hits, sizeof hits, "%" PRIu64, fired);
+      kv[3] = hits;
+      session_event (ss, "fault_removed", svc, kv);
+      fb_rule_clear (&r->rule);
+      /* drop the entry */
+      ss->rules[i--] = ss->rules[--ss->n_rules];
+    }
+  fb_engine_remove_scope (ss->engine, scope);
+}
+
+void
+session_remove_all (fb_session *ss)
+{
+  while (ss->n_rules)
+    remove_scope (ss, ss->rules[0].scope);
+}
+
+static fb_value *
+b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_session *ss = need_session (th, "fault");
+  if (!ss)
+    return NULL;
+  if (a->npos != 1)
+    return fb_star_errorf (th, "fault: want one positional argument, the service (got %zu)",
+                           a->npos);
+  ssize_t svc = spec_service_arg (th, "fault", a->pos[0]);
+  if (svc < 0)
+    return NULL;
+  fb_value *run = NULL;
+  for (size_t i = 0; i < a->nkw; i++)
+    if (!strcmp (a->kwnames[i], "run"))
+      run = a->kwvals[i];
+  if (!run || !fb_value_is_callable (run))
+    return fb_star_errorf (th, "fault: run= must be a function (the steps to run under the fault)");
+  uint64_t scope = ++ss->next_scope;
+  if (install (th, "fault", ss, (size_t) svc, a, scope) < 0)
+    {
+      remove_scope (ss, scope);
+      return NULL;
+    }
+  fb_value *r = fb_star_call (th, run, NULL);
+  remove_scope (ss, scope);
+  return r;
+}
+
+static fb_value *
+b_fault_start (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_session *ss = need_session (th, "fault_start");
+  if (!ss)
+    return NULL;
+  if (a->npos != 1)
+    return fb_star_errorf (th, "fault_start: want one positional argument, the service (got %zu)",
+                           a->npos);
+  ssize_t svc = spec_service_arg (th, "fault_start", a->pos[0]);
+  if (svc < 0)
+    return NULL;
+  if (!ss->svc_scope[svc])
+    ss->svc_scope[svc] = ++ss->next_scope;
+  if (install (th, "fault_start", ss, (size_t) svc, a, ss->svc_scope[svc]) < 0)
+    return NULL;
+  return fb_none ();
+}
+
+static fb_value *
+b_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_session *ss = need_session (th, "fault_stop");
+  fb_value *target;
+  if (!ss || fb_star_unpack (th, "fault_stop", a, "service", &target, NULL) < 0)
+    return NULL;
+  ssize_t svc = spec_service_arg (th, "fault_stop", target);
+  if (svc < 0)
+    return NULL;
+  if (ss->svc_scope[svc])
+    remove_scope (ss, ss->svc_scope[svc]);
+  ss->svc_scope[svc] = 0;
+  return fb_none ();
+}
+
+void
+spec_predeclare_faults (fb_spec *s)
+{
+  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+    { "deny", b_deny }, { "delay", b_delay }, { "allow", b_allow },
+    { "fault", b_fault }, { "fault_start", b_fault_start },
+    { "fault_stop", b_fault_stop },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
+    fb_star_predeclare (s->th, fns[i].name,
+                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+}

@@ -1,0 +1,400 @@
+/* `faultbox test`: every selected test gets a fresh lab — services started
+ * in dependency order and healthy, the body run from the lab's worker
+ * address, everything torn down — and a result. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner/client.h"
+#include "runner/select.h"
+#include "sandbox/binpath.h"
+#include "spec/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/parse.h"
+#include "util/time.h"
+
+#define MAX_EVENTS 200000
+
+static void
+engine_event (void *ctx, const fb_engine_event *ev)
+{
+  fb_session *ss = ctx;
+  if (ss->result->n_events >= MAX_EVENTS)
+    return;
+  char decision[96], pid[16];
+  if (ev->rule && ev->faulted)
+    fb_rule_describe_action (ev->rule, decision, sizeof decision);
+  else
+    snprintf (decision, sizeof decision, "allow");
+  snprintf (pid, sizeof pid, "%d", (int) ev->pid);
+  const char *kv[] = { "syscall", ev->syscall, "decision", decision, "pid", pid,
+                       ev->path ? "path" : NULL, ev->path, NULL, NULL, NULL };
+  if (ev->path && ev->rule && ev->faulted && ev->rule->label)
+    kv[8] = "label", kv[9] = ev->rule->label;
+  else if (!ev->path && ev->rule && ev->faulted && ev->rule->label)
+    kv[6] = "label", kv[7] = ev->rule->label;
+  session_event (ss, "syscall", ev->service, kv);
+}
+
+static int
+hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
+{
+  fb_session *ss = ctx;
+  return fb_engine_add_service (ss->engine, ss->spec->plan.services[idx].name, pid,
+                                fd, err);
+}
+
+/* Last lines of a service's log, for failure reasons. */
+static char *
+log_tail (fb_session *ss, size_t idx)
+{
+  const char *path = fb_lab_service_log (ss->lab, idx);
+  _cleanup_fclose_ FILE *f = path ? fopen (path, "re") : NULL;
+  if (!f)
+    return fb_xstrdup ("");
+  char buf[4096];
+  fseek (f, 0, SEEK_END);
+  long size = ftell (f);
+  long from = size > (long) sizeof buf - 1 ? size - (long) sizeof buf + 1 : 0;
+  fseek (f, from, SEEK_SET);
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  /* last 5 lines, joined with " | " so the reason stays one line */
+  int lines = 0;
+  char *p = buf + n;
+  while (p > buf && (p[-1] == '\n' || p[-1] == ' '))
+    *--p = '\0';
+  char *start = buf;
+  for (char *q = p; q > buf; q--)
+    if (q[-1] == '\n' && ++lines == 5)
+      {
+        start = q;
+        break;
+      }
+  fb_buf b = FB_BUF_INIT;
+  for (char *q = start; *q; q++)
+    {
+      if (*q == '\n')
+        fb_buf_puts (&b, " | ");
+      else
+        fb_buf_putc (&b, *q);
+    }
+  return fb_buf_steal (&b);
+}
+
+static int
+service_failed (fb_session *ss, size_t idx, fb_buf *why, const char *what)
+{
+  _cleanup_free_ char *tail = log_tail (ss, idx);
+  const fb_plan_service *s = &ss->spec->plan.services[idx];
+  fb_buf_printf (why, "failed to start services: service %s %s", s->name, what);
+  if (fb_lab_service_oom (ss->lab, idx))
+    fb_buf_puts (why, " (killed by the OOM killer: memory limit)");
+  if (*tail)
+    fb_buf_printf (why, "; its output: %s", tail);
+  return -1;
+}
+
+static int
+probe (fb_session *ss, size_t idx, const fb_plan_healthcheck *h, fb_error *err)
+{
+  bool local = !strcmp (h->host, "localhost") || !strcmp (h->host, "127.0.0.1");
+  ssize_t target = fb_plan_find_service (&ss->spec->plan, h->host);
+  const char *ip = local ? "127.0.0.1"
+                   : target >= 0 ? fb_lab_service_addr (ss->lab, (size_t) target)
+                                 : h->host;
+  /* localhost is the service itself: probe from inside its namespace */
+  if (fb_lab_enter (ss->lab, local ? (ssize_t) idx : -1, err) < 0)
+    return -1;
+  int rc;
+  if (h->kind == FB_HC_TCP)
+    rc = fb_tcp_probe (ip, h->port, 500, err);
+  else
+    {
+      char *url = fb_xasprintf ("http://%s:%d%s", ip, h->port, h->path);
+      rc = fb_http_probe (url, 1000, err);
+      free (url);
+    }
+  fb_lab_leave (ss->lab);
+  return rc;
+}
+
+static int
+wait_ready (fb_session *ss, size_t idx, fb_buf *why)
+{
+  const fb_plan_service *s = &ss->spec->plan.services[idx];
+  const fb_plan_healthcheck *h = &s->hc;
+  int64_t deadline = fb_now_ns () + h->timeout_ns;
+  fb_error e = { 0 };
+  for (;;)
+    {
+      int code;
+      if (fb_lab_service_exited (ss->lab, idx, &code))
+        {
+          char what[64];
+          snprintf (what, sizeof what, "exited with status %d before it was ready", code);
+          return service_failed (ss, idx, why, what);
+        }
+      fb_error_clear (&e);
+      if (probe (ss, idx, h, &e) == 0)
+        return 0;
+      if (fb_now_ns () > deadline)
+        {
+          char tmo[32], what[512];
+          fb_format_duration (h->timeout_ns, tmo, sizeof tmo);
+          snprintf (what, sizeof what, "not ready after %s (healthcheck %s %s:%d%s: %s)", tmo,
+                    h->kind == FB_HC_TCP ? "tcp" : "http", h->host, h->port,
+                    h->kind == FB_HC_HTTP ? h->path : "", e.msg);
+          return service_failed (ss, idx, why, what);
+        }
+      fb_sleep_ns (20 * 1000000LL);
+    }
+}
+
+typedef struct {
+  fb_service_plan *svcs;
+  char ***argv, ***envp, ***binds;
+  struct sock_fprog *progs;
+  size_t n;
+} lab_inputs;
+
+static void
+lab_inputs_free (lab_inputs *in)
+{
+  for (size_t i = 0; i < in->n; i++)
+    {
+      if (in->argv)
+        free (in->argv[i]);
+      if (in->envp)
+        fb_strv_free (in->envp[i]);
+      if (in->binds)
+        fb_strv_free (in->binds[i]);
+      if (in->progs)
+        fb_filter_free (&in->progs[i]);
+    }
+  free (in->svcs);
+  free (in->argv);
+  free (in->envp);
+  free (in->binds);
+  free (in->progs);
+}
+
+/* Builds what the lab needs; a missing binary fails the test, naming the
+ * service and where it was declared. */
+static int
+lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
+{
+  size_t n = sp->plan.n_services;
+  in->n = n;
+  in->svcs = fb_xcalloc (n + 1, sizeof *in->svcs);
+  in->argv = fb_xcalloc (n + 1, sizeof *in->argv);
+  in->envp = fb_xcalloc (n + 1, sizeof *in->envp);
+  in->binds = fb_xcalloc (n + 1, sizeof *in->binds);
+  in->progs = fb_xcalloc (n + 1, sizeof *in->progs);
+  const char **names = fb_xcalloc (n + 1, sizeof *names);
+  for (size_t i = 0; i < n; i++)
+    names[i] = sp->plan.services[i].name;
+  int rc = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      const fb_plan_service *s = &sp->plan.services[i];
+      fb_binpath bin;
+      if (fb_binpath_resolve (s->binary, &bin) < 0)
+        {
+          fb_buf_printf (why, "failed to start services: service %s (declared at %s): cannot execute %s: %s",
+                         s->name, s->decl_pos, s->binary, strerror (errno));
+          rc = -1;
+          break;
+        }
+      in->argv[i] = fb_xcalloc (s->n_args + 2, sizeof *in->argv[i]);
+      in->argv[i][0] = s->binary;
+      for (size_t k = 0; k < s->n_args; k++)
+        in->argv[i][k + 1] = s->args[k];
+      in->binds[i] = fb_xcalloc (3, sizeof (char *));
+      in->binds[i][0] = fb_xstrdup (bin.dir);
+      in->binds[i][1] = fb_xstrdup (bin.real_dir);
+      fb_binpath_clear (&bin);
+      in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
+      fb_error e = { 0 };
+      if (sp->n_filters[i] && fb_filter_build (sp->filters[i], &in->progs[i], &e) < 0)
+        {
+          fb_buf_printf (why, "service %s: %s", s->name, e.msg);
+          rc = -1;
+          break;
+        }
+      in->svcs[i] = (fb_service_plan) {
+        .name = s->name,
+        .argv = in->argv[i],
+        .envp = in->envp[i],
+        .ro_binds = (const char *const *) in->binds[i],
+        .seccomp_filter = sp->n_filters[i] ? &in->progs[i] : NULL,
+      };
+    }
+  free (names);
+  return rc;
+}
+
+static const char *
+first_line (const char *msg, fb_buf *b)
+{
+  fb_buf_append (b, msg, strcspn (msg, "\n"));
+  return fb_buf_str (b);
+}
+
+static void
+run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
+          fb_test_result *t)
+{
+  fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns () };
+  pthread_mutex_init (&ss.mu, NULL);
+  ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
+  t->seed = seed;
+  _cleanup_buf_ fb_buf why = FB_BUF_INIT;
+  fb_error e = { 0 };
+  lab_inputs in = { 0 };
+  size_t n = sp->plan.n_services;
+  size_t *order = fb_xcalloc (n + 1, sizeof *order);
+  fb_star_mark mark = fb_star_mark_heap (sp->th);
+  const char *failure_type = "service_start";
+  if (lab_inputs_build (sp, &in, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
+    goto done;
+  if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0
+      || fb_engine_start (ss.engine, &e) < 0)
+    goto done;
+  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = keep,
+                     .on_listener = hand_over, .ctx = &ss };
+  if (fb_lab_create (&lp, &ss.lab, &e) < 0)
+    goto done;
+  for (size_t k = 0; k < n; k++)
+    {
+      size_t idx = order[k];
+      const char *name = sp->plan.services[idx].name;
+      if (fb_lab_start_service (ss.lab, idx, &e) < 0)
+        {
+          fb_buf_printf (&why, "failed to start services: %s", e.msg);
+          goto done;
+        }
+      char pid[16];
+      snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss.lab, idx));
+      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss.lab, idx), NULL };
+      session_event (&ss, "service_started", name, kv);
+      if (sp->plan.services[idx].hc.kind != FB_HC_NONE)
+        {
+          if (wait_ready (&ss, idx, &why) < 0)
+            goto done;
+          session_event (&ss, "service_ready", name, NULL);
+        }
+    }
+  /* the body: steps leave from the worker's address on the lab bridge */
+  failure_type = "assertion";
+  sp->session = &ss;
+  if (fb_lab_enter (ss.lab, -1, &e) < 0)
+    goto done;
+  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  fb_lab_leave (ss.lab);
+  if (!r)
+    {
+      fb_error se = { 0 };
+      fb_star_take_error (sp->th, &se);
+      first_line (se.msg, &why);
+      if (strstr (se.msg, "tcp send") || strstr (se.msg, "connect"))
+        failure_type = "error";
+    }
+  else if (r != fb_none ())
+    t->return_value = fb_value_repr (sp->th, r);
+  /* a service that died during the body is a failure of its own */
+  for (size_t i = 0; i < n && !why.len; i++)
+    if (fb_lab_service_oom (ss.lab, i))
+      {
+        fb_buf_printf (&why, "service %s was killed by the OOM killer (memory limit)",
+                       sp->plan.services[i].name);
+        failure_type = "error";
+      }
+done:
+  sp->session = NULL;
+  if (ss.engine)
+    session_remove_all (&ss);
+  if (!why.len && e.msg[0])
+    {
+      fb_buf_printf (&why, "%s", e.msg);
+      failure_type = "error";
+    }
+  fb_lab_destroy (ss.lab);
+  fb_engine_free (ss.engine);
+  lab_inputs_free (&in);
+  free (order);
+  free (ss.svc_scope);
+  for (size_t i = 0; i < ss.n_rules; i++)
+    fb_rule_clear (&ss.rules[i].rule);
+  free (ss.rules);
+  fb_star_release (sp->th, mark);
+  pthread_mutex_destroy (&ss.mu);
+  t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
+  if (why.len)
+    {
+      fb_test_result_fail (t, FB_RESULT_FAIL, fb_buf_str (&why));
+      t->failure_type = fb_xstrdup (failure_type);
+    }
+}
+
+int
+fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *err)
+{
+  fb_test_filter *filter = NULL;
+  if (o->filter && fb_test_filter_new (o->filter, &filter, err) < 0)
+    return -1;
+  bool *selected = fb_xcalloc (sp->n_tests + 1, sizeof *selected);
+  size_t n_sel = 0;
+  for (size_t i = 0; i < sp->n_tests; i++)
+    if (!filter || fb_test_filter_match (filter, sp->tests[i].name, NULL))
+      selected[i] = true, n_sel++;
+  fb_test_filter_free (filter);
+  if (o->filter && !n_sel)
+    {
+      fb_buf names = FB_BUF_INIT;
+      for (size_t i = 0; i < sp->n_tests; i++)
+        fb_buf_printf (&names, "%s%s", i ? ", " : "", sp->tests[i].name);
+      fb_error_set (err, ENOENT, "no test matched filter \"%s\" (available: %s)", o->filter,
+                    sp->n_tests ? fb_buf_str (&names) : "none");
+      fb_buf_free (&names);
+      free (selected);
+      return -1;
+    }
+  rep->star_file = fb_xstrdup (sp->file);
+  rep->show_failures_only = o->show_failures_only;
+  int64_t t0 = fb_now_ns ();
+  unsigned runs = o->runs ? o->runs : 1;
+  for (size_t i = 0; i < sp->n_tests; i++)
+    {
+      if (!selected[i])
+        continue;
+      fb_test_result *t = NULL;
+      /* --runs: repeat with consecutive seeds until the first failure; the
+       * result shown is that failure, or the last run */
+      for (unsigned k = 0; k < runs; k++)
+        {
+          if (t)
+            {
+              /* drop the previous passing run's record */
+              fb_test_result_clear (t);
+              rep->n_tests--;
+            }
+          t = fb_report_add_test (rep, sp->tests[i].name);
+          run_test (sp, &sp->tests[i], o->seed + k, o->keep_workdir, t);
+          if (t->result != FB_RESULT_PASS)
+            break;
+        }
+      if (o->on_result)
+        o->on_result (o->ctx, rep, t);
+    }
+  rep->duration_ms = (fb_now_ns () - t0) / 1000000;
+  free (selected);
+  return 0;
+}
