@@ -20,6 +20,9 @@ int fb_spec_load (const char *path, fb_spec **out, fb_error *err);
 void fb_spec_free (fb_spec *s);
 
 const fb_plan *fb_spec_plan (const fb_spec *s);
+/* Syscalls service i's seccomp filter routes to the engine (NULL-terminated,
+ * NULL when it gets no filter). */
+char *const *fb_spec_service_filter (const fb_spec *s, size_t i);
 size_t fb_spec_test_count (const fb_spec *s);
 const char *fb_spec_test_name (const fb_spec *s, size_t i);
 

@@ -40,7 +40,13 @@ dry_run (const fb_spec *s, FILE *out)
   const fb_plan *p = fb_spec_plan (s);
   fprintf (out, "Services: %zu\n", p->n_services);
   for (size_t i = 0; i < p->n_services; i++)
-    fprintf (out, "  %s\n", p->services[i].name);
+    {
+      fprintf (out, "  %s", p->services[i].name);
+      char *const *f = fb_spec_service_filter (s, i);
+      for (size_t k = 0; f && f[k]; k++)
+        fprintf (out, "%s%s", k ? "," : "  (seccomp filter: ", f[k]);
+      fputs (f ? ")\n" : "\n", out);
+    }
   fprintf (out, "Tests: %zu\n", fb_spec_test_count (s));
   for (size_t i = 0; i < fb_spec_test_count (s); i++)
     fprintf (out, "  %s\n", fb_spec_test_name (s, i));

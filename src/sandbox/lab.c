@@ -191,6 +191,12 @@ keeper_main (fb_lab *lab, lab_svc *s, int ctl, pid_t runner)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != runner)
     _exit (1);
+  /* Keep nothing of the runner's but stdio and the control socket: a
+   * service must not hold the runner's fds, least of all another service's
+   * seccomp listener, which the runner would then take for this one's. */
+  if (ctl > 3)
+    close_range (3, (unsigned) ctl - 1, 0);
+  close_range ((unsigned) ctl + 1, ~0U, 0);
   char buf[8];
   if (recv_msg (ctl, buf, sizeof buf) != 'C')
     _exit (1);

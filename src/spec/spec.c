@@ -747,6 +747,12 @@ fb_spec_plan (const fb_spec *s)
   return &s->plan;
 }
 
+char *const *
+fb_spec_service_filter (const fb_spec *s, size_t i)
+{
+  return s->filters[i];
+}
+
 size_t
 fb_spec_test_count (const fb_spec *s)
 {
