@@ -484,6 +484,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                             name, name);
       goto fail;
     }
+  while (binary[0] == '.' && binary[1] == '/')
+    binary += 2;
   s.binary = binary[0] == '/' ? fb_xstrdup (binary)
                               : fb_xasprintf ("%s/%s", sp->dir, binary);
   if (args)

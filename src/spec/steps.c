@@ -182,8 +182,7 @@ s_send (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     {
       const char *kv[] = { "target", s->name, "success", "false", "error", e.msg, NULL };
       session_event (ss, "step_recv", "test", kv);
-      return fb_star_errorf (th, "%s.send: tcp send to %s (%s:%d) failed: %s", label,
-                             s->name, ip, port, e.msg);
+      return fb_star_errorf (th, "%s.send: %s (service %s)", label, e.msg, s->name);
     }
   const char *kv[] = { "target", s->name, "success", "true", "reply", reply, NULL };
   session_event (ss, "step_recv", "test", kv);

@@ -474,6 +474,11 @@ again:
   t->pos = pos_of (c, c->p);
   if (c->p >= c->end)
     {
+      if (c->depth > 0)
+        {
+          t->kind = T_EOF; /* inside brackets: "got end of file, want )" */
+          return;
+        }
       if (c->emitted_any)
         {
           c->emitted_any = false;
@@ -1016,6 +1021,7 @@ static expr *
 parse_primary (parse_ctx *c)
 {
   expr *x = parse_operand (c);
+  fb_pos start = x->pos; /* calls report the start of the whole chain */
   for (;;)
     {
       fb_pos pos = c->tok.pos;
@@ -1033,7 +1039,7 @@ parse_primary (parse_ctx *c)
       else if (c->tok.kind == T_LPAREN)
         {
           next (c);
-          expr *e = new_expr (c, E_CALL, x->pos);
+          expr *e = new_expr (c, E_CALL, start);
           e->u.call.fn = x;
           parse_args (c, e);
           x = e;
