@@ -305,6 +305,7 @@ struct fb_star_thread {
   struct { char *path; fb_star_module *mod; } *mods;
   int recursion_guard; /* depth of structural recursion (repr, eq) */
   bool err_located;    /* the pending error has its position */
+  tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
   char cancel_reason[256];
 };

@@ -399,7 +399,6 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
     {
       /* runs of whitespace; leading/trailing ignored */
       size_t lo = 0, hi = s->len;
-      fb_value *parts[1];
       if (!right)
         {
           int64_t done = 0;
@@ -411,10 +410,8 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
                 break;
               if (maxsplit >= 0 && done == maxsplit)
                 {
-                  size_t e = hi;
-                  while (e > lo && isspace ((unsigned char) s->s[e - 1]))
-                    e--;
-                  list_push (th, l, fb_string_n (th, s->s + lo, e - lo));
+                  /* like Python, the rest keeps its trailing space */
+                  list_push (th, l, fb_string_n (th, s->s + lo, hi - lo));
                   break;
                 }
               size_t e = lo;
@@ -436,10 +433,7 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
             break;
           if (maxsplit >= 0 && done == maxsplit)
             {
-              size_t b = lo;
-              while (b < hi && isspace ((unsigned char) s->s[b]))
-                b++;
-              list_push (th, rev, fb_string_n (th, s->s + b, hi - b));
+              list_push (th, rev, fb_string_n (th, s->s + lo, hi - lo));
               break;
             }
           size_t b = hi;
@@ -449,7 +443,6 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
           done++;
           hi = b;
         }
-      (void) parts;
       for (size_t i = LIST (rev)->len; i-- > 0;)
         list_push (th, l, LIST (rev)->items[i]);
       return l;

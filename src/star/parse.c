@@ -1142,6 +1142,7 @@ parse_binary (parse_ctx *c, int prec)
           next (c);
           if (c->tok.kind != T_IN)
             unexpected (c, "in");
+          next (c);
           k = T_NOT_IN;
         }
       else
@@ -1160,7 +1161,7 @@ parse_binary (parse_ctx *c, int prec)
       e->u.bin.y = y;
       x = e;
       /* comparisons do not associate: a < b < c is an error */
-      if (p == 4 && binary_prec (c->tok.kind) == 4)
+      if (p == 4 && (binary_prec (c->tok.kind) == 4 || c->tok.kind == T_NOT))
         syntax_error (c, c->tok.pos, "%s does not associate with %s (use parens)",
                       tok_name (k), tok_name (c->tok.kind));
     }

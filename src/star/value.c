@@ -1144,8 +1144,12 @@ star_compare (fb_star_thread *th, fb_value *a, fb_value *b, int *cmp)
       default:
         break;
       }
-  fb_star_errorf (th, "unsupported comparison: %s < %s", type_name (a),
-                  type_name (b));
+  /* Go's wording, naming the operator the user wrote */
+  static const char *const ops[] = { [T_LT] = "<", [T_GT] = ">",
+                                     [T_LE] = "<=", [T_GE] = ">=" };
+  tok_kind op = th->cmp_op;
+  fb_star_errorf (th, "%s %s %s not implemented", type_name (a),
+                  op >= T_LT && op <= T_LE ? ops[op] : "<", type_name (b));
   return -1;
 }
 
@@ -1162,16 +1166,11 @@ star_compare_op (fb_star_thread *th, tok_kind op, fb_value *a, fb_value *b,
       return 0;
     }
   int c;
-  if (star_compare (th, a, b, &c) < 0)
-    {
-      /* name the operator the user wrote */
-      static const char *const ops[] = { [T_LT] = "<", [T_GT] = ">",
-                                         [T_LE] = "<=", [T_GE] = ">=" };
-      fb_buf_truncate (&th->err_msg, 0);
-      fb_buf_printf (&th->err_msg, "unsupported comparison: %s %s %s",
-                     type_name (a), ops[op], type_name (b));
-      return -1;
-    }
+  th->cmp_op = op;
+  int rc = star_compare (th, a, b, &c);
+  th->cmp_op = T_LT;
+  if (rc < 0)
+    return -1;
   switch (op)
     {
     case T_LT: *res = c < 0; break;
