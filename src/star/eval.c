@@ -413,6 +413,9 @@ star_call_value (fb_star_thread *th, fb_value *fn, const fb_star_args *a)
       return call_function (th, AS (fv_function, fn), a);
     case FB_V_BUILTIN:
       {
+        if (a->nkw && AS (fv_builtin, fn)->data == POSITIONAL_ONLY)
+          return fb_star_errorf (th, "%s: unexpected keyword arguments",
+                                 AS (fv_builtin, fn)->name);
         fb_value *r = AS (fv_builtin, fn)->fn (th, fn, a);
         if (!r && !th->err_set)
           fb_star_errorf (th, "%s failed", AS (fv_builtin, fn)->name);
@@ -482,6 +485,7 @@ bound_method (fb_star_thread *th, fb_value *recv, const method_entry *m)
   fv_builtin *b = AS (fv_builtin, star_new (th, sizeof *b, FB_V_BUILTIN));
   b->name = m->name;
   b->fn = m->fn;
+  b->data = m->kwargs ? NULL : POSITIONAL_ONLY;
   b->recv = recv;
   return &b->h;
 }
@@ -942,7 +946,9 @@ eval_call (ectx *x, expr *e)
         }
       if (m)
         {
-          tmp = (fv_builtin) { { FB_V_BUILTIN, 1, 0, 0 }, m->name, m->fn, NULL, recv };
+          tmp = (fv_builtin) { { FB_V_BUILTIN, 1, 0, 0 }, m->name, m->fn,
+                               m->kwargs ? NULL : POSITIONAL_ONLY,
+                               recv };
           fn = &tmp.h;
         }
       else if (!(fn = star_getattr (th, recv, fe->u.dot.name)))

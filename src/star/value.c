@@ -401,7 +401,8 @@ dict_del (fb_star_thread *th, fb_value *dv, fb_value *k, fb_value **old)
 {
   fv_dict *d = DICT (dv);
   uint64_t h;
-  if (star_hash (th, k, &h) < 0)
+  /* frozen even when the key is absent, as in Go */
+  if (!check_mutable (th, dv, "delete from") || star_hash (th, k, &h) < 0)
     return -1;
   size_t slot;
   int err;
@@ -413,8 +414,6 @@ dict_del (fb_star_thread *th, fb_value *dv, fb_value *k, fb_value **old)
       *old = NULL;
       return 0;
     }
-  if (!check_mutable (th, dv, "delete from"))
-    return -1;
   *old = d->entries[ix].val;
   if (!*old)
     *old = d->entries[ix].key;
@@ -836,8 +835,8 @@ star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
     case FB_V_FUNCTION:
     case FB_V_BUILTIN:
     case FB_V_HOST:
-    case FB_V_RANGE:
     case FB_V_MODULE:
+      /* range is not hashable: it compares by content (as in Go) */
       *out = mix ((uint64_t) (uintptr_t) v);
       return 0;
     case FB_V_STRUCT:
