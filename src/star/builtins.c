@@ -959,9 +959,11 @@ static fb_value *
 b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  fb_value *x;
-  if (fb_star_unpack (th, "str", a, "x", &x, NULL) < 0)
+  fb_value *x = NULL;
+  if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
     return NULL;
+  if (!x)
+    return fb_string_n (th, "", 0); /* str() is "", like int() is 0 */
   if (vtype (x) == FB_V_BYTES)
     {
       /* decode, replacing invalid UTF-8 with U+FFFD */

@@ -283,8 +283,13 @@ bind_args (fb_star_thread *th, fv_function *fn, const fb_star_args *a,
     {
       if (d->args_slot < 0)
         {
-          bind_error (th, "function %s accepts at most %d positional argument%s (%zu given)",
-                      d->name, np, np == 1 ? "" : "s", npos);
+          /* Go's wording: "at most" only when some have defaults */
+          bool dflt = false;
+          for (int j = 0; j < np; j++)
+            dflt |= fn->defaults[j] != NULL;
+          bind_error (th, "function %s accepts %s%d positional argument%s (%zu given)",
+                      d->name, dflt ? "at most " : "", np, np == 1 ? "" : "s",
+                      npos);
           return -1;
         }
       locals[d->args_slot] = fb_tuple_new (th, npos - (size_t) np, a->pos + np);
