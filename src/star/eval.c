@@ -597,8 +597,13 @@ as_index (fb_star_thread *th, fb_value *i, int64_t len, int64_t *out,
     k += len;
   if (k < 0 || k >= len)
     {
-      fb_star_errorf (th, "%s index %" PRId64 " out of range [%" PRId64 ":%" PRId64 "]",
-                      what, orig, -len, len);
+      /* Go's wording: the valid range is inclusive */
+      if (len == 0)
+        fb_star_errorf (th, "index %" PRId64 " out of range: empty %s", orig,
+                        what);
+      else
+        fb_star_errorf (th, "%s index %" PRId64 " out of range [%" PRId64
+                        ":%" PRId64 "]", what, orig, -len, len - 1);
       return false;
     }
   *out = k;

@@ -521,6 +521,10 @@ again:
         lex_string (c, t, raw, bytes);
         return;
       }
+    /* Faultbox's own docs once showed f-strings: say so clearly */
+    if ((ch == 'f' || ch == 'F') && c->p + 1 < c->end
+        && (c->p[1] == '"' || c->p[1] == '\''))
+      syntax_error (c, t->pos, "Starlark has no f-strings (use %% or .format)");
   }
   if (isalpha ((unsigned char) ch) || ch == '_' || (unsigned char) ch >= 0x80)
     {
@@ -876,9 +880,11 @@ parse_comprehension (parse_ctx *c, fb_pos pos, expr *body, expr *value,
               pv_push (&items, v);
               while (c->tok.kind == T_COMMA)
                 {
+                  fb_pos comma = c->tok.pos;
                   next (c);
                   if (c->tok.kind == T_IN)
-                    break;
+                    syntax_error (c, comma,
+                                  "unparenthesized tuple with trailing comma");
                   pv_push (&items, parse_binary (c, 100));
                 }
               expr *t = new_expr (c, E_TUPLE, vp);
@@ -1032,8 +1038,9 @@ parse_primary (parse_ctx *c)
         }
       else if (c->tok.kind == T_LPAREN)
         {
+          /* positioned at '(' like Go, so a.f(x) reports where the call is */
           next (c);
-          expr *e = new_expr (c, E_CALL, x->pos);
+          expr *e = new_expr (c, E_CALL, pos);
           e->u.call.fn = x;
           parse_args (c, e);
           x = e;
@@ -1134,6 +1141,8 @@ parse_binary (parse_ctx *c, int prec)
     {
       tok_kind k = c->tok.kind;
       fb_pos pos = c->tok.pos;
+      if (k == T_STARSTAR)
+        syntax_error (c, pos, "Starlark has no ** (power) operator");
       if (k == T_NOT)
         {
           /* "not in" as a binary operator; a lone "not" here is an error */
@@ -1225,12 +1234,15 @@ parse_expr (parse_ctx *c)
   pv_push (&items, x);
   while (c->tok.kind == T_COMMA)
     {
+      fb_pos comma = c->tok.pos;
       next (c);
       tok_kind k = c->tok.kind;
+      /* "x = 1," or "return a, b,": the spec allows a trailing comma only
+       * inside brackets */
       if (k == T_EQ || k == T_NEWLINE || k == T_EOF || k == T_RPAREN
           || k == T_RBRACK || k == T_SEMI || k == T_COLON || k == T_IN
           || (k >= T_PLUS_EQ && k <= T_GTGT_EQ))
-        break;
+        syntax_error (c, comma, "unparenthesized tuple with trailing comma");
       pv_push (&items, parse_test (c));
     }
   expr *t = new_expr (c, E_TUPLE, x->pos);
@@ -1461,9 +1473,11 @@ parse_stmt (parse_ctx *c, ptrvec *out)
             pv_push (&items, v);
             while (c->tok.kind == T_COMMA)
               {
+                fb_pos comma = c->tok.pos;
                 next (c);
                 if (c->tok.kind == T_IN)
-                  break;
+                  syntax_error (c, comma,
+                                "unparenthesized tuple with trailing comma");
                 pv_push (&items, parse_binary (c, 100));
               }
             expr *t = new_expr (c, E_TUPLE, vp);
