@@ -1539,7 +1539,6 @@ parse_dialect_comments (parse_ctx *c, unsigned *dialect)
           size_t n = (size_t) (eol - o);
           while (n && (o[n - 1] == ' ' || o[n - 1] == '\r'))
             n--;
-          fb_pos pos = { line, (int) (o - p) + 1 };
           if (n == 16 && !memcmp (o, "dialect=standard", 16))
             *dialect = FB_STAR_DIALECT_STANDARD;
           else if (n == 16 && !memcmp (o, "dialect=faultbox", 16))
@@ -1575,7 +1574,7 @@ parse_dialect_comments (parse_ctx *c, unsigned *dialect)
                 }
             }
           else
-            syntax_error (c, pos,
+            syntax_error (c, (fb_pos) { line, (int) (o - p) + 1 },
                           "bad dialect comment %.*s (want dialect=standard, dialect=faultbox or allow=...)",
                           (int) n, o);
         }

@@ -459,8 +459,9 @@ fb_value *
 fb_dict_get_str (fb_value *dict, const char *key)
 {
   size_t n = strlen (key);
-  struct { fv_string s; char buf[256]; } tmp;
-  if (n >= sizeof tmp.buf)
+  /* a union, not a struct: a flexible array member must come last */
+  union { fv_string s; char raw[sizeof (fv_string) + 256]; } tmp;
+  if (n >= 256)
     return NULL;
   tmp.s.h = (fb_value) { FB_V_STRING, 1, 0, 0 };
   tmp.s.hash = 0;
