@@ -324,7 +324,7 @@ contains (fb_star_thread *th, fb_value *c, fb_value *x, bool *res)
         return 0;
       }
     default:
-      fb_star_errorf (th, "unsupported binary operation: %s in %s",
+      fb_star_errorf (th, "unknown binary op: %s in %s",
                       type_name (x), type_name (c));
       return -1;
     }
@@ -429,7 +429,7 @@ star_binary (fb_star_thread *th, tok_kind op, fb_value *x, fb_value *y)
     default:
       break;
     }
-  return fb_star_errorf (th, "unsupported binary operation: %s %s %s",
+  return fb_star_errorf (th, "unknown binary op: %s %s %s",
                          type_name (x), op_text (op), type_name (y));
 }
 
@@ -450,6 +450,6 @@ star_unary (fb_star_thread *th, tok_kind op, fb_value *x)
     }
   if (t == FB_V_FLOAT && op != T_TILDE)
     return op == T_PLUS ? x : fb_float (th, -AS (fv_float, x)->d);
-  return fb_star_errorf (th, "unsupported unary operation: %s%s",
-                         tok_name (op), type_name (x));
+  return fb_star_errorf (th, "unknown unary op: %s %s", tok_name (op),
+                         type_name (x));
 }

@@ -101,7 +101,11 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
   va_end (ap);
   /* positionals fill named parameters in order, the rest go to "*" */
   size_t pi = 0;
-  fb_value *rest[256];
+  /* any number of positionals may go to "*" (max(*range(1000))) */
+  fb_value *rest_buf[16];
+  fb_value **rest = args->npos <= 16
+                        ? rest_buf
+                        : star_alloc (th, args->npos * sizeof *rest);
   size_t nrest = 0;
   for (size_t i = 0; i < args->npos; i++)
     {
@@ -111,7 +115,7 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
           ps[pi++].val = args->pos[i];
           continue;
         }
-      if (star < 0 || nrest == 256)
+      if (star < 0)
         {
           size_t named = 0;
           for (size_t k = 0; k < n; k++)
@@ -955,9 +959,11 @@ static fb_value *
 b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  fb_value *x;
-  if (fb_star_unpack (th, "str", a, "x", &x, NULL) < 0)
+  fb_value *x = NULL;
+  if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
     return NULL;
+  if (!x)
+    return fb_string_n (th, "", 0); /* str() is "", like int() is 0 */
   if (vtype (x) == FB_V_BYTES)
     {
       /* decode, replacing invalid UTF-8 with U+FFFD */
@@ -1140,6 +1146,21 @@ static const uentry universe_fns[] = {
 #define NFNS (sizeof universe_fns / sizeof *universe_fns)
 
 static fv_builtin universe_vals[NFNS];
+char star_positional_only;
+
+/* the built-ins of Go's that take keyword arguments */
+static bool
+takes_kwargs (const char *name)
+{
+  static const char *const kw[] = {
+    "dict", "enumerate", "fail", "int", "max", "min", "print", "sorted",
+    "struct",
+  };
+  for (size_t i = 0; i < sizeof kw / sizeof *kw; i++)
+    if (!strcmp (kw[i], name))
+      return true;
+  return false;
+}
 static const char *universe_all[NFNS + 5];
 static fb_value *json_value;
 static pthread_once_t universe_once = PTHREAD_ONCE_INIT;
@@ -1151,7 +1172,10 @@ universe_build (void)
     {
       universe_vals[i] = (fv_builtin) { { FB_V_BUILTIN, 1, 0, 0 },
                                         universe_fns[i].name,
-                                        universe_fns[i].fn, NULL, NULL };
+                                        universe_fns[i].fn,
+                                        takes_kwargs (universe_fns[i].name)
+                                            ? NULL : POSITIONAL_ONLY,
+                                        NULL };
       universe_all[i] = universe_fns[i].name;
     }
   universe_all[NFNS] = "None";

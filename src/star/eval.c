@@ -283,8 +283,13 @@ bind_args (fb_star_thread *th, fv_function *fn, const fb_star_args *a,
     {
       if (d->args_slot < 0)
         {
-          bind_error (th, "function %s accepts at most %d positional argument%s (%zu given)",
-                      d->name, np, np == 1 ? "" : "s", npos);
+          /* Go's wording: "at most" only when some have defaults */
+          bool dflt = false;
+          for (int j = 0; j < np; j++)
+            dflt |= fn->defaults[j] != NULL;
+          bind_error (th, "function %s accepts %s%d positional argument%s (%zu given)",
+                      d->name, dflt ? "at most " : "", np, np == 1 ? "" : "s",
+                      npos);
           return -1;
         }
       locals[d->args_slot] = fb_tuple_new (th, npos - (size_t) np, a->pos + np);
@@ -413,6 +418,9 @@ star_call_value (fb_star_thread *th, fb_value *fn, const fb_star_args *a)
       return call_function (th, AS (fv_function, fn), a);
     case FB_V_BUILTIN:
       {
+        if (a->nkw && AS (fv_builtin, fn)->data == POSITIONAL_ONLY)
+          return fb_star_errorf (th, "%s: unexpected keyword arguments",
+                                 AS (fv_builtin, fn)->name);
         fb_value *r = AS (fv_builtin, fn)->fn (th, fn, a);
         if (!r && !th->err_set)
           fb_star_errorf (th, "%s failed", AS (fv_builtin, fn)->name);
@@ -482,6 +490,7 @@ bound_method (fb_star_thread *th, fb_value *recv, const method_entry *m)
   fv_builtin *b = AS (fv_builtin, star_new (th, sizeof *b, FB_V_BUILTIN));
   b->name = m->name;
   b->fn = m->fn;
+  b->data = m->kwargs ? NULL : POSITIONAL_ONLY;
   b->recv = recv;
   return &b->h;
 }
@@ -588,8 +597,13 @@ as_index (fb_star_thread *th, fb_value *i, int64_t len, int64_t *out,
     k += len;
   if (k < 0 || k >= len)
     {
-      fb_star_errorf (th, "%s index %" PRId64 " out of range [%" PRId64 ":%" PRId64 "]",
-                      what, orig, -len, len);
+      /* Go's wording: the valid range is inclusive */
+      if (len == 0)
+        fb_star_errorf (th, "index %" PRId64 " out of range: empty %s", orig,
+                        what);
+      else
+        fb_star_errorf (th, "%s index %" PRId64 " out of range [%" PRId64
+                        ":%" PRId64 "]", what, orig, -len, len - 1);
       return false;
     }
   *out = k;
@@ -942,7 +956,9 @@ eval_call (ectx *x, expr *e)
         }
       if (m)
         {
-          tmp = (fv_builtin) { { FB_V_BUILTIN, 1, 0, 0 }, m->name, m->fn, NULL, recv };
+          tmp = (fv_builtin) { { FB_V_BUILTIN, 1, 0, 0 }, m->name, m->fn,
+                               m->kwargs ? NULL : POSITIONAL_ONLY,
+                               recv };
           fn = &tmp.h;
         }
       else if (!(fn = star_getattr (th, recv, fe->u.dot.name)))

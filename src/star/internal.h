@@ -305,6 +305,7 @@ struct fb_star_thread {
   struct { char *path; fb_star_module *mod; } *mods;
   int recursion_guard; /* depth of structural recursion (repr, eq) */
   bool err_located;    /* the pending error has its position */
+  tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
   char cancel_reason[256];
 };
@@ -390,8 +391,13 @@ void universe_init (void);
 typedef struct {
   const char *name;
   fb_builtin_fn fn;
+  bool kwargs; /* accepts keyword arguments */
 } method_entry;
 const method_entry *methods_for (fb_value_type t, size_t *n);
+/* fv_builtin.data of the built-ins that, as in Go, take no keyword
+ * arguments (UnpackPositionalArgs): the call is refused before they run. */
+extern char star_positional_only;
+#define POSITIONAL_ONLY ((void *) &star_positional_only)
 fb_value *bound_method (fb_star_thread *th, fb_value *recv,
                         const method_entry *m);
 

@@ -399,7 +399,6 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
     {
       /* runs of whitespace; leading/trailing ignored */
       size_t lo = 0, hi = s->len;
-      fb_value *parts[1];
       if (!right)
         {
           int64_t done = 0;
@@ -411,10 +410,8 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
                 break;
               if (maxsplit >= 0 && done == maxsplit)
                 {
-                  size_t e = hi;
-                  while (e > lo && isspace ((unsigned char) s->s[e - 1]))
-                    e--;
-                  list_push (th, l, fb_string_n (th, s->s + lo, e - lo));
+                  /* like Python, the rest keeps its trailing space */
+                  list_push (th, l, fb_string_n (th, s->s + lo, hi - lo));
                   break;
                 }
               size_t e = lo;
@@ -436,10 +433,7 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
             break;
           if (maxsplit >= 0 && done == maxsplit)
             {
-              size_t b = lo;
-              while (b < hi && isspace ((unsigned char) s->s[b]))
-                b++;
-              list_push (th, rev, fb_string_n (th, s->s + b, hi - b));
+              list_push (th, rev, fb_string_n (th, s->s + lo, hi - lo));
               break;
             }
           size_t b = hi;
@@ -449,7 +443,6 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
           done++;
           hi = b;
         }
-      (void) parts;
       for (size_t i = LIST (rev)->len; i-- > 0;)
         list_push (th, l, LIST (rev)->items[i]);
       return l;
@@ -593,25 +586,25 @@ METHOD (s_codepoint_ords) { return elems_impl (th, self, a, "codepoint_ords", 3)
 METHOD (s_format) { return str_format (th, RECV, a); }
 
 static const method_entry string_methods[] = {
-  { "capitalize", s_capitalize }, { "codepoint_ords", s_codepoint_ords },
-  { "codepoints", s_codepoints }, { "count", s_count },
-  { "elem_ords", s_elem_ords }, { "elems", s_elems },
-  { "endswith", s_endswith }, { "find", s_find }, { "format", s_format },
-  { "index", s_index }, { "isalnum", s_isalnum }, { "isalpha", s_isalpha },
-  { "isdigit", s_isdigit }, { "islower", s_islower },
-  { "isspace", s_isspace }, { "istitle", s_istitle },
-  { "isupper", s_isupper }, { "join", s_join }, { "lower", s_lower },
-  { "lstrip", s_lstrip }, { "partition", s_partition },
-  { "removeprefix", s_removeprefix }, { "removesuffix", s_removesuffix },
-  { "replace", s_replace }, { "rfind", s_rfind }, { "rindex", s_rindex },
-  { "rpartition", s_rpartition }, { "rsplit", s_rsplit },
-  { "rstrip", s_rstrip }, { "split", s_split },
-  { "splitlines", s_splitlines }, { "startswith", s_startswith },
-  { "strip", s_strip }, { "title", s_title }, { "upper", s_upper },
+  { "capitalize", s_capitalize, false }, { "codepoint_ords", s_codepoint_ords, false },
+  { "codepoints", s_codepoints, false }, { "count", s_count, false },
+  { "elem_ords", s_elem_ords, false }, { "elems", s_elems, false },
+  { "endswith", s_endswith, false }, { "find", s_find, false }, { "format", s_format, true },
+  { "index", s_index, false }, { "isalnum", s_isalnum, false }, { "isalpha", s_isalpha, false },
+  { "isdigit", s_isdigit, false }, { "islower", s_islower, false },
+  { "isspace", s_isspace, false }, { "istitle", s_istitle, false },
+  { "isupper", s_isupper, false }, { "join", s_join, false }, { "lower", s_lower, false },
+  { "lstrip", s_lstrip, false }, { "partition", s_partition, false },
+  { "removeprefix", s_removeprefix, false }, { "removesuffix", s_removesuffix, false },
+  { "replace", s_replace, false }, { "rfind", s_rfind, false }, { "rindex", s_rindex, false },
+  { "rpartition", s_rpartition, false }, { "rsplit", s_rsplit, true },
+  { "rstrip", s_rstrip, false }, { "split", s_split, true },
+  { "splitlines", s_splitlines, true }, { "startswith", s_startswith, false },
+  { "strip", s_strip, false }, { "title", s_title, false }, { "upper", s_upper, false },
 };
 
 static const method_entry bytes_methods[] = {
-  { "elems", s_elems },
+  { "elems", s_elems, false },
 };
 
 /* ---- lists ------------------------------------------------------------- */
@@ -743,9 +736,9 @@ METHOD (l_remove)
 }
 
 static const method_entry list_methods[] = {
-  { "append", l_append }, { "clear", l_clear }, { "extend", l_extend },
-  { "index", l_index }, { "insert", l_insert }, { "pop", l_pop },
-  { "remove", l_remove },
+  { "append", l_append, false }, { "clear", l_clear, false }, { "extend", l_extend, false },
+  { "index", l_index, false }, { "insert", l_insert, false }, { "pop", l_pop, false },
+  { "remove", l_remove, false },
 };
 
 /* ---- dicts ------------------------------------------------------------- */
@@ -850,10 +843,10 @@ METHOD (d_update)
 }
 
 static const method_entry dict_methods[] = {
-  { "clear", d_clear }, { "get", d_get }, { "items", d_items },
-  { "keys", d_keys }, { "pop", d_pop }, { "popitem", d_popitem },
-  { "setdefault", d_setdefault }, { "update", d_update },
-  { "values", d_values },
+  { "clear", d_clear, false }, { "get", d_get, false }, { "items", d_items, false },
+  { "keys", d_keys, false }, { "pop", d_pop, false }, { "popitem", d_popitem, false },
+  { "setdefault", d_setdefault, false }, { "update", d_update, true },
+  { "values", d_values, false },
 };
 
 /* ---- sets -------------------------------------------------------------- */
@@ -974,16 +967,73 @@ subset_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   return TRUE_V;
 }
 
+/* x.<op>_update(*iterables): x takes the value of x.<op>(*iterables) */
+static fb_value *
+set_update_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
+                 const char *fname, tok_kind op)
+{
+  if (!check_mutable (th, RECV, "insert into"))
+    return NULL;
+  fb_value *r = set_algebra (th, self, a, fname, op), *k;
+  if (!r)
+    return NULL;
+  dict_clear (DICT (RECV));
+  for (size_t i = 0; fb_dict_entry (r, i, &k, NULL); i++)
+    if (dict_put (th, RECV, k, NULL) < 0)
+      return NULL;
+  return NONE;
+}
+
+METHOD (st_update) { return set_update_impl (th, self, a, "update", T_PIPE); }
+METHOD (st_difference_update)
+{
+  return set_update_impl (th, self, a, "difference_update", T_MINUS);
+}
+METHOD (st_intersection_update)
+{
+  return set_update_impl (th, self, a, "intersection_update", T_AMP);
+}
+METHOD (st_symmetric_difference_update)
+{
+  return set_update_impl (th, self, a, "symmetric_difference_update",
+                          T_CIRCUMFLEX);
+}
+
+METHOD (st_isdisjoint)
+{
+  fb_value *x, **items, *v;
+  size_t n;
+  if (fb_star_unpack (th, "isdisjoint", a, "x", &x, NULL) < 0)
+    return NULL;
+  if (iter_collect (th, x, &items, &n) < 0)
+    return fb_star_errorf (th, "isdisjoint: got %s, want iterable",
+                           type_name (x));
+  for (size_t i = 0; i < n; i++)
+    {
+      int rc = dict_lookup (th, RECV, items[i], &v);
+      if (rc < 0)
+        return NULL;
+      if (rc)
+        return FALSE_V;
+    }
+  return TRUE_V;
+}
+
 METHOD (st_issubset) { return subset_impl (th, self, a, "issubset", false); }
 METHOD (st_issuperset) { return subset_impl (th, self, a, "issuperset", true); }
 
 static const method_entry set_methods[] = {
-  { "add", st_add }, { "clear", st_clear }, { "difference", st_difference },
-  { "discard", st_discard }, { "intersection", st_intersection },
-  { "issubset", st_issubset }, { "issuperset", st_issuperset },
-  { "pop", st_pop }, { "remove", st_remove },
-  { "symmetric_difference", st_symmetric_difference },
-  { "union", st_union },
+  { "add", st_add, false }, { "clear", st_clear, false },
+  { "difference", st_difference, false },
+  { "difference_update", st_difference_update, false },
+  { "discard", st_discard, false }, { "intersection", st_intersection, false },
+  { "intersection_update", st_intersection_update, false },
+  { "isdisjoint", st_isdisjoint, false },
+  { "issubset", st_issubset, false }, { "issuperset", st_issuperset, false },
+  { "pop", st_pop, false }, { "remove", st_remove, false },
+  { "symmetric_difference", st_symmetric_difference, false },
+  { "symmetric_difference_update", st_symmetric_difference_update, false },
+  { "union", st_union, false }, { "update", st_update, false },
 };
 
 #define TABLE(t) \

@@ -526,6 +526,10 @@ again:
         lex_string (c, t, raw, bytes);
         return;
       }
+    /* Faultbox's own docs once showed f-strings: say so clearly */
+    if ((ch == 'f' || ch == 'F') && c->p + 1 < c->end
+        && (c->p[1] == '"' || c->p[1] == '\''))
+      syntax_error (c, t->pos, "Starlark has no f-strings (use %% or .format)");
   }
   if (isalpha ((unsigned char) ch) || ch == '_' || (unsigned char) ch >= 0x80)
     {
@@ -881,9 +885,11 @@ parse_comprehension (parse_ctx *c, fb_pos pos, expr *body, expr *value,
               pv_push (&items, v);
               while (c->tok.kind == T_COMMA)
                 {
+                  fb_pos comma = c->tok.pos;
                   next (c);
                   if (c->tok.kind == T_IN)
-                    break;
+                    syntax_error (c, comma,
+                                  "unparenthesized tuple with trailing comma");
                   pv_push (&items, parse_binary (c, 100));
                 }
               expr *t = new_expr (c, E_TUPLE, vp);
@@ -1038,6 +1044,7 @@ parse_primary (parse_ctx *c)
         }
       else if (c->tok.kind == T_LPAREN)
         {
+          /* positioned at '(' like Go, so a.f(x) reports where the call is */
           next (c);
           expr *e = new_expr (c, E_CALL, start);
           e->u.call.fn = x;
@@ -1140,6 +1147,8 @@ parse_binary (parse_ctx *c, int prec)
     {
       tok_kind k = c->tok.kind;
       fb_pos pos = c->tok.pos;
+      if (k == T_STARSTAR)
+        syntax_error (c, pos, "Starlark has no ** (power) operator");
       if (k == T_NOT)
         {
           /* "not in" as a binary operator; a lone "not" here is an error */
@@ -1148,6 +1157,7 @@ parse_binary (parse_ctx *c, int prec)
           next (c);
           if (c->tok.kind != T_IN)
             unexpected (c, "in");
+          next (c);
           k = T_NOT_IN;
         }
       else
@@ -1166,7 +1176,7 @@ parse_binary (parse_ctx *c, int prec)
       e->u.bin.y = y;
       x = e;
       /* comparisons do not associate: a < b < c is an error */
-      if (p == 4 && binary_prec (c->tok.kind) == 4)
+      if (p == 4 && (binary_prec (c->tok.kind) == 4 || c->tok.kind == T_NOT))
         syntax_error (c, c->tok.pos, "%s does not associate with %s (use parens)",
                       tok_name (k), tok_name (c->tok.kind));
     }
@@ -1230,12 +1240,15 @@ parse_expr (parse_ctx *c)
   pv_push (&items, x);
   while (c->tok.kind == T_COMMA)
     {
+      fb_pos comma = c->tok.pos;
       next (c);
       tok_kind k = c->tok.kind;
+      /* "x = 1," or "return a, b,": the spec allows a trailing comma only
+       * inside brackets */
       if (k == T_EQ || k == T_NEWLINE || k == T_EOF || k == T_RPAREN
           || k == T_RBRACK || k == T_SEMI || k == T_COLON || k == T_IN
           || (k >= T_PLUS_EQ && k <= T_GTGT_EQ))
-        break;
+        syntax_error (c, comma, "unparenthesized tuple with trailing comma");
       pv_push (&items, parse_test (c));
     }
   expr *t = new_expr (c, E_TUPLE, x->pos);
@@ -1466,9 +1479,11 @@ parse_stmt (parse_ctx *c, ptrvec *out)
             pv_push (&items, v);
             while (c->tok.kind == T_COMMA)
               {
+                fb_pos comma = c->tok.pos;
                 next (c);
                 if (c->tok.kind == T_IN)
-                  break;
+                  syntax_error (c, comma,
+                                "unparenthesized tuple with trailing comma");
                 pv_push (&items, parse_binary (c, 100));
               }
             expr *t = new_expr (c, E_TUPLE, vp);
@@ -1530,7 +1545,6 @@ parse_dialect_comments (parse_ctx *c, unsigned *dialect)
           size_t n = (size_t) (eol - o);
           while (n && (o[n - 1] == ' ' || o[n - 1] == '\r'))
             n--;
-          fb_pos pos = { line, (int) (o - p) + 1 };
           if (n == 16 && !memcmp (o, "dialect=standard", 16))
             *dialect = FB_STAR_DIALECT_STANDARD;
           else if (n == 16 && !memcmp (o, "dialect=faultbox", 16))
@@ -1566,7 +1580,7 @@ parse_dialect_comments (parse_ctx *c, unsigned *dialect)
                 }
             }
           else
-            syntax_error (c, pos,
+            syntax_error (c, (fb_pos) { line, (int) (o - p) + 1 },
                           "bad dialect comment %.*s (want dialect=standard, dialect=faultbox or allow=...)",
                           (int) n, o);
         }

@@ -401,7 +401,8 @@ dict_del (fb_star_thread *th, fb_value *dv, fb_value *k, fb_value **old)
 {
   fv_dict *d = DICT (dv);
   uint64_t h;
-  if (star_hash (th, k, &h) < 0)
+  /* frozen even when the key is absent, as in Go */
+  if (!check_mutable (th, dv, "delete from") || star_hash (th, k, &h) < 0)
     return -1;
   size_t slot;
   int err;
@@ -413,8 +414,6 @@ dict_del (fb_star_thread *th, fb_value *dv, fb_value *k, fb_value **old)
       *old = NULL;
       return 0;
     }
-  if (!check_mutable (th, dv, "delete from"))
-    return -1;
   *old = d->entries[ix].val;
   if (!*old)
     *old = d->entries[ix].key;
@@ -460,8 +459,9 @@ fb_value *
 fb_dict_get_str (fb_value *dict, const char *key)
 {
   size_t n = strlen (key);
-  struct { fv_string s; char buf[256]; } tmp;
-  if (n >= sizeof tmp.buf)
+  /* a union, not a struct: a flexible array member must come last */
+  union { fv_string s; char raw[sizeof (fv_string) + 256]; } tmp;
+  if (n >= 256)
     return NULL;
   tmp.s.h = (fb_value) { FB_V_STRING, 1, 0, 0 };
   tmp.s.hash = 0;
@@ -836,8 +836,8 @@ star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
     case FB_V_FUNCTION:
     case FB_V_BUILTIN:
     case FB_V_HOST:
-    case FB_V_RANGE:
     case FB_V_MODULE:
+      /* range is not hashable: it compares by content (as in Go) */
       *out = mix ((uint64_t) (uintptr_t) v);
       return 0;
     case FB_V_STRUCT:
@@ -1144,8 +1144,12 @@ star_compare (fb_star_thread *th, fb_value *a, fb_value *b, int *cmp)
       default:
         break;
       }
-  fb_star_errorf (th, "unsupported comparison: %s < %s", type_name (a),
-                  type_name (b));
+  /* Go's wording, naming the operator the user wrote */
+  static const char *const ops[] = { [T_LT] = "<", [T_GT] = ">",
+                                     [T_LE] = "<=", [T_GE] = ">=" };
+  tok_kind op = th->cmp_op;
+  fb_star_errorf (th, "%s %s %s not implemented", type_name (a),
+                  op >= T_LT && op <= T_LE ? ops[op] : "<", type_name (b));
   return -1;
 }
 
@@ -1162,16 +1166,11 @@ star_compare_op (fb_star_thread *th, tok_kind op, fb_value *a, fb_value *b,
       return 0;
     }
   int c;
-  if (star_compare (th, a, b, &c) < 0)
-    {
-      /* name the operator the user wrote */
-      static const char *const ops[] = { [T_LT] = "<", [T_GT] = ">",
-                                         [T_LE] = "<=", [T_GE] = ">=" };
-      fb_buf_truncate (&th->err_msg, 0);
-      fb_buf_printf (&th->err_msg, "unsupported comparison: %s %s %s",
-                     type_name (a), ops[op], type_name (b));
-      return -1;
-    }
+  th->cmp_op = op;
+  int rc = star_compare (th, a, b, &c);
+  th->cmp_op = T_LT;
+  if (rc < 0)
+    return -1;
   switch (op)
     {
     case T_LT: *res = c < 0; break;
