@@ -70,6 +70,13 @@ const fb_star_config *fb_star_thread_config (fb_star_thread *th);
 void fb_star_set_user (fb_star_thread *th, void *user);
 void *fb_star_user (fb_star_thread *th);
 
+/* A thread for running Starlark concurrently with th (parallel steps):
+ * same configuration, predeclared names and user data, its own stack and
+ * heap. Join it from th's OS thread once it finished: its values move into
+ * th's current region, and it is freed. */
+fb_star_thread *fb_star_thread_spawn (fb_star_thread *th);
+void fb_star_thread_join (fb_star_thread *th, fb_star_thread *child);
+
 /* Makes the running evaluation fail at its next step with `reason` (a
  * test timeout); safe to call from another thread. NULL clears it. */
 void fb_star_cancel (fb_star_thread *th, const char *reason);

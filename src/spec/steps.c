@@ -225,6 +225,94 @@ spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name)
   return NULL;
 }
 
+/* ---- concurrency ------------------------------------------------------- */
+
+typedef struct {
+  fb_star_thread *th;
+  fb_value *fn;
+  fb_value *result;
+  fb_error err;
+} branch;
+
+static void *
+branch_main (void *p)
+{
+  branch *b = p;
+  b->result = fb_star_call (b->th, b->fn, NULL);
+  if (!b->result)
+    fb_star_take_error (b->th, &b->err);
+  return NULL;
+}
+
+/* parallel(fn1, fn2, ...): runs the functions at once, each on its own
+ * thread (inside the lab like the test body), and returns their results in
+ * argument order; a branch that fails fails the call. */
+static fb_value *
+b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  if (!step_session (th, "parallel"))
+    return NULL;
+  for (size_t i = 0; i < a->nkw; i++)
+    if (strcmp (a->kwnames[i], "interleavings"))
+      return fb_star_errorf (th, "parallel: unexpected keyword argument %s", a->kwnames[i]);
+  if (a->npos < 1)
+    return fb_star_errorf (th, "parallel: want at least one function");
+  for (size_t i = 0; i < a->npos; i++)
+    if (!fb_value_is_callable (a->pos[i]))
+      return fb_star_errorf (th, "parallel: argument %zu is %s, want a function", i + 1,
+                             fb_value_type_name (a->pos[i]));
+  size_t n = a->npos;
+  branch *b = fb_xcalloc (n, sizeof *b);
+  pthread_t *tids = fb_xcalloc (n, sizeof *tids);
+  bool *started = fb_xcalloc (n, sizeof *started);
+  for (size_t i = 0; i < n; i++)
+    {
+      b[i].th = fb_star_thread_spawn (th);
+      b[i].fn = a->pos[i];
+      started[i] = pthread_create (&tids[i], NULL, branch_main, &b[i]) == 0;
+      if (!started[i])
+        branch_main (&b[i]);
+    }
+  fb_value *out = fb_list_new (th, 0, NULL);
+  const char *failed = NULL;
+  size_t failed_at = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (started[i])
+        pthread_join (tids[i], NULL);
+      fb_star_thread_join (th, b[i].th);
+      if (!b[i].result && !failed)
+        {
+          failed = b[i].err.msg;
+          failed_at = i + 1;
+        }
+      fb_list_append (th, out, b[i].result ? b[i].result : fb_none ());
+    }
+  fb_value *r = out;
+  if (failed)
+    r = fb_star_errorf (th, "parallel: branch %zu failed: %.*s", failed_at,
+                        (int) strcspn (failed, "\n"), failed);
+  free (b);
+  free (tids);
+  free (started);
+  return r;
+}
+
+/* nondet(svc, ...): marks services whose interleaving is not controlled;
+ * accepted for Faultbox specs, the lab does not reorder their syscalls. */
+static fb_value *
+b_nondet (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  if (a->nkw)
+    return fb_star_errorf (th, "nondet: unexpected keyword argument %s", a->kwnames[0]);
+  for (size_t i = 0; i < a->npos; i++)
+    if (spec_service_arg (th, "nondet", a->pos[i]) < 0)
+      return NULL;
+  return fb_none ();
+}
+
 /* ---- assertions -------------------------------------------------------- */
 
 static fb_value *
@@ -302,7 +390,8 @@ spec_predeclare_steps (fb_spec *s)
 {
   static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
     { "assert_true", b_assert_true }, { "assert_eq", b_assert_eq },
-    { "assert_ne", b_assert_ne },
+    { "assert_ne", b_assert_ne }, { "parallel", b_parallel },
+    { "nondet", b_nondet },
   };
   for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
     fb_star_predeclare (s->th, fns[i].name,

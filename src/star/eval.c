@@ -45,6 +45,24 @@ fb_star_thread_free (fb_star_thread *th)
   free (th);
 }
 
+fb_star_thread *
+fb_star_thread_spawn (fb_star_thread *th)
+{
+  fb_star_thread *c = FB_NEW (fb_star_thread);
+  c->cfg = th->cfg;
+  c->user = th->user;
+  c->steps = th->steps;
+  return c;
+}
+
+void
+fb_star_thread_join (fb_star_thread *th, fb_star_thread *child)
+{
+  heap_adopt (&th->heap, &child->heap);
+  th->steps = child->steps > th->steps ? child->steps : th->steps;
+  fb_star_thread_free (child);
+}
+
 const fb_star_config *
 fb_star_thread_config (fb_star_thread *th)
 {

@@ -50,6 +50,12 @@ if python3 -c 'import json,sys; d=json.load(open("report.json")); assert d["vers
 if xmllint --noout junit.xml 2>"$TMP/xml"; then ok "JUnit XML is well-formed"; else fail "junit.xml: $(cat "$TMP/xml")"; fi
 grep -q 'tests="9"' junit.xml && ok "JUnit counts 9 tests" || fail "JUnit test count"
 
+# chapter 5
+run_fb test concurrency.star
+expect_rc 0 "concurrency.star passes"
+expect_out out '^--- PASS: test_no_oversell'
+expect_out out '^2 passed, 0 failed$'
+
 # failures with reasons
 run_fb test failures.star --seed 7
 expect_rc 2 "failing tests exit 2"
