@@ -10,23 +10,26 @@ for case in "$dir"/*.star "$dir"/*.cli; do
   n=$((n + 1))
   name=$(basename "$case")
   want_rc=$(sed -n 's/^# expect-exit: //p' "$case")
-  dead_before=$(dead_faultbox_cgroups)
   set +e
+  cd "$dir"
   if [[ $case == *.cli ]]; then
-    args=$(grep -v '^#' "$case")
-    (cd "$dir" && eval "\"\$FAULTBOX\" $args") >"$TMP/out" 2>"$TMP/err"
+    eval "set -- $(grep -v '^#' "$case")"
   else
-    (cd "$dir" && "$FAULTBOX" test "$name") >"$TMP/out" 2>"$TMP/err"
+    set -- test "$name"
   fi
+  # in the background, to know the runner's pid: its cgroups are named
+  # faultbox-<pid>-<n>, so leftovers of this case (and only this case) show
+  "$FAULTBOX" "$@" >"$TMP/out" 2>"$TMP/err" &
+  pid=$!
+  wait $pid
   rc=$?
   set -e
   [ "$rc" = "$want_rc" ] || { fail "$name: exit $rc, want $want_rc"; sed 's/^/  stderr: /' "$TMP/err" | head -5; continue; }
   while IFS= read -r want; do
     grep -qF -- "$want" "$TMP/err" || { fail "$name: stderr lacks: $want"; sed 's/^/  stderr: /' "$TMP/err" | head -5; }
   done < <(sed -n 's/^# expect-stderr: //p' "$case")
-  # only new leftovers count: another suite may be running beside this one
-  new=$(comm -13 <(echo "$dead_before" | sort) <(dead_faultbox_cgroups | sort))
-  [ -z "$new" ] || fail "$name: left a faultbox cgroup behind: $new"
+  left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" 2>/dev/null)
+  [ -z "$left" ] || fail "$name: left a faultbox cgroup behind: $left"
 done
 [ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] || fail "faultbox mounts left behind"
 [ "$n" -gt 0 ] || fail "no cases found in $dir"
