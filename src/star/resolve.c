@@ -27,11 +27,12 @@ typedef struct block {
 } block;
 
 struct fn_state {
+  fb_star_thread *th;
   fn_def *def;
   fn_state *parent;
   const char **locals;
   bool *is_cell;
-  size_t nlocals, caplocals;
+  size_t nlocals, caplocals, capcells;
   struct { bool from_free; int index; const char *name; } *frees;
   size_t nfree, capfree;
   expr **local_refs; /* identifiers resolved to a local, fixed up at the end */
@@ -47,7 +48,27 @@ typedef struct {
   jmp_buf jmp;
   block *module_block;
   fb_star_module *mod;
+  size_t capnames;
 } resolver;
+
+/* Scratch arrays live in the thread heap like the tree: a resolve error
+ * unwinds past them with nothing to free. */
+static void
+rgrow (fb_star_thread *th, void *arrp, size_t *cap, size_t need, size_t elt)
+{
+  void **arr = arrp;
+  if (need <= *cap)
+    return;
+  size_t ncap = *cap ? *cap * 2 : 8;
+  while (ncap < need)
+    ncap *= 2;
+  void *n = star_alloc (th, ncap * elt);
+  if (*cap)
+    memcpy (n, *arr, *cap * elt);
+  *arr = n;
+  *cap = ncap;
+}
+#define RGROW(th, arr, cap, need) rgrow ((th), &(arr), &(cap), (need), sizeof *(arr))
 
 static _Noreturn void __attribute__ ((format (printf, 3, 4)))
 rerror (resolver *r, fb_pos pos, const char *fmt, ...)
@@ -74,8 +95,8 @@ block_find (block *b, const char *name)
 static int
 add_local (fn_state *f, const char *name)
 {
-  FB_GROW (f->locals, f->caplocals, f->nlocals + 1);
-  f->is_cell = fb_xreallocarray (f->is_cell, f->caplocals, sizeof *f->is_cell);
+  RGROW (f->th, f->locals, f->caplocals, f->nlocals + 1);
+  RGROW (f->th, f->is_cell, f->capcells, f->nlocals + 1);
   f->locals[f->nlocals] = name;
   f->is_cell[f->nlocals] = false;
   return (int) f->nlocals++;
@@ -84,7 +105,7 @@ add_local (fn_state *f, const char *name)
 static binding *
 bind (block *b, const char *name, scope_kind sc, int index, fb_pos pos)
 {
-  FB_GROW (b->b, b->cap, b->n + 1);
+  RGROW (b->fn->th, b->b, b->cap, b->n + 1);
   b->b[b->n] = (binding) { name, sc, index, pos };
   return &b->b[b->n++];
 }
@@ -110,7 +131,7 @@ bind_global (resolver *r, const char *name, fb_pos pos)
     }
   fb_star_module *m = r->mod;
   int idx = (int) m->nglobals++;
-  m->names = fb_xreallocarray ((void *) m->names, m->nglobals, sizeof *m->names);
+  RGROW (r->th, m->names, r->capnames, m->nglobals);
   m->names[idx] = name;
   bind (r->module_block, name, SC_GLOBAL, idx, pos);
 }
@@ -197,7 +218,7 @@ capture (fn_state *f, fn_state *owner, int owner_index, const char *name)
     if (f->frees[i].from_free == from_free && f->frees[i].index == index
         && !strcmp (f->frees[i].name, name))
       return (int) i;
-  FB_GROW (f->frees, f->capfree, f->nfree + 1);
+  RGROW (f->th, f->frees, f->capfree, f->nfree + 1);
   f->frees[f->nfree].from_free = from_free;
   f->frees[f->nfree].index = index;
   f->frees[f->nfree].name = name;
@@ -253,7 +274,7 @@ use (resolver *r, block *b, expr *id)
         {
           id->u.id.scope = SC_LOCAL;
           id->u.id.index = bd->index;
-          FB_GROW (cur->local_refs, cur->caprefs, cur->nrefs + 1);
+          RGROW (cur->th, cur->local_refs, cur->caprefs, cur->nrefs + 1);
           cur->local_refs[cur->nrefs++] = id;
           return;
         }
@@ -322,14 +343,12 @@ resolve_comp (resolver *r, block *b, expr *e)
                 bind (&cb, tmp.b[k].name, SC_LOCAL, tmp.b[k].index,
                       tmp.b[k].pos);
             }
-          free (tmp.b);
           resolve_target (r, &cb, cl->vars);
         }
     }
   resolve_expr (r, &cb, e->u.comp.body);
   if (e->u.comp.value)
     resolve_expr (r, &cb, e->u.comp.value);
-  free (cb.b);
 }
 
 static void
@@ -477,10 +496,6 @@ finish_function (resolver *r, fn_state *f)
   d->free = star_alloc (r->th, (f->nfree + 1) * sizeof *d->free);
   if (f->nfree)
     memcpy (d->free, f->frees, f->nfree * sizeof *d->free);
-  free (f->locals);
-  free (f->is_cell);
-  free (f->frees);
-  free (f->local_refs);
 }
 
 static void
@@ -490,7 +505,7 @@ resolve_function (resolver *r, block *outer, fn_def *d)
   for (size_t i = 0; i < d->nparams; i++)
     if (d->params[i].dflt)
       resolve_expr (r, outer, d->params[i].dflt);
-  fn_state f = { .def = d, .parent = outer->fn };
+  fn_state f = { .th = r->th, .def = d, .parent = outer->fn };
   block b = { .parent = outer, .fn = &f };
   /* slots: positional params, keyword-only params, *args, **kwargs */
   d->args_slot = d->kwargs_slot = -1;
@@ -534,7 +549,6 @@ resolve_function (resolver *r, block *outer, fn_def *d)
       collect_bindings (r, &b, &d->body, false);
       resolve_stmts (r, &b, &d->body);
     }
-  free (b.b);
   finish_function (r, &f);
 }
 
@@ -548,28 +562,20 @@ star_resolve (fb_star_thread *th, fn_def *top, unsigned dialect,
   m->file = top->file;
   m->toplevel = top;
   r.mod = m;
-  fn_state f = { .def = top };
+  fn_state f = { .th = th, .def = top };
   block mb = { .fn = &f };
   r.module_block = &mb;
   if (setjmp (r.jmp))
     {
-      free (mb.b);
-      free ((void *) m->names);
-      free (f.locals);
-      free (f.is_cell);
-      free (f.frees);
-      free (f.local_refs);
       return -1;
     }
   collect_bindings (&r, &mb, &top->body, true);
   resolve_stmts (&r, &mb, &top->body);
-  free (mb.b);
   finish_function (&r, &f);
   /* globals: names into the heap, values start unassigned */
   const char **names = star_alloc (th, (m->nglobals + 1) * sizeof *names);
   if (m->nglobals)
     memcpy (names, m->names, m->nglobals * sizeof *names);
-  free ((void *) m->names);
   m->names = names;
   m->values = star_alloc (th, (m->nglobals + 1) * sizeof *m->values);
   memset (m->values, 0, (m->nglobals + 1) * sizeof *m->values);
