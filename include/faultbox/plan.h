@@ -47,6 +47,8 @@ typedef struct fb_plan_service {
   fb_plan_op *ops;
   size_t n_ops;
   char *decl_pos;   /* "spec.star:12:5", for messages */
+  uint64_t memory_max;  /* bytes, 0: no limit */
+  uint64_t pids_max;    /* 0: no limit */
 } fb_plan_service;
 
 typedef struct fb_plan {

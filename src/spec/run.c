@@ -235,6 +235,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
         .envp = in->envp[i],
         .ro_binds = (const char *const *) in->binds[i],
         .seccomp_filter = sp->n_filters[i] ? &in->progs[i] : NULL,
+        .limits = { .memory_max = s->memory_max, .pids_max = s->pids_max },
       };
     }
   free (names);

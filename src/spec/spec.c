@@ -291,7 +291,7 @@ b_op (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return fb_host_new (th, &spec_op_type, o);
 }
 
-static const char *
+static char *
 service_decl_pos (fb_star_thread *th)
 {
   const char *file;
@@ -526,9 +526,9 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       err = fb_star_errorf (th, "service %s: limits must not be negative", name);
       goto fail;
     }
-  s.decl_pos = (char *) service_decl_pos (th);
-  (void) memory_max;
-  (void) pids_max;
+  s.decl_pos = service_decl_pos (th);
+  s.memory_max = (uint64_t) memory_max;
+  s.pids_max = (uint64_t) pids_max;
   sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
                                         sizeof *sp->plan.services);
   sp->plan.services[sp->plan.n_services++] = s;

@@ -84,5 +84,9 @@ run_fb test cannot-connect.star
 expect_rc 2 "a step that cannot connect fails the test"
 expect_out out 'reason: cannot-connect.star:6:5: ghost.main.send: tcp send to 10\.213\.0\.[0-9]+:7000 failed: connect: Connection refused \(service ghost\)$'
 
+run_fb test oom.star
+expect_rc 2 "a service over its memory_max fails the test"
+expect_out out 'reason: failed to start services: service hog exited with status 137 before it was ready \(killed by the OOM killer: memory limit\)'
+
 [ -z "$(dead_faultbox_cgroups)" ] || fail "cgroups left behind: $(dead_faultbox_cgroups)"
 finish
