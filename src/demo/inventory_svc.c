@@ -4,17 +4,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "demo_net.h"
 
 /* Seeded at every start; the WAL is never replayed (as in the reference). */
 static struct { const char *sku; long long qty; } stock[] = {
@@ -128,54 +126,13 @@ static int handle(int fd, char *line) {
     return 0;
 }
 
-static void *conn_main(void *arg) {
-    int fd = (int)(intptr_t)arg;
-    char buf[8192];
-    size_t used = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
-        if (n <= 0) break;
-        used += (size_t)n;
-        char *nl;
-        while ((nl = memchr(buf, '\n', used))) {
-            *nl = 0;
-            if (handle(fd, buf)) goto out;
-            used -= (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, used);
-        }
-        if (used == sizeof buf - 1) break; /* line too long: drop the client */
-    }
-out:
-    close(fd);
-    return NULL;
-}
-
-static void on_term(int sig) { (void)sig; _exit(0); }
+static void serve(int fd) { demo_read_lines(fd, handle); }
 
 int main(void) {
-    const char *port = getenv("PORT");
-    if (!port || !*port) port = "5432";
-    wal_path = getenv("WAL_PATH");
-    if (!wal_path || !*wal_path) wal_path = "/tmp/inventory.wal";
-    signal(SIGTERM, on_term);
-    signal(SIGPIPE, SIG_IGN);
-    int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1, zero = 0;
-    /* REUSEADDR+REUSEPORT: back-to-back tests rebind the same port at once. */
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)), .sin6_addr = in6addr_any };
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 128) < 0) {
-        fprintf(stderr, "inventory-svc: listen :%s: %s\n", port, strerror(errno));
-        return 1;
-    }
+    const char *port = demo_env("PORT", "5432");
+    wal_path = demo_env("WAL_PATH", "/tmp/inventory.wal");
+    int s = demo_listen("inventory-svc", port);
+    if (s < 0) return 1;
     fprintf(stderr, "inventory-svc: listening on :%s (wal=%s)\n", port, wal_path);
-    for (;;) {
-        int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        pthread_t t;
-        if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)c) != 0) { close(c); continue; }
-        pthread_detach(t);
-    }
+    demo_accept_loop(s, serve);
 }

@@ -2,15 +2,14 @@
  * plus a write-ahead log so that write faults on SET are observable. */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
+
+#include "demo_net.h"
 
 struct kv { char *key, *val; struct kv *next; };
 static struct kv *store;
@@ -96,59 +95,24 @@ static void handle(int fd, char *line) {
     }
 }
 
-static void *conn_main(void *arg) {
-    int fd = (int)(intptr_t)arg;
-    char buf[8192];
-    size_t used = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
-        if (n <= 0) break;
-        used += (size_t)n;
-        buf[used] = 0;
-        char *nl;
-        while ((nl = memchr(buf, '\n', used))) {
-            *nl = 0;
-            char *ln = buf;
-            while (*ln == ' ') ln++;
-            if (!strncasecmp(ln, "QUIT", 4) && (ln[4] == 0 || ln[4] == '\r' || ln[4] == ' ')) goto out;
-            handle(fd, buf);
-            used -= (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, used);
-        }
-        if (used == sizeof buf - 1) break;
-    }
-out:
-    close(fd);
-    return NULL;
+/* QUIT ends the connection; only leading spaces are skipped to spot it. */
+static int on_line(int fd, char *line) {
+    char *ln = line;
+    while (*ln == ' ') ln++;
+    if (!strncasecmp(ln, "QUIT", 4) && (ln[4] == 0 || ln[4] == '\r' || ln[4] == ' ')) return 1;
+    handle(fd, line);
+    return 0;
 }
 
-static void on_term(int sig) { (void)sig; _exit(0); }
+static void serve(int fd) { demo_read_lines(fd, on_line); }
 
 int main(void) {
-    const char *port = getenv("PORT");
-    if (!port || !*port) port = "5432";
-    wal_path = getenv("WAL_PATH");
-    if (!wal_path || !*wal_path) wal_path = "/tmp/mock-db.wal";
-    signal(SIGTERM, on_term);
-    signal(SIGPIPE, SIG_IGN);
-    int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1, zero = 0;
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)), .sin6_addr = in6addr_any };
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 128) < 0) {
-        fprintf(stderr, "mock-db: listen :%s: %s\n", port, strerror(errno));
-        return 1;
-    }
+    const char *port = demo_env("PORT", "5432");
+    wal_path = demo_env("WAL_PATH", "/tmp/mock-db.wal");
+    int s = demo_listen("mock-db", port);
+    if (s < 0) return 1;
     fprintf(stderr, "mock-db: listening on :%s\n", port);
     printf("{\"level\":\"INFO\",\"msg\":\"startup\",\"port\":\"%s\"}\n", port);
     fflush(stdout);
-    for (;;) {
-        int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        pthread_t t;
-        if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)c) != 0) { close(c); continue; }
-        pthread_detach(t);
-    }
+    demo_accept_loop(s, serve);
 }
