@@ -646,25 +646,32 @@ new_stmt (parse_ctx *c, stmt_kind k, fb_pos pos)
   return s;
 }
 
-/* growable arrays of pointers in C heap, copied into the thread heap */
+/* growable arrays of pointers, in the thread heap like the tree itself so
+ * that a syntax error (a longjmp out of any depth) leaks nothing; growth
+ * doubles, so the abandoned copies cost at most as much again */
 typedef struct { void **v; size_t n, cap; } ptrvec;
 
 static void
-pv_push (ptrvec *pv, void *p)
+pv_push (parse_ctx *c, ptrvec *pv, void *p)
 {
-  FB_GROW (pv->v, pv->cap, pv->n + 1);
+  if (pv->n == pv->cap)
+    {
+      size_t cap = pv->cap ? 2 * pv->cap : 4;
+      void **v = star_alloc (c->th, cap * sizeof *v);
+      if (pv->n)
+        memcpy (v, pv->v, pv->n * sizeof *v);
+      pv->v = v;
+      pv->cap = cap;
+    }
   pv->v[pv->n++] = p;
 }
 
 static void **
 pv_finish (parse_ctx *c, ptrvec *pv)
 {
-  void **out = star_alloc (c->th, (pv->n ? pv->n : 1) * sizeof *out);
-  if (pv->n)
-    memcpy (out, pv->v, pv->n * sizeof *out);
-  free (pv->v);
-  pv->v = NULL;
-  return out;
+  if (!pv->v)
+    pv->v = star_alloc (c->th, sizeof *pv->v);
+  return pv->v;
 }
 
 static expr *parse_test (parse_ctx *c);
@@ -877,7 +884,7 @@ parse_comprehension (parse_ctx *c, fb_pos pos, expr *body, expr *value,
           if (c->tok.kind == T_COMMA)
             {
               ptrvec items = { 0 };
-              pv_push (&items, v);
+              pv_push (c, &items, v);
               while (c->tok.kind == T_COMMA)
                 {
                   fb_pos comma = c->tok.pos;
@@ -885,7 +892,7 @@ parse_comprehension (parse_ctx *c, fb_pos pos, expr *body, expr *value,
                   if (c->tok.kind == T_IN)
                     syntax_error (c, comma,
                                   "unparenthesized tuple with trailing comma");
-                  pv_push (&items, parse_binary (c, 100));
+                  pv_push (c, &items, parse_binary (c, 100));
                 }
               expr *t = new_expr (c, E_TUPLE, vp);
               t->u.seq.n = items.n;
@@ -944,13 +951,13 @@ parse_operand (parse_ctx *c)
         if (c->tok.kind == T_COMMA)
           {
             ptrvec items = { 0 };
-            pv_push (&items, x);
+            pv_push (c, &items, x);
             while (c->tok.kind == T_COMMA)
               {
                 next (c);
                 if (c->tok.kind == T_RPAREN)
                   break;
-                pv_push (&items, parse_test (c));
+                pv_push (c, &items, parse_test (c));
               }
             expr *tu = new_expr (c, E_TUPLE, t.pos);
             tu->u.seq.n = items.n;
@@ -969,13 +976,13 @@ parse_operand (parse_ctx *c)
             expr *first = parse_test (c);
             if (c->tok.kind == T_FOR)
               return parse_comprehension (c, t.pos, first, NULL, false, T_RBRACK);
-            pv_push (&items, first);
+            pv_push (c, &items, first);
             while (c->tok.kind == T_COMMA)
               {
                 next (c);
                 if (c->tok.kind == T_RBRACK)
                   break;
-                pv_push (&items, parse_test (c));
+                pv_push (c, &items, parse_test (c));
               }
           }
         expect (c, T_RBRACK);
@@ -995,16 +1002,16 @@ parse_operand (parse_ctx *c)
             expr *v = parse_test (c);
             if (c->tok.kind == T_FOR)
               return parse_comprehension (c, t.pos, k, v, true, T_RBRACE);
-            pv_push (&items, k);
-            pv_push (&items, v);
+            pv_push (c, &items, k);
+            pv_push (c, &items, v);
             while (c->tok.kind == T_COMMA)
               {
                 next (c);
                 if (c->tok.kind == T_RBRACE)
                   break;
-                pv_push (&items, parse_test (c));
+                pv_push (c, &items, parse_test (c));
                 expect (c, T_COLON);
-                pv_push (&items, parse_test (c));
+                pv_push (c, &items, parse_test (c));
               }
           }
         expect (c, T_RBRACE);
@@ -1231,7 +1238,7 @@ parse_expr (parse_ctx *c)
   if (c->tok.kind != T_COMMA)
     return x;
   ptrvec items = { 0 };
-  pv_push (&items, x);
+  pv_push (c, &items, x);
   while (c->tok.kind == T_COMMA)
     {
       fb_pos comma = c->tok.pos;
@@ -1243,7 +1250,7 @@ parse_expr (parse_ctx *c)
           || k == T_RBRACK || k == T_SEMI || k == T_COLON || k == T_IN
           || (k >= T_PLUS_EQ && k <= T_GTGT_EQ))
         syntax_error (c, comma, "unparenthesized tuple with trailing comma");
-      pv_push (&items, parse_test (c));
+      pv_push (c, &items, parse_test (c));
     }
   expr *t = new_expr (c, E_TUPLE, x->pos);
   t->u.seq.n = items.n;
@@ -1335,8 +1342,8 @@ parse_small_stmt (parse_ctx *c)
               syntax_error (c, ipos, "load: names with leading underscores are not exported: %s", orig);
             expr *id = new_expr (c, E_IDENT, ipos);
             id->u.id.name = local;
-            pv_push (&to, id);
-            pv_push (&from, (void *) orig);
+            pv_push (c, &to, id);
+            pv_push (c, &from, (void *) orig);
           }
         if (!to.n)
           syntax_error (c, c->tok.pos, "load statement must import at least 1 symbol");
@@ -1371,7 +1378,7 @@ parse_simple_stmt (parse_ctx *c, ptrvec *out)
 {
   for (;;)
     {
-      pv_push (out, parse_small_stmt (c));
+      pv_push (c, out, parse_small_stmt (c));
       if (c->tok.kind != T_SEMI)
         break;
       next (c);
@@ -1435,7 +1442,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
         s->u.def.def = parse_params_and_body (c, id->u.id.name, pos, T_RPAREN,
                                               false);
         s->u.def.target = id;
-        pv_push (out, s);
+        pv_push (c, out, s);
         return;
       }
     case T_IF:
@@ -1458,7 +1465,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
             expect (c, T_COLON);
             s->u.ifs.els = parse_suite (c);
           }
-        pv_push (out, s);
+        pv_push (c, out, s);
         return;
       }
     case T_FOR:
@@ -1470,7 +1477,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
         if (c->tok.kind == T_COMMA)
           {
             ptrvec items = { 0 };
-            pv_push (&items, v);
+            pv_push (c, &items, v);
             while (c->tok.kind == T_COMMA)
               {
                 fb_pos comma = c->tok.pos;
@@ -1478,7 +1485,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
                 if (c->tok.kind == T_IN)
                   syntax_error (c, comma,
                                 "unparenthesized tuple with trailing comma");
-                pv_push (&items, parse_binary (c, 100));
+                pv_push (c, &items, parse_binary (c, 100));
               }
             expr *t = new_expr (c, E_TUPLE, vp);
             t->u.seq.n = items.n;
@@ -1491,7 +1498,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
         s->u.fors.x = parse_expr (c);
         expect (c, T_COLON);
         s->u.fors.body = parse_suite (c);
-        pv_push (out, s);
+        pv_push (c, out, s);
         return;
       }
     case T_WHILE:
@@ -1501,7 +1508,7 @@ parse_stmt (parse_ctx *c, ptrvec *out)
         s->u.whiles.cond = parse_test (c);
         expect (c, T_COLON);
         s->u.whiles.body = parse_suite (c);
-        pv_push (out, s);
+        pv_push (c, out, s);
         return;
       }
     case T_ELSE:
@@ -1600,7 +1607,6 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
   ptrvec body = { 0 };
   if (setjmp (c->jmp))
     {
-      free (body.v);
       free (c);
       return -1;
     }
