@@ -534,14 +534,18 @@ again:
                  || (unsigned char) *c->p >= 0x80))
         c->p++;
       size_t n = (size_t) (c->p - s);
-      for (size_t k = 0; k < sizeof keywords / sizeof *keywords; k++)
-        if (strlen (keywords[k].word) == n && !memcmp (keywords[k].word, s, n))
+      /* keywords and reserved words have 2 to 8 letters, all lower case */
+      bool maybe_kw = n >= 2 && n <= 8 && *s >= 'a' && *s <= 'y';
+      for (size_t k = 0; maybe_kw && k < sizeof keywords / sizeof *keywords; k++)
+        if (keywords[k].word[0] == *s && strlen (keywords[k].word) == n
+            && !memcmp (keywords[k].word, s, n))
           {
             t->kind = keywords[k].kind;
             return;
           }
-      for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
-        if (strlen (reserved[k]) == n && !memcmp (reserved[k], s, n))
+      for (size_t k = 0; maybe_kw && k < sizeof reserved / sizeof *reserved; k++)
+        if (reserved[k][0] == *s && strlen (reserved[k]) == n
+            && !memcmp (reserved[k], s, n))
           syntax_error (c, t->pos, "keyword %s is reserved", reserved[k]);
       t->kind = T_IDENT;
       t->ident = star_strdup (c->th, s, n);
@@ -570,6 +574,8 @@ again:
   };
   for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
     {
+      if (ops[k].s[0] != ch)
+        continue;
       size_t n = strlen (ops[k].s);
       if ((size_t) (c->end - c->p) >= n && !memcmp (c->p, ops[k].s, n))
         {
