@@ -35,6 +35,7 @@ struct parse_ctx {
   int nesting; /* expression recursion, bounded against stack overflow */
   fb_error *err;
   jmp_buf jmp;
+  fb_buf sbuf; /* string literal being lexed; freed with the context */
 };
 
 static const char *const tok_names[T_COUNT_] = {
@@ -165,8 +166,10 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
   char q = *c->p;
   bool triple = c->end - c->p >= 3 && c->p[1] == q && c->p[2] == q;
   c->p += triple ? 3 : 1;
-  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  fb_buf_reserve (&b, 16);
+  /* in the context, not on the stack: a syntax error longjmps out */
+  fb_buf *b = &c->sbuf;
+  fb_buf_truncate (b, 0);
+  fb_buf_reserve (b, 16);
   for (;;)
     {
       if (c->p >= c->end)
@@ -183,13 +186,13 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
           if (!triple)
             syntax_error (c, t->pos, "unexpected newline in string literal");
           c->p++;
-          fb_buf_putc (&b, '\n');
+          fb_buf_putc (b, '\n');
           newline (c);
           continue;
         }
       if (ch != '\\')
         {
-          fb_buf_putc (&b, ch);
+          fb_buf_putc (b, ch);
           c->p++;
           continue;
         }
@@ -201,16 +204,16 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
       if (raw)
         {
           /* a raw string keeps the backslash; \<quote> does not end it */
-          fb_buf_putc (&b, '\\');
+          fb_buf_putc (b, '\\');
           if (e == '\n')
             {
-              fb_buf_putc (&b, '\n');
+              fb_buf_putc (b, '\n');
               c->p += 2;
               newline (c);
             }
           else
             {
-              fb_buf_putc (&b, e);
+              fb_buf_putc (b, e);
               c->p += 2;
             }
           continue;
@@ -219,16 +222,16 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
       switch (e)
         {
         case '\n': newline (c); break;
-        case 'a': fb_buf_putc (&b, '\a'); break;
-        case 'b': fb_buf_putc (&b, '\b'); break;
-        case 'f': fb_buf_putc (&b, '\f'); break;
-        case 'n': fb_buf_putc (&b, '\n'); break;
-        case 'r': fb_buf_putc (&b, '\r'); break;
-        case 't': fb_buf_putc (&b, '\t'); break;
-        case 'v': fb_buf_putc (&b, '\v'); break;
-        case '\\': fb_buf_putc (&b, '\\'); break;
-        case '\'': fb_buf_putc (&b, '\''); break;
-        case '"': fb_buf_putc (&b, '"'); break;
+        case 'a': fb_buf_putc (b, '\a'); break;
+        case 'b': fb_buf_putc (b, '\b'); break;
+        case 'f': fb_buf_putc (b, '\f'); break;
+        case 'n': fb_buf_putc (b, '\n'); break;
+        case 'r': fb_buf_putc (b, '\r'); break;
+        case 't': fb_buf_putc (b, '\t'); break;
+        case 'v': fb_buf_putc (b, '\v'); break;
+        case '\\': fb_buf_putc (b, '\\'); break;
+        case '\'': fb_buf_putc (b, '\''); break;
+        case '"': fb_buf_putc (b, '"'); break;
         case '0': case '1': case '2': case '3':
         case '4': case '5': case '6': case '7':
           {
@@ -239,7 +242,7 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
               v = v * 8 + (*c->p++ - '0');
             if (v > 127 && !bytes)
               syntax_error (c, epos, "non-ASCII octal escape \\%o (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
-            fb_buf_putc (&b, (char) v);
+            fb_buf_putc (b, (char) v);
             break;
           }
         case 'x':
@@ -251,7 +254,7 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
             int v = h1 * 16 + h2;
             if (v > 127 && !bytes)
               syntax_error (c, epos, "non-ASCII hex escape \\x%02x (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
-            fb_buf_putc (&b, (char) v);
+            fb_buf_putc (b, (char) v);
             c->p += 2;
             break;
           }
@@ -270,7 +273,7 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
             c->p += n;
             if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
               syntax_error (c, epos, "invalid Unicode code point U+%04X", cp);
-            append_utf8 (&b, cp);
+            append_utf8 (b, cp);
             break;
           }
         default:
@@ -278,8 +281,8 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
         }
     }
   t->kind = bytes ? T_BYTES : T_STRING;
-  t->val = bytes ? fb_bytes_n (c->th, fb_buf_str (&b), b.len)
-                 : fb_string_n (c->th, fb_buf_str (&b), b.len);
+  t->val = bytes ? fb_bytes_n (c->th, fb_buf_str (b), b->len)
+                 : fb_string_n (c->th, fb_buf_str (b), b->len);
 }
 
 static void
@@ -1613,6 +1616,7 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
   ptrvec body = { 0 };
   if (setjmp (c->jmp))
     {
+      fb_buf_free (&c->sbuf);
       free (c);
       return -1;
     }
@@ -1645,6 +1649,7 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
   d->is_toplevel = true;
   d->body = finish_list (c, &body);
   *toplevel = d;
+  fb_buf_free (&c->sbuf);
   free (c);
   return 0;
 }
