@@ -79,23 +79,27 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
       uparam *p = &ps[n];
       memset (p, 0, sizeof *p);
       p->out = va_arg (ap, void *);
-      if (!strcmp (spec, "*"))
+      if (spec[0] == '*' && !spec[1])
         {
           p->kind = 1;
           star = (int) n;
         }
-      else if (!strcmp (spec, "**"))
+      else if (spec[0] == '*' && spec[1] == '*' && !spec[2])
         {
           p->kind = 2;
           kwargs = (int) n;
         }
+      /* name, then optional '?', then optional ":t" (one pass: this runs
+       * for every argument of every builtin call) */
       p->name = spec;
-      const char *colon = strchr (spec, ':');
-      const char *q = strchr (spec, '?');
-      p->namelen = strcspn (spec, "?:");
-      p->optional = q != NULL;
-      if (colon)
-        p->type = colon[1];
+      const char *q = spec;
+      while (*q && *q != '?' && *q != ':')
+        q++;
+      p->namelen = (size_t) (q - spec);
+      if (*q == '?')
+        p->optional = true, q++;
+      if (*q == ':')
+        p->type = q[1];
       n++;
     }
   va_end (ap);

@@ -147,6 +147,20 @@ fb_float (fb_star_thread *th, double d)
   return &f->h;
 }
 
+/* Decimal text of i, right-aligned at the end of out[24]; its length. */
+static size_t
+small_int_text (int64_t i, char out[24])
+{
+  char *e = out + 24, *p = e;
+  uint64_t u = i < 0 ? -(uint64_t) i : (uint64_t) i;
+  do
+    *--p = (char) ('0' + u % 10);
+  while (u /= 10);
+  if (i < 0)
+    *--p = '-';
+  return (size_t) (e - p);
+}
+
 static fv_string *
 string_alloc (fb_star_thread *th, size_t len, fb_value_type t)
 {
@@ -1318,7 +1332,11 @@ repr_rec (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
 {
   if (IS_SMALL (v))
     {
-      fb_buf_printf (b, "%" PRId64, SMALL_VAL (v));
+      {
+        char tmp[24];
+        size_t n = small_int_text (SMALL_VAL (v), tmp);
+        fb_buf_append (b, tmp + sizeof tmp - n, n);
+      }
       return;
     }
   fb_value_type t = (fb_value_type) v->type;
@@ -1476,6 +1494,13 @@ star_str (fb_star_thread *th, fb_value *v)
 {
   if (vtype (v) == FB_V_STRING)
     return v;
+  if (IS_SMALL (v))
+    {
+      /* str(i) is common in loops: no buffer, no printf */
+      char tmp[24];
+      size_t n = small_int_text (SMALL_VAL (v), tmp);
+      return fb_string_n (th, tmp + sizeof tmp - n, n);
+    }
   return star_repr (th, v);
 }
 
