@@ -64,6 +64,27 @@ convert (fb_star_thread *th, const char *fname, uparam *p)
   return false;
 }
 
+/* Out of line: its buffers would otherwise enlarge every unpack's frame. */
+static __attribute__ ((noinline)) void
+unknown_keyword (fb_star_thread *th, const char *fname, const char *kn,
+                 const uparam *ps, size_t n)
+{
+  const char *cands[32];
+  char names[32][64];
+  size_t nc = 0;
+  for (size_t j = 0; j < n; j++)
+    if (ps[j].kind == 0)
+      {
+        snprintf (names[nc], sizeof names[nc], "%.*s", (int) ps[j].namelen,
+                  ps[j].name);
+        cands[nc] = names[nc];
+        nc++;
+      }
+  const char *s = fb_suggest (kn, cands, nc);
+  fb_star_errorf (th, "%s: unexpected keyword argument %s%s%s%s", fname, kn,
+                  s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
+}
+
 int
 fb_star_unpack (fb_star_thread *th, const char *fname,
                 const fb_star_args *args, ...)
@@ -155,20 +176,7 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
           dict_put (th, kwdict, fb_string (th, kn), args->kwvals[i]);
           continue;
         }
-      const char *cands[32];
-      char names[32][64];
-      size_t nc = 0;
-      for (size_t j = 0; j < n; j++)
-        if (ps[j].kind == 0)
-          {
-            snprintf (names[nc], sizeof names[nc], "%.*s", (int) ps[j].namelen,
-                      ps[j].name);
-            cands[nc] = names[nc];
-            nc++;
-          }
-      const char *s = fb_suggest (kn, cands, nc);
-      fb_star_errorf (th, "%s: unexpected keyword argument %s%s%s%s", fname, kn,
-                      s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
+      unknown_keyword (th, fname, kn, ps, n);
       return -1;
     }
   for (size_t k = 0; k < n; k++)
@@ -711,7 +719,9 @@ b_len (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_value *x;
-  if (fb_star_unpack (th, "len", a, "x", &x, NULL) < 0)
+  if (a->npos == 1 && !a->nkw)
+    x = a->pos[0]; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "len", a, "x", &x, NULL) < 0)
     return NULL;
   long n = fb_value_len (x);
   if (n < 0)
@@ -964,7 +974,9 @@ b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_value *x = NULL;
-  if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
+  if (a->npos == 1 && !a->nkw)
+    x = a->pos[0]; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
     return NULL;
   if (!x)
     return fb_string_n (th, "", 0); /* str() is "", like int() is 0 */
