@@ -619,11 +619,45 @@ b_hash (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (vtype (x) != FB_V_STRING && vtype (x) != FB_V_BYTES)
     return fb_star_errorf (th, "hash: got %s, want string or bytes",
                            type_name (x));
-  /* Java's String.hashCode, as the spec defines it for strings */
-  int32_t h = 0;
-  for (size_t i = 0; i < STR (x)->len; i++)
-    h = (int32_t) ((uint32_t) h * 31 + (unsigned char) STR (x)->s[i]);
-  return mk_small (h);
+  const unsigned char *p = (const unsigned char *) STR (x)->s;
+  size_t n = STR (x)->len;
+  if (vtype (x) == FB_V_BYTES)
+    {
+      /* 32-bit FNV-1a, non-negative, as in Go */
+      uint32_t h = 2166136261u;
+      for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+      return mk_small (h);
+    }
+  /* Java's String.hashCode over UTF-16 code units, as the spec defines it;
+   * invalid UTF-8 counts as U+FFFD */
+  uint32_t h = 0;
+  for (size_t i = 0; i < n;)
+    {
+      uint32_t cp = 0xfffd;
+      size_t len = p[i] < 0x80 ? 1 : p[i] >> 5 == 6 ? 2 : p[i] >> 4 == 14 ? 3
+                   : p[i] >> 3 == 30 ? 4 : 0;
+      bool ok = len && i + len <= n;
+      for (size_t k = 1; ok && k < len; k++)
+        ok = (p[i + k] & 0xc0) == 0x80;
+      if (ok)
+        {
+          cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+          for (size_t k = 1; k < len; k++)
+            cp = cp << 6 | (p[i + k] & 0x3f);
+          i += len;
+        }
+      else
+        i++;
+      if (cp >= 0x10000)
+        {
+          h = h * 31 + (0xd800 + ((cp - 0x10000) >> 10));
+          h = h * 31 + (0xdc00 + ((cp - 0x10000) & 0x3ff));
+        }
+      else
+        h = h * 31 + cp;
+    }
+  return mk_small ((int32_t) h);
 }
 
 static fb_value *
