@@ -1232,7 +1232,20 @@ quote_string (fb_buf *b, const char *s, size_t n, bool bytes)
         ok = ((unsigned char) s[i + k] & 0xc0) == 0x80;
       if (ok)
         {
-          fb_buf_append (b, s + i, len);
+          uint32_t cp = c & (0x7f >> len);
+          for (size_t k = 1; k < len; k++)
+            cp = cp << 6 | ((unsigned char) s[i + k] & 0x3f);
+          /* invisible code points (C1 controls, non-ASCII spaces, zero-width
+           * and direction marks, BOM) are escaped, as Go does for
+           * non-printable runes */
+          if ((cp >= 0x80 && cp <= 0xa0) || cp == 0xad
+              || (cp >= 0x2000 && cp <= 0x200f)
+              || (cp >= 0x2028 && cp <= 0x202f)
+              || (cp >= 0x205f && cp <= 0x2064) || cp == 0x3000
+              || cp == 0xfeff)
+            fb_buf_printf (b, "\\u%04x", (unsigned) cp);
+          else
+            fb_buf_append (b, s + i, len);
           i += len - 1;
         }
       else
