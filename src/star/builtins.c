@@ -909,7 +909,10 @@ b_range (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     outs[0] = &stop;
   for (int i = 0; i < 3; i++)
     if (vs[i] && !fb_value_as_int64 (vs[i], outs[i]))
-      return fb_star_errorf (th, "range: got %s, want int", type_name (vs[i]));
+      return vtype (vs[i]) == FB_V_INT
+                 ? fb_star_errorf (th, "range: argument out of range")
+                 : fb_star_errorf (th, "range: got %s, want int",
+                                   type_name (vs[i]));
   if (step == 0)
     return fb_star_errorf (th, "range: step argument must not be zero");
   fv_range *r = AS (fv_range, star_new (th, sizeof *r, FB_V_RANGE));

@@ -591,7 +591,13 @@ as_index (fb_star_thread *th, fb_value *i, int64_t len, int64_t *out,
       return false;
     }
   if (!fb_value_as_int64 (i, &k))
-    k = INT64_MAX;
+    {
+      /* a big int is out of any range; name it as written */
+      char *r = fb_value_repr (th, i);
+      fb_star_errorf (th, "%s index %s out of range", what, r);
+      free (r);
+      return false;
+    }
   int64_t orig = k;
   if (k < 0)
     k += len;
