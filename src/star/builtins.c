@@ -64,6 +64,27 @@ convert (fb_star_thread *th, const char *fname, uparam *p)
   return false;
 }
 
+/* Out of line: its buffers would otherwise enlarge every unpack's frame. */
+static __attribute__ ((noinline)) void
+unknown_keyword (fb_star_thread *th, const char *fname, const char *kn,
+                 const uparam *ps, size_t n)
+{
+  const char *cands[32];
+  char names[32][64];
+  size_t nc = 0;
+  for (size_t j = 0; j < n; j++)
+    if (ps[j].kind == 0)
+      {
+        snprintf (names[nc], sizeof names[nc], "%.*s", (int) ps[j].namelen,
+                  ps[j].name);
+        cands[nc] = names[nc];
+        nc++;
+      }
+  const char *s = fb_suggest (kn, cands, nc);
+  fb_star_errorf (th, "%s: unexpected keyword argument %s%s%s%s", fname, kn,
+                  s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
+}
+
 int
 fb_star_unpack (fb_star_thread *th, const char *fname,
                 const fb_star_args *args, ...)
@@ -79,23 +100,27 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
       uparam *p = &ps[n];
       memset (p, 0, sizeof *p);
       p->out = va_arg (ap, void *);
-      if (!strcmp (spec, "*"))
+      if (spec[0] == '*' && !spec[1])
         {
           p->kind = 1;
           star = (int) n;
         }
-      else if (!strcmp (spec, "**"))
+      else if (spec[0] == '*' && spec[1] == '*' && !spec[2])
         {
           p->kind = 2;
           kwargs = (int) n;
         }
+      /* name, then optional '?', then optional ":t" (one pass: this runs
+       * for every argument of every builtin call) */
       p->name = spec;
-      const char *colon = strchr (spec, ':');
-      const char *q = strchr (spec, '?');
-      p->namelen = strcspn (spec, "?:");
-      p->optional = q != NULL;
-      if (colon)
-        p->type = colon[1];
+      const char *q = spec;
+      while (*q && *q != '?' && *q != ':')
+        q++;
+      p->namelen = (size_t) (q - spec);
+      if (*q == '?')
+        p->optional = true, q++;
+      if (*q == ':')
+        p->type = q[1];
       n++;
     }
   va_end (ap);
@@ -151,20 +176,7 @@ fb_star_unpack (fb_star_thread *th, const char *fname,
           dict_put (th, kwdict, fb_string (th, kn), args->kwvals[i]);
           continue;
         }
-      const char *cands[32];
-      char names[32][64];
-      size_t nc = 0;
-      for (size_t j = 0; j < n; j++)
-        if (ps[j].kind == 0)
-          {
-            snprintf (names[nc], sizeof names[nc], "%.*s", (int) ps[j].namelen,
-                      ps[j].name);
-            cands[nc] = names[nc];
-            nc++;
-          }
-      const char *s = fb_suggest (kn, cands, nc);
-      fb_star_errorf (th, "%s: unexpected keyword argument %s%s%s%s", fname, kn,
-                      s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
+      unknown_keyword (th, fname, kn, ps, n);
       return -1;
     }
   for (size_t k = 0; k < n; k++)
@@ -607,11 +619,45 @@ b_hash (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (vtype (x) != FB_V_STRING && vtype (x) != FB_V_BYTES)
     return fb_star_errorf (th, "hash: got %s, want string or bytes",
                            type_name (x));
-  /* Java's String.hashCode, as the spec defines it for strings */
-  int32_t h = 0;
-  for (size_t i = 0; i < STR (x)->len; i++)
-    h = (int32_t) ((uint32_t) h * 31 + (unsigned char) STR (x)->s[i]);
-  return mk_small (h);
+  const unsigned char *p = (const unsigned char *) STR (x)->s;
+  size_t n = STR (x)->len;
+  if (vtype (x) == FB_V_BYTES)
+    {
+      /* 32-bit FNV-1a, non-negative, as in Go */
+      uint32_t h = 2166136261u;
+      for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+      return mk_small (h);
+    }
+  /* Java's String.hashCode over UTF-16 code units, as the spec defines it;
+   * invalid UTF-8 counts as U+FFFD */
+  uint32_t h = 0;
+  for (size_t i = 0; i < n;)
+    {
+      uint32_t cp = 0xfffd;
+      size_t len = p[i] < 0x80 ? 1 : p[i] >> 5 == 6 ? 2 : p[i] >> 4 == 14 ? 3
+                   : p[i] >> 3 == 30 ? 4 : 0;
+      bool ok = len && i + len <= n;
+      for (size_t k = 1; ok && k < len; k++)
+        ok = (p[i + k] & 0xc0) == 0x80;
+      if (ok)
+        {
+          cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+          for (size_t k = 1; k < len; k++)
+            cp = cp << 6 | (p[i + k] & 0x3f);
+          i += len;
+        }
+      else
+        i++;
+      if (cp >= 0x10000)
+        {
+          h = h * 31 + (0xd800 + ((cp - 0x10000) >> 10));
+          h = h * 31 + (0xdc00 + ((cp - 0x10000) & 0x3ff));
+        }
+      else
+        h = h * 31 + cp;
+    }
+  return mk_small ((int32_t) h);
 }
 
 static fb_value *
@@ -707,7 +753,9 @@ b_len (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_value *x;
-  if (fb_star_unpack (th, "len", a, "x", &x, NULL) < 0)
+  if (a->npos == 1 && !a->nkw)
+    x = a->pos[0]; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "len", a, "x", &x, NULL) < 0)
     return NULL;
   long n = fb_value_len (x);
   if (n < 0)
@@ -861,7 +909,10 @@ b_range (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     outs[0] = &stop;
   for (int i = 0; i < 3; i++)
     if (vs[i] && !fb_value_as_int64 (vs[i], outs[i]))
-      return fb_star_errorf (th, "range: got %s, want int", type_name (vs[i]));
+      return vtype (vs[i]) == FB_V_INT
+                 ? fb_star_errorf (th, "range: argument out of range")
+                 : fb_star_errorf (th, "range: got %s, want int",
+                                   type_name (vs[i]));
   if (step == 0)
     return fb_star_errorf (th, "range: step argument must not be zero");
   fv_range *r = AS (fv_range, star_new (th, sizeof *r, FB_V_RANGE));
@@ -960,7 +1011,9 @@ b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_value *x = NULL;
-  if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
+  if (a->npos == 1 && !a->nkw)
+    x = a->pos[0]; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
     return NULL;
   if (!x)
     return fb_string_n (th, "", 0); /* str() is "", like int() is 0 */

@@ -609,7 +609,13 @@ as_index (fb_star_thread *th, fb_value *i, int64_t len, int64_t *out,
       return false;
     }
   if (!fb_value_as_int64 (i, &k))
-    k = INT64_MAX;
+    {
+      /* a big int is out of any range; name it as written */
+      char *r = fb_value_repr (th, i);
+      fb_star_errorf (th, "%s index %s out of range", what, r);
+      free (r);
+      return false;
+    }
   int64_t orig = k;
   if (k < 0)
     k += len;
@@ -947,7 +953,9 @@ eval_args (ectx *x, expr *e, argvec *a)
   return 0;
 }
 
-static fb_value *
+/* Out of line, like the literals below: eval() recurses for every node,
+ * and the argument vectors would make each of its frames large. */
+static __attribute__ ((noinline)) fb_value *
 eval_call (ectx *x, expr *e)
 {
   fb_star_thread *th = x->th;
@@ -1044,6 +1052,46 @@ eval_comp (ectx *x, expr *e, size_t ci, fb_value *acc)
   return res;
 }
 
+static __attribute__ ((noinline)) fb_value *
+eval_literal (ectx *x, expr *e)
+{
+  fb_star_thread *th = x->th;
+  if (e->kind != E_DICT)
+    {
+      size_t n = e->u.seq.n;
+      fb_value *small[8];
+      fb_value **items = n <= 8 ? small : star_alloc (th, n * sizeof *items);
+      for (size_t i = 0; i < n; i++)
+        if (!(items[i] = eval (x, e->u.seq.items[i])))
+          return NULL;
+      return e->kind == E_LIST ? list_from (th, n, items)
+                               : fb_tuple_new (th, n, items);
+    }
+  fb_value *d = fb_dict_new (th);
+  for (size_t i = 0; i < e->u.seq.n; i++)
+    {
+      expr *ke = e->u.seq.items[2 * i];
+      fb_value *k = eval (x, ke);
+      if (!k)
+        return NULL;
+      fb_value *v = eval (x, e->u.seq.items[2 * i + 1]);
+      if (!v)
+        return NULL;
+      fb_value *old;
+      int rc = dict_lookup (th, d, k, &old);
+      if (rc > 0)
+        {
+          _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+          star_repr_buf (th, k, &b);
+          return star_error_at (th, ke->pos, "duplicate key: %s",
+                                fb_buf_str (&b));
+        }
+      if (rc < 0 || dict_put (th, d, k, v) < 0)
+        return fail_at (x, ke->pos);
+    }
+  return d;
+}
+
 static fb_value *
 eval (ectx *x, expr *e)
 {
@@ -1056,42 +1104,8 @@ eval (ectx *x, expr *e)
       return e->u.konst;
     case E_LIST:
     case E_TUPLE:
-      {
-        size_t n = e->u.seq.n;
-        fb_value *small[8];
-        fb_value **items = n <= 8 ? small : star_alloc (th, n * sizeof *items);
-        for (size_t i = 0; i < n; i++)
-          if (!(items[i] = eval (x, e->u.seq.items[i])))
-            return NULL;
-        return e->kind == E_LIST ? list_from (th, n, items)
-                                 : fb_tuple_new (th, n, items);
-      }
     case E_DICT:
-      {
-        fb_value *d = fb_dict_new (th);
-        for (size_t i = 0; i < e->u.seq.n; i++)
-          {
-            expr *ke = e->u.seq.items[2 * i];
-            fb_value *k = eval (x, ke);
-            if (!k)
-              return NULL;
-            fb_value *v = eval (x, e->u.seq.items[2 * i + 1]);
-            if (!v)
-              return NULL;
-            fb_value *old;
-            int rc = dict_lookup (th, d, k, &old);
-            if (rc > 0)
-              {
-                _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-                star_repr_buf (th, k, &b);
-                return star_error_at (th, ke->pos, "duplicate key: %s",
-                                      fb_buf_str (&b));
-              }
-            if (rc < 0 || dict_put (th, d, k, v) < 0)
-              return fail_at (x, ke->pos);
-          }
-        return d;
-      }
+      return eval_literal (x, e);
     case E_UNARY:
       {
         fb_value *v = eval (x, e->u.un.x);

@@ -102,7 +102,9 @@ vtype (const fb_value *v)
 /* ---- heap -------------------------------------------------------------- */
 typedef struct heap_chunk {
   struct heap_chunk *prev;
-  size_t size;
+  size_t size;   /* bytes of data */
+  size_t mapped; /* a 2 MiB huge-page mapping, not malloc'd */
+  size_t pad;    /* data stays 16-byte aligned */
   char data[];
 } heap_chunk;
 typedef struct heap_fin {

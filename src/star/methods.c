@@ -612,7 +612,9 @@ static const method_entry bytes_methods[] = {
 METHOD (l_append)
 {
   fb_value *x;
-  if (fb_star_unpack (th, "append", a, "x", &x, NULL) < 0)
+  if (a->npos == 1)
+    x = a->pos[0]; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "append", a, "x", &x, NULL) < 0)
     return NULL;
   return fb_list_append (th, RECV, x) < 0 ? NULL : NONE;
 }
@@ -689,8 +691,11 @@ METHOD (l_pop)
   fv_list *l = LIST (RECV);
   int64_t i = (int64_t) l->len - 1;
   fb_value *iv = NULL;
-  if (fb_star_unpack (th, "pop", a, "index?", &iv, NULL) < 0
-      || !check_mutable (th, RECV, "pop from"))
+  if (a->npos <= 1)
+    iv = a->npos ? a->pos[0] : NULL; /* hot: no generic unpacking */
+  else if (fb_star_unpack (th, "pop", a, "index?", &iv, NULL) < 0)
+    return NULL;
+  if (!check_mutable (th, RECV, "pop from"))
     return NULL;
   if (iv)
     {
@@ -754,7 +759,15 @@ METHOD (d_clear)
 METHOD (d_get)
 {
   fb_value *k, *dflt = NONE, *v;
-  if (fb_star_unpack (th, "get", a, "key", &k, "default?", &dflt, NULL) < 0)
+  /* hot: skip the generic unpacking (keywords were refused already) */
+  if (a->npos == 1 || a->npos == 2)
+    {
+      k = a->pos[0];
+      if (a->npos == 2)
+        dflt = a->pos[1];
+    }
+  else if (fb_star_unpack (th, "get", a, "key", &k, "default?", &dflt,
+                           NULL) < 0)
     return NULL;
   int rc = dict_lookup (th, RECV, k, &v);
   if (rc < 0)

@@ -33,9 +33,9 @@ struct parse_ctx {
   bool emitted_any; /* a token since the last NEWLINE */
   token tok;
   int nesting; /* expression recursion, bounded against stack overflow */
-  fb_buf lit;  /* string literal being lexed; here so an error frees it */
   fb_error *err;
   jmp_buf jmp;
+  fb_buf sbuf; /* string literal being lexed; freed with the context */
 };
 
 static const char *const tok_names[T_COUNT_] = {
@@ -166,7 +166,8 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
   char q = *c->p;
   bool triple = c->end - c->p >= 3 && c->p[1] == q && c->p[2] == q;
   c->p += triple ? 3 : 1;
-  fb_buf *b = &c->lit;
+  /* in the context, not on the stack: a syntax error longjmps out */
+  fb_buf *b = &c->sbuf;
   fb_buf_truncate (b, 0);
   fb_buf_reserve (b, 16);
   for (;;)
@@ -541,14 +542,18 @@ again:
                  || (unsigned char) *c->p >= 0x80))
         c->p++;
       size_t n = (size_t) (c->p - s);
-      for (size_t k = 0; k < sizeof keywords / sizeof *keywords; k++)
-        if (strlen (keywords[k].word) == n && !memcmp (keywords[k].word, s, n))
+      /* keywords and reserved words have 2 to 8 letters, all lower case */
+      bool maybe_kw = n >= 2 && n <= 8 && *s >= 'a' && *s <= 'y';
+      for (size_t k = 0; maybe_kw && k < sizeof keywords / sizeof *keywords; k++)
+        if (keywords[k].word[0] == *s && strlen (keywords[k].word) == n
+            && !memcmp (keywords[k].word, s, n))
           {
             t->kind = keywords[k].kind;
             return;
           }
-      for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++)
-        if (strlen (reserved[k]) == n && !memcmp (reserved[k], s, n))
+      for (size_t k = 0; maybe_kw && k < sizeof reserved / sizeof *reserved; k++)
+        if (reserved[k][0] == *s && strlen (reserved[k]) == n
+            && !memcmp (reserved[k], s, n))
           syntax_error (c, t->pos, "keyword %s is reserved", reserved[k]);
       t->kind = T_IDENT;
       t->ident = star_strdup (c->th, s, n);
@@ -577,6 +582,8 @@ again:
   };
   for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
     {
+      if (ops[k].s[0] != ch)
+        continue;
       size_t n = strlen (ops[k].s);
       if ((size_t) (c->end - c->p) >= n && !memcmp (c->p, ops[k].s, n))
         {
@@ -653,8 +660,9 @@ new_stmt (parse_ctx *c, stmt_kind k, fb_pos pos)
   return s;
 }
 
-/* Growable arrays of pointers, in the thread heap like the tree they
- * become: a syntax error unwinds past them with nothing to free. */
+/* growable arrays of pointers, in the thread heap like the tree itself so
+ * that a syntax error (a longjmp out of any depth) leaks nothing; growth
+ * doubles, so the abandoned copies cost at most as much again */
 typedef struct { void **v; size_t n, cap; } ptrvec;
 
 static void
@@ -662,7 +670,7 @@ pv_push (parse_ctx *c, ptrvec *pv, void *p)
 {
   if (pv->n == pv->cap)
     {
-      size_t cap = pv->cap ? pv->cap * 2 : 8;
+      size_t cap = pv->cap ? 2 * pv->cap : 4;
       void **v = star_alloc (c->th, cap * sizeof *v);
       if (pv->n)
         memcpy (v, pv->v, pv->n * sizeof *v);
@@ -1599,7 +1607,7 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
   ptrvec body = { 0 };
   if (setjmp (c->jmp))
     {
-      fb_buf_free (&c->lit);
+      fb_buf_free (&c->sbuf);
       free (c);
       return -1;
     }
@@ -1632,7 +1640,7 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
   d->is_toplevel = true;
   d->body = finish_list (c, &body);
   *toplevel = d;
-  fb_buf_free (&c->lit);
+  fb_buf_free (&c->sbuf);
   free (c);
   return 0;
 }

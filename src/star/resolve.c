@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "star/internal.h"
-#include "util/alloc.h"
 #include "util/suggest.h"
 
 typedef struct {
@@ -24,6 +23,8 @@ typedef struct block {
   fn_state *fn;
   binding *b;
   size_t n, cap;
+  int32_t *index; /* open addressing over b once it is large, else NULL */
+  size_t index_cap;
 } block;
 
 struct fn_state {
@@ -32,7 +33,7 @@ struct fn_state {
   fn_state *parent;
   const char **locals;
   bool *is_cell;
-  size_t nlocals, caplocals, capcells;
+  size_t nlocals, caplocals, capcell;
   struct { bool from_free; int index; const char *name; } *frees;
   size_t nfree, capfree;
   expr **local_refs; /* identifiers resolved to a local, fixed up at the end */
@@ -51,24 +52,24 @@ typedef struct {
   size_t capnames;
 } resolver;
 
-/* Scratch arrays live in the thread heap like the tree: a resolve error
- * unwinds past them with nothing to free. */
-static void
-rgrow (fb_star_thread *th, void *arrp, size_t *cap, size_t need, size_t elt)
+/* Grows an array in the thread heap (doubling). A static error longjmps
+ * out of any depth, so nothing the resolver allocates needs freeing. */
+static void *
+hgrow (fb_star_thread *th, void *p, size_t *cap, size_t need, size_t elem)
 {
-  void **arr = arrp;
   if (need <= *cap)
-    return;
-  size_t ncap = *cap ? *cap * 2 : 8;
+    return p;
+  size_t ncap = *cap ? 2 * *cap : 8;
   while (ncap < need)
     ncap *= 2;
-  void *n = star_alloc (th, ncap * elt);
+  void *q = star_alloc (th, ncap * elem);
   if (*cap)
-    memcpy (n, *arr, *cap * elt);
-  *arr = n;
+    memcpy (q, p, *cap * elem);
   *cap = ncap;
+  return q;
 }
-#define RGROW(th, arr, cap, need) rgrow ((th), &(arr), &(cap), (need), sizeof *(arr))
+#define HGROW(th, p, cap, need) \
+  ((p) = hgrow ((th), (void *) (p), &(cap), (need), sizeof *(p)))
 
 static _Noreturn void __attribute__ ((format (printf, 3, 4)))
 rerror (resolver *r, fb_pos pos, const char *fmt, ...)
@@ -83,20 +84,55 @@ rerror (resolver *r, fb_pos pos, const char *fmt, ...)
   longjmp (r->jmp, 1);
 }
 
+static uint32_t
+name_hash (const char *s)
+{
+  uint32_t h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 16777619u;
+  return h;
+}
+
+/* The module block of a 2,000-line spec holds hundreds of names: past a
+ * few, lookups go through a hash index. */
+#define BLOCK_LINEAR 8
+
 static binding *
 block_find (block *b, const char *name)
 {
-  for (size_t i = 0; i < b->n; i++)
-    if (!strcmp (b->b[i].name, name))
-      return &b->b[i];
-  return NULL;
+  if (!b->index)
+    {
+      for (size_t i = 0; i < b->n; i++)
+        if (!strcmp (b->b[i].name, name))
+          return &b->b[i];
+      return NULL;
+    }
+  size_t mask = b->index_cap - 1;
+  for (size_t i = name_hash (name) & mask;; i = (i + 1) & mask)
+    {
+      int32_t k = b->index[i];
+      if (k < 0)
+        return NULL;
+      if (!strcmp (b->b[k].name, name))
+        return &b->b[k];
+    }
+}
+
+static void
+index_put (block *b, size_t k)
+{
+  size_t mask = b->index_cap - 1;
+  size_t i = name_hash (b->b[k].name) & mask;
+  while (b->index[i] >= 0)
+    i = (i + 1) & mask;
+  b->index[i] = (int32_t) k;
 }
 
 static int
 add_local (fn_state *f, const char *name)
 {
-  RGROW (f->th, f->locals, f->caplocals, f->nlocals + 1);
-  RGROW (f->th, f->is_cell, f->capcells, f->nlocals + 1);
+  HGROW (f->th, f->locals, f->caplocals, f->nlocals + 1);
+  HGROW (f->th, f->is_cell, f->capcell, f->nlocals + 1);
   f->locals[f->nlocals] = name;
   f->is_cell[f->nlocals] = false;
   return (int) f->nlocals++;
@@ -105,9 +141,21 @@ add_local (fn_state *f, const char *name)
 static binding *
 bind (block *b, const char *name, scope_kind sc, int index, fb_pos pos)
 {
-  RGROW (b->fn->th, b->b, b->cap, b->n + 1);
+  HGROW (b->fn->th, b->b, b->cap, b->n + 1);
   b->b[b->n] = (binding) { name, sc, index, pos };
-  return &b->b[b->n++];
+  size_t k = b->n++;
+  if (b->n > BLOCK_LINEAR && 2 * b->n > b->index_cap)
+    {
+      /* (re)build the index at a load factor of at most 1/2 */
+      b->index_cap = b->index_cap ? 2 * b->index_cap : 4 * BLOCK_LINEAR;
+      b->index = star_alloc (b->fn->th, b->index_cap * sizeof *b->index);
+      memset (b->index, 0xff, b->index_cap * sizeof *b->index);
+      for (size_t i = 0; i < b->n; i++)
+        index_put (b, i);
+    }
+  else if (b->index)
+    index_put (b, k);
+  return &b->b[k];
 }
 
 /* Binds name in the function block b (a new local unless already bound). */
@@ -131,7 +179,7 @@ bind_global (resolver *r, const char *name, fb_pos pos)
     }
   fb_star_module *m = r->mod;
   int idx = (int) m->nglobals++;
-  RGROW (r->th, m->names, r->capnames, m->nglobals);
+  HGROW (r->th, m->names, r->capnames, m->nglobals);
   m->names[idx] = name;
   bind (r->module_block, name, SC_GLOBAL, idx, pos);
 }
@@ -218,7 +266,7 @@ capture (fn_state *f, fn_state *owner, int owner_index, const char *name)
     if (f->frees[i].from_free == from_free && f->frees[i].index == index
         && !strcmp (f->frees[i].name, name))
       return (int) i;
-  RGROW (f->th, f->frees, f->capfree, f->nfree + 1);
+  HGROW (f->th, f->frees, f->capfree, f->nfree + 1);
   f->frees[f->nfree].from_free = from_free;
   f->frees[f->nfree].index = index;
   f->frees[f->nfree].name = name;
@@ -233,24 +281,23 @@ suggest_undefined (resolver *r, block *b, expr *id)
   for (block *x = b; x; x = x->parent)
     for (size_t i = 0; i < x->n; i++)
       {
-        FB_GROW (cands, cap, n + 1);
+        HGROW (r->th, cands, cap, n + 1);
         cands[n++] = x->b[i].name;
       }
   for (size_t i = 0; i < r->th->npre; i++)
     {
-      FB_GROW (cands, cap, n + 1);
+      HGROW (r->th, cands, cap, n + 1);
       cands[n++] = r->th->pre_names[i];
     }
   for (const char *const *u = universe_names (); *u; u++)
     {
-      FB_GROW (cands, cap, n + 1);
+      HGROW (r->th, cands, cap, n + 1);
       cands[n++] = *u;
     }
   const char *s = fb_suggest (id->u.id.name, cands, n);
   char hint[128] = "";
   if (s)
     snprintf (hint, sizeof hint, " (did you mean %s?)", s);
-  free (cands);
   rerror (r, id->pos, "undefined: %s%s", id->u.id.name, hint);
 }
 
@@ -274,7 +321,7 @@ use (resolver *r, block *b, expr *id)
         {
           id->u.id.scope = SC_LOCAL;
           id->u.id.index = bd->index;
-          RGROW (cur->th, cur->local_refs, cur->caprefs, cur->nrefs + 1);
+          HGROW (cur->th, cur->local_refs, cur->caprefs, cur->nrefs + 1);
           cur->local_refs[cur->nrefs++] = id;
           return;
         }
@@ -566,9 +613,7 @@ star_resolve (fb_star_thread *th, fn_def *top, unsigned dialect,
   block mb = { .fn = &f };
   r.module_block = &mb;
   if (setjmp (r.jmp))
-    {
-      return -1;
-    }
+    return -1;
   collect_bindings (&r, &mb, &top->body, true);
   resolve_stmts (&r, &mb, &top->body);
   finish_function (&r, &f);

@@ -147,6 +147,20 @@ fb_float (fb_star_thread *th, double d)
   return &f->h;
 }
 
+/* Decimal text of i, right-aligned at the end of out[24]; its length. */
+static size_t
+small_int_text (int64_t i, char out[24])
+{
+  char *e = out + 24, *p = e;
+  uint64_t u = i < 0 ? -(uint64_t) i : (uint64_t) i;
+  do
+    *--p = (char) ('0' + u % 10);
+  while (u /= 10);
+  if (i < 0)
+    *--p = '-';
+  return (size_t) (e - p);
+}
+
 static fv_string *
 string_alloc (fb_star_thread *th, size_t len, fb_value_type t)
 {
@@ -1218,7 +1232,20 @@ quote_string (fb_buf *b, const char *s, size_t n, bool bytes)
         ok = ((unsigned char) s[i + k] & 0xc0) == 0x80;
       if (ok)
         {
-          fb_buf_append (b, s + i, len);
+          uint32_t cp = c & (0x7f >> len);
+          for (size_t k = 1; k < len; k++)
+            cp = cp << 6 | ((unsigned char) s[i + k] & 0x3f);
+          /* invisible code points (C1 controls, non-ASCII spaces, zero-width
+           * and direction marks, BOM) are escaped, as Go does for
+           * non-printable runes */
+          if ((cp >= 0x80 && cp <= 0xa0) || cp == 0xad
+              || (cp >= 0x2000 && cp <= 0x200f)
+              || (cp >= 0x2028 && cp <= 0x202f)
+              || (cp >= 0x205f && cp <= 0x2064) || cp == 0x3000
+              || cp == 0xfeff)
+            fb_buf_printf (b, "\\u%04x", (unsigned) cp);
+          else
+            fb_buf_append (b, s + i, len);
           i += len - 1;
         }
       else
@@ -1318,7 +1345,11 @@ repr_rec (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
 {
   if (IS_SMALL (v))
     {
-      fb_buf_printf (b, "%" PRId64, SMALL_VAL (v));
+      {
+        char tmp[24];
+        size_t n = small_int_text (SMALL_VAL (v), tmp);
+        fb_buf_append (b, tmp + sizeof tmp - n, n);
+      }
       return;
     }
   fb_value_type t = (fb_value_type) v->type;
@@ -1476,6 +1507,13 @@ star_str (fb_star_thread *th, fb_value *v)
 {
   if (vtype (v) == FB_V_STRING)
     return v;
+  if (IS_SMALL (v))
+    {
+      /* str(i) is common in loops: no buffer, no printf */
+      char tmp[24];
+      size_t n = small_int_text (SMALL_VAL (v), tmp);
+      return fb_string_n (th, tmp + sizeof tmp - n, n);
+    }
   return star_repr (th, v);
 }
 
