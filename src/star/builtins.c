@@ -360,23 +360,12 @@ b_chr (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (i < 0 || i > 0x10ffff)
     return fb_star_errorf (th, "chr: Unicode code point %lld out of range (<0 or >0x10FFFF)",
                            (long long) i);
-  char o[4];
-  size_t n;
   uint32_t cp = (uint32_t) i;
   if (cp >= 0xd800 && cp < 0xe000)
     cp = 0xfffd;
-  if (cp < 0x80)
-    o[0] = (char) cp, n = 1;
-  else if (cp < 0x800)
-    o[0] = (char) (0xc0 | cp >> 6), o[1] = (char) (0x80 | (cp & 0x3f)), n = 2;
-  else if (cp < 0x10000)
-    o[0] = (char) (0xe0 | cp >> 12), o[1] = (char) (0x80 | ((cp >> 6) & 0x3f)),
-    o[2] = (char) (0x80 | (cp & 0x3f)), n = 3;
-  else
-    o[0] = (char) (0xf0 | cp >> 18), o[1] = (char) (0x80 | ((cp >> 12) & 0x3f)),
-    o[2] = (char) (0x80 | ((cp >> 6) & 0x3f)), o[3] = (char) (0x80 | (cp & 0x3f)),
-    n = 4;
-  return fb_string_n (th, o, n);
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  utf8_append (&b, cp);
+  return fb_string_n (th, fb_buf_str (&b), b.len);
 }
 
 static int
@@ -856,17 +845,11 @@ b_ord (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return fb_star_errorf (th, "ord: got %s, want string", type_name (x));
   const unsigned char *s = (const unsigned char *) STR (x)->s;
   size_t n = STR (x)->len;
-  size_t len = !n ? 0 : s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+  size_t len = n ? utf8_len (s, n) : 0;
   if (!n || len != n)
     return fb_star_errorf (th, "ord: string encodes %s Unicode code points, want 1",
                            n ? "several" : "0");
-  uint32_t cp = len == 1 ? s[0]
-                : len == 2 ? (uint32_t) (s[0] & 0x1f) << 6 | (s[1] & 0x3f)
-                : len == 3 ? (uint32_t) (s[0] & 0x0f) << 12
-                                 | (uint32_t) (s[1] & 0x3f) << 6 | (s[2] & 0x3f)
-                           : (uint32_t) (s[0] & 0x07) << 18
-                                 | (uint32_t) (s[1] & 0x3f) << 12
-                                 | (uint32_t) (s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+  uint32_t cp = utf8_decode (s, len);
   return mk_small (cp);
 }
 
@@ -1025,12 +1008,8 @@ b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       size_t n = STR (x)->len;
       for (size_t i = 0; i < n;)
         {
-          size_t len = s[i] < 0x80 ? 1 : s[i] >= 0xf8 ? 0 : s[i] >= 0xf0 ? 4
-                       : s[i] >= 0xe0 ? 3 : s[i] >= 0xc0 ? 2 : 0;
-          bool ok = len && i + len <= n;
-          for (size_t k = 1; ok && k < len; k++)
-            ok = (s[i + k] & 0xc0) == 0x80;
-          if (ok)
+          size_t len = utf8_valid ((const char *) s + i, n - i);
+          if (len)
             {
               fb_buf_append (&b, s + i, len);
               i += len;

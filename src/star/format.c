@@ -79,21 +79,7 @@ format_one (fb_star_thread *th, fb_buf *b, char conv, fb_value *v)
               fb_star_errorf (th, "%%c format: code point %" PRId64 " out of range", cp);
               return false;
             }
-          char o[5] = { 0 };
-          if (cp < 0x80)
-            o[0] = (char) cp;
-          else if (cp < 0x800)
-            o[0] = (char) (0xc0 | cp >> 6), o[1] = (char) (0x80 | (cp & 0x3f));
-          else if (cp < 0x10000)
-            o[0] = (char) (0xe0 | cp >> 12),
-            o[1] = (char) (0x80 | ((cp >> 6) & 0x3f)),
-            o[2] = (char) (0x80 | (cp & 0x3f));
-          else
-            o[0] = (char) (0xf0 | cp >> 18),
-            o[1] = (char) (0x80 | ((cp >> 12) & 0x3f)),
-            o[2] = (char) (0x80 | ((cp >> 6) & 0x3f)),
-            o[3] = (char) (0x80 | (cp & 0x3f));
-          fb_buf_puts (b, o);
+          utf8_append (b, (uint32_t) cp);
           return true;
         }
       fb_star_errorf (th, "%%c format requires a single-character string or int: got %s",

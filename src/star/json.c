@@ -34,11 +34,8 @@ json_quote (fb_buf *b, const char *s, size_t n)
           fb_buf_putc (b, (char) c);
           continue;
         }
-      size_t len = c >= 0xf8 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-      bool ok = len && i + len <= n;
-      for (size_t k = 1; ok && k < len; k++)
-        ok = ((unsigned char) s[i + k] & 0xc0) == 0x80;
-      if (ok)
+      size_t len = utf8_valid (s + i, n - i);
+      if (len)
         {
           fb_buf_append (b, s + i, len);
           i += len - 1;
@@ -196,24 +193,6 @@ hex4 (const char *p)
   return v;
 }
 
-static void
-put_utf8 (fb_buf *b, uint32_t cp)
-{
-  char o[4];
-  if (cp < 0x80)
-    fb_buf_putc (b, (char) cp);
-  else if (cp < 0x800)
-    o[0] = (char) (0xc0 | cp >> 6), o[1] = (char) (0x80 | (cp & 0x3f)),
-    fb_buf_append (b, o, 2);
-  else if (cp < 0x10000)
-    o[0] = (char) (0xe0 | cp >> 12), o[1] = (char) (0x80 | ((cp >> 6) & 0x3f)),
-    o[2] = (char) (0x80 | (cp & 0x3f)), fb_buf_append (b, o, 3);
-  else
-    o[0] = (char) (0xf0 | cp >> 18), o[1] = (char) (0x80 | ((cp >> 12) & 0x3f)),
-    o[2] = (char) (0x80 | ((cp >> 6) & 0x3f)), o[3] = (char) (0x80 | (cp & 0x3f)),
-    fb_buf_append (b, o, 4);
-}
-
 static fb_value *
 dec_string (jdec *d)
 {
@@ -264,7 +243,7 @@ dec_string (jdec *d)
               }
             if (cp >= 0xd800 && cp < 0xe000)
               cp = 0xfffd;
-            put_utf8 (&b, cp);
+            utf8_append (&b, cp);
             break;
           }
         default:

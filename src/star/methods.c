@@ -525,30 +525,6 @@ METHOD (s_splitlines)
   return l;
 }
 
-static size_t
-utf8_len (const unsigned char *s, size_t n)
-{
-  size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3
-               : s[0] >= 0xc0 ? 2 : 1;
-  return len > n ? 1 : len;
-}
-
-static uint32_t
-utf8_decode (const unsigned char *s, size_t len)
-{
-  switch (len)
-    {
-    case 1: return s[0];
-    case 2: return (uint32_t) (s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-    case 3:
-      return (uint32_t) (s[0] & 0x0f) << 12 | (uint32_t) (s[1] & 0x3f) << 6
-             | (s[2] & 0x3f);
-    default:
-      return (uint32_t) (s[0] & 0x07) << 18 | (uint32_t) (s[1] & 0x3f) << 12
-             | (uint32_t) (s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-    }
-}
-
 /* mode: 0 elems (1-byte strings), 1 elem_ords, 2 codepoints, 3 codepoint_ords */
 static fb_value *
 elems_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,

@@ -119,35 +119,6 @@ newline (parse_ctx *c)
   c->line_start = c->p;
 }
 
-static void
-append_utf8 (fb_buf *b, uint32_t cp)
-{
-  char o[4];
-  if (cp < 0x80)
-    fb_buf_putc (b, (char) cp);
-  else if (cp < 0x800)
-    {
-      o[0] = (char) (0xc0 | cp >> 6);
-      o[1] = (char) (0x80 | (cp & 0x3f));
-      fb_buf_append (b, o, 2);
-    }
-  else if (cp < 0x10000)
-    {
-      o[0] = (char) (0xe0 | cp >> 12);
-      o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-      o[2] = (char) (0x80 | (cp & 0x3f));
-      fb_buf_append (b, o, 3);
-    }
-  else
-    {
-      o[0] = (char) (0xf0 | cp >> 18);
-      o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-      o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-      o[3] = (char) (0x80 | (cp & 0x3f));
-      fb_buf_append (b, o, 4);
-    }
-}
-
 static int
 hexval (char ch)
 {
@@ -273,7 +244,7 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
             c->p += n;
             if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
               syntax_error (c, epos, "invalid Unicode code point U+%04X", cp);
-            append_utf8 (b, cp);
+            utf8_append (b, cp);
             break;
           }
         default:

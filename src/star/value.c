@@ -1197,6 +1197,57 @@ star_compare_op (fb_star_thread *th, tok_kind op, fb_value *a, fb_value *b,
 
 /* ---- repr and str ------------------------------------------------------ */
 
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+void
+utf8_append (fb_buf *b, uint32_t cp)
+{
+  char o[4];
+  size_t n;
+  if (cp < 0x80)
+    o[0] = (char) cp, n = 1;
+  else if (cp < 0x800)
+    o[0] = (char) (0xc0 | cp >> 6), n = 2;
+  else if (cp < 0x10000)
+    o[0] = (char) (0xe0 | cp >> 12), n = 3;
+  else
+    o[0] = (char) (0xf0 | cp >> 18), n = 4;
+  for (size_t k = 1; k < n; k++)
+    o[k] = (char) (0x80 | ((cp >> (6 * (n - 1 - k))) & 0x3f));
+  fb_buf_append (b, o, n);
+}
+
+size_t
+utf8_valid (const char *s, size_t n)
+{
+  unsigned char c = (unsigned char) s[0];
+  size_t len = c < 0x80 ? 1 : c >= 0xf8 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3
+               : c >= 0xc0 ? 2 : 0;
+  if (!len || len > n)
+    return 0;
+  for (size_t k = 1; k < len; k++)
+    if (((unsigned char) s[k] & 0xc0) != 0x80)
+      return 0;
+  return len;
+}
+
+size_t
+utf8_len (const unsigned char *s, size_t n)
+{
+  size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3
+               : s[0] >= 0xc0 ? 2 : 1;
+  return len > n ? 1 : len;
+}
+
+uint32_t
+utf8_decode (const unsigned char *s, size_t len)
+{
+  uint32_t cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
+  for (size_t k = 1; k < len; k++)
+    cp = cp << 6 | (s[k] & 0x3f);
+  return cp;
+}
+
 void
 quote_string (fb_buf *b, const char *s, size_t n, bool bytes)
 {
@@ -1226,15 +1277,10 @@ quote_string (fb_buf *b, const char *s, size_t n, bool bytes)
           continue;
         }
       /* keep valid UTF-8 sequences, escape stray bytes */
-      size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-      bool ok = !bytes && len && i + len <= n;
-      for (size_t k = 1; ok && k < len; k++)
-        ok = ((unsigned char) s[i + k] & 0xc0) == 0x80;
-      if (ok)
+      size_t len = bytes ? 0 : utf8_valid (s + i, n - i);
+      if (len)
         {
-          uint32_t cp = c & (0x7f >> len);
-          for (size_t k = 1; k < len; k++)
-            cp = cp << 6 | ((unsigned char) s[i + k] & 0x3f);
+          uint32_t cp = utf8_decode ((const unsigned char *) s + i, len);
           /* invisible code points (C1 controls, non-ASCII spaces, zero-width
            * and direction marks, BOM) are escaped, as Go does for
            * non-printable runes */
