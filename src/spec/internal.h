@@ -43,6 +43,7 @@ struct fb_session {
   fb_engine *engine;
   fb_test_result *result;
   pthread_mutex_t mu;   /* result->events, appended from the engine thread */
+  size_t cap_events;
   int64_t t0;
   uint64_t next_scope;
   uint64_t *svc_scope;  /* per service: scope of fault_start rules, 0 none */
@@ -71,14 +72,15 @@ typedef struct {
 /* spec.c */
 void spec_predeclare_topology (fb_spec *s);
 fb_spec *spec_of (fb_star_thread *th);
+/* The running test's session, or NULL after raising "fname: what (called
+ * while loading the spec)". */
+fb_session *spec_session (fb_star_thread *th, const char *fname, const char *what);
 /* The service a value names (a Service or an InterfaceRef), or -1 after
  * raising an error mentioning fname. */
 ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);
 
 /* faults.c */
 void spec_predeclare_faults (fb_spec *s);
-/* Rules of the service named by each **kw of fault()/fault_start(),
- * validated against the spec: used at load time to build filters. */
 void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
 void session_remove_all (fb_session *ss);

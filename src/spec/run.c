@@ -20,26 +20,22 @@
 #include "util/parse.h"
 #include "util/time.h"
 
-#define MAX_EVENTS 200000
-
 static void
 engine_event (void *ctx, const fb_engine_event *ev)
 {
   fb_session *ss = ctx;
-  if (ss->result->n_events >= MAX_EVENTS)
-    return;
   char decision[96], pid[16];
   if (ev->rule && ev->faulted)
     fb_rule_describe_action (ev->rule, decision, sizeof decision);
   else
     snprintf (decision, sizeof decision, "allow");
   snprintf (pid, sizeof pid, "%d", (int) ev->pid);
-  const char *kv[] = { "syscall", ev->syscall, "decision", decision, "pid", pid,
-                       ev->path ? "path" : NULL, ev->path, NULL, NULL, NULL };
-  if (ev->path && ev->rule && ev->faulted && ev->rule->label)
-    kv[8] = "label", kv[9] = ev->rule->label;
-  else if (!ev->path && ev->rule && ev->faulted && ev->rule->label)
-    kv[6] = "label", kv[7] = ev->rule->label;
+  const char *kv[11] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
+  size_t n = 6;
+  if (ev->path)
+    kv[n++] = "path", kv[n++] = ev->path;
+  if (ev->faulted && ev->rule && ev->rule->label)
+    kv[n++] = "label", kv[n++] = ev->rule->label;
   session_event (ss, "syscall", ev->service, kv);
 }
 

@@ -20,6 +20,15 @@ spec_of (fb_star_thread *th)
   return fb_star_user (th);
 }
 
+fb_session *
+spec_session (fb_star_thread *th, const char *fname, const char *what)
+{
+  fb_session *ss = spec_of (th)->session;
+  if (!ss)
+    fb_star_errorf (th, "%s: %s (called while loading the spec)", fname, what);
+  return ss;
+}
+
 /* ---- host types -------------------------------------------------------- */
 
 typedef struct {
@@ -441,8 +450,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
                            name);
   fb_plan_service *sv = FB_NEW (fb_plan_service);
-#define s (*sv)
-  s.name = fb_xstrdup (name);
+  sv->name = fb_xstrdup (name);
   fb_value *err = NULL;
   for (size_t i = 1; i < a->npos; i++)
     {
@@ -450,15 +458,15 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
       if (d)
         {
-          for (size_t j = 0; j < s.n_ifaces; j++)
-            if (!strcmp (s.ifaces[j].name, d->name))
+          for (size_t j = 0; j < sv->n_ifaces; j++)
+            if (!strcmp (sv->ifaces[j].name, d->name))
               {
                 err = fb_star_errorf (th, "service %s: duplicate interface \"%s\"",
                                       name, d->name);
                 goto fail;
               }
-          s.ifaces = fb_xreallocarray (s.ifaces, s.n_ifaces + 1, sizeof *s.ifaces);
-          s.ifaces[s.n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
+          sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
+          sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
                                                          fb_xstrdup (d->protocol),
                                                          d->port };
         }
@@ -486,7 +494,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     }
   while (binary[0] == '.' && binary[1] == '/')
     binary += 2;
-  s.binary = binary[0] == '/' ? fb_xstrdup (binary)
+  sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
                               : fb_xasprintf ("%s/%s", sp->dir, binary);
   if (args)
     {
@@ -496,17 +504,17 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
           err = fb_star_errorf (th, "service %s: args must be a list of strings", name);
           goto fail;
         }
-      s.args = fb_xcalloc ((size_t) fb_value_len (args) + 1, sizeof *s.args);
+      sv->args = fb_xcalloc ((size_t) fb_value_len (args) + 1, sizeof *sv->args);
       for (long i = 0; i < fb_value_len (args); i++)
         {
           fb_value *x = fb_value_at (args, (size_t) i);
-          s.args[s.n_args++] = fb_value_type_of (x) == FB_V_STRING
+          sv->args[sv->n_args++] = fb_value_type_of (x) == FB_V_STRING
                                    ? fb_xstrdup (fb_value_as_string (x, NULL))
                                    : fb_value_str (th, x);
         }
     }
-  if ((env && add_env (th, &s, env) < 0) || (deps && add_deps (th, sp, &s, deps) < 0)
-      || (ops && add_ops (th, &s, ops) < 0))
+  if ((env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
+      || (ops && add_ops (th, sv, ops) < 0))
     goto fail;
   if (hc)
     {
@@ -517,21 +525,21 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                                 name, fb_value_type_name (hc));
           goto fail;
         }
-      s.hc = *h;
-      s.hc.host = fb_xstrdup (h->host);
-      s.hc.path = fb_xstrdup (h->path);
+      sv->hc = *h;
+      sv->hc.host = fb_xstrdup (h->host);
+      sv->hc.path = fb_xstrdup (h->path);
     }
   if (memory_max < 0 || pids_max < 0)
     {
       err = fb_star_errorf (th, "service %s: limits must not be negative", name);
       goto fail;
     }
-  s.decl_pos = service_decl_pos (th);
-  s.memory_max = (uint64_t) memory_max;
-  s.pids_max = (uint64_t) pids_max;
+  sv->decl_pos = service_decl_pos (th);
+  sv->memory_max = (uint64_t) memory_max;
+  sv->pids_max = (uint64_t) pids_max;
   sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
                                         sizeof *sp->plan.services);
-  sp->plan.services[sp->plan.n_services++] = s;
+  sp->plan.services[sp->plan.n_services++] = *sv;
   free (sv);
   service_ref *r = FB_NEW (service_ref);
   *r = (service_ref) { sp, sp->plan.n_services - 1 };
@@ -542,7 +550,6 @@ fail:
     fb_plan_free (&tmp);
   }
   return err;
-#undef s
 }
 
 void

@@ -9,6 +9,8 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 
+#define STEP_NEEDS_TEST "steps can only run inside a test"
+
 /* A step's builtin carries its interface as (service << 16 | iface). */
 static fb_value *
 step_builtin (fb_star_thread *th, const char *name, fb_builtin_fn fn,
@@ -22,16 +24,6 @@ step_ref (fb_star_thread *th, fb_value *self, iface_ref *r)
 {
   uintptr_t d = (uintptr_t) fb_builtin_data (self);
   *r = (iface_ref) { spec_of (th), d >> 16, d & 0xffff };
-}
-
-static fb_session *
-step_session (fb_star_thread *th, const char *what)
-{
-  fb_session *ss = spec_of (th)->session;
-  if (!ss)
-    fb_star_errorf (th, "%s: steps can only run inside a test (called while loading the spec)",
-                    what);
-  return ss;
 }
 
 static fb_value *
@@ -83,7 +75,7 @@ http_step (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   step_ref (th, self, &r);
   char label[128];
   iface_label (&r, label, sizeof label);
-  fb_session *ss = step_session (th, label);
+  fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
   if (!ss)
     return NULL;
   const char *path = "/", *body = NULL;
@@ -165,7 +157,7 @@ s_send (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   step_ref (th, self, &r);
   char label[128];
   iface_label (&r, label, sizeof label);
-  fb_session *ss = step_session (th, label);
+  fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
   const char *data;
   if (!ss || fb_star_unpack (th, "send", a, "data:s", &data, NULL) < 0)
     return NULL;
@@ -251,7 +243,7 @@ static fb_value *
 b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  if (!step_session (th, "parallel"))
+  if (!spec_session (th, "parallel", STEP_NEEDS_TEST))
     return NULL;
   for (size_t i = 0; i < a->nkw; i++)
     if (strcmp (a->kwnames[i], "interleavings"))
