@@ -70,6 +70,7 @@ typedef struct fb_report {
   char **matrix_faults;
   size_t n_matrix_faults;
   bool show_failures_only;
+  size_t not_run;             /* selected tests an interruption kept from running */
 } fb_report;
 
 /* Event helpers: fields are copied. */
@@ -98,6 +99,16 @@ void fb_report_text_summary (const fb_report *r, fb_buf *out);
 
 /* Faultbox JSON schema version 2. */
 int fb_report_json (const fb_report *r, fb_buf *out, fb_error *err);
+/* One element of its "tests" array, on one line (parallel workers send
+ * their results back in it). */
+int fb_test_result_json (const fb_report *r, const fb_test_result *t, fb_buf *out, fb_error *err);
+
+/* Readers of the above: a whole report (`faultbox merge`) and one test.
+ * Derived fields (pass/fail counts, replay_command, matrix cells) are
+ * recomputed, not read. On error out is untouched and err says what is
+ * wrong where ("tests[3].seed: not an integer"). */
+int fb_report_from_json (const char *text, fb_report *out, fb_error *err);
+int fb_test_result_from_json (const char *text, fb_test_result *out, fb_error *err);
 
 /* JUnit XML as Jenkins and GitLab read it: one <testsuite> per spec, one
  * <testcase> per test or matrix cell, <failure> with the reason and the

@@ -1,8 +1,13 @@
 #include "faultbox/report.h"
 #include "util/buf.h"
 
+#include "util/alloc.h"
+
 #include <errno.h>
 #include <json-c/json.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const result_names[] = {
@@ -62,6 +67,8 @@ test_json (const fb_report *r, const fb_test_result *t)
   json_object_object_add (o, "seed", json_object_new_uint64 (t->seed));
   json_object_object_add (o, "duration_ms", json_object_new_int64 (t->duration_ms));
   add_str (o, "return_value", t->return_value);
+  add_str (o, "matrix_scenario", t->matrix_scenario);
+  add_str (o, "matrix_fault", t->matrix_fault);
   if (t->result != FB_RESULT_PASS)
     {
       fb_buf cmd = FB_BUF_INIT;
@@ -84,6 +91,10 @@ test_json (const fb_report *r, const fb_test_result *t)
           json_object_object_add (fo, "hits", json_object_new_uint64 (f->hits));
           if (f->label && *f->label)
             add_str (fo, "label", f->label);
+          /* what the text report shows, so a report read back prints the same */
+          add_str (fo, "filter", f->filter);
+          json_object_object_add (fo, "matched", json_object_new_uint64 (f->matched));
+          add_str (fo, "hint", f->hint);
           json_object_array_add (fa, fo);
         }
       json_object_object_add (o, "faults", fa);
@@ -136,6 +147,17 @@ matrix_json (const fb_report *r)
 }
 
 int
+fb_test_result_json (const fb_report *r, const fb_test_result *t, fb_buf *out, fb_error *err)
+{
+  json_object *o = test_json (r, t);
+  if (!o)
+    return fb_error_set (err, ENOMEM, "cannot build the JSON of %s", t->name);
+  fb_buf_puts (out, json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (o);
+  return 0;
+}
+
+int
 fb_report_json (const fb_report *r, fb_buf *out, fb_error *err)
 {
   json_object *root = json_object_new_object ();
@@ -152,8 +174,285 @@ fb_report_json (const fb_report *r, fb_buf *out, fb_error *err)
   json_object_object_add (root, "tests", tests);
   if (r->n_matrix_scenarios && r->n_matrix_faults)
     json_object_object_add (root, "matrix", matrix_json (r));
+  if (r->not_run)
+    json_object_object_add (root, "not_run", json_object_new_uint64 (r->not_run));
   fb_buf_puts (out, json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
   fb_buf_putc (out, '\n');
   json_object_put (root);
+  return 0;
+}
+
+/* ---- reading reports back ---------------------------------------------- */
+
+/* String members read into a struct at an offset; `required` ones must be there. */
+typedef struct {
+  const char *key;
+  size_t off;
+  bool required;
+} str_field;
+
+static const str_field test_strs[] = {
+  { "name", offsetof (fb_test_result, name), true },
+  { "reason", offsetof (fb_test_result, reason), false },
+  { "failure_type", offsetof (fb_test_result, failure_type), false },
+  { "return_value", offsetof (fb_test_result, return_value), false },
+  { "matrix_scenario", offsetof (fb_test_result, matrix_scenario), false },
+  { "matrix_fault", offsetof (fb_test_result, matrix_fault), false },
+};
+
+static const str_field fault_strs[] = {
+  { "service", offsetof (fb_fault_summary, service), true },
+  { "syscall", offsetof (fb_fault_summary, keyword), true },
+  { "action", offsetof (fb_fault_summary, action), true },
+  { "errno", offsetof (fb_fault_summary, errno_name), false },
+  { "label", offsetof (fb_fault_summary, label), false },
+  { "filter", offsetof (fb_fault_summary, filter), false },
+  { "hint", offsetof (fb_fault_summary, hint), false },
+};
+
+static int
+read_strs (json_object *o, const str_field *fields, size_t n, void *dst, const char *where, fb_error *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *v;
+      char **slot = (char **) ((char *) dst + fields[i].off);
+      if (!json_object_object_get_ex (o, fields[i].key, &v) || json_object_is_type (v, json_type_null))
+        {
+          if (fields[i].required)
+            return fb_error_set (err, EINVAL, "%s: \"%s\" is missing", where, fields[i].key);
+          continue;
+        }
+      if (!json_object_is_type (v, json_type_string))
+        return fb_error_set (err, EINVAL, "%s.%s: not a string", where, fields[i].key);
+      *slot = fb_xstrdup (json_object_get_string (v));
+    }
+  return 0;
+}
+
+/* An integer member; absent ones read as 0. */
+static int
+read_int (json_object *o, const char *key, int64_t *out, const char *where, fb_error *err)
+{
+  json_object *v;
+  *out = 0;
+  if (!json_object_object_get_ex (o, key, &v))
+    return 0;
+  if (!json_object_is_type (v, json_type_int))
+    return fb_error_set (err, EINVAL, "%s.%s: not an integer", where, key);
+  *out = json_object_get_int64 (v);
+  return 0;
+}
+
+static int
+read_uint (json_object *o, const char *key, uint64_t *out, const char *where, fb_error *err)
+{
+  int64_t v;
+  if (read_int (o, key, &v, where, err) < 0)
+    return -1;
+  if (v < 0)
+    return fb_error_set (err, EINVAL, "%s.%s: negative", where, key);
+  *out = (uint64_t) v;
+  return 0;
+}
+
+/* The array member key (absent: empty); *n its length. */
+static int
+read_array (json_object *o, const char *key, json_object **out, size_t *n, const char *where, fb_error *err)
+{
+  *out = NULL;
+  *n = 0;
+  if (!json_object_object_get_ex (o, key, out))
+    return 0;
+  if (!json_object_is_type (*out, json_type_array))
+    return fb_error_set (err, EINVAL, "%s.%s: not an array", where, key);
+  *n = json_object_array_length (*out);
+  return 0;
+}
+
+static int
+read_event (json_object *o, fb_event *ev, const char *where, fb_error *err)
+{
+  json_object *type, *svc, *fields;
+  if (!json_object_object_get_ex (o, "type", &type) || !json_object_is_type (type, json_type_string))
+    return fb_error_set (err, EINVAL, "%s.type: missing or not a string", where);
+  if (json_object_object_get_ex (o, "service", &svc) && !json_object_is_type (svc, json_type_string))
+    return fb_error_set (err, EINVAL, "%s.service: not a string", where);
+  fb_event_init (ev, json_object_get_string (type), svc ? json_object_get_string (svc) : NULL);
+  if (read_uint (o, "seq", &ev->seq, where, err) < 0 || read_int (o, "timestamp", &ev->time_ns, where, err) < 0)
+    return -1;
+  if (!json_object_object_get_ex (o, "fields", &fields))
+    return 0;
+  if (!json_object_is_type (fields, json_type_object))
+    return fb_error_set (err, EINVAL, "%s.fields: not an object", where);
+  json_object_object_foreach (fields, k, v)
+    {
+      if (!json_object_is_type (v, json_type_string))
+        return fb_error_set (err, EINVAL, "%s.fields.%s: not a string", where, k);
+      fb_event_set (ev, k, json_object_get_string (v));
+    }
+  return 0;
+}
+
+static int
+read_fault (json_object *o, fb_fault_summary *f, const char *where, fb_error *err)
+{
+  if (!json_object_is_type (o, json_type_object))
+    return fb_error_set (err, EINVAL, "%s: not an object", where);
+  if (read_strs (o, fault_strs, sizeof fault_strs / sizeof *fault_strs, f, where, err) < 0
+      || read_uint (o, "hits", &f->hits, where, err) < 0 || read_uint (o, "matched", &f->matched, where, err) < 0)
+    return -1;
+  /* written as "" for delay and trace rules */
+  if (f->errno_name && !*f->errno_name)
+    {
+      free (f->errno_name);
+      f->errno_name = NULL;
+    }
+  return 0;
+}
+
+static int
+read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
+{
+  if (!json_object_is_type (o, json_type_object))
+    return fb_error_set (err, EINVAL, "%s: not an object", where);
+  if (read_strs (o, test_strs, sizeof test_strs / sizeof *test_strs, t, where, err) < 0)
+    return -1;
+  json_object *v;
+  const char *result = json_object_object_get_ex (o, "result", &v) ? json_object_get_string (v) : "";
+  size_t kind = 0;
+  while (kind < sizeof result_names / sizeof *result_names && strcmp (result_names[kind], result))
+    kind++;
+  if (kind == sizeof result_names / sizeof *result_names)
+    return fb_error_set (err, EINVAL, "%s.result: \"%s\" is not pass, fail or error", where, result);
+  t->result = (fb_result_kind) kind;
+  if (read_uint (o, "seed", &t->seed, where, err) < 0 || read_int (o, "duration_ms", &t->duration_ms, where, err) < 0
+      || read_uint (o, "assertions", &t->assertions, where, err) < 0)
+    return -1;
+  json_object *a;
+  size_t n;
+  char at[128];
+  if (read_array (o, "faults", &a, &n, where, err) < 0)
+    return -1;
+  t->faults = fb_xcalloc (n + 1, sizeof *t->faults);
+  for (; t->n_faults < n; t->n_faults++)
+    {
+      snprintf (at, sizeof at, "%s.faults[%zu]", where, t->n_faults);
+      if (read_fault (json_object_array_get_idx (a, t->n_faults), &t->faults[t->n_faults], at, err) < 0)
+        return t->n_faults++, -1; /* counted so the clear frees it */
+    }
+  if (read_array (o, "events", &a, &n, where, err) < 0)
+    return -1;
+  t->events = fb_xcalloc (n + 1, sizeof *t->events);
+  for (; t->n_events < n; t->n_events++)
+    {
+      snprintf (at, sizeof at, "%s.events[%zu]", where, t->n_events);
+      json_object *e = json_object_array_get_idx (a, t->n_events);
+      if (!json_object_is_type (e, json_type_object))
+        return fb_error_set (err, EINVAL, "%s: not an object", at);
+      if (read_event (e, &t->events[t->n_events], at, err) < 0)
+        return t->n_events++, -1;
+    }
+  return 0;
+}
+
+static json_object *
+parse (const char *text, fb_error *err)
+{
+  enum json_tokener_error jerr;
+  json_object *root = json_tokener_parse_verbose (text, &jerr);
+  if (!root)
+    fb_error_set (err, EINVAL, "not JSON: %s", json_tokener_error_desc (jerr));
+  return root;
+}
+
+int
+fb_test_result_from_json (const char *text, fb_test_result *out, fb_error *err)
+{
+  json_object *root = parse (text, err);
+  if (!root)
+    return -1;
+  fb_test_result t = { 0 };
+  int r = read_test (root, &t, "test", err);
+  json_object_put (root);
+  if (r < 0)
+    {
+      fb_test_result_clear (&t);
+      return -1;
+    }
+  *out = t;
+  return 0;
+}
+
+static int
+read_strv (json_object *o, const char *key, char ***out, size_t *n, const char *where, fb_error *err)
+{
+  json_object *a;
+  size_t len;
+  if (read_array (o, key, &a, &len, where, err) < 0)
+    return -1;
+  *out = fb_xcalloc (len + 1, sizeof **out);
+  for (*n = 0; *n < len; (*n)++)
+    {
+      json_object *v = json_object_array_get_idx (a, *n);
+      if (!json_object_is_type (v, json_type_string))
+        return fb_error_set (err, EINVAL, "%s.%s[%zu]: not a string", where, key, *n);
+      (*out)[*n] = fb_xstrdup (json_object_get_string (v));
+    }
+  return 0;
+}
+
+static int
+read_report (json_object *root, fb_report *r, fb_error *err)
+{
+  int64_t version;
+  if (!json_object_is_type (root, json_type_object))
+    return fb_error_set (err, EINVAL, "not a Faultbox report (a JSON object)");
+  if (read_int (root, "version", &version, "report", err) < 0)
+    return -1;
+  if (version != 2)
+    return fb_error_set (err, EINVAL, "report version %lld is not supported (want 2)", (long long) version);
+  json_object *v, *tests;
+  if (json_object_object_get_ex (root, "star_file", &v))
+    r->star_file = fb_xstrdup (json_object_get_string (v));
+  uint64_t not_run;
+  size_t n;
+  if (read_int (root, "duration_ms", &r->duration_ms, "report", err) < 0
+      || read_uint (root, "not_run", &not_run, "report", err) < 0
+      || read_array (root, "tests", &tests, &n, "report", err) < 0)
+    return -1;
+  r->not_run = (size_t) not_run;
+  for (size_t i = 0; i < n; i++)
+    {
+      char at[32];
+      snprintf (at, sizeof at, "tests[%zu]", i);
+      fb_test_result *t = fb_report_add_test (r, "");
+      free (t->name);
+      t->name = NULL;
+      if (read_test (json_object_array_get_idx (tests, i), t, at, err) < 0)
+        return -1;
+    }
+  if (!json_object_object_get_ex (root, "matrix", &v))
+    return 0;
+  return read_strv (v, "scenarios", &r->matrix_scenarios, &r->n_matrix_scenarios, "matrix", err) < 0
+             || read_strv (v, "faults", &r->matrix_faults, &r->n_matrix_faults, "matrix", err) < 0
+             ? -1 : 0;
+}
+
+int
+fb_report_from_json (const char *text, fb_report *out, fb_error *err)
+{
+  json_object *root = parse (text, err);
+  if (!root)
+    return -1;
+  fb_report r = { 0 };
+  int rc = read_report (root, &r, err);
+  json_object_put (root);
+  if (rc < 0)
+    {
+      fb_report_free (&r);
+      return -1;
+    }
+  *out = r;
   return 0;
 }

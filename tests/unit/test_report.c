@@ -152,6 +152,73 @@ test_json_report_round_trips (void **state)
   fb_report_free (&r);
 }
 
+/* What a worker sends and merge reads must print and serialize the same. */
+static void
+test_json_reader_reproduces_the_report (void **state)
+{
+  fb_report r = { 0 };
+  seed_matrix (&r);
+  fb_test_result *t = add (&r, "test_matrix_order_flow_db_down", "order_flow", "db_down", 210, false);
+  t->seed = 3;
+  t->failure_type = fb_xstrdup ("assertion");
+  t->assertions = 2;
+  t->faults = fb_xcalloc (1, sizeof *t->faults);
+  t->n_faults = 1;
+  t->faults[0] = (fb_fault_summary){ .service = fb_xstrdup ("db"), .keyword = fb_xstrdup ("connect"),
+                                      .action = fb_xstrdup ("deny"), .errno_name = fb_xstrdup ("ECONNREFUSED"),
+                                      .filter = fb_xstrdup ("connect"), .hint = fb_xstrdup ("db never calls connect()"),
+                                      .matched = 4 };
+  t->events = fb_xcalloc (1, sizeof *t->events);
+  t->n_events = 1;
+  fb_event_init (&t->events[0], "syscall", "db");
+  t->events[0].seq = 1;
+  t->events[0].time_ns = 1234;
+  fb_event_set (&t->events[0], "syscall", "write");
+  fb_event_set (&t->events[0], "decision", "deny(EIO)");
+  add (&r, "test_order_flow", NULL, NULL, 5, true)->return_value = fb_xstrdup ("\"ok\"");
+  r.not_run = 2;
+  fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT, ta = FB_BUF_INIT, tb = FB_BUF_INIT;
+  assert_int_equal (fb_report_json (&r, &a, NULL), 0);
+  fb_report back = { 0 };
+  fb_error err = { 0 };
+  assert_int_equal (fb_report_from_json (fb_buf_str (&a), &back, &err), 0);
+  assert_int_equal (fb_report_json (&back, &b, NULL), 0);
+  assert_string_equal (fb_buf_str (&a), fb_buf_str (&b));
+  fb_report_text_test (&r, &r.tests[0], &ta);
+  fb_report_text_test (&back, &back.tests[0], &tb);
+  assert_string_equal (fb_buf_str (&ta), fb_buf_str (&tb));
+  fb_buf_truncate (&a, 0);
+  fb_test_result one = { 0 };
+  assert_int_equal (fb_test_result_json (&r, &r.tests[0], &a, NULL), 0);
+  assert_null (strchr (fb_buf_str (&a), '\n'));
+  assert_int_equal (fb_test_result_from_json (fb_buf_str (&a), &one, &err), 0);
+  assert_string_equal (one.faults[0].hint, "db never calls connect()");
+  assert_string_equal (fb_event_get (&one.events[0], "decision"), "deny(EIO)");
+  fb_test_result_clear (&one);
+  fb_report_free (&back);
+  fb_report_free (&r);
+  fb_buf_free (&a);
+  fb_buf_free (&b);
+  fb_buf_free (&ta);
+  fb_buf_free (&tb);
+}
+
+static void
+test_json_reader_names_what_is_wrong (void **state)
+{
+  fb_report r = { 0 };
+  fb_error err = { 0 };
+  assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": \"pass\", \"seed\": \"x\"}]}", &r, &err), -1);
+  assert_string_equal (err.msg, "tests[0].seed: not an integer");
+  assert_int_equal (fb_report_from_json ("{\"version\": 1}", &r, &err), -1);
+  assert_string_equal (err.msg, "report version 1 is not supported (want 2)");
+  assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": \"maybe\"}]}", &r, &err), -1);
+  assert_string_equal (err.msg, "tests[0].result: \"maybe\" is not pass, fail or error");
+  assert_int_equal (fb_report_from_json ("{\"version\": 2,", &r, &err), -1);
+  assert_non_null (strstr (err.msg, "not JSON"));
+  assert_null (r.tests);
+}
+
 static void
 test_junit_escapes_and_counts_failures (void **state)
 {
@@ -181,6 +248,8 @@ main (void)
     cmocka_unit_test (test_fail_line_has_reason_and_replay),
     cmocka_unit_test (test_zero_traffic_rule_warns_with_hint),
     cmocka_unit_test (test_json_report_round_trips),
+    cmocka_unit_test (test_json_reader_reproduces_the_report),
+    cmocka_unit_test (test_json_reader_names_what_is_wrong),
     cmocka_unit_test (test_junit_escapes_and_counts_failures),
   };
   return cmocka_run_group_tests_name ("report", tests, NULL, NULL);
