@@ -87,5 +87,9 @@ void fb_lab_destroy (fb_lab *lab);
 
 /* Removes cgroups left by runners that died (kill -9); returns how many. */
 int fb_lab_sweep_leftovers (void);
+/* After killing (and reaping) the runner process pid in the middle of a
+ * test: stops what its labs left running and removes their cgroups and,
+ * unless keep_workdirs, their work directories (default base only). */
+void fb_lab_sweep_runner (pid_t runner, bool keep_workdirs);
 
 #endif

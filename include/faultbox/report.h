@@ -80,6 +80,8 @@ const char *fb_event_get (const fb_event *ev, const char *key);
 void fb_event_clear (fb_event *ev);
 
 fb_test_result *fb_report_add_test (fb_report *r, const char *name);
+/* Moves *t (then zeroed) to the end of r's tests. */
+fb_test_result *fb_report_take_test (fb_report *r, fb_test_result *t);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
 /* Frees what a result holds (not the struct). */
 void fb_test_result_clear (fb_test_result *t);

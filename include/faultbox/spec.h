@@ -4,6 +4,7 @@
 #ifndef FAULTBOX_SPEC_H
 #define FAULTBOX_SPEC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,18 +27,41 @@ char *const *fb_spec_service_filter (const fb_spec *s, size_t i);
 size_t fb_spec_test_count (const fb_spec *s);
 const char *fb_spec_test_name (const fb_spec *s, size_t i);
 
+/* Where a run stands, for a live progress line. */
+typedef struct fb_progress {
+  size_t done, total, failed;
+  const char *running;     /* the oldest test still running, NULL: none */
+  int64_t elapsed_ms;
+} fb_progress;
+
 typedef struct fb_test_options {
   const char *filter;      /* --test, NULL: all */
+  unsigned shard, shards;  /* --shard: the shard-th (1-based) of shards slices; shards 0: all */
   uint64_t seed;
   unsigned runs;           /* >= 1 */
+  unsigned jobs;           /* tests running at once, each in a worker process; 0: 1 */
   bool show_failures_only;
   bool keep_workdir;
-  /* Called after each test (from the runner's thread), e.g. to print. */
+  /* Nonzero (e.g. set by a signal handler): stop now, killing the workers
+   * and their labs; finished tests stay in the report, report->not_run
+   * counts the rest. */
+  const volatile sig_atomic_t *stop;
+  /* Called after each test in the order of a serial run, e.g. to print. */
   void (*on_result) (void *ctx, const fb_report *r, const fb_test_result *t);
+  /* Called when a test starts or finishes and about every 250 ms between. */
+  void (*on_progress) (void *ctx, const fb_progress *p);
   void *ctx;
 } fb_test_options;
 
-/* Runs the selected tests, each in a fresh lab, filling report. Returns
+/* The tests o selects (its filter, then its shard: a contiguous slice of
+ * the sorted list), as indexes for fb_spec_test_name, in run order. An
+ * empty shard is not an error; a filter that matches nothing is. */
+int fb_spec_select (const fb_spec *s, const fb_test_options *o, size_t **out, size_t *n,
+                    fb_error *err);
+
+/* Runs the selected tests, each in a fresh lab, o->jobs at a time, filling
+ * report in the order of a serial run; seeds do not depend on scheduling.
+ * Call it before the process starts threads (it forks). Returns
  * -1 with err for errors of the run itself (no test matched the filter, the
  * lab cannot be built); test failures are results, not errors. */
 int fb_spec_run (fb_spec *s, const fb_test_options *o, fb_report *report,

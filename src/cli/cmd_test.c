@@ -6,13 +6,26 @@
 #include "util/parse.h"
 
 #include <getopt.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 typedef struct {
   FILE *out;
+  bool live;      /* draw a progress line on stderr (a terminal) */
+  bool drawn;     /* one is on screen now */
 } print_ctx;
+
+static void
+clear_progress (print_ctx *pc)
+{
+  if (pc->drawn)
+    fputs ("\r\033[K", stderr);
+  pc->drawn = false;
+}
 
 static void
 print_result (void *ctx, const fb_report *r, const fb_test_result *t)
@@ -20,8 +33,49 @@ print_result (void *ctx, const fb_report *r, const fb_test_result *t)
   print_ctx *pc = ctx;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   fb_report_text_test (r, t, &b);
+  if (b.len)
+    clear_progress (pc);
   fputs (fb_buf_str (&b), pc->out);
   fflush (pc->out);
+}
+
+/* "[12/40] test_name … 8s, 1 failed", cut to the terminal's width so the
+ * carriage return can redraw it. */
+static void
+print_progress (void *ctx, const fb_progress *p)
+{
+  print_ctx *pc = ctx;
+  if (!pc->live)
+    return;
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  fb_buf_printf (&b, "[%zu/%zu] %s … %llds, %zu failed", p->done, p->total, p->running ? p->running : "",
+                 (long long) (p->elapsed_ms / 1000), p->failed);
+  struct winsize ws;
+  size_t width = ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1 : 79;
+  size_t cols = 0, cut = 0;
+  for (; cut < b.len && cols < width; cut++)
+    cols += ((unsigned char) b.data[cut] & 0xC0) != 0x80;
+  while (cut < b.len && ((unsigned char) b.data[cut] & 0xC0) == 0x80)
+    cut++;
+  fprintf (stderr, "\r\033[K%.*s", (int) cut, fb_buf_str (&b));
+  fflush (stderr);
+  pc->drawn = true;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_stop (int sig)
+{
+  stop_signal = sig;
+}
+
+static unsigned
+cores (void)
+{
+  cpu_set_t set;
+  int n = sched_getaffinity (0, sizeof set, &set) == 0 ? CPU_COUNT (&set) : 0;
+  return n > 0 ? (unsigned) n : 1;
 }
 
 static int
@@ -55,9 +109,9 @@ dry_run (const fb_spec *s, FILE *out)
 static int
 run (int argc, char **argv)
 {
-  fb_test_options o = { .runs = 1 };
+  fb_test_options o = { .runs = 1, .jobs = cores () };
   const char *format = "text", *output = NULL, *junit = NULL;
-  bool dry = false;
+  bool dry = false, progress = true;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -65,9 +119,12 @@ run (int argc, char **argv)
     { "show", required_argument, NULL, 'S' },
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
-    { "junit", required_argument, NULL, 'j' },
+    { "junit", required_argument, NULL, 'J' },
     { "dry-run", no_argument, NULL, 'd' },
     { "keep-workdir", no_argument, NULL, 'k' },
+    { "jobs", required_argument, NULL, 'j' },
+    { "shard", required_argument, NULL, 'h' },
+    { "no-progress", no_argument, NULL, 'P' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -75,10 +132,20 @@ run (int argc, char **argv)
   int c;
   long long n;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
+      case 'j':
+        if (fb_parse_int (optarg, 1, 1024, &n, &err) < 0)
+          return fb_cli_fail ("test: -j: %s", err.msg);
+        o.jobs = (unsigned) n;
+        break;
+      case 'h':
+        if (fb_parse_shard (optarg, &o.shard, &o.shards, &err) < 0)
+          return fb_cli_fail ("test: --shard: %s", err.msg);
+        break;
+      case 'P': progress = false; break;
       case 'r':
         if (fb_parse_int (optarg, 1, 1000000, &n, &err) < 0)
           return fb_cli_fail ("test: --runs: %s", err.msg);
@@ -101,10 +168,12 @@ run (int argc, char **argv)
         format = optarg;
         break;
       case 'o': output = optarg; break;
-      case 'j': junit = optarg; break;
+      case 'J': junit = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
       default:
+        if (optopt == 'j')
+          return fb_cli_fail ("test: -j needs a number of jobs");
         return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
       }
   const char *file = optind < argc ? argv[optind] : NULL;
@@ -133,12 +202,20 @@ run (int argc, char **argv)
       return 0;
     }
   fb_lab_sweep_leftovers ();
-  print_ctx pc = { human };
+  print_ctx pc = { human, .live = progress && isatty (STDERR_FILENO) };
   o.on_result = print_result;
+  o.on_progress = print_progress;
   o.ctx = &pc;
+  o.stop = &stop_signal;
+  /* no SA_RESTART: the runner's wait returns at once */
+  struct sigaction sa = { .sa_handler = on_stop };
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
   fb_report rep = { 0 };
   int ret;
-  if (fb_spec_run (spec, &o, &rep, &err) < 0)
+  int rc = fb_spec_run (spec, &o, &rep, &err);
+  clear_progress (&pc);
+  if (rc < 0)
     {
       fflush (stdout);
       fprintf (stderr, "ERROR: %s\n", err.msg);
@@ -149,9 +226,11 @@ run (int argc, char **argv)
       _cleanup_buf_ fb_buf b = FB_BUF_INIT;
       fb_report_text_matrix (&rep, &b);
       fb_report_text_summary (&rep, &b);
+      if (stop_signal)
+        fb_buf_printf (&b, "interrupted: %zu test%s not run\n", rep.not_run, rep.not_run == 1 ? "" : "s");
       fputs (fb_buf_str (&b), human);
       fflush (human);
-      ret = fb_report_failed (&rep) ? 2 : 0;
+      ret = stop_signal ? 128 + stop_signal : fb_report_failed (&rep) ? 2 : 0;
       _cleanup_buf_ fb_buf j = FB_BUF_INIT;
       if ((json || output) && fb_report_json (&rep, &j, &err) < 0)
         {
@@ -181,8 +260,11 @@ const fb_command fb_cmd_test = {
   .usage = "usage: faultbox test [flags] [SPEC.star]\n\n"
            "Loads SPEC (default ./faultbox.star), then runs every test_* function in a\n"
            "fresh lab: services started in dependency order and healthy, the body, teardown.\n"
-           "Exit: 0 all passed, 1 spec or runner error, 2 a test failed.\n\n"
+           "Exit: 0 all passed, 1 spec or runner error, 2 a test failed, 130/143 stopped by\n"
+           "SIGINT/SIGTERM (finished tests are reported, the running ones killed).\n\n"
            "  --test PATTERN   exact name, short name (without test_), glob, or ~regex\n"
+           "  -j, --jobs N     run N tests at once, each in its own lab (default: cores)\n"
+           "  --shard I/N      run only the I-th of N slices of the sorted tests (CI)\n"
            "  --seed N         seed of probabilistic faults (default 0); a seed replays a run\n"
            "  --runs N         run each test N times (seeds N, N+1, ...) until its first failure\n"
            "  --show all|fail  hide passing tests with fail\n"
@@ -190,6 +272,7 @@ const fb_command fb_cmd_test = {
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n",
+           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --no-progress    no live progress line on a terminal\n",
   .run = run,
 };

@@ -426,10 +426,10 @@ read_report (json_object *root, fb_report *r, fb_error *err)
     {
       char at[32];
       snprintf (at, sizeof at, "tests[%zu]", i);
-      fb_test_result *t = fb_report_add_test (r, "");
-      free (t->name);
-      t->name = NULL;
-      if (read_test (json_object_array_get_idx (tests, i), t, at, err) < 0)
+      fb_test_result t = { 0 };
+      int rc = read_test (json_object_array_get_idx (tests, i), &t, at, err);
+      fb_report_take_test (r, &t); /* so the caller's cleanup frees a partial one */
+      if (rc < 0)
         return -1;
     }
   if (!json_object_object_get_ex (root, "matrix", &v))

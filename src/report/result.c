@@ -52,13 +52,19 @@ fb_event_clear (fb_event *ev)
 }
 
 fb_test_result *
-fb_report_add_test (fb_report *r, const char *name)
+fb_report_take_test (fb_report *r, fb_test_result *t)
 {
   r->tests = fb_xreallocarray (r->tests, r->n_tests + 1, sizeof *r->tests);
-  fb_test_result *t = &r->tests[r->n_tests++];
+  r->tests[r->n_tests] = *t;
   memset (t, 0, sizeof *t);
-  t->name = fb_xstrdup (name);
-  return t;
+  return &r->tests[r->n_tests++];
+}
+
+fb_test_result *
+fb_report_add_test (fb_report *r, const char *name)
+{
+  fb_test_result t = { .name = fb_xstrdup (name) };
+  return fb_report_take_test (r, &t);
 }
 
 void

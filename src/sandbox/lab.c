@@ -542,3 +542,21 @@ fb_lab_sweep_leftovers (void)
 {
   return fb_cgroup_sweep ();
 }
+
+void
+fb_lab_sweep_runner (pid_t runner, bool keep_workdirs)
+{
+  fb_cgroup_sweep ();
+  if (keep_workdirs)
+    return;
+  /* the default base of fb_lab_create: /tmp/faultbox-<runner>-<n> */
+  char prefix[32];
+  int len = snprintf (prefix, sizeof prefix, "faultbox-%d-", (int) runner);
+  _cleanup_closedir_ DIR *d = opendir ("/tmp");
+  for (struct dirent *de; d && (de = readdir (d));)
+    if (!strncmp (de->d_name, prefix, (size_t) len))
+      {
+        _cleanup_free_ char *path = fb_xasprintf ("/tmp/%s", de->d_name);
+        fb_rm_rf (path);
+      }
+}

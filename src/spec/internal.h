@@ -85,6 +85,14 @@ void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
 void session_remove_all (fb_session *ss);
 
+/* run.c: one selected test (all its --runs) into t, in this process. */
+void spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t);
+
+/* jobs.c: the selected tests in o->jobs worker processes, results into rep
+ * in selection order. */
+int spec_run_jobs (fb_spec *sp, const fb_test_options *o, const size_t *sel, size_t n,
+                   fb_report *rep, fb_error *err);
+
 /* steps.c */
 void spec_predeclare_steps (fb_spec *s);
 fb_value *spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name);

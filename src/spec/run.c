@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "runner/client.h"
-#include "runner/select.h"
 #include "sandbox/binpath.h"
 #include "spec/internal.h"
 #include "util/alloc.h"
@@ -341,57 +340,34 @@ done:
     }
 }
 
+void
+spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t)
+{
+  unsigned runs = o->runs ? o->runs : 1;
+  /* --runs: repeat with consecutive seeds until the first failure; the
+   * result kept is that failure, or the last run */
+  for (unsigned k = 0; k < runs; k++)
+    {
+      if (k)
+        fb_test_result_clear (t);
+      *t = (fb_test_result) { .name = fb_xstrdup (sp->tests[test].name) };
+      run_test (sp, &sp->tests[test], o->seed + k, o->keep_workdir, t);
+      if (t->result != FB_RESULT_PASS)
+        break;
+    }
+}
+
 int
 fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *err)
 {
-  fb_test_filter *filter = NULL;
-  if (o->filter && fb_test_filter_new (o->filter, &filter, err) < 0)
+  _cleanup_free_ size_t *sel = NULL;
+  size_t n_sel;
+  if (fb_spec_select (sp, o, &sel, &n_sel, err) < 0)
     return -1;
-  bool *selected = fb_xcalloc (sp->n_tests + 1, sizeof *selected);
-  size_t n_sel = 0;
-  for (size_t i = 0; i < sp->n_tests; i++)
-    if (!filter || fb_test_filter_match (filter, sp->tests[i].name, NULL))
-      selected[i] = true, n_sel++;
-  fb_test_filter_free (filter);
-  if (o->filter && !n_sel)
-    {
-      fb_buf names = FB_BUF_INIT;
-      for (size_t i = 0; i < sp->n_tests; i++)
-        fb_buf_printf (&names, "%s%s", i ? ", " : "", sp->tests[i].name);
-      fb_error_set (err, ENOENT, "no test matched filter \"%s\" (available: %s)", o->filter,
-                    sp->n_tests ? fb_buf_str (&names) : "none");
-      fb_buf_free (&names);
-      free (selected);
-      return -1;
-    }
   rep->star_file = fb_xstrdup (sp->file);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();
-  unsigned runs = o->runs ? o->runs : 1;
-  for (size_t i = 0; i < sp->n_tests; i++)
-    {
-      if (!selected[i])
-        continue;
-      fb_test_result *t = NULL;
-      /* --runs: repeat with consecutive seeds until the first failure; the
-       * result shown is that failure, or the last run */
-      for (unsigned k = 0; k < runs; k++)
-        {
-          if (t)
-            {
-              /* drop the previous passing run's record */
-              fb_test_result_clear (t);
-              rep->n_tests--;
-            }
-          t = fb_report_add_test (rep, sp->tests[i].name);
-          run_test (sp, &sp->tests[i], o->seed + k, o->keep_workdir, t);
-          if (t->result != FB_RESULT_PASS)
-            break;
-        }
-      if (o->on_result)
-        o->on_result (o->ctx, rep, t);
-    }
+  int rc = spec_run_jobs (sp, o, sel, n_sel, rep, err);
   rep->duration_ms = (fb_now_ns () - t0) / 1000000;
-  free (selected);
-  return 0;
+  return rc;
 }

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,32 @@ fb_parse_int (const char *s, long long min, long long max, long long *out, fb_er
   if (errno == ERANGE || v < min || v > max)
     return fb_error_set (err, ERANGE, "number %s out of range [%lld, %lld]", s, min, max);
   *out = v;
+  return 0;
+}
+
+/* Digits only, at most 6 of them: no sign, space or overflow to handle. */
+static bool
+small_count (const char *s, size_t len, unsigned *out)
+{
+  if (len == 0 || len > 6 || strspn (s, "0123456789") < len)
+    return false;
+  *out = 0;
+  for (size_t i = 0; i < len; i++)
+    *out = *out * 10 + (unsigned) (s[i] - '0');
+  return true;
+}
+
+int
+fb_parse_shard (const char *s, unsigned *index, unsigned *count, fb_error *err)
+{
+  const char *slash = s ? strchr (s, '/') : NULL;
+  unsigned i, n;
+  if (!slash || !small_count (s, (size_t) (slash - s), &i) || !small_count (slash + 1, strlen (slash + 1), &n))
+    return fb_error_set (err, EINVAL, "want I/N, the I-th of N shards (e.g. 2/4), not \"%s\"", s ? s : "");
+  if (i < 1 || i > n)
+    return fb_error_set (err, ERANGE, "shard %u/%u: want 1 <= I <= N", i, n);
+  *index = i;
+  *count = n;
   return 0;
 }
 

@@ -20,6 +20,9 @@ int fb_parse_rate (const char *s, uint64_t *out_bytes_per_s, fb_error *err);
 /* Decimal integer in [min, max]. */
 int fb_parse_int (const char *s, long long min, long long max, long long *out, fb_error *err);
 
+/* "2/4": the 2nd of 4 shards (1 <= I <= N). */
+int fb_parse_shard (const char *s, unsigned *index, unsigned *count, fb_error *err);
+
 /* Formats ns as Go does for the common cases: "500ms", "2s", "1.5s", "0s". */
 void fb_format_duration (int64_t ns, char *buf, size_t len);
 

@@ -235,6 +235,23 @@ test_parse_percent_and_sizes (void **state)
 }
 
 static void
+test_parse_shard_checks_bounds (void **state)
+{
+  unsigned i, n;
+  fb_error err = { 0 };
+  assert_int_equal (fb_parse_shard ("2/4", &i, &n, NULL), 0);
+  assert_true (i == 2 && n == 4);
+  assert_int_equal (fb_parse_shard ("1/1", &i, &n, NULL), 0);
+  assert_true (fb_parse_shard ("0/3", &i, &n, &err) < 0);
+  assert_string_equal (err.msg, "shard 0/3: want 1 <= I <= N");
+  assert_true (fb_parse_shard ("4/3", &i, &n, &err) < 0);
+  const char *bad[] = { "3", "a/3", "1/", "/3", "-1/3", "1/3x", " 1/3", "1/+3", "1/2/3", "9999999/9999999" };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+    assert_true (fb_parse_shard (bad[k], &i, &n, &err) < 0);
+  assert_string_equal (err.msg, "want I/N, the I-th of N shards (e.g. 2/4), not \"9999999/9999999\"");
+}
+
+static void
 test_format_duration_round_trips (void **state)
 {
   char b[32];
@@ -277,6 +294,7 @@ main (void)
     cmocka_unit_test (test_parse_duration_accepts_units),
     cmocka_unit_test (test_parse_duration_rejects_bad_input_with_reason),
     cmocka_unit_test (test_parse_percent_and_sizes),
+    cmocka_unit_test (test_parse_shard_checks_bounds),
     cmocka_unit_test (test_format_duration_round_trips),
     cmocka_unit_test (test_suggest_finds_close_names_only),
   };
