@@ -112,6 +112,12 @@ int fb_test_result_json (const fb_report *r, const fb_test_result *t, fb_buf *ou
 int fb_report_from_json (const char *text, fb_report *out, fb_error *err);
 int fb_test_result_from_json (const char *text, fb_test_result *out, fb_error *err);
 
+/* Moves from's tests into into (sorted by name, as one run orders them);
+ * from keeps what was not moved and is still the caller's to free. Fails,
+ * leaving into untouched, when the reports are of different specs or
+ * share a test. */
+int fb_report_merge (fb_report *into, fb_report *from, fb_error *err);
+
 /* JUnit XML as Jenkins and GitLab read it: one <testsuite> per spec, one
  * <testcase> per test or matrix cell, <failure> with the reason and the
  * replay command. */

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/report_out.h"
 #include "faultbox/lab.h"
 #include "faultbox/report.h"
 #include "faultbox/spec.h"
@@ -76,16 +77,6 @@ cores (void)
   cpu_set_t set;
   int n = sched_getaffinity (0, sizeof set, &set) == 0 ? CPU_COUNT (&set) : 0;
   return n > 0 ? (unsigned) n : 1;
-}
-
-static int
-write_file (const char *path, const fb_buf *b)
-{
-  FILE *f = fopen (path, "we");
-  if (!f)
-    return -1;
-  fwrite (fb_buf_str (b), 1, b->len, f);
-  return fclose (f);
 }
 
 static void
@@ -223,31 +214,11 @@ run (int argc, char **argv)
     }
   else
     {
-      _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-      fb_report_text_matrix (&rep, &b);
-      fb_report_text_summary (&rep, &b);
+      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
+                               .human = human, .interrupted = stop_signal != 0 };
+      ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
-        fb_buf_printf (&b, "interrupted: %zu test%s not run\n", rep.not_run, rep.not_run == 1 ? "" : "s");
-      fputs (fb_buf_str (&b), human);
-      fflush (human);
-      ret = stop_signal ? 128 + stop_signal : fb_report_failed (&rep) ? 2 : 0;
-      _cleanup_buf_ fb_buf j = FB_BUF_INIT;
-      if ((json || output) && fb_report_json (&rep, &j, &err) < 0)
-        {
-          fprintf (stderr, "faultbox: %s\n", err.msg);
-          ret = 1;
-        }
-      if (json)
-        fputs (fb_buf_str (&j), stdout);
-      if (output && write_file (output, &j) < 0)
-        ret = fb_cli_fail ("test: cannot write %s: %m", output);
-      if (junit)
-        {
-          _cleanup_buf_ fb_buf x = FB_BUF_INIT;
-          fb_report_junit (&rep, &x);
-          if (write_file (junit, &x) < 0)
-            ret = fb_cli_fail ("test: cannot write %s: %m", junit);
-        }
+        ret = 128 + stop_signal;
     }
   fb_report_free (&rep);
   fb_spec_free (spec);

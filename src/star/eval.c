@@ -1547,19 +1547,11 @@ run_module (fb_star_thread *th, fb_star_module *m, fb_error *err)
 static int
 read_file (const char *path, char **data, size_t *len, fb_error *err)
 {
-  _cleanup_fclose_ FILE *f = fopen (path, "rbe");
-  if (!f)
-    return fb_error_setsys (err, errno, "cannot open %s", path);
   fb_buf b = FB_BUF_INIT;
-  char tmp[65536];
-  size_t n;
-  while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
-    fb_buf_append (&b, tmp, n);
-  if (ferror (f))
+  if (fb_buf_read_file (&b, path, err) < 0)
     {
-      int e = errno;
       fb_buf_free (&b);
-      return fb_error_setsys (err, e ? e : EIO, "cannot read %s", path);
+      return -1;
     }
   *len = b.len;
   *data = fb_buf_steal (&b);

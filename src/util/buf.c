@@ -1,6 +1,8 @@
 #include "util/buf.h"
 #include "util/alloc.h"
+#include "util/cleanup.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +100,19 @@ fb_buf_free (fb_buf *b)
   free (b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+}
+
+int
+fb_buf_read_file (fb_buf *b, const char *path, fb_error *err)
+{
+  _cleanup_fclose_ FILE *f = fopen (path, "rbe");
+  if (!f)
+    return fb_error_setsys (err, errno, "cannot open %s", path);
+  char tmp[65536];
+  size_t n;
+  while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
+    fb_buf_append (b, tmp, n);
+  if (ferror (f))
+    return fb_error_setsys (err, errno ? errno : EIO, "cannot read %s", path);
+  return 0;
 }

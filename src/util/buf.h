@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include "faultbox/error.h"
 
 typedef struct fb_buf {
   char *data;   /* NULL until the first append */
@@ -25,6 +26,8 @@ const char *fb_buf_str (const fb_buf *b);
 /* Hands the string out (caller frees) and resets b. Never NULL. */
 char *fb_buf_steal (fb_buf *b);
 void fb_buf_free (fb_buf *b);
+/* Appends the whole file at path. */
+int fb_buf_read_file (fb_buf *b, const char *path, fb_error *err);
 
 #define _cleanup_buf_ __attribute__ ((cleanup (fb_buf_free)))
 
