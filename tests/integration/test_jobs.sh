@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `faultbox test -j N`: tests in parallel workers print what a serial run
+# prints, in the same order with the same seeds; SIGINT/SIGTERM stop a run
+# at once, report what finished and leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+need_root
+demo="$FAULTBOX_BUILD/src/demo"
+for f in "$FAULTBOX_SRC"/tests/integration/specs/{failures,stuck}.star "$FAULTBOX_SRC"/specs/tutorial/first-test.star; do
+  sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$f" >"$TMP/$(basename "$f")"
+done
+cd "$TMP"
+# durations and pids are the only things that may differ between runs
+strip_times() { sed -E 's/\([0-9]+ms, /(Nms, /' "$1"; }
+
+# the first test is the slowest: with -j 3 the others finish first
+{ sed -n '/^db = service/,/^)/p' failures.star
+  printf 'def test_a_slow():\n    fault(db, write = delay("1s"), run = lambda: db.main.send(data = "PING"))\n'
+  for t in b c d; do printf 'def test_%s_quick():\n    assert_eq(db.main.send(data = "PING"), "PONG")\n' "$t"; done
+} >slow-first.star
+
+for spec in slow-first.star failures.star first-test.star; do
+  run_fb test -j 1 --seed 7 --runs 2 "$spec"
+  cp out serial.txt; serial_rc=$rc
+  run_fb test -j 3 --seed 7 --runs 2 "$spec"
+  cp out parallel.txt
+  if [ "$rc" = "$serial_rc" ] && diff <(strip_times serial.txt) <(strip_times parallel.txt) >diff.txt; then
+    ok "$spec: -j 3 prints what -j 1 prints (exit $rc)"
+  else
+    fail "$spec: -j 3 differs from -j 1 (exit $rc vs $serial_rc)"; sed 's/^/  /' diff.txt
+  fi
+done
+# --runs 2: a passing test shows its last run
+expect_out out '^--- PASS: test_write_failure \([0-9]+ms, seed=8\) ---$'
+
+run_fb test -j 0 failures.star
+expect_rc 1 "-j 0 is refused"
+expect_out err 'test: -j: number 0 out of range'
+run_fb test -j failures.star
+expect_rc 1 "-j without a number"
+
+# descendants PID: every process below PID (workers, labs, services)
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+
+# interrupt SIGNAL JOBS EXIT NOT_RUN: a run with both stuck tests blocked,
+# stopped by SIGNAL
+interrupt() {
+  "$FAULTBOX" test -j "$2" --no-progress --output "report-$1.json" stuck.star >out 2>err &
+  local pid=$! i procs=""
+  for i in $(seq 1 100); do grep -q 'PASS: test_a_quick' out && break; sleep 0.1; done
+  sleep 1 # the stuck ones are now blocked in their step
+  procs=$(descendants "$pid")
+  local workers; workers=$(pgrep -P "$pid" | tr '\n' ' ')
+  local t0; t0=$(date +%s%N)
+  kill "-$1" "$pid"
+  set +e; wait "$pid"; rc=$?; set -e
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  expect_rc "$3" "SIG$1 with -j $2"
+  [ "$ms" -lt 3000 ] && ok "stopped in ${ms}ms" || fail "stopping took ${ms}ms"
+  expect_out out '^--- PASS: test_a_quick'
+  expect_no_out out 'test_(b|c)_stuck'
+  expect_out out '^1 passed, 0 failed$'
+  expect_out out "^interrupted: $4 tests not run$"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["not_run"]==int(sys.argv[2]) and len(d["tests"])==1' \
+    "report-$1.json" "$4" && ok "JSON report counts $4 not run" || fail "JSON report of the interrupted run"
+  local left="" p
+  for p in $procs; do [ -d "/proc/$p" ] && left="$left $p($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"; done
+  [ -z "$left" ] && ok "no process left" || fail "processes left:$left"
+  for p in $workers; do
+    ls -d /tmp/faultbox-"$p"-* >/dev/null 2>&1 && fail "work directory of worker $p left" || ok "worker $p left no work directory"
+    [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "faultbox-$p-*")" ] && ok "worker $p left no cgroup" || fail "cgroup of worker $p left"
+  done
+}
+interrupt INT 2 130 3
+interrupt TERM 1 143 3
+[ -z "$(dead_faultbox_cgroups)" ] || fail "cgroups left behind: $(dead_faultbox_cgroups)"
+finish
