@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `faultbox list` (what a run would select, without running it),
+# `faultbox init` (a starter spec that passes as written, tcp and http),
+# and the shell completions.
+. "$(dirname "$0")/lib.sh"
+demo="$FAULTBOX_BUILD/src/demo"
+sed -e "s|DEMO|$demo|g" "$FAULTBOX_SRC/tests/integration/specs/failures.star" >"$TMP/failures.star"
+cd "$TMP"
+
+run_fb list failures.star
+expect_rc 0 "list"
+[ "$(cat out)" = "$(printf 'test_assert_fails\ntest_fail_builtin\ntest_never_fires\ntest_returns_value')" ] \
+  && ok "list prints the tests in run order" || fail "list printed: $(cat out)"
+run_fb list --shard 2/2 --format json failures.star
+expect_rc 0 "list --shard --format json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["tests"]==["test_never_fires","test_returns_value"], d' out \
+  && ok "list --shard 2/2 names the second half" || fail "list --format json: $(cat out)"
+run_fb list --test nosuch failures.star
+expect_rc 1 "list with a filter that matches nothing"
+expect_out err 'no test matched filter "nosuch"'
+run_fb list
+expect_rc 1 "list without a spec"
+
+run_fb init --protocol tcp "$demo/mock-db"
+expect_rc 0 "init --protocol tcp"
+expect_out out '^wrote faultbox.star; run it with: faultbox test faultbox.star$'
+expect_out_file() { grep -Eq -- "$2" "$1" && ok "$1 matches /$2/" || fail "$1 lacks /$2/"; }
+expect_out_file faultbox.star '^mock_db = service\("mock-db", ".*/mock-db",$'
+run_fb init --protocol tcp "$demo/mock-db"
+expect_rc 1 "init does not overwrite"
+expect_out err 'init: cannot create faultbox.star: File exists'
+run_fb init --name api --port 9090 --output api.star "$demo/mock-api"
+expect_rc 0 "init (http) --name --port --output"
+expect_out_file api.star 'interface\("main", "http", 9090\)'
+run_fb init --protocol udp "$demo/mock-db"
+expect_rc 1 "init --protocol udp is refused"
+run_fb init "$TMP/no-such-binary"
+expect_rc 1 "init of a missing binary"
+expect_out err 'init: cannot execute .*no-such-binary: No such file or directory'
+
+if [ "$(id -u)" = 0 ]; then
+  for spec in faultbox.star api.star; do
+    run_fb test --no-progress "$spec"
+    expect_rc 0 "the starter $spec passes as written"
+    expect_out out '^--- PASS: test_answers_with_slow_writes .*$'
+    expect_out out '^3 passed, 0 failed$'
+    expect_no_out out 'WARNING'
+  done
+else
+  echo "not root: starter specs not run"
+fi
+
+comp="$FAULTBOX_SRC/src/cli/completion"
+bash -n "$comp/faultbox.bash" && ok "bash completion parses" || fail "bash completion has a syntax error"
+# shellcheck disable=SC1091
+words=$(bash -c '. "$1"; COMP_WORDS=(faultbox test --sh); COMP_CWORD=2; _faultbox; echo "${COMPREPLY[*]}"' _ "$comp/faultbox.bash")
+[ "$words" = "--shard --show" ] && ok "bash completes test --sh to --shard --show" || fail "bash completion gave: $words"
+words=$(bash -c '. "$1"; COMP_WORDS=(faultbox m); COMP_CWORD=1; _faultbox; echo "${COMPREPLY[*]}"' _ "$comp/faultbox.bash")
+[ "$words" = "merge" ] && ok "bash completes commands" || fail "bash completion gave: $words"
+if command -v zsh >/dev/null; then
+  zsh -n "$comp/_faultbox" && ok "zsh completion parses" || fail "zsh completion has a syntax error"
+fi
+# every command the binary knows is completed
+for c in $("$FAULTBOX" --help | sed -n 's/^  \([a-z]*\) .*/\1/p'); do
+  grep -q "\b$c\b" "$comp/faultbox.bash" && grep -q "'$c:" "$comp/_faultbox" && ok "completions know $c" || fail "completions miss $c"
+done
+finish
