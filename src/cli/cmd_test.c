@@ -18,6 +18,7 @@ typedef struct {
   FILE *out;
   bool live;      /* draw a progress line on stderr (a terminal) */
   bool drawn;     /* one is on screen now */
+  fb_buf line;    /* the one on screen: redraw only what changed */
 } print_ctx;
 
 static void
@@ -26,6 +27,7 @@ clear_progress (print_ctx *pc)
   if (pc->drawn)
     fputs ("\r\033[K", stderr);
   pc->drawn = false;
+  fb_buf_truncate (&pc->line, 0);
 }
 
 static void
@@ -49,8 +51,10 @@ print_progress (void *ctx, const fb_progress *p)
   if (!pc->live)
     return;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  fb_buf_printf (&b, "[%zu/%zu] %s … %llds, %zu failed", p->done, p->total, p->running ? p->running : "",
-                 (long long) (p->elapsed_ms / 1000), p->failed);
+  fb_buf_printf (&b, "[%zu/%zu] ", p->done, p->total);
+  if (p->running)
+    fb_buf_printf (&b, "%s … ", p->running);
+  fb_buf_printf (&b, "%llds, %zu failed", (long long) (p->elapsed_ms / 1000), p->failed);
   struct winsize ws;
   size_t width = ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1 : 79;
   size_t cols = 0, cut = 0;
@@ -58,9 +62,14 @@ print_progress (void *ctx, const fb_progress *p)
     cols += ((unsigned char) b.data[cut] & 0xC0) != 0x80;
   while (cut < b.len && ((unsigned char) b.data[cut] & 0xC0) == 0x80)
     cut++;
-  fprintf (stderr, "\r\033[K%.*s", (int) cut, fb_buf_str (&b));
+  fb_buf_truncate (&b, cut);
+  if (pc->drawn && !strcmp (fb_buf_str (&b), fb_buf_str (&pc->line)))
+    return;
+  fprintf (stderr, "\r\033[K%s", fb_buf_str (&b));
   fflush (stderr);
   pc->drawn = true;
+  fb_buf_truncate (&pc->line, 0);
+  fb_buf_puts (&pc->line, fb_buf_str (&b));
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -206,6 +215,7 @@ run (int argc, char **argv)
   int ret;
   int rc = fb_spec_run (spec, &o, &rep, &err);
   clear_progress (&pc);
+  fb_buf_free (&pc.line);
   if (rc < 0)
     {
       fflush (stdout);

@@ -212,8 +212,9 @@ receive (jobs *j, worker *w)
       fb_test_result t;
       if (w->running < 0 || fb_test_result_from_json (text, &t, NULL) < 0)
         return false;
-      store (j, (size_t) w->running, &t);
+      size_t pos = (size_t) w->running;
       w->running = -1;
+      store (j, pos, &t);
       size_t rest = w->in.len - sizeof len - len;
       memmove (w->in.data, w->in.data + sizeof len + len, rest);
       fb_buf_truncate (&w->in, rest);
@@ -231,7 +232,9 @@ bury (jobs *j, worker *w)
   int status = 0;
   while (waitpid (w->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (w->running >= 0)
+  ssize_t pos = w->running;
+  w->running = -1;
+  if (pos >= 0)
     {
       fb_lab_sweep_runner (w->pid, j->o->keep_workdir);
       if (!stopped (j))
@@ -241,10 +244,10 @@ bury (jobs *j, worker *w)
             snprintf (why, sizeof why, "the worker process running it was killed by signal %d", WTERMSIG (status));
           else
             snprintf (why, sizeof why, "the worker process running it exited with status %d", WEXITSTATUS (status));
-          fb_test_result t = { .name = fb_xstrdup (j->sp->tests[j->sel[w->running]].name), .seed = j->o->seed,
+          fb_test_result t = { .name = fb_xstrdup (j->sp->tests[j->sel[pos]].name), .seed = j->o->seed,
                                .failure_type = fb_xstrdup ("error") };
           fb_test_result_fail (&t, FB_RESULT_ERROR, why);
-          store (j, (size_t) w->running, &t);
+          store (j, (size_t) pos, &t);
         }
     }
   if (w->fd >= 0)
