@@ -33,6 +33,7 @@ typedef struct fb_fault_summary {
   char *keyword;              /* "write", or an op name */
   char *action;               /* "deny", "delay", "trace" */
   char *errno_name;           /* "EIO"; NULL for delay/trace */
+  char *delay;                /* "500ms" for delay, else NULL */
   char *filter;               /* "write,writev,pwrite64" */
   char *label;                /* may be NULL */
   uint64_t hits;              /* fired */
@@ -77,6 +78,9 @@ void fb_event_init (fb_event *ev, const char *type, const char *service);
 void fb_event_set (fb_event *ev, const char *key, const char *value);
 const char *fb_event_get (const fb_event *ev, const char *key);
 void fb_event_clear (fb_event *ev);
+/* Faultbox's dotted event_type: "syscall.write", "lifecycle.started",
+ * "step_send.db", else the type. */
+void fb_event_kind (const fb_event *ev, fb_buf *out);
 
 fb_test_result *fb_report_add_test (fb_report *r, const char *name);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);

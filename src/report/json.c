@@ -25,18 +25,8 @@ event_json (const fb_event *ev)
   json_object_object_add (o, "seq", json_object_new_int64 ((int64_t) ev->seq));
   json_object_object_add (o, "timestamp", json_object_new_int64 (ev->time_ns));
   add_str (o, "type", ev->type);
-  const char *sc = fb_event_get (ev, "syscall");
   fb_buf et = FB_BUF_INIT;
-  if (strcmp (ev->type, "syscall") == 0 && sc)
-    fb_buf_printf (&et, "syscall.%s", sc);
-  else if (strcmp (ev->type, "service_started") == 0)
-    fb_buf_puts (&et, "lifecycle.started");
-  else if (strcmp (ev->type, "service_ready") == 0)
-    fb_buf_puts (&et, "lifecycle.ready");
-  else if (strncmp (ev->type, "step_", 5) == 0 && fb_event_get (ev, "target"))
-    fb_buf_printf (&et, "%s.%s", ev->type, fb_event_get (ev, "target"));
-  else
-    fb_buf_puts (&et, ev->type);
+  fb_event_kind (ev, &et);
   add_str (o, "event_type", fb_buf_str (&et));
   fb_buf_free (&et);
   add_str (o, "partition_key", ev->service);

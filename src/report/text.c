@@ -30,8 +30,12 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
     {
       const fb_fault_summary *f = &t->faults[i];
       bool trace = strcmp (f->action, "trace") == 0;
-      fb_buf_printf (out, "  %s rule on %s: %s=%s(%s) → filter:[%s]", trace ? "trace" : "fault",
-                     f->service, f->keyword, f->action, f->errno_name ? f->errno_name : "", f->filter);
+      if (trace)
+        fb_buf_printf (out, "  trace rule on %s: syscalls=[%s] → filter:[%s]", f->service, f->keyword,
+                       f->filter);
+      else
+        fb_buf_printf (out, "  fault rule on %s: %s=%s(%s) → filter:[%s]", f->service, f->keyword,
+                       f->action, f->errno_name ? f->errno_name : f->delay ? f->delay : "", f->filter);
       if (f->label && *f->label)
         fb_buf_printf (out, " label=\"%s\"", f->label);
       fb_buf_printf (out, " (%llu hits)\n", (unsigned long long) f->hits);
@@ -86,6 +90,17 @@ find_cell (const fb_report *r, const char *scn, const char *fault)
   return NULL;
 }
 
+static void
+cell_text (const fb_test_result *t, char *cell, size_t len)
+{
+  if (!t)
+    snprintf (cell, len, "— (excluded)");
+  else if (t->result == FB_RESULT_PASS)
+    snprintf (cell, len, "PASS (%lldms)", (long long) t->duration_ms);
+  else
+    snprintf (cell, len, "FAIL");
+}
+
 void
 fb_report_text_matrix (const fb_report *r, fb_buf *out)
 {
@@ -106,11 +121,19 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
   for (size_t s = 0; s < ns; s++)
     if (utf8_width (r->matrix_scenarios[s]) + 1 > w0)
       w0 = utf8_width (r->matrix_scenarios[s]) + 1;
+  /* a column is at least 14 wide and fits its name and its cells */
   size_t cw[nf];
   for (size_t f = 0; f < nf; f++)
     {
       size_t w = utf8_width (r->matrix_faults[f]) + 2;
       cw[f] = w > 14 ? w : 14;
+      for (size_t s = 0; s < ns; s++)
+        {
+          char cell[64];
+          cell_text (find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]), cell, sizeof cell);
+          if (utf8_width (cell) + 2 > cw[f])
+            cw[f] = utf8_width (cell) + 2;
+        }
     }
   pad (out, "", w0);
   for (size_t f = 0; f < nf; f++)
@@ -139,12 +162,7 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
         {
           const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
           char cell[64];
-          if (!t)
-            snprintf (cell, sizeof cell, "— (excluded)");
-          else if (t->result == FB_RESULT_PASS)
-            snprintf (cell, sizeof cell, "PASS (%lldms)", (long long) t->duration_ms);
-          else
-            snprintf (cell, sizeof cell, "FAIL");
+          cell_text (t, cell, sizeof cell);
           fb_buf_puts (out, "│ ");
           if (f + 1 < nf)
             {

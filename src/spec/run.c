@@ -28,7 +28,12 @@ engine_event (void *ctx, const fb_engine_event *ev)
   if (ev->rule && ev->faulted)
     fb_rule_describe_action (ev->rule, decision, sizeof decision);
   else
-    snprintf (decision, sizeof decision, "allow");
+    {
+      pthread_mutex_lock (&ss->mu);
+      bool traced = session_traced_locked (ss, ev->service, ev->syscall);
+      pthread_mutex_unlock (&ss->mu);
+      snprintf (decision, sizeof decision, traced ? "trace" : "allow");
+    }
   snprintf (pid, sizeof pid, "%d", (int) ev->pid);
   const char *kv[11] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
   size_t n = 6;
@@ -245,6 +250,66 @@ first_line (const char *msg, fb_buf *b)
   return fb_buf_str (b);
 }
 
+/* Takes the pending Starlark error as a one-line reason. */
+static void
+take_reason (fb_star_thread *th, fb_buf *why, const char **failure_type)
+{
+  fb_error se = { 0 };
+  fb_star_take_error (th, &se);
+  first_line (se.msg, why);
+  if (strstr (se.msg, "tcp send") || strstr (se.msg, "connect"))
+    *failure_type = "error";
+}
+
+/* A test's body: its assumptions' faults around the function, then the
+ * monitors over the log, then the oracle on the function's result. */
+static void
+run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
+          const char **failure_type)
+{
+  for (size_t i = 0; i < sp->n_monitors; i++)
+    if (!spec_monitor_attached (sp->monitors[i]))
+      session_add_monitor (ss, sp->monitors[i], 0);
+  for (long i = 0; test->monitors && i < fb_value_len (test->monitors); i++)
+    session_add_monitor (ss, fb_value_at (test->monitors, (size_t) i), 0);
+  uint64_t scope = test->faults ? ++ss->next_scope : 0;
+  for (long i = 0; test->faults && i < fb_value_len (test->faults); i++)
+    if (spec_apply_assumption (sp->th, "fault_assumption", ss,
+                               fb_value_at (test->faults, (size_t) i), scope) < 0)
+      {
+        take_reason (sp->th, why, failure_type);
+        *failure_type = "error";
+        return;
+      }
+  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  if (scope)
+    session_remove_scope (ss, scope);
+  if (!r)
+    {
+      take_reason (sp->th, why, failure_type);
+      return;
+    }
+  if (r != fb_none ())
+    ss->result->return_value = fb_value_repr (sp->th, r);
+  if (session_check_monitors (sp->th, ss, why) < 0)
+    return;
+  if (test->expect && !fb_star_call (sp->th, test->expect, &(fb_star_args) { .npos = 1, .pos = &r }))
+    {
+      take_reason (sp->th, why, failure_type);
+      return;
+    }
+  if (test->require_fire)
+    {
+      const fb_test_result *t = ss->result;
+      uint64_t hits = 0;
+      for (size_t i = 0; i < t->n_faults; i++)
+        hits += strcmp (t->faults[i].action, "trace") ? t->faults[i].hits : 0;
+      if (!hits)
+        fb_buf_printf (why, "fault bypassed: no rule of %s fired (require_faults_fire=True)",
+                       test->matrix_fault ? test->matrix_fault : "the test's faults");
+    }
+}
+
 static void
 run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
           fb_test_result *t)
@@ -294,18 +359,8 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   sp->session = &ss;
   if (fb_lab_enter (ss.lab, -1, &e) < 0)
     goto done;
-  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
-  if (!r)
-    {
-      fb_error se = { 0 };
-      fb_star_take_error (sp->th, &se);
-      first_line (se.msg, &why);
-      if (strstr (se.msg, "tcp send") || strstr (se.msg, "connect"))
-        failure_type = "error";
-    }
-  else if (r != fb_none ())
-    t->return_value = fb_value_repr (sp->th, r);
   /* a service that died during the body is a failure of its own */
   for (size_t i = 0; i < n && !why.len; i++)
     if (fb_lab_service_oom (ss.lab, i))
@@ -331,6 +386,8 @@ done:
   for (size_t i = 0; i < ss.n_rules; i++)
     fb_rule_clear (&ss.rules[i].rule);
   free (ss.rules);
+  free (ss.traces);
+  free (ss.monitors);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
@@ -338,6 +395,30 @@ done:
     {
       fb_test_result_fail (t, FB_RESULT_FAIL, fb_buf_str (&why));
       t->failure_type = fb_xstrdup (failure_type);
+    }
+}
+
+/* The matrix axes that have a selected cell, in declaration order. */
+static void
+report_matrix (const fb_spec *sp, const bool *selected, fb_report *rep)
+{
+  for (size_t k = 0; k < 2; k++)
+    {
+      char **names = k ? sp->matrix_faults : sp->matrix_scenarios;
+      size_t n = k ? sp->n_matrix_faults : sp->n_matrix_scenarios;
+      char ***out = k ? &rep->matrix_faults : &rep->matrix_scenarios;
+      size_t *n_out = k ? &rep->n_matrix_faults : &rep->n_matrix_scenarios;
+      for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < sp->n_tests; i++)
+          {
+            const char *cell = k ? sp->tests[i].matrix_fault : sp->tests[i].matrix_scenario;
+            if (selected[i] && cell && !strcmp (cell, names[j]))
+              {
+                *out = fb_xreallocarray (*out, *n_out + 1, sizeof **out);
+                (*out)[(*n_out)++] = fb_xstrdup (names[j]);
+                break;
+              }
+          }
     }
 }
 
@@ -365,6 +446,7 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
       return -1;
     }
   rep->star_file = fb_xstrdup (sp->file);
+  report_matrix (sp, selected, rep);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();
   unsigned runs = o->runs ? o->runs : 1;
@@ -384,6 +466,11 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
               rep->n_tests--;
             }
           t = fb_report_add_test (rep, sp->tests[i].name);
+          if (sp->tests[i].matrix_scenario)
+            {
+              t->matrix_scenario = fb_xstrdup (sp->tests[i].matrix_scenario);
+              t->matrix_fault = fb_xstrdup (sp->tests[i].matrix_fault);
+            }
           run_test (sp, &sp->tests[i], o->seed + k, o->keep_workdir, t);
           if (t->result != FB_RESULT_PASS)
             break;
