@@ -100,6 +100,15 @@ void fb_report_text_matrix (const fb_report *r, fb_buf *out);
 /* "N passed, M failed" */
 void fb_report_text_summary (const fb_report *r, fb_buf *out);
 
+/* The normalized trace of a test / a run: what varies between two runs of
+ * one seed left out, so that two runs compare line by line. */
+void fb_report_normalize_test (const fb_test_result *t, fb_buf *out);
+void fb_report_normalize (const fb_report *r, fb_buf *out);
+/* Line diff of two normalized traces into out ("- removed", "+ added",
+ * under their "=== test" / "--- service" headers); returns the number of
+ * changed lines, 0 when identical. */
+size_t fb_report_diff (const char *a, const char *b, fb_buf *out);
+
 /* Faultbox JSON schema version 2. */
 int fb_report_json (const fb_report *r, fb_buf *out, fb_error *err);
 

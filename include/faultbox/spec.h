@@ -32,6 +32,7 @@ typedef struct fb_test_options {
   unsigned runs;           /* >= 1 */
   bool show_failures_only;
   bool keep_workdir;
+  bool check_determinism;  /* run each test twice; differing traces fail it */
   /* Called after each test (from the runner's thread), e.g. to print. */
   void (*on_result) (void *ctx, const fb_report *r, const fb_test_result *t);
   void *ctx;

@@ -56,7 +56,7 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1 };
-  const char *format = "text", *output = NULL, *junit = NULL;
+  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
   bool dry = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
@@ -68,6 +68,8 @@ run (int argc, char **argv)
     { "junit", required_argument, NULL, 'j' },
     { "dry-run", no_argument, NULL, 'd' },
     { "keep-workdir", no_argument, NULL, 'k' },
+    { "normalize", required_argument, NULL, 'n' },
+    { "check-determinism", no_argument, NULL, 'D' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -104,6 +106,8 @@ run (int argc, char **argv)
       case 'j': junit = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
+      case 'n': normalize = optarg; break;
+      case 'D': o.check_determinism = true; break;
       default:
         return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
       }
@@ -162,6 +166,13 @@ run (int argc, char **argv)
         fputs (fb_buf_str (&j), stdout);
       if (output && write_file (output, &j) < 0)
         ret = fb_cli_fail ("test: cannot write %s: %m", output);
+      if (normalize)
+        {
+          _cleanup_buf_ fb_buf nb = FB_BUF_INIT;
+          fb_report_normalize (&rep, &nb);
+          if (write_file (normalize, &nb) < 0)
+            ret = fb_cli_fail ("test: cannot write %s: %m", normalize);
+        }
       if (junit)
         {
           _cleanup_buf_ fb_buf x = FB_BUF_INIT;
@@ -190,6 +201,10 @@ const fb_command fb_cmd_test = {
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n",
+           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --check-determinism\n"
+           "                   run each test twice with its seed; fail it when the two\n"
+           "                   normalized traces differ\n",
   .run = run,
 };

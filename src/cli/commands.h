@@ -14,6 +14,7 @@ extern const fb_command fb_cmd_run;
 extern const fb_command fb_cmd_lab;
 extern const fb_command fb_cmd_star;
 extern const fb_command fb_cmd_test;
+extern const fb_command fb_cmd_diff;
 
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */

@@ -10,6 +10,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_lab,
   &fb_cmd_star,
   &fb_cmd_test,
+  &fb_cmd_diff,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -38,7 +38,13 @@ engine_event (void *ctx, const fb_engine_event *ev)
   const char *kv[11] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
   size_t n = 6;
   if (ev->path)
-    kv[n++] = "path", kv[n++] = ev->path;
+    {
+      /* the service's stdout and stderr go to its log file in the runner's
+       * work dir, whose name varies from run to run */
+      ssize_t idx = fb_plan_find_service (&ss->spec->plan, ev->service);
+      const char *log = idx >= 0 && ss->lab ? fb_lab_service_log (ss->lab, (size_t) idx) : NULL;
+      kv[n++] = "path", kv[n++] = log && !strcmp (ev->path, log) ? "stdout" : ev->path;
+    }
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
   session_event (ss, "syscall", ev->service, kv);
@@ -398,6 +404,35 @@ done:
     }
 }
 
+/* Runs the test again with its seed; a different normalized trace fails
+ * the first run's result. */
+static void
+check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
+                   fb_test_result *t)
+{
+  fb_test_result again = { .name = fb_xstrdup (t->name) };
+  run_test (sp, test, t->seed, o->keep_workdir, &again);
+  _cleanup_buf_ fb_buf a = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf d = FB_BUF_INIT;
+  fb_report_normalize_test (t, &a);
+  fb_report_normalize_test (&again, &b);
+  if (again.result != FB_RESULT_PASS)
+    fb_test_result_fail (t, FB_RESULT_FAIL, "nondeterministic: the second run with the same seed failed");
+  else if (fb_report_diff (fb_buf_str (&a), fb_buf_str (&b), &d))
+    {
+      /* the first changed line, for the one-line reason */
+      const char *first = fb_buf_str (&d);
+      while (*first == '=' || (*first == '-' && first[1] == '-'))
+        first += strcspn (first, "\n") + 1;
+      char *why = fb_xasprintf ("nondeterministic: two runs with seed %llu have different normalized traces (first difference: %.*s)",
+                                (unsigned long long) t->seed, (int) strcspn (first, "\n"), first);
+      fb_test_result_fail (t, FB_RESULT_FAIL, why);
+      free (why);
+    }
+  fb_test_result_clear (&again);
+}
+
 /* The matrix axes that have a selected cell, in declaration order. */
 static void
 report_matrix (const fb_spec *sp, const bool *selected, fb_report *rep)
@@ -472,6 +507,8 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
               t->matrix_fault = fb_xstrdup (sp->tests[i].matrix_fault);
             }
           run_test (sp, &sp->tests[i], o->seed + k, o->keep_workdir, t);
+          if (o->check_determinism && t->result == FB_RESULT_PASS)
+            check_determinism (sp, &sp->tests[i], o, t);
           if (t->result != FB_RESULT_PASS)
             break;
         }

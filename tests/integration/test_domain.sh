@@ -91,6 +91,28 @@ expect_out out '^Failures:$'
 expect_out out '^  one_order × never_fires: fault bypassed'
 expect_out out '^2 passed, 9 failed$'
 
+# one seed, one trace: a 30% fault decided by the seed alone
+for i in 1 2 3 4 5; do
+  run_fb test probabilistic.star --seed 7 --normalize "p$i.norm"
+  [ $rc -le 2 ] || fail "probabilistic run $i: exit $rc"
+done
+grep -q 'write deny(EIO)' p1.norm && ok "the 30% fault fired" || fail "no denied write in the trace"
+same=1
+for i in 2 3 4 5; do run_fb diff p1.norm "p$i.norm"; [ $rc -eq 0 ] || same=0; done
+[ $same = 1 ] && ok "5 runs with seed 7: identical normalized traces" || fail "traces differ for one seed: $(cat "$TMP/out")"
+run_fb test probabilistic.star --seed 8 --normalize q.norm
+run_fb diff p1.norm q.norm
+expect_rc 2 "another seed, another trace"
+expect_out out '^traces differ \([0-9]+ lines?\)$'
+expect_out out '^=== test_flaky_disk ===$'
+expect_out out '^[-+] write (deny\(EIO\)|allow) '
+run_fb diff p1.norm missing.norm
+expect_rc 1 "diff of a missing file"
+expect_out err 'diff: cannot read missing.norm: No such file or directory'
+run_fb test traces.star --check-determinism --test wal_is_written
+expect_rc 0 "--check-determinism passes a deterministic test"
+expect_out out '^--- PASS: test_wal_is_written'
+
 # registration errors name the spec position
 cat >dup.star <<STAR
 def probe():
