@@ -17,6 +17,12 @@ typedef struct fb_kv {
   char *value;
 } fb_kv;
 
+/* One component of a vector clock. */
+typedef struct fb_clock_entry {
+  char *service;
+  uint64_t n;
+} fb_clock_entry;
+
 /* One entry of a test's event log. */
 typedef struct fb_event {
   uint64_t seq;               /* 1-based, per test */
@@ -25,6 +31,8 @@ typedef struct fb_event {
   char *service;              /* "test" for the test driver */
   fb_kv *fields;
   size_t n_fields;
+  fb_clock_entry *clock;      /* vector clock after the event, non-zero entries */
+  size_t n_clock;
 } fb_event;
 
 /* One installed fault rule's outcome, for the scope lines and JSON `faults`. */
@@ -58,6 +66,9 @@ typedef struct fb_test_result {
   fb_event *events;
   size_t n_events;
   uint64_t assertions;
+  unsigned runs;              /* --runs N > 1: runs made (up to the first failure) */
+  unsigned runs_passed;
+  unsigned runs_wanted;
 } fb_test_result;
 
 typedef struct fb_report {

@@ -38,6 +38,13 @@ event_json (const fb_event *ev)
         json_object_object_add (f, ev->fields[i].key, json_object_new_string (ev->fields[i].value));
       json_object_object_add (o, "fields", f);
     }
+  if (ev->n_clock)
+    {
+      json_object *vc = json_object_new_object ();
+      for (size_t i = 0; i < ev->n_clock; i++)
+        json_object_object_add (vc, ev->clock[i].service, json_object_new_uint64 (ev->clock[i].n));
+      json_object_object_add (o, "vector_clock", vc);
+    }
   return o;
 }
 

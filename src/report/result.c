@@ -47,6 +47,9 @@ fb_event_clear (fb_event *ev)
       free (ev->fields[i].value);
     }
   free (ev->fields);
+  for (size_t i = 0; i < ev->n_clock; i++)
+    free (ev->clock[i].service);
+  free (ev->clock);
   free (ev->type);
   free (ev->service);
   memset (ev, 0, sizeof *ev);

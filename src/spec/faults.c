@@ -157,6 +157,49 @@ b_allow (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 
 /* ---- installing rules -------------------------------------------------- */
 
+static void
+clock_merge (uint64_t *into, const uint64_t *from, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    if (from[k] > into[k])
+      into[k] = from[k];
+}
+
+/* Vector clocks as Faultbox keeps them: an event ticks its service's own
+ * component; an allowed connect/sendto merges every other clock into the
+ * caller's; a step carries the driver's clock to its target and the
+ * target's back with the reply. */
+static void
+tick_clock (fb_session *ss, fb_event *ev)
+{
+  const fb_plan *p = &ss->spec->plan;
+  size_t n = p->n_services + 1;
+  if (!ss->clocks)
+    ss->clocks = fb_xcalloc (n * n, sizeof *ss->clocks);
+  ssize_t idx = !strcmp (ev->service, "test") ? (ssize_t) p->n_services
+                                               : fb_plan_find_service (p, ev->service);
+  if (idx < 0)
+    return;
+  uint64_t *own = &ss->clocks[(size_t) idx * n];
+  const char *target = fb_event_get (ev, "target");
+  ssize_t t = target ? fb_plan_find_service (p, target) : -1;
+  if (!strcmp (ev->type, "step_recv") && t >= 0)
+    clock_merge (own, &ss->clocks[(size_t) t * n], n);
+  own[idx]++;
+  const char *sc = fb_event_get (ev, "syscall"), *dec = fb_event_get (ev, "decision");
+  if (sc && dec && (!strcmp (sc, "connect") || !strncmp (sc, "send", 4)) && strcmp (dec, "allow") == 0)
+    for (size_t j = 0; j < n; j++)
+      if (j != (size_t) idx)
+        clock_merge (own, &ss->clocks[j * n], n);
+  if (!strcmp (ev->type, "step_send") && t >= 0)
+    clock_merge (&ss->clocks[(size_t) t * n], own, n);
+  ev->clock = fb_xcalloc (n, sizeof *ev->clock);
+  for (size_t k = 0; k < n; k++)
+    if (own[k])
+      ev->clock[ev->n_clock++] = (fb_clock_entry) {
+        fb_xstrdup (k < p->n_services ? p->services[k].name : "test"), own[k] };
+}
+
 void
 session_event (fb_session *ss, const char *type, const char *service,
                const char *const *kv)
@@ -177,6 +220,7 @@ session_event (fb_session *ss, const char *type, const char *service,
   ev->time_ns = fb_now_ns () - ss->t0;
   for (; kv && kv[0]; kv += 2)
     fb_event_set (ev, kv[0], kv[1]);
+  tick_clock (ss, ev);
   pthread_mutex_unlock (&ss->mu);
 }
 

@@ -85,6 +85,7 @@ struct fb_session {
   size_t n_traces;
   session_monitor *monitors;
   size_t n_monitors;
+  uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
 };
 
 /* host types */

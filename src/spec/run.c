@@ -20,6 +20,16 @@
 #include "util/parse.h"
 #include "util/time.h"
 
+static bool
+is_op (const fb_plan *p, const char *service, const char *name)
+{
+  ssize_t i = fb_plan_find_service (p, service);
+  for (size_t k = 0; i >= 0 && k < p->services[i].n_ops; k++)
+    if (!strcmp (p->services[i].ops[k].name, name))
+      return true;
+  return false;
+}
+
 static void
 engine_event (void *ctx, const fb_engine_event *ev)
 {
@@ -35,7 +45,7 @@ engine_event (void *ctx, const fb_engine_event *ev)
       snprintf (decision, sizeof decision, traced ? "trace" : "allow");
     }
   snprintf (pid, sizeof pid, "%d", (int) ev->pid);
-  const char *kv[11] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
+  const char *kv[15] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
   size_t n = 6;
   if (ev->path)
     {
@@ -47,6 +57,15 @@ engine_event (void *ctx, const fb_engine_event *ev)
     }
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
+  char latency[24];
+  if (ev->faulted && ev->decision == FB_ACT_DELAY)
+    {
+      snprintf (latency, sizeof latency, "%lld", (long long) (ev->delay_ns / 1000000));
+      kv[n++] = "latency_ms", kv[n++] = latency;
+    }
+  if (ev->faulted && ev->rule && strcmp (ev->rule->keyword, ev->syscall)
+      && is_op (&ss->spec->plan, ev->service, ev->rule->keyword))
+    kv[n++] = "op", kv[n++] = ev->rule->keyword;
   session_event (ss, "syscall", ev->service, kv);
 }
 
@@ -394,6 +413,7 @@ done:
   free (ss.rules);
   free (ss.traces);
   free (ss.monitors);
+  free (ss.clocks);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
@@ -509,6 +529,9 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
           run_test (sp, &sp->tests[i], o->seed + k, o->keep_workdir, t);
           if (o->check_determinism && t->result == FB_RESULT_PASS)
             check_determinism (sp, &sp->tests[i], o, t);
+          if (runs > 1)
+            t->runs = k + 1, t->runs_passed = k + (t->result == FB_RESULT_PASS),
+            t->runs_wanted = runs;
           if (t->result != FB_RESULT_PASS)
             break;
         }

@@ -50,6 +50,11 @@ assert cells[("order_flow", "db_down")]["passed"]
 t = {t["name"]: t for t in d["tests"]}
 f = t["test_matrix_order_flow_db_down"]["faults"]
 assert f[0]["service"] == "api" and f[0]["hits"] >= 1, f
+# events carry vector clocks; a step carries the driver's clock
+ev = t["test_order_flow"]["events"]
+assert all("vector_clock" in e for e in ev), ev[0]
+recv = [e for e in ev if e["type"] == "step_recv"][-1]
+assert recv["vector_clock"]["test"] >= 2 and recv["vector_clock"].get("api", 0) >= 1, recv
 # the scenario's return value is the observable
 assert "status" in t["test_order_flow"]["return_value"], t["test_order_flow"]
 PY
@@ -61,6 +66,9 @@ expect_rc 0 "traces.star passes"
 expect_out out '^7 passed, 0 failed$'
 expect_out out 'trace rule on inventory: syscalls=\[write,openat,fsync\] → filter:\[write,writev,pwrite64,pwritev,pwritev2,open,openat,openat2,creat,fsync,fdatasync\] \([1-9][0-9]* hits\)'
 expect_out out 'label="slow WAL" \(1 hits\)'
+expect_out out '^  syscall trace \([0-9]+ events\):$'
+expect_out out '^    #[0-9]+ +inventory +write +delay\(100ms\)  \[slow WAL\]  /tmp/inventory\.wal  \(\+100ms\)$'
+expect_out out '^    #[0-9]+ +inventory +write +trace  /tmp/inventory\.wal$'
 
 # chapters 14 and 15: invariants and monitors
 run_fb test monitors.star
@@ -82,6 +90,8 @@ expect_out out '^--- PASS: test_where '
 reason local_monitor 'monitor violation: inventory wrote its WAL$'
 reason counting_monitor 'monitor violation: monitor "wal_once" violated at event seq=[0-9]+ type=syscall service=inventory$'
 reason assumption_monitor 'monitor violation: monitor "any_deny" violated at event seq=[0-9]+ type=syscall service=inventory$'
+expect_out out '^  per-service syscall summary:$'
+expect_out out '^    inventory [0-9]+ total, 1 faulted  \[.*fsync:1'
 reason expect_fails '.*assert_eq: got 503, want 200: the order should go through$'
 reason matrix_one_order_never_fires 'fault bypassed: no rule of never_fires fired \(require_faults_fire=True\)$'
 expect_out out '^--- PASS: test_matrix_one_order_orders_cut '
@@ -90,6 +100,10 @@ expect_out out '^Result: 1/3 passed, 2 failed$'
 expect_out out '^Failures:$'
 expect_out out '^  one_order × never_fires: fault bypassed'
 expect_out out '^2 passed, 9 failed$'
+
+run_fb test probabilistic.star --runs 3
+expect_rc 0 "--runs 3"
+expect_out out '^--- PASS: test_flaky_disk \(3/3 runs\) ---$'
 
 # one seed, one trace: a 30% fault decided by the seed alone
 for i in 1 2 3 4 5; do
