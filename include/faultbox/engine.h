@@ -52,6 +52,10 @@ void fb_rule_clear (fb_rule *r);
 /* "deny(EIO)", "delay(200ms)" */
 void fb_rule_describe_action (const fb_rule *r, char *buf, size_t len);
 
+/* Paths a rule without a path glob never touches: the loader's libraries,
+ * /proc, /sys, /dev. */
+bool fb_path_is_system (const char *path);
+
 /* Glob where "*" and "?" stay within one path component and "**" crosses "/". */
 bool fb_path_glob_match (const char *glob, const char *path);
 

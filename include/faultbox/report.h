@@ -17,6 +17,12 @@ typedef struct fb_kv {
   char *value;
 } fb_kv;
 
+/* One component of a vector clock. */
+typedef struct fb_clock_entry {
+  char *service;
+  uint64_t n;
+} fb_clock_entry;
+
 /* One entry of a test's event log. */
 typedef struct fb_event {
   uint64_t seq;               /* 1-based, per test */
@@ -25,6 +31,8 @@ typedef struct fb_event {
   char *service;              /* "test" for the test driver */
   fb_kv *fields;
   size_t n_fields;
+  fb_clock_entry *clock;      /* vector clock after the event, non-zero entries */
+  size_t n_clock;
 } fb_event;
 
 /* One installed fault rule's outcome, for the scope lines and JSON `faults`. */
@@ -33,6 +41,7 @@ typedef struct fb_fault_summary {
   char *keyword;              /* "write", or an op name */
   char *action;               /* "deny", "delay", "trace" */
   char *errno_name;           /* "EIO"; NULL for delay/trace */
+  char *delay;                /* "500ms" for delay, else NULL */
   char *filter;               /* "write,writev,pwrite64" */
   char *label;                /* may be NULL */
   uint64_t hits;              /* fired */
@@ -57,6 +66,9 @@ typedef struct fb_test_result {
   fb_event *events;
   size_t n_events;
   uint64_t assertions;
+  unsigned runs;              /* --runs N > 1: runs made (up to the first failure) */
+  unsigned runs_passed;
+  unsigned runs_wanted;
 } fb_test_result;
 
 typedef struct fb_report {
@@ -78,6 +90,9 @@ void fb_event_init (fb_event *ev, const char *type, const char *service);
 void fb_event_set (fb_event *ev, const char *key, const char *value);
 const char *fb_event_get (const fb_event *ev, const char *key);
 void fb_event_clear (fb_event *ev);
+/* Faultbox's dotted event_type: "syscall.write", "lifecycle.started",
+ * "step_send.db", else the type. */
+void fb_event_kind (const fb_event *ev, fb_buf *out);
 
 fb_test_result *fb_report_add_test (fb_report *r, const char *name);
 /* Moves *t (then zeroed) to the end of r's tests. */
@@ -98,6 +113,15 @@ void fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *o
 void fb_report_text_matrix (const fb_report *r, fb_buf *out);
 /* "N passed, M failed" */
 void fb_report_text_summary (const fb_report *r, fb_buf *out);
+
+/* The normalized trace of a test / a run: what varies between two runs of
+ * one seed left out, so that two runs compare line by line. */
+void fb_report_normalize_test (const fb_test_result *t, fb_buf *out);
+void fb_report_normalize (const fb_report *r, fb_buf *out);
+/* Line diff of two normalized traces into out ("- removed", "+ added",
+ * under their "=== test" / "--- service" headers); returns the number of
+ * changed lines, 0 when identical. */
+size_t fb_report_diff (const char *a, const char *b, fb_buf *out);
 
 /* Faultbox JSON schema version 2. */
 int fb_report_json (const fb_report *r, fb_buf *out, fb_error *err);

@@ -42,6 +42,7 @@ typedef struct fb_test_options {
   unsigned jobs;           /* tests running at once, each in a worker process; 0: 1 */
   bool show_failures_only;
   bool keep_workdir;
+  bool check_determinism;  /* run each test twice; differing traces fail it */
   /* Nonzero (e.g. set by a signal handler): stop now, killing the workers
    * and their labs; finished tests stay in the report, report->not_run
    * counts the rest. */

@@ -110,7 +110,7 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL;
+  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
   bool dry = false, progress = true;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
@@ -125,6 +125,8 @@ run (int argc, char **argv)
     { "jobs", required_argument, NULL, 'j' },
     { "shard", required_argument, NULL, 'h' },
     { "no-progress", no_argument, NULL, 'P' },
+    { "normalize", required_argument, NULL, 'n' },
+    { "check-determinism", no_argument, NULL, 'D' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -171,6 +173,8 @@ run (int argc, char **argv)
       case 'J': junit = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
+      case 'n': normalize = optarg; break;
+      case 'D': o.check_determinism = true; break;
       default:
         if (optopt == 'j')
           return fb_cli_fail ("test: -j needs a number of jobs");
@@ -225,7 +229,7 @@ run (int argc, char **argv)
   else
     {
       fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .human = human, .interrupted = stop_signal != 0 };
+                               .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
         ret = 128 + stop_signal;
@@ -254,6 +258,10 @@ const fb_command fb_cmd_test = {
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
            "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --check-determinism\n"
+           "                   run each test twice with its seed; fail it when the two\n"
+           "                   normalized traces differ\n"
            "  --no-progress    no live progress line on a terminal\n",
   .run = run,
 };

@@ -13,6 +13,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_merge,
   &fb_cmd_list,
   &fb_cmd_init,
+  &fb_cmd_diff,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -31,6 +31,13 @@ fb_cli_report_finish (const fb_report *rep, const fb_cli_report_out *ro)
     fputs (fb_buf_str (&j), stdout);
   if (ro->output && write_file (ro->output, &j) < 0)
     ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->output);
+  if (ro->normalize)
+    {
+      _cleanup_buf_ fb_buf nb = FB_BUF_INIT;
+      fb_report_normalize (rep, &nb);
+      if (write_file (ro->normalize, &nb) < 0)
+        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->normalize);
+    }
   if (ro->junit)
     {
       _cleanup_buf_ fb_buf x = FB_BUF_INIT;

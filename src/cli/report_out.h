@@ -1,5 +1,5 @@
 /* What `faultbox test` and `faultbox merge` print and write once the
- * results are in: the matrix and summary, JSON, JUnit. */
+ * results are in: the matrix and summary, JSON, JUnit, the normalized trace. */
 #ifndef FB_CLI_REPORT_OUT_H
 #define FB_CLI_REPORT_OUT_H
 
@@ -13,6 +13,7 @@ typedef struct {
   bool json;            /* the JSON report on stdout */
   const char *output;   /* also write the JSON report here */
   const char *junit;    /* write JUnit XML here */
+  const char *normalize; /* write the normalized trace here */
   FILE *human;          /* summary lines: stdout, or stderr with json */
   bool interrupted;
 } fb_cli_report_out;

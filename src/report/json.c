@@ -1,7 +1,6 @@
 #include "faultbox/report.h"
-#include "util/buf.h"
-
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -30,18 +29,8 @@ event_json (const fb_event *ev)
   json_object_object_add (o, "seq", json_object_new_int64 ((int64_t) ev->seq));
   json_object_object_add (o, "timestamp", json_object_new_int64 (ev->time_ns));
   add_str (o, "type", ev->type);
-  const char *sc = fb_event_get (ev, "syscall");
   fb_buf et = FB_BUF_INIT;
-  if (strcmp (ev->type, "syscall") == 0 && sc)
-    fb_buf_printf (&et, "syscall.%s", sc);
-  else if (strcmp (ev->type, "service_started") == 0)
-    fb_buf_puts (&et, "lifecycle.started");
-  else if (strcmp (ev->type, "service_ready") == 0)
-    fb_buf_puts (&et, "lifecycle.ready");
-  else if (strncmp (ev->type, "step_", 5) == 0 && fb_event_get (ev, "target"))
-    fb_buf_printf (&et, "%s.%s", ev->type, fb_event_get (ev, "target"));
-  else
-    fb_buf_puts (&et, ev->type);
+  fb_event_kind (ev, &et);
   add_str (o, "event_type", fb_buf_str (&et));
   fb_buf_free (&et);
   add_str (o, "partition_key", ev->service);
@@ -52,6 +41,13 @@ event_json (const fb_event *ev)
       for (size_t i = 0; i < ev->n_fields; i++)
         json_object_object_add (f, ev->fields[i].key, json_object_new_string (ev->fields[i].value));
       json_object_object_add (o, "fields", f);
+    }
+  if (ev->n_clock)
+    {
+      json_object *vc = json_object_new_object ();
+      for (size_t i = 0; i < ev->n_clock; i++)
+        json_object_object_add (vc, ev->clock[i].service, json_object_new_uint64 (ev->clock[i].n));
+      json_object_object_add (o, "vector_clock", vc);
     }
   return o;
 }
@@ -95,11 +91,18 @@ test_json (const fb_report *r, const fb_test_result *t)
           add_str (fo, "filter", f->filter);
           json_object_object_add (fo, "matched", json_object_new_uint64 (f->matched));
           add_str (fo, "hint", f->hint);
+          add_str (fo, "delay", f->delay);
           json_object_array_add (fa, fo);
         }
       json_object_object_add (o, "faults", fa);
     }
   json_object_object_add (o, "assertions", json_object_new_uint64 (t->assertions));
+  if (t->runs)
+    {
+      json_object_object_add (o, "runs", json_object_new_uint64 (t->runs));
+      json_object_object_add (o, "runs_passed", json_object_new_uint64 (t->runs_passed));
+      json_object_object_add (o, "runs_wanted", json_object_new_uint64 (t->runs_wanted));
+    }
   json_object *evs = json_object_new_array ();
   for (size_t i = 0; i < t->n_events; i++)
     json_object_array_add (evs, event_json (&t->events[i]));
@@ -208,6 +211,7 @@ static const str_field fault_strs[] = {
   { "label", offsetof (fb_fault_summary, label), false },
   { "filter", offsetof (fb_fault_summary, filter), false },
   { "hint", offsetof (fb_fault_summary, hint), false },
+  { "delay", offsetof (fb_fault_summary, delay), false },
 };
 
 static int
@@ -271,6 +275,24 @@ read_array (json_object *o, const char *key, json_object **out, size_t *n, const
 }
 
 static int
+read_clock (json_object *o, fb_event *ev, const char *where, fb_error *err)
+{
+  json_object *vc;
+  if (!json_object_object_get_ex (o, "vector_clock", &vc))
+    return 0;
+  if (!json_object_is_type (vc, json_type_object))
+    return fb_error_set (err, EINVAL, "%s.vector_clock: not an object", where);
+  ev->clock = fb_xcalloc ((size_t) json_object_object_length (vc) + 1, sizeof *ev->clock);
+  json_object_object_foreach (vc, k, v)
+    {
+      if (!json_object_is_type (v, json_type_int) || json_object_get_int64 (v) < 0)
+        return fb_error_set (err, EINVAL, "%s.vector_clock.%s: not a count", where, k);
+      ev->clock[ev->n_clock++] = (fb_clock_entry) { fb_xstrdup (k), (uint64_t) json_object_get_int64 (v) };
+    }
+  return 0;
+}
+
+static int
 read_event (json_object *o, fb_event *ev, const char *where, fb_error *err)
 {
   json_object *type, *svc, *fields;
@@ -279,7 +301,8 @@ read_event (json_object *o, fb_event *ev, const char *where, fb_error *err)
   if (json_object_object_get_ex (o, "service", &svc) && !json_object_is_type (svc, json_type_string))
     return fb_error_set (err, EINVAL, "%s.service: not a string", where);
   fb_event_init (ev, json_object_get_string (type), svc ? json_object_get_string (svc) : NULL);
-  if (read_uint (o, "seq", &ev->seq, where, err) < 0 || read_int (o, "timestamp", &ev->time_ns, where, err) < 0)
+  if (read_uint (o, "seq", &ev->seq, where, err) < 0 || read_int (o, "timestamp", &ev->time_ns, where, err) < 0
+      || read_clock (o, ev, where, err) < 0)
     return -1;
   if (!json_object_object_get_ex (o, "fields", &fields))
     return 0;
@@ -293,6 +316,7 @@ read_event (json_object *o, fb_event *ev, const char *where, fb_error *err)
     }
   return 0;
 }
+
 
 static int
 read_fault (json_object *o, fb_fault_summary *f, const char *where, fb_error *err)
@@ -326,9 +350,12 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   if (kind == sizeof result_names / sizeof *result_names)
     return fb_error_set (err, EINVAL, "%s.result: \"%s\" is not pass, fail or error", where, result);
   t->result = (fb_result_kind) kind;
+  uint64_t runs[3];
   if (read_uint (o, "seed", &t->seed, where, err) < 0 || read_int (o, "duration_ms", &t->duration_ms, where, err) < 0
-      || read_uint (o, "assertions", &t->assertions, where, err) < 0)
+      || read_uint (o, "assertions", &t->assertions, where, err) < 0 || read_uint (o, "runs", &runs[0], where, err) < 0
+      || read_uint (o, "runs_passed", &runs[1], where, err) < 0 || read_uint (o, "runs_wanted", &runs[2], where, err) < 0)
     return -1;
+  t->runs = (unsigned) runs[0], t->runs_passed = (unsigned) runs[1], t->runs_wanted = (unsigned) runs[2];
   json_object *a;
   size_t n;
   char at[128];

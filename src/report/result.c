@@ -1,5 +1,6 @@
 #include "faultbox/report.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,9 @@ fb_event_clear (fb_event *ev)
       free (ev->fields[i].value);
     }
   free (ev->fields);
+  for (size_t i = 0; i < ev->n_clock; i++)
+    free (ev->clock[i].service);
+  free (ev->clock);
   free (ev->type);
   free (ev->service);
   memset (ev, 0, sizeof *ev);
@@ -99,6 +103,7 @@ fb_test_result_clear (fb_test_result *t)
       free (f->keyword);
       free (f->action);
       free (f->errno_name);
+      free (f->delay);
       free (f->filter);
       free (f->label);
       free (f->hint);
@@ -136,4 +141,20 @@ size_t
 fb_report_failed (const fb_report *r)
 {
   return r->n_tests - fb_report_passed (r);
+}
+
+void
+fb_event_kind (const fb_event *ev, fb_buf *out)
+{
+  const char *sc = fb_event_get (ev, "syscall"), *target = fb_event_get (ev, "target");
+  if (strcmp (ev->type, "syscall") == 0 && sc)
+    fb_buf_printf (out, "syscall.%s", sc);
+  else if (strcmp (ev->type, "service_started") == 0)
+    fb_buf_puts (out, "lifecycle.started");
+  else if (strcmp (ev->type, "service_ready") == 0)
+    fb_buf_puts (out, "lifecycle.ready");
+  else if (strncmp (ev->type, "step_", 5) == 0 && target)
+    fb_buf_printf (out, "%s.%s", ev->type, target);
+  else
+    fb_buf_puts (out, ev->type);
 }

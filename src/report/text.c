@@ -11,12 +11,118 @@ short_name (const char *name)
   return strncmp (name, "test_", 5) == 0 ? name + 5 : name;
 }
 
+#define MAX_TRACE_LINES 40
+
+static bool
+is_syscall (const fb_event *ev)
+{
+  return strcmp (ev->type, "syscall") == 0;
+}
+
+/* Every syscall event that was not simply allowed: denied, delayed,
+ * traced. */
+static void
+syscall_trace (const fb_test_result *t, fb_buf *out)
+{
+  size_t total = 0, shown = 0, notable = 0;
+  for (size_t i = 0; i < t->n_events; i++)
+    if (is_syscall (&t->events[i]))
+      {
+        total++;
+        const char *d = fb_event_get (&t->events[i], "decision");
+        notable += d && strcmp (d, "allow") != 0;
+      }
+  if (!notable)
+    return;
+  fb_buf_printf (out, "  syscall trace (%zu events):\n", total);
+  for (size_t i = 0; i < t->n_events; i++)
+    {
+      const fb_event *ev = &t->events[i];
+      const char *d = is_syscall (ev) ? fb_event_get (ev, "decision") : NULL;
+      if (!d || !strcmp (d, "allow"))
+        continue;
+      if (shown++ == MAX_TRACE_LINES)
+        {
+          fb_buf_printf (out, "    ... %zu more (--format json has them all)\n", notable - MAX_TRACE_LINES);
+          break;
+        }
+      const char *op = fb_event_get (ev, "op"), *label = fb_event_get (ev, "label"),
+                 *path = fb_event_get (ev, "path"), *lat = fb_event_get (ev, "latency_ms");
+      char sc[64];
+      if (op)
+        snprintf (sc, sizeof sc, "%s(%s)", op, fb_event_get (ev, "syscall"));
+      else
+        snprintf (sc, sizeof sc, "%s", fb_event_get (ev, "syscall"));
+      fb_buf_printf (out, "    #%-5llu %-12s %-16s %s", (unsigned long long) ev->seq, ev->service, sc, d);
+      if (label)
+        fb_buf_printf (out, "  [%s]", label);
+      if (path)
+        fb_buf_printf (out, "  %s", path);
+      if (lat)
+        fb_buf_printf (out, "  (+%sms)", lat);
+      fb_buf_putc (out, '\n');
+    }
+}
+
+typedef struct {
+  const char *name;
+  size_t n;
+} name_count;
+
+/* Per service: syscalls seen, how many faulted, and the busiest names. */
+static void
+syscall_summary (const fb_test_result *t, fb_buf *out)
+{
+  bool header = false;
+  for (size_t i = 0; i < t->n_events; i++)
+    {
+      const fb_event *first = &t->events[i];
+      if (!is_syscall (first))
+        continue;
+      bool seen = false;
+      for (size_t k = 0; k < i && !seen; k++)
+        seen = is_syscall (&t->events[k]) && !strcmp (t->events[k].service, first->service);
+      if (seen)
+        continue;
+      size_t total = 0, faulted = 0, nnames = 0;
+      name_count names[16];
+      for (size_t k = i; k < t->n_events; k++)
+        {
+          const fb_event *ev = &t->events[k];
+          if (!is_syscall (ev) || strcmp (ev->service, first->service))
+            continue;
+          total++;
+          const char *d = fb_event_get (ev, "decision"), *sc = fb_event_get (ev, "syscall");
+          faulted += d && (!strncmp (d, "deny", 4) || !strncmp (d, "delay", 5));
+          size_t j = 0;
+          while (j < nnames && strcmp (names[j].name, sc))
+            j++;
+          if (j == nnames && nnames < 16)
+            names[nnames++] = (name_count) { sc, 0 };
+          if (j < nnames)
+            names[j].n++;
+        }
+      if (!header)
+        fb_buf_puts (out, "  per-service syscall summary:\n");
+      header = true;
+      fb_buf_printf (out, "    %s %zu total, %zu faulted  [", first->service, total, faulted);
+      for (size_t j = 0; j < nnames; j++)
+        fb_buf_printf (out, "%s%s:%zu", j ? " " : "", names[j].name, names[j].n);
+      fb_buf_puts (out, "]\n");
+    }
+}
+
 void
 fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
 {
   bool pass = t->result == FB_RESULT_PASS;
   if (pass && r->show_failures_only)
     return;
+  if (pass && t->runs > 1)
+    {
+      fb_buf_printf (out, "--- PASS: %s (%u/%u runs) ---\n", t->name, t->runs_passed, t->runs);
+      return;
+    }
   fb_buf_printf (out, "--- %s: %s (%lldms, seed=%llu) ---\n", pass ? "PASS" : "FAIL", t->name,
                  (long long) t->duration_ms, (unsigned long long) t->seed);
   if (!pass)
@@ -24,14 +130,21 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       fb_buf_printf (out, "  reason: %s\n", t->reason ? t->reason : "(no reason)");
       fb_buf_printf (out, "  replay: faultbox test %s --test %s --seed %llu\n", r->star_file,
                      short_name (t->name), (unsigned long long) t->seed);
+      if (t->runs > 1)
+        fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }
+  syscall_trace (t, out);
   bool any_rule = false, any_fired = false;
   for (size_t i = 0; i < t->n_faults; i++)
     {
       const fb_fault_summary *f = &t->faults[i];
       bool trace = strcmp (f->action, "trace") == 0;
-      fb_buf_printf (out, "  %s rule on %s: %s=%s(%s) → filter:[%s]", trace ? "trace" : "fault",
-                     f->service, f->keyword, f->action, f->errno_name ? f->errno_name : "", f->filter);
+      if (trace)
+        fb_buf_printf (out, "  trace rule on %s: syscalls=[%s] → filter:[%s]", f->service, f->keyword,
+                       f->filter);
+      else
+        fb_buf_printf (out, "  fault rule on %s: %s=%s(%s) → filter:[%s]", f->service, f->keyword,
+                       f->action, f->errno_name ? f->errno_name : f->delay ? f->delay : "", f->filter);
       if (f->label && *f->label)
         fb_buf_printf (out, " label=\"%s\"", f->label);
       fb_buf_printf (out, " (%llu hits)\n", (unsigned long long) f->hits);
@@ -48,6 +161,8 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
         if (t->faults[i].hits == 0 && t->faults[i].hint)
           fb_buf_printf (out, "    hint: %s\n", t->faults[i].hint);
     }
+  if (!pass)
+    syscall_summary (t, out);
 }
 
 static size_t
@@ -86,6 +201,17 @@ find_cell (const fb_report *r, const char *scn, const char *fault)
   return NULL;
 }
 
+static void
+cell_text (const fb_test_result *t, char *cell, size_t len)
+{
+  if (!t)
+    snprintf (cell, len, "— (excluded)");
+  else if (t->result == FB_RESULT_PASS)
+    snprintf (cell, len, "PASS (%lldms)", (long long) t->duration_ms);
+  else
+    snprintf (cell, len, "FAIL");
+}
+
 void
 fb_report_text_matrix (const fb_report *r, fb_buf *out)
 {
@@ -106,11 +232,19 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
   for (size_t s = 0; s < ns; s++)
     if (utf8_width (r->matrix_scenarios[s]) + 1 > w0)
       w0 = utf8_width (r->matrix_scenarios[s]) + 1;
+  /* a column is at least 14 wide and fits its name and its cells */
   size_t cw[nf];
   for (size_t f = 0; f < nf; f++)
     {
       size_t w = utf8_width (r->matrix_faults[f]) + 2;
       cw[f] = w > 14 ? w : 14;
+      for (size_t s = 0; s < ns; s++)
+        {
+          char cell[64];
+          cell_text (find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]), cell, sizeof cell);
+          if (utf8_width (cell) + 2 > cw[f])
+            cw[f] = utf8_width (cell) + 2;
+        }
     }
   pad (out, "", w0);
   for (size_t f = 0; f < nf; f++)
@@ -139,12 +273,7 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
         {
           const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
           char cell[64];
-          if (!t)
-            snprintf (cell, sizeof cell, "— (excluded)");
-          else if (t->result == FB_RESULT_PASS)
-            snprintf (cell, sizeof cell, "PASS (%lldms)", (long long) t->duration_ms);
-          else
-            snprintf (cell, sizeof cell, "FAIL");
+          cell_text (t, cell, sizeof cell);
           fb_buf_puts (out, "│ ");
           if (f + 1 < nf)
             {

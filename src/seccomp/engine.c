@@ -304,8 +304,8 @@ sockaddr_str (pid_t pid, uint64_t addr, uint64_t alen, char *buf, size_t len)
 static const char *const system_prefixes[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
                                                "/proc/", "/sys/", "/dev/", "/etc/ld.so.", NULL };
 
-static bool
-is_system_path (const char *p)
+bool
+fb_path_is_system (const char *p)
 {
   for (const char *const *s = system_prefixes; *s; s++)
     if (strncmp (p, *s, strlen (*s)) == 0)
@@ -347,7 +347,7 @@ decide (fb_engine *e, const char *service, const char *name, const char *path, b
         continue;
       if (r->path_glob && (is_addr || !fb_path_glob_match (r->path_glob, path)))
         continue;
-      if (!r->path_glob && !is_addr && is_system_path (path))
+      if (!r->path_glob && !is_addr && fb_path_is_system (path))
         continue;
       if (r->dest && (!is_addr || !dest_matches (r->dest, path)))
         continue;

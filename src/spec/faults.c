@@ -8,6 +8,7 @@
 #include "spec/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/time.h"
 
@@ -156,6 +157,49 @@ b_allow (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 
 /* ---- installing rules -------------------------------------------------- */
 
+static void
+clock_merge (uint64_t *into, const uint64_t *from, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    if (from[k] > into[k])
+      into[k] = from[k];
+}
+
+/* Vector clocks as Faultbox keeps them: an event ticks its service's own
+ * component; an allowed connect/sendto merges every other clock into the
+ * caller's; a step carries the driver's clock to its target and the
+ * target's back with the reply. */
+static void
+tick_clock (fb_session *ss, fb_event *ev)
+{
+  const fb_plan *p = &ss->spec->plan;
+  size_t n = p->n_services + 1;
+  if (!ss->clocks)
+    ss->clocks = fb_xcalloc (n * n, sizeof *ss->clocks);
+  ssize_t idx = !strcmp (ev->service, "test") ? (ssize_t) p->n_services
+                                               : fb_plan_find_service (p, ev->service);
+  if (idx < 0)
+    return;
+  uint64_t *own = &ss->clocks[(size_t) idx * n];
+  const char *target = fb_event_get (ev, "target");
+  ssize_t t = target ? fb_plan_find_service (p, target) : -1;
+  if (!strcmp (ev->type, "step_recv") && t >= 0)
+    clock_merge (own, &ss->clocks[(size_t) t * n], n);
+  own[idx]++;
+  const char *sc = fb_event_get (ev, "syscall"), *dec = fb_event_get (ev, "decision");
+  if (sc && dec && (!strcmp (sc, "connect") || !strncmp (sc, "send", 4)) && strcmp (dec, "allow") == 0)
+    for (size_t j = 0; j < n; j++)
+      if (j != (size_t) idx)
+        clock_merge (own, &ss->clocks[j * n], n);
+  if (!strcmp (ev->type, "step_send") && t >= 0)
+    clock_merge (&ss->clocks[(size_t) t * n], own, n);
+  ev->clock = fb_xcalloc (n, sizeof *ev->clock);
+  for (size_t k = 0; k < n; k++)
+    if (own[k])
+      ev->clock[ev->n_clock++] = (fb_clock_entry) {
+        fb_xstrdup (k < p->n_services ? p->services[k].name : "test"), own[k] };
+}
+
 void
 session_event (fb_session *ss, const char *type, const char *service,
                const char *const *kv)
@@ -176,6 +220,7 @@ session_event (fb_session *ss, const char *type, const char *service,
   ev->time_ns = fb_now_ns () - ss->t0;
   for (; kv && kv[0]; kv += 2)
     fb_event_set (ev, kv[0], kv[1]);
+  tick_clock (ss, ev);
   pthread_mutex_unlock (&ss->mu);
 }
 
@@ -188,13 +233,53 @@ in_filter (fb_spec *sp, size_t svc, const char *sc)
   return false;
 }
 
+char **
+spec_keyword_syscalls (fb_star_thread *th, const char *fname, fb_spec *sp, size_t svc,
+                       const char *kw, const char **path_glob)
+{
+  const fb_plan_service *s = &sp->plan.services[svc];
+  const fb_plan_op *op = NULL;
+  for (size_t i = 0; i < s->n_ops; i++)
+    if (!strcmp (s->ops[i].name, kw))
+      op = &s->ops[i];
+  if (path_glob)
+    *path_glob = op ? op->path : NULL;
+  char **out = fb_xcalloc (1, sizeof *out);
+  size_t n = 0;
+  fb_error e = { 0 };
+  const char *const *words = op ? (const char *const *) op->syscalls : &kw;
+  size_t nwords = op ? op->n_syscalls : 1;
+  for (size_t w = 0; w < nwords; w++)
+    {
+      _cleanup_strv_ char **fam = NULL;
+      if (fb_syscall_family (words[w], &fam, &e) < 0)
+        {
+          fb_star_errorf (th, "%s: %s", fname, e.msg);
+          fb_strv_free (out);
+          return NULL;
+        }
+      for (char **p = fam; *p; p++)
+        {
+          if (!in_filter (sp, svc, *p))
+            {
+              fb_star_errorf (th, "%s: %s's seccomp filter does not route %s: faultbox builds each service's filter from the fault()/trace()/op() calls that name it; name the service directly, e.g. %s(%s, %s=...)",
+                              fname, s->name, *p, fname, s->name, kw);
+              fb_strv_free (out);
+              return NULL;
+            }
+          out = fb_xreallocarray (out, n + 2, sizeof *out);
+          out[n++] = fb_xstrdup (*p);
+          out[n] = NULL;
+        }
+    }
+  return out;
+}
+
 /* Builds the rule for keyword=value on service svc. */
 static int
 build_rule (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
             const char *kw, fb_value *v, fb_rule *r)
 {
-  fb_spec *sp = ss->spec;
-  const fb_plan_service *s = &sp->plan.services[svc];
   fault_val *f = fb_host_data (v, &spec_fault_type);
   if (!f)
     {
@@ -203,39 +288,10 @@ build_rule (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
       return -1;
     }
   memset (r, 0, sizeof *r);
-  const fb_plan_op *op = NULL;
-  for (size_t i = 0; i < s->n_ops; i++)
-    if (!strcmp (s->ops[i].name, kw))
-      op = &s->ops[i];
-  size_t n = 0;
-  fb_error e = { 0 };
-  const char *const *words = op ? (const char *const *) op->syscalls : &kw;
-  size_t nwords = op ? op->n_syscalls : 1;
-  for (size_t w = 0; w < nwords; w++)
-    {
-      char **fam = NULL;
-      if (fb_syscall_family (words[w], &fam, &e) < 0)
-        {
-          fb_star_errorf (th, "%s: %s", fname, e.msg);
-          fb_rule_clear (r);
-          return -1;
-        }
-      for (char **p = fam; *p; p++)
-        {
-          if (!in_filter (sp, svc, *p))
-            {
-              fb_star_errorf (th, "%s: %s's seccomp filter does not route %s: faultbox builds each service's filter from the fault()/trace()/op() calls that name it; name the service directly, e.g. %s(%s, %s=...)",
-                              fname, s->name, *p, fname, s->name, kw);
-              fb_strv_free (fam);
-              fb_rule_clear (r);
-              return -1;
-            }
-          r->syscalls = fb_xreallocarray (r->syscalls, n + 2, sizeof *r->syscalls);
-          r->syscalls[n++] = fb_xstrdup (*p);
-          r->syscalls[n] = NULL;
-        }
-      fb_strv_free (fam);
-    }
+  const char *glob;
+  r->syscalls = spec_keyword_syscalls (th, fname, ss->spec, svc, kw, &glob);
+  if (!r->syscalls)
+    return -1;
   r->keyword = fb_xstrdup (kw);
   r->action = f->action;
   r->err = f->err;
@@ -243,7 +299,7 @@ build_rule (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
   r->probability = f->probability;
   r->max_fires = f->max_fires;
   r->label = f->label ? fb_xstrdup (f->label) : NULL;
-  r->path_glob = op && op->path ? fb_xstrdup (op->path) : NULL;
+  r->path_glob = glob ? fb_xstrdup (glob) : NULL;
   if (f->to_svc >= 0)
     r->dest = fb_xstrdup (fb_lab_service_addr (ss->lab, (size_t) f->to_svc));
   else if (f->to_addr)
@@ -266,62 +322,77 @@ describe_rule (const fb_rule *r)
   return fb_buf_steal (&b);
 }
 
-/* Installs every keyword of args on svc in `scope`. */
+int
+session_install (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
+                 const char *kw, fb_value *fault, uint64_t scope)
+{
+  const char *svc_name = ss->spec->plan.services[svc].name;
+  fb_rule rule;
+  if (build_rule (th, fname, ss, svc, kw, fault, &rule) < 0)
+    return -1;
+  fb_error e = { 0 };
+  uint64_t id;
+  if (fb_engine_add_rule (ss->engine, svc_name, &rule, scope, &id, &e) < 0)
+    {
+      fb_rule_clear (&rule);
+      fb_star_errorf (th, "%s: %s", fname, e.msg);
+      return -1;
+    }
+  char *desc = describe_rule (&rule);
+  const char *kv[] = { rule.keyword, desc, NULL };
+  session_event (ss, "fault_applied", svc_name, kv);
+  free (desc);
+  ss->rules = fb_xreallocarray (ss->rules, ss->n_rules + 1, sizeof *ss->rules);
+  ss->rules[ss->n_rules++] = (session_rule) { svc, scope, id, rule };
+  return 0;
+}
+
+/* Installs every keyword of args but run= on svc in `scope`. */
 static int
 install (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc,
          const fb_star_args *a, uint64_t scope)
 {
-  const char *svc_name = ss->spec->plan.services[svc].name;
-  fb_rule *rules = fb_xcalloc (a->nkw + 1, sizeof *rules);
   size_t n = 0;
-  int rc = 0;
   for (size_t i = 0; i < a->nkw; i++)
     {
       if (!strcmp (a->kwnames[i], "run"))
         continue;
-      if (build_rule (th, fname, ss, svc, a->kwnames[i], a->kwvals[i], &rules[n]) < 0)
-        {
-          rc = -1;
-          goto out;
-        }
+      if (session_install (th, fname, ss, svc, a->kwnames[i], a->kwvals[i], scope) < 0)
+        return -1;
       n++;
     }
   if (!n)
     {
       fb_star_errorf (th, "%s: no faults given (e.g. %s(%s, write=deny(\"EIO\")%s))", fname,
-                      fname, svc_name, strcmp (fname, "fault") ? "" : ", run=fn");
-      rc = -1;
-      goto out;
+                      fname, ss->spec->plan.services[svc].name,
+                      strcmp (fname, "fault") ? "" : ", run=fn");
+      return -1;
     }
-  for (size_t i = 0; i < n; i++)
-    {
-      fb_error e = { 0 };
-      uint64_t id;
-      if (fb_engine_add_rule (ss->engine, svc_name, &rules[i], scope, &id, &e) < 0)
-        {
-          fb_star_errorf (th, "%s: %s", fname, e.msg);
-          rc = -1;
-          goto out;
-        }
-      ss->rules = fb_xreallocarray (ss->rules, ss->n_rules + 1, sizeof *ss->rules);
-      ss->rules[ss->n_rules++] = (session_rule) { svc, scope, id, rules[i] };
-      char *desc = describe_rule (&rules[i]);
-      const char *kv[] = { rules[i].keyword, desc, NULL };
-      session_event (ss, "fault_applied", svc_name, kv);
-      free (desc);
-      memset (&rules[i], 0, sizeof rules[i]); /* now owned by ss->rules */
-    }
-out:
-  for (size_t i = 0; i < a->nkw; i++)
-    fb_rule_clear (&rules[i]);
-  free (rules);
-  return rc;
+  return 0;
 }
 
-/* Records the stats of a scope's rules, then removes them. */
-static void
-remove_scope (fb_session *ss, uint64_t scope)
+/* A service that depends on svc: the one whose connect() reaches it. */
+static const char *
+dependent_of (const fb_plan *p, size_t svc)
 {
+  for (size_t i = 0; i < p->n_services; i++)
+    for (size_t k = 0; k < p->services[i].n_deps; k++)
+      if (p->services[i].deps[k] == svc)
+        return p->services[i].name;
+  return NULL;
+}
+
+void
+session_remove_scope (fb_session *ss, uint64_t scope)
+{
+  session_remove_traces (ss, scope);
+  for (size_t i = 0; i < ss->n_monitors; i++)
+    if (ss->monitors[i].scope == scope && !ss->monitors[i].to)
+      {
+        pthread_mutex_lock (&ss->mu);
+        ss->monitors[i].to = ss->result->n_events;
+        pthread_mutex_unlock (&ss->mu);
+      }
   for (size_t i = 0; i < ss->n_rules; i++)
     {
       session_rule *r = &ss->rules[i];
@@ -341,6 +412,12 @@ remove_scope (fb_session *ss, uint64_t scope)
       f->action = fb_xstrdup (r->rule.action == FB_ACT_DENY ? "deny"
                               : r->rule.action == FB_ACT_DELAY ? "delay" : "allow");
       f->errno_name = r->rule.action == FB_ACT_DENY ? fb_xstrdup (fb_errno_name (r->rule.err)) : NULL;
+      if (r->rule.action == FB_ACT_DELAY)
+        {
+          char d[32];
+          fb_format_duration (r->rule.delay_ns, d, sizeof d);
+          f->delay = fb_xstrdup (d);
+        }
       fb_buf b = FB_BUF_INIT;
       for (char **p = r->rule.syscalls; *p; p++)
         fb_buf_printf (&b, "%s%s", p == r->rule.syscalls ? "" : ",", *p);
@@ -354,8 +431,14 @@ remove_scope (fb_session *ss, uint64_t scope)
             f->hint = fb_xasprintf ("%s=%s on %s matched %" PRIu64 " call%s, but its probability or max_fires let none fire",
                                     r->rule.keyword, f->action, svc, matched, matched == 1 ? "" : "s");
           else if (!strcmp (r->rule.syscalls[0], "connect") || !strcmp (r->rule.syscalls[0], "accept"))
-            f->hint = fb_xasprintf ("%s never called %s() while the rule was installed; to make calls to %s fail, fault the caller: fault(<caller>, connect=deny(\"ECONNREFUSED\", to=%s), run=...)",
-                                    svc, r->rule.syscalls[0], svc, svc);
+            {
+              const char *caller = dependent_of (&ss->spec->plan, r->svc);
+              f->hint = caller
+                            ? fb_xasprintf ("%s never called %s() while the rule was installed: it accepts connections, its callers connect; to make calls to %s fail, fault the caller: fault(%s, connect=deny(\"ECONNREFUSED\", to=%s), run=...) or fault_assumption(..., target=%s, connect=deny(\"ECONNREFUSED\", to=%s))",
+                                            svc, r->rule.syscalls[0], svc, caller, svc, caller, svc)
+                            : fb_xasprintf ("%s never called %s() while the rule was installed",
+                                            svc, r->rule.syscalls[0]);
+            }
           else
             f->hint = fb_xasprintf ("%s made no %s call%s%s%s while the rule was installed",
                                     svc, r->rule.keyword, r->rule.path_glob ? " on a path matching " : "",
@@ -378,9 +461,12 @@ void
 session_remove_all (fb_session *ss)
 {
   while (ss->n_rules)
-    remove_scope (ss, ss->rules[0].scope);
+    session_remove_scope (ss, ss->rules[0].scope);
+  while (ss->n_traces)
+    session_remove_traces (ss, ss->traces[0].scope);
 }
 
+/* fault(service, run=fn, **faults) or fault(assumption, run=fn) */
 static fb_value *
 b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -389,11 +475,8 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (!ss)
     return NULL;
   if (a->npos != 1)
-    return fb_star_errorf (th, "fault: want one positional argument, the service (got %zu)",
+    return fb_star_errorf (th, "fault: want one positional argument, the service or a fault_assumption (got %zu)",
                            a->npos);
-  ssize_t svc = spec_service_arg (th, "fault", a->pos[0]);
-  if (svc < 0)
-    return NULL;
   fb_value *run = NULL;
   for (size_t i = 0; i < a->nkw; i++)
     if (!strcmp (a->kwnames[i], "run"))
@@ -401,13 +484,23 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (!run || !fb_value_is_callable (run))
     return fb_star_errorf (th, "fault: run= must be a function (the steps to run under the fault)");
   uint64_t scope = ++ss->next_scope;
-  if (install (th, "fault", ss, (size_t) svc, a, scope) < 0)
+  int rc;
+  if (fb_host_data (a->pos[0], &spec_assumption_type))
     {
-      remove_scope (ss, scope);
-      return NULL;
+      if (a->nkw > 1)
+        return fb_star_errorf (th, "fault: a fault_assumption takes only run= (got %s=)",
+                               strcmp (a->kwnames[0], "run") ? a->kwnames[0] : a->kwnames[1]);
+      rc = spec_apply_assumption (th, "fault", ss, a->pos[0], scope);
     }
-  fb_value *r = fb_star_call (th, run, NULL);
-  remove_scope (ss, scope);
+  else
+    {
+      ssize_t svc = spec_service_arg (th, "fault", a->pos[0]);
+      if (svc < 0)
+        return NULL;
+      rc = install (th, "fault", ss, (size_t) svc, a, scope);
+    }
+  fb_value *r = rc < 0 ? NULL : fb_star_call (th, run, NULL);
+  session_remove_scope (ss, scope);
   return r;
 }
 
@@ -443,7 +536,7 @@ b_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (svc < 0)
     return NULL;
   if (ss->svc_scope[svc])
-    remove_scope (ss, ss->svc_scope[svc]);
+    session_remove_scope (ss, ss->svc_scope[svc]);
   ss->svc_scope[svc] = 0;
   return fb_none ();
 }

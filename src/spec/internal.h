@@ -11,9 +11,20 @@
 
 typedef struct fb_session fb_session;
 
+/* A test to run: a `def test_*`, a scenario() probe, a fault_scenario() or
+ * one cell of a fault_matrix(). */
 typedef struct {
   char *name;
-  fb_value *fn;
+  fb_value *fn;          /* the test function, or the scenario probe */
+  bool probe;            /* fn's return value is the observable */
+  fb_value *expect;      /* oracle called with the probe's result; NULL: none */
+  fb_value *faults;      /* list of fault assumptions applied around fn, or NULL */
+  fb_value *monitors;    /* list of monitors active for the whole test, or NULL */
+  char *matrix_scenario; /* set for matrix cells */
+  char *matrix_fault;
+  bool require_fire;     /* fail a passing cell whose faults never fired */
+  int64_t timeout_ns;    /* fault_scenario(timeout=), 0: none */
+  char *decl;            /* file:line:col where it was registered */
 } spec_test;
 
 struct fb_spec {
@@ -27,6 +38,10 @@ struct fb_spec {
   spec_test *tests;
   size_t n_tests;
   fb_session *session;  /* the test running now, NULL while loading */
+  fb_value **monitors;  /* declared while loading; spec-wide unless attached */
+  size_t n_monitors;
+  char **matrix_scenarios, **matrix_faults;
+  size_t n_matrix_scenarios, n_matrix_faults;
 };
 
 /* One installed fault or trace rule, for the summary lines. */
@@ -36,6 +51,23 @@ typedef struct {
   uint64_t id;
   fb_rule rule;
 } session_rule;
+
+/* A syscall trace: routed syscalls of svc logged with decision "trace". */
+typedef struct {
+  size_t svc;
+  uint64_t scope;
+  char **syscalls;      /* expanded families */
+  char *keywords;       /* as written, for the summary line */
+  uint64_t hits;
+  bool started;         /* by trace_start: trace_stop ends it */
+} session_trace;
+
+/* A monitor active over the events with seq in [from, to] (to 0: open). */
+typedef struct {
+  fb_value *monitor;
+  uint64_t scope;       /* 0: the whole test */
+  uint64_t from, to;
+} session_monitor;
 
 struct fb_session {
   fb_spec *spec;
@@ -49,6 +81,11 @@ struct fb_session {
   uint64_t *svc_scope;  /* per service: scope of fault_start rules, 0 none */
   session_rule *rules;
   size_t n_rules;
+  session_trace *traces; /* guarded by mu: read from the engine thread */
+  size_t n_traces;
+  session_monitor *monitors;
+  size_t n_monitors;
+  uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
 };
 
 /* host types */
@@ -58,6 +95,8 @@ extern const fb_host_type spec_iface_ref_type;
 extern const fb_host_type spec_healthcheck_type;
 extern const fb_host_type spec_op_type;
 extern const fb_host_type spec_fault_type;
+extern const fb_host_type spec_assumption_type;
+extern const fb_host_type spec_monitor_type;
 
 typedef struct {
   fb_spec *spec;
@@ -83,7 +122,43 @@ ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);
 void spec_predeclare_faults (fb_spec *s);
 void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
+/* Installs kw=fault on service svc in scope; raises naming fname. */
+int session_install (fb_star_thread *th, const char *fname, fb_session *ss,
+                     size_t svc, const char *kw, fb_value *fault, uint64_t scope);
+/* Records the summaries of a scope's rules, traces and monitors, then
+ * removes them. */
+void session_remove_scope (fb_session *ss, uint64_t scope);
 void session_remove_all (fb_session *ss);
+/* The syscall families a keyword names on svc (an op of the service, or a
+ * syscall family), each routed by svc's filter; raises naming fname. */
+char **spec_keyword_syscalls (fb_star_thread *th, const char *fname, fb_spec *sp,
+                              size_t svc, const char *kw, const char **path_glob);
+
+/* domain.c: scenario, fault_assumption, fault_scenario, fault_matrix */
+void spec_predeclare_domain (fb_spec *s);
+/* Installs an assumption's rules and activates its monitors in scope. */
+int spec_apply_assumption (fb_star_thread *th, const char *fname, fb_session *ss,
+                           fb_value *fa, uint64_t scope);
+/* Appends a registered test; duplicate names are checked after loading. */
+void spec_add_test (fb_spec *sp, const spec_test *t);
+const char *spec_assumption_name (fb_value *v);
+
+/* events.c: events(), assert_eventually/never/before, monitor(), match,
+ * trace() */
+void spec_predeclare_events (fb_spec *s);
+/* Activates a monitor for the events from now on, in scope (0: until the
+ * test ends). */
+void session_add_monitor (fb_session *ss, fb_value *monitor, uint64_t scope);
+/* Passed to monitors=: no longer spec-wide. */
+void spec_monitor_attach (fb_value *monitor);
+bool spec_monitor_attached (fb_value *monitor);
+/* Runs the active monitors over the event log in seq order; on a
+ * violation fills why ("monitor violation: ...") and returns -1. */
+int session_check_monitors (fb_star_thread *th, fb_session *ss, fb_buf *why);
+/* True (and counted) when a routed syscall of service falls under an
+ * active trace; called from the engine thread with ss->mu held. */
+bool session_traced_locked (fb_session *ss, const char *service, const char *syscall);
+void session_remove_traces (fb_session *ss, uint64_t scope);
 
 /* run.c: one selected test (all its --runs) into t, in this process. */
 void spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t);

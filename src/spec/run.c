@@ -19,6 +19,16 @@
 #include "util/parse.h"
 #include "util/time.h"
 
+static bool
+is_op (const fb_plan *p, const char *service, const char *name)
+{
+  ssize_t i = fb_plan_find_service (p, service);
+  for (size_t k = 0; i >= 0 && k < p->services[i].n_ops; k++)
+    if (!strcmp (p->services[i].ops[k].name, name))
+      return true;
+  return false;
+}
+
 static void
 engine_event (void *ctx, const fb_engine_event *ev)
 {
@@ -27,14 +37,34 @@ engine_event (void *ctx, const fb_engine_event *ev)
   if (ev->rule && ev->faulted)
     fb_rule_describe_action (ev->rule, decision, sizeof decision);
   else
-    snprintf (decision, sizeof decision, "allow");
+    {
+      pthread_mutex_lock (&ss->mu);
+      bool traced = session_traced_locked (ss, ev->service, ev->syscall);
+      pthread_mutex_unlock (&ss->mu);
+      snprintf (decision, sizeof decision, traced ? "trace" : "allow");
+    }
   snprintf (pid, sizeof pid, "%d", (int) ev->pid);
-  const char *kv[11] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
+  const char *kv[15] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
   size_t n = 6;
   if (ev->path)
-    kv[n++] = "path", kv[n++] = ev->path;
+    {
+      /* the service's stdout and stderr go to its log file in the runner's
+       * work dir, whose name varies from run to run */
+      ssize_t idx = fb_plan_find_service (&ss->spec->plan, ev->service);
+      const char *log = idx >= 0 && ss->lab ? fb_lab_service_log (ss->lab, (size_t) idx) : NULL;
+      kv[n++] = "path", kv[n++] = log && !strcmp (ev->path, log) ? "stdout" : ev->path;
+    }
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
+  char latency[24];
+  if (ev->faulted && ev->decision == FB_ACT_DELAY)
+    {
+      snprintf (latency, sizeof latency, "%lld", (long long) (ev->delay_ns / 1000000));
+      kv[n++] = "latency_ms", kv[n++] = latency;
+    }
+  if (ev->faulted && ev->rule && strcmp (ev->rule->keyword, ev->syscall)
+      && is_op (&ss->spec->plan, ev->service, ev->rule->keyword))
+    kv[n++] = "op", kv[n++] = ev->rule->keyword;
   session_event (ss, "syscall", ev->service, kv);
 }
 
@@ -244,6 +274,66 @@ first_line (const char *msg, fb_buf *b)
   return fb_buf_str (b);
 }
 
+/* Takes the pending Starlark error as a one-line reason. */
+static void
+take_reason (fb_star_thread *th, fb_buf *why, const char **failure_type)
+{
+  fb_error se = { 0 };
+  fb_star_take_error (th, &se);
+  first_line (se.msg, why);
+  if (strstr (se.msg, "tcp send") || strstr (se.msg, "connect"))
+    *failure_type = "error";
+}
+
+/* A test's body: its assumptions' faults around the function, then the
+ * monitors over the log, then the oracle on the function's result. */
+static void
+run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
+          const char **failure_type)
+{
+  for (size_t i = 0; i < sp->n_monitors; i++)
+    if (!spec_monitor_attached (sp->monitors[i]))
+      session_add_monitor (ss, sp->monitors[i], 0);
+  for (long i = 0; test->monitors && i < fb_value_len (test->monitors); i++)
+    session_add_monitor (ss, fb_value_at (test->monitors, (size_t) i), 0);
+  uint64_t scope = test->faults ? ++ss->next_scope : 0;
+  for (long i = 0; test->faults && i < fb_value_len (test->faults); i++)
+    if (spec_apply_assumption (sp->th, "fault_assumption", ss,
+                               fb_value_at (test->faults, (size_t) i), scope) < 0)
+      {
+        take_reason (sp->th, why, failure_type);
+        *failure_type = "error";
+        return;
+      }
+  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  if (scope)
+    session_remove_scope (ss, scope);
+  if (!r)
+    {
+      take_reason (sp->th, why, failure_type);
+      return;
+    }
+  if (r != fb_none ())
+    ss->result->return_value = fb_value_repr (sp->th, r);
+  if (session_check_monitors (sp->th, ss, why) < 0)
+    return;
+  if (test->expect && !fb_star_call (sp->th, test->expect, &(fb_star_args) { .npos = 1, .pos = &r }))
+    {
+      take_reason (sp->th, why, failure_type);
+      return;
+    }
+  if (test->require_fire)
+    {
+      const fb_test_result *t = ss->result;
+      uint64_t hits = 0;
+      for (size_t i = 0; i < t->n_faults; i++)
+        hits += strcmp (t->faults[i].action, "trace") ? t->faults[i].hits : 0;
+      if (!hits)
+        fb_buf_printf (why, "fault bypassed: no rule of %s fired (require_faults_fire=True)",
+                       test->matrix_fault ? test->matrix_fault : "the test's faults");
+    }
+}
+
 static void
 run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
           fb_test_result *t)
@@ -293,18 +383,8 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   sp->session = &ss;
   if (fb_lab_enter (ss.lab, -1, &e) < 0)
     goto done;
-  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
-  if (!r)
-    {
-      fb_error se = { 0 };
-      fb_star_take_error (sp->th, &se);
-      first_line (se.msg, &why);
-      if (strstr (se.msg, "tcp send") || strstr (se.msg, "connect"))
-        failure_type = "error";
-    }
-  else if (r != fb_none ())
-    t->return_value = fb_value_repr (sp->th, r);
   /* a service that died during the body is a failure of its own */
   for (size_t i = 0; i < n && !why.len; i++)
     if (fb_lab_service_oom (ss.lab, i))
@@ -330,6 +410,9 @@ done:
   for (size_t i = 0; i < ss.n_rules; i++)
     fb_rule_clear (&ss.rules[i].rule);
   free (ss.rules);
+  free (ss.traces);
+  free (ss.monitors);
+  free (ss.clocks);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
@@ -340,9 +423,64 @@ done:
     }
 }
 
+/* Runs the test again with its seed; a different normalized trace fails
+ * the first run's result. */
+static void
+check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
+                   fb_test_result *t)
+{
+  fb_test_result again = { .name = fb_xstrdup (t->name) };
+  run_test (sp, test, t->seed, o->keep_workdir, &again);
+  _cleanup_buf_ fb_buf a = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf d = FB_BUF_INIT;
+  fb_report_normalize_test (t, &a);
+  fb_report_normalize_test (&again, &b);
+  if (again.result != FB_RESULT_PASS)
+    fb_test_result_fail (t, FB_RESULT_FAIL, "nondeterministic: the second run with the same seed failed");
+  else if (fb_report_diff (fb_buf_str (&a), fb_buf_str (&b), &d))
+    {
+      /* the first changed line, for the one-line reason */
+      const char *first = fb_buf_str (&d);
+      while (*first == '=' || (*first == '-' && first[1] == '-'))
+        first += strcspn (first, "\n") + 1;
+      char *why = fb_xasprintf ("nondeterministic: two runs with seed %llu have different normalized traces (first difference: %.*s)",
+                                (unsigned long long) t->seed, (int) strcspn (first, "\n"), first);
+      fb_test_result_fail (t, FB_RESULT_FAIL, why);
+      free (why);
+    }
+  fb_test_result_clear (&again);
+}
+
+/* The matrix axes that have a selected cell, in declaration order. */
+static void
+report_matrix (const fb_spec *sp, const size_t *sel, size_t n_sel, fb_report *rep)
+{
+  for (size_t k = 0; k < 2; k++)
+    {
+      char **names = k ? sp->matrix_faults : sp->matrix_scenarios;
+      size_t n = k ? sp->n_matrix_faults : sp->n_matrix_scenarios;
+      char ***out = k ? &rep->matrix_faults : &rep->matrix_scenarios;
+      size_t *n_out = k ? &rep->n_matrix_faults : &rep->n_matrix_scenarios;
+      for (size_t j = 0; j < n; j++)
+        for (size_t s = 0; s < n_sel; s++)
+          {
+            const spec_test *t = &sp->tests[sel[s]];
+            const char *cell = k ? t->matrix_fault : t->matrix_scenario;
+            if (cell && !strcmp (cell, names[j]))
+              {
+                *out = fb_xreallocarray (*out, *n_out + 1, sizeof **out);
+                (*out)[(*n_out)++] = fb_xstrdup (names[j]);
+                break;
+              }
+          }
+    }
+}
+
 void
 spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t)
 {
+  const spec_test *st = &sp->tests[test];
   unsigned runs = o->runs ? o->runs : 1;
   /* --runs: repeat with consecutive seeds until the first failure; the
    * result kept is that failure, or the last run */
@@ -350,8 +488,17 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
     {
       if (k)
         fb_test_result_clear (t);
-      *t = (fb_test_result) { .name = fb_xstrdup (sp->tests[test].name) };
-      run_test (sp, &sp->tests[test], o->seed + k, o->keep_workdir, t);
+      *t = (fb_test_result) { .name = fb_xstrdup (st->name) };
+      if (st->matrix_scenario)
+        {
+          t->matrix_scenario = fb_xstrdup (st->matrix_scenario);
+          t->matrix_fault = fb_xstrdup (st->matrix_fault);
+        }
+      run_test (sp, st, o->seed + k, o->keep_workdir, t);
+      if (o->check_determinism && t->result == FB_RESULT_PASS)
+        check_determinism (sp, st, o, t);
+      if (runs > 1)
+        t->runs = k + 1, t->runs_passed = k + (t->result == FB_RESULT_PASS), t->runs_wanted = runs;
       if (t->result != FB_RESULT_PASS)
         break;
     }
@@ -365,6 +512,7 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
   if (fb_spec_select (sp, o, &sel, &n_sel, err) < 0)
     return -1;
   rep->star_file = fb_xstrdup (sp->file);
+  report_matrix (sp, sel, n_sel, rep);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();
   int rc = spec_run_jobs (sp, o, sel, n_sel, rep, err);

@@ -632,7 +632,7 @@ scan_call (void *ctx, const fb_star_callsite *cs)
   bool fault = !strcmp (c, "fault") || !strcmp (c, "fault_start")
                || !strcmp (c, "fault_assumption") || !strcmp (c, "fault_all");
   bool trace = !strcmp (c, "trace") || !strcmp (c, "trace_start");
-  bool monitor = !strcmp (c, "monitor");
+  bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event");
   if (!fault && !trace && !monitor)
     return;
   const char *target = NULL;
@@ -699,6 +699,8 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
   spec_predeclare_steps (sp);
+  spec_predeclare_domain (sp);
+  spec_predeclare_events (sp);
   if (fb_star_exec_file (sp->th, path, &sp->mod, err) < 0)
     {
       fb_spec_free (sp);
@@ -720,10 +722,21 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
       const char *name = fb_star_module_name_at (sp->mod, i, &v);
       if (strncmp (name, "test_", 5) || !v || !fb_value_is_callable (v))
         continue;
-      sp->tests = fb_xreallocarray (sp->tests, sp->n_tests + 1, sizeof *sp->tests);
-      sp->tests[sp->n_tests++] = (spec_test) { fb_xstrdup (name), v };
+      const char *file = path;
+      int line = 0, col = 0;
+      fb_value_func_position (v, &file, &line, &col);
+      spec_add_test (sp, &(spec_test) { .name = fb_xstrdup (name), .fn = v,
+                                        .decl = fb_xasprintf ("%s:%d:%d", file, line, col) });
     }
   qsort (sp->tests, sp->n_tests, sizeof *sp->tests, cmp_tests);
+  for (size_t i = 1; i < sp->n_tests; i++)
+    if (!strcmp (sp->tests[i - 1].name, sp->tests[i].name))
+      {
+        fb_error_set (err, EEXIST, "%s: test %s is defined twice (at %s and at %s)", path,
+                      sp->tests[i].name, sp->tests[i - 1].decl, sp->tests[i].decl);
+        fb_spec_free (sp);
+        return -1;
+      }
   sp->filters = fb_xcalloc (sp->plan.n_services + 1, sizeof *sp->filters);
   sp->n_filters = fb_xcalloc (sp->plan.n_services + 1, sizeof *sp->n_filters);
   fb_star_module_scan (sp->mod, scan_call, sp);
@@ -742,8 +755,16 @@ fb_spec_free (fb_spec *s)
   free (s->n_filters);
   fb_plan_free (&s->plan);
   for (size_t i = 0; i < s->n_tests; i++)
-    free (s->tests[i].name);
+    {
+      free (s->tests[i].name);
+      free (s->tests[i].decl);
+      free (s->tests[i].matrix_scenario);
+      free (s->tests[i].matrix_fault);
+    }
   free (s->tests);
+  fb_strv_free (s->matrix_scenarios);
+  fb_strv_free (s->matrix_faults);
+  free (s->monitors);
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);

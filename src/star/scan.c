@@ -59,9 +59,15 @@ scan_call (scanner *s, expr *e)
       args[i].keyword = ca->kind == 1 ? ca->name : NULL;
       describe_arg (ca->x, &args[i], &lists[i]);
     }
-  fb_star_callsite cs = { e->u.call.fn->u.id.name, s->file, e->pos.line,
+  /* f(...) is named "f", m.f(...) "m.f" */
+  expr *fn = e->u.call.fn;
+  char *dotted = fn->kind == E_DOT ? fb_xasprintf ("%s.%s", fn->u.dot.x->u.id.name,
+                                                   fn->u.dot.name)
+                                   : NULL;
+  fb_star_callsite cs = { dotted ? dotted : fn->u.id.name, s->file, e->pos.line,
                           e->pos.col, n, args };
   s->fn (s->ctx, &cs);
+  free (dotted);
   for (size_t i = 0; i < n; i++)
     free (lists[i]);
   free (lists);
@@ -112,7 +118,8 @@ scan_expr (scanner *s, expr *e)
       scan_expr (s, e->u.cond.b);
       break;
     case E_CALL:
-      if (e->u.call.fn->kind == E_IDENT)
+      if (e->u.call.fn->kind == E_IDENT
+          || (e->u.call.fn->kind == E_DOT && e->u.call.fn->u.dot.x->kind == E_IDENT))
         scan_call (s, e);
       scan_expr (s, e->u.call.fn);
       for (size_t i = 0; i < e->u.call.n; i++)

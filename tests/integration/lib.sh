@@ -58,7 +58,8 @@ dead_faultbox_cgroups() {
   find /sys/fs/cgroup -maxdepth 3 -type d -name 'faultbox-*' 2>/dev/null | while read -r d; do
     # faultbox-<pid>-<n> of a lab, faultbox-probe-<pid> of doctor
     pid=$(basename "$d" | sed -En 's/^faultbox-(probe-)?([0-9]+).*/\2/p')
-    [ -n "$pid" ] && [ ! -d "/proc/$pid" ] && echo "$d"
+    # (re-checked: a runner that just exited removed its own)
+    [ -n "$pid" ] && [ ! -d "/proc/$pid" ] && [ -d "$d" ] && echo "$d"
   done
   true
 }

@@ -175,6 +175,10 @@ test_json_reader_reproduces_the_report (void **state)
   t->events[0].time_ns = 1234;
   fb_event_set (&t->events[0], "syscall", "write");
   fb_event_set (&t->events[0], "decision", "deny(EIO)");
+  t->events[0].clock = fb_xcalloc (1, sizeof *t->events[0].clock);
+  t->events[0].clock[0] = (fb_clock_entry){ fb_xstrdup ("db"), 3 };
+  t->events[0].n_clock = 1;
+  t->runs = 2, t->runs_passed = 1, t->runs_wanted = 5;
   add (&r, "test_order_flow", NULL, NULL, 5, true)->return_value = fb_xstrdup ("\"ok\"");
   r.not_run = 2;
   fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT, ta = FB_BUF_INIT, tb = FB_BUF_INIT;
@@ -194,6 +198,7 @@ test_json_reader_reproduces_the_report (void **state)
   assert_int_equal (fb_test_result_from_json (fb_buf_str (&a), &one, &err), 0);
   assert_string_equal (one.faults[0].hint, "db never calls connect()");
   assert_string_equal (fb_event_get (&one.events[0], "decision"), "deny(EIO)");
+  assert_true (one.events[0].n_clock == 1 && one.events[0].clock[0].n == 3 && one.runs_wanted == 5);
   fb_test_result_clear (&one);
   fb_report_free (&back);
   fb_report_free (&r);
