@@ -187,7 +187,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (value_list (th, "fault_assumption", "monitors", monitors, &spec_monitor_type, "monitor()",
                   false, &mons, &n_mons) < 0
       || value_list (th, "fault_assumption", "faults", faults, &spec_assumption_type,
-                     "fault_assumption()", false, &children, &n_children) < 0)
+                     "fault_assumption()", true, &children, &n_children) < 0)
     return NULL;
   /* composition: the children's rules come after ours, so for one service
    * and syscall the later entry wins (rules layer newest first) */
@@ -265,7 +265,7 @@ probe_name (fb_star_thread *th, const char *fname, const char *kw, fb_value *fn)
   if (fb_value_type_of (fn) != FB_V_FUNCTION || !name || !strcmp (name, "lambda"))
     {
       fb_star_errorf (th, "%s: %s must be a function defined with def (its name names the test), got %s",
-                      fname, kw, fb_value_type_name (fn));
+                      fname, kw, name ? "a lambda" : fb_value_type_name (fn));
       return NULL;
     }
   return name;

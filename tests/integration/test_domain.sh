@@ -127,6 +127,17 @@ run_fb test traces.star --check-determinism --test wal_is_written
 expect_rc 0 "--check-determinism passes a deterministic test"
 expect_out out '^--- PASS: test_wal_is_written'
 
+# fault_scenario(timeout=) is enforced
+cat >timeout.star <<STAR
+db = service("db", "$demo/mock-db", interface("main", "tcp", 5432), healthcheck = tcp("localhost:5432"))
+def slow():
+    return fault(db, write = delay("300ms"), run = lambda: [db.main.send(data = "PING") for i in range(20)])
+fault_scenario("slow", scenario = slow, timeout = "1s")
+STAR
+run_fb test timeout.star
+expect_rc 2 "a scenario over its timeout fails"
+expect_out out '^  reason: .*fault_scenario timed out after 1s \(timeout=\)$'
+
 # registration errors name the spec position
 cat >dup.star <<STAR
 def probe():
