@@ -794,3 +794,9 @@ fb_spec_test_name (const fb_spec *s, size_t i)
 {
   return s->tests[i].name;
 }
+
+bool
+fb_spec_test_is_matrix_cell (const fb_spec *s, size_t i)
+{
+  return s->tests[i].matrix_scenario != NULL;
+}
