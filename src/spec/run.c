@@ -459,7 +459,19 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
     goto done;
   run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
-  /* a service that died during the body is a failure of its own */
+  /* services that exited during the body: in the log, and an OOM kill is
+   * a failure of its own */
+  for (size_t i = 0; i < n; i++)
+    {
+      int code;
+      if (fb_lab_service_exited (ss.lab, i, &code))
+        {
+          char status[16];
+          snprintf (status, sizeof status, "%d", code);
+          const char *kv[] = { "status", status, NULL };
+          session_event (&ss, "service_exited", sp->plan.services[i].name, kv);
+        }
+    }
   for (size_t i = 0; i < n && !why.len; i++)
     if (fb_lab_service_oom (ss.lab, i))
       {

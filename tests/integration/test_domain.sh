@@ -127,6 +127,18 @@ run_fb test traces.star --check-determinism --test wal_is_written
 expect_rc 0 "--check-determinism passes a deterministic test"
 expect_out out '^--- PASS: test_wal_is_written'
 
+# a service that exits during the test leaves a lifecycle.exited event
+cat >exit.star <<STAR
+db = service("db", "$demo/mock-db", interface("main", "tcp", 5432), healthcheck = tcp("localhost:5432"))
+t = service("t", "/bin/true")
+def test_exit():
+    for i in range(20):
+        db.main.send(data = "PING")
+STAR
+run_fb test exit.star --format json
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[e for e in d["tests"][0]["events"] if e["event_type"]=="lifecycle.exited"]; assert e and e[0]["service"]=="t" and e[0]["fields"]["status"]=="0", e' "$TMP/out"; then
+  ok "service_exited event with the status"; else fail "no service_exited event"; fi
+
 # fault_scenario(timeout=) is enforced
 cat >timeout.star <<STAR
 db = service("db", "$demo/mock-db", interface("main", "tcp", 5432), healthcheck = tcp("localhost:5432"))
