@@ -49,6 +49,7 @@ struct fb_session {
   uint64_t *svc_scope;  /* per service: scope of fault_start rules, 0 none */
   session_rule *rules;
   size_t n_rules;
+  struct session_net *net; /* netfaults.c: open partitions and link faults */
 };
 
 /* host types */
@@ -84,6 +85,13 @@ void spec_predeclare_faults (fb_spec *s);
 void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
 void session_remove_all (fb_session *ss);
+/* "50%", "0.3", 0.3 or 30 as a probability, or -1 after raising. */
+int spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out);
+
+/* netfaults.c */
+void spec_predeclare_netfaults (fb_spec *s);
+/* Removes what the test left open, recording *_leaked events. */
+void session_net_close (fb_session *ss);
 
 /* steps.c */
 void spec_predeclare_steps (fb_spec *s);

@@ -698,6 +698,7 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
+  spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   if (fb_star_exec_file (sp->th, path, &sp->mod, err) < 0)
     {

@@ -179,10 +179,10 @@ run_link_cases (const char *py, const char *dir)
     }
   double plain = send_to_sink (lab, 0, 400000);
   fb_link_impairment rate = { .rate = 250000 }; /* 2mbit */
-  int r = fb_lab_link_fault (lab, 0, &rate, &err);
-  CHECK (r == 0, "a rate alone applies through tbf%s%s", r ? ": " : "", r ? err.msg : "");
+  int r = fb_lab_link_fault (lab, -1, 0, &rate, &err);
+  CHECK (r == 0, "a rate alone applies through htb%s%s", r ? ": " : "", r ? err.msg : "");
   double shaped = send_to_sink (lab, 0, 400000);
-  fb_lab_link_clear (lab, 0, &err);
+  fb_lab_link_clear (lab, -1, 0, &err);
   double cleared = send_to_sink (lab, 0, 400000);
   printf ("400 kB to the sink: %.3fs plain, %.3fs at 2mbit, %.3fs after clear\n", plain, shaped, cleared);
   CHECK (plain >= 0 && plain < 0.5, "unshaped transfer is fast");
@@ -193,7 +193,7 @@ run_link_cases (const char *py, const char *dir)
   fb_features_probe (&feats, NULL);
   fb_link_impairment delay = { .delay_ns = 200 * FB_NS_PER_MS };
   fb_error derr = { 0 };
-  r = fb_lab_link_fault (lab, 0, &delay, &derr);
+  r = fb_lab_link_fault (lab, -1, 0, &delay, &derr);
   if (!feats.items[FB_FEAT_NETEM].ok)
     CHECK (r < 0 && strcmp (derr.msg, "kernel lacks sch_netem: link delay/loss unavailable (faultbox doctor)") == 0,
            "without sch_netem a delay fails with the doctor's reason (got: %s)", derr.msg);
