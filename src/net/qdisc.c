@@ -37,8 +37,8 @@ prob (double p)
   return p >= 1.0 ? UINT32_MAX : (uint32_t) (p * (double) UINT32_MAX);
 }
 
-static bool
-needs_netem (const fb_link_impairment *f)
+bool
+fb_net_needs_netem (const fb_link_impairment *f)
 {
   return f->delay_ns || f->jitter_ns || f->loss > 0 || f->duplicate > 0 || f->reorder > 0 || f->corrupt > 0;
 }
@@ -215,7 +215,7 @@ int
 fb_net_link_fault_apply (const char *ifname, unsigned slot, uint32_t src, const fb_link_impairment *f,
                          fb_error *err)
 {
-  bool netem = needs_netem (f);
+  bool netem = fb_net_needs_netem (f);
   if (!netem && !f->rate)
     return fb_error_set (err, EINVAL, "link fault: nothing to apply");
   int idx = port_index (ifname, err);

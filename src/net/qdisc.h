@@ -8,10 +8,14 @@
 #ifndef FB_NET_QDISC_H
 #define FB_NET_QDISC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "faultbox/error.h"
 #include "faultbox/netfault.h"
+
+/* True when f needs sch_netem (anything but a rate). */
+bool fb_net_needs_netem (const fb_link_impairment *f);
 
 /* Slot 1 is "from anyone"; sources use 2.. (at most 0xfff). src is an IPv4
  * address in network order, 0 with slot 1. Replaces what the slot held. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/qdisc.h"
 #include "spec/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -230,19 +231,24 @@ parse_impairment (fb_star_thread *th, const char *fname, const char *delay, cons
       fb_star_errorf (th, "%s: %s: %s", fname, bad, e.msg);
       return -1;
     }
-  if ((loss && spec_parse_probability (th, fname, loss, &f->loss) < 0)
-      || (duplicate && spec_parse_probability (th, fname, duplicate, &f->duplicate) < 0)
-      || (reorder && spec_parse_probability (th, fname, reorder, &f->reorder) < 0)
-      || (corrupt && spec_parse_probability (th, fname, corrupt, &f->corrupt) < 0))
-    return -1;
+  const struct { const char *name; fb_value *v; double *out; } probs[] = {
+    { "loss", loss, &f->loss }, { "duplicate", duplicate, &f->duplicate },
+    { "reorder", reorder, &f->reorder }, { "corrupt", corrupt, &f->corrupt },
+  };
+  for (size_t i = 0; i < sizeof probs / sizeof *probs; i++)
+    {
+      char what[48];
+      snprintf (what, sizeof what, "%s(%s=)", fname, probs[i].name);
+      if (probs[i].v && spec_parse_probability (th, what, probs[i].v, probs[i].out) < 0)
+        return -1;
+    }
   if (f->reorder > 0 && !f->delay_ns)
     {
       fb_star_errorf (th, "%s: reorder= needs delay= (netem reorders by sending some packets without the delay)",
                       fname);
       return -1;
     }
-  if (!f->delay_ns && !f->jitter_ns && !f->rate && f->loss == 0 && f->duplicate == 0 && f->reorder == 0
-      && f->corrupt == 0)
+  if (!fb_net_needs_netem (f) && !f->rate)
     {
       fb_star_errorf (th, "%s: nothing to impair: give delay=, jitter=, loss=, rate=, duplicate=, reorder= or corrupt=",
                       fname);
@@ -265,8 +271,10 @@ describe_impairment (fb_buf *b, const fb_link_impairment *f)
   for (size_t i = 0; i < sizeof probs / sizeof *probs; i++)
     if (probs[i].p > 0)
       fb_buf_printf (b, " %s=%g%%", probs[i].name, probs[i].p * 100);
-  if (f->rate)
-    fb_buf_printf (b, " rate=%" PRIu64 "bit", f->rate * 8);
+  uint64_t bits = f->rate * 8;
+  if (bits)
+    fb_buf_printf (b, " rate=%" PRIu64 "%s", bits % 1000000 == 0 ? bits / 1000000 : bits % 1000 == 0 ? bits / 1000 : bits,
+                   bits % 1000000 == 0 ? "mbit" : bits % 1000 == 0 ? "kbit" : "bit");
 }
 
 /* ---- applying and removing ---------------------------------------------- */
@@ -296,7 +304,7 @@ link_on (fb_session *ss, net_fault *nf, size_t from, size_t to, fb_error *err)
   fb_link_impairment f = nf->f;
   const fb_plan *p = &ss->spec->plan;
   /* each directed link its own netem PRNG stream, a function of the run seed */
-  f.seeded = true;
+  f.seeded = fb_net_needs_netem (&f);
   f.seed = fb_hash_decision (ss->result->seed, "netem", from, to);
   if (fb_lab_link_fault (ss->lab, (ssize_t) from, to, &f, err) < 0)
     return -1;
@@ -305,7 +313,8 @@ link_on (fb_session *ss, net_fault *nf, size_t from, size_t to, fb_error *err)
   char seed[32];
   snprintf (seed, sizeof seed, "%" PRIu64, f.seed);
   const char *kv[] = { "between", nf->between, "direction", dir_names[nf->dir], "from", p->services[from].name,
-                       "to", p->services[to].name, "params", fb_buf_str (&params) + 1, "seed", seed, NULL };
+                       "to", p->services[to].name, "params", fb_buf_str (&params) + 1,
+                       f.seeded ? "seed" : NULL, seed, NULL };
   session_event (ss, "link_fault_applied", p->services[to].name, kv);
   fb_buf_free (&params);
   return 0;
