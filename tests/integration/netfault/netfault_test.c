@@ -145,11 +145,16 @@ run_case (const char *py, const char *dir, fb_lab_part_dir pdir, const char *tit
       fb_lab_destroy (lab);
       return;
     }
-  fb_sleep_ns (1500 * FB_NS_PER_MS);
+  /* python starts slowly on an emulated CPU: wait for the conversation */
+  for (int i = 0; i < 300; i++)
+    {
+      counts c0 = scan (fb_lab_service_log (lab, 0), 0, 0, 1e12), c1 = scan (fb_lab_service_log (lab, 1), 0, 0, 1e12);
+      if (c0.after >= 3 && c1.after >= 3)
+        break;
+      fb_sleep_ns (50 * FB_NS_PER_MS);
+    }
   size_t a = 0, b = 1;
   unsigned id = 0;
-  /* a frame already in flight may still land: start counting a bit later */
-  double t0 = now_s () + 0.05;
   if (fb_lab_partition (lab, &a, 1, &b, 1, pdir, &id, &err) < 0)
     {
       printf ("FAIL: %s: partition: %s\n", title, err.msg);
@@ -157,6 +162,8 @@ run_case (const char *py, const char *dir, fb_lab_part_dir pdir, const char *tit
       fb_lab_destroy (lab);
       return;
     }
+  /* a line already past the bridge may still be read: count from a bit later */
+  double t0 = now_s () + 0.05;
   char chain[128];
   snprintf (chain, sizeof chain, "nft list chain bridge faultbox p%u >/dev/null 2>&1", id);
   CHECK (in_lab_sh (lab, chain) == 0, "%s: the partition's chain is in the lab's nft ruleset", title);
