@@ -260,21 +260,31 @@ parse_impairment (fb_star_thread *th, const char *fname, const char *delay, cons
 static void
 describe_impairment (fb_buf *b, const fb_link_impairment *f)
 {
-  char d[32];
-  if (f->delay_ns)
-    fb_format_duration (f->delay_ns, d, sizeof d), fb_buf_printf (b, " delay=%s", d);
-  if (f->jitter_ns)
-    fb_format_duration (f->jitter_ns, d, sizeof d), fb_buf_printf (b, " jitter=%s", d);
+  const struct { const char *name; int64_t ns; } times[] = { { "delay", f->delay_ns }, { "jitter", f->jitter_ns } };
+  for (size_t i = 0; i < sizeof times / sizeof *times; i++)
+    if (times[i].ns)
+      {
+        char d[32];
+        fb_format_duration (times[i].ns, d, sizeof d);
+        fb_buf_printf (b, " %s=%s", times[i].name, d);
+      }
   const struct { const char *name; double p; } probs[] = {
     { "loss", f->loss }, { "duplicate", f->duplicate }, { "reorder", f->reorder }, { "corrupt", f->corrupt },
   };
   for (size_t i = 0; i < sizeof probs / sizeof *probs; i++)
     if (probs[i].p > 0)
       fb_buf_printf (b, " %s=%g%%", probs[i].name, probs[i].p * 100);
+  /* the largest unit that divides the rate, as the user would write it */
+  static const struct { const char *unit; uint64_t bits; } units[] = {
+    { "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
+  };
   uint64_t bits = f->rate * 8;
-  if (bits)
-    fb_buf_printf (b, " rate=%" PRIu64 "%s", bits % 1000000 == 0 ? bits / 1000000 : bits % 1000 == 0 ? bits / 1000 : bits,
-                   bits % 1000000 == 0 ? "mbit" : bits % 1000 == 0 ? "kbit" : "bit");
+  for (size_t i = 0; bits && i < sizeof units / sizeof *units; i++)
+    if (bits % units[i].bits == 0)
+      {
+        fb_buf_printf (b, " rate=%" PRIu64 "%s", bits / units[i].bits, units[i].unit);
+        break;
+      }
 }
 
 /* ---- applying and removing ---------------------------------------------- */
