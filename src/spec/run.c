@@ -483,6 +483,7 @@ done:
   sp->session = NULL;
   if (ss.engine)
     session_remove_all (&ss);
+  session_net_close (&ss);
   if (!why.len && e.msg[0])
     {
       fb_buf_printf (&why, "%s", e.msg);

@@ -632,7 +632,11 @@ scan_call (void *ctx, const fb_star_callsite *cs)
   bool fault = !strcmp (c, "fault") || !strcmp (c, "fault_start")
                || !strcmp (c, "fault_assumption") || !strcmp (c, "fault_all");
   bool trace = !strcmp (c, "trace") || !strcmp (c, "trace_start");
-  bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event");
+  /* these name a service and a syscall by keyword; routing it makes an
+   * assertion about it meaningful */
+  bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event")
+                 || !strcmp (c, "assert_never") || !strcmp (c, "assert_eventually")
+                 || !strcmp (c, "events");
   if (!fault && !trace && !monitor)
     return;
   const char *target = NULL;
@@ -698,6 +702,7 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
+  spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
