@@ -499,11 +499,9 @@ b_fault_matrix (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_domain (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "scenario", b_scenario }, { "fault_assumption", b_fault_assumption },
     { "fault_scenario", b_fault_scenario }, { "fault_matrix", b_fault_matrix },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

@@ -544,12 +544,10 @@ b_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_faults (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "deny", b_deny }, { "delay", b_delay }, { "allow", b_allow },
     { "fault", b_fault }, { "fault_start", b_fault_start },
     { "fault_stop", b_fault_stop },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

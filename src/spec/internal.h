@@ -109,7 +109,14 @@ typedef struct {
   size_t svc, iface;
 } iface_ref;
 
+typedef struct {
+  const char *name;
+  fb_builtin_fn fn;
+} spec_builtin;
+
 /* spec.c */
+/* Predeclares a table of builtins on the spec's thread. */
+void spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n);
 void spec_predeclare_topology (fb_spec *s);
 fb_spec *spec_of (fb_star_thread *th);
 /* The running test's session, or NULL after raising "fname: what (called

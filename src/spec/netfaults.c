@@ -577,11 +577,10 @@ b_link_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_netfaults (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "partition", b_partition },   { "partition_start", b_partition_start },
     { "partition_stop", b_partition_stop }, { "link_fault", b_link_fault },
     { "link_fault_start", b_link_fault_start }, { "link_fault_stop", b_link_fault_stop },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name, fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

@@ -553,15 +553,20 @@ fail:
 }
 
 void
+spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    fb_star_predeclare (s->th, fns[i].name, fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+}
+
+void
 spec_predeclare_topology (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "service", b_service }, { "interface", b_interface }, { "tcp", b_tcp },
     { "http", b_http }, { "op", b_op },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }
 
 /* ---- loading ----------------------------------------------------------- */

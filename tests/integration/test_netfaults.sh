@@ -5,10 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v nft >/dev/null || skip "needs nft (apt-get install nftables)"
-demo="$FAULTBOX_BUILD/src/demo"
-for f in "$FAULTBOX_SRC"/specs/tutorial/partitions.star "$FAULTBOX_SRC"/tests/integration/specs/netfault*.star; do
-  sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$f" >"$TMP/$(basename "$f")"
-done
+prep_specs
 cd "$TMP"
 netns_before=$(ip netns list | sort)
 
