@@ -27,7 +27,7 @@ typedef enum {
   FB_FEAT_VETH,
   FB_FEAT_BRIDGE,
   FB_FEAT_NETEM,
-  FB_FEAT_TBF,
+  FB_FEAT_HTB,
   FB_FEAT_NFTABLES,
   FB_FEAT_COUNT
 } fb_feature_id;

@@ -71,11 +71,13 @@ int fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, 
                       unsigned *id, fb_error *err);
 int fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err);
 
-/* Impairs the link into service idx (the bridge side of its veth, so the
- * traffic it receives): delay/jitter/loss/duplicate/reorder/corrupt need
- * sch_netem; a rate alone uses tbf. Clear restores the plain link. */
-int fb_lab_link_fault (fb_lab *lab, size_t idx, const fb_link_impairment *f, fb_error *err);
-int fb_lab_link_clear (fb_lab *lab, size_t idx, fb_error *err);
+/* Impairs what service `to` receives from service `from` (from < 0: from
+ * anyone, the test client included), on the bridge side of to's veth; the
+ * rest of to's traffic is untouched. delay/jitter/loss/duplicate/reorder/
+ * corrupt need sch_netem; a rate alone needs only htb. Applying again
+ * replaces that pair's fault; clear restores the plain link. */
+int fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairment *f, fb_error *err);
+int fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err);
 
 /* Sends sig to every service's init (which forwards it). */
 void fb_lab_signal (fb_lab *lab, int sig);

@@ -26,6 +26,8 @@ const fb_plan *fb_spec_plan (const fb_spec *s);
 char *const *fb_spec_service_filter (const fb_spec *s, size_t i);
 size_t fb_spec_test_count (const fb_spec *s);
 const char *fb_spec_test_name (const fb_spec *s, size_t i);
+/* True for the cells of a fault_matrix(). */
+bool fb_spec_test_is_matrix_cell (const fb_spec *s, size_t i);
 
 /* Where a run stands, for a live progress line. */
 typedef struct fb_progress {

@@ -84,7 +84,7 @@ const fb_command fb_cmd_doctor = {
   .summary = "report what this kernel and machine offer faultbox",
   .usage = "usage: faultbox doctor [--format text|json]\n\n"
            "Probes namespaces, seccomp user notification, cgroups, veth, bridge,\n"
-           "qdiscs (netem, tbf) and nftables, each as ok or missing with the reason.\n"
+           "qdiscs (netem, htb) and nftables, each as ok or missing with the reason.\n"
            "Exits 0 when everything the core needs is present, 1 otherwise.\n",
   .run = run,
 };

@@ -102,8 +102,14 @@ dry_run (const fb_spec *s, FILE *out)
       fputs (f ? ")\n" : "\n", out);
     }
   fprintf (out, "Tests: %zu\n", fb_spec_test_count (s));
+  size_t cells = 0;
   for (size_t i = 0; i < fb_spec_test_count (s); i++)
-    fprintf (out, "  %s\n", fb_spec_test_name (s, i));
+    {
+      fprintf (out, "  %s\n", fb_spec_test_name (s, i));
+      cells += fb_spec_test_is_matrix_cell (s, i);
+    }
+  if (cells)
+    fprintf (out, "Fault matrix cells: %zu\n", cells);
 }
 
 static int

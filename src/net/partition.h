@@ -1,9 +1,9 @@
 /* Partitions: packets between two groups of lab ports are dropped on the
  * forwarding hop (the lab bridge), so a sender's own stack sees nothing and
- * established connections just stop delivering. Built as nftables rules in
- * the bridge family, one base chain per partition, driven through the nft
- * command (no extra library; bootstrap installs nftables). Acts in the
- * calling thread's network namespace. */
+ * established connections just stop delivering; ARP still passes. Built as
+ * nftables rules in the bridge family, one base chain per partition, driven
+ * through the nft command (no extra library; bootstrap installs nftables).
+ * Acts in the calling thread's network namespace. */
 #ifndef FB_NET_PARTITION_H
 #define FB_NET_PARTITION_H
 

@@ -11,7 +11,6 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
-#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 
 static struct nl_sock *
@@ -82,11 +81,6 @@ fb_net_probe_qdisc (const char *kind, char *why, size_t whylen)
     {
       if (strcmp (kind, "netem") == 0)
         rtnl_netem_set_delay (q, 1000);
-      else
-        {
-          rtnl_qdisc_tbf_set_limit (q, 10000);
-          rtnl_qdisc_tbf_set_rate (q, 125000, 1600, 0);
-        }
       r = rtnl_qdisc_add (sk, q, NLM_F_CREATE | NLM_F_REPLACE);
     }
   if (r < 0)

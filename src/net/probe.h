@@ -9,7 +9,7 @@
  * a reason in why. */
 int fb_net_probe_link (const char *kind, char *why, size_t whylen);
 
-/* 0 when a qdisc of `kind` ("netem", "tbf") can be attached to loopback. */
+/* 0 when a qdisc of `kind` ("netem", "htb") can be attached to loopback. */
 int fb_net_probe_qdisc (const char *kind, char *why, size_t whylen);
 
 #endif

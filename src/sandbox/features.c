@@ -44,8 +44,8 @@ static const struct {
   [FB_FEAT_VETH] = { "link.veth", "connect each service to the lab bridge", true },
   [FB_FEAT_BRIDGE] = { "link.bridge", "the lab switch", true },
   [FB_FEAT_NETEM] = { "qdisc.netem", "link delay, jitter, loss", false },
-  [FB_FEAT_TBF] = { "qdisc.tbf", "link rate limits", false },
-  [FB_FEAT_NFTABLES] = { "nftables", "partitions where netem is missing", false },
+  [FB_FEAT_HTB] = { "qdisc.htb", "link faults between services, rate limits", false },
+  [FB_FEAT_NFTABLES] = { "nftables", "partitions", false },
 };
 
 static void
@@ -313,7 +313,7 @@ fb_features_probe (fb_features *out, fb_error *err)
 
   static const struct { fb_feature_id id; const char *kind; probe_fn fn; } nets[] = {
     { FB_FEAT_VETH, "veth", probe_link },   { FB_FEAT_BRIDGE, "bridge", probe_link },
-    { FB_FEAT_NETEM, "netem", probe_qdisc }, { FB_FEAT_TBF, "tbf", probe_qdisc },
+    { FB_FEAT_NETEM, "netem", probe_qdisc }, { FB_FEAT_HTB, "htb", probe_qdisc },
     { FB_FEAT_NFTABLES, "nft", probe_nft },
   };
   for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)

@@ -448,26 +448,33 @@ fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err)
   return r;
 }
 
+/* Slot 1 of a port is "from anyone", slot 2 + i is service i. */
+static unsigned
+link_slot (ssize_t from)
+{
+  return from < 0 ? 1 : (unsigned) from + 2;
+}
+
 int
-fb_lab_link_fault (fb_lab *lab, size_t idx, const fb_link_impairment *f, fb_error *err)
+fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairment *f, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
   char port[16];
-  snprintf (port, sizeof port, "fbv%zu", idx);
-  int r = fb_net_link_fault_apply (port, f, err);
+  snprintf (port, sizeof port, "fbv%zu", to);
+  int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? 0 : lab->svcs[from].addr, f, err);
   back_home (lab);
   return r;
 }
 
 int
-fb_lab_link_clear (fb_lab *lab, size_t idx, fb_error *err)
+fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
   char port[16];
-  snprintf (port, sizeof port, "fbv%zu", idx);
-  int r = fb_net_link_fault_clear (port, err);
+  snprintf (port, sizeof port, "fbv%zu", to);
+  int r = fb_net_link_fault_clear (port, link_slot (from), err);
   back_home (lab);
   return r;
 }

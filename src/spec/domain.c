@@ -187,7 +187,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (value_list (th, "fault_assumption", "monitors", monitors, &spec_monitor_type, "monitor()",
                   false, &mons, &n_mons) < 0
       || value_list (th, "fault_assumption", "faults", faults, &spec_assumption_type,
-                     "fault_assumption()", false, &children, &n_children) < 0)
+                     "fault_assumption()", true, &children, &n_children) < 0)
     return NULL;
   /* composition: the children's rules come after ours, so for one service
    * and syscall the later entry wins (rules layer newest first) */
@@ -265,7 +265,7 @@ probe_name (fb_star_thread *th, const char *fname, const char *kw, fb_value *fn)
   if (fb_value_type_of (fn) != FB_V_FUNCTION || !name || !strcmp (name, "lambda"))
     {
       fb_star_errorf (th, "%s: %s must be a function defined with def (its name names the test), got %s",
-                      fname, kw, fb_value_type_name (fn));
+                      fname, kw, name ? "a lambda" : fb_value_type_name (fn));
       return NULL;
     }
   return name;
@@ -499,11 +499,9 @@ b_fault_matrix (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_domain (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "scenario", b_scenario }, { "fault_assumption", b_fault_assumption },
     { "fault_scenario", b_fault_scenario }, { "fault_matrix", b_fault_matrix },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

@@ -856,16 +856,14 @@ b_trace_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_events (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "events", b_events }, { "assert_eventually", b_assert_eventually },
     { "assert_never", b_assert_never }, { "assert_before", b_assert_before },
     { "monitor", b_monitor }, { "trace", b_trace }, { "trace_start", b_trace_start },
     { "trace_stop", b_trace_stop },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
-  static const struct { const char *name; fb_builtin_fn fn; } ms[] = {
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
+  static const spec_builtin ms[] = {
     { "event", m_event }, { "any", m_any }, { "all", m_all }, { "never", m_never },
   };
   const char *names[4];

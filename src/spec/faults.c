@@ -52,8 +52,8 @@ const fb_host_type spec_fault_type = {
 };
 
 /* "50%", "0.3", 0.3, 30: values above 1 are percentages, as in Faultbox. */
-static int
-parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out)
+int
+spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out)
 {
   double p;
   const char *s = fb_value_as_string (v, NULL);
@@ -107,7 +107,7 @@ make_fault (fb_star_thread *th, const char *fname, fb_action action,
     return fb_star_errorf (th, "%s: %s", fname, e.msg);
   if (action == FB_ACT_DELAY && fb_parse_duration (what, &f.delay_ns, &e) < 0)
     return fb_star_errorf (th, "%s: %s", fname, e.msg);
-  if (prob && parse_probability (th, fname, prob, &f.probability) < 0)
+  if (prob && spec_parse_probability (th, fname, prob, &f.probability) < 0)
     return NULL;
   if (max_fires && max_fires != fb_none ())
     {
@@ -544,12 +544,10 @@ b_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_faults (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "deny", b_deny }, { "delay", b_delay }, { "allow", b_allow },
     { "fault", b_fault }, { "fault_start", b_fault_start },
     { "fault_stop", b_fault_stop },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

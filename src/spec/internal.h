@@ -86,6 +86,7 @@ struct fb_session {
   session_monitor *monitors;
   size_t n_monitors;
   uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
+  struct session_net *net; /* netfaults.c: open partitions and link faults */
 };
 
 /* host types */
@@ -108,7 +109,14 @@ typedef struct {
   size_t svc, iface;
 } iface_ref;
 
+typedef struct {
+  const char *name;
+  fb_builtin_fn fn;
+} spec_builtin;
+
 /* spec.c */
+/* Predeclares a table of builtins on the spec's thread. */
+void spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n);
 void spec_predeclare_topology (fb_spec *s);
 fb_spec *spec_of (fb_star_thread *th);
 /* The running test's session, or NULL after raising "fname: what (called
@@ -159,6 +167,13 @@ int session_check_monitors (fb_star_thread *th, fb_session *ss, fb_buf *why);
  * active trace; called from the engine thread with ss->mu held. */
 bool session_traced_locked (fb_session *ss, const char *service, const char *syscall);
 void session_remove_traces (fb_session *ss, uint64_t scope);
+/* "50%", "0.3", 0.3 or 30 as a probability, or -1 after raising. */
+int spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out);
+
+/* netfaults.c */
+void spec_predeclare_netfaults (fb_spec *s);
+/* Removes what the test left open, recording *_leaked events. */
+void session_net_close (fb_session *ss);
 
 /* run.c: one selected test (all its --runs) into t, in this process. */
 void spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t);

@@ -2,6 +2,8 @@
  * in dependency order and healthy, the body run from the lab's worker
  * address, everything torn down — and a result. */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -285,6 +287,74 @@ take_reason (fb_star_thread *th, fb_buf *why, const char **failure_type)
     *failure_type = "error";
 }
 
+/* fault_scenario(timeout=): cancels the scenario's evaluation at its next
+ * step once the timeout passed (a step under way ends on its own timeout). */
+typedef struct {
+  fb_star_thread *th;
+  int64_t timeout_ns;
+  pthread_t tid;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done, running;
+} watchdog;
+
+static void *
+watchdog_main (void *p)
+{
+  watchdog *w = p;
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += w->timeout_ns / 1000000000;
+  ts.tv_nsec += w->timeout_ns % 1000000000;
+  if (ts.tv_nsec >= 1000000000)
+    ts.tv_sec++, ts.tv_nsec -= 1000000000;
+  pthread_mutex_lock (&w->mu);
+  int rc = 0;
+  while (!w->done && rc != ETIMEDOUT)
+    rc = pthread_cond_timedwait (&w->cv, &w->mu, &ts);
+  if (!w->done)
+    {
+      char d[32], why[96];
+      fb_format_duration (w->timeout_ns, d, sizeof d);
+      snprintf (why, sizeof why, "fault_scenario timed out after %s (timeout=)", d);
+      fb_star_cancel (w->th, why);
+    }
+  pthread_mutex_unlock (&w->mu);
+  return NULL;
+}
+
+static void
+watchdog_start (watchdog *w)
+{
+  if (!w->timeout_ns)
+    return;
+  pthread_mutex_init (&w->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+  pthread_cond_init (&w->cv, &ca);
+  pthread_condattr_destroy (&ca);
+  w->running = pthread_create (&w->tid, NULL, watchdog_main, w) == 0;
+}
+
+static void
+watchdog_stop (watchdog *w)
+{
+  if (!w->timeout_ns)
+    return;
+  if (w->running)
+    {
+      pthread_mutex_lock (&w->mu);
+      w->done = true;
+      pthread_cond_signal (&w->cv);
+      pthread_mutex_unlock (&w->mu);
+      pthread_join (w->tid, NULL);
+    }
+  pthread_cond_destroy (&w->cv);
+  pthread_mutex_destroy (&w->mu);
+  fb_star_cancel (w->th, NULL);
+}
+
 /* A test's body: its assumptions' faults around the function, then the
  * monitors over the log, then the oracle on the function's result. */
 static void
@@ -305,7 +375,10 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
         *failure_type = "error";
         return;
       }
+  watchdog w = { .th = sp->th, .timeout_ns = test->timeout_ns };
+  watchdog_start (&w);
   fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  watchdog_stop (&w);
   if (scope)
     session_remove_scope (ss, scope);
   if (!r)
@@ -385,7 +458,19 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
     goto done;
   run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
-  /* a service that died during the body is a failure of its own */
+  /* services that exited during the body: in the log, and an OOM kill is
+   * a failure of its own */
+  for (size_t i = 0; i < n; i++)
+    {
+      int code;
+      if (fb_lab_service_exited (ss.lab, i, &code))
+        {
+          char status[16];
+          snprintf (status, sizeof status, "%d", code);
+          const char *kv[] = { "status", status, NULL };
+          session_event (&ss, "service_exited", sp->plan.services[i].name, kv);
+        }
+    }
   for (size_t i = 0; i < n && !why.len; i++)
     if (fb_lab_service_oom (ss.lab, i))
       {
@@ -397,6 +482,7 @@ done:
   sp->session = NULL;
   if (ss.engine)
     session_remove_all (&ss);
+  session_net_close (&ss);
   if (!why.len && e.msg[0])
     {
       fb_buf_printf (&why, "%s", e.msg);

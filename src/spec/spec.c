@@ -553,15 +553,20 @@ fail:
 }
 
 void
+spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    fb_star_predeclare (s->th, fns[i].name, fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+}
+
+void
 spec_predeclare_topology (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "service", b_service }, { "interface", b_interface }, { "tcp", b_tcp },
     { "http", b_http }, { "op", b_op },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -632,7 +637,11 @@ scan_call (void *ctx, const fb_star_callsite *cs)
   bool fault = !strcmp (c, "fault") || !strcmp (c, "fault_start")
                || !strcmp (c, "fault_assumption") || !strcmp (c, "fault_all");
   bool trace = !strcmp (c, "trace") || !strcmp (c, "trace_start");
-  bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event");
+  /* these name a service and a syscall by keyword; routing it makes an
+   * assertion about it meaningful */
+  bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event")
+                 || !strcmp (c, "assert_never") || !strcmp (c, "assert_eventually")
+                 || !strcmp (c, "events");
   if (!fault && !trace && !monitor)
     return;
   const char *target = NULL;
@@ -698,6 +707,7 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
+  spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
@@ -793,4 +803,10 @@ const char *
 fb_spec_test_name (const fb_spec *s, size_t i)
 {
   return s->tests[i].name;
+}
+
+bool
+fb_spec_test_is_matrix_cell (const fb_spec *s, size_t i)
+{
+  return s->tests[i].matrix_scenario != NULL;
 }

@@ -380,12 +380,10 @@ b_assert_ne (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 void
 spec_predeclare_steps (fb_spec *s)
 {
-  static const struct { const char *name; fb_builtin_fn fn; } fns[] = {
+  static const spec_builtin fns[] = {
     { "assert_true", b_assert_true }, { "assert_eq", b_assert_eq },
     { "assert_ne", b_assert_ne }, { "parallel", b_parallel },
     { "nondet", b_nondet },
   };
-  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++)
-    fb_star_predeclare (s->th, fns[i].name,
-                        fb_builtin_new (s->th, fns[i].name, fns[i].fn, NULL));
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

@@ -31,6 +31,17 @@ run_fb() {
   set -e
 }
 
+# prep_specs: copies the tutorial and fixture specs into $TMP with their
+# binaries pointing at this build's demo services (specs name
+# ../../build/src/demo/X from specs/tutorial, fixtures DEMO/X); sets $demo.
+prep_specs() {
+  demo="$FAULTBOX_BUILD/src/demo"
+  local f
+  for f in "$FAULTBOX_SRC"/specs/tutorial/*.star "$FAULTBOX_SRC"/tests/integration/specs/*.star; do
+    sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$f" >"$TMP/$(basename "$f")"
+  done
+}
+
 expect_rc() { # expect_rc N DESCRIPTION
   if [ "$rc" = "$1" ]; then ok "$2 (exit $rc)"; else
     fail "$2: expected exit $1, got $rc"; sed 's/^/  stdout: /' "$TMP/out" | head -20; sed 's/^/  stderr: /' "$TMP/err" | head -20; fi

@@ -11,7 +11,7 @@ d = json.load(open(sys.argv[1]))
 names = {f["name"]: f for f in d["features"]}
 for n in ["namespace.mount", "namespace.net", "namespace.pid", "namespace.uts", "namespace.ipc",
           "seccomp.user_notif", "cgroup.v2", "cgroup.kill", "link.veth", "link.bridge",
-          "qdisc.netem", "qdisc.tbf", "nftables", "privileges.root"]:
+          "qdisc.netem", "qdisc.htb", "nftables", "privileges.root"]:
     assert n in names, n
     assert isinstance(names[n]["ok"], bool) and names[n]["detail"], n
 assert d["core_ok"] is True

@@ -4,9 +4,7 @@
 # against the demo services — passing specs and specs failing on purpose.
 . "$(dirname "$0")/lib.sh"
 need_root
-demo="$FAULTBOX_BUILD/src/demo"
-prep() { sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$1" >"$TMP/$(basename "$1")"; }
-for f in "$FAULTBOX_SRC"/specs/tutorial/*.star "$FAULTBOX_SRC"/tests/integration/specs/*.star; do prep "$f"; done
+prep_specs
 cd "$TMP"
 
 # chapter 6: the seed's spec, as written
@@ -127,6 +125,29 @@ run_fb test traces.star --check-determinism --test wal_is_written
 expect_rc 0 "--check-determinism passes a deterministic test"
 expect_out out '^--- PASS: test_wal_is_written'
 
+# a service that exits during the test leaves a lifecycle.exited event
+cat >exit.star <<STAR
+db = service("db", "$demo/mock-db", interface("main", "tcp", 5432), healthcheck = tcp("localhost:5432"))
+t = service("t", "/bin/true")
+def test_exit():
+    for i in range(20):
+        db.main.send(data = "PING")
+STAR
+run_fb test exit.star --format json
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[e for e in d["tests"][0]["events"] if e["event_type"]=="lifecycle.exited"]; assert e and e[0]["service"]=="t" and e[0]["fields"]["status"]=="0", e' "$TMP/out"; then
+  ok "service_exited event with the status"; else fail "no service_exited event"; fi
+
+# fault_scenario(timeout=) is enforced
+cat >timeout.star <<STAR
+db = service("db", "$demo/mock-db", interface("main", "tcp", 5432), healthcheck = tcp("localhost:5432"))
+def slow():
+    return fault(db, write = delay("300ms"), run = lambda: [db.main.send(data = "PING") for i in range(20)])
+fault_scenario("slow", scenario = slow, timeout = "1s")
+STAR
+run_fb test timeout.star
+expect_rc 2 "a scenario over its timeout fails"
+expect_out out '^  reason: .*fault_scenario timed out after 1s \(timeout=\)$'
+
 # registration errors name the spec position
 cat >dup.star <<STAR
 def probe():
@@ -177,6 +198,7 @@ expect_out out '^Fault Matrix: 4 scenarios × 5 faults = 20 cells$'
 expect_out out '^Result: 20/20 passed$'
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" | wc -l)
 [ "$left" -eq 0 ] && ok "no cgroup left after 20 cells" || fail "$left cgroups of runner $pid left"
-pgrep -f "$demo/mock-db" >/dev/null && fail "a mock-db is still running" || ok "no service process left"
+procs=$(grep -ls "faultbox-$pid-" /proc/[0-9]*/cgroup 2>/dev/null | wc -l)
+[ "$procs" -eq 0 ] && ok "no service process left" || fail "$procs processes still in runner $pid's cgroups"
 grep -q "fbtest-\|faultbox" /proc/self/mountinfo && fail "a faultbox mount is left" || ok "no mount left"
 finish

@@ -4,10 +4,7 @@
 # clear reason (missing binary, never healthy, port in use, no connection).
 . "$(dirname "$0")/lib.sh"
 need_root
-demo="$FAULTBOX_BUILD/src/demo"
-# specs name ../../build/src/demo/X (from specs/tutorial) or DEMO/X
-prep() { sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$1" >"$TMP/$(basename "$1")"; }
-for f in "$FAULTBOX_SRC"/specs/tutorial/*.star "$FAULTBOX_SRC"/tests/integration/specs/*.star; do prep "$f"; done
+prep_specs
 cd "$TMP"
 
 # chapter 2
