@@ -18,15 +18,17 @@ fb_report_merge (fb_report *into, fb_report *from, fb_error *err)
 {
   if (into->star_file && from->star_file && strcmp (into->star_file, from->star_file))
     return fb_error_set (err, EINVAL, "reports of different specs: %s and %s", into->star_file, from->star_file);
-  /* into stays sorted, so a test run by two shards is found by bisection */
-  for (size_t i = 0; i < from->n_tests; i++)
+  /* into stays sorted, so a test run by two shards is found by bisection
+   * (bsearch and qsort want a non-NULL array even when it is empty) */
+  for (size_t i = 0; into->n_tests && i < from->n_tests; i++)
     if (bsearch (&from->tests[i], into->tests, into->n_tests, sizeof *into->tests, cmp_names))
       return fb_error_set (err, EEXIST, "%s is in more than one report (overlapping shards?)", from->tests[i].name);
   if (!into->star_file)
     into->star_file = from->star_file, from->star_file = NULL;
   for (size_t i = 0; i < from->n_tests; i++)
     fb_report_take_test (into, &from->tests[i]);
-  qsort (into->tests, into->n_tests, sizeof *into->tests, cmp_names);
+  if (into->n_tests)
+    qsort (into->tests, into->n_tests, sizeof *into->tests, cmp_names);
   if (!into->n_matrix_scenarios)
     {
       into->matrix_scenarios = from->matrix_scenarios, into->n_matrix_scenarios = from->n_matrix_scenarios;
