@@ -543,7 +543,7 @@ rule_matches (const fb_rule *r, const char *path, bool is_addr)
 {
   if (r->path_glob && (is_addr || !fb_path_glob_match (r->path_glob, path)))
     return false;
-  if (!r->path_glob && !is_addr && fb_path_is_system (path))
+  if (!r->path_glob && !is_addr && path[0] && fb_path_is_system (path))
     return false;
   return !r->dest || (is_addr && dest_matches (r->dest, path));
 }
@@ -570,7 +570,10 @@ decide (fb_engine *e, const snapshot *s, const char *service, int nr, const char
         f = f && occ > r->after;
       if (r->max_fires)
         f = f && rs->fired < r->max_fires;
-      if (f && r->probability < 1.0)
+      /* no draw for probability 0 or 1 */
+      if (f && r->probability <= 0.0)
+        f = false;
+      else if (f && r->probability < 1.0)
         f = fb_hash_chance (fb_hash_decision (e->seed, service, rs->id, occ), r->probability);
       /* teardown: nothing waits any more */
       if (f && (r->action == FB_ACT_DELAY || r->action == FB_ACT_HOLD)
@@ -726,6 +729,8 @@ pend_before (const pending *a, const pending *b)
 static void
 answer_due (fb_engine *e, bool flush)
 {
+  if (!e->n_pend)
+    return;
   int64_t now = fb_now_ns ();
   while (e->n_pend && (flush || e->heap[0].deadline <= now))
     {
