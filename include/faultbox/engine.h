@@ -114,7 +114,8 @@ size_t fb_engine_held (fb_engine *e, uint64_t rule_id, const char *label);
 size_t fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err);
 /* For teardown, before signalling the services: answers every pending delay
  * and held call now, as allowed, and from then on lets delays and holds
- * run at once, so a service's SIGTERM handler is never stuck behind them. */
+ * run at once, so a service's SIGTERM handler is never stuck behind them.
+ * Async-signal-safe. */
 void fb_engine_drain (fb_engine *e);
 /* True once every listener hung up (its process tree is gone). */
 bool fb_engine_idle (fb_engine *e);

@@ -43,9 +43,11 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
 }
 
 static fb_lab *volatile the_lab;
+static fb_engine *volatile the_engine;
 
-/* Ctrl-C or SIGTERM reach the target first; one that ignores them (or
- * inherited SIG_IGN) is killed after a grace period. */
+/* Ctrl-C or SIGTERM reach the target first, after its delayed calls are let
+ * go (so its handler can run); one that ignores them (or inherited SIG_IGN)
+ * is killed after a grace period. */
 static void
 forward_signal (int sig)
 {
@@ -55,9 +57,34 @@ forward_signal (int sig)
     fb_lab_signal (the_lab, SIGKILL);
   else
     {
+      fb_engine_drain (the_engine);
       fb_lab_signal (the_lab, sig);
       alarm (2);
     }
+}
+
+/* Faultbox's start-up line, with the names too: which syscalls pay for a
+ * round trip to the supervisor. */
+static void
+print_filter (char *const *names)
+{
+  fprintf (stderr, "[faultbox] seccomp filter installed syscalls=[");
+  const char *sep = "";
+  for (char *const *s = names; *s; s++)
+    if (fb_syscall_number (*s) >= 0)
+      {
+        fprintf (stderr, "%s%d", sep, fb_syscall_number (*s));
+        sep = " ";
+      }
+  fprintf (stderr, "] names=[");
+  sep = "";
+  for (char *const *s = names; *s; s++)
+    if (fb_syscall_number (*s) >= 0)
+      {
+        fprintf (stderr, "%s%s", sep, *s);
+        sep = " ";
+      }
+  fprintf (stderr, "]\n");
 }
 
 static int
@@ -139,6 +166,11 @@ run (int argc, char **argv)
   for (size_t i = 0; i < n_rules; i++)
     for (char **s = rules[i].syscalls; *s; s++)
       {
+        bool dup = false;
+        for (size_t k = 0; k < n_all && !dup; k++)
+          dup = !strcmp (all[k], *s);
+        if (dup)
+          continue;
         all = fb_xreallocarray (all, n_all + 2, sizeof *all);
         all[n_all++] = *s;
         all[n_all] = NULL;
@@ -150,6 +182,8 @@ run (int argc, char **argv)
       fb_cli_fail ("run: %s", err.msg);
       goto out_bin;
     }
+  if (all)
+    print_filter (all);
   free (all);
 
   run_ctx rc = { .name = "target" };
@@ -181,6 +215,7 @@ run (int argc, char **argv)
       free (ids);
       goto out_bin;
     }
+  the_engine = rc.engine;
   the_lab = lab;
   struct sigaction sa = { .sa_handler = forward_signal };
   sigaction (SIGINT, &sa, NULL);
@@ -188,6 +223,7 @@ run (int argc, char **argv)
   sigaction (SIGALRM, &sa, NULL);
   ret = fb_lab_wait_service (lab, 0);
   the_lab = NULL;
+  fb_engine_drain (rc.engine); /* what the target's children still wait on */
   fb_lab_destroy (lab);
   fb_filter_free (&prog);
   for (size_t i = 0; i < n_rules; i++)

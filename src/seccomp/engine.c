@@ -428,25 +428,16 @@ fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err)
   return n;
 }
 
+/* Lock-free so that a signal handler may call it: the loop does the rest. */
 void
 fb_engine_drain (fb_engine *e)
 {
   if (!e)
     return;
   __atomic_store_n (&e->draining, true, __ATOMIC_RELEASE);
-  pthread_mutex_lock (&e->lock);
-  for (size_t i = 0; i < e->n_held; i++)
-    if (!e->held[i].release)
-      {
-        e->held[i].release = true;
-        e->held[i].err = 0;
-      }
   poke (e);
-  pthread_mutex_unlock (&e->lock);
 }
 
-/* Reads a NUL-terminated string from the target, page by page, since a read
- * across an unmapped page fails as a whole. */
 static bool
 read_string (pid_t pid, uint64_t addr, char *buf, size_t len)
 {
@@ -650,7 +641,8 @@ static bool
 hold (fb_engine *e, svc *sv, const struct seccomp_notif *req, rule_state *rs, const char *name, const char *path)
 {
   pthread_mutex_lock (&e->lock);
-  /* a drain marks what is held when it starts; later holds see its flag */
+  /* once draining, nothing is held; what was held before, the drain's
+   * wake-up releases */
   bool live = false;
   for (size_t i = 0; i < e->n_rules && !live; i++)
     live = e->rules[i] == rs;
@@ -761,10 +753,11 @@ on_wake (fb_engine *e, bool all)
   if (read (e->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
     abort ();
   pthread_mutex_lock (&e->lock);
+  bool draining = __atomic_load_n (&e->draining, __ATOMIC_ACQUIRE);
   held *out = NULL;
   size_t n_out = 0, w = 0;
   for (size_t i = 0; i < e->n_held; i++)
-    if (e->held[i].release || all)
+    if (e->held[i].release || all || draining)
       {
         out = fb_xreallocarray (out, n_out + 1, sizeof *out);
         out[n_out++] = e->held[i];
@@ -779,7 +772,7 @@ on_wake (fb_engine *e, bool all)
   e->old_rules = NULL;
   e->n_old_snaps = e->cap_old_snaps = e->n_old_rules = e->cap_old_rules = 0;
   pthread_mutex_unlock (&e->lock);
-  if (__atomic_load_n (&e->draining, __ATOMIC_ACQUIRE))
+  if (draining)
     answer_due (e, true);
   for (size_t i = 0; i < n_out; i++)
     {

@@ -488,6 +488,7 @@ done:
       fb_buf_printf (&why, "%s", e.msg);
       failure_type = "error";
     }
+  fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);
