@@ -44,6 +44,7 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
 
 static fb_lab *volatile the_lab;
 static fb_engine *volatile the_engine;
+static volatile sig_atomic_t early_signal; /* came while the target was starting */
 
 /* Ctrl-C or SIGTERM reach the target first, after its delayed calls are let
  * go (so its handler can run); one that ignores them (or inherited SIG_IGN)
@@ -52,7 +53,10 @@ static void
 forward_signal (int sig)
 {
   if (!the_lab)
-    return;
+    {
+      early_signal = sig;
+      return;
+    }
   if (sig == SIGALRM)
     fb_lab_signal (the_lab, SIGKILL);
   else
@@ -206,21 +210,26 @@ run (int argc, char **argv)
   };
   fb_lab_plan plan = { .services = &svc, .n_services = 1, .on_listener = hand_over, .ctx = &rc };
   fb_lab *lab = NULL;
+  /* handlers first: a signal that comes while the target starts is
+   * forwarded once it runs, not lost to an inherited SIG_IGN */
+  the_engine = rc.engine;
+  struct sigaction sa = { .sa_handler = forward_signal };
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGALRM, &sa, NULL);
   if (fb_lab_create (&plan, &lab, &err) < 0 || fb_lab_start_service (lab, 0, &err) < 0)
     {
       fb_cli_fail ("run: %s", err.msg);
       fb_lab_destroy (lab);
+      the_engine = NULL;
       fb_engine_free (rc.engine);
       fb_filter_free (&prog);
       free (ids);
       goto out_bin;
     }
-  the_engine = rc.engine;
   the_lab = lab;
-  struct sigaction sa = { .sa_handler = forward_signal };
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
-  sigaction (SIGALRM, &sa, NULL);
+  if (early_signal)
+    forward_signal (early_signal);
   ret = fb_lab_wait_service (lab, 0);
   the_lab = NULL;
   fb_engine_drain (rc.engine); /* what the target's children still wait on */
@@ -239,6 +248,7 @@ run (int argc, char **argv)
         fprintf (stderr, "[faultbox] rule %s=%s: %llu of %llu matching calls faulted\n", rules[i].keyword, act,
                  (unsigned long long) fired, (unsigned long long) matched);
     }
+  the_engine = NULL;
   fb_engine_free (rc.engine);
   free (ids);
 out_bin:
