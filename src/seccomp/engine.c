@@ -657,6 +657,12 @@ hold (fb_engine *e, svc *sv, const struct seccomp_notif *req, rule_state *rs, co
   return live;
 }
 
+static bool
+pend_before (const pending *a, const pending *b)
+{
+  return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
+}
+
 static void
 handle (fb_engine *e, svc *sv)
 {
@@ -692,6 +698,9 @@ handle (fb_engine *e, svc *sv)
     .rule = r,
     .rule_id = rs ? rs->id : 0,
   };
+  /* parked before its event: a release, answered by this thread, comes after */
+  if (ev.decision == FB_ACT_HOLD && !hold (e, sv, &req, rs, name, path))
+    ev.decision = FB_ACT_ALLOW, ev.faulted = false;
   emit (e, &ev);
   if (ev.decision == FB_ACT_DENY)
     respond (fd, req.id, ev.err, false);
@@ -700,20 +709,12 @@ handle (fb_engine *e, svc *sv)
       FB_GROW (e->heap, e->cap_pend, e->n_pend + 1);
       pending p = { fb_now_ns () + ev.delay_ns, e->next_order++, sv, req.id };
       size_t i = e->n_pend++;
-      for (; i && (p.deadline < e->heap[(i - 1) / 2].deadline
-                   || (p.deadline == e->heap[(i - 1) / 2].deadline && p.order < e->heap[(i - 1) / 2].order));
-           i = (i - 1) / 2)
+      for (; i && pend_before (&p, &e->heap[(i - 1) / 2]); i = (i - 1) / 2)
         e->heap[i] = e->heap[(i - 1) / 2];
       e->heap[i] = p;
     }
-  else if (ev.decision != FB_ACT_HOLD || !hold (e, sv, &req, rs, name, path))
+  else if (ev.decision == FB_ACT_ALLOW)
     respond (fd, req.id, 0, true);
-}
-
-static bool
-pend_before (const pending *a, const pending *b)
-{
-  return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
 }
 
 /* Answers every delay whose deadline has passed (all of them when flush),
@@ -811,6 +812,14 @@ hang_up (fb_engine *e, svc *sv)
   pthread_mutex_lock (&e->lock);
   close (sv->fd);
   sv->fd = -1;
+  /* its held calls went with its processes */
+  size_t w = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (e->held[i].svc == sv)
+      free (e->held[i].path);
+    else
+      e->held[w++] = e->held[i];
+  e->n_held = w;
   pthread_mutex_unlock (&e->lock);
 }
 
