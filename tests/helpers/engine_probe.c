@@ -4,6 +4,8 @@
  *                        or denied), by a removed scope, and by teardown
  *   engine_probe drain   fb_engine_drain answers a pending delay at once
  *                        and lets later holds run
+ *   engine_probe churn   rules added and removed while the child calls
+ *                        getppid flat out: every call answered, no crash
  *   engine_probe bench SYSCALL PROGRAM [ARGS]
  *                        PROGRAM under the engine with SYSCALL routed to it
  *                        and always allowed (tests/bench/notify) */
@@ -246,6 +248,43 @@ run_drain (void)
   return probe_end (&pr);
 }
 
+static void
+calls (void *arg)
+{
+  long n = 0;
+  for (int i = 0; i < 20000; i++)
+    n += syscall (SYS_getppid) > 0;
+  printf ("child: %ld of 20000 calls returned\n", n);
+  fflush (stdout);
+}
+
+/* Snapshots swapped under the loop's feet: an allow rule in a fresh scope
+ * at a time, so every call still returns. */
+static int
+run_churn (void)
+{
+  int fd;
+  fb_engine *e;
+  fb_error err = { 0 };
+  if (fb_engine_new (1, NULL, NULL, &e, &err) < 0)
+    DIE ("%s", err.msg);
+  pid_t pid = spawn ("getppid", calls, NULL, &fd);
+  if (fb_engine_add_service (e, "child", pid, fd, &err) < 0 || fb_engine_start (e, &err) < 0)
+    DIE ("%s", err.msg);
+  char *names[] = { "getppid", NULL };
+  fb_rule r = { .keyword = "getppid", .syscalls = names, .action = FB_ACT_ALLOW, .probability = 1.0 };
+  uint64_t scopes = 0;
+  for (int st; waitpid (pid, &st, WNOHANG) == 0; scopes++)
+    {
+      if (fb_engine_add_rule (e, "child", &r, scopes + 1, NULL, &err) < 0)
+        DIE ("%s", err.msg);
+      fb_engine_remove_scope (e, scopes);
+    }
+  printf ("scopes pushed and popped: %s\n", scopes > 10 ? "many" : "few");
+  fb_engine_free (e);
+  return 0;
+}
+
 typedef struct {
   char **argv;
 } exec_args;
@@ -287,8 +326,10 @@ main (int argc, char **argv)
     return run_hold ();
   if (argc == 2 && !strcmp (argv[1], "drain"))
     return run_drain ();
+  if (argc == 2 && !strcmp (argv[1], "churn"))
+    return run_churn ();
   if (argc >= 4 && !strcmp (argv[1], "bench"))
     return run_bench (argv[2], argv + 3);
-  fprintf (stderr, "usage: engine_probe hold | drain | bench SYSCALL PROGRAM [ARGS]\n");
+  fprintf (stderr, "usage: engine_probe hold | drain | churn | bench SYSCALL PROGRAM [ARGS]\n");
   return 2;
 }

@@ -2,7 +2,7 @@
 # Hold and release through the engine library (tests/helpers/engine_probe on
 # a forked child, no lab): a held getppid blocks until released, runs or
 # fails as the release says, and nothing stays held after a scope is
-# removed, a drain, or teardown.
+# removed, a drain, or teardown; rules change under a busy loop safely.
 . "$(dirname "$0")/lib.sh"
 P="$FAULTBOX_BUILD/tests/helpers/engine_probe"
 out=$(timeout 120 "$P" hold 2>&1); rc=$?
@@ -32,4 +32,11 @@ expect_out out '^during a 30s delay: blocked$'
 expect_out out '^after drain: ok \(within 5s\)$'
 expect_out out '^a hold after drain: ok$'
 expect_out out '^held late: 0$'
+
+# rule snapshots swapped while the child calls flat out: nothing lost
+out=$(timeout 120 "$P" churn 2>&1); rc=$?
+echo "$out" >"$TMP/out"
+[ $rc = 0 ] && ok "churn scenario ran" || fail "engine_probe churn exited $rc: $out"
+expect_out out '^child: 20000 of 20000 calls returned$'
+expect_out out '^scopes pushed and popped: many$'
 finish
