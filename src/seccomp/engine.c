@@ -12,6 +12,8 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,13 @@ struct fb_engine {
   int epfd, wakefd;
   pthread_t thread;
   bool stopping, draining; /* __atomic */
+  /* With one live service and nothing parked, the loop waits in the
+   * listener's RECV itself rather than in epoll (a syscall less per call);
+   * a writer that needs it back pokes (pokes counts those) and, while
+   * in_recv, signals the loop thread until it has seen the poke. */
+  uint64_t pokes, seen;  /* __atomic */
+  bool in_recv;          /* __atomic */
+  svc *solo;             /* the loop's: the only live service, or NULL */
 };
 
 enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO };
@@ -180,13 +189,47 @@ fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out,
   return 0;
 }
 
-/* Makes the loop look at what writers left it: garbage, releases, drain. */
-static void
+/* Makes the loop look at what writers left it: garbage, releases, drain.
+ * Async-signal-safe. Returns the poke's ticket. */
+static uint64_t
 poke (fb_engine *e)
 {
+  uint64_t t = __atomic_add_fetch (&e->pokes, 1, __ATOMIC_SEQ_CST);
   uint64_t one = 1;
   if (write (e->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
     abort ();
+  return t;
+}
+
+/* The signal that interrupts the loop's RECV; its handler does nothing. */
+#define WAKE_SIGNAL (SIGRTMIN + 3)
+
+static void
+wake_handler (int sig)
+{
+}
+
+static void
+wake_handler_install (void)
+{
+  /* no SA_RESTART: the interrupted RECV must return EINTR */
+  struct sigaction sa = { .sa_handler = wake_handler };
+  sigemptyset (&sa.sa_mask);
+  sigaction (WAKE_SIGNAL, &sa, NULL);
+}
+
+/* A poke the loop must act on now, even from inside RECV. A signal that
+ * lands just before RECV starts is lost, hence the repeats. */
+static void
+kick (fb_engine *e)
+{
+  uint64_t t = poke (e);
+  while (__atomic_load_n (&e->in_recv, __ATOMIC_SEQ_CST) && __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST) < t)
+    {
+      pthread_kill (e->thread, WAKE_SIGNAL);
+      struct timespec ts = { 0, 200000 };
+      nanosleep (&ts, NULL);
+    }
 }
 
 static void
@@ -287,6 +330,12 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sv };
   if (epoll_ctl (e->epfd, EPOLL_CTL_ADD, listener_fd, &ev) < 0)
     return fb_error_setsys (err, errno, "engine: cannot watch the listener of %s", name);
+  /* the loop may be in another service's RECV: it must watch both now */
+  pthread_mutex_lock (&e->lock);
+  bool running = e->running;
+  pthread_mutex_unlock (&e->lock);
+  if (running)
+    kick (e);
   return 0;
 }
 
@@ -663,14 +712,12 @@ pend_before (const pending *a, const pending *b)
   return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
 }
 
+/* Decides and answers one notification. */
 static void
-handle (fb_engine *e, svc *sv)
+process (fb_engine *e, svc *sv, struct seccomp_notif *np)
 {
-  struct seccomp_notif req;
-  memset (&req, 0, sizeof req);
+  struct seccomp_notif req = *np;
   int fd = sv->fd;
-  if (ioctl (fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-    return;
   int nr = req.data.nr;
   bool known = nr >= 0 && nr < NR_MAX;
   const char *name = known ? sysinfo[nr].name : "?";
@@ -717,6 +764,35 @@ handle (fb_engine *e, svc *sv)
     respond (fd, req.id, 0, true);
 }
 
+static bool
+recv_one (svc *sv, struct seccomp_notif *req)
+{
+  memset (req, 0, sizeof *req);
+  return ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == 0;
+}
+
+static void
+handle (fb_engine *e, svc *sv)
+{
+  struct seccomp_notif req;
+  if (recv_one (sv, &req))
+    process (e, sv, &req);
+}
+
+static svc *
+solo_locked (fb_engine *e)
+{
+  svc *one = NULL;
+  size_t live = 0;
+  for (size_t i = 0; i < e->n_svcs; i++)
+    if (e->svcs[i]->fd >= 0)
+      {
+        one = e->svcs[i];
+        live++;
+      }
+  return live == 1 ? one : NULL;
+}
+
 /* Answers every delay whose deadline has passed (all of them when flush),
  * earliest first. */
 static void
@@ -750,10 +826,11 @@ answer_due (fb_engine *e, bool flush)
 static void
 on_wake (fb_engine *e, bool all)
 {
-  uint64_t v;
+  uint64_t seen = __atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST), v;
   if (read (e->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
     abort ();
   pthread_mutex_lock (&e->lock);
+  e->solo = solo_locked (e);
   bool draining = __atomic_load_n (&e->draining, __ATOMIC_ACQUIRE);
   held *out = NULL;
   size_t n_out = 0, w = 0;
@@ -802,6 +879,7 @@ on_wake (fb_engine *e, bool all)
   free_garbage (snaps, n_snaps, rules, n_rules);
   free (snaps);
   free (rules);
+  __atomic_store_n (&e->seen, seen, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -820,15 +898,50 @@ hang_up (fb_engine *e, svc *sv)
     else
       e->held[w++] = e->held[i];
   e->n_held = w;
+  e->solo = solo_locked (e);
   pthread_mutex_unlock (&e->lock);
+}
+
+/* Waits in the only live service's RECV. False when it got nothing: a
+ * kick, or an error that epoll will explain (a hang-up). */
+static bool
+recv_solo (fb_engine *e, struct seccomp_notif *req)
+{
+  __atomic_store_n (&e->in_recv, true, __ATOMIC_SEQ_CST);
+  bool got = false;
+  if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST)
+      || __atomic_load_n (&e->stopping, __ATOMIC_SEQ_CST))
+    errno = EINTR; /* a poke came after all: see to it first */
+  else
+    got = recv_one (e->solo, req);
+  __atomic_store_n (&e->in_recv, false, __ATOMIC_SEQ_CST);
+  return got;
 }
 
 static void *
 loop (void *arg)
 {
   fb_engine *e = arg;
+  sigset_t wake;
+  sigemptyset (&wake);
+  sigaddset (&wake, WAKE_SIGNAL);
+  pthread_sigmask (SIG_UNBLOCK, &wake, NULL);
+  bool use_epoll = true; /* the first pass learns which services are live */
   while (!__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
+      if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST))
+        on_wake (e, false);
+      if (!use_epoll && e->solo && !e->n_pend && !e->n_held)
+        {
+          struct seccomp_notif req;
+          if (recv_solo (e, &req))
+            {
+              process (e, e->solo, &req);
+              continue;
+            }
+          if (errno == EINTR)
+            continue;
+        }
       int timeout = -1;
       if (e->n_pend)
         {
@@ -848,6 +961,7 @@ loop (void *arg)
             hang_up (e, sv);
         }
       answer_due (e, false);
+      use_epoll = false;
     }
   answer_due (e, true);
   on_wake (e, true);
@@ -857,6 +971,8 @@ loop (void *arg)
 int
 fb_engine_start (fb_engine *e, fb_error *err)
 {
+  static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+  pthread_once (&handler_once, wake_handler_install);
   pthread_mutex_lock (&e->lock);
   int r = pthread_create (&e->thread, NULL, loop, e);
   e->running = r == 0;
@@ -884,8 +1000,8 @@ fb_engine_free (fb_engine *e)
     return;
   if (e->running)
     {
-      __atomic_store_n (&e->stopping, true, __ATOMIC_RELEASE);
-      poke (e);
+      __atomic_store_n (&e->stopping, true, __ATOMIC_SEQ_CST);
+      kick (e);
       pthread_join (e->thread, NULL);
       e->running = false;
     }
