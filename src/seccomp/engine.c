@@ -926,7 +926,10 @@ loop (void *arg)
   sigemptyset (&wake);
   sigaddset (&wake, WAKE_SIGNAL);
   pthread_sigmask (SIG_UNBLOCK, &wake, NULL);
-  bool use_epoll = true; /* the first pass learns which services are live */
+  pthread_mutex_lock (&e->lock);
+  e->solo = solo_locked (e);
+  pthread_mutex_unlock (&e->lock);
+  bool use_epoll = true; /* the first pass sees hang-ups and pokes from before */
   while (!__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
       if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST))
