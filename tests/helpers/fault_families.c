@@ -92,11 +92,14 @@ main (int argc, char **argv)
     }
   else if (strcmp (mode, "handler") == 0)
     {
-      /* a SIGINT handler, then one write for a rule to delay */
+      /* a SIGINT handler, one write for a rule to delay, then a wait for
+       * the signal (exit 3 from the handler; 5 if none came in 30 s) */
       signal (SIGINT, on_sigint);
       int fd = open_tmp ("h");
       report ("write", write (fd, "x", 1));
       close (fd);
+      sleep (30);
+      return 5;
     }
   else if (strcmp (mode, "exit_in_delay") == 0)
     {
