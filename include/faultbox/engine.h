@@ -103,7 +103,10 @@ int fb_engine_add_rule (fb_engine *e, const char *service, const fb_rule *rule, 
 void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
 /* matched: syscalls the rule matched; fired: of those, faulted. */
 void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
-/* Starts the loop thread. */
+/* Starts the loop thread. While it has a single live service and nothing
+ * parked, the loop waits in that listener's RECV rather than in epoll; to
+ * interrupt it, the engine installs a do-nothing handler for SIGRTMIN+3 and
+ * sends that signal to the loop thread only. Leave that signal to it. */
 int fb_engine_start (fb_engine *e, fb_error *err);
 /* Held calls of rule `rule_id` (0: any rule) labelled `label` (NULL: any),
  * not yet released. */
