@@ -120,8 +120,9 @@ tmpfs_at (const char *root, const char *path, const char *mode)
   xmount ("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
+/* flags: extra per-mount flags (MS_RDONLY for files the lab shares) */
 static void
-bind_file (const char *src, const char *root, const char *path)
+bind_file (const char *src, const char *root, const char *path, unsigned long flags)
 {
   char dst[4096];
   snprintf (dst, sizeof dst, "%s%s", root, path);
@@ -129,6 +130,8 @@ bind_file (const char *src, const char *root, const char *path)
   if (fd >= 0)
     close (fd);
   xmount (src, dst, NULL, MS_BIND, NULL);
+  if (flags)
+    xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | flags, NULL);
 }
 
 /* True when some mount we can see propagates to other namespaces. */
@@ -174,14 +177,25 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
     bind_host_path (root, host[i], strcmp (host[i], "/usr") == 0);
   char f[4096];
+  /* one copy for the whole lab: a service must not rename another */
   snprintf (f, sizeof f, "%s/hosts", a->workdir);
-  bind_file (f, root, "/etc/hosts");
+  bind_file (f, root, "/etc/hosts", MS_RDONLY);
   snprintf (f, sizeof f, "%s/resolv.conf", a->workdir);
-  bind_file (f, root, "/etc/resolv.conf");
+  bind_file (f, root, "/etc/resolv.conf", MS_RDONLY);
 
   snprintf (f, sizeof f, "%s/proc", root);
   mkdir (f, 0555);
   xmount ("proc", f, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* Host-wide knobs uid 0 could turn without any capability we keep
+   * (core_pattern, sysrq-trigger): read-only, as container runtimes do. */
+  static const char *const proc_ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs" };
+  for (size_t i = 0; i < sizeof proc_ro / sizeof proc_ro[0]; i++)
+    {
+      char p[4200];
+      snprintf (p, sizeof p, "%s%s", root, proc_ro[i]);
+      if (access (p, F_OK) == 0)
+        bind_ro (p, p);
+    }
   tmpfs_at (root, "/dev", "755");
   static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
   for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
@@ -189,7 +203,7 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
       char src[64], dev[80];
       snprintf (src, sizeof src, "/dev/%s", devs[i]);
       snprintf (dev, sizeof dev, "/dev/%s", devs[i]);
-      bind_file (src, root, dev);
+      bind_file (src, root, dev, 0);
     }
   snprintf (f, sizeof f, "%s/dev/pts", root);
   mkdir (f, 0755);
@@ -211,6 +225,8 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   snprintf (f, sizeof f, "%s/work", root);
   mkdir (f, 0755);
   xmount (work, f, NULL, MS_BIND, NULL);
+  /* no device node made there (CAP_MKNOD) opens: it lives on the host */
+  xmount (NULL, f, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */
   for (const char *const *b = a->plan->ro_binds; b && *b; b++)
     if (strcmp (*b, "/") != 0) /* the host root itself is never bound */
@@ -306,6 +322,11 @@ fb_init_main (const fb_init_args *a)
 {
   ctl_fd = a->ctl;
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* The service runs as uid 0 with our capabilities, so it could ptrace
+   * us, the one process of the sandbox outside its seccomp filter. Not
+   * dumpable, we need CAP_SYS_PTRACE, which it never has; its exec makes
+   * the service itself dumpable again. */
+  prctl (PR_SET_DUMPABLE, 0);
   wait_type ('G');
   fb_error err = { 0 };
   if (fb_net_configure_service (a->addr, a->prefix, a->gateway, &err) < 0)
