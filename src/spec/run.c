@@ -471,12 +471,15 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
           session_event (&ss, "service_exited", sp->plan.services[i].name, kv);
         }
     }
-  for (size_t i = 0; i < n && !why.len; i++)
+  for (size_t i = 0; i < n; i++)
     if (fb_lab_service_oom (ss.lab, i))
       {
-        fb_buf_printf (&why, "service %s was killed by the OOM killer (memory limit)",
-                       sp->plan.services[i].name);
+        /* the kill is the cause; a step that broke on it, a consequence */
+        _cleanup_free_ char *then = why.len ? fb_buf_steal (&why) : NULL;
+        fb_buf_printf (&why, "service %s was killed by the OOM killer (memory limit)%s%s",
+                       sp->plan.services[i].name, then ? "; then: " : "", then ? then : "");
         failure_type = "error";
+        break;
       }
 done:
   sp->session = NULL;

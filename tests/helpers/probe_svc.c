@@ -16,7 +16,7 @@
  *   eat MB               allocate and touch MB megabytes
  *   closeio              close stdout and stderr
  *   ignoreterm           ignore SIGTERM from now on
- *   hang                 reply, then fsync in a thread (a fault may hold it)
+ *   hang                 fsync in a thread; "hanging" once it is in the call
  *   syscalls N           make N getppid() calls
  *   echo TEXT            TEXT, after printing it on stdout
  * Replies go out with send(), so a fault on the write family leaves them
@@ -214,17 +214,46 @@ do_eat (long mb, char *out, size_t len)
   snprintf (out, len, "ate %ldMB", mb);
 }
 
+static volatile pid_t hang_tid;
+
 static void *
 hang_main (void *arg)
 {
   (void) arg;
   int fd = open ("/tmp/hang", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  hang_tid = (pid_t) syscall (SYS_gettid);
   fsync (fd);
   return NULL;
 }
 
+/* Starts a thread that fsyncs and answers once the thread is inside that
+ * syscall (its /proc syscall file names it), or after 5 s that it is not. */
 static void
-handle (char *line, char *out, size_t len, bool *hang)
+do_hang (char *out, size_t len)
+{
+  pthread_t t;
+  hang_tid = 0;
+  if (pthread_create (&t, NULL, hang_main, NULL) != 0)
+    {
+      snprintf (out, len, "pthread_create failed");
+      return;
+    }
+  pthread_detach (t);
+  snprintf (out, len, "not in fsync");
+  for (int i = 0; i < 500; i++, usleep (10000))
+    {
+      char path[64], buf[64] = "";
+      snprintf (path, sizeof path, "/proc/self/task/%d/syscall", (int) hang_tid);
+      FILE *f = hang_tid ? fopen (path, "re") : NULL;
+      if (f && fgets (buf, sizeof buf, f) && atoi (buf) == SYS_fsync)
+        i = 500, snprintf (out, len, "hanging");
+      if (f)
+        fclose (f);
+    }
+}
+
+static void
+handle (char *line, char *out, size_t len)
 {
   char a[256] = "", b[256] = "";
   int n = 0;
@@ -268,7 +297,7 @@ handle (char *line, char *out, size_t len, bool *hang)
   else if (!strcmp (line, "ignoreterm"))
     snprintf (out, len, "%s", result (signal (SIGTERM, SIG_IGN) != SIG_ERR));
   else if (!strcmp (line, "hang"))
-    *hang = true, snprintf (out, len, "hanging");
+    do_hang (out, len);
   else if (sscanf (line, "syscalls %d", &n) == 1)
     {
       for (int i = 0; i < n; i++)
@@ -313,14 +342,10 @@ main (int argc, char **argv)
         }
       line[n] = '\0';
       char out[4096];
-      bool hang = false;
-      handle (line, out, sizeof out - 1, &hang);
+      handle (line, out, sizeof out - 1);
       strcat (out, "\n");
       if (send (c, out, strlen (out), MSG_NOSIGNAL) < 0)
         { /* the runner gave up on this exchange */ }
       close (c);
-      pthread_t t;
-      if (hang && pthread_create (&t, NULL, hang_main, NULL) == 0)
-        pthread_detach (t);
     }
 }
