@@ -36,6 +36,8 @@ typedef struct fb_progress {
   int64_t elapsed_ms;
 } fb_progress;
 
+#define FB_DEFAULT_MAX_EVENTS 200000
+
 typedef struct fb_test_options {
   const char *filter;      /* --test, NULL: all */
   unsigned shard, shards;  /* --shard: the shard-th (1-based) of shards slices; shards 0: all */
@@ -45,6 +47,9 @@ typedef struct fb_test_options {
   bool show_failures_only;
   bool keep_workdir;
   bool check_determinism;  /* run each test twice; differing traces fail it */
+  /* Events kept per test (--max-events); a test whose services make more
+   * intercepted syscalls fails as an error. 0: FB_DEFAULT_MAX_EVENTS. */
+  uint64_t max_events;
   /* Nonzero (e.g. set by a signal handler): stop now, killing the workers
    * and their labs; finished tests stay in the report, report->not_run
    * counts the rest. */

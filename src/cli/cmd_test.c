@@ -133,6 +133,7 @@ run (int argc, char **argv)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "max-events", required_argument, NULL, 'E' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -181,6 +182,11 @@ run (int argc, char **argv)
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'E':
+        if (fb_parse_int (optarg, 1, INT64_MAX, &n, &err) < 0)
+          return fb_cli_fail ("test: --max-events: %s", err.msg);
+        o.max_events = (uint64_t) n;
+        break;
       default:
         if (optopt == 'j')
           return fb_cli_fail ("test: -j needs a number of jobs");
@@ -268,6 +274,8 @@ const fb_command fb_cmd_test = {
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"
            "                   normalized traces differ\n"
+           "  --max-events N   events a test's log keeps (default 200000); a test whose\n"
+           "                   services make more intercepted syscalls fails as an error\n"
            "  --no-progress    no live progress line on a terminal\n",
   .run = run,
 };

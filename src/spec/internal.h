@@ -87,6 +87,9 @@ struct fb_session {
   size_t n_monitors;
   uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
   struct session_net *net; /* netfaults.c: open partitions and link faults */
+  uint64_t max_events;  /* the log's cap; past it syscall events are lost */
+  uint64_t lost_events; /* under mu */
+  char *lost_from;      /* the service of the first lost event; under mu */
 };
 
 /* host types */

@@ -407,11 +407,42 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
     }
 }
 
+/* cause becomes the reason; what the body reported, its consequence */
 static void
-run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
+put_cause (fb_buf *why, const char *cause)
+{
+  _cleanup_free_ char *then = why->len ? fb_buf_steal (why) : NULL;
+  fb_buf_printf (why, "%s%s%s", cause, then ? "; then: " : "", then ? then : "");
+}
+
+/* The runner's own supervision failed: the test cannot have passed,
+ * whatever its body saw. */
+static void
+check_supervision (fb_session *ss, fb_buf *why, const char **failure_type)
+{
+  fb_error e = { 0 };
+  _cleanup_buf_ fb_buf cause = FB_BUF_INIT;
+  /* (not under mu: the engine calls us holding its lock) */
+  if (ss->engine && fb_engine_check (ss->engine, &e) < 0)
+    fb_buf_puts (&cause, e.msg);
+  pthread_mutex_lock (&ss->mu);
+  if (!cause.len && ss->lost_events)
+    fb_buf_printf (&cause, "event log full: service %s made more intercepted syscalls than the log keeps "
+                   "(%llu events, --max-events); %llu not recorded",
+                   ss->lost_from, (unsigned long long) ss->max_events, (unsigned long long) ss->lost_events);
+  pthread_mutex_unlock (&ss->mu);
+  if (!cause.len)
+    return;
+  put_cause (why, fb_buf_str (&cause));
+  *failure_type = "error";
+}
+
+static void
+run_test (fb_spec *sp, const spec_test *test, uint64_t seed, const fb_test_options *o,
           fb_test_result *t)
 {
-  fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns () };
+  fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns (),
+                    .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS };
   pthread_mutex_init (&ss.mu, NULL);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
   t->seed = seed;
@@ -427,7 +458,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0
       || fb_engine_start (ss.engine, &e) < 0)
     goto done;
-  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = keep,
+  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
                      .on_listener = hand_over, .ctx = &ss };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
@@ -474,10 +505,9 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   for (size_t i = 0; i < n; i++)
     if (fb_lab_service_oom (ss.lab, i))
       {
-        /* the kill is the cause; a step that broke on it, a consequence */
-        _cleanup_free_ char *then = why.len ? fb_buf_steal (&why) : NULL;
-        fb_buf_printf (&why, "service %s was killed by the OOM killer (memory limit)%s%s",
-                       sp->plan.services[i].name, then ? "; then: " : "", then ? then : "");
+        _cleanup_free_ char *oom = fb_xasprintf ("service %s was killed by the OOM killer (memory limit)",
+                                                 sp->plan.services[i].name);
+        put_cause (&why, oom);
         failure_type = "error";
         break;
       }
@@ -491,6 +521,7 @@ done:
       fb_buf_printf (&why, "%s", e.msg);
       failure_type = "error";
     }
+  check_supervision (&ss, &why, &failure_type);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);
@@ -502,6 +533,7 @@ done:
   free (ss.traces);
   free (ss.monitors);
   free (ss.clocks);
+  free (ss.lost_from);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
@@ -519,7 +551,7 @@ check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
                    fb_test_result *t)
 {
   fb_test_result again = { .name = fb_xstrdup (t->name) };
-  run_test (sp, test, t->seed, o->keep_workdir, &again);
+  run_test (sp, test, t->seed, o, &again);
   _cleanup_buf_ fb_buf a = FB_BUF_INIT;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   _cleanup_buf_ fb_buf d = FB_BUF_INIT;
@@ -583,7 +615,7 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
           t->matrix_scenario = fb_xstrdup (st->matrix_scenario);
           t->matrix_fault = fb_xstrdup (st->matrix_fault);
         }
-      run_test (sp, st, o->seed + k, o->keep_workdir, t);
+      run_test (sp, st, o->seed + k, o, t);
       if (o->check_determinism && t->result == FB_RESULT_PASS)
         check_determinism (sp, st, o, t);
       if (runs > 1)

@@ -2,7 +2,8 @@
 # Services that misbehave — a fork bomb, a memory hog, one that closes its
 # stdout and stderr, one that ignores SIGTERM, one stuck in a syscall the
 # runner answers in an hour — do not take the run down: it ends promptly
-# with each test's verdict and leaves no process or cgroup behind.
+# with each test's verdict and leaves no process or cgroup behind. And the
+# runner's own failure (a full event log) fails the test as an error.
 . "$(dirname "$0")/lib.sh"
 need_root
 prep_specs
@@ -40,4 +41,17 @@ procs=$(grep -ls "faultbox-$pid-" /proc/[0-9]*/cgroup 2>/dev/null | wc -l)
 [ "$procs" -eq 0 ] && ok "no service process left (the fork bomb's children included)" \
   || fail "$procs processes still in runner $pid's cgroups"
 pgrep -f "$FAULTBOX_BUILD/tests/helpers/probe_svc" >/dev/null && fail "a probe_svc is still running" || ok "no probe_svc running"
+
+# the runner's own failure is loud: an event log too small for the test
+run_fb test supervisor.star
+expect_rc 0 "2000 traced syscalls fit the default log"
+run_fb test --max-events 500 --format json supervisor.star
+expect_rc 2 "the same test over --max-events 500 fails"
+expect_out err '^--- FAIL: test_busy_service '
+expect_out err '^  reason: event log full: service busy made more intercepted syscalls than the log keeps \(500 events, --max-events\); [0-9]+ not recorded$'
+if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tests"][0]; assert t["result"]=="fail" and t["failure_type"]=="error", t["failure_type"]' "$TMP/out"; then
+  ok "a full event log is an error"; else fail "failure_type of a full event log"; fi
+run_fb test --max-events 0 supervisor.star
+expect_rc 1 "--max-events 0 is refused"
+[ -z "$(dead_faultbox_cgroups)" ] || fail "cgroups left behind: $(dead_faultbox_cgroups)"
 finish

@@ -21,7 +21,7 @@ _faultbox() {
   esac
   local flags files
   case $cmd in
-    test) flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --no-progress --normalize --check-determinism"
+    test) flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --no-progress --normalize --check-determinism --max-events"
           files=star ;;
     list) flags="--test --shard --format"; files=star ;;
     merge) flags="--format --output --junit"; files=json ;;
