@@ -60,7 +60,8 @@ bool fb_path_is_system (const char *path);
 bool fb_path_glob_match (const char *glob, const char *path);
 
 /* A BPF program that sends the named syscalls (already expanded) to the
- * listener and allows everything else, for the native architecture. */
+ * listener, refuses io_uring_setup (ENOSYS: a ring would bypass it) and
+ * allows everything else, for the native architecture. */
 int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
 void fb_filter_free (struct sock_fprog *prog);
 

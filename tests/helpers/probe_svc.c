@@ -9,6 +9,7 @@
  *   caps                 "CapPrm=... CapEff=... CapBnd=..." from /proc/self/status
  *   mount                try to mount a tmpfs: "ok" or why not
  *   ptrace               "PID:result" for every other pid it can see
+ *   uring PATH           create PATH and write a byte through io_uring
  *   seccomp allow        install an allow-everything filter
  *   seccomp listener     install a write filter with a listener of its own
  *   seccomp notify       install a write filter that notifies, no listener
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/io_uring.h>
 #include <netdb.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -160,6 +163,45 @@ do_ptrace (char *out, size_t len)
     }
 }
 
+/* One IORING_OP_WRITE of a byte to fd, with raw syscalls (no liburing):
+ * the kernel's io_uring workers do the write, no write syscall. */
+static int
+uring_write (int fd)
+{
+  struct io_uring_params p = { 0 };
+  int ring = (int) syscall (SYS_io_uring_setup, 1, &p);
+  if (ring < 0)
+    return 0;
+  size_t sq_len = p.sq_off.array + p.sq_entries * sizeof (unsigned);
+  size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof (struct io_uring_cqe);
+  size_t len = sq_len > cq_len ? sq_len : cq_len; /* one mapping (IORING_FEAT_SINGLE_MMAP, 5.4+) */
+  char *sq = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+  struct io_uring_sqe *sqe = mmap (NULL, sizeof *sqe, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                   IORING_OFF_SQES);
+  int ok = 0;
+  if (sq != MAP_FAILED && sqe != MAP_FAILED)
+    {
+      memset (sqe, 0, sizeof *sqe);
+      sqe->opcode = IORING_OP_WRITE;
+      sqe->fd = fd;
+      sqe->addr = (uintptr_t) "x";
+      sqe->len = 1;
+      sqe->off = (__u64) -1; /* at the file position */
+      ((unsigned *) (sq + p.sq_off.array))[0] = 0;
+      __atomic_store_n ((unsigned *) (sq + p.sq_off.tail), 1, __ATOMIC_RELEASE);
+      if (syscall (SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) >= 0)
+        {
+          struct io_uring_cqe *cqe = (struct io_uring_cqe *) (sq + p.cq_off.cqes);
+          errno = cqe->res < 0 ? -cqe->res : 0;
+          ok = cqe->res == 1;
+        }
+    }
+  int e = errno;
+  close (ring);
+  errno = e;
+  return ok;
+}
+
 /* A filter of our own: "allow" lets everything run, the others send write
  * to user notification, with or without a listener of ours. */
 static void
@@ -265,6 +307,13 @@ handle (char *line, char *out, size_t len)
     do_connect (a, n, out, len);
   else if (sscanf (line, "write %255s", a) == 1)
     snprintf (out, len, "%s", result (write_byte (open (a, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644))));
+  else if (sscanf (line, "uring %255s", a) == 1)
+    {
+      int fd = open (a, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+      snprintf (out, len, "%s", result (fd >= 0 && uring_write (fd)));
+      if (fd >= 0)
+        close (fd);
+    }
   else if (sscanf (line, "openw %255s", a) == 1)
     {
       /* opening proves it writable; nothing is written to a host knob */
