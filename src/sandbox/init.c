@@ -282,7 +282,7 @@ service_main (const fb_init_args *a, int logfd, int execpipe, const sigset_t *ol
 {
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   setsid ();
-  int devnull = open ("/dev/null", O_RDONLY);
+  int devnull = open ("/dev/null", O_RDONLY | O_CLOEXEC); /* only its dup2 on 0 stays */
   if (devnull >= 0)
     dup2 (devnull, 0);
   if (!a->plan->inherit_stdio)

@@ -6,6 +6,8 @@
  *   write PATH           create PATH and write a byte: "ok" or why not
  *   openw PATH           open an existing PATH for writing (and write nothing)
  *   mknod PATH           make a null device node at PATH and write to it
+ *   fds                  its open fds that are no socket (and not the listing's own)
+ *   symlink TARGET LINK  make a symlink
  *   caps                 "CapPrm=... CapEff=... CapBnd=..." from /proc/self/status
  *   mount                try to mount a tmpfs: "ok" or why not
  *   ptrace               "PID:result" for every other pid it can see
@@ -125,6 +127,29 @@ write_byte (int fd)
     close (fd);
   errno = e;
   return ok;
+}
+
+static void
+do_fds (char *out, size_t len)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  int fds[256], n = 0;
+  for (struct dirent *e; d && n < 256 && (e = readdir (d));)
+    {
+      char link[64], target[256] = "";
+      snprintf (link, sizeof link, "/proc/self/fd/%s", e->d_name);
+      if (e->d_name[0] == '.' || atoi (e->d_name) == dirfd (d)
+          || readlink (link, target, sizeof target - 1) < 0 || !strncmp (target, "socket:", 7))
+        continue;
+      fds[n++] = atoi (e->d_name);
+    }
+  if (d)
+    closedir (d);
+  qsort (fds, (size_t) n, sizeof *fds, cmp_int);
+  size_t off = 0;
+  out[0] = '\0';
+  for (int i = 0; i < n && off < len; i++)
+    off += (size_t) snprintf (out + off, len - off, "%s%d", i ? " " : "", fds[i]);
 }
 
 static void
@@ -329,6 +354,10 @@ handle (char *line, char *out, size_t len)
       else
         snprintf (out, len, "open: %s", result (write_byte (open (a, O_WRONLY | O_CLOEXEC))));
     }
+  else if (!strcmp (line, "fds"))
+    do_fds (out, len);
+  else if (sscanf (line, "symlink %255s %255s", a, b) == 2)
+    snprintf (out, len, "%s", result (symlink (a, b) == 0));
   else if (!strcmp (line, "caps"))
     do_caps (out, len);
   else if (!strcmp (line, "mount"))

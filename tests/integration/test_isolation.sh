@@ -51,7 +51,8 @@ set -e
 expect_rc 0 "isolation.star passes"
 for t in sees_only_its_own_processes reaches_the_lab_only writes_only_work_and_tmp \
          has_the_default_capabilities_only cannot_ptrace own_allow_filter_keeps_the_fault \
-         own_listener_is_refused own_notify_filter_fails_its_writes; do
+         own_listener_is_refused own_notify_filter_fails_its_writes holds_no_fd_of_the_runner \
+         io_uring_cannot_bypass_the_fault; do
   expect_out out "^--- PASS: test_$t "
 done
 [ "$(cat accepted)" = "$before" ] && ok "the listener saw only the host's own connections" \
@@ -59,6 +60,8 @@ done
 for p in /fbiso /usr/fbiso /etc/fbiso "$FAULTBOX_BUILD/tests/helpers/fbiso"; do
   [ ! -e "$p" ] && ok "no $p on the host" || { fail "$p written on the host"; rm -f "$p"; }
 done
+[ -e /etc/passwd ] && [ -d /usr/bin ] && ok "teardown left the host's /etc and /usr alone" || fail "host files gone"
+ls -d /tmp/faultbox-$pid-* 2>/dev/null && fail "a lab work dir is left" || ok "no lab work dir left"
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" | wc -l)
 [ "$left" -eq 0 ] && ok "no cgroup left" || fail "$left cgroups of runner $pid left"
 finish
