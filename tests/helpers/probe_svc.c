@@ -2,6 +2,7 @@
  * request. It listens on TCP port argv[1] and answers one line per
  * connection, so a spec asserts what it saw with svc.main.send():
  *   pids                 the pids its /proc lists, sorted
+ *   ns KIND              its namespace of that kind, e.g. "pid:[4026532...]"
  *   connect HOST PORT    "ok" or why a TCP connect failed (3 s at most)
  *   write PATH           create PATH and write a byte: "ok" or why not
  *   openw PATH           open an existing PATH for writing (and write nothing)
@@ -328,6 +329,13 @@ handle (char *line, char *out, size_t len)
   snprintf (out, len, "unknown command");
   if (!strcmp (line, "pids"))
     do_pids (out, len);
+  else if (sscanf (line, "ns %63s", a) == 1)
+    {
+      char link[96];
+      snprintf (link, sizeof link, "/proc/self/ns/%s", a);
+      ssize_t r = readlink (link, out, len - 1);
+      out[r > 0 ? r : 0] = '\0';
+    }
   else if (sscanf (line, "connect %255s %d", a, &n) == 2)
     do_connect (a, n, out, len);
   else if (sscanf (line, "write %255s", a) == 1)

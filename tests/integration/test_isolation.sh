@@ -43,7 +43,7 @@ before=$(cat accepted)
 sed -i -e "s|HOSTADDRS|$targets|g" -e "s|HOSTPORT|$port|g" isolation.star
 
 set +e
-"$FAULTBOX" test isolation.star >"$TMP/out" 2>"$TMP/err" &
+"$FAULTBOX" test isolation.star --output isolation.json >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 wait $pid
 rc=$?
@@ -55,6 +55,14 @@ for t in sees_only_its_own_processes reaches_the_lab_only writes_only_work_and_t
          io_uring_cannot_bypass_the_fault; do
   expect_out out "^--- PASS: test_$t "
 done
+host_ns=$(for k in pid net mnt uts ipc; do readlink "/proc/self/ns/$k"; done)
+if python3 - isolation.json "$host_ns" <<'PY'
+import json, sys
+t = {t["name"]: t for t in json.load(open(sys.argv[1]))["tests"]}
+theirs = t["test_sees_only_its_own_processes"]["return_value"].strip('"').split()
+assert len(theirs) == 5 and not set(theirs) & set(sys.argv[2].split()), (theirs, sys.argv[2])
+PY
+then ok "a's pid, net, mnt, uts and ipc namespaces are not the host's"; else fail "a shares a namespace with the host"; fi
 [ "$(cat accepted)" = "$before" ] && ok "the listener saw only the host's own connections" \
   || fail "the listener accepted $(($(cat accepted) - before)) connections from the lab"
 for p in /fbiso /usr/fbiso /etc/fbiso "$FAULTBOX_BUILD/tests/helpers/fbiso"; do
