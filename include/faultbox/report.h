@@ -61,6 +61,7 @@ typedef struct fb_test_result {
   char *return_value;         /* repr of the body's return value, may be NULL */
   char *matrix_scenario;      /* set for matrix cells */
   char *matrix_fault;
+  char *workdir;              /* --keep-workdir: where its lab's work directory was kept */
   fb_fault_summary *faults;
   size_t n_faults;
   fb_event *events;

@@ -117,7 +117,7 @@ run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
   const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
-  bool dry = false, progress = true;
+  bool dry = false, progress = true, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -133,6 +133,7 @@ run (int argc, char **argv)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "verbose", no_argument, NULL, 'v' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -140,7 +141,7 @@ run (int argc, char **argv)
   int c;
   long long n;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -181,6 +182,7 @@ run (int argc, char **argv)
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'v': verbose = o.echo_output = true; break;
       default:
         if (optopt == 'j')
           return fb_cli_fail ("test: -j needs a number of jobs");
@@ -211,8 +213,9 @@ run (int argc, char **argv)
       fb_spec_free (spec);
       return 0;
     }
-  fb_lab_sweep_leftovers ();
-  print_ctx pc = { human, .live = progress && isatty (STDERR_FILENO) };
+  fb_cli_sweep (verbose);
+  /* streamed service output and a progress line would overwrite each other */
+  print_ctx pc = { human, .live = progress && !verbose && isatty (STDERR_FILENO) };
   o.on_result = print_result;
   o.on_progress = print_progress;
   o.ctx = &pc;
@@ -263,7 +266,10 @@ const fb_command fb_cmd_test = {
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --keep-workdir   keep each test's lab work directory (service logs, work and\n"
+           "                   overlay dirs) and print where, under the test's result line\n"
+           "  -v, --verbose    stream the services' output live to stderr as [name] lines;\n"
+           "                   name each leftover cgroup of a dead runner that is swept\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"

@@ -96,6 +96,7 @@ fb_test_result_clear (fb_test_result *t)
   free (t->return_value);
   free (t->matrix_scenario);
   free (t->matrix_fault);
+  free (t->workdir);
   for (size_t i = 0; i < t->n_faults; i++)
     {
       fb_fault_summary *f = &t->faults[i];

@@ -133,6 +133,8 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       if (t->runs > 1)
         fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }
+  if (t->workdir)
+    fb_buf_printf (out, "  work dir kept: %s\n", t->workdir);
   syscall_trace (t, out);
   bool any_rule = false, any_fired = false;
   for (size_t i = 0; i < t->n_faults; i++)
