@@ -129,7 +129,6 @@ cycle (const fb_lab_plan *plan, ino_t *ns)
     return 0;
   snprintf (err.msg, sizeof err.msg, "cannot see the lab's network namespaces");
 fail:
-fail:
   fprintf (stderr, "lab_cycles: %s\n", err.msg);
   return -1;
 }
