@@ -129,7 +129,7 @@ run (int argc, char **argv)
   fb_error perr = { 0 };
   long long pids;
   bool verbose = false, keep = false;
-  const char *rootfs = NULL;
+  char *rootfs = NULL;
   int ret = 1;
   static const struct option opts[] = {
     { "service", required_argument, NULL, 's' },
@@ -157,7 +157,14 @@ run (int argc, char **argv)
       case 'r': run_cmd = optarg; break;
       case 'v': verbose = true; break;
       case 'k': keep = true; break;
-      case 'R': rootfs = optarg; break;
+      case 'R':
+        free (rootfs);
+        if (!(rootfs = realpath (optarg, NULL)))
+          {
+            fb_cli_fail ("lab: --rootfs %s: %s", optarg, strerror (errno));
+            goto out;
+          }
+        break;
       case 'm':
         if (fb_parse_size (optarg, &limits.memory_max, &perr) < 0)
           {
@@ -275,6 +282,7 @@ out:
     }
   free (svcs);
   free (extra);
+  free (rootfs);
   return ret;
 }
 

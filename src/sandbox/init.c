@@ -211,6 +211,8 @@ overlay_root (const fb_init_args *a, const char *root)
   char upper[4096], work[4096], opts[12400];
   snprintf (upper, sizeof upper, "%s/%s.upper", a->workdir, a->plan->name);
   snprintf (work, sizeof work, "%s/%s.overlay-work", a->workdir, a->plan->name);
+  if (strpbrk (a->plan->rootfs, ",:\\"))
+    die ("rootfs %s: overlayfs cannot take a directory whose path has ',', ':' or '\\'", a->plan->rootfs);
   if (fb_mkdir_p (upper, 0755, NULL) < 0 || fb_mkdir_p (work, 0755, NULL) < 0)
     die ("cannot make the overlay directories in %s: %s", a->workdir, strerror (errno));
   snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->plan->rootfs, upper, work);
