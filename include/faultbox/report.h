@@ -100,6 +100,8 @@ fb_test_result *fb_report_take_test (fb_report *r, fb_test_result *t);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
 /* Frees what a result holds (not the struct). */
 void fb_test_result_clear (fb_test_result *t);
+/* Frees a result's event log, once nothing will read it. */
+void fb_test_result_drop_events (fb_test_result *t);
 void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);

@@ -196,6 +196,7 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
+  o.keep_events = json || output || normalize;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   if (fb_spec_load (file, &spec, &err) < 0)
