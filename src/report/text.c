@@ -133,6 +133,8 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       if (t->runs > 1)
         fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }
+  if (r->show_return_values && t->return_value)
+    fb_buf_printf (out, "  return: %s\n", t->return_value);
   syscall_trace (t, out);
   bool any_rule = false, any_fired = false;
   for (size_t i = 0; i < t->n_faults; i++)
