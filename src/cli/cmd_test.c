@@ -116,8 +116,8 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
-  bool dry = false, progress = true, verbose = false;
+  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL, *shiviz = NULL;
+  bool dry = false, progress = true, debug = false, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -133,6 +133,8 @@ run (int argc, char **argv)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "shiviz", required_argument, NULL, 'V' },
+    { "debug", no_argument, NULL, 'g' },
     { "verbose", no_argument, NULL, 'v' },
     { NULL, 0, NULL, 0 },
   };
@@ -182,6 +184,8 @@ run (int argc, char **argv)
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'V': shiviz = optarg; break;
+      case 'g': debug = true; break;
       case 'v': verbose = o.echo_output = true; break;
       default:
         if (optopt == 'j')
@@ -198,6 +202,7 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
+  o.keep_events = json || output || normalize || shiviz;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   if (fb_spec_load (file, &spec, &err) < 0)
@@ -224,7 +229,7 @@ run (int argc, char **argv)
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { 0 };
+  fb_report rep = { .show_return_values = debug };
   int ret;
   int rc = fb_spec_run (spec, &o, &rep, &err);
   clear_progress (&pc);
@@ -238,7 +243,7 @@ run (int argc, char **argv)
   else
     {
       fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
+                               .normalize = normalize, .shiviz = shiviz, .human = human, .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
         ret = 128 + stop_signal;
@@ -271,6 +276,8 @@ const fb_command fb_cmd_test = {
            "  -v, --verbose    stream the services' output live to stderr as [name] lines;\n"
            "                   name each leftover cgroup of a dead runner that is swept\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --shiviz FILE    write the events as a ShiViz log (causality by vector clock)\n"
+           "  --debug          also print each test's return value\n"
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"
            "                   normalized traces differ\n"
