@@ -1,7 +1,7 @@
 /* Creates, starts and destroys a two-service lab N times, then reports what
  * this process still holds (fds, children) and how many of the labs'
- * network namespaces any process still holds, as "key value" lines for
- * tests/integration/test_lab_cycles.sh. The first cycle is a warm-up, so
+ * network namespaces it or a process left in a lab cgroup still holds, as
+ * "key value" lines for tests/integration/test_lab_cycles.sh. The first cycle is a warm-up, so
  * that what a process keeps for good (a cached socket) is not a leak. */
 #include "faultbox/lab.h"
 
@@ -62,7 +62,27 @@ is_ours (ino_t ino, const ino_t *ours, size_t n)
   return false;
 }
 
-/* Namespaces of ours that a task is in or that an fd refers to. */
+/* This process, or one in a cgroup of our labs (a process that outlived
+ * its lab would keep the lab's cgroup). Other processes are not looked at:
+ * namespace inode numbers are reused by the labs of other runners. */
+static bool
+is_our_process (const char *pid)
+{
+  if (atoi (pid) == getpid ())
+    return true;
+  char path[300], line[4096], prefix[64];
+  snprintf (path, sizeof path, "/proc/%s/cgroup", pid);
+  snprintf (prefix, sizeof prefix, "/faultbox-%d-", (int) getpid ());
+  FILE *f = fopen (path, "re");
+  bool ours = false;
+  while (f && !ours && fgets (line, sizeof line, f))
+    ours = strstr (line, prefix) != NULL;
+  if (f)
+    fclose (f);
+  return ours;
+}
+
+/* Namespaces of our labs that a task of ours is in or an fd of ours refers to. */
 static size_t
 count_alive (const ino_t *ours, size_t n)
 {
@@ -70,7 +90,7 @@ count_alive (const ino_t *ours, size_t n)
   DIR *proc = opendir ("/proc");
   for (struct dirent *p; proc && (p = readdir (proc));)
     {
-      if (p->d_name[0] < '0' || p->d_name[0] > '9')
+      if (p->d_name[0] < '0' || p->d_name[0] > '9' || !is_our_process (p->d_name))
         continue;
       char path[600];
       snprintf (path, sizeof path, "/proc/%s/task", p->d_name);
