@@ -253,7 +253,9 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
         in->argv[i][k + 1] = s->args[k];
       in->binds[i] = fb_xcalloc (4, sizeof (char *));
       size_t nb = 0;
-      in->binds[i][nb++] = fb_xstrdup (sp->dir);
+      /* not a spec right in /tmp: the host's would hide the service's fresh one */
+      if (strcmp (sp->dir, "/tmp") != 0)
+        in->binds[i][nb++] = fb_xstrdup (sp->dir);
       if (!s->rootfs)
         {
           in->binds[i][nb++] = fb_xstrdup (bin.dir);
