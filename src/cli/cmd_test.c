@@ -116,8 +116,8 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
-  bool dry = false, progress = true;
+  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL, *shiviz = NULL;
+  bool dry = false, progress = true, debug = false, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -133,6 +133,9 @@ run (int argc, char **argv)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "shiviz", required_argument, NULL, 'V' },
+    { "debug", no_argument, NULL, 'g' },
+    { "verbose", no_argument, NULL, 'v' },
     { "max-events", required_argument, NULL, 'E' },
     { NULL, 0, NULL, 0 },
   };
@@ -141,7 +144,7 @@ run (int argc, char **argv)
   int c;
   long long n;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -182,6 +185,9 @@ run (int argc, char **argv)
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'V': shiviz = optarg; break;
+      case 'g': debug = true; break;
+      case 'v': verbose = o.echo_output = true; break;
       case 'E':
         if (fb_parse_int (optarg, 1, INT64_MAX, &n, &err) < 0)
           return fb_cli_fail ("test: --max-events: %s", err.msg);
@@ -202,6 +208,7 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
+  o.keep_events = json || output || normalize || shiviz;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   if (fb_spec_load (file, &spec, &err) < 0)
@@ -217,8 +224,9 @@ run (int argc, char **argv)
       fb_spec_free (spec);
       return 0;
     }
-  fb_lab_sweep_leftovers ();
-  print_ctx pc = { human, .live = progress && isatty (STDERR_FILENO) };
+  fb_cli_sweep (verbose);
+  /* streamed service output and a progress line would overwrite each other */
+  print_ctx pc = { human, .live = progress && !verbose && isatty (STDERR_FILENO) };
   o.on_result = print_result;
   o.on_progress = print_progress;
   o.ctx = &pc;
@@ -227,7 +235,7 @@ run (int argc, char **argv)
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { 0 };
+  fb_report rep = { .show_return_values = debug };
   int ret;
   int rc = fb_spec_run (spec, &o, &rep, &err);
   clear_progress (&pc);
@@ -241,7 +249,7 @@ run (int argc, char **argv)
   else
     {
       fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
+                               .normalize = normalize, .shiviz = shiviz, .human = human, .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
         ret = 128 + stop_signal;
@@ -269,8 +277,13 @@ const fb_command fb_cmd_test = {
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --keep-workdir   keep each test's lab work directory (service logs, work and\n"
+           "                   overlay dirs) and print where, under the test's result line\n"
+           "  -v, --verbose    stream the services' output live to stderr as [name] lines;\n"
+           "                   name each leftover cgroup of a dead runner that is swept\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --shiviz FILE    write the events as a ShiViz log (causality by vector clock)\n"
+           "  --debug          also print each test's return value\n"
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"
            "                   normalized traces differ\n"

@@ -96,6 +96,7 @@ fb_test_result_clear (fb_test_result *t)
   free (t->return_value);
   free (t->matrix_scenario);
   free (t->matrix_fault);
+  free (t->workdir);
   for (size_t i = 0; i < t->n_faults; i++)
     {
       fb_fault_summary *f = &t->faults[i];
@@ -109,9 +110,17 @@ fb_test_result_clear (fb_test_result *t)
       free (f->hint);
     }
   free (t->faults);
+  fb_test_result_drop_events (t);
+}
+
+void
+fb_test_result_drop_events (fb_test_result *t)
+{
   for (size_t i = 0; i < t->n_events; i++)
     fb_event_clear (&t->events[i]);
   free (t->events);
+  t->events = NULL;
+  t->n_events = 0;
 }
 
 void
