@@ -106,6 +106,11 @@ void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);
 size_t fb_report_failed (const fb_report *r);
+/* The result of the matrix cell scenario × fault; NULL when it did not run
+ * (excluded, another shard's, interrupted). */
+const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
+/* "faultbox test SPEC --test NAME --seed N": the command that replays t. */
+void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out);
 
 /* Lines for one test as the seed chapter shows them:
  * "--- PASS: test_x (207ms, seed=0) ---", reason/replay on failure, fault
@@ -148,5 +153,11 @@ int fb_report_merge (fb_report *into, fb_report *from, fb_error *err);
  * <testcase> per test or matrix cell, <failure> with the reason and the
  * replay command. */
 void fb_report_junit (const fb_report *r, fb_buf *out);
+
+/* One self-contained HTML page (inline CSS and SVG, nothing fetched): the
+ * summary, the matrix as a colored grid, and per test its result, replay
+ * command and a timeline of lifecycle, steps and injected faults. Every
+ * string from the spec or the services is escaped. */
+void fb_report_html (const fb_report *r, fb_buf *out);
 
 #endif
