@@ -116,7 +116,7 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
+  const char *format = "text", *output = NULL, *junit = NULL, *html = NULL, *normalize = NULL;
   bool dry = false, progress = true;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
@@ -126,6 +126,7 @@ run (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
     { "junit", required_argument, NULL, 'J' },
+    { "html", required_argument, NULL, 'H' },
     { "dry-run", no_argument, NULL, 'd' },
     { "keep-workdir", no_argument, NULL, 'k' },
     { "jobs", required_argument, NULL, 'j' },
@@ -177,6 +178,7 @@ run (int argc, char **argv)
         break;
       case 'o': output = optarg; break;
       case 'J': junit = optarg; break;
+      case 'H': html = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
@@ -196,7 +198,7 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
-  o.keep_events = json || output || normalize;
+  o.keep_events = json || output || normalize || html;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   if (fb_spec_load (file, &spec, &err) < 0)
@@ -235,7 +237,7 @@ run (int argc, char **argv)
     }
   else
     {
-      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
+      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit, .html = html,
                                .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
@@ -263,6 +265,8 @@ const fb_command fb_cmd_test = {
            "  --format json    JSON (schema version 2) on stdout; human output on stderr\n"
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
+           "  --html FILE      write a self-contained HTML report: summary, matrix grid,\n"
+           "                   per test its replay command and a timeline\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
            "  --keep-workdir   keep each service's work directory for inspection\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
