@@ -50,6 +50,17 @@ run_fb test --html /nonexistent/dir/x.html --test health_check domain-fixed.star
 expect_rc 1 "an unwritable --html path"
 expect_out err 'cannot write /nonexistent/dir/x.html'
 
+# help, man page and completions know the flag
+for cmd in test merge; do
+  "$FAULTBOX" help "$cmd" | grep -q -- '--html FILE' && ok "faultbox help $cmd shows --html" || fail "help $cmd lacks --html"
+  words=$(bash -c '. "$1"; COMP_WORDS=(faultbox "$2" --ht); COMP_CWORD=2; _faultbox; echo "${COMPREPLY[*]}"' _ \
+    "$FAULTBOX_SRC/src/cli/completion/faultbox.bash" "$cmd")
+  [ "$words" = "--html" ] && ok "bash completes $cmd --ht" || fail "bash completion of $cmd --ht gave: $words"
+done
+[ "$(grep -c -- "'--html\\[" "$FAULTBOX_SRC/src/cli/completion/_faultbox")" = 2 ] && ok "zsh completes --html for test and merge" \
+  || fail "zsh completion lacks --html"
+grep -q '^\.SH HTML REPORT' "$FAULTBOX_SRC/doc/faultbox.1" && ok "man page has HTML REPORT" || fail "man page lacks HTML REPORT"
+
 chromium=$(command -v chromium || command -v chromium-browser || true)
 [ "$failures" -gt 0 ] && finish
 [ -n "$chromium" ] || skip "no chromium (scripts/bootstrap installs it)"
