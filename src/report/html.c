@@ -75,7 +75,7 @@ static const char page_head[] =
   ".stat{border:1px solid var(--line);border-radius:8px;background:var(--soft);padding:8px 18px;min-width:120px}\n"
   ".stat b{display:block;font-size:22px;line-height:1.3}.stat span{color:var(--muted);font-size:12px}\n"
   ".stat.ok b{color:#1a7f37}.stat.bad b{color:#d1242f}\n"
-  "table.grid{border-collapse:separate;border-spacing:5px;margin-left:-5px}\n"
+  ".scroll{overflow-x:auto}table.grid{border-collapse:separate;border-spacing:5px;margin-left:-5px}\n"
   ".grid th{padding:4px 10px;font-weight:600;white-space:nowrap}\n"
   ".grid thead th{text-align:center;font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13px}\n"
   ".grid tbody th{text-align:right;font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13px}\n"
@@ -170,7 +170,7 @@ grid_cell (fb_buf *out, const fb_test_result *t)
 {
   if (!t)
     {
-      fb_buf_puts (out, "<td class=\"cell none\">not run<small>excluded</small></td>");
+      fb_buf_puts (out, "<td class=\"cell none\">—<small>not run</small></td>");
       return;
     }
   fb_buf_printf (out, "<td class=\"cell %s\"><a href=\"#", result_class[t->result]);
@@ -195,7 +195,7 @@ grid (const fb_report *r, fb_buf *out)
       }
   fb_buf_printf (out, "<h2>Fault matrix<small>%zu scenario%s × %zu fault%s · %zu/%zu cells passed</small></h2>\n",
                  ns, ns == 1 ? "" : "s", nf, nf == 1 ? "" : "s", passed, cells);
-  fb_buf_puts (out, "<table class=\"grid\">\n<thead><tr><th></th>");
+  fb_buf_puts (out, "<div class=\"scroll\"><table class=\"grid\">\n<thead><tr><th></th>");
   for (size_t f = 0; f < nf; f++)
     {
       fb_buf_puts (out, "<th>");
@@ -212,7 +212,7 @@ grid (const fb_report *r, fb_buf *out)
         grid_cell (out, fb_report_matrix_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]));
       fb_buf_puts (out, "</tr>\n");
     }
-  fb_buf_puts (out, "</tbody>\n</table>\n");
+  fb_buf_puts (out, "</tbody>\n</table></div>\n");
 }
 
 /* ---- timeline ---- */
@@ -229,10 +229,7 @@ typedef struct {
   const char *lanes[MAX_LANES]; /* "test" first, then services as they appear */
   size_t n_lanes;
   int64_t tmax;
-  /* per lane: last x of each deduplicated mark, the open step's x */
-  int last_x[MAX_LANES][3];
-  double step_x[MAX_LANES];
-  bool step_open[MAX_LANES];
+  int last_x[MAX_LANES][3]; /* per lane and mark kind: the last pixel column marked */
 } timeline;
 
 enum { MARK_STEP, MARK_DENY, MARK_DELAY };
@@ -646,7 +643,7 @@ static void
 test_section (const fb_report *r, const fb_test_result *t, bool open, fb_buf *out)
 {
   bool pass = t->result == FB_RESULT_PASS;
-  fb_buf_printf (out, "<details class=\"test\" id=\"");
+  fb_buf_puts (out, "<details class=\"test\" id=\"");
   test_anchor (out, t);
   fb_buf_printf (out, "\"%s>\n<summary><span class=\"badge %s\">%s</span><code>", open || !pass ? " open" : "",
                  result_class[t->result], result_word[t->result]);
@@ -679,9 +676,9 @@ test_section (const fb_report *r, const fb_test_result *t, bool open, fb_buf *ou
   if (t->n_events)
     {
       timeline_svg (t, out, &n);
-      fb_buf_printf (out, "<p class=\"note\">%zu events · %zu syscalls: %zu injected faults (marked), "
+      fb_buf_printf (out, "<p class=\"note\">%zu events · %zu syscalls: %zu injected fault%s (marked), "
                      "%zu others (allowed, traced) not drawn</p>\n", t->n_events, n.syscalls, n.faults,
-                     n.syscalls - n.faults);
+                     n.faults == 1 ? "" : "s", n.syscalls - n.faults);
     }
   else
     fb_buf_puts (out, "<p class=\"note\">no events recorded</p>\n");
@@ -692,12 +689,12 @@ test_section (const fb_report *r, const fb_test_result *t, bool open, fb_buf *ou
 static const char legend[] =
   "<p class=\"legend\">timeline:"
   "<span class=\"sw\" style=\"background:#8fcf9c\"></span>service up (light: not ready yet)"
-  "<span class=\"sw\" style=\"background:#0969da\"></span>step, request to reply"
+  "<span class=\"sw\" style=\"background:#0969da\"></span>step (request to reply)"
   "<span class=\"sw\" style=\"background:#e5534b\"></span>denied syscall"
   "<span class=\"sw\" style=\"background:#d4a72c\"></span>delayed syscall"
   "<span class=\"sw\" style=\"background:rgba(207,34,46,.25)\"></span>fault rule in force"
   "<span class=\"sw\" style=\"background:rgba(130,80,223,.3)\"></span>partition / link fault"
-  " — hover a mark for details</p>\n";
+  " · hover a mark for details</p>\n";
 
 /* Up to this many tests all sections start open; past it only failures,
  * so a long matrix stays a page one can scroll. */
