@@ -105,6 +105,7 @@ static const char page_head[] =
   ".note{color:var(--muted);font-size:12.5px;margin:2px 0}\n"
   "table.faults{border-collapse:collapse;font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px;"
   "margin-top:6px}\n"
+  "details.list>summary{cursor:pointer;color:var(--muted);font-size:12.5px;margin-top:4px}\n"
   ".faults td{padding:1px 14px 1px 0;white-space:nowrap}\n"
   ".legend{color:var(--muted);font-size:12.5px;margin-top:4px}\n"
   ".sw{display:inline-block;width:11px;height:11px;border-radius:2px;vertical-align:-1px;margin:0 4px 0 12px}\n"
@@ -224,6 +225,7 @@ grid (const fb_report *r, fb_buf *out)
 #define TL_ROW 30
 #define MAX_LANES 64
 #define MAX_FAULT_ROWS 40
+#define MAX_OPEN_ROWS 8
 
 typedef struct {
   const char *lanes[MAX_LANES]; /* "test" first, then services as they appear */
@@ -604,13 +606,15 @@ fault_rules (const fb_test_result *t, fb_buf *out)
   fb_buf_puts (out, "</ul>\n");
 }
 
-/* The first injected faults as the text report lists them. */
+/* The first injected faults as the text report lists them; a long list
+ * starts folded. */
 static void
 fault_table (const fb_test_result *t, size_t faults, fb_buf *out)
 {
   if (!faults)
     return;
-  fb_buf_puts (out, "<table class=\"faults\">\n");
+  fb_buf_printf (out, "<details class=\"list\"%s><summary>%zu injected fault%s</summary>\n<table class=\"faults\">\n",
+                 faults <= MAX_OPEN_ROWS ? " open" : "", faults, faults == 1 ? "" : "s");
   size_t shown = 0;
   for (size_t i = 0; i < t->n_events && shown < MAX_FAULT_ROWS; i++)
     {
@@ -637,6 +641,7 @@ fault_table (const fb_test_result *t, size_t faults, fb_buf *out)
   if (faults > shown)
     fb_buf_printf (out, "<p class=\"note\">… %zu more injected faults (--format json has them all)</p>\n",
                    faults - shown);
+  fb_buf_puts (out, "</details>\n");
 }
 
 static void
