@@ -220,6 +220,7 @@ grid (const fb_report *r, fb_buf *out)
 
 #define TL_WIDTH 1000
 #define TL_LABEL 130 /* lane names left of the plot */
+#define LANE_CHARS 16 /* of a lane name, in the label column */
 #define TL_PLOT (TL_WIDTH - TL_LABEL - 24)
 #define TL_AXIS 26
 #define TL_ROW 30
@@ -333,10 +334,21 @@ lanes (const timeline *tl, fb_buf *out)
       if (i % 2 == 0)
         fb_buf_printf (out, "<rect x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f8fa\"/>", y, TL_WIDTH,
                        TL_ROW);
-      fb_buf_printf (out, "<text class=\"lane\" x=\"%d\" y=\"%d\" text-anchor=\"end\">", TL_LABEL - 10,
+      fb_buf_printf (out, "<text class=\"lane\" x=\"%d\" y=\"%d\" text-anchor=\"end\"><title>", TL_LABEL - 10,
                      y + TL_ROW / 2 + 4);
       esc (out, tl->lanes[i]);
-      fb_buf_puts (out, "</text>\n");
+      fb_buf_puts (out, "</title>");
+      /* what fits the label column, cut at a character boundary */
+      const char *name = tl->lanes[i];
+      size_t n = strlen (name);
+      if (n > LANE_CHARS)
+        for (n = LANE_CHARS - 1; n && ((unsigned char) name[n] & 0xC0) == 0x80; n--)
+          ;
+      fb_buf b = FB_BUF_INIT;
+      fb_buf_append (&b, name, n);
+      esc (out, fb_buf_str (&b));
+      fb_buf_free (&b);
+      fb_buf_puts (out, name[n] ? "…</text>\n" : "</text>\n");
     }
 }
 

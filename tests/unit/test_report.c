@@ -281,6 +281,7 @@ test_html_has_grid_escaping_and_replay (void **state)
   fb_event_set (ev, "decision", "deny(EIO)");
   fb_event_set (ev, "path", "/tmp/<img src=http://x>");
   fb_event_set (add_event (t, "step_recv", "test", 8), "target", "db");
+  add_event (t, "service_started", "inventory-<service>-primary", 9);
   fb_buf b = FB_BUF_INIT;
   fb_report_html (&r, &b);
   const char *h = fb_buf_str (&b);
@@ -299,6 +300,7 @@ test_html_has_grid_escaping_and_replay (void **state)
   /* the timeline: lanes, the injected fault */
   assert_non_null (strstr (h, "<svg class=\"tl\""));
   assert_non_null (strstr (h, ">db</text>"));
+  assert_non_null (strstr (h, "<title>inventory-&lt;service&gt;-primary</title>inventory-&lt;serv…</text>"));
   assert_non_null (strstr (h, "#4 db write deny(EIO)"));
   /* self-contained: nothing is fetched */
   for (const char *tag = h; (tag = strchr (tag, '<')); tag++)
