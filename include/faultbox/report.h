@@ -1,6 +1,6 @@
 /* Results of a `faultbox test` run as plain data, and their renderings: the
- * human text of the seed chapter and Faultbox's JSON schema version 2. The
- * runner fills an fb_report; renderers write into a caller's fb_buf (the
+ * human text of the seed chapter, Faultbox's JSON schema version 2, JUnit
+ * XML and an HTML page. The runner fills an fb_report; renderers write into a caller's fb_buf (the
  * library never prints). */
 #ifndef FAULTBOX_REPORT_H
 #define FAULTBOX_REPORT_H
