@@ -1,6 +1,6 @@
 /* Results of a `faultbox test` run as plain data, and their renderings: the
- * human text of the seed chapter and Faultbox's JSON schema version 2. The
- * runner fills an fb_report; renderers write into a caller's fb_buf (the
+ * human text of the seed chapter, Faultbox's JSON schema version 2, JUnit
+ * XML and an HTML page. The runner fills an fb_report; renderers write into a caller's fb_buf (the
  * library never prints). */
 #ifndef FAULTBOX_REPORT_H
 #define FAULTBOX_REPORT_H
@@ -108,6 +108,11 @@ void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);
 size_t fb_report_failed (const fb_report *r);
+/* The result of the matrix cell scenario × fault; NULL when it did not run
+ * (excluded, another shard's, interrupted). */
+const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
+/* "faultbox test SPEC --test NAME --seed N": the command that replays t. */
+void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out);
 
 /* Lines for one test as the seed chapter shows them:
  * "--- PASS: test_x (207ms, seed=0) ---", reason/replay on failure, fault
@@ -155,5 +160,11 @@ void fb_report_shiviz (const fb_report *r, fb_buf *out);
  * <testcase> per test or matrix cell, <failure> with the reason and the
  * replay command. */
 void fb_report_junit (const fb_report *r, fb_buf *out);
+
+/* One self-contained HTML page (inline CSS and SVG, nothing fetched): the
+ * summary, the matrix as a colored grid, and per test its result, replay
+ * command and a timeline of lifecycle, steps and injected faults. Every
+ * string from the spec or the services is escaped. */
+void fb_report_html (const fb_report *r, fb_buf *out);
 
 #endif

@@ -116,7 +116,7 @@ static int
 run (int argc, char **argv)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL, *shiviz = NULL;
+  const char *format = "text", *output = NULL, *junit = NULL, *html = NULL, *normalize = NULL, *shiviz = NULL;
   bool dry = false, progress = true, debug = false, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
@@ -126,6 +126,7 @@ run (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
     { "junit", required_argument, NULL, 'J' },
+    { "html", required_argument, NULL, 'H' },
     { "dry-run", no_argument, NULL, 'd' },
     { "keep-workdir", no_argument, NULL, 'k' },
     { "jobs", required_argument, NULL, 'j' },
@@ -180,6 +181,7 @@ run (int argc, char **argv)
         break;
       case 'o': output = optarg; break;
       case 'J': junit = optarg; break;
+      case 'H': html = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
@@ -202,7 +204,7 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
-  o.keep_events = json || output || normalize || shiviz;
+  o.keep_events = json || output || normalize || shiviz || html;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   if (fb_spec_load (file, &spec, &err) < 0)
@@ -242,8 +244,9 @@ run (int argc, char **argv)
     }
   else
     {
-      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .normalize = normalize, .shiviz = shiviz, .human = human, .interrupted = stop_signal != 0 };
+      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit, .html = html,
+                               .normalize = normalize, .shiviz = shiviz, .human = human,
+                               .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       if (stop_signal)
         ret = 128 + stop_signal;
@@ -270,6 +273,8 @@ const fb_command fb_cmd_test = {
            "  --format json    JSON (schema version 2) on stdout; human output on stderr\n"
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
+           "  --html FILE      write a self-contained HTML report: summary, matrix grid,\n"
+           "                   per test its replay command and a timeline\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
            "  --keep-workdir   keep each test's lab work directory (service logs, work and\n"
            "                   overlay dirs) and print where, under the test's result line\n"

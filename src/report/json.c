@@ -69,8 +69,7 @@ test_json (const fb_report *r, const fb_test_result *t)
   if (t->result != FB_RESULT_PASS)
     {
       fb_buf cmd = FB_BUF_INIT;
-      fb_buf_printf (&cmd, "faultbox test %s --test %s --seed %llu", r->star_file,
-                     strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name, (unsigned long long) t->seed);
+      fb_report_replay_command (r, t, &cmd);
       add_str (o, "replay_command", fb_buf_str (&cmd));
       fb_buf_free (&cmd);
     }

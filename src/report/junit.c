@@ -68,11 +68,12 @@ fb_report_junit (const fb_report *r, fb_buf *out)
       xml_escape (out, t->reason);
       fb_buf_printf (out, "\" type=\"%s\">", t->failure_type ? t->failure_type : "assertion");
       xml_escape (out, t->reason);
-      fb_buf_puts (out, "\nreplay: faultbox test ");
-      xml_escape (out, r->star_file);
-      fb_buf_puts (out, " --test ");
-      xml_escape (out, strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name);
-      fb_buf_printf (out, " --seed %llu</%s>\n    </testcase>\n", (unsigned long long) t->seed, tag);
+      fb_buf_puts (out, "\nreplay: ");
+      fb_buf cmd = FB_BUF_INIT;
+      fb_report_replay_command (r, t, &cmd);
+      xml_escape (out, fb_buf_str (&cmd));
+      fb_buf_free (&cmd);
+      fb_buf_printf (out, "</%s>\n    </testcase>\n", tag);
     }
   fb_buf_puts (out, "  </testsuite>\n</testsuites>\n");
   fb_buf_free (&cls);

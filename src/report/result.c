@@ -152,6 +152,26 @@ fb_report_failed (const fb_report *r)
   return r->n_tests - fb_report_passed (r);
 }
 
+const fb_test_result *
+fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault)
+{
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      const fb_test_result *t = &r->tests[i];
+      if (t->matrix_scenario && strcmp (t->matrix_scenario, scenario) == 0 && strcmp (t->matrix_fault, fault) == 0)
+        return t;
+    }
+  return NULL;
+}
+
+/* Faultbox accepts the test name without "test_". */
+void
+fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out)
+{
+  fb_buf_printf (out, "faultbox test %s --test %s --seed %llu", r->star_file ? r->star_file : "",
+                 strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name, (unsigned long long) t->seed);
+}
+
 void
 fb_event_kind (const fb_event *ev, fb_buf *out)
 {

@@ -15,16 +15,16 @@ _faultbox() {
       return ;;
     --show) COMPREPLY=($(compgen -W "all fail" -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W "http tcp" -- "$cur")); return ;;
-    --output|--junit|--normalize|--shiviz) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --output|--junit|--html|--normalize|--shiviz) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind|--rootfs)
       COMPREPLY=(); return ;;
   esac
   local flags files
   case $cmd in
-    test) flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism"
+    test) flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism"
           files=star ;;
     list) flags="--test --shard --format"; files=star ;;
-    merge) flags="--format --output --junit"; files=json ;;
+    merge) flags="--format --output --junit --html"; files=json ;;
     init) flags="--name --port --protocol --output"; files=any ;;
     diff) files=any ;;
     run) flags="--fault --seed --env"; files=any ;;
