@@ -71,6 +71,7 @@ typedef struct fb_test_result {
   char *return_value;         /* repr of the body's return value, may be NULL */
   char *matrix_scenario;      /* set for matrix cells */
   char *matrix_fault;
+  char *workdir;              /* --keep-workdir: where its lab's work directory was kept */
   fb_fault_summary *faults;
   size_t n_faults;
   fb_event *events;
@@ -96,6 +97,7 @@ typedef struct fb_report {
   char **matrix_faults;
   size_t n_matrix_faults;
   bool show_failures_only;
+  bool show_return_values;    /* --debug: "  return: <repr>" per test */
   size_t not_run;             /* selected tests an interruption kept from running */
 } fb_report;
 
@@ -114,6 +116,8 @@ fb_test_result *fb_report_take_test (fb_report *r, fb_test_result *t);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
 /* Frees what a result holds (not the struct). */
 void fb_test_result_clear (fb_test_result *t);
+/* Frees a result's event log, once nothing will read it. */
+void fb_test_result_drop_events (fb_test_result *t);
 void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);
@@ -155,6 +159,11 @@ int fb_test_result_from_json (const char *text, fb_test_result *out, fb_error *e
  * leaving into untouched, when the reports are of different specs or
  * share a test. */
 int fb_report_merge (fb_report *into, fb_report *from, fb_error *err);
+
+/* ShiViz's input format: the parsing regex, the execution delimiter, then
+ * per event its description and "<service> <vector clock>", one execution
+ * per test. */
+void fb_report_shiviz (const fb_report *r, fb_buf *out);
 
 /* JUnit XML as Jenkins and GitLab read it (valid against
  * tests/integration/junit.xsd): one <testsuite> per spec, one <testcase>

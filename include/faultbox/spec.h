@@ -62,8 +62,13 @@ typedef struct fb_test_options {
   unsigned runs;           /* >= 1 */
   unsigned jobs;           /* tests running at once, each in a worker process; 0: 1 */
   bool show_failures_only;
-  bool keep_workdir;
+  bool keep_workdir;       /* the result's workdir says where */
+  bool echo_output;        /* services' output also to stderr, as "[name] line" */
   bool check_determinism;  /* run each test twice; differing traces fail it */
+  /* Keep each result's event log in the report after on_result (for JSON,
+   * --normalize, HTML); otherwise it is freed there, so the memory of a
+   * long run stays flat. */
+  bool keep_events;
   /* Nonzero (e.g. set by a signal handler): stop now, killing the workers
    * and their labs; finished tests stay in the report, report->not_run
    * counts the rest. */

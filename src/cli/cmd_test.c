@@ -117,8 +117,8 @@ int
 fb_cli_test (int argc, char **argv, const fb_bundle *from)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL, *bundle = NULL;
-  bool dry = false, progress = true;
+  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL, *shiviz = NULL, *bundle = NULL;
+  bool dry = false, progress = true, debug = false, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -134,6 +134,9 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "shiviz", required_argument, NULL, 'V' },
+    { "debug", no_argument, NULL, 'g' },
+    { "verbose", no_argument, NULL, 'v' },
     { "bundle", required_argument, NULL, 'B' },
     { NULL, 0, NULL, 0 },
   };
@@ -145,7 +148,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   /* getopt reorders argv; a bundle keeps the command line as typed */
   char *typed[argc + 1];
   memcpy (typed, argv, sizeof typed);
-  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -186,6 +189,9 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'V': shiviz = optarg; break;
+      case 'g': debug = true; break;
+      case 'v': verbose = o.echo_output = true; break;
       case 'B': bundle = optarg; break;
       default:
         if (optopt == 'j')
@@ -204,6 +210,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
+  o.keep_events = json || output || normalize || shiviz || bundle;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
   fb_spec_source src = { .path = file };
@@ -223,8 +230,9 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
       fb_spec_free (spec);
       return 0;
     }
-  fb_lab_sweep_leftovers ();
-  print_ctx pc = { human, .live = progress && isatty (STDERR_FILENO) };
+  fb_cli_sweep (verbose);
+  /* streamed service output and a progress line would overwrite each other */
+  print_ctx pc = { human, .live = progress && !verbose && isatty (STDERR_FILENO) };
   o.on_result = print_result;
   o.on_progress = print_progress;
   o.ctx = &pc;
@@ -233,7 +241,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { 0 };
+  fb_report rep = { .show_return_values = debug };
   int ret;
   int rc = fb_spec_run (spec, &o, &rep, &err);
   clear_progress (&pc);
@@ -247,10 +255,10 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   else
     {
       fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
+                               .normalize = normalize, .shiviz = shiviz, .human = human, .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       /* what a replay runs again: every flag but those naming output files */
-      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, "j:", opts, "sJonB", &rep) < 0)
+      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, "j:v", opts, "sJonVB", &rep) < 0)
         ret = 1;
       if (stop_signal)
         ret = 128 + stop_signal;
@@ -284,8 +292,13 @@ const fb_command fb_cmd_test = {
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --keep-workdir   keep each test's lab work directory (service logs, work and\n"
+           "                   overlay dirs) and print where, under the test's result line\n"
+           "  -v, --verbose    stream the services' output live to stderr as [name] lines;\n"
+           "                   name each leftover cgroup of a dead runner that is swept\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --shiviz FILE    write the events as a ShiViz log (causality by vector clock)\n"
+           "  --debug          also print each test's return value\n"
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"
            "                   normalized traces differ\n"

@@ -31,19 +31,23 @@ fb_cli_report_finish (const fb_report *rep, const fb_cli_report_out *ro)
     fputs (fb_buf_str (&j), stdout);
   if (ro->output && write_file (ro->output, &j) < 0)
     ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->output);
-  if (ro->normalize)
+  const struct {
+    const char *path;
+    void (*render) (const fb_report *, fb_buf *);
+  } files[] = {
+    { ro->normalize, fb_report_normalize },
+    { ro->junit, fb_report_junit },
+    { ro->shiviz, fb_report_shiviz },
+  };
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     {
-      _cleanup_buf_ fb_buf nb = FB_BUF_INIT;
-      fb_report_normalize (rep, &nb);
-      if (write_file (ro->normalize, &nb) < 0)
-        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->normalize);
-    }
-  if (ro->junit)
-    {
+      const char *path = files[i].path;
+      if (!path)
+        continue;
       _cleanup_buf_ fb_buf x = FB_BUF_INIT;
-      fb_report_junit (rep, &x);
-      if (write_file (ro->junit, &x) < 0)
-        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->junit);
+      files[i].render (rep, &x);
+      if (write_file (path, &x) < 0)
+        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, path);
     }
   return ret;
 }

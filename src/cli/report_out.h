@@ -14,6 +14,7 @@ typedef struct {
   const char *output;   /* also write the JSON report here */
   const char *junit;    /* write JUnit XML here */
   const char *normalize; /* write the normalized trace here */
+  const char *shiviz;   /* write a ShiViz log here */
   FILE *human;          /* summary lines: stdout, or stderr with json */
   bool interrupted;
 } fb_cli_report_out;

@@ -65,6 +65,7 @@ test_json (const fb_report *r, const fb_test_result *t)
   add_str (o, "return_value", t->return_value);
   add_str (o, "matrix_scenario", t->matrix_scenario);
   add_str (o, "matrix_fault", t->matrix_fault);
+  add_str (o, "workdir", t->workdir);
   if (t->result != FB_RESULT_PASS)
     {
       fb_buf cmd = FB_BUF_INIT;
@@ -217,6 +218,7 @@ static const str_field test_strs[] = {
   { "return_value", offsetof (fb_test_result, return_value), false },
   { "matrix_scenario", offsetof (fb_test_result, matrix_scenario), false },
   { "matrix_fault", offsetof (fb_test_result, matrix_fault), false },
+  { "workdir", offsetof (fb_test_result, workdir), false },
 };
 
 static const str_field fault_strs[] = {

@@ -96,6 +96,7 @@ fb_test_result_clear (fb_test_result *t)
   free (t->return_value);
   free (t->matrix_scenario);
   free (t->matrix_fault);
+  free (t->workdir);
   for (size_t i = 0; i < t->n_faults; i++)
     {
       fb_fault_summary *f = &t->faults[i];
@@ -109,15 +110,23 @@ fb_test_result_clear (fb_test_result *t)
       free (f->hint);
     }
   free (t->faults);
-  for (size_t i = 0; i < t->n_events; i++)
-    fb_event_clear (&t->events[i]);
-  free (t->events);
+  fb_test_result_drop_events (t);
   for (size_t i = 0; i < t->n_logs; i++)
     {
       free (t->logs[i].service);
       free (t->logs[i].tail);
     }
   free (t->logs);
+}
+
+void
+fb_test_result_drop_events (fb_test_result *t)
+{
+  for (size_t i = 0; i < t->n_events; i++)
+    fb_event_clear (&t->events[i]);
+  free (t->events);
+  t->events = NULL;
+  t->n_events = 0;
 }
 
 void

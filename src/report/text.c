@@ -133,6 +133,10 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       if (t->runs > 1)
         fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }
+  if (t->workdir)
+    fb_buf_printf (out, "  work dir kept: %s\n", t->workdir);
+  if (r->show_return_values && t->return_value)
+    fb_buf_printf (out, "  return: %s\n", t->return_value);
   syscall_trace (t, out);
   bool any_rule = false, any_fired = false;
   for (size_t i = 0; i < t->n_faults; i++)
@@ -226,8 +230,8 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
         cells += t != NULL;
         passed += t && t->result == FB_RESULT_PASS;
       }
-  fb_buf_printf (out, "\nFault Matrix: %zu scenario%s × %zu fault%s = %zu cells\n\n", ns, ns == 1 ? "" : "s", nf,
-                 nf == 1 ? "" : "s", cells);
+  fb_buf_printf (out, "\nFault Matrix: %zu scenario%s × %zu fault%s = %zu cell%s\n\n", ns, ns == 1 ? "" : "s", nf,
+                 nf == 1 ? "" : "s", cells, cells == 1 ? "" : "s");
   size_t w0 = 20;
   for (size_t s = 0; s < ns; s++)
     if (utf8_width (r->matrix_scenarios[s]) + 1 > w0)

@@ -192,6 +192,7 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
 typedef struct {
   fb_service_plan *svcs;
   char ***argv, ***envp, ***binds;
+  fb_bind **volumes;
   struct sock_fprog *progs;
   size_t n;
 } lab_inputs;
@@ -207,6 +208,8 @@ lab_inputs_free (lab_inputs *in)
         fb_strv_free (in->envp[i]);
       if (in->binds)
         fb_strv_free (in->binds[i]);
+      if (in->volumes)
+        free (in->volumes[i]);
       if (in->progs)
         fb_filter_free (&in->progs[i]);
     }
@@ -214,13 +217,15 @@ lab_inputs_free (lab_inputs *in)
   free (in->argv);
   free (in->envp);
   free (in->binds);
+  free (in->volumes);
   free (in->progs);
 }
 
 /* Builds what the lab needs; a missing binary fails the test, naming the
- * service and where it was declared. */
+ * service and where it was declared. Every service sees the spec's
+ * directory (configuration files beside the spec) at its own path. */
 static int
-lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
+lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
 {
   size_t n = sp->plan.n_services;
   in->n = n;
@@ -228,6 +233,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
   in->argv = fb_xcalloc (n + 1, sizeof *in->argv);
   in->envp = fb_xcalloc (n + 1, sizeof *in->envp);
   in->binds = fb_xcalloc (n + 1, sizeof *in->binds);
+  in->volumes = fb_xcalloc (n + 1, sizeof *in->volumes);
   in->progs = fb_xcalloc (n + 1, sizeof *in->progs);
   const char **names = fb_xcalloc (n + 1, sizeof *names);
   for (size_t i = 0; i < n; i++)
@@ -236,8 +242,9 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
   for (size_t i = 0; i < n; i++)
     {
       const fb_plan_service *s = &sp->plan.services[i];
-      fb_binpath bin;
-      if (fb_binpath_resolve (s->binary, &bin) < 0)
+      fb_binpath bin = { 0 };
+      /* under rootfs= the binary is the root's own: its init says when it is missing */
+      if (!s->rootfs && fb_binpath_resolve (s->binary, &bin) < 0)
         {
           fb_buf_printf (why, "failed to start services: service %s (declared at %s): cannot execute %s: %s",
                          s->name, s->decl_pos, s->binary, strerror (errno));
@@ -248,10 +255,20 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
       in->argv[i][0] = s->binary;
       for (size_t k = 0; k < s->n_args; k++)
         in->argv[i][k + 1] = s->args[k];
-      in->binds[i] = fb_xcalloc (3, sizeof (char *));
-      in->binds[i][0] = fb_xstrdup (bin.dir);
-      in->binds[i][1] = fb_xstrdup (bin.real_dir);
+      in->binds[i] = fb_xcalloc (4, sizeof (char *));
+      size_t nb = 0;
+      /* not a spec right in /tmp: the host's would hide the service's fresh one */
+      if (strcmp (sp->dir, "/tmp") != 0)
+        in->binds[i][nb++] = fb_xstrdup (sp->dir);
+      if (!s->rootfs)
+        {
+          in->binds[i][nb++] = fb_xstrdup (bin.dir);
+          in->binds[i][nb++] = fb_xstrdup (bin.real_dir);
+        }
       fb_binpath_clear (&bin);
+      in->volumes[i] = fb_xcalloc (s->n_volumes + 1, sizeof *in->volumes[i]);
+      for (size_t k = 0; k < s->n_volumes; k++)
+        in->volumes[i][k] = (fb_bind){ s->volumes[k].src, s->volumes[k].dst, s->volumes[k].writable };
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
       if (sp->n_filters[i] && fb_filter_build (sp->filters[i], &in->progs[i], &e) < 0)
@@ -267,6 +284,12 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
         .ro_binds = (const char *const *) in->binds[i],
         .seccomp_filter = sp->n_filters[i] ? &in->progs[i] : NULL,
         .limits = { .memory_max = s->memory_max, .pids_max = s->pids_max },
+        .echo_output = echo,
+        .binds = in->volumes[i],
+        .n_binds = s->n_volumes,
+        .rootfs = s->rootfs,
+        .caps_add = s->caps_add,
+        .caps_drop = s->caps_drop,
       };
     }
   free (names);
@@ -412,7 +435,7 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
 }
 
 static void
-run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
+run_test (fb_spec *sp, const spec_test *test, uint64_t seed, const fb_test_options *o,
           fb_test_result *t)
 {
   fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns () };
@@ -426,15 +449,17 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   size_t *order = fb_xcalloc (n + 1, sizeof *order);
   fb_star_mark mark = fb_star_mark_heap (sp->th);
   const char *failure_type = "service_start";
-  if (lab_inputs_build (sp, &in, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
+  if (lab_inputs_build (sp, &in, o->echo_output, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
     goto done;
   if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0
       || fb_engine_start (ss.engine, &e) < 0)
     goto done;
-  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = keep,
+  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
                      .on_listener = hand_over, .ctx = &ss };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
+  if (o->keep_workdir)
+    t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
   for (size_t k = 0; k < n; k++)
     {
       size_t idx = order[k];
@@ -522,7 +547,7 @@ check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
                    fb_test_result *t)
 {
   fb_test_result again = { .name = fb_xstrdup (t->name) };
-  run_test (sp, test, t->seed, o->keep_workdir, &again);
+  run_test (sp, test, t->seed, o, &again);
   _cleanup_buf_ fb_buf a = FB_BUF_INIT;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   _cleanup_buf_ fb_buf d = FB_BUF_INIT;
@@ -586,7 +611,7 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
           t->matrix_scenario = fb_xstrdup (st->matrix_scenario);
           t->matrix_fault = fb_xstrdup (st->matrix_fault);
         }
-      run_test (sp, st, o->seed + k, o->keep_workdir, t);
+      run_test (sp, st, o->seed + k, o, t);
       if (o->check_determinism && t->result == FB_RESULT_PASS)
         check_determinism (sp, st, o, t);
       if (runs > 1)

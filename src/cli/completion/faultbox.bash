@@ -15,12 +15,12 @@ _faultbox() {
       return ;;
     --show) COMPREPLY=($(compgen -W "all fail" -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W "http tcp" -- "$cur")); return ;;
-    --output|--junit|--normalize|--bundle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind)
+    --output|--junit|--normalize|--shiviz|--bundle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind|--rootfs)
       COMPREPLY=(); return ;;
   esac
   local flags files
-  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --no-progress --normalize --check-determinism --bundle"
+  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --bundle"
   case $cmd in
     test) flags=$test_flags; files=star ;;
     replay) flags=$test_flags; files=any ;;
@@ -29,7 +29,7 @@ _faultbox() {
     init) flags="--name --port --protocol --output"; files=any ;;
     diff) files=any ;;
     run) flags="--fault --seed --env"; files=any ;;
-    lab) flags="--service --bind --run --memory-max --pids-max --verbose" ;;
+    lab) flags="--service --bind --run --memory-max --pids-max --rootfs --keep-workdir --verbose" ;;
     star) flags="--dialect=faultbox --dialect=standard --test-builtins"; files=star ;;
     doctor) flags="--format" ;;
     help) COMPREPLY=($(compgen -W "test list merge init diff replay run lab star doctor" -- "$cur")); return ;;
