@@ -139,34 +139,19 @@ strv_json (char *const *v)
   return a;
 }
 
-static void
-add_log_files (json_object *logs, const char *dir, const fb_test_result *t, fb_buf *path, fb_error *err,
-               int *rc)
+/* Writes data to dir/rel, making the directories on the way. */
+static int
+write_at (const char *dir, const char *rel, const char *data, size_t len, fb_error *err)
 {
-  json_object *per = json_object_new_object ();
-  for (size_t i = 0; i < t->n_logs && *rc == 0; i++)
-    {
-      fb_buf rel = FB_BUF_INIT;
-      fb_buf_puts (&rel, "logs/");
-      component (&rel, t->name);
-      fb_buf_putc (&rel, '/');
-      component (&rel, t->logs[i].service);
-      fb_buf_puts (&rel, ".log");
-      fb_buf_truncate (path, 0);
-      fb_buf_printf (path, "%s/%s", dir, fb_buf_str (&rel));
-      *rc = write_file (fb_buf_str (path), t->logs[i].tail, strlen (t->logs[i].tail), err);
-      json_object_object_add (per, t->logs[i].service, json_object_new_string (fb_buf_str (&rel)));
-      fb_buf_free (&rel);
-    }
-  json_object_object_add (logs, t->name, per);
+  _cleanup_free_ char *path = fb_xasprintf ("%s/%s", dir, rel);
+  return write_file (path, data, len, err);
 }
 
-/* Writes everything into the directory dir. */
-static int
-write_dir (const char *dir, const fb_bundle *b, const fb_report *r, fb_error *err)
+/* What the run ran on: faultbox's version, the kernel, the directory it
+ * ran in, the FAULTBOX_* variables. */
+static void
+add_system (json_object *m)
 {
-  json_object *m = json_object_new_object ();
-  json_object_object_add (m, "faultbox_bundle", json_object_new_int (FORMAT));
   json_object_object_add (m, "faultbox_version", json_object_new_string (FB_VERSION));
   struct utsname u;
   if (uname (&u) == 0)
@@ -175,12 +160,9 @@ write_dir (const char *dir, const fb_bundle *b, const fb_report *r, fb_error *er
       snprintf (kernel, sizeof kernel, "%s %s", u.release, u.version);
       json_object_object_add (m, "kernel", json_object_new_string (kernel));
     }
-  json_object_object_add (m, "command_line", strv_json (b->command_line));
   char cwd[PATH_MAX];
   if (getcwd (cwd, sizeof cwd))
     json_object_object_add (m, "cwd", json_object_new_string (cwd));
-  json_object_object_add (m, "args", strv_json (b->args));
-  json_object_object_add (m, "seed", json_object_new_uint64 (b->seed));
   json_object *env = json_object_new_object ();
   for (char **e = environ; e && *e; e++)
     if (!strncmp (*e, "FAULTBOX_", 9) && strchr (*e, '='))
@@ -189,57 +171,82 @@ write_dir (const char *dir, const fb_bundle *b, const fb_report *r, fb_error *er
         json_object_object_add (env, key, json_object_new_string (strchr (*e, '=') + 1));
       }
   json_object_object_add (m, "environment", env);
+}
+
+/* The spec's files under spec/, listed in the manifest's spec_files. */
+static int
+copy_spec (const char *dir, const fb_bundle *b, json_object *m, fb_error *err)
+{
+  json_object *files = json_object_new_array ();
+  json_object_object_add (m, "spec_files", files);
+  size_t common = common_dir (b->files, b->n_files);
+  for (size_t i = 0; i < b->n_files; i++)
+    {
+      _cleanup_free_ char *rel = fb_xasprintf ("spec/%s", b->files[i] + common + (b->files[i][common] == '/'));
+      json_object *f = json_object_new_object ();
+      json_object_object_add (f, "copy", json_object_new_string (rel));
+      json_object_object_add (f, "original", json_object_new_string (b->files[i]));
+      json_object_array_add (files, f);
+      _cleanup_buf_ fb_buf text = FB_BUF_INIT;
+      if (fb_buf_read_file (&text, b->files[i], err) < 0 || write_at (dir, rel, fb_buf_str (&text), text.len, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Each test's seed, and its service logs as logs/TEST/SERVICE.log. */
+static int
+write_logs (const char *dir, const fb_report *r, json_object *m, fb_error *err)
+{
+  json_object *seeds = json_object_new_object (), *logs = json_object_new_object ();
+  json_object_object_add (m, "seeds", seeds);
+  json_object_object_add (m, "logs", logs);
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      const fb_test_result *t = &r->tests[i];
+      json_object_object_add (seeds, t->name, json_object_new_uint64 (t->seed));
+      json_object *per = json_object_new_object ();
+      json_object_object_add (logs, t->name, per);
+      for (size_t k = 0; k < t->n_logs; k++)
+        {
+          _cleanup_buf_ fb_buf rel = FB_BUF_INIT;
+          fb_buf_puts (&rel, "logs/");
+          component (&rel, t->name);
+          fb_buf_putc (&rel, '/');
+          component (&rel, t->logs[k].service);
+          fb_buf_puts (&rel, ".log");
+          json_object_object_add (per, t->logs[k].service, json_object_new_string (fb_buf_str (&rel)));
+          if (write_at (dir, fb_buf_str (&rel), t->logs[k].tail, strlen (t->logs[k].tail), err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+/* Writes everything into the directory dir, the manifest last. */
+static int
+write_dir (const char *dir, const fb_bundle *b, const fb_report *r, fb_error *err)
+{
+  json_object *m = json_object_new_object ();
+  json_object_object_add (m, "faultbox_bundle", json_object_new_int (FORMAT));
+  add_system (m);
+  json_object_object_add (m, "command_line", strv_json (b->command_line));
+  json_object_object_add (m, "args", strv_json (b->args));
+  json_object_object_add (m, "seed", json_object_new_uint64 (b->seed));
   json_object_object_add (m, "star_file", json_object_new_string (b->star_file));
   json_object_object_add (m, "spec_dir", json_object_new_string (b->spec_dir));
   json_object_object_add (m, "report", json_object_new_string ("report.json"));
-
-  _cleanup_buf_ fb_buf path = FB_BUF_INIT;
   _cleanup_buf_ fb_buf text = FB_BUF_INIT;
-  int rc = 0;
-  json_object *files = json_object_new_array ();
-  size_t common = common_dir (b->files, b->n_files);
-  for (size_t i = 0; i < b->n_files && rc == 0; i++)
-    {
-      const char *rel = b->files[i] + common + (b->files[i][common] == '/');
-      json_object *f = json_object_new_object ();
-      fb_buf_truncate (&path, 0);
-      fb_buf_printf (&path, "spec/%s", rel);
-      json_object_object_add (f, "copy", json_object_new_string (fb_buf_str (&path)));
-      json_object_object_add (f, "original", json_object_new_string (b->files[i]));
-      json_object_array_add (files, f);
-      fb_buf_truncate (&text, 0);
-      fb_buf_truncate (&path, 0);
-      fb_buf_printf (&path, "%s/spec/%s", dir, rel);
-      rc = fb_buf_read_file (&text, b->files[i], err) < 0 ? -1
-           : write_file (fb_buf_str (&path), fb_buf_str (&text), text.len, err);
-    }
-  json_object_object_add (m, "spec_files", files);
-  json_object *seeds = json_object_new_object (), *logs = json_object_new_object ();
-  for (size_t i = 0; i < r->n_tests && rc == 0; i++)
-    {
-      json_object_object_add (seeds, r->tests[i].name, json_object_new_uint64 (r->tests[i].seed));
-      add_log_files (logs, dir, &r->tests[i], &path, err, &rc);
-    }
-  json_object_object_add (m, "seeds", seeds);
-  json_object_object_add (m, "logs", logs);
-  fb_buf_truncate (&text, 0);
-  if (rc == 0 && (rc = fb_report_json (r, &text, err)) == 0)
-    {
-      fb_buf_truncate (&path, 0);
-      fb_buf_printf (&path, "%s/report.json", dir);
-      rc = write_file (fb_buf_str (&path), fb_buf_str (&text), text.len, err);
-    }
+  int rc = copy_spec (dir, b, m, err) < 0 || write_logs (dir, r, m, err) < 0 || fb_report_json (r, &text, err) < 0
+               || write_at (dir, "report.json", fb_buf_str (&text), text.len, err) < 0 ? -1 : 0;
   if (rc == 0)
     {
-      const char *js = json_object_to_json_string_ext (m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-      fb_buf_truncate (&path, 0);
-      fb_buf_printf (&path, "%s/" MANIFEST, dir);
       fb_buf_truncate (&text, 0);
-      fb_buf_printf (&text, "%s\n", js);
-      rc = write_file (fb_buf_str (&path), fb_buf_str (&text), text.len, err);
+      fb_buf_printf (&text, "%s\n", json_object_to_json_string_ext (m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+      rc = write_at (dir, MANIFEST, fb_buf_str (&text), text.len, err);
     }
   json_object_put (m);
-  return rc < 0 ? -1 : 0;
+  return rc;
 }
 
 /* Runs tar with argv, its output discarded; the first line of its
