@@ -49,6 +49,16 @@ typedef struct fb_fault_summary {
   char *hint;                 /* why it may not fire, when hits == 0 */
 } fb_fault_summary;
 
+/* The end of what a service wrote to stdout and stderr (one stream) in a
+ * test: at most FB_LOG_TAIL_LINES lines and FB_LOG_TAIL_BYTES bytes. */
+#define FB_LOG_TAIL_LINES 50
+#define FB_LOG_TAIL_BYTES 8192
+typedef struct fb_service_log {
+  char *service;
+  char *tail;                 /* valid UTF-8 */
+  bool cut;                   /* earlier output was left out */
+} fb_service_log;
+
 typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR } fb_result_kind;
 
 typedef struct fb_test_result {
@@ -67,6 +77,8 @@ typedef struct fb_test_result {
   fb_event *events;
   size_t n_events;
   uint64_t assertions;
+  fb_service_log *logs;       /* services that wrote something, in plan order */
+  size_t n_logs;
   unsigned runs;              /* --runs N > 1: runs made (up to the first failure) */
   unsigned runs_passed;
   unsigned runs_wanted;
@@ -75,6 +87,8 @@ typedef struct fb_test_result {
 typedef struct fb_report {
   char *star_file;            /* as the user named it */
   int64_t duration_ms;
+  int64_t start_time;         /* Unix seconds when the run began, 0: unknown */
+  char *hostname;             /* where it ran, NULL: unknown */
   fb_test_result *tests;      /* in run order (sorted names) */
   size_t n_tests;
   /* matrix layout, empty when the spec has no fault_matrix */
@@ -156,9 +170,10 @@ int fb_report_merge (fb_report *into, fb_report *from, fb_error *err);
  * per test. */
 void fb_report_shiviz (const fb_report *r, fb_buf *out);
 
-/* JUnit XML as Jenkins and GitLab read it: one <testsuite> per spec, one
- * <testcase> per test or matrix cell, <failure> with the reason and the
- * replay command. */
+/* JUnit XML as Jenkins and GitLab read it (valid against
+ * tests/integration/junit.xsd): one <testsuite> per spec, one <testcase>
+ * per test or matrix cell, <failure> with the reason and the replay
+ * command, <system-out> with the services' log tails. */
 void fb_report_junit (const fb_report *r, fb_buf *out);
 
 /* One self-contained HTML page (inline CSS and SVG, nothing fetched): the

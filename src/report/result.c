@@ -111,6 +111,12 @@ fb_test_result_clear (fb_test_result *t)
     }
   free (t->faults);
   fb_test_result_drop_events (t);
+  for (size_t i = 0; i < t->n_logs; i++)
+    {
+      free (t->logs[i].service);
+      free (t->logs[i].tail);
+    }
+  free (t->logs);
 }
 
 void
@@ -132,6 +138,7 @@ fb_report_free (fb_report *r)
     fb_test_result_clear (&r->tests[i]);
   free (r->tests);
   free (r->star_file);
+  free (r->hostname);
   free_strv (r->matrix_scenarios, r->n_matrix_scenarios);
   free_strv (r->matrix_faults, r->n_matrix_faults);
   memset (r, 0, sizeof *r);

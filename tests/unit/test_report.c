@@ -340,6 +340,65 @@ test_html_size_is_bounded_by_the_plot_not_the_events (void **state)
   assert_non_null (strstr (h, "20000 syscalls: 5000 injected faults (marked), 15000 others (allowed, traced) not drawn"));
   assert_non_null (strstr (h, "… 4960 more injected faults"));
   assert_true (count (h, "<line x1=") < 1000 + 20);
+static fb_service_log *
+add_log (fb_test_result *t, const char *service, const char *tail, bool cut)
+{
+  t->logs = fb_xreallocarray (t->logs, t->n_logs + 1, sizeof *t->logs);
+  t->logs[t->n_logs] = (fb_service_log){ fb_xstrdup (service), fb_xstrdup (tail), cut };
+  return &t->logs[t->n_logs++];
+}
+
+/* Workers send results as JSON frames: the log tails must survive it. */
+static void
+test_service_logs_round_trip_through_json (void **state)
+{
+  fb_report r = { .star_file = fb_xstrdup ("a.star"), .start_time = 1700000000, .hostname = fb_xstrdup ("ci-7") };
+  fb_test_result *t = add (&r, "test_x", NULL, NULL, 5, false);
+  add_log (t, "db", "listening on :5432\n\"quoted\" <tag> caf\xc3\xa9\n", true);
+  add_log (t, "api", "one line without a newline", false);
+  fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT;
+  fb_error err = { 0 };
+  fb_test_result one = { 0 };
+  assert_int_equal (fb_test_result_json (&r, t, &a, NULL), 0);
+  assert_int_equal (fb_test_result_from_json (fb_buf_str (&a), &one, &err), 0);
+  assert_int_equal (one.n_logs, 2);
+  assert_string_equal (one.logs[0].service, "db");
+  assert_string_equal (one.logs[0].tail, t->logs[0].tail);
+  assert_true (one.logs[0].cut && !one.logs[1].cut);
+  assert_string_equal (one.logs[1].tail, "one line without a newline");
+  fb_test_result_clear (&one);
+  fb_buf_truncate (&a, 0);
+  fb_report back = { 0 };
+  assert_int_equal (fb_report_json (&r, &a, NULL), 0);
+  assert_int_equal (fb_report_from_json (fb_buf_str (&a), &back, &err), 0);
+  assert_int_equal (fb_report_json (&back, &b, NULL), 0);
+  assert_string_equal (fb_buf_str (&a), fb_buf_str (&b));
+  assert_true (back.start_time == 1700000000 && !strcmp (back.hostname, "ci-7"));
+  assert_int_equal (fb_test_result_from_json ("{\"name\": \"t\", \"result\": \"pass\", \"logs\": [{\"service\": \"db\"}]}", &one, &err), -1);
+  assert_string_equal (err.msg, "test.logs[0]: \"tail\" is missing");
+  assert_int_equal (fb_test_result_from_json ("{\"name\": \"t\", \"result\": \"pass\", \"logs\": [{\"service\": \"db\", \"tail\": \"\", \"cut\": 1}]}", &one, &err), -1);
+  assert_string_equal (err.msg, "test.logs[0].cut: not a boolean");
+  fb_report_free (&back);
+  fb_report_free (&r);
+  fb_buf_free (&a);
+  fb_buf_free (&b);
+}
+
+static void
+test_junit_system_out_holds_log_tails (void **state)
+{
+  fb_report r = { .star_file = fb_xstrdup ("a.star"), .start_time = 86400 + 3661, .hostname = fb_xstrdup ("ci-7") };
+  add (&r, "test_quiet", NULL, NULL, 1, true);
+  fb_test_result *t = add (&r, "test_loud", NULL, NULL, 1, false);
+  add_log (t, "db", "a <b>\n", true);
+  add_log (t, "api", "c", false);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_junit (&r, &b);
+  const char *x = fb_buf_str (&b);
+  assert_non_null (strstr (x, " timestamp=\"1970-01-02T01:01:01\" hostname=\"ci-7\" id=\"0\" package=\"a\">"));
+  assert_non_null (strstr (x, "<testcase classname=\"a\" name=\"test_quiet\" time=\"0.001\"/>"));
+  assert_non_null (strstr (x, "</failure>\n      <system-out>--- db (last lines) ---\na &lt;b&gt;\n--- api ---\nc\n</system-out>\n    </testcase>"));
+  assert_non_null (strstr (x, "    <system-out/>\n    <system-err/>\n  </testsuite>"));
   fb_buf_free (&b);
   fb_report_free (&r);
 }
@@ -358,6 +417,8 @@ main (void)
     cmocka_unit_test (test_junit_escapes_and_counts_failures),
     cmocka_unit_test (test_html_has_grid_escaping_and_replay),
     cmocka_unit_test (test_html_size_is_bounded_by_the_plot_not_the_events),
+    cmocka_unit_test (test_service_logs_round_trip_through_json),
+    cmocka_unit_test (test_junit_system_out_holds_log_tails),
   };
   return cmocka_run_group_tests_name ("report", tests, NULL, NULL);
 }
