@@ -340,6 +340,10 @@ test_html_size_is_bounded_by_the_plot_not_the_events (void **state)
   assert_non_null (strstr (h, "20000 syscalls: 5000 injected faults (marked), 15000 others (allowed, traced) not drawn"));
   assert_non_null (strstr (h, "… 4960 more injected faults"));
   assert_true (count (h, "<line x1=") < 1000 + 20);
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
 static fb_service_log *
 add_log (fb_test_result *t, const char *service, const char *tail, bool cut)
 {
