@@ -20,6 +20,7 @@ extern const fb_command fb_cmd_merge;
 extern const fb_command fb_cmd_list;
 extern const fb_command fb_cmd_init;
 extern const fb_command fb_cmd_diff;
+extern const fb_command fb_cmd_replay;
 
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */

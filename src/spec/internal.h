@@ -30,6 +30,9 @@ typedef struct {
 struct fb_spec {
   char *file;           /* as the user named it */
   char *dir;            /* directory of the file, for relative binaries */
+  char **files;         /* real paths read: [0] the spec, then its load()s */
+  size_t n_files;
+  const fb_spec_source *src; /* while loading */
   fb_star_thread *th;
   fb_star_module *mod;
   fb_plan plan;

@@ -78,42 +78,46 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
                                 fd, err);
 }
 
-/* Last lines of a service's log, for failure reasons. */
+/* Last lines of a service's log, for failure reasons: joined with " | "
+ * so the reason stays one line. */
 static char *
 log_tail (fb_session *ss, size_t idx)
 {
   const char *path = fb_lab_service_log (ss->lab, idx);
-  _cleanup_fclose_ FILE *f = path ? fopen (path, "re") : NULL;
-  if (!f)
+  _cleanup_buf_ fb_buf raw = FB_BUF_INIT;
+  bool cut;
+  if (!path || fb_buf_read_tail (&raw, path, 5, 4096, &cut, NULL) < 0)
     return fb_xstrdup ("");
-  char buf[4096];
-  fseek (f, 0, SEEK_END);
-  long size = ftell (f);
-  long from = size > (long) sizeof buf - 1 ? size - (long) sizeof buf + 1 : 0;
-  fseek (f, from, SEEK_SET);
-  size_t n = fread (buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  /* last 5 lines, joined with " | " so the reason stays one line */
-  int lines = 0;
-  char *p = buf + n;
-  while (p > buf && (p[-1] == '\n' || p[-1] == ' '))
-    *--p = '\0';
-  char *start = buf;
-  for (char *q = p; q > buf; q--)
-    if (q[-1] == '\n' && ++lines == 5)
-      {
-        start = q;
-        break;
-      }
+  size_t n = raw.len;
+  while (n && (raw.data[n - 1] == '\n' || raw.data[n - 1] == ' '))
+    n--;
   fb_buf b = FB_BUF_INIT;
-  for (char *q = start; *q; q++)
-    {
-      if (*q == '\n')
-        fb_buf_puts (&b, " | ");
-      else
-        fb_buf_putc (&b, *q);
-    }
+  for (size_t i = 0; i < n; i++)
+    if (raw.data[i] == '\n')
+      fb_buf_puts (&b, " | ");
+    else
+      fb_buf_putc (&b, raw.data[i]);
   return fb_buf_steal (&b);
+}
+
+/* The end of each service's log into the result, once the services
+ * stopped (what they print on SIGTERM included). */
+static void
+take_logs (fb_session *ss, fb_test_result *t)
+{
+  size_t n = ss->spec->plan.n_services;
+  fb_lab_stop (ss->lab);
+  t->logs = fb_xcalloc (n + 1, sizeof *t->logs);
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *path = fb_lab_service_log (ss->lab, i);
+      _cleanup_buf_ fb_buf tail = FB_BUF_INIT;
+      bool cut;
+      if (!path || fb_buf_read_tail (&tail, path, FB_LOG_TAIL_LINES, FB_LOG_TAIL_BYTES, &cut, NULL) < 0 || !tail.len)
+        continue;
+      t->logs[t->n_logs++] = (fb_service_log) { .service = fb_xstrdup (ss->spec->plan.services[i].name),
+                                                .tail = fb_buf_steal (&tail), .cut = cut };
+    }
 }
 
 static int
@@ -547,6 +551,8 @@ done:
       failure_type = "error";
     }
   check_supervision (&ss, &why, &failure_type);
+  if (ss.lab)
+    take_logs (&ss, t);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);
@@ -658,6 +664,10 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
   if (fb_spec_select (sp, o, &sel, &n_sel, err) < 0)
     return -1;
   rep->star_file = fb_xstrdup (sp->file);
+  rep->start_time = (int64_t) time (NULL);
+  char host[256];
+  if (gethostname (host, sizeof host) == 0)
+    rep->hostname = fb_xstrndup (host, sizeof host);
   report_matrix (sp, sel, n_sel, rep);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();

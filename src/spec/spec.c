@@ -13,6 +13,7 @@
 
 #include "spec/internal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/suggest.h"
@@ -798,22 +799,73 @@ cmp_tests (const void *a, const void *b)
   return strcmp (((const spec_test *) a)->name, ((const spec_test *) b)->name);
 }
 
+static void
+record_file (fb_spec *sp, const char *real)
+{
+  for (size_t i = 0; i < sp->n_files; i++)
+    if (!strcmp (sp->files[i], real))
+      return;
+  sp->files = fb_xreallocarray (sp->files, sp->n_files + 1, sizeof *sp->files);
+  sp->files[sp->n_files++] = fb_xstrdup (real);
+}
+
+/* load() as Starlark does it, but from the copies when the spec is read
+ * from copies, and noting every file read. */
+static int
+spec_loader (fb_star_thread *th, void *ctx, const char *from, const char *name, fb_star_module **out,
+             fb_error *err)
+{
+  fb_spec *sp = ctx;
+  const fb_spec_source *src = sp->src;
+  if (src && src->copy && !strcmp (from, sp->file))
+    from = src->copy;
+  for (size_t i = 0; src && i < src->n_moved; i++)
+    if (!strcmp (name, src->moved_from[i]))
+      name = src->moved_to[i];
+  if (fb_star_default_loader (th, NULL, from, name, out, err) < 0)
+    return -1;
+  record_file (sp, fb_star_module_file (*out));
+  return 0;
+}
+
+static int
+exec_spec (fb_spec *sp, const fb_spec_source *src, fb_error *err)
+{
+  if (!src->copy)
+    return fb_star_exec_file (sp->th, src->path, &sp->mod, err);
+  _cleanup_buf_ fb_buf text = FB_BUF_INIT;
+  if (fb_buf_read_file (&text, src->copy, err) < 0)
+    return -1;
+  return fb_star_exec_string (sp->th, src->path, text.data ? text.data : "", text.len, &sp->mod, err);
+}
+
 int
 fb_spec_load (const char *path, fb_spec **out, fb_error *err)
 {
+  return fb_spec_load_source (&(fb_spec_source) { .path = path }, out, err);
+}
+
+int
+fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
+{
+  const char *path = src->path;
   fb_spec *sp = FB_NEW (fb_spec);
   sp->file = fb_xstrdup (path);
   char abs[PATH_MAX];
-  if (!realpath (path, abs))
+  if (!realpath (src->copy ? src->copy : path, abs))
     {
-      fb_error_setsys (err, errno, "cannot open %s", path);
+      fb_error_setsys (err, errno, "cannot open %s", src->copy ? src->copy : path);
       fb_spec_free (sp);
       return -1;
     }
-  sp->dir = fb_xstrdup (dirname (abs));
+  record_file (sp, abs);
+  sp->dir = fb_xstrdup (src->dir ? src->dir : dirname (abs));
   fb_star_config cfg = { .dialect = FB_STAR_DIALECT_FAULTBOX,
                          .print = print_stderr,
-                         .max_memory = (size_t) 1 << 30 };
+                         .max_memory = (size_t) 1 << 30,
+                         .loader = spec_loader,
+                         .loader_ctx = sp };
+  sp->src = src;
   sp->th = fb_star_thread_new (&cfg);
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
@@ -822,7 +874,9 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
-  if (fb_star_exec_file (sp->th, path, &sp->mod, err) < 0)
+  int loaded = exec_spec (sp, src, err);
+  sp->src = NULL;
+  if (loaded < 0)
     {
       fb_spec_free (sp);
       return -1;
@@ -889,7 +943,28 @@ fb_spec_free (fb_spec *s)
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);
+  for (size_t i = 0; i < s->n_files; i++)
+    free (s->files[i]);
+  free (s->files);
   free (s);
+}
+
+size_t
+fb_spec_file_count (const fb_spec *s)
+{
+  return s->n_files;
+}
+
+const char *
+fb_spec_file (const fb_spec *s, size_t i)
+{
+  return s->files[i];
+}
+
+const char *
+fb_spec_dir (const fb_spec *s)
+{
+  return s->dir;
 }
 
 const fb_plan *
