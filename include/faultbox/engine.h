@@ -98,9 +98,9 @@ void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
 void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
 /* Starts the loop thread. */
 int fb_engine_start (fb_engine *e, fb_error *err);
-/* Fails (negative), naming the service, when the loop could not receive or answer a
- * notification of some listener (it then stopped supervising it): a test
- * whose syscalls went unanswered cannot pass. */
+/* Fails (negative), naming the service, when the loop could not receive
+ * or answer a notification of some listener (it then stopped supervising
+ * it): a test whose syscalls went unanswered cannot pass. */
 int fb_engine_check (fb_engine *e, fb_error *err);
 /* True once every listener hung up (its process tree is gone). */
 bool fb_engine_idle (fb_engine *e);

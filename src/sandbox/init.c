@@ -452,8 +452,8 @@ fb_init_main (const fb_init_args *a)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   /* The service runs as uid 0 with our capabilities, so it could ptrace
    * us, the one process of the sandbox outside its seccomp filter. Not
-   * dumpable, we need CAP_SYS_PTRACE, which it never has; its exec makes
-   * the service itself dumpable again. */
+   * dumpable, we can be traced only with CAP_SYS_PTRACE, which a service
+   * has only when caps= grants it; its exec makes it dumpable again. */
   prctl (PR_SET_DUMPABLE, 0);
   wait_type ('G');
   fb_error err = { 0 };
