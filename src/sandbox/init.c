@@ -74,6 +74,15 @@ bind_ro (const char *src, const char *dst)
   xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL);
 }
 
+/* Writable host storage: nodev, so that no device node the service makes
+ * there (it keeps CAP_MKNOD) opens the host's disks. */
+static void
+bind_rw (const char *src, const char *dst)
+{
+  xmount (src, dst, NULL, MS_BIND | MS_REC, NULL);
+  xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL);
+}
+
 /* Binds a host directory read-only at the same path inside root; symlinks
  * (merged /usr: /bin -> usr/bin) are recreated as links. */
 static void
@@ -185,7 +194,7 @@ bind_volume (const char *root, const fb_bind *b)
   char dst[4096];
   mountpoint_at (root, b->dst, S_ISDIR (st.st_mode), dst, sizeof dst);
   if (b->writable)
-    xmount (b->src, dst, NULL, MS_BIND | MS_REC, NULL);
+    bind_rw (b->src, dst);
   else
     bind_ro (b->src, dst);
 }
@@ -281,9 +290,7 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   fb_mkdir_p (work, 0755, NULL);
   snprintf (f, sizeof f, "%s/work", root);
   mkdir (f, 0755);
-  xmount (work, f, NULL, MS_BIND, NULL);
-  /* no device node made there (CAP_MKNOD) opens: it lives on the host */
-  xmount (NULL, f, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL);
+  bind_rw (work, f);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */
   for (const char *const *b = a->plan->ro_binds; b && *b; b++)
     if (strcmp (*b, "/") != 0) /* the host root itself is never bound */

@@ -41,6 +41,7 @@ if python3 -c 'import socket,sys; [socket.create_connection((a, int(sys.argv[1])
   ok "the host reaches [$targets] on port $port"; else fail "the host cannot reach [$targets] on port $port"; fi
 before=$(cat accepted)
 sed -i -e "s|HOSTADDRS|$targets|g" -e "s|HOSTPORT|$port|g" isolation.star
+mkdir vol
 
 set +e
 "$FAULTBOX" test isolation.star --output isolation.json >"$TMP/out" 2>"$TMP/err" &
