@@ -66,7 +66,7 @@ PY
 then ok "a's pid, net, mnt, uts and ipc namespaces are not the host's"; else fail "a shares a namespace with the host"; fi
 [ "$(cat accepted)" = "$before" ] && ok "the listener saw only the host's own connections" \
   || fail "the listener accepted $(($(cat accepted) - before)) connections from the lab"
-for p in /fbiso /usr/fbiso /etc/fbiso "$FAULTBOX_BUILD/tests/helpers/fbiso"; do
+for p in /fbiso /usr/fbiso /etc/fbiso /bin/fbiso /lib/fbiso "$FAULTBOX_BUILD/tests/helpers/fbiso"; do
   [ ! -e "$p" ] && ok "no $p on the host" || { fail "$p written on the host"; rm -f "$p"; }
 done
 [ -e /etc/passwd ] && [ -d /usr/bin ] && ok "teardown left the host's /etc and /usr alone" || fail "host files gone"
