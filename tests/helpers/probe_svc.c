@@ -9,6 +9,7 @@
  *   mknod PATH           make a null device node at PATH and write to it
  *   fds                  its open fds that are no socket (and not the listing's own)
  *   symlink TARGET LINK  make a symlink
+ *   env NAME             the variable's value, or "unset"
  *   caps                 "CapPrm=... CapEff=... CapBnd=..." from /proc/self/status
  *   mount                try to mount a tmpfs: "ok" or why not
  *   ptrace               "PID:result" for every other pid it can see
@@ -366,6 +367,8 @@ handle (char *line, char *out, size_t len)
     do_fds (out, len);
   else if (sscanf (line, "symlink %255s %255s", a, b) == 2)
     snprintf (out, len, "%s", result (symlink (a, b) == 0));
+  else if (sscanf (line, "env %255s", a) == 1)
+    snprintf (out, len, "%s", getenv (a) ? getenv (a) : "unset");
   else if (!strcmp (line, "caps"))
     do_caps (out, len);
   else if (!strcmp (line, "mount"))

@@ -44,7 +44,7 @@ sed -i -e "s|HOSTADDRS|$targets|g" -e "s|HOSTPORT|$port|g" isolation.star
 mkdir vol
 
 set +e
-"$FAULTBOX" test isolation.star --output isolation.json >"$TMP/out" 2>"$TMP/err" &
+FBISO_SECRET=runner-only "$FAULTBOX" test isolation.star --output isolation.json >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 wait $pid
 rc=$?
@@ -52,7 +52,7 @@ set -e
 expect_rc 0 "isolation.star passes"
 for t in sees_only_its_own_processes reaches_the_lab_only writes_only_work_and_tmp \
          has_the_default_capabilities_only cannot_ptrace own_allow_filter_keeps_the_fault \
-         own_listener_is_refused own_notify_filter_fails_its_writes holds_no_fd_of_the_runner \
+         own_listener_is_refused own_notify_filter_fails_its_writes holds_nothing_of_the_runner \
          io_uring_cannot_bypass_the_fault; do
   expect_out out "^--- PASS: test_$t "
 done
