@@ -63,7 +63,8 @@ bool fb_path_is_system (const char *path);
 bool fb_path_glob_match (const char *glob, const char *path);
 
 /* A BPF program that sends the named syscalls (already expanded) to the
- * listener and allows everything else, for the native architecture. */
+ * listener, refuses io_uring_setup (ENOSYS: a ring would bypass it) and
+ * allows everything else, for the native architecture. */
 int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
 void fb_filter_free (struct sock_fprog *prog);
 /* The native architecture's number of a syscall, -1 when it has none
@@ -120,6 +121,10 @@ size_t fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int
  * run at once, so a service's SIGTERM handler is never stuck behind them.
  * Async-signal-safe. */
 void fb_engine_drain (fb_engine *e);
+/* Fails (negative), naming the service, when the loop could not receive
+ * or answer a notification of some listener (it then stopped supervising
+ * it): a test whose syscalls went unanswered cannot pass. */
+int fb_engine_check (fb_engine *e, fb_error *err);
 /* True once every listener hung up (its process tree is gone). */
 bool fb_engine_idle (fb_engine *e);
 /* Stops the loop, answering pending delays and held calls at once, as

@@ -50,7 +50,8 @@ typedef struct svc {
   char *name;
   char *root;      /* the target's root as we see it, "" when it is ours or unknown */
   pid_t pid;
-  int fd;          /* listener; -1 once it hung up (set by the loop, under the lock) */
+  int fd;          /* listener; -1 once it hung up or failed (set by the loop, under the lock) */
+  int failed;      /* errno of a receive or answer that failed, 0: none */
   snapshot *snap;  /* NULL: no rules; swapped with __atomic, read by the loop only */
 } svc;
 
@@ -627,8 +628,45 @@ decide (fb_engine *e, const snapshot *s, const char *service, int nr, const char
   return NULL;
 }
 
+static svc *
+solo_locked (fb_engine *e)
+{
+  svc *one = NULL;
+  size_t live = 0;
+  for (size_t i = 0; i < e->n_svcs; i++)
+    if (e->svcs[i]->fd >= 0)
+      {
+        one = e->svcs[i];
+        live++;
+      }
+  return live == 1 ? one : NULL;
+}
+
+/* A listener we stop watching: it hung up (err 0), or we cannot use it any
+ * more (err, for fb_engine_check; closing it fails the service's routed
+ * syscalls with ENOSYS instead of leaving them blocked). Its held calls go
+ * with it. */
 static void
-respond (int fd, uint64_t id, int error, bool cont)
+drop_listener (fb_engine *e, svc *sv, int err)
+{
+  epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
+  pthread_mutex_lock (&e->lock);
+  close (sv->fd);
+  sv->fd = -1;
+  sv->failed = err;
+  size_t w = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (e->held[i].svc == sv)
+      free (e->held[i].path);
+    else
+      e->held[w++] = e->held[i];
+  e->n_held = w;
+  e->solo = solo_locked (e);
+  pthread_mutex_unlock (&e->lock);
+}
+
+static void
+respond (fb_engine *e, svc *sv, uint64_t id, int error, bool cont)
 {
   struct seccomp_notif_resp resp = { .id = id };
   if (cont)
@@ -636,7 +674,8 @@ respond (int fd, uint64_t id, int error, bool cont)
   else
     resp.error = -error;
   /* ENOENT: the target died or its syscall was interrupted; nothing to do */
-  ioctl (fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  if (sv->fd >= 0 && ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    drop_listener (e, sv, errno);
 }
 
 /* The path or address a call names, read from the target. False when the
@@ -750,7 +789,7 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
     ev.decision = FB_ACT_ALLOW, ev.faulted = false;
   emit (e, &ev);
   if (ev.decision == FB_ACT_DENY)
-    respond (fd, req.id, ev.err, false);
+    respond (e, sv, req.id, ev.err, false);
   else if (ev.decision == FB_ACT_DELAY)
     {
       FB_GROW (e->heap, e->cap_pend, e->n_pend + 1);
@@ -761,36 +800,28 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
       e->heap[i] = p;
     }
   else if (ev.decision == FB_ACT_ALLOW)
-    respond (fd, req.id, 0, true);
+    respond (e, sv, req.id, 0, true);
 }
 
 static bool
-recv_one (svc *sv, struct seccomp_notif *req)
+recv_one (fb_engine *e, svc *sv, struct seccomp_notif *req)
 {
   memset (req, 0, sizeof *req);
-  return ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == 0;
+  if (ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+    return true;
+  /* ENOENT: the target went away before we took its notification (or the
+   * listener hung up: epoll says so); EINTR: a kick */
+  if (errno != ENOENT && errno != EINTR)
+    drop_listener (e, sv, errno);
+  return false;
 }
 
 static void
 handle (fb_engine *e, svc *sv)
 {
   struct seccomp_notif req;
-  if (recv_one (sv, &req))
+  if (recv_one (e, sv, &req))
     process (e, sv, &req);
-}
-
-static svc *
-solo_locked (fb_engine *e)
-{
-  svc *one = NULL;
-  size_t live = 0;
-  for (size_t i = 0; i < e->n_svcs; i++)
-    if (e->svcs[i]->fd >= 0)
-      {
-        one = e->svcs[i];
-        live++;
-      }
-  return live == 1 ? one : NULL;
 }
 
 /* Answers every delay whose deadline has passed (all of them when flush),
@@ -815,8 +846,7 @@ answer_due (fb_engine *e, bool flush)
         }
       if (e->n_pend)
         e->heap[i] = last;
-      if (top.svc->fd >= 0)
-        respond (top.svc->fd, top.id, 0, true);
+      respond (e, top.svc, top.id, 0, true);
     }
 }
 
@@ -871,7 +901,7 @@ on_wake (fb_engine *e, bool all)
           };
           if (!all)
             emit (e, &ev);
-          respond (h->svc->fd, h->id, h->err, h->err == 0);
+          respond (e, h->svc, h->id, h->err, h->err == 0);
         }
       free (h->path);
     }
@@ -880,26 +910,6 @@ on_wake (fb_engine *e, bool all)
   free (snaps);
   free (rules);
   __atomic_store_n (&e->seen, seen, __ATOMIC_SEQ_CST);
-}
-
-static void
-hang_up (fb_engine *e, svc *sv)
-{
-  /* supervision of a service ends only when its listener hangs up */
-  epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
-  pthread_mutex_lock (&e->lock);
-  close (sv->fd);
-  sv->fd = -1;
-  /* its held calls went with its processes */
-  size_t w = 0;
-  for (size_t i = 0; i < e->n_held; i++)
-    if (e->held[i].svc == sv)
-      free (e->held[i].path);
-    else
-      e->held[w++] = e->held[i];
-  e->n_held = w;
-  e->solo = solo_locked (e);
-  pthread_mutex_unlock (&e->lock);
 }
 
 /* Waits in the only live service's RECV. False when it got nothing: a
@@ -913,7 +923,7 @@ recv_solo (fb_engine *e, struct seccomp_notif *req)
       || __atomic_load_n (&e->stopping, __ATOMIC_SEQ_CST))
     errno = EINTR; /* a poke came after all: see to it first */
   else
-    got = recv_one (e->solo, req);
+    got = recv_one (e, e->solo, req);
   __atomic_store_n (&e->in_recv, false, __ATOMIC_SEQ_CST);
   return got;
 }
@@ -961,7 +971,7 @@ loop (void *arg)
           else if (evs[i].events & EPOLLIN)
             handle (e, sv);
           else if (evs[i].events & (EPOLLHUP | EPOLLERR))
-            hang_up (e, sv);
+            drop_listener (e, sv, 0);
         }
       answer_due (e, false);
       use_epoll = false;
@@ -969,6 +979,20 @@ loop (void *arg)
   answer_due (e, true);
   on_wake (e, true);
   return NULL;
+}
+
+int
+fb_engine_check (fb_engine *e, fb_error *err)
+{
+  pthread_mutex_lock (&e->lock);
+  int r = 0;
+  for (size_t i = 0; i < e->n_svcs && !r; i++)
+    if (e->svcs[i]->failed)
+      r = fb_error_setsys (err, e->svcs[i]->failed,
+                           "engine: the seccomp listener of service %s failed, its intercepted syscalls went unanswered",
+                           e->svcs[i]->name);
+  pthread_mutex_unlock (&e->lock);
+  return r;
 }
 
 int
