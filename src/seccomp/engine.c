@@ -12,9 +12,8 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <time.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Syscall numbers the engine indexes rules by; the native arch's are below. */
