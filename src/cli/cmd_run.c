@@ -3,6 +3,7 @@
 #include "faultbox/engine.h"
 #include "faultbox/lab.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 
@@ -72,23 +73,16 @@ forward_signal (int sig)
 static void
 print_filter (char *const *names)
 {
-  fprintf (stderr, "[faultbox] seccomp filter installed syscalls=[");
-  const char *sep = "";
+  _cleanup_buf_ fb_buf nrs = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf known = FB_BUF_INIT;
   for (char *const *s = names; *s; s++)
     if (fb_syscall_number (*s) >= 0)
       {
-        fprintf (stderr, "%s%d", sep, fb_syscall_number (*s));
-        sep = " ";
+        fb_buf_printf (&nrs, "%s%d", nrs.len ? " " : "", fb_syscall_number (*s));
+        fb_buf_printf (&known, "%s%s", known.len ? " " : "", *s);
       }
-  fprintf (stderr, "] names=[");
-  sep = "";
-  for (char *const *s = names; *s; s++)
-    if (fb_syscall_number (*s) >= 0)
-      {
-        fprintf (stderr, "%s%s", sep, *s);
-        sep = " ";
-      }
-  fprintf (stderr, "]\n");
+  fprintf (stderr, "[faultbox] seccomp filter installed syscalls=[%s] names=[%s]\n", nrs.len ? nrs.data : "",
+           known.len ? known.data : "");
 }
 
 static int
