@@ -665,6 +665,17 @@ drop_listener (fb_engine *e, svc *sv, int err)
   pthread_mutex_unlock (&e->lock);
 }
 
+/* SEND and ID_VALID wait for the listener's lock interruptibly: a wake-up
+ * signal meant for a RECV must not make them fail. */
+static int
+notif_ioctl (int fd, unsigned long op, void *arg)
+{
+  int r;
+  while ((r = ioctl (fd, op, arg)) < 0 && errno == EINTR)
+    ;
+  return r;
+}
+
 static void
 respond (fb_engine *e, svc *sv, uint64_t id, int error, bool cont)
 {
@@ -674,7 +685,7 @@ respond (fb_engine *e, svc *sv, uint64_t id, int error, bool cont)
   else
     resp.error = -error;
   /* ENOENT: the target died or its syscall was interrupted; nothing to do */
-  if (sv->fd >= 0 && ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+  if (sv->fd >= 0 && notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
     drop_listener (e, sv, errno);
 }
 
@@ -765,7 +776,7 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
   bool is_addr;
   /* what we read is only trustworthy if the target is still in that syscall */
   if (read_target (sv, &req, known ? sysinfo[nr].kind : K_OTHER, path, sizeof path, &is_addr)
-      && ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+      && notif_ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
     return;
 
   bool fire;
