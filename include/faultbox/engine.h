@@ -73,6 +73,8 @@ int fb_syscall_number (const char *name);
 
 typedef struct fb_engine fb_engine;
 
+typedef enum { FB_VTIME_NONE, FB_VTIME_DELAY, FB_VTIME_SLEEP, FB_VTIME_CLOCK } fb_vtime;
+
 typedef struct fb_engine_event {
   uint64_t seq;
   int64_t time_ns;        /* monotonic */
@@ -87,6 +89,12 @@ typedef struct fb_engine_event {
   int64_t delay_ns;
   const fb_rule *rule;    /* the rule that decided, NULL when none matched */
   uint64_t rule_id;
+  /* Under virtual time (fb_engine_set_virtual_time): a delay that advanced
+   * the virtual clock instead of waiting (decision FB_ACT_DELAY), or a
+   * sleep (delay_ns: how long it slept) or clock read answered from that
+   * clock without running (decision FB_ACT_ALLOW, not faulted). */
+  fb_vtime vtime;
+  int64_t vclock_ns;      /* the virtual clock after the call */
 } fb_engine_event;
 
 /* Called from the engine thread for every intercepted syscall, before it is
@@ -104,6 +112,12 @@ int fb_engine_add_rule (fb_engine *e, const char *service, const fb_rule *rule, 
 void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
 /* matched: syscalls the rule matched; fired: of those, faulted. */
 void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
+/* Before fb_engine_start: delays advance a virtual clock (starting at 0)
+ * instead of waiting, and nanosleep, clock_nanosleep (which the services'
+ * filters must route) return at once, advancing it; clock_gettime gets
+ * its reading, whatever the clock id. Clock reads through the vDSO never
+ * reach the engine. */
+void fb_engine_set_virtual_time (fb_engine *e, bool on);
 /* Starts the loop thread. While it has a single live service and nothing
  * parked, the loop waits in that listener's RECV rather than in epoll; to
  * interrupt it, the engine installs a do-nothing handler for SIGRTMIN+3 and
@@ -116,6 +130,9 @@ size_t fb_engine_held (fb_engine *e, uint64_t rule_id, const char *label);
  * 0, else fail with err. Returns how many; the loop answers them next. A
  * removed scope releases the calls its rules hold, as allowed. */
 size_t fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err);
+/* Releases only the k-th (0-based, in the order they were held) of the
+ * calls fb_engine_held would count. False when there are not that many. */
+bool fb_engine_release_nth (fb_engine *e, uint64_t rule_id, const char *label, size_t k, int err);
 /* For teardown, before signalling the services: answers every pending delay
  * and held call now, as allowed, and from then on lets delays and holds
  * run at once, so a service's SIGTERM handler is never stuck behind them.

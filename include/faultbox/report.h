@@ -82,6 +82,9 @@ typedef struct fb_test_result {
   unsigned runs;              /* --runs N > 1: runs made (up to the first failure) */
   unsigned runs_passed;
   unsigned runs_wanted;
+  bool explored;              /* --explore: explore_index is the permutation of this run */
+  uint64_t explore_index;
+  bool virtual_time;          /* it ran under --virtual-time */
 } fb_test_result;
 
 typedef struct fb_report {
@@ -125,7 +128,8 @@ size_t fb_report_failed (const fb_report *r);
 /* The result of the matrix cell scenario × fault; NULL when it did not run
  * (excluded, another shard's, interrupted). */
 const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
-/* "faultbox test SPEC --test NAME --seed N": the command that replays t. */
+/* "faultbox test SPEC --test NAME --seed N" (with --explore-index K and
+ * --virtual-time when it ran so): the command that replays t. */
 void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out);
 
 /* Lines for one test as the seed chapter shows them:

@@ -56,6 +56,7 @@ typedef struct fb_progress {
 } fb_progress;
 
 #define FB_DEFAULT_MAX_EVENTS 200000
+#define FB_EXPLORE_MAX_RUNS 5040 /* 7!: --explore all stops there */
 
 typedef struct fb_test_options {
   const char *filter;      /* --test, NULL: all */
@@ -67,6 +68,18 @@ typedef struct fb_test_options {
   bool keep_workdir;       /* the result's workdir says where */
   bool echo_output;        /* services' output also to stderr, as "[name] line" */
   bool check_determinism;  /* run each test twice; differing traces fail it */
+  /* --virtual-time: delays advance a per-test virtual clock instead of
+   * waiting; every service's nanosleep and clock_nanosleep return at once
+   * and clock_gettime reads that clock (vDSO reads never trap) */
+  bool virtual_time;
+  /* --explore: each parallel() holds the syscalls of the services it
+   * reaches (but nondet() ones) and releases them in the order of one
+   * permutation per run, the same seed for every run. ALL runs every
+   * permutation of the calls the first run held (at most
+   * FB_EXPLORE_MAX_RUNS), SAMPLE the first `runs` of them, ONE only
+   * explore_index (a replay). */
+  enum { FB_EXPLORE_NONE, FB_EXPLORE_ALL, FB_EXPLORE_SAMPLE, FB_EXPLORE_ONE } explore;
+  uint64_t explore_index;
   /* Events kept per test (--max-events); a test whose services make more
    * intercepted syscalls fails as an error. 0: FB_DEFAULT_MAX_EVENTS. */
   uint64_t max_events;

@@ -119,7 +119,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   fb_test_options o = { .runs = 1, .jobs = cores () };
   const char *format = "text", *output = NULL, *junit = NULL, *html = NULL, *normalize = NULL, *shiviz = NULL,
              *bundle = NULL;
-  bool dry = false, progress = true, debug = false, verbose = false;
+  bool dry = false, progress = true, debug = false, verbose = false, runs_given = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -141,6 +141,9 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
     { "verbose", no_argument, NULL, 'v' },
     { "bundle", required_argument, NULL, 'B' },
     { "max-events", required_argument, NULL, 'E' },
+    { "virtual-time", no_argument, NULL, 'T' },
+    { "explore", required_argument, NULL, 'X' },
+    { "explore-index", required_argument, NULL, 'I' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -169,6 +172,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
         if (fb_parse_int (optarg, 1, 1000000, &n, &err) < 0)
           return fb_cli_fail ("test: --runs: %s", err.msg);
         o.runs = (unsigned) n;
+        runs_given = true;
         break;
       case 's':
         if (fb_parse_int (optarg, 0, INT64_MAX, &n, &err) < 0)
@@ -202,11 +206,27 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
           return fb_cli_fail ("test: --max-events: %s", err.msg);
         o.max_events = (uint64_t) n;
         break;
+      case 'T': o.virtual_time = true; break;
+      case 'X':
+        if (strcmp (optarg, "all") && strcmp (optarg, "sample"))
+          return fb_cli_fail ("test: --explore takes all or sample, not \"%s\"", optarg);
+        /* --explore-index names one permutation, whatever the order of the flags */
+        if (o.explore != FB_EXPLORE_ONE)
+          o.explore = !strcmp (optarg, "all") ? FB_EXPLORE_ALL : FB_EXPLORE_SAMPLE;
+        break;
+      case 'I':
+        if (fb_parse_int (optarg, 0, INT64_MAX, &n, &err) < 0)
+          return fb_cli_fail ("test: --explore-index: %s", err.msg);
+        o.explore = FB_EXPLORE_ONE;
+        o.explore_index = (uint64_t) n;
+        break;
       default:
         if (optopt == 'j')
           return fb_cli_fail ("test: -j needs a number of jobs");
         return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
       }
+  if (o.explore == FB_EXPLORE_SAMPLE && !runs_given)
+    o.runs = 100;
   const char *file = from ? from->star_file : optind < argc ? argv[optind] : NULL;
   if (from && optind < argc)
     return fb_cli_fail ("replay: unexpected argument \"%s\" (the spec comes from the bundle)", argv[optind]);
@@ -316,6 +336,17 @@ const fb_command fb_cmd_test = {
            "                   normalized traces differ\n"
            "  --max-events N   events a test's log keeps (default 200000); a test whose\n"
            "                   services make more intercepted syscalls fails as an error\n"
+           "  --virtual-time   delay faults advance a per-test virtual clock instead of\n"
+           "                   waiting; nanosleep and clock_nanosleep return at once and\n"
+           "                   clock_gettime reads that clock (vDSO clock reads never trap)\n"
+           "  --explore all|sample\n"
+           "                   parallel() holds the services' reads, writes, connects ...\n"
+           "                   (not nondet() ones) and releases them in one order per run,\n"
+           "                   every run with the same seed: all runs every order of the\n"
+           "                   calls the first run held (N! runs, at most 5040), sample the\n"
+           "                   first --runs of them (default 100)\n"
+           "  --explore-index K\n"
+           "                   run only the K-th order (a failure's replay line names it)\n"
            "  --no-progress    no live progress line on a terminal\n"
            "  --bundle PATH    write a replay bundle (a directory, or PATH.tar.gz): the spec\n"
            "                   and what it loads, seeds, command line, environment, the JSON\n"

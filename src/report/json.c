@@ -103,6 +103,10 @@ test_json (const fb_report *r, const fb_test_result *t)
       json_object_object_add (o, "runs_passed", json_object_new_uint64 (t->runs_passed));
       json_object_object_add (o, "runs_wanted", json_object_new_uint64 (t->runs_wanted));
     }
+  if (t->explored)
+    json_object_object_add (o, "explore_index", json_object_new_uint64 (t->explore_index));
+  if (t->virtual_time)
+    json_object_object_add (o, "virtual_time", json_object_new_boolean (true));
   if (t->n_logs)
     {
       json_object *la = json_object_new_array ();
@@ -392,6 +396,10 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
       || read_uint (o, "runs_passed", &runs[1], where, err) < 0 || read_uint (o, "runs_wanted", &runs[2], where, err) < 0)
     return -1;
   t->runs = (unsigned) runs[0], t->runs_passed = (unsigned) runs[1], t->runs_wanted = (unsigned) runs[2];
+  t->explored = json_object_object_get_ex (o, "explore_index", &v);
+  if (read_uint (o, "explore_index", &t->explore_index, where, err) < 0)
+    return -1;
+  t->virtual_time = json_object_object_get_ex (o, "virtual_time", &v) && json_object_get_boolean (v);
   json_object *a;
   size_t n;
   char at[128];

@@ -177,6 +177,10 @@ fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *o
 {
   fb_buf_printf (out, "faultbox test %s --test %s --seed %llu", r->star_file ? r->star_file : "",
                  strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name, (unsigned long long) t->seed);
+  if (t->explored)
+    fb_buf_printf (out, " --explore-index %llu", (unsigned long long) t->explore_index);
+  if (t->virtual_time)
+    fb_buf_puts (out, " --virtual-time");
 }
 
 void

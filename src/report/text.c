@@ -53,6 +53,10 @@ syscall_trace (const fb_test_result *t, fb_buf *out)
         fb_buf_printf (out, "  %s", path);
       if (lat)
         fb_buf_printf (out, "  (+%sms)", lat);
+      /* --virtual-time: answered from the virtual clock, which then read */
+      const char *vclock = fb_event_get (ev, "virtual_ms");
+      if (vclock)
+        fb_buf_printf (out, "  (virtual clock %sms)", vclock);
       fb_buf_putc (out, '\n');
     }
 }

@@ -107,9 +107,11 @@ struct fb_engine {
   uint64_t pokes, seen;  /* __atomic */
   bool in_recv;          /* __atomic */
   svc *solo;             /* the loop's: the only live service, or NULL */
+  bool virtual_time;     /* set before the loop starts */
+  int64_t vclock;        /* the loop's: the virtual clock, ns */
 };
 
-enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO };
+enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO, K_SLEEP, K_CLOCK_SLEEP, K_CLOCK };
 
 /* Where a syscall's path or address comes from, decided once per name so
  * the notification loop does not compare strings on every call. */
@@ -126,6 +128,12 @@ syscall_kind (const char *n)
     return K_CONNECT;
   if (!strcmp (n, "sendto"))
     return K_SENDTO;
+  if (!strcmp (n, "nanosleep"))
+    return K_SLEEP;
+  if (!strcmp (n, "clock_nanosleep"))
+    return K_CLOCK_SLEEP;
+  if (!strcmp (n, "clock_gettime"))
+    return K_CLOCK;
   for (const char *const *p = path; *p; p++)
     if (!strcmp (n, *p))
       return K_PATH;
@@ -460,13 +468,15 @@ fb_engine_held (fb_engine *e, uint64_t rule_id, const char *label)
   return n;
 }
 
-size_t
-fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err)
+/* Marks the matching held calls for release: all of them (nth SIZE_MAX)
+ * or only the nth. Returns how many. */
+static size_t
+release_matching (fb_engine *e, uint64_t rule_id, const char *label, size_t nth, int err)
 {
   pthread_mutex_lock (&e->lock);
-  size_t n = 0;
+  size_t n = 0, seen = 0;
   for (size_t i = 0; i < e->n_held; i++)
-    if (held_matches (&e->held[i], rule_id, label))
+    if (held_matches (&e->held[i], rule_id, label) && (nth == SIZE_MAX || seen++ == nth))
       {
         e->held[i].release = true;
         e->held[i].err = err;
@@ -476,6 +486,24 @@ fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err)
     poke (e);
   pthread_mutex_unlock (&e->lock);
   return n;
+}
+
+size_t
+fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err)
+{
+  return release_matching (e, rule_id, label, SIZE_MAX, err);
+}
+
+bool
+fb_engine_release_nth (fb_engine *e, uint64_t rule_id, const char *label, size_t k, int err)
+{
+  return release_matching (e, rule_id, label, k, err) == 1;
+}
+
+void
+fb_engine_set_virtual_time (fb_engine *e, bool on)
+{
+  e->virtual_time = on;
 }
 
 /* Lock-free so that a signal handler may call it: the loop does the rest. */
@@ -762,6 +790,69 @@ pend_before (const pending *a, const pending *b)
   return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
 }
 
+static bool
+target_io (pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+  struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
+  ssize_t n = write ? process_vm_writev (pid, &local, 1, &remote, 1, 0)
+                    : process_vm_readv (pid, &local, 1, &remote, 1, 0);
+  return addr && n == (ssize_t) len;
+}
+
+/* Under virtual time a sleep returns at once, advancing the virtual
+ * clock, and clock_gettime reads that clock; neither runs. A timespec read
+ * from the target counts only once ID_VALID says it is still in the call;
+ * the clock is written into it before that check, as the kernel would. */
+static void
+virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned char kind, const char *name)
+{
+  const __u64 *a = req->data.args;
+  pid_t pid = (pid_t) req->pid;
+  struct timespec ts = { 0 };
+  int error = 0;
+  int64_t slept = 0;
+  if (kind == K_CLOCK)
+    {
+      ts.tv_sec = e->vclock / FB_NS_PER_S;
+      ts.tv_nsec = e->vclock % FB_NS_PER_S;
+      if (!target_io (pid, a[1], &ts, sizeof ts, true))
+        error = EFAULT;
+    }
+  else
+    {
+      bool absolute = kind == K_CLOCK_SLEEP && (a[1] & TIMER_ABSTIME);
+      uint64_t at = kind == K_SLEEP ? a[0] : a[2], rem = kind == K_SLEEP ? a[1] : a[3];
+      if (!target_io (pid, at, &ts, sizeof ts, false))
+        error = EFAULT;
+      else if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= FB_NS_PER_S)
+        error = EINVAL;
+      else
+        {
+          /* a year at most: the clock must not overflow */
+          int64_t want = ts.tv_sec > 366 * 86400 ? 366 * 86400 * FB_NS_PER_S : ts.tv_sec * FB_NS_PER_S + ts.tv_nsec;
+          slept = !absolute ? want : want > e->vclock ? want - e->vclock : 0;
+        }
+      struct timespec zero = { 0 };
+      if (!error && rem && !absolute)
+        target_io (pid, rem, &zero, sizeof zero, true);
+    }
+  if (notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, (void *) &req->id) < 0)
+    return;
+  e->vclock += slept;
+  fb_engine_event ev = {
+    .service = sv->name,
+    .pid = pid,
+    .syscall = name,
+    .decision = error ? FB_ACT_DENY : FB_ACT_ALLOW,
+    .err = error,
+    .delay_ns = slept,
+    .vtime = kind == K_CLOCK ? FB_VTIME_CLOCK : FB_VTIME_SLEEP,
+    .vclock_ns = e->vclock,
+  };
+  emit (e, &ev);
+  respond (e, sv, req->id, error, false);
+}
+
 /* Decides and answers one notification. */
 static void
 process (fb_engine *e, svc *sv, struct seccomp_notif *np)
@@ -771,11 +862,17 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
   int nr = req.data.nr;
   bool known = nr >= 0 && nr < NR_MAX;
   const char *name = known ? sysinfo[nr].name : "?";
+  unsigned char kind = known ? sysinfo[nr].kind : K_OTHER;
+  if (e->virtual_time && (kind == K_SLEEP || kind == K_CLOCK_SLEEP || kind == K_CLOCK))
+    {
+      virtual_call (e, sv, &req, kind, name);
+      return;
+    }
   char path[PATH_MAX];
   path[0] = '\0';
   bool is_addr;
   /* what we read is only trustworthy if the target is still in that syscall */
-  if (read_target (sv, &req, known ? sysinfo[nr].kind : K_OTHER, path, sizeof path, &is_addr)
+  if (read_target (sv, &req, kind, path, sizeof path, &is_addr)
       && notif_ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
     return;
 
@@ -798,9 +895,18 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
   /* parked before its event: a release, answered by this thread, comes after */
   if (ev.decision == FB_ACT_HOLD && !hold (e, sv, &req, rs, name, path))
     ev.decision = FB_ACT_ALLOW, ev.faulted = false;
+  /* a virtual delay passes on the clock and the call runs now */
+  if (ev.decision == FB_ACT_DELAY && e->virtual_time)
+    {
+      e->vclock += ev.delay_ns;
+      ev.vtime = FB_VTIME_DELAY;
+      ev.vclock_ns = e->vclock;
+    }
   emit (e, &ev);
   if (ev.decision == FB_ACT_DENY)
     respond (e, sv, req.id, ev.err, false);
+  else if (ev.decision == FB_ACT_DELAY && e->virtual_time)
+    respond (e, sv, req.id, 0, true);
   else if (ev.decision == FB_ACT_DELAY)
     {
       FB_GROW (e->heap, e->cap_pend, e->n_pend + 1);

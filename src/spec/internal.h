@@ -38,6 +38,7 @@ struct fb_spec {
   fb_plan plan;
   char ***filters;      /* per service: syscalls its seccomp filter routes */
   size_t *n_filters;
+  bool has_parallel;    /* it calls parallel(): --explore routes what it holds */
   spec_test *tests;
   size_t n_tests;
   fb_session *session;  /* the test running now, NULL while loading */
@@ -93,6 +94,11 @@ struct fb_session {
   uint64_t max_events;  /* the log's cap; past it syscall events are lost */
   uint64_t lost_events; /* under mu */
   char *lost_from;      /* the service of the first lost event; under mu */
+  const fb_test_options *opts;
+  bool *nondet;         /* per service: nondet() keeps it out of --explore */
+  uint64_t explore_index; /* this run's permutation */
+  bool explored;        /* an explored parallel() ran; explore_held says how many it held */
+  size_t explore_held;
 };
 
 /* host types */
@@ -121,6 +127,9 @@ typedef struct {
 } spec_builtin;
 
 /* spec.c */
+/* Appends to the NULL-terminated *v (*n entries) the strings of add it
+ * does not hold yet, copied. */
+void spec_strv_add (char ***v, size_t *n, char *const *add);
 /* Predeclares a table of builtins on the spec's thread. */
 void spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n);
 void spec_predeclare_topology (fb_spec *s);
@@ -188,6 +197,22 @@ void spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_r
  * in selection order. */
 int spec_run_jobs (fb_spec *sp, const fb_test_options *o, const size_t *sel, size_t n,
                    fb_report *rep, fb_error *err);
+
+/* explore.c: --explore */
+/* The syscalls an explored parallel() holds, families expanded; free with
+ * fb_strv_free. */
+char **spec_explore_syscalls (void);
+/* out[0..n) = the index-th permutation of 0..n-1 (Lehmer code, index
+ * taken modulo n!): index 0 is 0, 1, ..., n-1. */
+void spec_permutation (uint64_t index, size_t n, size_t *out);
+/* n!, or FB_EXPLORE_MAX_RUNS when it is more. */
+uint64_t spec_explore_runs (size_t n);
+/* Runs parallel()'s branches under hold and release: starts each in turn
+ * once the calls of the one before are held, then releases the held calls
+ * in the order of this run's permutation, a moment apart; branch_start(i)
+ * starts branch i, branch_done(i) says whether it returned. */
+void spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (void *ctx, size_t i),
+                            bool (*branch_done) (void *ctx, size_t i), void *ctx);
 
 /* steps.c */
 void spec_predeclare_steps (fb_spec *s);

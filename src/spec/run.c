@@ -35,8 +35,18 @@ static void
 engine_event (void *ctx, const fb_engine_event *ev)
 {
   fb_session *ss = ctx;
-  char decision[96], pid[16];
-  if (ev->rule && ev->faulted)
+  char decision[96], pid[16], vclock[24];
+  if (ev->vtime == FB_VTIME_SLEEP || ev->vtime == FB_VTIME_CLOCK)
+    {
+      /* answered from the virtual clock: how long it slept, what it read */
+      char d[32];
+      fb_format_duration (ev->vtime == FB_VTIME_SLEEP ? ev->delay_ns : ev->vclock_ns, d, sizeof d);
+      if (ev->err)
+        snprintf (decision, sizeof decision, "deny(%s)", fb_errno_name (ev->err));
+      else
+        snprintf (decision, sizeof decision, "%s(%s)", ev->vtime == FB_VTIME_SLEEP ? "virtual_sleep" : "virtual_time", d);
+    }
+  else if (ev->rule && ev->faulted)
     fb_rule_describe_action (ev->rule, decision, sizeof decision);
   else
     {
@@ -46,7 +56,7 @@ engine_event (void *ctx, const fb_engine_event *ev)
       snprintf (decision, sizeof decision, traced ? "trace" : "allow");
     }
   snprintf (pid, sizeof pid, "%d", (int) ev->pid);
-  const char *kv[15] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
+  const char *kv[17] = { "syscall", ev->syscall, "decision", decision, "pid", pid };
   size_t n = 6;
   if (ev->path)
     {
@@ -59,10 +69,15 @@ engine_event (void *ctx, const fb_engine_event *ev)
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
   char latency[24];
-  if (ev->faulted && ev->decision == FB_ACT_DELAY)
+  if ((ev->faulted && ev->decision == FB_ACT_DELAY) || ev->vtime == FB_VTIME_SLEEP)
     {
       snprintf (latency, sizeof latency, "%lld", (long long) (ev->delay_ns / 1000000));
       kv[n++] = "latency_ms", kv[n++] = latency;
+    }
+  if (ev->vtime)
+    {
+      snprintf (vclock, sizeof vclock, "%lld", (long long) (ev->vclock_ns / 1000000));
+      kv[n++] = "virtual_ms", kv[n++] = vclock;
     }
   if (ev->faulted && ev->rule && strcmp (ev->rule->keyword, ev->syscall)
       && is_op (&ss->spec->plan, ev->service, ev->rule->keyword))
@@ -191,7 +206,7 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
 
 typedef struct {
   fb_service_plan *svcs;
-  char ***argv, ***envp, ***binds;
+  char ***argv, ***envp, ***binds, ***filters;
   fb_bind **volumes;
   struct sock_fprog *progs;
   size_t n;
@@ -208,6 +223,8 @@ lab_inputs_free (lab_inputs *in)
         fb_strv_free (in->envp[i]);
       if (in->binds)
         fb_strv_free (in->binds[i]);
+      if (in->filters)
+        fb_strv_free (in->filters[i]);
       if (in->volumes)
         free (in->volumes[i]);
       if (in->progs)
@@ -217,15 +234,35 @@ lab_inputs_free (lab_inputs *in)
   free (in->argv);
   free (in->envp);
   free (in->binds);
+  free (in->filters);
   free (in->volumes);
   free (in->progs);
+}
+
+/* What service i's filter routes: what the spec's rules name, plus what
+ * the run's options answer (NULL: no filter). */
+static char **
+run_filter (const fb_spec *sp, size_t i, const fb_test_options *o)
+{
+  char **v = NULL;
+  size_t n = 0;
+  spec_strv_add (&v, &n, sp->filters[i]);
+  if (o->virtual_time)
+    spec_strv_add (&v, &n, (char *const[]) { "nanosleep", "clock_nanosleep", "clock_gettime", NULL });
+  if (o->explore && sp->has_parallel)
+    {
+      char **held = spec_explore_syscalls ();
+      spec_strv_add (&v, &n, held);
+      fb_strv_free (held);
+    }
+  return v;
 }
 
 /* Builds what the lab needs; a missing binary fails the test, naming the
  * service and where it was declared. Every service sees the spec's
  * directory (configuration files beside the spec) at its own path. */
 static int
-lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
+lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf *why)
 {
   size_t n = sp->plan.n_services;
   in->n = n;
@@ -233,6 +270,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
   in->argv = fb_xcalloc (n + 1, sizeof *in->argv);
   in->envp = fb_xcalloc (n + 1, sizeof *in->envp);
   in->binds = fb_xcalloc (n + 1, sizeof *in->binds);
+  in->filters = fb_xcalloc (n + 1, sizeof *in->filters);
   in->volumes = fb_xcalloc (n + 1, sizeof *in->volumes);
   in->progs = fb_xcalloc (n + 1, sizeof *in->progs);
   const char **names = fb_xcalloc (n + 1, sizeof *names);
@@ -271,7 +309,8 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
         in->volumes[i][k] = (fb_bind){ s->volumes[k].src, s->volumes[k].dst, s->volumes[k].writable };
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
-      if (sp->n_filters[i] && fb_filter_build (sp->filters[i], &in->progs[i], &e) < 0)
+      in->filters[i] = run_filter (sp, i, o);
+      if (in->filters[i] && fb_filter_build (in->filters[i], &in->progs[i], &e) < 0)
         {
           fb_buf_printf (why, "service %s: %s", s->name, e.msg);
           rc = -1;
@@ -282,9 +321,9 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
         .argv = in->argv[i],
         .envp = in->envp[i],
         .ro_binds = (const char *const *) in->binds[i],
-        .seccomp_filter = sp->n_filters[i] ? &in->progs[i] : NULL,
+        .seccomp_filter = in->filters[i] ? &in->progs[i] : NULL,
         .limits = { .memory_max = s->memory_max, .pids_max = s->pids_max },
-        .echo_output = echo,
+        .echo_output = o->echo_output,
         .binds = in->volumes[i],
         .n_binds = s->n_volumes,
         .rootfs = s->rootfs,
@@ -464,15 +503,21 @@ check_supervision (fb_session *ss, fb_buf *why, const char **failure_type)
   *failure_type = "error";
 }
 
+/* One run of a test with seed (and, under --explore, permutation
+ * explore_index); *held: the calls its first explored parallel() held,
+ * SIZE_MAX when none ran. */
 static void
-run_test (fb_spec *sp, const spec_test *test, uint64_t seed, const fb_test_options *o,
-          fb_test_result *t)
+run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_index, const fb_test_options *o,
+          fb_test_result *t, size_t *held)
 {
   fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns (),
-                    .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS };
+                    .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS,
+                    .opts = o, .explore_index = explore_index };
   pthread_mutex_init (&ss.mu, NULL);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
+  ss.nondet = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.nondet);
   t->seed = seed;
+  t->virtual_time = o->virtual_time;
   _cleanup_buf_ fb_buf why = FB_BUF_INIT;
   fb_error e = { 0 };
   lab_inputs in = { 0 };
@@ -480,10 +525,12 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, const fb_test_optio
   size_t *order = fb_xcalloc (n + 1, sizeof *order);
   fb_star_mark mark = fb_star_mark_heap (sp->th);
   const char *failure_type = "service_start";
-  if (lab_inputs_build (sp, &in, o->echo_output, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
+  if (lab_inputs_build (sp, &in, o, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
     goto done;
-  if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0
-      || fb_engine_start (ss.engine, &e) < 0)
+  if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0)
+    goto done;
+  fb_engine_set_virtual_time (ss.engine, o->virtual_time);
+  if (fb_engine_start (ss.engine, &e) < 0)
     goto done;
   fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
                      .on_listener = hand_over, .ctx = &ss };
@@ -559,6 +606,11 @@ done:
   lab_inputs_free (&in);
   free (order);
   free (ss.svc_scope);
+  free (ss.nondet);
+  if (held)
+    *held = ss.explored ? ss.explore_held : SIZE_MAX;
+  if (o->explore)
+    t->explored = true, t->explore_index = explore_index;
   for (size_t i = 0; i < ss.n_rules; i++)
     fb_rule_clear (&ss.rules[i].rule);
   free (ss.rules);
@@ -583,7 +635,7 @@ check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
                    fb_test_result *t)
 {
   fb_test_result again = { .name = fb_xstrdup (t->name) };
-  run_test (sp, test, t->seed, o, &again);
+  run_test (sp, test, t->seed, t->explore_index, o, &again, NULL);
   _cleanup_buf_ fb_buf a = FB_BUF_INIT;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   _cleanup_buf_ fb_buf d = FB_BUF_INIT;
@@ -634,10 +686,12 @@ void
 spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t)
 {
   const spec_test *st = &sp->tests[test];
-  unsigned runs = o->runs ? o->runs : 1;
+  uint64_t runs = o->explore == FB_EXPLORE_ALL ? 1 : o->runs ? o->runs : 1;
   /* --runs: repeat with consecutive seeds until the first failure; the
-   * result kept is that failure, or the last run */
-  for (unsigned k = 0; k < runs; k++)
+   * result kept is that failure, or the last run. --explore: one seed,
+   * a permutation per run, as many as the first run's parallel() held
+   * calls can be ordered (--explore all) */
+  for (uint64_t k = 0; k < runs; k++)
     {
       if (k)
         fb_test_result_clear (t);
@@ -647,11 +701,20 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
           t->matrix_scenario = fb_xstrdup (st->matrix_scenario);
           t->matrix_fault = fb_xstrdup (st->matrix_fault);
         }
-      run_test (sp, st, o->seed + k, o, t);
+      size_t held;
+      bool explore = o->explore != FB_EXPLORE_NONE;
+      run_test (sp, st, o->seed + (explore ? 0 : k), o->explore == FB_EXPLORE_ONE ? o->explore_index : k, o, t, &held);
+      if (!k && (o->explore == FB_EXPLORE_ALL || o->explore == FB_EXPLORE_SAMPLE))
+        {
+          /* a test without parallel() has one order */
+          uint64_t orders = held == SIZE_MAX ? 1 : spec_explore_runs (held);
+          runs = o->explore == FB_EXPLORE_ALL || runs > orders ? orders : runs;
+        }
       if (o->check_determinism && t->result == FB_RESULT_PASS)
         check_determinism (sp, st, o, t);
       if (runs > 1)
-        t->runs = k + 1, t->runs_passed = k + (t->result == FB_RESULT_PASS), t->runs_wanted = runs;
+        t->runs = (unsigned) k + 1, t->runs_passed = (unsigned) k + (t->result == FB_RESULT_PASS),
+        t->runs_wanted = (unsigned) runs;
       if (t->result != FB_RESULT_PASS)
         break;
     }

@@ -690,21 +690,26 @@ print_stderr (void *ctx, const char *msg)
   fprintf (stderr, "%s\n", msg);
 }
 
+void
+spec_strv_add (char ***v, size_t *n, char *const *add)
+{
+  for (char *const *p = add; p && *p; p++)
+    {
+      bool have = false;
+      for (size_t i = 0; i < *n; i++)
+        have |= !strcmp ((*v)[i], *p);
+      if (have)
+        continue;
+      *v = fb_xreallocarray (*v, *n + 2, sizeof **v);
+      (*v)[(*n)++] = fb_xstrdup (*p);
+      (*v)[*n] = NULL;
+    }
+}
+
 static void
 filter_add (fb_spec *sp, size_t svc, char **syscalls)
 {
-  for (char **p = syscalls; p && *p; p++)
-    {
-      bool have = false;
-      for (size_t i = 0; i < sp->n_filters[svc]; i++)
-        have |= !strcmp (sp->filters[svc][i], *p);
-      if (have)
-        continue;
-      sp->filters[svc] = fb_xreallocarray (sp->filters[svc], sp->n_filters[svc] + 2,
-                                           sizeof **sp->filters);
-      sp->filters[svc][sp->n_filters[svc]++] = fb_xstrdup (*p);
-      sp->filters[svc][sp->n_filters[svc]] = NULL;
-    }
+  spec_strv_add (&sp->filters[svc], &sp->n_filters[svc], syscalls);
 }
 
 /* A keyword of fault() names an op of the service or a syscall family. */
@@ -754,6 +759,7 @@ scan_call (void *ctx, const fb_star_callsite *cs)
   bool monitor = !strcmp (c, "monitor") || !strcmp (c, "match.event")
                  || !strcmp (c, "assert_never") || !strcmp (c, "assert_eventually")
                  || !strcmp (c, "events");
+  sp->has_parallel |= !strcmp (c, "parallel");
   if (!fault && !trace && !monitor)
     return;
   const char *target = NULL;

@@ -224,6 +224,9 @@ typedef struct {
   fb_value *fn;
   fb_value *result;
   fb_error err;
+  pthread_t tid;
+  bool started;
+  bool done;             /* __atomic */
 } branch;
 
 static void *
@@ -233,17 +236,35 @@ branch_main (void *p)
   b->result = fb_star_call (b->th, b->fn, NULL);
   if (!b->result)
     fb_star_take_error (b->th, &b->err);
+  __atomic_store_n (&b->done, true, __ATOMIC_RELEASE);
   return NULL;
+}
+
+static void
+branch_start (void *ctx, size_t i)
+{
+  branch *b = (branch *) ctx + i;
+  b->started = pthread_create (&b->tid, NULL, branch_main, b) == 0;
+  if (!b->started)
+    branch_main (b);
+}
+
+static bool
+branch_done (void *ctx, size_t i)
+{
+  return __atomic_load_n (&((branch *) ctx)[i].done, __ATOMIC_ACQUIRE);
 }
 
 /* parallel(fn1, fn2, ...): runs the functions at once, each on its own
  * thread (inside the lab like the test body), and returns their results in
- * argument order; a branch that fails fails the call. */
+ * argument order; a branch that fails fails the call. Under --explore the
+ * services' calls are held and released in this run's order. */
 static fb_value *
 b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  if (!spec_session (th, "parallel", STEP_NEEDS_TEST))
+  fb_session *ss = spec_session (th, "parallel", STEP_NEEDS_TEST);
+  if (!ss)
     return NULL;
   for (size_t i = 0; i < a->nkw; i++)
     if (strcmp (a->kwnames[i], "interleavings"))
@@ -256,23 +277,23 @@ b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                              fb_value_type_name (a->pos[i]));
   size_t n = a->npos;
   branch *b = fb_xcalloc (n, sizeof *b);
-  pthread_t *tids = fb_xcalloc (n, sizeof *tids);
-  bool *started = fb_xcalloc (n, sizeof *started);
   for (size_t i = 0; i < n; i++)
     {
       b[i].th = fb_star_thread_spawn (th);
       b[i].fn = a->pos[i];
-      started[i] = pthread_create (&tids[i], NULL, branch_main, &b[i]) == 0;
-      if (!started[i])
-        branch_main (&b[i]);
     }
+  if (ss->opts->explore)
+    spec_explore_parallel (ss, n, branch_start, branch_done, b);
+  else
+    for (size_t i = 0; i < n; i++)
+      branch_start (b, i);
   fb_value *out = fb_list_new (th, 0, NULL);
   const char *failed = NULL;
   size_t failed_at = 0;
   for (size_t i = 0; i < n; i++)
     {
-      if (started[i])
-        pthread_join (tids[i], NULL);
+      if (b[i].started)
+        pthread_join (b[i].tid, NULL);
       fb_star_thread_join (th, b[i].th);
       if (!b[i].result && !failed)
         {
@@ -286,22 +307,26 @@ b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     r = fb_star_errorf (th, "parallel: branch %zu failed: %.*s", failed_at,
                         (int) strcspn (failed, "\n"), failed);
   free (b);
-  free (tids);
-  free (started);
   return r;
 }
 
-/* nondet(svc, ...): marks services whose interleaving is not controlled;
- * accepted for Faultbox specs, the lab does not reorder their syscalls. */
+/* nondet(svc, ...): services whose interleaving is not controlled: an
+ * explored parallel() of this test does not hold their calls. */
 static fb_value *
 b_nondet (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   if (a->nkw)
     return fb_star_errorf (th, "nondet: unexpected keyword argument %s", a->kwnames[0]);
+  fb_session *ss = spec_of (th)->session;
   for (size_t i = 0; i < a->npos; i++)
-    if (spec_service_arg (th, "nondet", a->pos[i]) < 0)
-      return NULL;
+    {
+      ssize_t svc = spec_service_arg (th, "nondet", a->pos[i]);
+      if (svc < 0)
+        return NULL;
+      if (ss)
+        ss->nondet[svc] = true;
+    }
   return fb_none ();
 }
 

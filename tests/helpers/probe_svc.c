@@ -24,6 +24,9 @@
  *   hang                 fsync in a thread; "hanging" once it is in the call
  *   syscalls N           make N getppid() calls
  *   echo TEXT            TEXT, after printing it on stdout
+ *   sleep S              nanosleep S seconds, then clock_nanosleep S more:
+ *                        "real=<ms> clock=<ms>", the time that passed
+ *                        (vDSO clock) and the syscall clock_gettime after
  * Replies go out with send(), so a fault on the write family leaves them
  * alone. Standalone: libc and pthreads only. */
 #include <arpa/inet.h>
@@ -51,6 +54,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *
@@ -321,6 +325,25 @@ do_hang (char *out, size_t len)
     }
 }
 
+static int64_t
+ms_of (const struct timespec *t)
+{
+  return (int64_t) t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+static void
+do_sleep (int s, char *out, size_t len)
+{
+  struct timespec t0, t1, req = { s, 0 }, rem, clock;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  syscall (SYS_nanosleep, &req, &rem);
+  clock_nanosleep (CLOCK_MONOTONIC, 0, &req, &rem);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  /* the raw syscall: the vDSO's clock_gettime never traps */
+  syscall (SYS_clock_gettime, CLOCK_MONOTONIC, &clock);
+  snprintf (out, len, "real=%lld clock=%lld", (long long) (ms_of (&t1) - ms_of (&t0)), (long long) ms_of (&clock));
+}
+
 static void
 handle (char *line, char *out, size_t len)
 {
@@ -393,6 +416,8 @@ handle (char *line, char *out, size_t len)
         syscall (SYS_getppid);
       snprintf (out, len, "made %d", n);
     }
+  else if (sscanf (line, "sleep %d", &n) == 1)
+    do_sleep (n, out, len);
   else if (sscanf (line, "echo %255[^\n]", b) == 1)
     {
       printf ("%s\n", b);

@@ -14,13 +14,14 @@ _faultbox() {
       if [ "$cmd" = star ]; then COMPREPLY=(); else COMPREPLY=($(compgen -W "text json" -- "$cur")); fi
       return ;;
     --show) COMPREPLY=($(compgen -W "all fail" -- "$cur")); return ;;
+    --explore) COMPREPLY=($(compgen -W "all sample" -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W "http tcp" -- "$cur")); return ;;
     --output|--junit|--html|--normalize|--shiviz|--bundle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind|--rootfs)
+    --test|--seed|--runs|--explore-index|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind|--rootfs)
       COMPREPLY=(); return ;;
   esac
   local flags files
-  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --max-events --bundle"
+  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --max-events --bundle --virtual-time --explore --explore-index"
   case $cmd in
     test) flags=$test_flags; files=star ;;
     replay) flags=$test_flags; files=any ;;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# --virtual-time: a test whose delay("2s") fault waits at least 2 s without
+# the flag finishes at once with it, the delay still in its trace; a
+# service's nanosleep and clock_nanosleep of 5 s each return at once and
+# its clock_gettime syscall reads the virtual clock.
+. "$(dirname "$0")/lib.sh"
+need_root
+prep_specs
+spec="$TMP/virtual-time.star"
+
+ms() { date +%s%3N; }
+
+t0=$(ms); run_fb test "$spec" --test delayed; real_ms=$(($(ms) - t0))
+expect_rc 0 "delay fault without --virtual-time"
+[ "$real_ms" -ge 2000 ] && ok "without the flag the delay is waited ($real_ms ms)" \
+  || fail "without --virtual-time the 2 s delay took $real_ms ms"
+
+t0=$(ms); run_fb test "$spec" --test delayed --virtual-time; virtual_ms=$(($(ms) - t0))
+expect_rc 0 "delay fault under --virtual-time"
+[ "$virtual_ms" -lt 1000 ] && ok "under --virtual-time it is not ($virtual_ms ms)" \
+  || fail "under --virtual-time the 2 s delay took $virtual_ms ms"
+
+# the trace still says what was delayed, and on which clock
+run_fb test "$spec" --test delayed --virtual-time --format json
+expect_rc 0 "JSON run"
+expect_out out '"decision":"delay\(2s\)"'
+expect_out out '"virtual_ms":"2000"'
+
+# 2 x 5 s of the service's own sleeps: the spec asserts real < 1 s and the
+# syscall clock at 10 s; the trace names them
+t0=$(ms); run_fb test "$spec" --test sleeps --virtual-time --show all; sleep_ms=$(($(ms) - t0))
+expect_rc 0 "nanosleep and clock_nanosleep under --virtual-time"
+[ "$sleep_ms" -lt 5000 ] && ok "10 s of sleeps took $sleep_ms ms" || fail "the sleeps took $sleep_ms ms"
+
+# a failure's replay line keeps the flag
+printf 'def test_x():\n    fail("boom")\n' >"$TMP/fails.star"
+run_fb test "$TMP/fails.star" --virtual-time
+expect_rc 2 "failing test"
+expect_out out 'replay: faultbox test .*fails.star --test x --seed 0 --virtual-time$'
+finish
