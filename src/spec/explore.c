@@ -21,6 +21,8 @@
 /* between two releases, so the first released call gets ahead */
 #define GAP_NS (50 * FB_NS_PER_MS)
 #define POLL_NS (2 * FB_NS_PER_MS)
+/* how long the services may take to go quiet before the holds */
+#define QUIET_MAX_NS (1 * FB_NS_PER_S)
 
 static const char *const held_keywords[] = { "write", "read", "connect", "openat", "fsync",
                                              "sendto", "recvfrom", "writev", NULL };
@@ -90,6 +92,26 @@ settle (fb_session *ss)
   return n;
 }
 
+/* Waits (QUIET_MAX_NS at most) until the services made no intercepted
+ * call for SETTLE_NS, so that what is left of earlier work (a thread
+ * reading the end of the healthcheck's connection) is not held with the
+ * branches' calls and the count is the same in every run. */
+static void
+quiesce (fb_session *ss)
+{
+  size_t n = SIZE_MAX;
+  int64_t start = fb_now_ns (), quiet_since = start;
+  while (fb_now_ns () - quiet_since < SETTLE_NS && fb_now_ns () - start < QUIET_MAX_NS)
+    {
+      pthread_mutex_lock (&ss->mu);
+      size_t m = ss->result->n_events;
+      pthread_mutex_unlock (&ss->mu);
+      if (m != n)
+        n = m, quiet_since = fb_now_ns ();
+      fb_sleep_ns (POLL_NS);
+    }
+}
+
 /* A rule of action a on the held syscalls of every service but the
  * nondet() ones, in scope. */
 static void
@@ -108,6 +130,7 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
 {
   _cleanup_strv_ char **syscalls = spec_explore_syscalls ();
   uint64_t hold_scope = ++ss->next_scope, free_scope = ++ss->next_scope;
+  quiesce (ss);
   add_rules (ss, syscalls, FB_ACT_HOLD, hold_scope);
   /* one branch after the other once the one before is held, so that the
    * calls are held in branch order and a permutation index means the
