@@ -22,6 +22,11 @@ assert held and held[0] >= 2 and t["runs"] == t["runs_passed"] == math.factorial
 assert t["explore_index"] == t["runs"] - 1
 PY
 
+# the tutorial's two orders through order-svc and inventory-svc
+run_fb test "$TMP/concurrency.star" --test two_small_orders --explore=all
+expect_rc 0 "two parallel POSTs under --explore=all"
+expect_out out '^--- PASS: test_two_small_orders \(([0-9]+)/\1 runs\) ---$'
+
 run_fb test "$spec" --test last_write_wins
 expect_rc 0 "the race is not hit without --explore"
 
