@@ -800,9 +800,9 @@ target_io (pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
 }
 
 /* Under virtual time a sleep returns at once, advancing the virtual
- * clock, and clock_gettime reads that clock; neither runs. A timespec read
- * from the target counts only once ID_VALID says it is still in the call;
- * the clock is written into it before that check, as the kernel would. */
+ * clock, and clock_gettime reads that clock; neither runs. As after every
+ * read or write of the target's memory, ID_VALID then says whether it was
+ * still in that call (else its pid may be another's and we answer nothing). */
 static void
 virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned char kind, const char *name)
 {
@@ -836,7 +836,8 @@ virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned c
       if (!error && rem && !absolute)
         target_io (pid, rem, &zero, sizeof zero, true);
     }
-  if (notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, (void *) &req->id) < 0)
+  uint64_t id = req->id;
+  if (notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0)
     return;
   e->vclock += slept;
   fb_engine_event ev = {

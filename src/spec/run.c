@@ -251,9 +251,8 @@ run_filter (const fb_spec *sp, size_t i, const fb_test_options *o)
     spec_strv_add (&v, &n, (char *const[]) { "nanosleep", "clock_nanosleep", "clock_gettime", NULL });
   if (o->explore && sp->has_parallel)
     {
-      char **held = spec_explore_syscalls ();
+      _cleanup_strv_ char **held = spec_explore_syscalls ();
       spec_strv_add (&v, &n, held);
-      fb_strv_free (held);
     }
   return v;
 }
