@@ -16,13 +16,12 @@
 #define EXPLORE_LABEL "explore"
 /* how long a branch may take to reach a held call */
 #define FIRST_HELD_NS (5 * FB_NS_PER_S)
-/* no new held call for this long: the others have queued */
+/* no new held call, or no intercepted call at all, for this long: the
+ * others have queued, or the services went quiet */
 #define SETTLE_NS (50 * FB_NS_PER_MS)
-/* between two releases, so the first released call gets ahead */
-#define GAP_NS (50 * FB_NS_PER_MS)
-#define POLL_NS (2 * FB_NS_PER_MS)
-/* how long the services may take to go quiet before the holds */
+/* how long the services may take to go quiet */
 #define QUIET_MAX_NS (1 * FB_NS_PER_S)
+#define POLL_NS (2 * FB_NS_PER_MS)
 
 static const char *const held_keywords[] = { "write", "read", "connect", "openat", "fsync",
                                              "sendto", "recvfrom", "writev", NULL };
@@ -93,9 +92,11 @@ settle (fb_session *ss)
 }
 
 /* Waits (QUIET_MAX_NS at most) until the services made no intercepted
- * call for SETTLE_NS, so that what is left of earlier work (a thread
- * reading the end of the healthcheck's connection) is not held with the
- * branches' calls and the count is the same in every run. */
+ * call for SETTLE_NS: before the holds, so that what is left of earlier
+ * work (a thread reading the end of the healthcheck's connection) is not
+ * held with the branches' calls and the count is the same in every run;
+ * after each release, so that what the released call set off is done
+ * before the next one runs, however loaded the machine. */
 static void
 quiesce (fb_session *ss)
 {
@@ -157,10 +158,10 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
       size_t k = 0;
       for (size_t m = 0; m < order[j]; m++)
         k += !gone[m];
-      if (j)
-        fb_sleep_ns (GAP_NS);
       fb_engine_release_nth (ss->engine, 0, EXPLORE_LABEL, k, 0);
       gone[order[j]] = true;
+      if (j + 1 < n)
+        quiesce (ss);
       fb_buf_printf (&desc, "%s%zu", j ? "," : "", order[j]);
     }
   fb_engine_remove_scope (ss->engine, free_scope);

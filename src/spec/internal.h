@@ -209,8 +209,9 @@ void spec_permutation (uint64_t index, size_t n, size_t *out);
 uint64_t spec_explore_runs (size_t n);
 /* Runs parallel()'s branches under hold and release: starts each in turn
  * once the calls of the one before are held, then releases the held calls
- * in the order of this run's permutation, a moment apart; branch_start(i)
- * starts branch i, branch_done(i) says whether it returned. */
+ * in the order of this run's permutation, each once the services went
+ * quiet after the one before; branch_start(i) starts branch i,
+ * branch_done(i) says whether it returned. */
 void spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (void *ctx, size_t i),
                             bool (*branch_done) (void *ctx, size_t i), void *ctx);
 
