@@ -77,7 +77,9 @@ int fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err);
  * anyone, the test client included), on the bridge side of to's veth; the
  * rest of to's traffic is untouched. delay/jitter/loss/duplicate/reorder/
  * corrupt need sch_netem; a rate alone needs only htb. Applying again
- * replaces that pair's fault; clear restores the plain link. */
+ * replaces that pair's fault; clear restores the plain link. Returns 1
+ * instead of 0 when f is seeded but the kernel (before 6.6) ignored the
+ * seed, so the drops are not reproducible. */
 int fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairment *f, fb_error *err);
 int fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err);
 

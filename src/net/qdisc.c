@@ -179,6 +179,48 @@ out:
   return r;
 }
 
+typedef struct {
+  int idx;
+  uint32_t handle;
+  bool kept;
+} seed_query;
+
+static int
+seed_in_reply (struct nl_msg *msg, void *arg)
+{
+  seed_query *sq = arg;
+  const struct tcmsg *tcm = nlmsg_data (nlmsg_hdr (msg));
+  struct nlattr *tb[TCA_MAX + 1], *nt[FB_TCA_NETEM_PRNG_SEED + 1];
+  if (tcm->tcm_ifindex == sq->idx && tcm->tcm_handle == sq->handle
+      && nlmsg_parse (nlmsg_hdr (msg), sizeof *tcm, tb, TCA_MAX, NULL) == 0 && tb[TCA_OPTIONS]
+      && nla_len (tb[TCA_OPTIONS]) >= (int) sizeof (struct tc_netem_qopt))
+    {
+      int skip = NLA_ALIGN (sizeof (struct tc_netem_qopt));
+      struct nlattr *attrs = (struct nlattr *) ((char *) nla_data (tb[TCA_OPTIONS]) + skip);
+      sq->kept = nla_parse (nt, FB_TCA_NETEM_PRNG_SEED, attrs, nla_len (tb[TCA_OPTIONS]) - skip, NULL) == 0
+                 && nt[FB_TCA_NETEM_PRNG_SEED];
+    }
+  return NL_OK;
+}
+
+/* True when the kernel kept the leaf's seed: from 6.6 on it reports one
+ * back; older kernels skip the attribute and seed netem from their own
+ * entropy. A dump, since a plain get answers only with NLM_F_ECHO. */
+static bool
+seed_kept (struct nl_sock *sk, int idx, unsigned slot)
+{
+  seed_query sq = { .idx = idx, .handle = LEAF (slot) };
+  struct nl_msg *m = nlmsg_alloc_simple (RTM_GETQDISC, NLM_F_DUMP);
+  struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = idx };
+  struct nl_cb *cb = nl_cb_alloc (NL_CB_DEFAULT);
+  if (m && cb && nlmsg_append (m, &tcm, sizeof tcm, NLMSG_ALIGNTO) == 0 && nl_send_auto (sk, m) >= 0
+      && nl_cb_set (cb, NL_CB_VALID, NL_CB_CUSTOM, seed_in_reply, &sq) == 0)
+    nl_recvmsgs (sk, cb);
+  nl_cb_put (cb);
+  nlmsg_free (m);
+  return sq.kept;
+}
+
 static int
 port_index (const char *ifname, fb_error *err)
 {
@@ -266,7 +308,8 @@ fb_net_link_fault_apply (const char *ifname, unsigned slot, const uint32_t *srcs
       step = "htb class";
       r = add_class (sk, idx, slot, f->rate && !netem ? f->rate : UNLIMITED);
     }
-  step = "u32 filter";
+  if (r >= 0)
+    step = "u32 filter";
   for (size_t i = 0; r >= 0 && i < (nsrc ? nsrc : 1); i++)
     {
       r = add_filter (sk, idx, slot, nsrc ? srcs[i] : 0);
@@ -285,8 +328,9 @@ fb_net_link_fault_apply (const char *ifname, unsigned slot, const uint32_t *srcs
 out:
   if (r < 0)
     clear_slot (sk, idx, slot);
+  bool unseeded = r >= 0 && netem && f->seeded && !seed_kept (sk, idx, slot);
   nl_socket_free (sk);
-  return r < 0 ? -1 : 0;
+  return r < 0 ? -1 : unseeded ? 1 : 0;
 }
 
 int

@@ -27,7 +27,8 @@ bool fb_net_needs_netem (const fb_link_impairment *f);
 
 /* Shapes what the port sends of packets from srcs (IPv4 addresses in network
  * order; none: everything, ARP included). Replaces what the slot held; on
- * failure leaves the slot empty. */
+ * failure leaves the slot empty. Returns 1 instead of 0 when f is seeded but
+ * the kernel (before 6.6) ignored the seed, so netem draws its own. */
 int fb_net_link_fault_apply (const char *ifname, unsigned slot, const uint32_t *srcs, size_t nsrc,
                              const fb_link_impairment *f, fb_error *err);
 /* Removes the slot; the last one takes the root htb with it. */

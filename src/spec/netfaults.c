@@ -358,11 +358,14 @@ link_on (fb_session *ss, net_fault *nf, size_t from, size_t to, fb_error *err)
 {
   fb_link_impairment f = nf->f;
   const fb_plan *p = &ss->spec->plan;
-  /* each directed link its own netem PRNG stream, a function of the run seed */
+  /* each directed link its own netem PRNG stream, a function of the run
+   * seed; recorded only where the kernel took it */
   f.seeded = fb_net_needs_netem (&f);
   f.seed = fb_hash_decision (ss->result->seed, "netem", from, to);
-  if (fb_lab_link_fault (ss->lab, (ssize_t) from, to, &f, err) < 0)
+  int r = fb_lab_link_fault (ss->lab, (ssize_t) from, to, &f, err);
+  if (r < 0)
     return -1;
+  f.seeded = f.seeded && r == 0;
   fb_buf params = FB_BUF_INIT;
   describe_impairment (&params, &f);
   char seed[32];
