@@ -414,7 +414,7 @@ rtt_ms (const endpoint *a, const endpoint *b)
   return t[3];
 }
 
-#define N_DGRAMS 1000
+#define N_DGRAMS 2000
 
 /* Sends n numbered datagrams a -> b and marks which arrived; the count. */
 static int
