@@ -420,6 +420,8 @@ back_home (fb_lab *lab)
     abort ();
 }
 
+/* The bridge side of service idx's veth */
+#define PORT_NAME_MAX 16
 static void
 port_name (size_t idx, char *buf, size_t len)
 {
@@ -432,8 +434,8 @@ port_names (const size_t *idx, size_t n)
   char **v = fb_xcalloc (n + 1, sizeof *v);
   for (size_t i = 0; i < n; i++)
     {
-      v[i] = fb_xcalloc (16, 1);
-      port_name (idx[i], v[i], 16);
+      v[i] = fb_xcalloc (PORT_NAME_MAX, 1);
+      port_name (idx[i], v[i], PORT_NAME_MAX);
     }
   return v;
 }
@@ -453,7 +455,7 @@ uncut_netem (const struct lab_part *p, fb_error *err)
   int r = 0;
   for (size_t i = 0; i < p->n; i++)
     {
-      char port[16];
+      char port[PORT_NAME_MAX];
       port_name (p->ports[i], port, sizeof port);
       fb_error e = { 0 };
       if (fb_net_link_fault_clear (port, p->id, &e) < 0 && r == 0)
@@ -474,7 +476,7 @@ cut_netem (fb_lab *lab, struct lab_part *p, const size_t *from, size_t nf, const
     srcs[i] = lab->svcs[from[i]].addr;
   for (size_t j = 0; j < nt; j++)
     {
-      char port[16];
+      char port[PORT_NAME_MAX];
       port_name (to[j], port, sizeof port);
       p->ports[p->n++] = to[j];
       if (fb_net_link_fault_apply (port, p->id, srcs, nf, &cut, err) < 0)
@@ -571,7 +573,7 @@ fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairmen
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[16];
+  char port[PORT_NAME_MAX];
   port_name (to, port, sizeof port);
   int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? NULL : &lab->svcs[from].addr,
                                    from < 0 ? 0 : 1, f, err);
@@ -584,7 +586,7 @@ fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[16];
+  char port[PORT_NAME_MAX];
   port_name (to, port, sizeof port);
   int r = fb_net_link_fault_clear (port, link_slot (from), err);
   back_home (lab);
