@@ -4,13 +4,14 @@
  *
  * Both act on the lab bridge, below the services' own stacks. A partition
  * drops the packets between two groups of services (netem's loss 100 %, or
- * nftables where the kernel lacks netem; both ways or one), so established connections go silent and new ones time out — no
- * ECONNREFUSED, unlike Faultbox's v0.3 partition, which denied connect()
- * with ECONNREFUSED towards the peer's declared ports and left pooled
- * connections alone. A link fault shapes what one service receives from
- * another (htb class per source, netem for delay, loss — random or
- * Gilbert-Elliott — and, with them, the rate). Whatever a test
- * leaves open is removed when it ends, with a *_leaked event. */
+ * nftables where the kernel lacks netem; both ways or one), so established
+ * connections go silent and new ones time out — no ECONNREFUSED, unlike
+ * Faultbox's v0.3 partition, which denied connect() with ECONNREFUSED
+ * towards the peer's declared ports and left pooled connections alone. A
+ * link fault shapes what one service receives from another (htb class per
+ * source, netem for delay, loss — random or Gilbert-Elliott — and, with
+ * them, the rate). Whatever a test leaves open is removed when it ends,
+ * with a *_leaked event. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
