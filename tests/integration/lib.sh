@@ -57,6 +57,13 @@ expect_no_out() { # expect_no_out FILE PATTERN
   if grep -Eq -- "$2" "$TMP/$1"; then fail "$1 unexpectedly matches /$2/"; sed "s/^/  $1: /" "$TMP/$1" | head -30; else ok "$1 lacks /$2/"; fi
 }
 
+# bash_complete WORDS...: what the bash completion offers for the last of
+# "faultbox WORDS..." (give "" to complete an empty word).
+bash_complete() {
+  bash -c '. "$1"; shift; COMP_WORDS=(faultbox "$@"); COMP_CWORD=$#; _faultbox; echo "${COMPREPLY[*]}"' _ \
+    "$FAULTBOX_SRC/src/cli/completion/faultbox.bash" "$@"
+}
+
 finish() {
   if [ "$failures" -gt 0 ]; then echo "$TEST_NAME: $failures check(s) failed"; exit 1; fi
   echo "$TEST_NAME: all checks passed"

@@ -57,4 +57,11 @@ expect_no_out out '100 runs'
 run_fb test "$spec" --explore some
 expect_rc 1 "an unknown --explore mode"
 expect_out err 'test: --explore takes all or sample, not "some"'
+
+# help, man page and completions know the flag
+"$FAULTBOX" help test | grep -q -- '--explore all|sample' && ok "help shows --explore" || fail "help lacks --explore"
+[ "$(bash_complete test --explore "")" = "all sample" ] && ok "bash completes --explore's modes" || fail "bash: --explore $(bash_complete test --explore "")"
+[ "$(bash_complete test --explore-i)" = "--explore-index" ] && ok "bash completes --explore-index" || fail "bash: --explore-i"
+grep -q -- "'--explore\\[" "$FAULTBOX_SRC/src/cli/completion/_faultbox" && ok "zsh completes --explore" || fail "zsh lacks --explore"
+grep -q 'explore all|sample' "$FAULTBOX_SRC/doc/faultbox.1" && ok "man page has --explore" || fail "man page lacks --explore"
 finish

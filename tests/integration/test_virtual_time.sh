@@ -37,4 +37,10 @@ printf 'def test_x():\n    fail("boom")\n' >"$TMP/fails.star"
 run_fb test "$TMP/fails.star" --virtual-time
 expect_rc 2 "failing test"
 expect_out out 'replay: faultbox test .*fails.star --test x --seed 0 --virtual-time$'
+
+# help, man page and completions know the flag
+"$FAULTBOX" help test | grep -q -- '--virtual-time' && ok "help shows --virtual-time" || fail "help lacks --virtual-time"
+[ "$(bash_complete test --virt)" = "--virtual-time" ] && ok "bash completes --virtual-time" || fail "bash: --virt gave $(bash_complete test --virt)"
+grep -q -- "'--virtual-time\\[" "$FAULTBOX_SRC/src/cli/completion/_faultbox" && ok "zsh completes --virtual-time" || fail "zsh lacks it"
+grep -q 'vDSO' "$FAULTBOX_SRC/doc/faultbox.1" && ok "man page warns about the vDSO" || fail "man page lacks the vDSO note"
 finish
