@@ -44,6 +44,17 @@ expect_rc 2 "the printed replay reproduces the failure"
 expect_out out 'reason: .*got "A", want "B"'
 run_fb test "$spec" --test last_write_wins --explore-index 0
 expect_rc 0 "permutation 0 (the order they came in) passes"
+# what index 1 did: db's two reads held and released the other way round;
+# the nondet() relay held nothing
+run_fb test "$spec" --test last_write_wins --explore-index 1 --format json
+python3 - "$TMP/out" <<'PY' && ok "index 1 released db's 2 held reads as 1,0; relay held none" || fail "explore event or holds"
+import json, sys
+t = json.load(open(sys.argv[1]))["tests"][0]
+ex = [e["fields"] for e in t["events"] if e["type"] == "explore"]
+holds = [e["service"] for e in t["events"] if e.get("fields", {}).get("decision") == "hold(explore)"]
+print(ex, holds)
+assert ex == [{"held": "2", "index": "1", "order": "1,0"}] and holds == ["db", "db"]
+PY
 
 # sample: at most --runs, never more than the N! orders there are
 run_fb test "$spec" --test two_keys --explore sample --runs 1
