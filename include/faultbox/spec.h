@@ -40,9 +40,6 @@ const char *fb_spec_file (const fb_spec *s, size_t i);
 const char *fb_spec_dir (const fb_spec *s);
 
 const fb_plan *fb_spec_plan (const fb_spec *s);
-/* Syscalls service i's seccomp filter routes to the engine (NULL-terminated,
- * NULL when it gets no filter). */
-char *const *fb_spec_service_filter (const fb_spec *s, size_t i);
 size_t fb_spec_test_count (const fb_spec *s);
 const char *fb_spec_test_name (const fb_spec *s, size_t i);
 /* True for the cells of a fault_matrix(). */
@@ -97,6 +94,11 @@ typedef struct fb_test_options {
   void (*on_progress) (void *ctx, const fb_progress *p);
   void *ctx;
 } fb_test_options;
+
+/* Syscalls service i's seccomp filter routes to the engine in a run with
+ * options o (NULL: what the spec's rules name), NULL-terminated; NULL when
+ * it gets no filter. Free with fb_strv_free. */
+char **fb_spec_service_filter (const fb_spec *s, size_t i, const fb_test_options *o);
 
 /* The tests o selects (its filter, then its shard: a contiguous slice of
  * the sorted list), as indexes for fb_spec_test_name, in run order. An

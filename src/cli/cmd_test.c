@@ -5,6 +5,7 @@
 #include "faultbox/report.h"
 #include "faultbox/spec.h"
 #include "util/buf.h"
+#include "util/cleanup.h"
 #include "util/parse.h"
 
 #include <getopt.h>
@@ -90,14 +91,14 @@ cores (void)
 }
 
 static void
-dry_run (const fb_spec *s, FILE *out)
+dry_run (const fb_spec *s, const fb_test_options *o, FILE *out)
 {
   const fb_plan *p = fb_spec_plan (s);
   fprintf (out, "Services: %zu\n", p->n_services);
   for (size_t i = 0; i < p->n_services; i++)
     {
       fprintf (out, "  %s", p->services[i].name);
-      char *const *f = fb_spec_service_filter (s, i);
+      _cleanup_strv_ char **f = fb_spec_service_filter (s, i, o);
       for (size_t k = 0; f && f[k]; k++)
         fprintf (out, "%s%s", k ? "," : "  (seccomp filter: ", f[k]);
       fputs (f ? ")\n" : "\n", out);
@@ -255,7 +256,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   if (dry)
     {
       fprintf (human, "Dry-run: loaded %s\n", file);
-      dry_run (spec, human);
+      dry_run (spec, &o, human);
       fb_spec_free (spec);
       return 0;
     }

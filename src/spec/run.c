@@ -239,24 +239,6 @@ lab_inputs_free (lab_inputs *in)
   free (in->progs);
 }
 
-/* What service i's filter routes: what the spec's rules name, plus what
- * the run's options answer (NULL: no filter). */
-static char **
-run_filter (const fb_spec *sp, size_t i, const fb_test_options *o)
-{
-  char **v = NULL;
-  size_t n = 0;
-  spec_strv_add (&v, &n, sp->filters[i]);
-  if (o->virtual_time)
-    spec_strv_add (&v, &n, (char *const[]) { "nanosleep", "clock_nanosleep", "clock_gettime", NULL });
-  if (o->explore && sp->has_parallel)
-    {
-      _cleanup_strv_ char **held = spec_explore_syscalls ();
-      spec_strv_add (&v, &n, held);
-    }
-  return v;
-}
-
 /* Builds what the lab needs; a missing binary fails the test, naming the
  * service and where it was declared. Every service sees the spec's
  * directory (configuration files beside the spec) at its own path. */
@@ -308,7 +290,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         in->volumes[i][k] = (fb_bind){ s->volumes[k].src, s->volumes[k].dst, s->volumes[k].writable };
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
-      in->filters[i] = run_filter (sp, i, o);
+      in->filters[i] = fb_spec_service_filter (sp, i, o);
       if (in->filters[i] && fb_filter_build (in->filters[i], &in->progs[i], &e) < 0)
         {
           fb_buf_printf (why, "service %s: %s", s->name, e.msg);

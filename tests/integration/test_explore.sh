@@ -9,6 +9,12 @@ need_root
 prep_specs
 spec="$TMP/explore.star"
 
+# the filters route what explore holds, only under the flag
+run_fb test "$spec" --dry-run --explore all
+expect_out out '^  db  \(seccomp filter: .*openat.*\)$'
+run_fb test "$spec" --dry-run
+expect_out out '^  db$'
+
 run_fb test "$spec" --test two_keys --explore=all --format json
 expect_rc 0 "independent writes under --explore=all"
 expect_out err '^--- PASS: test_two_keys \(([0-9]+)/\1 runs\) ---$'

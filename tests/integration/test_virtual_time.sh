@@ -10,6 +10,10 @@ spec="$TMP/virtual-time.star"
 
 ms() { date +%s%3N; }
 
+run_fb test "$spec" --dry-run --virtual-time
+expect_out out '^  sleeper  \(seccomp filter: .*nanosleep,clock_nanosleep,clock_gettime.*\)$'
+
+
 t0=$(ms); run_fb test "$spec" --test delayed; real_ms=$(($(ms) - t0))
 expect_rc 0 "delay fault without --virtual-time"
 [ "$real_ms" -ge 2000 ] && ok "without the flag the delay is waited ($real_ms ms)" \
