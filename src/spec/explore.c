@@ -16,10 +16,10 @@
 #define EXPLORE_LABEL "explore"
 /* how long a branch may take to reach a held call */
 #define FIRST_HELD_NS (5 * FB_NS_PER_S)
-/* no new held call, or no intercepted call at all, for this long: the
- * others have queued, or the services went quiet */
+/* no new held call, or no event at all, for this long: the others have
+ * queued, or the services went quiet ... */
 #define SETTLE_NS (50 * FB_NS_PER_MS)
-/* how long the services may take to go quiet */
+/* ... or at most this long */
 #define QUIET_MAX_NS (1 * FB_NS_PER_S)
 #define POLL_NS (2 * FB_NS_PER_MS)
 
@@ -76,41 +76,30 @@ held_now (fb_session *ss)
   return fb_engine_held (ss->engine, 0, EXPLORE_LABEL);
 }
 
-/* Waits until no call was held for SETTLE_NS; returns how many are. */
 static size_t
-settle (fb_session *ss)
+events_now (fb_session *ss)
 {
-  size_t n = held_now (ss);
-  for (int64_t quiet_since = fb_now_ns (); fb_now_ns () - quiet_since < SETTLE_NS;)
-    {
-      fb_sleep_ns (POLL_NS);
-      size_t m = held_now (ss);
-      if (m != n)
-        n = m, quiet_since = fb_now_ns ();
-    }
+  pthread_mutex_lock (&ss->mu);
+  size_t n = ss->result->n_events;
+  pthread_mutex_unlock (&ss->mu);
   return n;
 }
 
-/* Waits (QUIET_MAX_NS at most) until the services made no intercepted
- * call for SETTLE_NS: before the holds, so that what is left of earlier
- * work (a thread reading the end of the healthcheck's connection) is not
- * held with the branches' calls and the count is the same in every run;
- * after each release, so that what the released call set off is done
- * before the next one runs, however loaded the machine. */
-static void
-quiesce (fb_session *ss)
+/* Waits until count has not changed for SETTLE_NS (QUIET_MAX_NS at
+ * most); returns its last value. */
+static size_t
+until_still (fb_session *ss, size_t (*count) (fb_session *))
 {
-  size_t n = SIZE_MAX;
-  int64_t start = fb_now_ns (), quiet_since = start;
-  while (fb_now_ns () - quiet_since < SETTLE_NS && fb_now_ns () - start < QUIET_MAX_NS)
+  size_t n = count (ss);
+  int64_t start = fb_now_ns (), still_since = start;
+  while (fb_now_ns () - still_since < SETTLE_NS && fb_now_ns () - start < QUIET_MAX_NS)
     {
-      pthread_mutex_lock (&ss->mu);
-      size_t m = ss->result->n_events;
-      pthread_mutex_unlock (&ss->mu);
-      if (m != n)
-        n = m, quiet_since = fb_now_ns ();
       fb_sleep_ns (POLL_NS);
+      size_t m = count (ss);
+      if (m != n)
+        n = m, still_since = fb_now_ns ();
     }
+  return n;
 }
 
 /* A rule of action a on the held syscalls of every service but the
@@ -131,7 +120,10 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
 {
   _cleanup_strv_ char **syscalls = spec_explore_syscalls ();
   uint64_t hold_scope = ++ss->next_scope, free_scope = ++ss->next_scope;
-  quiesce (ss);
+  /* the services quiet first, so that what is left of earlier work (a
+   * thread reading the end of the healthcheck's connection) is not held
+   * with the branches' calls and the count is the same in every run */
+  until_still (ss, events_now);
   add_rules (ss, syscalls, FB_ACT_HOLD, hold_scope);
   /* one branch after the other once the one before is held, so that the
    * calls are held in branch order and a permutation index means the
@@ -143,7 +135,8 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
       int64_t deadline = fb_now_ns () + FIRST_HELD_NS;
       while (held_now (ss) <= n && !branch_done (ctx, i) && fb_now_ns () < deadline)
         fb_sleep_ns (POLL_NS);
-      n = settle (ss);
+      /* the others it set off queue */
+      n = until_still (ss, held_now);
     }
   /* later calls run free (an inner scope shadows the holds); the held
    * ones wait for their turn */
@@ -160,8 +153,10 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
         k += !gone[m];
       fb_engine_release_nth (ss->engine, 0, EXPLORE_LABEL, k, 0);
       gone[order[j]] = true;
+      /* what it set off is done before the next one runs, however
+       * loaded the machine */
       if (j + 1 < n)
-        quiesce (ss);
+        until_still (ss, events_now);
       fb_buf_printf (&desc, "%s%zu", j ? "," : "", order[j]);
     }
   fb_engine_remove_scope (ss->engine, free_scope);
