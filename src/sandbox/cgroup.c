@@ -179,11 +179,11 @@ fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits
 }
 
 int
-fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, fb_error *err)
+fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err)
 {
   char p[32];
   snprintf (p, sizeof p, "%d", (int) pid);
-  if (cg->v2 && write_to (cg->v2, "cgroup.procs", p, err) < 0)
+  if (v2 && cg->v2 && write_to (cg->v2, "cgroup.procs", p, err) < 0)
     return -1;
   for (int c = 0; c < FB_CG_N; c++)
     if (cg->v1[c] && write_to (cg->v1[c], "cgroup.procs", p, err) < 0)
@@ -214,12 +214,17 @@ fb_cgroup_kill (const fb_cgroup *cg)
   return cg->v2 && write_to (cg->v2, "cgroup.kill", "1", NULL) == 0;
 }
 
-/* rmdir fails while members are still dying. */
+/* rmdir fails while members are still dying: retry with a backoff from
+ * 50 us (usually the first retry is enough) to 10 ms, for about a second. */
 static void
 remove_dir (const char *dir)
 {
-  for (int i = 0; i < 200 && rmdir (dir) < 0 && errno == EBUSY; i++)
-    fb_sleep_ns (5 * FB_NS_PER_MS);
+  int64_t pause = 50 * 1000, deadline = fb_now_ns () + FB_NS_PER_S;
+  while (rmdir (dir) < 0 && errno == EBUSY && fb_now_ns () < deadline)
+    {
+      fb_sleep_ns (pause);
+      pause = pause * 2 < 10 * FB_NS_PER_MS ? pause * 2 : 10 * FB_NS_PER_MS;
+    }
 }
 
 void

@@ -26,7 +26,10 @@ int fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err);
 /* Creates lab/<svc> and applies the limits. */
 int fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits *lim, fb_cgroup *out,
                               fb_error *err);
-int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, fb_error *err);
+/* Moves pid into the cgroup's v1 directories and, when v2, its v2 one.
+ * Writing cgroup.procs waits for an RCU grace period (milliseconds): a
+ * child cloned into the v2 directory (CLONE_INTO_CGROUP) does not. */
+int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err);
 /* True when the memory limit killed a process of this cgroup. */
 bool fb_cgroup_oom_killed (const fb_cgroup *cg);
 /* Kills every member (cgroup.kill); returns false where that is unavailable. */

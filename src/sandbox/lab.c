@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@ typedef struct lab_svc {
   char *log_path;
   fb_cgroup cgroup;
   pid_t keeper;           /* our child: waits for init and dies with us */
+  int pidfd;              /* the keeper's, readable once it exited; -1 if none */
   pid_t init;             /* PID 1 of the service's namespaces */
   int ctl;                /* control socket to init, -1 when idle */
   bool started, exited;
@@ -128,7 +131,7 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     {
       lab_svc *s = &lab->svcs[i];
       s->plan = &plan->services[i];
-      s->ctl = -1;
+      s->ctl = s->pidfd = -1;
       size_t rank = 0;
       while (sorted[rank] != s->plan)
         rank++;
@@ -183,38 +186,70 @@ recv_msg (int fd, char *payload, size_t len)
   return buf[0];
 }
 
-/* The keeper: unshares the service's namespaces, forks init into them, and
+#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+
+/* Closes every fd from 3 up but a and b (3 <= a < b). */
+static void
+close_all_but (int a, int b)
+{
+  if (a > 3)
+    close_range (3, (unsigned) a - 1, 0);
+  if (b > a + 1)
+    close_range ((unsigned) a + 1, (unsigned) b - 1, 0);
+  close_range ((unsigned) b + 1, ~0U, 0);
+}
+
+/* Forks init into the service's new namespaces and, with clone3's
+ * CLONE_INTO_CGROUP (Linux 5.7), straight into its v2 cgroup: joining by
+ * pid instead waits for an RCU grace period, several ms per service. Older
+ * kernels join by pid and unshare + fork. Raw clone3 is safe here: the
+ * keeper is single-threaded. */
+static pid_t
+fork_init (const lab_svc *s, int cgfd)
+{
+  struct clone_args ca = { .flags = SERVICE_NS | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+                           .exit_signal = SIGCHLD, .cgroup = (uint64_t) cgfd };
+  long pid = syscall (SYS_clone3, &ca, sizeof ca);
+  if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+    return (pid_t) pid;
+  if (fb_cgroup_attach (&s->cgroup, getpid (), true, NULL) < 0 || unshare (SERVICE_NS) < 0)
+    return -1;
+  return fork ();
+}
+
+/* The keeper: forks init into the service's namespaces and cgroup and
  * waits for it, so that init dies when we die and we die with the runner. */
 static _Noreturn void
-keeper_main (fb_lab *lab, lab_svc *s, int ctl, pid_t runner)
+keeper_main (fb_lab *lab, lab_svc *s, int ctl, int cgfd, pid_t runner)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != runner)
     _exit (1);
-  /* Keep nothing of the runner's but stdio and the control socket: a
-   * service must not hold the runner's fds, least of all another service's
-   * seccomp listener, which the runner would then take for this one's. */
-  if (ctl > 3)
-    close_range (3, (unsigned) ctl - 1, 0);
-  close_range ((unsigned) ctl + 1, ~0U, 0);
+  /* Keep nothing of the runner's but stdio, the control socket and the
+   * cgroup: a service must not hold the runner's fds, least of all another
+   * service's seccomp listener, which the runner would then take for this one's. */
+  if (cgfd < 0)
+    close_all_but (ctl, ctl + 1);
+  else
+    close_all_but (ctl < cgfd ? ctl : cgfd, ctl < cgfd ? cgfd : ctl);
   char buf[8];
   if (recv_msg (ctl, buf, sizeof buf) != 'C')
     _exit (1);
-  if (unshare (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
+  pid_t keeper = getpid ();
+  pid_t init = fork_init (s, cgfd);
+  if (init < 0)
     {
       char m[256];
       snprintf (m, sizeof m, "cannot create namespaces: %s", strerror (errno));
       send_msg (ctl, 'E', m, strlen (m));
       _exit (1);
     }
-  pid_t keeper = getpid ();
-  pid_t init = fork ();
+  if (init == 0 && cgfd >= 0)
+    close (cgfd);
   if (init == 0)
     fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
                                    .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
                                    .log_path = s->log_path });
-  if (init < 0)
-    _exit (1);
   char p[32];
   snprintf (p, sizeof p, "%d", (int) init);
   send_msg (ctl, 'P', p, strlen (p));
@@ -237,6 +272,11 @@ int
 fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
 {
   lab_svc *s = &lab->svcs[idx];
+  if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0)
+    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+  _cleanup_close_ int cgfd = s->cgroup.v2 ? open (s->cgroup.v2, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (s->cgroup.v2 && cgfd < 0)
+    return fb_error_setsys (err, errno, "service \"%s\": cannot open cgroup %s", s->plan->name, s->cgroup.v2);
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return fb_error_setsys (err, errno, "service \"%s\": socketpair", s->plan->name);
@@ -251,15 +291,16 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   if (keeper == 0)
     {
       close (sp[0]);
-      keeper_main (lab, s, sp[1], runner);
+      keeper_main (lab, s, sp[1], cgfd, runner);
     }
   close (sp[1]);
   s->keeper = keeper;
+  s->pidfd = (int) syscall (SYS_pidfd_open, keeper, 0);
   s->ctl = sp[0];
   s->started = true;
   char msg[512];
-  if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0
-      || fb_cgroup_attach (&s->cgroup, keeper, err) < 0)
+  /* v1 limits by pid (init inherits them); the v2 cgroup init is cloned into */
+  if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
     return fb_error_prefix (err, "service \"%s\"", s->plan->name);
   send_msg (s->ctl, 'C', NULL, 0);
   char t = recv_msg (s->ctl, msg, sizeof msg);
@@ -493,14 +534,35 @@ fb_lab_service_oom (const fb_lab *lab, size_t idx)
   return fb_cgroup_oom_killed (&lab->svcs[idx].cgroup);
 }
 
+/* Until every started service exited or the deadline passed: a keeper's
+ * pidfd turns readable when it exits (without one, poll every ms). */
+static void
+wait_exits (fb_lab *lab, int64_t deadline)
+{
+  struct pollfd *p = fb_xcalloc (lab->plan.n_services + 1, sizeof *p);
+  for (;;)
+    {
+      size_t np = 0;
+      int64_t left = deadline - fb_now_ns ();
+      int ms = (int) ((left + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
+      for (size_t i = 0; i < lab->plan.n_services; i++)
+        if (lab->svcs[i].started && !fb_lab_service_exited (lab, i, NULL))
+          {
+            p[np++] = (struct pollfd) { .fd = lab->svcs[i].pidfd, .events = POLLIN };
+            ms = lab->svcs[i].pidfd < 0 && ms > 1 ? 1 : ms;
+          }
+      if (!np || left <= 0)
+        break;
+      poll (p, np, ms);
+    }
+  free (p);
+}
+
 void
 fb_lab_stop (fb_lab *lab)
 {
   fb_lab_signal (lab, SIGTERM);
-  int64_t deadline = fb_now_ns () + lab->plan.grace_ns;
-  for (size_t i = 0; i < lab->plan.n_services; i++)
-    while (lab->svcs[i].started && !fb_lab_service_exited (lab, i, NULL) && fb_now_ns () < deadline)
-      fb_sleep_ns (2 * FB_NS_PER_MS);
+  wait_exits (lab, fb_now_ns () + lab->plan.grace_ns);
   for (size_t i = 0; i < lab->plan.n_services; i++)
     {
       lab_svc *s = &lab->svcs[i];
@@ -528,6 +590,8 @@ fb_lab_destroy (fb_lab *lab)
       lab_svc *s = &lab->svcs[i];
       if (s->ctl >= 0)
         close (s->ctl);
+      if (s->pidfd >= 0)
+        close (s->pidfd);
       fb_cgroup_kill (&s->cgroup); /* stragglers that double-forked away */
       fb_cgroup_remove (&s->cgroup);
       free (s->log_path);
