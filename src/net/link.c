@@ -110,6 +110,12 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_
   rtnl_link_set_flags (veth, IFF_UP);
   rtnl_link_set_name (peer, "eth0");
   rtnl_link_set_ns_pid (peer, peer_pid);
+  /* One queue each, asked for up front: trimming the default (one per
+   * CPU) after registration waits for an RCU grace period per end. */
+  rtnl_link_set_num_tx_queues (veth, 1);
+  rtnl_link_set_num_rx_queues (veth, 1);
+  rtnl_link_set_num_tx_queues (peer, 1);
+  rtnl_link_set_num_rx_queues (peer, 1);
   int r = rtnl_link_add (sk, veth, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put (peer);
   rtnl_link_put (veth);
