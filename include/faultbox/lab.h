@@ -30,12 +30,27 @@ typedef struct fb_service_plan {
   fb_limits limits;
 } fb_service_plan;
 
+/* A lab network (network namespace, bridge, the worker's address) that labs
+ * borrow one at a time instead of each making its own: a runner's worker
+ * keeps one across its tests. Making and tearing down a network namespace
+ * and bridge per lab is most of a lab's cost, and the bridge's teardown
+ * holds the kernel's rtnl lock across an RCU barrier, stalling every other
+ * network change meanwhile. A lab on a kept network still gets fresh service
+ * namespaces, veths, cgroups, roots and work directory; fb_lab_destroy
+ * resets what the network itself holds (see there). Only the process that
+ * made it may use it. */
+typedef struct fb_lab_net fb_lab_net;
+fb_lab_net *fb_lab_net_new (void);
+/* Closes it (the kernel then removes the namespace). NULL-safe. */
+void fb_lab_net_free (fb_lab_net *net);
+
 typedef struct fb_lab_plan {
   const fb_service_plan *services;
   size_t n_services;
   const char *workdir_base;   /* default /tmp */
   bool keep_workdir;
   int64_t grace_ns;           /* SIGTERM -> SIGKILL; default 2 s */
+  fb_lab_net *net;            /* NULL: a network of its own, destroyed with the lab */
   /* Receives each service's seccomp listener (ownership passes) before the
    * service may exec: the engine must serve it from here on. */
   int (*on_listener) (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err);
@@ -84,7 +99,13 @@ void fb_lab_signal (fb_lab *lab, int sig);
 /* Stops every service: SIGTERM, the grace period, then SIGKILL of its
  * cgroup; their logs stay readable until fb_lab_destroy. */
 void fb_lab_stop (fb_lab *lab);
-/* Stops what still runs and removes everything. NULL-safe. */
+/* Stops what still runs and removes everything. NULL-safe. A kept network
+ * (plan.net) is reset for the next lab: its ports to our services are cut
+ * off the bridge at once (the kernel deletes them later, with the services'
+ * namespaces, so the next lab's ports get other names), the worker's
+ * neighbour entries are flushed, and the partitions' nft table goes. The
+ * worker saves no TCP metrics in a lab network, and nothing there uses
+ * conntrack, so no other state carries over. */
 void fb_lab_destroy (fb_lab *lab);
 
 /* Removes cgroups left by runners that died (kill -9); returns how many. */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -44,9 +45,20 @@ typedef struct lab_svc {
   int code;
 } lab_svc;
 
+struct fb_lab_net {
+  int netns;      /* -1 until a lab builds it */
+  int bridge;     /* ifindex of the bridge */
+  unsigned gen;   /* labs it served: their ports' names differ */
+  pid_t owner;
+  bool busy;      /* a lab has it */
+};
+
 struct fb_lab {
   fb_lab_plan plan;
   lab_svc *svcs;
+  fb_lab_net *net;    /* the plan's, or own_net */
+  fb_lab_net own_net;
+  unsigned gen;
   int home_netns, lab_netns, entered_netns;
   int bridge;
   unsigned next_partition;
@@ -63,6 +75,18 @@ cmp_names (const void *a, const void *b)
 {
   const fb_service_plan *const *x = a, *const *y = b;
   return strcmp ((*x)->name, (*y)->name);
+}
+
+/* The bridge side of service idx's veth. The ports of a kept network's
+ * previous lab may still be there, dying with their namespaces: each lab's
+ * ports carry its generation. */
+static void
+port_name (const fb_lab *lab, size_t idx, char name[IFNAMSIZ])
+{
+  if (lab->gen & 0xffff)
+    snprintf (name, IFNAMSIZ, "fbv%zu.%x", idx, lab->gen & 0xffff);
+  else
+    snprintf (name, IFNAMSIZ, "fbv%zu", idx);
 }
 
 static int
@@ -90,20 +114,64 @@ write_etc (fb_lab *lab, fb_error *err)
   return write_file (r, "# faultbox lab: no DNS\n", err);
 }
 
+fb_lab_net *
+fb_lab_net_new (void)
+{
+  fb_lab_net *net = FB_NEW (fb_lab_net);
+  net->netns = -1;
+  net->owner = getpid ();
+  return net;
+}
+
+void
+fb_lab_net_free (fb_lab_net *net)
+{
+  if (!net)
+    return;
+  if (net->netns >= 0)
+    close (net->netns);
+  free (net);
+}
+
+/* In the new namespace: the worker keeps no TCP metrics (a cached RTT or
+ * ssthresh would reach from one lab into the next), then the bridge. */
+static int
+build_network (fb_lab *lab, fb_error *err)
+{
+  int fd = open ("/proc/sys/net/ipv4/tcp_no_metrics_save", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, "1", 1) != 1)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return fb_error_setsys (err, e, "lab: cannot set net.ipv4.tcp_no_metrics_save");
+    }
+  close (fd);
+  return fb_net_make_bridge ("fbbr0", lab->worker_addr, LAB_PREFIX, &lab->net->bridge, err);
+}
+
 static int
 make_network (fb_lab *lab, fb_error *err)
 {
   lab->home_netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (lab->home_netns < 0)
     return fb_error_setsys (err, errno, "lab: cannot open the current network namespace");
-  if (unshare (CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "lab: cannot create a network namespace");
-  lab->lab_netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  int r = lab->lab_netns < 0 ? fb_error_setsys (err, errno, "lab: cannot open its network namespace")
-                             : fb_net_make_bridge ("fbbr0", lab->worker_addr, LAB_PREFIX, &lab->bridge, err);
-  if (setns (lab->home_netns, CLONE_NEWNET) < 0)
-    abort (); /* a thread stranded in the lab would send the runner's traffic there */
-  return r < 0 ? -1 : 0;
+  fb_lab_net *net = lab->net;
+  if (net->netns < 0)
+    {
+      if (unshare (CLONE_NEWNET) < 0)
+        return fb_error_setsys (err, errno, "lab: cannot create a network namespace");
+      net->netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      int r = net->netns < 0 ? fb_error_setsys (err, errno, "lab: cannot open its network namespace")
+                             : build_network (lab, err);
+      if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+        abort (); /* a thread stranded in the lab would send the runner's traffic there */
+      if (r < 0)
+        return -1;
+    }
+  lab->lab_netns = net->netns;
+  lab->bridge = net->bridge;
+  return 0;
 }
 
 int
@@ -111,7 +179,14 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
 {
   if (plan->n_services > 250)
     return fb_error_set (err, EINVAL, "lab: %zu services do not fit a /24", plan->n_services);
+  if (plan->net && (plan->net->busy || plan->net->owner != getpid ()))
+    return fb_error_set (err, EBUSY, "lab: its network is %s", plan->net->busy ? "in use by another lab"
+                                                                               : "another process's");
   fb_lab *lab = FB_NEW (fb_lab);
+  lab->own_net = (fb_lab_net) { .netns = -1, .owner = getpid () };
+  lab->net = plan->net ? plan->net : &lab->own_net;
+  lab->net->busy = true;
+  lab->gen = lab->net->gen;
   lab->plan = *plan;
   if (!lab->plan.grace_ns)
     lab->plan.grace_ns = 2 * FB_NS_PER_S;
@@ -309,8 +384,8 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   s->init = (pid_t) atoi (msg);
   if (setns (lab->lab_netns, CLONE_NEWNET) < 0)
     return fb_error_setsys (err, errno, "service \"%s\": cannot enter the lab network", s->plan->name);
-  char veth[16];
-  snprintf (veth, sizeof veth, "fbv%zu", idx);
+  char veth[IFNAMSIZ];
+  port_name (lab, idx, veth);
   int r = fb_net_make_veth (veth, lab->bridge, s->init, err);
   if (setns (lab->entered_netns >= 0 ? lab->entered_netns : lab->home_netns, CLONE_NEWNET) < 0)
     abort ();
@@ -446,11 +521,14 @@ back_home (fb_lab *lab)
 }
 
 static char **
-port_names (const size_t *idx, size_t n)
+port_names (const fb_lab *lab, const size_t *idx, size_t n)
 {
   char **v = fb_xcalloc (n + 1, sizeof *v);
   for (size_t i = 0; i < n; i++)
-    v[i] = fb_xasprintf ("fbv%zu", idx[i]);
+    {
+      v[i] = fb_xmalloc (IFNAMSIZ);
+      port_name (lab, idx[i], v[i]);
+    }
   return v;
 }
 
@@ -469,7 +547,7 @@ fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size
   if (in_lab (lab, err) < 0)
     return -1;
   unsigned pid = ++lab->next_partition;
-  char **pa = port_names (a, na), **pb = port_names (b, nb);
+  char **pa = port_names (lab, a, na), **pb = port_names (lab, b, nb);
   int r = fb_net_partition_apply (pid, pa, na, pb, nb, (fb_part_dir) dir, err);
   free_names (pa);
   free_names (pb);
@@ -501,8 +579,8 @@ fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairmen
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[16];
-  snprintf (port, sizeof port, "fbv%zu", to);
+  char port[IFNAMSIZ];
+  port_name (lab, to, port);
   int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? 0 : lab->svcs[from].addr, f, err);
   back_home (lab);
   return r;
@@ -513,8 +591,8 @@ fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[16];
-  snprintf (port, sizeof port, "fbv%zu", to);
+  char port[IFNAMSIZ];
+  port_name (lab, to, port);
   int r = fb_net_link_fault_clear (port, link_slot (from), err);
   back_home (lab);
   return r;
@@ -577,6 +655,48 @@ fb_lab_stop (fb_lab *lab)
     }
 }
 
+/* Back to how build_network left it, for the next lab; a network that
+ * cannot be reset is dropped (the next lab builds a new one). */
+static int
+reset_network (fb_lab *lab, fb_error *err)
+{
+  size_t n = 0;
+  char **ports = fb_xcalloc (lab->plan.n_services + 1, sizeof *ports);
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    if (lab->svcs[i].started)
+      {
+        ports[n] = fb_xmalloc (IFNAMSIZ);
+        port_name (lab, i, ports[n++]);
+      }
+  int r = in_lab (lab, err);
+  if (r == 0)
+    {
+      r = fb_net_isolate_ports (ports, n, err);
+      if (r == 0)
+        r = fb_net_flush_neighbours (lab->bridge, err);
+      if (r == 0 && lab->next_partition)
+        r = fb_net_partition_reset (err);
+      if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+        abort ();
+    }
+  free_names (ports);
+  return r;
+}
+
+static void
+release_network (fb_lab *lab)
+{
+  fb_lab_net *net = lab->net;
+  /* lab_netns: this lab got as far as the network */
+  if (net->netns >= 0 && (net == &lab->own_net || (lab->lab_netns >= 0 && reset_network (lab, NULL) < 0)))
+    {
+      close (net->netns);
+      net->netns = -1;
+    }
+  net->gen++;
+  net->busy = false;
+}
+
 void
 fb_lab_destroy (fb_lab *lab)
 {
@@ -597,8 +717,7 @@ fb_lab_destroy (fb_lab *lab)
       free (s->log_path);
     }
   fb_cgroup_remove (&lab->cgroup);
-  if (lab->lab_netns >= 0)
-    close (lab->lab_netns);
+  release_network (lab);
   if (lab->home_netns >= 0)
     close (lab->home_netns);
   if (lab->workdir && !lab->plan.keep_workdir)

@@ -428,7 +428,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
       || fb_engine_start (ss.engine, &e) < 0)
     goto done;
   fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = keep,
-                     .on_listener = hand_over, .ctx = &ss };
+                     .net = sp->lab_net, .on_listener = hand_over, .ctx = &ss };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
   for (size_t k = 0; k < n; k++)

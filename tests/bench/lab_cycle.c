@@ -1,9 +1,12 @@
 /* Bench driver: ITERATIONS create + start + destroy cycles of a lab with
  * SERVICES services, each /bin/true (exits at once); prints the mean ms per
- * cycle. With FB_BENCH_PHASES set, also the mean ms of each phase on stderr.
- * Usage: lab_cycle SERVICES ITERATIONS   (root) */
+ * cycle. With "kept", the labs borrow one network (fb_lab_net) as a
+ * runner's worker does; otherwise each makes its own. With FB_BENCH_PHASES
+ * set, also the mean ms of each phase on stderr.
+ * Usage: lab_cycle SERVICES ITERATIONS [kept]   (root) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "faultbox/lab.h"
 #include "util/time.h"
@@ -22,7 +25,8 @@ main (int argc, char **argv)
       snprintf (names[i], sizeof names[i], "s%02zu", i);
       svcs[i] = (fb_service_plan) { .name = names[i], .argv = true_argv, .envp = envp };
     }
-  fb_lab_plan plan = { .services = svcs, .n_services = n };
+  fb_lab_net *net = argc > 3 && !strcmp (argv[3], "kept") ? fb_lab_net_new () : NULL;
+  fb_lab_plan plan = { .services = svcs, .n_services = n, .net = net };
   int64_t phase[3] = { 0 };
   int64_t t0 = fb_now_ns ();
   for (long k = 0; k < iters; k++)
@@ -52,6 +56,7 @@ main (int argc, char **argv)
   if (getenv ("FB_BENCH_PHASES"))
     fprintf (stderr, "create %.3f ms, start %.3f ms, destroy %.3f ms\n", (double) phase[0] / (double) iters / 1e6,
              (double) phase[1] / (double) iters / 1e6, (double) phase[2] / (double) iters / 1e6);
+  fb_lab_net_free (net);
   free (names);
   free (svcs);
   return 0;
