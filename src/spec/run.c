@@ -159,6 +159,8 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
   const fb_plan_service *s = &ss->spec->plan.services[idx];
   const fb_plan_healthcheck *h = &s->hc;
   int64_t deadline = fb_now_ns () + h->timeout_ns;
+  /* probe at once, then every 10 ms, backing off to 50 ms for slow starters */
+  int64_t pause = 10 * FB_NS_PER_MS;
   fb_error e = { 0 };
   for (;;)
     {
@@ -181,7 +183,8 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
                     h->kind == FB_HC_HTTP ? h->path : "", e.msg);
           return service_failed (ss, idx, why, what);
         }
-      fb_sleep_ns (20 * 1000000LL);
+      fb_sleep_ns (pause);
+      pause = pause * 3 / 2 < 50 * FB_NS_PER_MS ? pause * 3 / 2 : 50 * FB_NS_PER_MS;
     }
 }
 
