@@ -106,7 +106,7 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
 }
 
 int
-fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err)
+fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
   if (fb_net_route_socket (&sk, err) < 0)
@@ -119,7 +119,7 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_
   rtnl_link_set_master (veth, bridge_ifindex);
   rtnl_link_set_flags (veth, IFF_UP);
   rtnl_link_set_name (peer, "eth0");
-  rtnl_link_set_ns_pid (peer, peer_pid);
+  rtnl_link_set_ns_fd (peer, peer_netns);
   /* One queue each, asked for up front: trimming the default (one per
    * CPU) after registration waits for an RCU grace period per end. */
   rtnl_link_set_num_tx_queues (veth, 1);

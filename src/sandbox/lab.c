@@ -261,20 +261,49 @@ recv_msg (int fd, char *payload, size_t len)
   return buf[0];
 }
 
-#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
 
-/* Closes every fd from 3 up but a and b (3 <= a < b). */
-static void
-close_all_but (int a, int b)
+static int
+cmp_fd (const void *a, const void *b)
 {
-  if (a > 3)
-    close_range (3, (unsigned) a - 1, 0);
-  if (b > a + 1)
-    close_range ((unsigned) a + 1, (unsigned) b - 1, 0);
-  close_range ((unsigned) b + 1, ~0U, 0);
+  return *(const int *) a - *(const int *) b;
 }
 
-/* Forks init into the service's new namespaces and, with clone3's
+/* Closes every fd from 3 up but the n in keep (each >= 3 or < 0). */
+static void
+close_all_but (int *keep, size_t n)
+{
+  qsort (keep, n, sizeof *keep, cmp_fd);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++)
+    if (keep[i] >= (int) from)
+      {
+        if (keep[i] > (int) from)
+          close_range (from, (unsigned) keep[i] - 1, 0);
+        from = (unsigned) keep[i] + 1;
+      }
+  close_range (from, ~0U, 0);
+}
+
+/* Enters a new network namespace with the service's end of its veth in it
+ * (made from the lab's side, so that init finds its eth0 at once). */
+static int
+enter_service_net (fb_lab *lab, size_t idx, fb_error *err)
+{
+  if (unshare (CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot create namespaces");
+  _cleanup_close_ int own = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the lab network");
+  char veth[IFNAMSIZ];
+  port_name (lab, idx, veth);
+  int r = fb_net_make_veth (veth, lab->bridge, own, err);
+  if (setns (own, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the service's network namespace");
+  return r;
+}
+
+/* Forks init into the service's other new namespaces and, with clone3's
  * CLONE_INTO_CGROUP (Linux 5.7), straight into its v2 cgroup: joining by
  * pid instead waits for an RCU grace period, several ms per service. Older
  * kernels join by pid and unshare + fork. Raw clone3 is safe here: the
@@ -292,39 +321,54 @@ fork_init (const lab_svc *s, int cgfd)
   return fork ();
 }
 
-/* The keeper: forks init into the service's namespaces and cgroup and
- * waits for it, so that init dies when we die and we die with the runner. */
-static _Noreturn void
-keeper_main (fb_lab *lab, lab_svc *s, int ctl, int cgfd, pid_t runner)
+static bool
+has_v1 (const fb_cgroup *cg)
 {
+  for (int c = 0; c < FB_CG_N; c++)
+    if (cg->v1[c])
+      return true;
+  return false;
+}
+
+/* The keeper: makes the service's network and forks init into it and the
+ * service's other namespaces and cgroup, then waits for it, so that init
+ * dies when we die and we die with the runner. */
+static _Noreturn void
+keeper_main (fb_lab *lab, size_t idx, int ctl, int cgfd, pid_t runner)
+{
+  lab_svc *s = &lab->svcs[idx];
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != runner)
     _exit (1);
-  /* Keep nothing of the runner's but stdio, the control socket and the
-   * cgroup: a service must not hold the runner's fds, least of all another
-   * service's seccomp listener, which the runner would then take for this one's. */
-  if (cgfd < 0)
-    close_all_but (ctl, ctl + 1);
-  else
-    close_all_but (ctl < cgfd ? ctl : cgfd, ctl < cgfd ? cgfd : ctl);
+  /* Keep nothing of the runner's but stdio, the control socket, the cgroup
+   * and the lab network: a service must not hold the runner's fds, least of
+   * all another service's seccomp listener, which the runner would then
+   * take for this one's. */
+  int keep[] = { ctl, cgfd, lab->lab_netns };
+  close_all_but (keep, sizeof keep / sizeof keep[0]);
   char buf[8];
-  if (recv_msg (ctl, buf, sizeof buf) != 'C')
+  /* with v1 limits, the runner moves us into their cgroups first */
+  if (has_v1 (&s->cgroup) && recv_msg (ctl, buf, sizeof buf) != 'C')
     _exit (1);
+  fb_error err = { 0 };
   pid_t keeper = getpid ();
-  pid_t init = fork_init (s, cgfd);
+  pid_t init = enter_service_net (lab, idx, &err) < 0 ? -1 : fork_init (s, cgfd);
   if (init < 0)
     {
-      char m[256];
-      snprintf (m, sizeof m, "cannot create namespaces: %s", strerror (errno));
-      send_msg (ctl, 'E', m, strlen (m));
+      if (!err.msg[0])
+        fb_error_setsys (&err, errno, "cannot create namespaces");
+      send_msg (ctl, 'E', err.msg, strlen (err.msg));
       _exit (1);
     }
-  if (init == 0 && cgfd >= 0)
-    close (cgfd);
   if (init == 0)
-    fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
-                                   .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
-                                   .log_path = s->log_path });
+    {
+      if (cgfd >= 0)
+        close (cgfd);
+      close (lab->lab_netns);
+      fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
+                                     .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
+                                     .log_path = s->log_path });
+    }
   char p[32];
   snprintf (p, sizeof p, "%d", (int) init);
   send_msg (ctl, 'P', p, strlen (p));
@@ -366,7 +410,7 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   if (keeper == 0)
     {
       close (sp[0]);
-      keeper_main (lab, s, sp[1], cgfd, runner);
+      keeper_main (lab, idx, sp[1], cgfd, runner);
     }
   close (sp[1]);
   s->keeper = keeper;
@@ -375,29 +419,32 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   s->started = true;
   char msg[512];
   /* v1 limits by pid (init inherits them); the v2 cgroup init is cloned into */
-  if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
-    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-  send_msg (s->ctl, 'C', NULL, 0);
-  char t = recv_msg (s->ctl, msg, sizeof msg);
-  if (t != 'P')
-    return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its sandbox died while starting");
-  s->init = (pid_t) atoi (msg);
-  if (setns (lab->lab_netns, CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "service \"%s\": cannot enter the lab network", s->plan->name);
-  char veth[IFNAMSIZ];
-  port_name (lab, idx, veth);
-  int r = fb_net_make_veth (veth, lab->bridge, s->init, err);
-  if (setns (lab->entered_netns >= 0 ? lab->entered_netns : lab->home_netns, CLONE_NEWNET) < 0)
-    abort ();
-  if (r < 0)
-    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-  send_msg (s->ctl, 'G', NULL, 0);
-  for (;;)
+  if (has_v1 (&s->cgroup))
     {
-      t = recv_msg (s->ctl, msg, sizeof msg);
-      if (t == 'S')
+      if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
+        return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+      send_msg (s->ctl, 'C', NULL, 0);
+    }
+  /* init reads it once born: the keeper makes its veth before */
+  send_msg (s->ctl, 'G', NULL, 0);
+  /* The keeper's 'P' (init's pid) and init's own messages race: init may
+   * stop its service ('S', waiting for our 'A') or exec it ('R') first. */
+  bool stopped = false, ready = false;
+  while (!ready || !s->init)
+    {
+      char t = recv_msg (s->ctl, msg, sizeof msg);
+      if (t == 'P')
+        s->init = (pid_t) atoi (msg);
+      else if (t == 'S')
+        stopped = true;
+      else if (t == 'R')
+        ready = true;
+      else
+        return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its sandbox died while starting");
+      if (stopped && s->init)
         {
           /* the service stopped itself after installing its filter */
+          stopped = false;
           pid_t child = fb_first_child (s->init);
           int fd = child > 0 ? fb_take_seccomp_listener (child, err) : fb_error_set (err, ESRCH, "no service process");
           if (fd < 0)
@@ -408,10 +455,6 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
             close (fd);
           send_msg (s->ctl, 'A', NULL, 0);
         }
-      else if (t == 'R')
-        break;
-      else
-        return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its init died while starting");
     }
   close (s->ctl);
   s->ctl = -1;
