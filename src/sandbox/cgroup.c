@@ -70,7 +70,7 @@ file_has_word (const char *dir, const char *file, const char *word)
 }
 
 int
-fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
+fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err)
 {
   memset (out, 0, sizeof *out);
   _cleanup_free_ char *root = fb_cgroup_mountpoint (-1);
@@ -93,7 +93,7 @@ fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
             write_to (out->v2, "cgroup.subtree_control", plus, NULL);
           }
     }
-  for (int c = 0; c < FB_CG_N; c++)
+  for (int c = 0; c < FB_CG_N && limits; c++)
     {
       if (out->v2 && file_has_word (out->v2, "cgroup.subtree_control", ctl_names[c]))
         continue;
@@ -230,6 +230,9 @@ remove_dir (const char *dir)
 void
 fb_cgroup_remove (fb_cgroup *cg)
 {
+  /* still busy: a straggler (double-forked away from init) holds it */
+  if (cg->v2 && rmdir (cg->v2) < 0 && errno == EBUSY)
+    fb_cgroup_kill (cg);
   for (int c = 0; c < FB_CG_N; c++)
     if (cg->v1[c])
       {
@@ -238,7 +241,7 @@ fb_cgroup_remove (fb_cgroup *cg)
       }
   if (cg->v2)
     {
-      remove_dir (cg->v2);
+      remove_dir (cg->v2); /* ENOENT when the first rmdir did it */
       free (cg->v2);
     }
   memset (cg, 0, sizeof *cg);

@@ -21,8 +21,9 @@ typedef struct fb_cgroup {
 char *fb_cgroup_mountpoint (int ctl);
 const char *fb_cgroup_controller_name (int ctl);
 
-/* Creates <hierarchy>/<name> wherever it will be needed. */
-int fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err);
+/* Creates <hierarchy>/<name> on v2 and, with limits (some service has
+ * some), on the v1 hierarchies of controllers the v2 root does not offer. */
+int fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err);
 /* Creates lab/<svc> and applies the limits. */
 int fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits *lim, fb_cgroup *out,
                               fb_error *err);
@@ -34,7 +35,8 @@ int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err);
 bool fb_cgroup_oom_killed (const fb_cgroup *cg);
 /* Kills every member (cgroup.kill); returns false where that is unavailable. */
 bool fb_cgroup_kill (const fb_cgroup *cg);
-/* Removes the directories (waiting for dying members) and frees. */
+/* Removes the directories (killing members left, waiting for dying ones)
+ * and frees. */
 void fb_cgroup_remove (fb_cgroup *cg);
 /* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how many labs. */
 int fb_cgroup_sweep (void);

@@ -133,11 +133,25 @@ fb_lab_net_free (fb_lab_net *net)
   free (net);
 }
 
+/* Links made from now on in the calling thread's network namespace get no
+ * IPv6 (the lab is IPv4; lo keeps ::1): no link-local address, duplicate
+ * address detection, router solicitations or MLD reports, work the kernel
+ * would do under its rtnl lock, stalling the next lab's links. Without
+ * IPv6 in the kernel there is nothing to turn off. */
+static void
+no_ipv6_on_new_links (void)
+{
+  _cleanup_close_ int fd = open ("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0 && write (fd, "1", 1) < 0)
+    return; /* best effort: the links work either way */
+}
+
 /* In the new namespace: the worker keeps no TCP metrics (a cached RTT or
  * ssthresh would reach from one lab into the next), then the bridge. */
 static int
 build_network (fb_lab *lab, fb_error *err)
 {
+  no_ipv6_on_new_links ();
   int fd = open ("/proc/sys/net/ipv4/tcp_no_metrics_save", O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write (fd, "1", 1) != 1)
     {
@@ -219,7 +233,11 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     {
       char name[64];
       snprintf (name, sizeof name, "faultbox-%d-%u", (int) getpid (), id);
-      r = fb_cgroup_create_lab (name, &lab->cgroup, err);
+      bool limits = false;
+      for (size_t i = 0; i < plan->n_services; i++)
+        limits |= plan->services[i].limits.memory_max || plan->services[i].limits.pids_max
+                  || plan->services[i].limits.cpu_percent;
+      r = fb_cgroup_create_lab (name, limits, &lab->cgroup, err);
     }
   if (r == 0)
     r = write_etc (lab, err);
@@ -292,6 +310,7 @@ enter_service_net (fb_lab *lab, size_t idx, fb_error *err)
 {
   if (unshare (CLONE_NEWNET) < 0)
     return fb_error_setsys (err, errno, "cannot create namespaces");
+  no_ipv6_on_new_links ();
   _cleanup_close_ int own = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
     return fb_error_setsys (err, errno, "cannot enter the lab network");
@@ -755,7 +774,6 @@ fb_lab_destroy (fb_lab *lab)
         close (s->ctl);
       if (s->pidfd >= 0)
         close (s->pidfd);
-      fb_cgroup_kill (&s->cgroup); /* stragglers that double-forked away */
       fb_cgroup_remove (&s->cgroup);
       free (s->log_path);
     }
