@@ -47,7 +47,8 @@ void fb_lab_net_free (fb_lab_net *net);
 typedef struct fb_lab_plan {
   const fb_service_plan *services;
   size_t n_services;
-  const char *workdir_base;   /* default /tmp */
+  const char *workdir_base;   /* default /dev/shm (a tmpfs: a service's files there
+                                 count against its memory limit), /tmp when kept */
   bool keep_workdir;
   int64_t grace_ns;           /* SIGTERM -> SIGKILL; default 2 s */
   fb_lab_net *net;            /* NULL: a network of its own, destroyed with the lab */

@@ -2,7 +2,8 @@
  * SERVICES services, each /bin/true (exits at once); prints the mean ms per
  * cycle. With "kept", the labs borrow one network (fb_lab_net) as a
  * runner's worker does; otherwise each makes its own. With FB_BENCH_PHASES
- * set, also the mean ms of each phase on stderr.
+ * set, also the mean ms of each phase on stderr; FB_BENCH_WORKDIR is the
+ * labs' work directory base (default /tmp).
  * Usage: lab_cycle SERVICES ITERATIONS [kept]   (root) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ main (int argc, char **argv)
       svcs[i] = (fb_service_plan) { .name = names[i], .argv = true_argv, .envp = envp };
     }
   fb_lab_net *net = argc > 3 && !strcmp (argv[3], "kept") ? fb_lab_net_new () : NULL;
-  fb_lab_plan plan = { .services = svcs, .n_services = n, .net = net };
+  fb_lab_plan plan = { .services = svcs, .n_services = n, .net = net, .workdir_base = getenv ("FB_BENCH_WORKDIR") };
   int64_t phase[3] = { 0 };
   int64_t t0 = fb_now_ns ();
   for (long k = 0; k < iters; k++)
@@ -44,6 +45,7 @@ main (int argc, char **argv)
         if (fb_lab_start_service (lab, i, &err) < 0)
           {
             fprintf (stderr, "lab: %s\n", err.msg);
+            fb_lab_destroy (lab);
             return 1;
           }
       int64_t c = fb_now_ns ();
