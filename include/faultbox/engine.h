@@ -60,7 +60,8 @@ bool fb_path_is_system (const char *path);
 bool fb_path_glob_match (const char *glob, const char *path);
 
 /* A BPF program that sends the named syscalls (already expanded) to the
- * listener and allows everything else, for the native architecture. */
+ * listener, refuses io_uring_setup (ENOSYS: a ring would bypass it) and
+ * allows everything else, for the native architecture. */
 int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
 void fb_filter_free (struct sock_fprog *prog);
 
@@ -97,6 +98,10 @@ void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
 void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
 /* Starts the loop thread. */
 int fb_engine_start (fb_engine *e, fb_error *err);
+/* Fails (negative), naming the service, when the loop could not receive
+ * or answer a notification of some listener (it then stopped supervising
+ * it): a test whose syscalls went unanswered cannot pass. */
+int fb_engine_check (fb_engine *e, fb_error *err);
 /* True once every listener hung up (its process tree is gone). */
 bool fb_engine_idle (fb_engine *e);
 /* Stops the loop, answering pending delays at once; joins; frees. NULL-safe. */

@@ -57,4 +57,9 @@ bool fb_features_core_ok (const fb_features *f);
  * feature is missing and returns -1; returns 0 when present. */
 int fb_features_require (const fb_features *f, fb_feature_id id, fb_error *err);
 
+/* For a failure of the lab: probes (only now, so that a working lab pays
+ * nothing) and, when a required feature is missing, puts the reason
+ * fb_features_require gives in front of err's message. Returns -err->code. */
+int fb_features_explain (fb_error *err);
+
 #endif

@@ -20,6 +20,13 @@ typedef struct fb_limits {
   unsigned cpu_percent;       /* of one CPU, 0: none */
 } fb_limits;
 
+/* A host path bound into a service (service(volumes=)). */
+typedef struct fb_bind {
+  const char *src;            /* absolute host path */
+  const char *dst;            /* absolute path inside the service */
+  bool writable;              /* default read-only */
+} fb_bind;
+
 typedef struct fb_service_plan {
   const char *name;
   char *const *argv;          /* argv[0] is an absolute path */
@@ -27,6 +34,17 @@ typedef struct fb_service_plan {
   const char *const *ro_binds; /* extra host directories bound read-only at the same path, NULL-terminated */
   const struct sock_fprog *seccomp_filter; /* NULL: no filter */
   bool inherit_stdio;         /* write to the runner's stdout/stderr instead of the log */
+  bool echo_output;           /* also copy the log, line by line as "[name] ...", to the runner's stderr */
+  const fb_bind *binds;       /* n_binds extra binds, mounted after everything else */
+  size_t n_binds;
+  /* NULL: a tmpfs root with the host's /usr, /lib*, /bin, /sbin, /etc bound
+   * read-only. Else the service's root is this directory under an overlay
+   * whose upper layer is in the lab's work directory, so it is never
+   * written; /proc, /dev, /tmp and the generated /etc/hosts are still ours. */
+  const char *rootfs;
+  /* Capabilities (bit N = capability N) granted beyond / taken from
+   * fb_cap_default_mask (); drop wins. */
+  uint64_t caps_add, caps_drop;
   fb_limits limits;
 } fb_service_plan;
 
@@ -59,6 +77,16 @@ typedef struct fb_lab_plan {
 } fb_lab_plan;
 
 typedef struct fb_lab fb_lab;
+
+/* Capabilities by name: "net_admin", "NET_ADMIN" or "CAP_NET_ADMIN"; -1
+ * when unknown. fb_cap_name gives the short lower-case name, NULL past the
+ * last one (to list them). */
+int fb_cap_from_name (const char *name);
+const char *fb_cap_name (int cap);
+/* chown dac_override fowner fsetid kill setgid setuid setpcap
+ * net_bind_service net_raw sys_chroot mknod audit_write setfcap */
+uint64_t fb_cap_default_mask (void);
+uint64_t fb_cap_all_mask (void);
 
 int fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err);
 /* Starts one service (the runner orders them and waits for health between). */
@@ -109,8 +137,13 @@ void fb_lab_stop (fb_lab *lab);
  * conntrack, so no other state carries over. */
 void fb_lab_destroy (fb_lab *lab);
 
-/* Removes cgroups left by runners that died (kill -9); returns how many. */
-int fb_lab_sweep_leftovers (void);
+/* Where the lab's files are: service logs, work dirs, overlay layers. */
+const char *fb_lab_workdir (const fb_lab *lab);
+
+/* Removes cgroups left by runners that died (kill -9), telling on_swept
+ * (may be NULL) about each; returns how many. */
+typedef void (*fb_lab_swept_fn) (void *ctx, const char *cgroup, pid_t runner);
+int fb_lab_sweep_leftovers (fb_lab_swept_fn on_swept, void *ctx);
 /* After killing (and reaping) the runner process pid in the middle of a
  * test: stops what its labs left running and removes their cgroups and,
  * unless keep_workdirs, their work directories (default base only). */

@@ -32,6 +32,13 @@ typedef struct fb_plan_op {
   char *path;       /* glob or NULL */
 } fb_plan_op;
 
+/* service(volumes=): a host path bound into the service. */
+typedef struct fb_plan_volume {
+  char *src;        /* absolute host path */
+  char *dst;        /* absolute path inside the service */
+  bool writable;    /* ":rw" after dst; read-only by default */
+} fb_plan_volume;
+
 typedef struct fb_plan_service {
   char *name;
   char *binary;     /* absolute */
@@ -49,6 +56,10 @@ typedef struct fb_plan_service {
   char *decl_pos;   /* "spec.star:12:5", for messages */
   uint64_t memory_max;  /* bytes, 0: no limit */
   uint64_t pids_max;    /* 0: no limit */
+  uint64_t caps_add, caps_drop;  /* caps=, drop_caps= (bit N = capability N) */
+  char *rootfs;     /* absolute; NULL: the host's system directories */
+  fb_plan_volume *volumes;
+  size_t n_volumes;
 } fb_plan_service;
 
 typedef struct fb_plan {

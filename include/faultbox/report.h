@@ -1,6 +1,6 @@
 /* Results of a `faultbox test` run as plain data, and their renderings: the
- * human text of the seed chapter and Faultbox's JSON schema version 2. The
- * runner fills an fb_report; renderers write into a caller's fb_buf (the
+ * human text of the seed chapter, Faultbox's JSON schema version 2, JUnit
+ * XML and an HTML page. The runner fills an fb_report; renderers write into a caller's fb_buf (the
  * library never prints). */
 #ifndef FAULTBOX_REPORT_H
 #define FAULTBOX_REPORT_H
@@ -49,6 +49,16 @@ typedef struct fb_fault_summary {
   char *hint;                 /* why it may not fire, when hits == 0 */
 } fb_fault_summary;
 
+/* The end of what a service wrote to stdout and stderr (one stream) in a
+ * test: at most FB_LOG_TAIL_LINES lines and FB_LOG_TAIL_BYTES bytes. */
+#define FB_LOG_TAIL_LINES 50
+#define FB_LOG_TAIL_BYTES 8192
+typedef struct fb_service_log {
+  char *service;
+  char *tail;                 /* valid UTF-8 */
+  bool cut;                   /* earlier output was left out */
+} fb_service_log;
+
 typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR } fb_result_kind;
 
 typedef struct fb_test_result {
@@ -61,11 +71,14 @@ typedef struct fb_test_result {
   char *return_value;         /* repr of the body's return value, may be NULL */
   char *matrix_scenario;      /* set for matrix cells */
   char *matrix_fault;
+  char *workdir;              /* --keep-workdir: where its lab's work directory was kept */
   fb_fault_summary *faults;
   size_t n_faults;
   fb_event *events;
   size_t n_events;
   uint64_t assertions;
+  fb_service_log *logs;       /* services that wrote something, in plan order */
+  size_t n_logs;
   unsigned runs;              /* --runs N > 1: runs made (up to the first failure) */
   unsigned runs_passed;
   unsigned runs_wanted;
@@ -74,6 +87,8 @@ typedef struct fb_test_result {
 typedef struct fb_report {
   char *star_file;            /* as the user named it */
   int64_t duration_ms;
+  int64_t start_time;         /* Unix seconds when the run began, 0: unknown */
+  char *hostname;             /* where it ran, NULL: unknown */
   fb_test_result *tests;      /* in run order (sorted names) */
   size_t n_tests;
   /* matrix layout, empty when the spec has no fault_matrix */
@@ -82,6 +97,7 @@ typedef struct fb_report {
   char **matrix_faults;
   size_t n_matrix_faults;
   bool show_failures_only;
+  bool show_return_values;    /* --debug: "  return: <repr>" per test */
   size_t not_run;             /* selected tests an interruption kept from running */
 } fb_report;
 
@@ -100,10 +116,17 @@ fb_test_result *fb_report_take_test (fb_report *r, fb_test_result *t);
 void fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason);
 /* Frees what a result holds (not the struct). */
 void fb_test_result_clear (fb_test_result *t);
+/* Frees a result's event log, once nothing will read it. */
+void fb_test_result_drop_events (fb_test_result *t);
 void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);
 size_t fb_report_failed (const fb_report *r);
+/* The result of the matrix cell scenario × fault; NULL when it did not run
+ * (excluded, another shard's, interrupted). */
+const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
+/* "faultbox test SPEC --test NAME --seed N": the command that replays t. */
+void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out);
 
 /* Lines for one test as the seed chapter shows them:
  * "--- PASS: test_x (207ms, seed=0) ---", reason/replay on failure, fault
@@ -142,9 +165,21 @@ int fb_test_result_from_json (const char *text, fb_test_result *out, fb_error *e
  * share a test. */
 int fb_report_merge (fb_report *into, fb_report *from, fb_error *err);
 
-/* JUnit XML as Jenkins and GitLab read it: one <testsuite> per spec, one
- * <testcase> per test or matrix cell, <failure> with the reason and the
- * replay command. */
+/* ShiViz's input format: the parsing regex, the execution delimiter, then
+ * per event its description and "<service> <vector clock>", one execution
+ * per test. */
+void fb_report_shiviz (const fb_report *r, fb_buf *out);
+
+/* JUnit XML as Jenkins and GitLab read it (valid against
+ * tests/integration/junit.xsd): one <testsuite> per spec, one <testcase>
+ * per test or matrix cell, <failure> with the reason and the replay
+ * command, <system-out> with the services' log tails. */
 void fb_report_junit (const fb_report *r, fb_buf *out);
+
+/* One self-contained HTML page (inline CSS and SVG, nothing fetched): the
+ * summary, the matrix as a colored grid, and per test its result, replay
+ * command and a timeline of lifecycle, steps and injected faults. Every
+ * string from the spec or the services is escaped. */
+void fb_report_html (const fb_report *r, fb_buf *out);
 
 #endif

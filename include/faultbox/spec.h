@@ -20,6 +20,25 @@ typedef struct fb_spec fb_spec;
 int fb_spec_load (const char *path, fb_spec **out, fb_error *err);
 void fb_spec_free (fb_spec *s);
 
+/* A spec read from copies of its files (a replay bundle), behaving as it
+ * did where it was: messages and reports name it path, relative service
+ * binaries resolve in dir, its relative load()s find the copies next to
+ * copy, and loads of moved_from[i] (absolute) read moved_to[i]. */
+typedef struct fb_spec_source {
+  const char *path;
+  const char *copy;            /* NULL: read path itself */
+  const char *dir;             /* NULL: path's directory */
+  char *const *moved_from;
+  char *const *moved_to;
+  size_t n_moved;
+} fb_spec_source;
+int fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err);
+/* The files loading read, by real path: [0] the spec, then what it
+ * load()ed; and the directory relative service binaries resolve in. */
+size_t fb_spec_file_count (const fb_spec *s);
+const char *fb_spec_file (const fb_spec *s, size_t i);
+const char *fb_spec_dir (const fb_spec *s);
+
 const fb_plan *fb_spec_plan (const fb_spec *s);
 /* Syscalls service i's seccomp filter routes to the engine (NULL-terminated,
  * NULL when it gets no filter). */
@@ -36,6 +55,8 @@ typedef struct fb_progress {
   int64_t elapsed_ms;
 } fb_progress;
 
+#define FB_DEFAULT_MAX_EVENTS 200000
+
 typedef struct fb_test_options {
   const char *filter;      /* --test, NULL: all */
   unsigned shard, shards;  /* --shard: the shard-th (1-based) of shards slices; shards 0: all */
@@ -43,8 +64,16 @@ typedef struct fb_test_options {
   unsigned runs;           /* >= 1 */
   unsigned jobs;           /* tests running at once, each in a worker process; 0: 1 */
   bool show_failures_only;
-  bool keep_workdir;
+  bool keep_workdir;       /* the result's workdir says where */
+  bool echo_output;        /* services' output also to stderr, as "[name] line" */
   bool check_determinism;  /* run each test twice; differing traces fail it */
+  /* Events kept per test (--max-events); a test whose services make more
+   * intercepted syscalls fails as an error. 0: FB_DEFAULT_MAX_EVENTS. */
+  uint64_t max_events;
+  /* Keep each result's event log in the report after on_result (for JSON,
+   * --normalize, HTML); otherwise it is freed there, so the memory of a
+   * long run stays flat. */
+  bool keep_events;
   /* Nonzero (e.g. set by a signal handler): stop now, killing the workers
    * and their labs; finished tests stay in the report, report->not_run
    * counts the rest. */

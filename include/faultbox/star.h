@@ -52,6 +52,10 @@ typedef int (*fb_star_loader_fn) (fb_star_thread *th, void *ctx,
                                   const char *from, const char *name,
                                   fb_star_module **out, fb_error *err);
 
+/* The loader used when the config names none (hosts that wrap it call it). */
+int fb_star_default_loader (fb_star_thread *th, void *ctx, const char *from,
+                            const char *name, fb_star_module **out, fb_error *err);
+
 typedef struct fb_star_config {
   unsigned dialect;          /* FB_STAR_ALLOW_* bits */
   uint64_t max_steps;        /* 0: unlimited */

@@ -36,11 +36,36 @@ parse_service (const char *spec, lab_service *out)
       out->argv[n] = NULL;
     }
   free (cmd);
-  if (fb_binpath_resolve (out->argv[0], &out->bin) < 0)
-    return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", out->name, out->argv[0], strerror (errno));
-  free (out->argv[0]);
-  out->argv[0] = fb_xstrdup (out->bin.path);
   return 0;
+}
+
+/* The binary on the host; under --rootfs it is the root's own, which only
+ * the service can see (its init reports what fails). */
+static int
+resolve_service (lab_service *s, const char *rootfs)
+{
+  if (rootfs)
+    return s->argv[0][0] == '/' ? 0
+                                : fb_cli_fail ("lab: service \"%s\": with --rootfs give the binary's absolute path in DIR, not \"%s\"",
+                                               s->name, s->argv[0]);
+  if (fb_binpath_resolve (s->argv[0], &s->bin) < 0)
+    return fb_cli_fail ("lab: service \"%s\": cannot execute %s: %s", s->name, s->argv[0], strerror (errno));
+  free (s->argv[0]);
+  s->argv[0] = fb_xstrdup (s->bin.path);
+  return 0;
+}
+
+static void
+print_swept (void *ctx, const char *cgroup, pid_t runner)
+{
+  (void) ctx;
+  fprintf (stderr, "faultbox: swept leftover cgroup %s (runner %d is gone)\n", cgroup, (int) runner);
+}
+
+void
+fb_cli_sweep (bool verbose)
+{
+  fb_lab_sweep_leftovers (verbose ? print_swept : NULL, NULL);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -64,6 +89,13 @@ print_logs (fb_lab *lab, const lab_service *svcs, size_t n)
       if (f)
         fclose (f);
     }
+}
+
+static void
+print_kept (const fb_lab *lab, bool keep)
+{
+  if (keep)
+    fprintf (stderr, "faultbox: work dir kept: %s\n", fb_lab_workdir (lab));
 }
 
 static int
@@ -96,7 +128,8 @@ run (int argc, char **argv)
   fb_limits limits = { 0 };
   fb_error perr = { 0 };
   long long pids;
-  bool verbose = false;
+  bool verbose = false, keep = false;
+  char *rootfs = NULL;
   int ret = 1;
   static const struct option opts[] = {
     { "service", required_argument, NULL, 's' },
@@ -105,6 +138,8 @@ run (int argc, char **argv)
     { "bind", required_argument, NULL, 'b' },
     { "memory-max", required_argument, NULL, 'm' },
     { "pids-max", required_argument, NULL, 'p' },
+    { "rootfs", required_argument, NULL, 'R' },
+    { "keep-workdir", no_argument, NULL, 'k' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -121,6 +156,15 @@ run (int argc, char **argv)
         break;
       case 'r': run_cmd = optarg; break;
       case 'v': verbose = true; break;
+      case 'k': keep = true; break;
+      case 'R':
+        free (rootfs);
+        if (!(rootfs = realpath (optarg, NULL)))
+          {
+            fb_cli_fail ("lab: --rootfs %s: %s", optarg, strerror (errno));
+            goto out;
+          }
+        break;
       case 'm':
         if (fb_parse_size (optarg, &limits.memory_max, &perr) < 0)
           {
@@ -153,22 +197,29 @@ run (int argc, char **argv)
       fb_cli_fail ("lab: no services (usage: faultbox lab --service name=/path/bin [args]...)");
       goto out;
     }
-  int swept = fb_lab_sweep_leftovers ();
-  if (verbose && swept)
-    fprintf (stderr, "faultbox: removed %d leftover cgroup%s of dead runners\n", swept, swept == 1 ? "" : "s");
+  for (size_t i = 0; i < n; i++)
+    if (resolve_service (&svcs[i], rootfs) != 0)
+      goto out;
+  fb_cli_sweep (verbose);
   fb_service_plan *plans = fb_xcalloc (n, sizeof *plans);
   const char ***binds = fb_xcalloc (n, sizeof *binds);
   extern char **environ;
   for (size_t i = 0; i < n; i++)
     {
+      /* under --rootfs the binary is the root's own */
       binds[i] = fb_xcalloc (n_extra + 3, sizeof **binds);
-      binds[i][0] = svcs[i].bin.dir;
-      binds[i][1] = svcs[i].bin.real_dir;
-      memcpy (binds[i] + 2, extra, n_extra * sizeof *extra);
+      size_t k = 0;
+      if (!rootfs)
+        {
+          binds[i][k++] = svcs[i].bin.dir;
+          binds[i][k++] = svcs[i].bin.real_dir;
+        }
+      memcpy (binds[i] + k, extra, n_extra * sizeof *extra);
       plans[i] = (fb_service_plan){ .name = svcs[i].name, .argv = svcs[i].argv, .envp = environ,
-                                    .ro_binds = binds[i], .limits = limits };
+                                    .ro_binds = binds[i], .limits = limits, .echo_output = verbose,
+                                    .rootfs = rootfs };
     }
-  fb_lab_plan plan = { .services = plans, .n_services = n };
+  fb_lab_plan plan = { .services = plans, .n_services = n, .keep_workdir = keep };
   fb_lab *lab = NULL;
   fb_error err = { 0 };
   if (fb_lab_create (&plan, &lab, &err) < 0)
@@ -177,7 +228,9 @@ run (int argc, char **argv)
     if (fb_lab_start_service (lab, i, &err) < 0)
       {
         fb_cli_fail ("lab: %s", err.msg);
-        print_logs (lab, svcs, n);
+        if (!verbose) /* else already streamed */
+          print_logs (lab, svcs, n);
+        print_kept (lab, keep);
         fb_lab_destroy (lab);
         lab = NULL;
       }
@@ -206,10 +259,12 @@ run (int argc, char **argv)
         }
       /* the logs live in the work dir, which destroy removes */
       fb_lab_stop (lab);
-      print_logs (lab, svcs, n);
+      if (!verbose)
+        print_logs (lab, svcs, n);
       for (size_t i = 0; i < n; i++)
         if (fb_lab_service_oom (lab, i))
           printf ("[%s] killed by its memory limit (out of memory)\n", svcs[i].name);
+      print_kept (lab, keep);
       fb_lab_destroy (lab);
     }
   for (size_t i = 0; i < n; i++)
@@ -227,6 +282,7 @@ out:
     }
   free (svcs);
   free (extra);
+  free (rootfs);
   return ret;
 }
 
@@ -234,11 +290,17 @@ const fb_command fb_cmd_lab = {
   .name = "lab",
   .summary = "start services in a lab, print their addresses, tear down",
   .usage = "usage: faultbox lab --service NAME=/path/bin [ARGS]... [--bind DIR]... [--run CMD]\n"
-           "                    [--memory-max SIZE] [--pids-max N] [--verbose]\n\n"
+           "                    [--memory-max SIZE] [--pids-max N] [--rootfs DIR] [--keep-workdir]\n"
+           "                    [--verbose]\n\n"
            "Starts each service in its own sandbox on a fresh lab network, prints the\n"
            "addresses, then waits for Ctrl-C (or runs CMD from the lab's client address)\n"
            "and tears everything down, printing each service's output as [name] lines.\n"
            "--bind DIR makes a host directory visible (read-only) to every service;\n"
-           "--memory-max (e.g. 64M) and --pids-max limit each service through its cgroup.\n",
+           "--memory-max (e.g. 64M) and --pids-max limit each service through its cgroup.\n"
+           "--rootfs DIR runs every service in DIR as its root, under an overlay: DIR is\n"
+           "never written, the writes of one lab are gone in the next; the binary is DIR's.\n"
+           "--keep-workdir keeps the lab's work dir (logs, overlay upper layers) and says where.\n"
+           "--verbose streams the services' output live to stderr as [name] lines (instead\n"
+           "of printing it at the end) and names each leftover cgroup of a dead runner swept.\n",
   .run = run,
 };

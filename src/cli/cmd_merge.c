@@ -10,11 +10,12 @@
 static int
 run (int argc, char **argv)
 {
-  const char *format = "text", *output = NULL, *junit = NULL;
+  const char *format = "text", *output = NULL, *junit = NULL, *html = NULL;
   static const struct option opts[] = {
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
     { "junit", required_argument, NULL, 'J' },
+    { "html", required_argument, NULL, 'H' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -30,6 +31,7 @@ run (int argc, char **argv)
         break;
       case 'o': output = optarg; break;
       case 'J': junit = optarg; break;
+      case 'H': html = optarg; break;
       default:
         return fb_cli_fail ("merge: unknown flag \"%s\"", argv[optind - 1]);
       }
@@ -57,7 +59,7 @@ run (int argc, char **argv)
   for (size_t i = 0; i < all.n_tests; i++)
     fb_report_text_test (&all, &all.tests[i], &b);
   fputs (fb_buf_str (&b), human);
-  fb_cli_report_out ro = { .cmd = "merge", .json = json, .output = output, .junit = junit, .human = human };
+  fb_cli_report_out ro = { .cmd = "merge", .json = json, .output = output, .junit = junit, .html = html, .human = human };
   int ret = fb_cli_report_finish (&all, &ro);
   fb_report_free (&all);
   return ret;
@@ -74,6 +76,7 @@ const fb_command fb_cmd_merge = {
            "not run.\n\n"
            "  --format json    the merged JSON report on stdout; human output on stderr\n"
            "  --output FILE    also write the merged JSON report to FILE\n"
-           "  --junit FILE     write a JUnit XML report\n",
+           "  --junit FILE     write a JUnit XML report\n"
+           "  --html FILE      write a self-contained HTML report\n",
   .run = run,
 };

@@ -203,6 +203,9 @@ run (int argc, char **argv)
         fprintf (stderr, "[faultbox] rule %s=%s: %llu of %llu matching calls faulted\n", rules[i].keyword, act,
                  (unsigned long long) fired, (unsigned long long) matched);
     }
+  /* unanswered syscalls make the binary's status meaningless */
+  if (fb_engine_check (rc.engine, &err) < 0)
+    ret = fb_cli_fail ("run: %s", err.msg);
   fb_engine_free (rc.engine);
   free (ids);
 out_bin:

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/replay.h"
 #include "cli/report_out.h"
 #include "faultbox/lab.h"
 #include "faultbox/report.h"
@@ -112,12 +113,13 @@ dry_run (const fb_spec *s, FILE *out)
     fprintf (out, "Fault matrix cells: %zu\n", cells);
 }
 
-static int
-run (int argc, char **argv)
+int
+fb_cli_test (int argc, char **argv, const fb_bundle *from)
 {
   fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *normalize = NULL;
-  bool dry = false, progress = true;
+  const char *format = "text", *output = NULL, *junit = NULL, *html = NULL, *normalize = NULL, *shiviz = NULL,
+             *bundle = NULL;
+  bool dry = false, progress = true, debug = false, verbose = false;
   static const struct option opts[] = {
     { "test", required_argument, NULL, 't' },
     { "runs", required_argument, NULL, 'r' },
@@ -126,6 +128,7 @@ run (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
     { "junit", required_argument, NULL, 'J' },
+    { "html", required_argument, NULL, 'H' },
     { "dry-run", no_argument, NULL, 'd' },
     { "keep-workdir", no_argument, NULL, 'k' },
     { "jobs", required_argument, NULL, 'j' },
@@ -133,6 +136,11 @@ run (int argc, char **argv)
     { "no-progress", no_argument, NULL, 'P' },
     { "normalize", required_argument, NULL, 'n' },
     { "check-determinism", no_argument, NULL, 'D' },
+    { "shiviz", required_argument, NULL, 'V' },
+    { "debug", no_argument, NULL, 'g' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "bundle", required_argument, NULL, 'B' },
+    { "max-events", required_argument, NULL, 'E' },
     { NULL, 0, NULL, 0 },
   };
   opterr = 0;
@@ -140,7 +148,10 @@ run (int argc, char **argv)
   int c;
   long long n;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
+  /* getopt reorders argv; a bundle keeps the command line as typed */
+  char *typed[argc + 1];
+  memcpy (typed, argv, sizeof typed);
+  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -177,16 +188,28 @@ run (int argc, char **argv)
         break;
       case 'o': output = optarg; break;
       case 'J': junit = optarg; break;
+      case 'H': html = optarg; break;
       case 'd': dry = true; break;
       case 'k': o.keep_workdir = true; break;
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
+      case 'V': shiviz = optarg; break;
+      case 'g': debug = true; break;
+      case 'v': verbose = o.echo_output = true; break;
+      case 'B': bundle = optarg; break;
+      case 'E':
+        if (fb_parse_int (optarg, 1, INT64_MAX, &n, &err) < 0)
+          return fb_cli_fail ("test: --max-events: %s", err.msg);
+        o.max_events = (uint64_t) n;
+        break;
       default:
         if (optopt == 'j')
           return fb_cli_fail ("test: -j needs a number of jobs");
         return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
       }
-  const char *file = optind < argc ? argv[optind] : NULL;
+  const char *file = from ? from->star_file : optind < argc ? argv[optind] : NULL;
+  if (from && optind < argc)
+    return fb_cli_fail ("replay: unexpected argument \"%s\" (the spec comes from the bundle)", argv[optind]);
   if (optind + 1 < argc)
     return fb_cli_fail ("test: unexpected argument \"%s\" (one spec file)", argv[optind + 1]);
   if (!file)
@@ -196,9 +219,14 @@ run (int argc, char **argv)
       file = "faultbox.star";
     }
   bool json = !strcmp (format, "json");
+  o.keep_events = json || output || normalize || shiviz || html || bundle;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
-  if (fb_spec_load (file, &spec, &err) < 0)
+  fb_spec_source src = { .path = file };
+  if (from)
+    src = (fb_spec_source) { .path = file, .copy = from->files[0], .dir = from->spec_dir,
+                             .moved_from = from->originals, .moved_to = from->files, .n_moved = from->n_files };
+  if (fb_spec_load_source (&src, &spec, &err) < 0)
     {
       fflush (stdout);
       fprintf (stderr, "%s\n", err.msg);
@@ -211,8 +239,9 @@ run (int argc, char **argv)
       fb_spec_free (spec);
       return 0;
     }
-  fb_lab_sweep_leftovers ();
-  print_ctx pc = { human, .live = progress && isatty (STDERR_FILENO) };
+  fb_cli_sweep (verbose);
+  /* streamed service output and a progress line would overwrite each other */
+  print_ctx pc = { human, .live = progress && !verbose && isatty (STDERR_FILENO) };
   o.on_result = print_result;
   o.on_progress = print_progress;
   o.ctx = &pc;
@@ -221,7 +250,7 @@ run (int argc, char **argv)
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { 0 };
+  fb_report rep = { .show_return_values = debug };
   int ret;
   int rc = fb_spec_run (spec, &o, &rep, &err);
   clear_progress (&pc);
@@ -234,15 +263,25 @@ run (int argc, char **argv)
     }
   else
     {
-      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit,
-                               .normalize = normalize, .human = human, .interrupted = stop_signal != 0 };
+      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit, .html = html,
+                               .normalize = normalize, .shiviz = shiviz, .human = human,
+                               .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
+      /* what a replay runs again: every flag but those naming output files */
+      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, "j:v", opts, "sJHonVB", &rep) < 0)
+        ret = 1;
       if (stop_signal)
         ret = 128 + stop_signal;
     }
   fb_report_free (&rep);
   fb_spec_free (spec);
   return ret;
+}
+
+static int
+run (int argc, char **argv)
+{
+  return fb_cli_test (argc, argv, NULL);
 }
 
 const fb_command fb_cmd_test = {
@@ -262,12 +301,24 @@ const fb_command fb_cmd_test = {
            "  --format json    JSON (schema version 2) on stdout; human output on stderr\n"
            "  --output FILE    also write the JSON report to FILE\n"
            "  --junit FILE     write a JUnit XML report\n"
+           "  --html FILE      write a self-contained HTML report: summary, matrix grid,\n"
+           "                   per test its replay command and a timeline\n"
            "  --dry-run        load the spec and list services and tests; start nothing\n"
-           "  --keep-workdir   keep each service's work directory for inspection\n"
+           "  --keep-workdir   keep each test's lab work directory (service logs, work and\n"
+           "                   overlay dirs) and print where, under the test's result line\n"
+           "  -v, --verbose    stream the services' output live to stderr as [name] lines;\n"
+           "                   name each leftover cgroup of a dead runner that is swept\n"
            "  --normalize FILE write the normalized trace (compare two with faultbox diff)\n"
+           "  --shiviz FILE    write the events as a ShiViz log (causality by vector clock)\n"
+           "  --debug          also print each test's return value\n"
            "  --check-determinism\n"
            "                   run each test twice with its seed; fail it when the two\n"
            "                   normalized traces differ\n"
-           "  --no-progress    no live progress line on a terminal\n",
+           "  --max-events N   events a test's log keeps (default 200000); a test whose\n"
+           "                   services make more intercepted syscalls fails as an error\n"
+           "  --no-progress    no live progress line on a terminal\n"
+           "  --bundle PATH    write a replay bundle (a directory, or PATH.tar.gz): the spec\n"
+           "                   and what it loads, seeds, command line, environment, the JSON\n"
+           "                   report and each test's service logs; see faultbox replay\n",
   .run = run,
 };

@@ -2,6 +2,8 @@
 #ifndef FB_CLI_COMMANDS_H
 #define FB_CLI_COMMANDS_H
 
+#include <stdbool.h>
+
 typedef struct fb_command {
   const char *name;
   const char *summary;  /* one line for `faultbox --help` */
@@ -18,9 +20,12 @@ extern const fb_command fb_cmd_merge;
 extern const fb_command fb_cmd_list;
 extern const fb_command fb_cmd_init;
 extern const fb_command fb_cmd_diff;
+extern const fb_command fb_cmd_replay;
 
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */
 int fb_cli_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* Removes the cgroups of runners that died; with verbose says which. */
+void fb_cli_sweep (bool verbose);
 
 #endif

@@ -14,6 +14,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_list,
   &fb_cmd_init,
   &fb_cmd_diff,
+  &fb_cmd_replay,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -12,6 +12,21 @@ write_file (const char *path, const fb_buf *b)
   return fclose (f);
 }
 
+/* Writes render's output to path, when one is given; 1 (said) when it
+ * cannot. */
+static int
+render_to (const fb_cli_report_out *ro, const char *path, void (*render) (const fb_report *, fb_buf *),
+           const fb_report *rep)
+{
+  if (!path)
+    return 0;
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  render (rep, &b);
+  if (write_file (path, &b) < 0)
+    return fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, path);
+  return 0;
+}
+
 int
 fb_cli_report_finish (const fb_report *rep, const fb_cli_report_out *ro)
 {
@@ -31,19 +46,9 @@ fb_cli_report_finish (const fb_report *rep, const fb_cli_report_out *ro)
     fputs (fb_buf_str (&j), stdout);
   if (ro->output && write_file (ro->output, &j) < 0)
     ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->output);
-  if (ro->normalize)
-    {
-      _cleanup_buf_ fb_buf nb = FB_BUF_INIT;
-      fb_report_normalize (rep, &nb);
-      if (write_file (ro->normalize, &nb) < 0)
-        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->normalize);
-    }
-  if (ro->junit)
-    {
-      _cleanup_buf_ fb_buf x = FB_BUF_INIT;
-      fb_report_junit (rep, &x);
-      if (write_file (ro->junit, &x) < 0)
-        ret = fb_cli_fail ("%s: cannot write %s: %m", ro->cmd, ro->junit);
-    }
-  return ret;
+  int wrote = render_to (ro, ro->normalize, fb_report_normalize, rep);
+  wrote |= render_to (ro, ro->junit, fb_report_junit, rep);
+  wrote |= render_to (ro, ro->html, fb_report_html, rep);
+  wrote |= render_to (ro, ro->shiviz, fb_report_shiviz, rep);
+  return wrote ? wrote : ret;
 }

@@ -1,5 +1,6 @@
 /* What `faultbox test` and `faultbox merge` print and write once the
- * results are in: the matrix and summary, JSON, JUnit, the normalized trace. */
+ * results are in: the matrix and summary, JSON, JUnit, HTML, the normalized
+ * trace. */
 #ifndef FB_CLI_REPORT_OUT_H
 #define FB_CLI_REPORT_OUT_H
 
@@ -13,7 +14,9 @@ typedef struct {
   bool json;            /* the JSON report on stdout */
   const char *output;   /* also write the JSON report here */
   const char *junit;    /* write JUnit XML here */
+  const char *html;     /* write the HTML report here */
   const char *normalize; /* write the normalized trace here */
+  const char *shiviz;   /* write a ShiViz log here */
   FILE *human;          /* summary lines: stdout, or stderr with json */
   bool interrupted;
 } fb_cli_report_out;

@@ -65,11 +65,11 @@ test_json (const fb_report *r, const fb_test_result *t)
   add_str (o, "return_value", t->return_value);
   add_str (o, "matrix_scenario", t->matrix_scenario);
   add_str (o, "matrix_fault", t->matrix_fault);
+  add_str (o, "workdir", t->workdir);
   if (t->result != FB_RESULT_PASS)
     {
       fb_buf cmd = FB_BUF_INIT;
-      fb_buf_printf (&cmd, "faultbox test %s --test %s --seed %llu", r->star_file,
-                     strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name, (unsigned long long) t->seed);
+      fb_report_replay_command (r, t, &cmd);
       add_str (o, "replay_command", fb_buf_str (&cmd));
       fb_buf_free (&cmd);
     }
@@ -102,6 +102,19 @@ test_json (const fb_report *r, const fb_test_result *t)
       json_object_object_add (o, "runs", json_object_new_uint64 (t->runs));
       json_object_object_add (o, "runs_passed", json_object_new_uint64 (t->runs_passed));
       json_object_object_add (o, "runs_wanted", json_object_new_uint64 (t->runs_wanted));
+    }
+  if (t->n_logs)
+    {
+      json_object *la = json_object_new_array ();
+      for (size_t i = 0; i < t->n_logs; i++)
+        {
+          json_object *lo = json_object_new_object ();
+          add_str (lo, "service", t->logs[i].service);
+          add_str (lo, "tail", t->logs[i].tail);
+          json_object_object_add (lo, "cut", json_object_new_boolean (t->logs[i].cut));
+          json_object_array_add (la, lo);
+        }
+      json_object_object_add (o, "logs", la);
     }
   json_object *evs = json_object_new_array ();
   for (size_t i = 0; i < t->n_events; i++)
@@ -169,6 +182,9 @@ fb_report_json (const fb_report *r, fb_buf *out, fb_error *err)
   json_object_object_add (root, "version", json_object_new_int (2));
   add_str (root, "star_file", r->star_file);
   json_object_object_add (root, "duration_ms", json_object_new_int64 (r->duration_ms));
+  if (r->start_time)
+    json_object_object_add (root, "start_time", json_object_new_int64 (r->start_time));
+  add_str (root, "hostname", r->hostname);
   json_object_object_add (root, "pass", json_object_new_uint64 (fb_report_passed (r)));
   json_object_object_add (root, "fail", json_object_new_uint64 (fb_report_failed (r)));
   json_object *tests = json_object_new_array ();
@@ -201,6 +217,7 @@ static const str_field test_strs[] = {
   { "return_value", offsetof (fb_test_result, return_value), false },
   { "matrix_scenario", offsetof (fb_test_result, matrix_scenario), false },
   { "matrix_fault", offsetof (fb_test_result, matrix_fault), false },
+  { "workdir", offsetof (fb_test_result, workdir), false },
 };
 
 static const str_field fault_strs[] = {
@@ -335,6 +352,25 @@ read_fault (json_object *o, fb_fault_summary *f, const char *where, fb_error *er
   return 0;
 }
 
+static const str_field log_strs[] = {
+  { "service", offsetof (fb_service_log, service), true },
+  { "tail", offsetof (fb_service_log, tail), true },
+};
+
+static int
+read_log (json_object *o, fb_service_log *l, const char *where, fb_error *err)
+{
+  if (!json_object_is_type (o, json_type_object))
+    return fb_error_set (err, EINVAL, "%s: not an object", where);
+  if (read_strs (o, log_strs, sizeof log_strs / sizeof *log_strs, l, where, err) < 0)
+    return -1;
+  json_object *v = NULL;
+  if (json_object_object_get_ex (o, "cut", &v) && !json_object_is_type (v, json_type_boolean))
+    return fb_error_set (err, EINVAL, "%s.cut: not a boolean", where);
+  l->cut = v && json_object_get_boolean (v);
+  return 0;
+}
+
 static int
 read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
 {
@@ -367,6 +403,15 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
       snprintf (at, sizeof at, "%s.faults[%zu]", where, t->n_faults);
       if (read_fault (json_object_array_get_idx (a, t->n_faults), &t->faults[t->n_faults], at, err) < 0)
         return t->n_faults++, -1; /* counted so the clear frees it */
+    }
+  if (read_array (o, "logs", &a, &n, where, err) < 0)
+    return -1;
+  t->logs = fb_xcalloc (n + 1, sizeof *t->logs);
+  for (; t->n_logs < n; t->n_logs++)
+    {
+      snprintf (at, sizeof at, "%s.logs[%zu]", where, t->n_logs);
+      if (read_log (json_object_array_get_idx (a, t->n_logs), &t->logs[t->n_logs], at, err) < 0)
+        return t->n_logs++, -1;
     }
   if (read_array (o, "events", &a, &n, where, err) < 0)
     return -1;
@@ -442,9 +487,12 @@ read_report (json_object *root, fb_report *r, fb_error *err)
   json_object *v, *tests;
   if (json_object_object_get_ex (root, "star_file", &v))
     r->star_file = fb_xstrdup (json_object_get_string (v));
+  if (json_object_object_get_ex (root, "hostname", &v))
+    r->hostname = fb_xstrdup (json_object_get_string (v));
   uint64_t not_run;
   size_t n;
   if (read_int (root, "duration_ms", &r->duration_ms, "report", err) < 0
+      || read_int (root, "start_time", &r->start_time, "report", err) < 0
       || read_uint (root, "not_run", &not_run, "report", err) < 0
       || read_array (root, "tests", &tests, &n, "report", err) < 0)
     return -1;

@@ -2,6 +2,7 @@
 #include "util/buf.h"
 
 #include <string.h>
+#include <time.h>
 
 /* XML 1.0 forbids most control characters even escaped: drop them. */
 static void
@@ -35,6 +36,24 @@ classname (fb_buf *out, const char *star_file)
   fb_buf_append (out, base, n);
 }
 
+/* The services' log tails, in the testcase's <system-out>. */
+static void
+system_out (fb_buf *out, const fb_test_result *t)
+{
+  fb_buf_puts (out, "      <system-out>");
+  for (size_t i = 0; i < t->n_logs; i++)
+    {
+      const fb_service_log *l = &t->logs[i];
+      fb_buf_puts (out, "--- ");
+      xml_escape (out, l->service);
+      fb_buf_puts (out, l->cut ? " (last lines) ---\n" : " ---\n");
+      xml_escape (out, l->tail);
+      if (*l->tail && l->tail[strlen (l->tail) - 1] != '\n')
+        fb_buf_putc (out, '\n');
+    }
+  fb_buf_puts (out, "</system-out>\n");
+}
+
 void
 fb_report_junit (const fb_report *r, fb_buf *out)
 {
@@ -46,10 +65,20 @@ fb_report_junit (const fb_report *r, fb_buf *out)
     }
   fb_buf cls = FB_BUF_INIT;
   classname (&cls, r->star_file ? r->star_file : "spec");
+  /* the schema wants a local time without a zone: ours is UTC */
+  time_t start = r->start_time ? (time_t) r->start_time : time (NULL);
+  struct tm tm;
+  char stamp[32];
+  strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime_r (&start, &tm));
   fb_buf_puts (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"");
-  xml_escape (out, r->star_file);
-  fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n", r->n_tests,
-                 failures, errors, (double) r->duration_ms / 1000.0);
+  xml_escape (out, r->star_file ? r->star_file : "spec");
+  fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+                 r->n_tests, failures, errors, (double) r->duration_ms / 1000.0, stamp);
+  xml_escape (out, r->hostname && *r->hostname ? r->hostname : "localhost");
+  fb_buf_puts (out, "\" id=\"0\" package=\"");
+  xml_escape (out, fb_buf_str (&cls));
+  fb_buf_puts (out, "\">\n    <properties>\n      <property name=\"faultbox.version\" value=\"" FB_VERSION "\"/>\n"
+                    "    </properties>\n");
   for (size_t i = 0; i < r->n_tests; i++)
     {
       const fb_test_result *t = &r->tests[i];
@@ -58,22 +87,31 @@ fb_report_junit (const fb_report *r, fb_buf *out)
       fb_buf_puts (out, "\" name=\"");
       xml_escape (out, t->name);
       fb_buf_printf (out, "\" time=\"%.3f\"", (double) t->duration_ms / 1000.0);
-      if (t->result == FB_RESULT_PASS)
+      if (t->result == FB_RESULT_PASS && !t->n_logs)
         {
           fb_buf_puts (out, "/>\n");
           continue;
         }
-      const char *tag = t->result == FB_RESULT_ERROR ? "error" : "failure";
-      fb_buf_printf (out, ">\n      <%s message=\"", tag);
-      xml_escape (out, t->reason);
-      fb_buf_printf (out, "\" type=\"%s\">", t->failure_type ? t->failure_type : "assertion");
-      xml_escape (out, t->reason);
-      fb_buf_puts (out, "\nreplay: faultbox test ");
-      xml_escape (out, r->star_file);
-      fb_buf_puts (out, " --test ");
-      xml_escape (out, strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name);
-      fb_buf_printf (out, " --seed %llu</%s>\n    </testcase>\n", (unsigned long long) t->seed, tag);
+      fb_buf_puts (out, ">\n");
+      if (t->result != FB_RESULT_PASS)
+        {
+          const char *tag = t->result == FB_RESULT_ERROR ? "error" : "failure";
+          fb_buf_printf (out, "      <%s message=\"", tag);
+          xml_escape (out, t->reason);
+          fb_buf_printf (out, "\" type=\"%s\">", t->failure_type ? t->failure_type : "assertion");
+          xml_escape (out, t->reason);
+          fb_buf_puts (out, "\nreplay: ");
+          fb_buf cmd = FB_BUF_INIT;
+          fb_report_replay_command (r, t, &cmd);
+          xml_escape (out, fb_buf_str (&cmd));
+          fb_buf_free (&cmd);
+          fb_buf_printf (out, "</%s>\n", tag);
+        }
+      if (t->n_logs)
+        system_out (out, t);
+      fb_buf_puts (out, "    </testcase>\n");
     }
-  fb_buf_puts (out, "  </testsuite>\n</testsuites>\n");
+  /* the schema has the suite's own output follow its testcases */
+  fb_buf_puts (out, "    <system-out/>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
   fb_buf_free (&cls);
 }

@@ -40,5 +40,10 @@ fb_report_merge (fb_report *into, fb_report *from, fb_error *err)
   if (from->duration_ms > into->duration_ms)
     into->duration_ms = from->duration_ms;
   into->not_run += from->not_run;
+  /* the merged run began with the first shard */
+  if (from->start_time && (!into->start_time || from->start_time < into->start_time))
+    into->start_time = from->start_time;
+  if (!into->hostname)
+    into->hostname = from->hostname, from->hostname = NULL;
   return 0;
 }

@@ -96,6 +96,7 @@ fb_test_result_clear (fb_test_result *t)
   free (t->return_value);
   free (t->matrix_scenario);
   free (t->matrix_fault);
+  free (t->workdir);
   for (size_t i = 0; i < t->n_faults; i++)
     {
       fb_fault_summary *f = &t->faults[i];
@@ -109,9 +110,23 @@ fb_test_result_clear (fb_test_result *t)
       free (f->hint);
     }
   free (t->faults);
+  fb_test_result_drop_events (t);
+  for (size_t i = 0; i < t->n_logs; i++)
+    {
+      free (t->logs[i].service);
+      free (t->logs[i].tail);
+    }
+  free (t->logs);
+}
+
+void
+fb_test_result_drop_events (fb_test_result *t)
+{
   for (size_t i = 0; i < t->n_events; i++)
     fb_event_clear (&t->events[i]);
   free (t->events);
+  t->events = NULL;
+  t->n_events = 0;
 }
 
 void
@@ -123,6 +138,7 @@ fb_report_free (fb_report *r)
     fb_test_result_clear (&r->tests[i]);
   free (r->tests);
   free (r->star_file);
+  free (r->hostname);
   free_strv (r->matrix_scenarios, r->n_matrix_scenarios);
   free_strv (r->matrix_faults, r->n_matrix_faults);
   memset (r, 0, sizeof *r);
@@ -141,6 +157,26 @@ size_t
 fb_report_failed (const fb_report *r)
 {
   return r->n_tests - fb_report_passed (r);
+}
+
+const fb_test_result *
+fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault)
+{
+  for (size_t i = 0; i < r->n_tests; i++)
+    {
+      const fb_test_result *t = &r->tests[i];
+      if (t->matrix_scenario && strcmp (t->matrix_scenario, scenario) == 0 && strcmp (t->matrix_fault, fault) == 0)
+        return t;
+    }
+  return NULL;
+}
+
+/* Faultbox accepts the test name without "test_". */
+void
+fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_buf *out)
+{
+  fb_buf_printf (out, "faultbox test %s --test %s --seed %llu", r->star_file ? r->star_file : "",
+                 strncmp (t->name, "test_", 5) == 0 ? t->name + 5 : t->name, (unsigned long long) t->seed);
 }
 
 void

@@ -4,13 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Short test name for replay lines: Faultbox accepts the name without "test_". */
-static const char *
-short_name (const char *name)
-{
-  return strncmp (name, "test_", 5) == 0 ? name + 5 : name;
-}
-
 #define MAX_TRACE_LINES 40
 
 static bool
@@ -128,11 +121,16 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
   if (!pass)
     {
       fb_buf_printf (out, "  reason: %s\n", t->reason ? t->reason : "(no reason)");
-      fb_buf_printf (out, "  replay: faultbox test %s --test %s --seed %llu\n", r->star_file,
-                     short_name (t->name), (unsigned long long) t->seed);
+      fb_buf_puts (out, "  replay: ");
+      fb_report_replay_command (r, t, out);
+      fb_buf_putc (out, '\n');
       if (t->runs > 1)
         fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }
+  if (t->workdir)
+    fb_buf_printf (out, "  work dir kept: %s\n", t->workdir);
+  if (r->show_return_values && t->return_value)
+    fb_buf_printf (out, "  return: %s\n", t->return_value);
   syscall_trace (t, out);
   bool any_rule = false, any_fired = false;
   for (size_t i = 0; i < t->n_faults; i++)
@@ -189,18 +187,6 @@ repeat (fb_buf *out, const char *s, size_t n)
     fb_buf_puts (out, s);
 }
 
-static const fb_test_result *
-find_cell (const fb_report *r, const char *scn, const char *fault)
-{
-  for (size_t i = 0; i < r->n_tests; i++)
-    {
-      const fb_test_result *t = &r->tests[i];
-      if (t->matrix_scenario && strcmp (t->matrix_scenario, scn) == 0 && strcmp (t->matrix_fault, fault) == 0)
-        return t;
-    }
-  return NULL;
-}
-
 static void
 cell_text (const fb_test_result *t, char *cell, size_t len)
 {
@@ -222,12 +208,12 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
   for (size_t s = 0; s < ns; s++)
     for (size_t f = 0; f < nf; f++)
       {
-        const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
+        const fb_test_result *t = fb_report_matrix_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
         cells += t != NULL;
         passed += t && t->result == FB_RESULT_PASS;
       }
-  fb_buf_printf (out, "\nFault Matrix: %zu scenario%s × %zu fault%s = %zu cells\n\n", ns, ns == 1 ? "" : "s", nf,
-                 nf == 1 ? "" : "s", cells);
+  fb_buf_printf (out, "\nFault Matrix: %zu scenario%s × %zu fault%s = %zu cell%s\n\n", ns, ns == 1 ? "" : "s", nf,
+                 nf == 1 ? "" : "s", cells, cells == 1 ? "" : "s");
   size_t w0 = 20;
   for (size_t s = 0; s < ns; s++)
     if (utf8_width (r->matrix_scenarios[s]) + 1 > w0)
@@ -241,7 +227,7 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
       for (size_t s = 0; s < ns; s++)
         {
           char cell[64];
-          cell_text (find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]), cell, sizeof cell);
+          cell_text (fb_report_matrix_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]), cell, sizeof cell);
           if (utf8_width (cell) + 2 > cw[f])
             cw[f] = utf8_width (cell) + 2;
         }
@@ -271,7 +257,7 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
       pad (out, r->matrix_scenarios[s], w0);
       for (size_t f = 0; f < nf; f++)
         {
-          const fb_test_result *t = find_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
+          const fb_test_result *t = fb_report_matrix_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]);
           char cell[64];
           cell_text (t, cell, sizeof cell);
           fb_buf_puts (out, "│ ");

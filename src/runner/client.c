@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -15,12 +16,53 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* libcurl and the TLS, Kerberos and LDAP libraries it pulls in are loaded
+ * the first time a step or healthcheck speaks HTTP, not at exec: they are
+ * over half the resident memory of a faultbox process that never does
+ * (the parent of -j workers, list, merge, star) and most of its start-up. */
+static struct {
+  CURLcode (*global_init) (long);
+  CURL *(*easy_init) (void);
+  CURLcode (*easy_setopt) (CURL *, CURLoption, ...);
+  CURLcode (*easy_perform) (CURL *);
+  CURLcode (*easy_getinfo) (CURL *, CURLINFO, ...);
+  void (*easy_cleanup) (CURL *);
+  const char *(*easy_strerror) (CURLcode);
+  struct curl_slist *(*slist_append) (struct curl_slist *, const char *);
+  void (*slist_free_all) (struct curl_slist *);
+} curl;
+static char curl_error[256];
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
+#define CURL_SONAME "libcurl.so.4"
+
 static void
-curl_init_once (void)
+curl_load (void)
 {
-  curl_global_init (CURL_GLOBAL_DEFAULT);
+  void *h = dlopen (CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    {
+      snprintf (curl_error, sizeof curl_error, "cannot load %s: %s", CURL_SONAME, dlerror ());
+      return;
+    }
+  /* dlsym returns void *; POSIX guarantees it converts to a function pointer */
+#define LOAD(field, sym)                                                                         \
+  if (!(*(void **) &curl.field = dlsym (h, sym)))                                              \
+    {                                                                                            \
+      snprintf (curl_error, sizeof curl_error, "%s has no %s", CURL_SONAME, sym);               \
+      return;                                                                                    \
+    }
+  LOAD (global_init, "curl_global_init");
+  LOAD (easy_setopt, "curl_easy_setopt");
+  LOAD (easy_perform, "curl_easy_perform");
+  LOAD (easy_getinfo, "curl_easy_getinfo");
+  LOAD (easy_cleanup, "curl_easy_cleanup");
+  LOAD (easy_strerror, "curl_easy_strerror");
+  LOAD (slist_append, "curl_slist_append");
+  LOAD (slist_free_all, "curl_slist_free_all");
+  LOAD (easy_init, "curl_easy_init"); /* last: non-NULL means all are there */
+#undef LOAD
+  curl.global_init (CURL_GLOBAL_DEFAULT);
 }
 
 void
@@ -89,8 +131,10 @@ int
 fb_http_request (const char *method, const char *url, const char *body, const fb_kv *headers,
                  size_t n_headers, int64_t timeout_ms, fb_http_response *out, fb_error *err)
 {
-  pthread_once (&curl_once, curl_init_once);
-  CURL *c = curl_easy_init ();
+  pthread_once (&curl_once, curl_load);
+  if (!curl.easy_init)
+    return fb_error_set (err, ENOSYS, "%s %s: %s", method, url, curl_error);
+  CURL *c = curl.easy_init ();
   if (!c)
     return fb_error_set (err, ENOMEM, "%s %s: cannot create an HTTP client", method, url);
   fb_http_response r = { 0 };
@@ -99,40 +143,40 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
   for (size_t i = 0; i < n_headers; i++)
     {
       _cleanup_free_ char *h = fb_xasprintf ("%s: %s", headers[i].key, headers[i].value);
-      hl = curl_slist_append (hl, h);
+      hl = curl.slist_append (hl, h);
     }
   char errbuf[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, method);
+  curl.easy_setopt (c, CURLOPT_URL, url);
+  curl.easy_setopt (c, CURLOPT_CUSTOMREQUEST, method);
   if (body && (strcmp (method, "GET") != 0 || *body))
     {
-      curl_easy_setopt (c, CURLOPT_POSTFIELDS, body);
-      curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+      curl.easy_setopt (c, CURLOPT_POSTFIELDS, body);
+      curl.easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
     }
-  curl_easy_setopt (c, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (c, CURLOPT_HEADERDATA, &r);
-  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt (c, CURLOPT_FORBID_REUSE, 1L);
+  curl.easy_setopt (c, CURLOPT_HTTPHEADER, hl);
+  curl.easy_setopt (c, CURLOPT_WRITEFUNCTION, on_body);
+  curl.easy_setopt (c, CURLOPT_WRITEDATA, &b);
+  curl.easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
+  curl.easy_setopt (c, CURLOPT_HEADERDATA, &r);
+  curl.easy_setopt (c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+  curl.easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt (c, CURLOPT_NOPROXY, "*");
+  curl.easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
+  curl.easy_setopt (c, CURLOPT_FORBID_REUSE, 1L);
   int64_t t0 = fb_now_ns ();
-  CURLcode rc = curl_easy_perform (c);
+  CURLcode rc = curl.easy_perform (c);
   r.duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;
   long os_errno = 0;
-  curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &os_errno);
-  curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all (hl);
-  curl_easy_cleanup (c);
+  curl.easy_getinfo (c, CURLINFO_OS_ERRNO, &os_errno);
+  curl.easy_getinfo (c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl.slist_free_all (hl);
+  curl.easy_cleanup (c);
   if (rc != CURLE_OK)
     {
       fb_buf_free (&b);
       fb_http_response_clear (&r);
       return fb_error_set (err, os_errno ? (int) os_errno : EIO, "%s %s failed: %s%s%s", method, url,
-                           errbuf[0] ? errbuf : curl_easy_strerror (rc), os_errno ? ": " : "",
+                           errbuf[0] ? errbuf : curl.easy_strerror (rc), os_errno ? ": " : "",
                            os_errno ? strerror ((int) os_errno) : "");
     }
   r.body = trim (fb_buf_steal (&b));

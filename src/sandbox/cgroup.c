@@ -248,7 +248,7 @@ fb_cgroup_remove (fb_cgroup *cg)
 }
 
 static int
-sweep_hierarchy (const char *root, bool kill_members)
+sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, void *ctx)
 {
   _cleanup_closedir_ DIR *d = opendir (root);
   int n = 0;
@@ -271,21 +271,24 @@ sweep_hierarchy (const char *root, bool kill_members)
             remove_dir (svc);
           }
       remove_dir (dir);
+      if (on_swept)
+        on_swept (ctx, de->d_name, (pid_t) pid);
       n++;
     }
   return n;
 }
 
 int
-fb_cgroup_sweep (void)
+fb_cgroup_sweep (fb_lab_swept_fn on_swept, void *ctx)
 {
   _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
-  int n = v2 ? sweep_hierarchy (v2, true) : 0;
+  /* every lab has a v2 cgroup: the v1 directories are told through it */
+  int n = v2 ? sweep_hierarchy (v2, true, on_swept, ctx) : 0;
   for (int c = 0; c < FB_CG_N; c++)
     {
       _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (v1)
-        sweep_hierarchy (v1, false);
+        sweep_hierarchy (v1, false, NULL, NULL);
     }
   return n;
 }

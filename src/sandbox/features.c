@@ -343,3 +343,15 @@ fb_features_require (const fb_features *f, fb_feature_id id, fb_error *err)
     return 0;
   return fb_error_set (err, EOPNOTSUPP, "%s unavailable: %s (faultbox doctor)", it->name, it->detail);
 }
+
+int
+fb_features_explain (fb_error *err)
+{
+  fb_features f;
+  fb_error why = { 0 };
+  if (fb_features_probe (&f, &why) == 0)
+    for (int i = 0; i < FB_FEAT_COUNT; i++)
+      if (f.items[i].required && fb_features_require (&f, (fb_feature_id) i, &why) < 0)
+        return fb_error_prefix (err, "%s", why.msg);
+  return err->code > 0 ? -err->code : -1;
+}

@@ -7,27 +7,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* The conventional container default: enough for ordinary servers, never
- * sys_admin, net_admin, sys_ptrace or sys_module. */
-static const cap_value_t default_caps[] = {
-  CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,           CAP_FSETID,  CAP_KILL,        CAP_SETGID,      CAP_SETUID,
-  CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP,
-};
-#define N_DEFAULT_CAPS (sizeof default_caps / sizeof default_caps[0])
 
 static int ctl_fd = -1;
 
@@ -79,6 +74,15 @@ bind_ro (const char *src, const char *dst)
   xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL);
 }
 
+/* Writable host storage: nodev, so that no device node the service makes
+ * there (it keeps CAP_MKNOD) opens the host's disks. */
+static void
+bind_rw (const char *src, const char *dst)
+{
+  xmount (src, dst, NULL, MS_BIND | MS_REC, NULL);
+  xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL);
+}
+
 /* Binds a host directory read-only at the same path inside root; symlinks
  * (merged /usr: /bin -> usr/bin) are recreated as links. */
 static void
@@ -120,17 +124,6 @@ tmpfs_at (const char *root, const char *path, const char *mode)
   xmount ("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
-static void
-bind_file (const char *src, const char *root, const char *path)
-{
-  char dst[4096];
-  snprintf (dst, sizeof dst, "%s%s", root, path);
-  int fd = open (dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd >= 0)
-    close (fd);
-  xmount (src, dst, NULL, MS_BIND, NULL);
-}
-
 /* True when some mount we can see propagates to other namespaces. */
 static bool
 any_shared_mount (void)
@@ -162,6 +155,82 @@ make_mounts_private (void)
 
 static bool chrooted;
 
+/* A file or directory to mount over at root/path (made in the root's own
+ * filesystem: the tmpfs, or the overlay's upper layer). */
+static void
+mountpoint_at (const char *root, const char *path, bool dir, char *dst, size_t len)
+{
+  snprintf (dst, len, "%s%s", root, path);
+  char parent[4096];
+  snprintf (parent, sizeof parent, "%s", dst);
+  char *slash = strrchr (parent, '/');
+  if (slash)
+    *slash = '\0';
+  if (fb_mkdir_p (dir ? dst : parent, 0755, NULL) < 0)
+    die ("cannot make the mount point %s: %s", path, strerror (errno));
+  int fd = dir ? -1 : open (dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd >= 0)
+    close (fd);
+}
+
+/* flags: extra per-mount flags (MS_RDONLY for files the lab shares) */
+static void
+bind_file (const char *src, const char *root, const char *path, unsigned long flags)
+{
+  char dst[4096];
+  mountpoint_at (root, path, false, dst, sizeof dst);
+  xmount (src, dst, NULL, MS_BIND, NULL);
+  if (flags)
+    xmount (NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | flags, NULL);
+}
+
+/* service(volumes=): a host path at another path inside the service. */
+static void
+bind_volume (const char *root, const fb_bind *b)
+{
+  struct stat st;
+  if (stat (b->src, &st) < 0)
+    die ("cannot bind %s: %s", b->src, strerror (errno));
+  char dst[4096];
+  mountpoint_at (root, b->dst, S_ISDIR (st.st_mode), dst, sizeof dst);
+  if (b->writable)
+    bind_rw (b->src, dst);
+  else
+    bind_ro (b->src, dst);
+}
+
+/* The default root: a tmpfs with the host's system directories read-only
+ * and fresh writable state directories for packaged daemons. */
+static void
+host_root (const char *root)
+{
+  xmount ("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+  static const char *const host[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc" };
+  for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
+    bind_host_path (root, host[i], strcmp (host[i], "/usr") == 0);
+  tmpfs_at (root, "/run", "755");
+  static const char *const var[] = { "/var/tmp", "/var/lib", "/var/log", "/var/cache" };
+  for (size_t i = 0; i < sizeof var / sizeof var[0]; i++)
+    tmpfs_at (root, var[i], strcmp (var[i], "/var/tmp") == 0 ? "1777" : "755");
+}
+
+/* service(rootfs=): the directory as the lower layer of an overlay whose
+ * upper layer lives in the lab's work directory, so writes go there and
+ * the directory itself is never changed. */
+static void
+overlay_root (const fb_init_args *a, const char *root)
+{
+  char upper[4096], work[4096], opts[12400];
+  snprintf (upper, sizeof upper, "%s/%s.upper", a->workdir, a->plan->name);
+  snprintf (work, sizeof work, "%s/%s.overlay-work", a->workdir, a->plan->name);
+  if (strpbrk (a->plan->rootfs, ",:\\"))
+    die ("rootfs %s: overlayfs cannot take a directory whose path has ',', ':' or '\\'", a->plan->rootfs);
+  if (fb_mkdir_p (upper, 0755, NULL) < 0 || fb_mkdir_p (work, 0755, NULL) < 0)
+    die ("cannot make the overlay directories in %s: %s", a->workdir, strerror (errno));
+  snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->plan->rootfs, upper, work);
+  xmount ("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts);
+}
+
 static void
 make_root (const fb_init_args *a, char *root, size_t rootlen)
 {
@@ -169,19 +238,34 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   if (fb_mkdir_p (root, 0755, NULL) < 0)
     die ("mkdir %s: %s", root, strerror (errno));
   chrooted = make_mounts_private ();
-  xmount ("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
-  static const char *const host[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc" };
-  for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
-    bind_host_path (root, host[i], strcmp (host[i], "/usr") == 0);
+  if (a->plan->rootfs)
+    overlay_root (a, root);
+  else
+    host_root (root);
   char f[4096];
-  snprintf (f, sizeof f, "%s/hosts", a->workdir);
-  bind_file (f, root, "/etc/hosts");
-  snprintf (f, sizeof f, "%s/resolv.conf", a->workdir);
-  bind_file (f, root, "/etc/resolv.conf");
+  /* one copy for the whole lab: read-only, so a service cannot rename another */
+  static const char *const etc[] = { "hosts", "resolv.conf" };
+  for (size_t i = 0; i < sizeof etc / sizeof etc[0]; i++)
+    {
+      char src[4096], path[64];
+      snprintf (src, sizeof src, "%s/%s", a->workdir, etc[i]);
+      snprintf (path, sizeof path, "/etc/%s", etc[i]);
+      bind_file (src, root, path, MS_RDONLY);
+    }
 
   snprintf (f, sizeof f, "%s/proc", root);
   mkdir (f, 0555);
   xmount ("proc", f, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* Host-wide knobs uid 0 could turn without any capability we keep
+   * (core_pattern, sysrq-trigger): read-only, as container runtimes do. */
+  static const char *const proc_ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs" };
+  for (size_t i = 0; i < sizeof proc_ro / sizeof proc_ro[0]; i++)
+    {
+      char p[4200];
+      snprintf (p, sizeof p, "%s%s", root, proc_ro[i]);
+      if (access (p, F_OK) == 0)
+        bind_ro (p, p);
+    }
   tmpfs_at (root, "/dev", "755");
   static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
   for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
@@ -189,7 +273,7 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
       char src[64], dev[80];
       snprintf (src, sizeof src, "/dev/%s", devs[i]);
       snprintf (dev, sizeof dev, "/dev/%s", devs[i]);
-      bind_file (src, root, dev);
+      bind_file (src, root, dev, 0);
     }
   snprintf (f, sizeof f, "%s/dev/pts", root);
   mkdir (f, 0755);
@@ -200,60 +284,64 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   symlink ("/proc/self/fd", f);
   tmpfs_at (root, "/dev/shm", "1777");
   tmpfs_at (root, "/tmp", "1777");
-  tmpfs_at (root, "/run", "755");
-  static const char *const var[] = { "/var/tmp", "/var/lib", "/var/log", "/var/cache" };
-  for (size_t i = 0; i < sizeof var / sizeof var[0]; i++)
-    tmpfs_at (root, var[i], strcmp (var[i], "/var/tmp") == 0 ? "1777" : "755");
   /* the per-cell writable work directory, kept with --keep-workdir */
   char work[4096];
   snprintf (work, sizeof work, "%s/%s.work", a->workdir, a->plan->name);
   fb_mkdir_p (work, 0755, NULL);
   snprintf (f, sizeof f, "%s/work", root);
   mkdir (f, 0755);
-  xmount (work, f, NULL, MS_BIND, NULL);
+  bind_rw (work, f);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */
   for (const char *const *b = a->plan->ro_binds; b && *b; b++)
     if (strcmp (*b, "/") != 0) /* the host root itself is never bound */
       bind_host_path (root, *b, true);
+  for (size_t i = 0; i < a->plan->n_binds; i++)
+    bind_volume (root, &a->plan->binds[i]);
 }
 
+/* The tmpfs root is made read-only once everything is mounted on it; an
+ * overlay root stays writable (its writes land in the upper layer). */
 static void
-enter_root (const char *root)
+enter_root (const char *root, bool writable)
 {
   if (chrooted)
     {
       /* pivot_root needs "/" to be a mount point; move the new root over it */
       if (chdir (root) < 0 || mount (root, "/", NULL, MS_MOVE, NULL) < 0 || chroot (".") < 0 || chdir ("/") < 0)
         die ("cannot enter the service root %s: %s", root, strerror (errno));
-      xmount (NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-      return;
     }
-  char old[4200];
-  snprintf (old, sizeof old, "%s/.oldroot", root);
-  mkdir (old, 0700);
-  if (syscall (SYS_pivot_root, root, old) < 0)
-    die ("pivot_root %s: %s", root, strerror (errno));
-  if (chdir ("/") < 0 || umount2 ("/.oldroot", MNT_DETACH) < 0)
-    die ("cannot detach the host root: %s", strerror (errno));
-  rmdir ("/.oldroot");
-  xmount (NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  else
+    {
+      char old[4200];
+      snprintf (old, sizeof old, "%s/.oldroot", root);
+      mkdir (old, 0700);
+      if (syscall (SYS_pivot_root, root, old) < 0)
+        die ("pivot_root %s: %s", root, strerror (errno));
+      if (chdir ("/") < 0 || umount2 ("/.oldroot", MNT_DETACH) < 0)
+        die ("cannot detach the host root: %s", strerror (errno));
+      rmdir ("/.oldroot");
+    }
+  if (!writable)
+    xmount (NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 }
 
+/* The default set with the service's caps= added and drop_caps= taken
+ * away, in the bounding, permitted, effective and inheritable sets. */
 static void
-drop_caps (void)
+set_caps (const fb_service_plan *p)
 {
-  for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-    {
-      bool keep = false;
-      for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
-        keep |= default_caps[i] == c;
-      if (!keep && CAP_IS_SUPPORTED (c) && cap_drop_bound (c) < 0)
-        die ("cannot drop capability %d: %s", (int) c, strerror (errno));
-    }
+  uint64_t keep = (fb_cap_default_mask () | p->caps_add) & ~p->caps_drop;
+  cap_value_t kept[64];
+  int n = 0;
+  for (cap_value_t c = 0; CAP_IS_SUPPORTED (c); c++)
+    if (c < 64 && (keep >> c & 1))
+      kept[n++] = c;
+    else if (cap_drop_bound (c) < 0)
+      die ("cannot drop capability %d: %s", (int) c, strerror (errno));
   cap_t caps = cap_init ();
-  cap_set_flag (caps, CAP_EFFECTIVE, N_DEFAULT_CAPS, default_caps, CAP_SET);
-  cap_set_flag (caps, CAP_PERMITTED, N_DEFAULT_CAPS, default_caps, CAP_SET);
-  cap_set_flag (caps, CAP_INHERITABLE, N_DEFAULT_CAPS, default_caps, CAP_SET);
+  cap_set_flag (caps, CAP_EFFECTIVE, n, kept, CAP_SET);
+  cap_set_flag (caps, CAP_PERMITTED, n, kept, CAP_SET);
+  cap_set_flag (caps, CAP_INHERITABLE, n, kept, CAP_SET);
   if (cap_set_proc (caps) < 0)
     die ("cannot set capabilities: %s", strerror (errno));
   cap_free (caps);
@@ -261,12 +349,75 @@ drop_caps (void)
     die ("no_new_privs: %s", strerror (errno));
 }
 
+/* --verbose: what the service appends to its log is copied to our stderr
+ * (the runner's) as "[name] line", one write per line so that services
+ * writing at once do not interleave within a line. */
+typedef struct {
+  const char *name;
+  int log, watch;    /* -1: not echoing */
+  char buf[4096];
+  size_t len;
+} echo;
+
+static void
+echo_open (echo *e, const fb_init_args *a)
+{
+  *e = (echo){ .name = a->plan->name, .log = -1, .watch = -1 };
+  if (!a->plan->echo_output || a->plan->inherit_stdio)
+    return;
+  e->log = open (a->log_path, O_RDONLY | O_CLOEXEC);
+  e->watch = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+  if (e->log < 0 || e->watch < 0 || inotify_add_watch (e->watch, a->log_path, IN_MODIFY) < 0)
+    die ("cannot follow %s: %s", a->log_path, strerror (errno));
+}
+
+static void
+echo_line (const echo *e, const char *s, size_t n)
+{
+  char out[4200];
+  int len = snprintf (out, sizeof out, "[%s] %.*s\n", e->name, (int) n, s);
+  if (write (2, out, (size_t) len < sizeof out ? (size_t) len : sizeof out - 1) < 0)
+    return; /* nobody reads our stderr any more: the log still has it */
+}
+
+/* Copies the complete lines appended since the last call; at_exit also the
+ * last unterminated one. */
+static void
+echo_drain (echo *e, bool at_exit)
+{
+  if (e->log < 0)
+    return;
+  char ev[4096];
+  while (read (e->watch, ev, sizeof ev) > 0)
+    ;
+  ssize_t n;
+  while ((n = read (e->log, e->buf + e->len, sizeof e->buf - e->len)) > 0)
+    {
+      e->len += (size_t) n;
+      char *start = e->buf, *nl;
+      while ((nl = memchr (start, '\n', e->len - (size_t) (start - e->buf))))
+        {
+          echo_line (e, start, (size_t) (nl - start));
+          start = nl + 1;
+        }
+      e->len -= (size_t) (start - e->buf);
+      memmove (e->buf, start, e->len);
+      if (e->len == sizeof e->buf) /* a very long line: in pieces */
+        {
+          echo_line (e, e->buf, e->len);
+          e->len = 0;
+        }
+    }
+  if (at_exit && e->len)
+    echo_line (e, e->buf, e->len);
+}
+
 static _Noreturn void
 service_main (const fb_init_args *a, int logfd, int execpipe, const sigset_t *oldmask)
 {
   sigprocmask (SIG_SETMASK, oldmask, NULL);
   setsid ();
-  int devnull = open ("/dev/null", O_RDONLY);
+  int devnull = open ("/dev/null", O_RDONLY | O_CLOEXEC); /* only its dup2 on 0 stays */
   if (devnull >= 0)
     dup2 (devnull, 0);
   if (!a->plan->inherit_stdio)
@@ -306,6 +457,11 @@ fb_init_main (const fb_init_args *a)
 {
   ctl_fd = a->ctl;
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* The service runs as uid 0 with our capabilities, so it could ptrace
+   * us, the one process of the sandbox outside its seccomp filter. Not
+   * dumpable, we can be traced only with CAP_SYS_PTRACE, which a service
+   * has only when caps= grants it; its exec makes it dumpable again. */
+  prctl (PR_SET_DUMPABLE, 0);
   wait_type ('G');
   fb_error err = { 0 };
   if (fb_net_configure_service (a->addr, a->prefix, a->gateway, &err) < 0)
@@ -315,10 +471,12 @@ fb_init_main (const fb_init_args *a)
   int logfd = open (a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (logfd < 0)
     die ("cannot open %s: %s", a->log_path, strerror (errno));
+  echo ec;
+  echo_open (&ec, a);
   char root[4096];
   make_root (a, root, sizeof root);
-  enter_root (root);
-  drop_caps ();
+  enter_root (root, a->plan->rootfs != NULL);
+  set_caps (a->plan);
 
   sigset_t mask, old;
   sigemptyset (&mask);
@@ -358,19 +516,26 @@ fb_init_main (const fb_init_args *a)
   close (ep[0]);
   send_type ('R');
   close (ctl_fd);
+  int sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0)
+    _exit (125);
+  struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ec.watch, .events = POLLIN } };
   for (;;)
     {
-      siginfo_t si;
-      int sig = sigwaitinfo (&mask, &si);
-      if (sig == SIGTERM || sig == SIGINT)
-        kill (child, sig);
-      else if (sig == SIGCHLD)
-        {
-          int status;
-          pid_t p;
-          while ((p = waitpid (-1, &status, WNOHANG)) > 0)
-            if (p == child)
-              _exit (WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status));
-        }
+      if (poll (pfd, ec.watch >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+        _exit (125);
+      echo_drain (&ec, false);
+      struct signalfd_siginfo si;
+      while (read (sfd, &si, sizeof si) == sizeof si)
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+          kill (child, (int) si.ssi_signo);
+      int status;
+      pid_t p;
+      while ((p = waitpid (-1, &status, WNOHANG)) > 0)
+        if (p == child)
+          {
+            echo_drain (&ec, true);
+            _exit (WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status));
+          }
     }
 }

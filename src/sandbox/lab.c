@@ -1,4 +1,5 @@
 #include "faultbox/lab.h"
+#include "faultbox/features.h"
 #include "net/link.h"
 #include "net/partition.h"
 #include "net/qdisc.h"
@@ -260,7 +261,7 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
   if (r < 0)
     {
       fb_lab_destroy (lab);
-      return -1;
+      return fb_features_explain (err);
     }
   *out = lab;
   return 0;
@@ -420,8 +421,8 @@ start_fail (lab_svc *s, fb_error *err, const char *fmt, const char *detail)
   return fb_error_set (err, EIO, fmt, s->plan->name, detail);
 }
 
-int
-fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
+static int
+start_service (fb_lab *lab, size_t idx, fb_error *err)
 {
   lab_svc *s = &lab->svcs[idx];
   if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0)
@@ -492,6 +493,12 @@ fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
   close (s->ctl);
   s->ctl = -1;
   return 0;
+}
+
+int
+fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  return start_service (lab, idx, err) < 0 ? fb_features_explain (err) : 0;
 }
 
 const char *
@@ -802,16 +809,22 @@ fb_lab_destroy (fb_lab *lab)
   free (lab);
 }
 
-int
-fb_lab_sweep_leftovers (void)
+const char *
+fb_lab_workdir (const fb_lab *lab)
 {
-  return fb_cgroup_sweep ();
+  return lab->workdir;
+}
+
+int
+fb_lab_sweep_leftovers (fb_lab_swept_fn on_swept, void *ctx)
+{
+  return fb_cgroup_sweep (on_swept, ctx);
 }
 
 void
 fb_lab_sweep_runner (pid_t runner, bool keep_workdirs)
 {
-  fb_cgroup_sweep ();
+  fb_cgroup_sweep (NULL, NULL);
   if (keep_workdirs)
     return;
   /* the default bases of fb_lab_create: <base>/faultbox-<runner>-<n> */

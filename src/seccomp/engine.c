@@ -27,7 +27,8 @@ typedef struct svc {
   char *name;
   char *root;      /* the target's root as we see it, "" when it is ours or unknown */
   pid_t pid;
-  int fd;          /* listener; -1 once it hung up */
+  int fd;          /* listener; -1 once it hung up or failed */
+  int failed;      /* errno of a receive or answer that failed, 0: none */
 } svc;
 
 typedef struct rule_entry {
@@ -370,8 +371,22 @@ decide (fb_engine *e, const char *service, const char *name, const char *path, b
   return NULL;
 }
 
+/* A listener we cannot use any more: stop watching it and remember why,
+ * for fb_engine_check. Closing it fails the service's routed syscalls
+ * (ENOSYS) instead of leaving them blocked. */
 static void
-respond (int fd, uint64_t id, int error, bool cont)
+listener_failed (fb_engine *e, svc *sv, int err)
+{
+  epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
+  pthread_mutex_lock (&e->lock);
+  close (sv->fd);
+  sv->fd = -1;
+  sv->failed = err;
+  pthread_mutex_unlock (&e->lock);
+}
+
+static void
+respond (fb_engine *e, svc *sv, uint64_t id, int error, bool cont)
 {
   struct seccomp_notif_resp resp = { .id = id };
   if (cont)
@@ -379,7 +394,8 @@ respond (int fd, uint64_t id, int error, bool cont)
   else
     resp.error = -error;
   /* ENOENT: the target died or its syscall was interrupted; nothing to do */
-  ioctl (fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  if (ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    listener_failed (e, sv, errno);
 }
 
 static void
@@ -389,7 +405,12 @@ handle (fb_engine *e, svc *sv)
   memset (&req, 0, sizeof req);
   int fd = sv->fd;
   if (ioctl (fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-    return;
+    {
+      /* ENOENT: the target went away before we took its notification */
+      if (errno != ENOENT && errno != EINTR)
+        listener_failed (e, sv, errno);
+      return;
+    }
   unsigned char kind;
   const char *name = syscall_lookup (e, &req.data, &kind);
   char path[PATH_MAX] = "";
@@ -452,14 +473,14 @@ handle (fb_engine *e, svc *sv)
   pthread_mutex_unlock (&e->lock);
 
   if (act == FB_ACT_DENY)
-    respond (fd, req.id, err, false);
+    respond (e, sv, req.id, err, false);
   else if (act == FB_ACT_DELAY && !__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
       FB_GROW (e->pend, e->cap_pend, e->n_pend + 1);
       e->pend[e->n_pend++] = (pending){ fb_now_ns () + delay, e->next_order++, sv, req.id };
     }
   else
-    respond (fd, req.id, 0, true);
+    respond (e, sv, req.id, 0, true);
 }
 
 static int
@@ -482,7 +503,7 @@ release_due (fb_engine *e, bool flush)
   size_t i = 0;
   for (; i < e->n_pend && (flush || e->pend[i].deadline <= now); i++)
     if (e->pend[i].svc->fd >= 0)
-      respond (e->pend[i].svc->fd, e->pend[i].id, 0, true);
+      respond (e, e->pend[i].svc, e->pend[i].id, 0, true);
   memmove (e->pend, e->pend + i, (e->n_pend - i) * sizeof *e->pend);
   e->n_pend -= i;
 }
@@ -536,6 +557,20 @@ fb_engine_start (fb_engine *e, fb_error *err)
     return fb_error_setsys (err, r, "engine: cannot start its thread");
   e->running = true;
   return 0;
+}
+
+int
+fb_engine_check (fb_engine *e, fb_error *err)
+{
+  pthread_mutex_lock (&e->lock);
+  int r = 0;
+  for (size_t i = 0; i < e->n_svcs && !r; i++)
+    if (e->svcs[i]->failed)
+      r = fb_error_setsys (err, e->svcs[i]->failed,
+                           "engine: the seccomp listener of service %s failed, its intercepted syscalls went unanswered",
+                           e->svcs[i]->name);
+  pthread_mutex_unlock (&e->lock);
+  return r;
 }
 
 bool

@@ -49,6 +49,15 @@ fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err)
       if (r < 0)
         ret = fb_error_set (err, -r, "seccomp filter: cannot route %s to the supervisor: %s", *s, strerror (-r));
     }
+  /* io_uring does reads, writes, connects... with no syscall a filter
+   * sees: a ring would carry them past every rule. ENOSYS makes callers
+   * (liburing, libuv) fall back to the syscalls we route. */
+  if (ret == 0)
+    {
+      int r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (io_uring_setup), 0);
+      if (r < 0)
+        ret = fb_error_set (err, -r, "seccomp filter: cannot refuse io_uring_setup: %s", strerror (-r));
+    }
   if (ret == 0)
     ret = export_prog (ctx, out, err);
   seccomp_release (ctx);

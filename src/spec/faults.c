@@ -153,8 +153,6 @@ b_allow (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 
 #define FAULT_NEEDS_TEST "faults can only be installed while a test runs"
 
-#define MAX_SYSCALL_EVENTS 200000
-
 /* ---- installing rules -------------------------------------------------- */
 
 static void
@@ -207,9 +205,12 @@ session_event (fb_session *ss, const char *type, const char *service,
   pthread_mutex_lock (&ss->mu);
   fb_test_result *t = ss->result;
   /* a service in a tight syscall loop must not exhaust memory: past the
-   * cap only its syscall events are dropped, never the test's own */
-  if (t->n_events >= MAX_SYSCALL_EVENTS && !strcmp (type, "syscall"))
+   * cap only its syscall events are dropped, never the test's own, and
+   * the test fails, since its log no longer says what happened */
+  if (t->n_events >= ss->max_events && !strcmp (type, "syscall"))
     {
+      if (!ss->lost_events++)
+        ss->lost_from = fb_xstrdup (service);
       pthread_mutex_unlock (&ss->mu);
       return;
     }

@@ -30,6 +30,9 @@ typedef struct {
 struct fb_spec {
   char *file;           /* as the user named it */
   char *dir;            /* directory of the file, for relative binaries */
+  char **files;         /* real paths read: [0] the spec, then its load()s */
+  size_t n_files;
+  const fb_spec_source *src; /* while loading */
   fb_star_thread *th;
   fb_star_module *mod;
   fb_plan plan;
@@ -88,6 +91,9 @@ struct fb_session {
   size_t n_monitors;
   uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
   struct session_net *net; /* netfaults.c: open partitions and link faults */
+  uint64_t max_events;  /* the log's cap; past it syscall events are lost */
+  uint64_t lost_events; /* under mu */
+  char *lost_from;      /* the service of the first lost event; under mu */
 };
 
 /* host types */

@@ -165,6 +165,8 @@ deliver (jobs *j, size_t pos)
   fb_test_result *t = fb_report_take_test (j->rep, &j->res[pos]);
   if (j->o->on_result)
     j->o->on_result (j->o->ctx, j->rep, t);
+  if (!j->o->keep_events)
+    fb_test_result_drop_events (t);
 }
 
 static void

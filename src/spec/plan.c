@@ -160,6 +160,13 @@ fb_plan_free (fb_plan *p)
         }
       free (s->ops);
       free (s->decl_pos);
+      free (s->rootfs);
+      for (size_t j = 0; j < s->n_volumes; j++)
+        {
+          free (s->volumes[j].src);
+          free (s->volumes[j].dst);
+        }
+      free (s->volumes);
     }
   free (p->services);
   memset (p, 0, sizeof *p);

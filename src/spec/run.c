@@ -78,42 +78,46 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
                                 fd, err);
 }
 
-/* Last lines of a service's log, for failure reasons. */
+/* Last lines of a service's log, for failure reasons: joined with " | "
+ * so the reason stays one line. */
 static char *
 log_tail (fb_session *ss, size_t idx)
 {
   const char *path = fb_lab_service_log (ss->lab, idx);
-  _cleanup_fclose_ FILE *f = path ? fopen (path, "re") : NULL;
-  if (!f)
+  _cleanup_buf_ fb_buf raw = FB_BUF_INIT;
+  bool cut;
+  if (!path || fb_buf_read_tail (&raw, path, 5, 4096, &cut, NULL) < 0)
     return fb_xstrdup ("");
-  char buf[4096];
-  fseek (f, 0, SEEK_END);
-  long size = ftell (f);
-  long from = size > (long) sizeof buf - 1 ? size - (long) sizeof buf + 1 : 0;
-  fseek (f, from, SEEK_SET);
-  size_t n = fread (buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  /* last 5 lines, joined with " | " so the reason stays one line */
-  int lines = 0;
-  char *p = buf + n;
-  while (p > buf && (p[-1] == '\n' || p[-1] == ' '))
-    *--p = '\0';
-  char *start = buf;
-  for (char *q = p; q > buf; q--)
-    if (q[-1] == '\n' && ++lines == 5)
-      {
-        start = q;
-        break;
-      }
+  size_t n = raw.len;
+  while (n && (raw.data[n - 1] == '\n' || raw.data[n - 1] == ' '))
+    n--;
   fb_buf b = FB_BUF_INIT;
-  for (char *q = start; *q; q++)
-    {
-      if (*q == '\n')
-        fb_buf_puts (&b, " | ");
-      else
-        fb_buf_putc (&b, *q);
-    }
+  for (size_t i = 0; i < n; i++)
+    if (raw.data[i] == '\n')
+      fb_buf_puts (&b, " | ");
+    else
+      fb_buf_putc (&b, raw.data[i]);
   return fb_buf_steal (&b);
+}
+
+/* The end of each service's log into the result, once the services
+ * stopped (what they print on SIGTERM included). */
+static void
+take_logs (fb_session *ss, fb_test_result *t)
+{
+  size_t n = ss->spec->plan.n_services;
+  fb_lab_stop (ss->lab);
+  t->logs = fb_xcalloc (n + 1, sizeof *t->logs);
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *path = fb_lab_service_log (ss->lab, i);
+      _cleanup_buf_ fb_buf tail = FB_BUF_INIT;
+      bool cut;
+      if (!path || fb_buf_read_tail (&tail, path, FB_LOG_TAIL_LINES, FB_LOG_TAIL_BYTES, &cut, NULL) < 0 || !tail.len)
+        continue;
+      t->logs[t->n_logs++] = (fb_service_log) { .service = fb_xstrdup (ss->spec->plan.services[i].name),
+                                                .tail = fb_buf_steal (&tail), .cut = cut };
+    }
 }
 
 static int
@@ -191,6 +195,7 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
 typedef struct {
   fb_service_plan *svcs;
   char ***argv, ***envp, ***binds;
+  fb_bind **volumes;
   struct sock_fprog *progs;
   size_t n;
 } lab_inputs;
@@ -206,6 +211,8 @@ lab_inputs_free (lab_inputs *in)
         fb_strv_free (in->envp[i]);
       if (in->binds)
         fb_strv_free (in->binds[i]);
+      if (in->volumes)
+        free (in->volumes[i]);
       if (in->progs)
         fb_filter_free (&in->progs[i]);
     }
@@ -213,13 +220,15 @@ lab_inputs_free (lab_inputs *in)
   free (in->argv);
   free (in->envp);
   free (in->binds);
+  free (in->volumes);
   free (in->progs);
 }
 
 /* Builds what the lab needs; a missing binary fails the test, naming the
- * service and where it was declared. */
+ * service and where it was declared. Every service sees the spec's
+ * directory (configuration files beside the spec) at its own path. */
 static int
-lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
+lab_inputs_build (fb_spec *sp, lab_inputs *in, bool echo, fb_buf *why)
 {
   size_t n = sp->plan.n_services;
   in->n = n;
@@ -227,6 +236,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
   in->argv = fb_xcalloc (n + 1, sizeof *in->argv);
   in->envp = fb_xcalloc (n + 1, sizeof *in->envp);
   in->binds = fb_xcalloc (n + 1, sizeof *in->binds);
+  in->volumes = fb_xcalloc (n + 1, sizeof *in->volumes);
   in->progs = fb_xcalloc (n + 1, sizeof *in->progs);
   const char **names = fb_xcalloc (n + 1, sizeof *names);
   for (size_t i = 0; i < n; i++)
@@ -235,8 +245,9 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
   for (size_t i = 0; i < n; i++)
     {
       const fb_plan_service *s = &sp->plan.services[i];
-      fb_binpath bin;
-      if (fb_binpath_resolve (s->binary, &bin) < 0)
+      fb_binpath bin = { 0 };
+      /* under rootfs= the binary is the root's own: its init says when it is missing */
+      if (!s->rootfs && fb_binpath_resolve (s->binary, &bin) < 0)
         {
           fb_buf_printf (why, "failed to start services: service %s (declared at %s): cannot execute %s: %s",
                          s->name, s->decl_pos, s->binary, strerror (errno));
@@ -247,10 +258,20 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
       in->argv[i][0] = s->binary;
       for (size_t k = 0; k < s->n_args; k++)
         in->argv[i][k + 1] = s->args[k];
-      in->binds[i] = fb_xcalloc (3, sizeof (char *));
-      in->binds[i][0] = fb_xstrdup (bin.dir);
-      in->binds[i][1] = fb_xstrdup (bin.real_dir);
+      in->binds[i] = fb_xcalloc (4, sizeof (char *));
+      size_t nb = 0;
+      /* not a spec right in /tmp: the host's would hide the service's fresh one */
+      if (strcmp (sp->dir, "/tmp") != 0)
+        in->binds[i][nb++] = fb_xstrdup (sp->dir);
+      if (!s->rootfs)
+        {
+          in->binds[i][nb++] = fb_xstrdup (bin.dir);
+          in->binds[i][nb++] = fb_xstrdup (bin.real_dir);
+        }
       fb_binpath_clear (&bin);
+      in->volumes[i] = fb_xcalloc (s->n_volumes + 1, sizeof *in->volumes[i]);
+      for (size_t k = 0; k < s->n_volumes; k++)
+        in->volumes[i][k] = (fb_bind){ s->volumes[k].src, s->volumes[k].dst, s->volumes[k].writable };
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
       if (sp->n_filters[i] && fb_filter_build (sp->filters[i], &in->progs[i], &e) < 0)
@@ -266,6 +287,12 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, fb_buf *why)
         .ro_binds = (const char *const *) in->binds[i],
         .seccomp_filter = sp->n_filters[i] ? &in->progs[i] : NULL,
         .limits = { .memory_max = s->memory_max, .pids_max = s->pids_max },
+        .echo_output = echo,
+        .binds = in->volumes[i],
+        .n_binds = s->n_volumes,
+        .rootfs = s->rootfs,
+        .caps_add = s->caps_add,
+        .caps_drop = s->caps_drop,
       };
     }
   free (names);
@@ -410,11 +437,42 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
     }
 }
 
+/* cause becomes the reason; what the body reported, its consequence */
 static void
-run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
+put_cause (fb_buf *why, const char *cause)
+{
+  _cleanup_free_ char *then = why->len ? fb_buf_steal (why) : NULL;
+  fb_buf_printf (why, "%s%s%s", cause, then ? "; then: " : "", then ? then : "");
+}
+
+/* The runner's own supervision failed: the test cannot have passed,
+ * whatever its body saw. */
+static void
+check_supervision (fb_session *ss, fb_buf *why, const char **failure_type)
+{
+  fb_error e = { 0 };
+  _cleanup_buf_ fb_buf cause = FB_BUF_INIT;
+  /* (not under mu: the engine calls us holding its lock) */
+  if (ss->engine && fb_engine_check (ss->engine, &e) < 0)
+    fb_buf_puts (&cause, e.msg);
+  pthread_mutex_lock (&ss->mu);
+  if (!cause.len && ss->lost_events)
+    fb_buf_printf (&cause, "event log full: service %s made more intercepted syscalls than the log keeps "
+                   "(%llu events, --max-events); %llu not recorded",
+                   ss->lost_from, (unsigned long long) ss->max_events, (unsigned long long) ss->lost_events);
+  pthread_mutex_unlock (&ss->mu);
+  if (!cause.len)
+    return;
+  put_cause (why, fb_buf_str (&cause));
+  *failure_type = "error";
+}
+
+static void
+run_test (fb_spec *sp, const spec_test *test, uint64_t seed, const fb_test_options *o,
           fb_test_result *t)
 {
-  fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns () };
+  fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns (),
+                    .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS };
   pthread_mutex_init (&ss.mu, NULL);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
   t->seed = seed;
@@ -425,15 +483,17 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
   size_t *order = fb_xcalloc (n + 1, sizeof *order);
   fb_star_mark mark = fb_star_mark_heap (sp->th);
   const char *failure_type = "service_start";
-  if (lab_inputs_build (sp, &in, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
+  if (lab_inputs_build (sp, &in, o->echo_output, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
     goto done;
   if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0
       || fb_engine_start (ss.engine, &e) < 0)
     goto done;
-  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = keep,
+  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
                      .net = sp->lab_net, .on_listener = hand_over, .ctx = &ss };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
+  if (o->keep_workdir)
+    t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
   for (size_t k = 0; k < n; k++)
     {
       size_t idx = order[k];
@@ -474,12 +534,14 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, bool keep,
           session_event (&ss, "service_exited", sp->plan.services[i].name, kv);
         }
     }
-  for (size_t i = 0; i < n && !why.len; i++)
+  for (size_t i = 0; i < n; i++)
     if (fb_lab_service_oom (ss.lab, i))
       {
-        fb_buf_printf (&why, "service %s was killed by the OOM killer (memory limit)",
-                       sp->plan.services[i].name);
+        _cleanup_free_ char *oom = fb_xasprintf ("service %s was killed by the OOM killer (memory limit)",
+                                                 sp->plan.services[i].name);
+        put_cause (&why, oom);
         failure_type = "error";
+        break;
       }
 done:
   sp->session = NULL;
@@ -491,6 +553,9 @@ done:
       fb_buf_printf (&why, "%s", e.msg);
       failure_type = "error";
     }
+  check_supervision (&ss, &why, &failure_type);
+  if (ss.lab)
+    take_logs (&ss, t);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);
@@ -502,6 +567,7 @@ done:
   free (ss.traces);
   free (ss.monitors);
   free (ss.clocks);
+  free (ss.lost_from);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
@@ -519,7 +585,7 @@ check_determinism (fb_spec *sp, const spec_test *test, const fb_test_options *o,
                    fb_test_result *t)
 {
   fb_test_result again = { .name = fb_xstrdup (t->name) };
-  run_test (sp, test, t->seed, o->keep_workdir, &again);
+  run_test (sp, test, t->seed, o, &again);
   _cleanup_buf_ fb_buf a = FB_BUF_INIT;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   _cleanup_buf_ fb_buf d = FB_BUF_INIT;
@@ -583,7 +649,7 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
           t->matrix_scenario = fb_xstrdup (st->matrix_scenario);
           t->matrix_fault = fb_xstrdup (st->matrix_fault);
         }
-      run_test (sp, st, o->seed + k, o->keep_workdir, t);
+      run_test (sp, st, o->seed + k, o, t);
       if (o->check_determinism && t->result == FB_RESULT_PASS)
         check_determinism (sp, st, o, t);
       if (runs > 1)
@@ -601,6 +667,10 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
   if (fb_spec_select (sp, o, &sel, &n_sel, err) < 0)
     return -1;
   rep->star_file = fb_xstrdup (sp->file);
+  rep->start_time = (int64_t) time (NULL);
+  char host[256];
+  if (gethostname (host, sizeof host) == 0)
+    rep->hostname = fb_xstrndup (host, sizeof host);
   report_matrix (sp, sel, n_sel, rep);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();

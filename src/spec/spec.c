@@ -1,15 +1,19 @@
 /* Loading a spec: the topology builtins (service, interface, tcp, http, op),
  * test discovery, and the seccomp filter each service needs. */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spec/internal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/suggest.h"
@@ -405,6 +409,103 @@ add_ops (fb_star_thread *th, fb_plan_service *s, fb_value *ops)
   return 0;
 }
 
+/* caps= / drop_caps=: capability names ("net_admin", "CAP_NET_ADMIN") or
+ * "all", into a mask. */
+static int
+cap_mask (fb_star_thread *th, const fb_plan_service *s, const char *kw, fb_value *list, uint64_t *out)
+{
+  fb_value_type t = fb_value_type_of (list);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "service %s: %s must be a list of capability names", s->name, kw);
+      return -1;
+    }
+  for (long i = 0; i < fb_value_len (list); i++)
+    {
+      fb_value *v = fb_value_at (list, (size_t) i);
+      const char *name = fb_value_type_of (v) == FB_V_STRING ? fb_value_as_string (v, NULL) : NULL;
+      if (!name)
+        {
+          fb_star_errorf (th, "service %s: %s must be a list of capability names, got %s", s->name, kw,
+                          fb_value_type_name (v));
+          return -1;
+        }
+      int c = fb_cap_from_name (name);
+      if (c >= 0)
+        *out |= UINT64_C (1) << c;
+      else if (!strcasecmp (name, "all"))
+        *out |= fb_cap_all_mask ();
+      else
+        {
+          const char *names[64];
+          size_t n = 0;
+          for (const char *cn; n < 63 && (cn = fb_cap_name ((int) n));)
+            names[n++] = cn;
+          names[n++] = "all";
+          char low[64];
+          size_t k = 0;
+          const char *w = strncasecmp (name, "cap_", 4) ? name : name + 4;
+          for (; w[k] && k < sizeof low - 1; k++)
+            low[k] = (char) tolower ((unsigned char) w[k]);
+          low[k] = '\0';
+          const char *sug = fb_suggest (low, names, n);
+          fb_star_errorf (th, "service %s: %s: unknown capability \"%s\"%s%s%s", s->name, kw, name,
+                          sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* A path of the spec, relative to its directory; it must exist. */
+static char *
+spec_path (fb_star_thread *th, const fb_spec *sp, const fb_plan_service *s, const char *kw, const char *path,
+           bool want_dir)
+{
+  char *abs = path[0] == '/' ? fb_xstrdup (path) : fb_xasprintf ("%s/%s", sp->dir, path);
+  struct stat st;
+  const char *why = stat (abs, &st) < 0                 ? strerror (errno)
+                    : want_dir && !S_ISDIR (st.st_mode) ? "not a directory"
+                                                        : NULL;
+  if (why)
+    {
+      fb_star_errorf (th, "service %s: %s: %s: %s", s->name, kw, abs, why);
+      free (abs);
+      return NULL;
+    }
+  return abs;
+}
+
+/* volumes={"host path": "/in/service"} (read-only) or "/in/service:rw". */
+static int
+add_volumes (fb_star_thread *th, const fb_spec *sp, fb_plan_service *s, fb_value *vols)
+{
+  if (fb_value_type_of (vols) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "service %s: volumes must be a dict of host path to path in the service", s->name);
+      return -1;
+    }
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (vols, i, &k, &v); i++)
+    {
+      const char *src = fb_value_type_of (k) == FB_V_STRING ? fb_value_as_string (k, NULL) : NULL;
+      const char *dst = fb_value_type_of (v) == FB_V_STRING ? fb_value_as_string (v, NULL) : NULL;
+      size_t dlen = dst ? strlen (dst) : 0;
+      bool rw = dlen > 3 && !strcmp (dst + dlen - 3, ":rw");
+      if (!src || !*src || !dst || dst[0] != '/')
+        {
+          fb_star_errorf (th, "service %s: volumes: want \"host path\": \"/absolute/path[:rw]\" strings", s->name);
+          return -1;
+        }
+      char *abs = spec_path (th, sp, s, "volumes", src, false);
+      if (!abs)
+        return -1;
+      s->volumes = fb_xreallocarray (s->volumes, s->n_volumes + 1, sizeof *s->volumes);
+      s->volumes[s->n_volumes++] = (fb_plan_volume){ abs, fb_xstrndup (dst, rw ? dlen - 3 : dlen), rw };
+    }
+  return 0;
+}
+
 static bool
 valid_service_name (const char *n)
 {
@@ -437,14 +538,16 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                            name, sp->plan.services[dup].decl_pos);
   const char *binary = NULL, *kwbinary = NULL;
   fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
-  fb_value *image = NULL, *observe = NULL, *seccomp = NULL;
+  fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
+  const char *rootfs = NULL;
   int64_t memory_max = 0, pids_max = 0;
   fb_star_args kw = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
   if (fb_star_unpack (th, "service", &kw, "binary?:s", &kwbinary, "args?", &args,
                       "env?", &env, "depends_on?", &deps, "healthcheck?", &hc,
                       "ops?", &ops, "image?", &image, "observe?", &observe,
                       "seccomp?", &seccomp, "memory_max?:i", &memory_max,
-                      "pids_max?:i", &pids_max, NULL) < 0)
+                      "pids_max?:i", &pids_max, "caps?", &caps, "drop_caps?", &drop_caps,
+                      "rootfs?:s", &rootfs, "volumes?", &volumes, NULL) < 0)
     return NULL;
   if (image)
     return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
@@ -492,6 +595,12 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                             name, name);
       goto fail;
     }
+  if (rootfs && binary[0] != '/')
+    {
+      err = fb_star_errorf (th, "service %s: with rootfs= the binary is the absolute path inside it, not \"%s\"",
+                            name, binary);
+      goto fail;
+    }
   while (binary[0] == '.' && binary[1] == '/')
     binary += 2;
   sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
@@ -514,7 +623,10 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
         }
     }
   if ((env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
-      || (ops && add_ops (th, sv, ops) < 0))
+      || (ops && add_ops (th, sv, ops) < 0) || (caps && cap_mask (th, sv, "caps", caps, &sv->caps_add) < 0)
+      || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)
+      || (volumes && add_volumes (th, sp, sv, volumes) < 0)
+      || (rootfs && !(sv->rootfs = spec_path (th, sp, sv, "rootfs", rootfs, true))))
     goto fail;
   if (hc)
     {
@@ -687,22 +799,73 @@ cmp_tests (const void *a, const void *b)
   return strcmp (((const spec_test *) a)->name, ((const spec_test *) b)->name);
 }
 
+static void
+record_file (fb_spec *sp, const char *real)
+{
+  for (size_t i = 0; i < sp->n_files; i++)
+    if (!strcmp (sp->files[i], real))
+      return;
+  sp->files = fb_xreallocarray (sp->files, sp->n_files + 1, sizeof *sp->files);
+  sp->files[sp->n_files++] = fb_xstrdup (real);
+}
+
+/* load() as Starlark does it, but from the copies when the spec is read
+ * from copies, and noting every file read. */
+static int
+spec_loader (fb_star_thread *th, void *ctx, const char *from, const char *name, fb_star_module **out,
+             fb_error *err)
+{
+  fb_spec *sp = ctx;
+  const fb_spec_source *src = sp->src;
+  if (src && src->copy && !strcmp (from, sp->file))
+    from = src->copy;
+  for (size_t i = 0; src && i < src->n_moved; i++)
+    if (!strcmp (name, src->moved_from[i]))
+      name = src->moved_to[i];
+  if (fb_star_default_loader (th, NULL, from, name, out, err) < 0)
+    return -1;
+  record_file (sp, fb_star_module_file (*out));
+  return 0;
+}
+
+static int
+exec_spec (fb_spec *sp, const fb_spec_source *src, fb_error *err)
+{
+  if (!src->copy)
+    return fb_star_exec_file (sp->th, src->path, &sp->mod, err);
+  _cleanup_buf_ fb_buf text = FB_BUF_INIT;
+  if (fb_buf_read_file (&text, src->copy, err) < 0)
+    return -1;
+  return fb_star_exec_string (sp->th, src->path, text.data ? text.data : "", text.len, &sp->mod, err);
+}
+
 int
 fb_spec_load (const char *path, fb_spec **out, fb_error *err)
 {
+  return fb_spec_load_source (&(fb_spec_source) { .path = path }, out, err);
+}
+
+int
+fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
+{
+  const char *path = src->path;
   fb_spec *sp = FB_NEW (fb_spec);
   sp->file = fb_xstrdup (path);
   char abs[PATH_MAX];
-  if (!realpath (path, abs))
+  if (!realpath (src->copy ? src->copy : path, abs))
     {
-      fb_error_setsys (err, errno, "cannot open %s", path);
+      fb_error_setsys (err, errno, "cannot open %s", src->copy ? src->copy : path);
       fb_spec_free (sp);
       return -1;
     }
-  sp->dir = fb_xstrdup (dirname (abs));
+  record_file (sp, abs);
+  sp->dir = fb_xstrdup (src->dir ? src->dir : dirname (abs));
   fb_star_config cfg = { .dialect = FB_STAR_DIALECT_FAULTBOX,
                          .print = print_stderr,
-                         .max_memory = (size_t) 1 << 30 };
+                         .max_memory = (size_t) 1 << 30,
+                         .loader = spec_loader,
+                         .loader_ctx = sp };
+  sp->src = src;
   sp->th = fb_star_thread_new (&cfg);
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
@@ -711,7 +874,9 @@ fb_spec_load (const char *path, fb_spec **out, fb_error *err)
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
-  if (fb_star_exec_file (sp->th, path, &sp->mod, err) < 0)
+  int loaded = exec_spec (sp, src, err);
+  sp->src = NULL;
+  if (loaded < 0)
     {
       fb_spec_free (sp);
       return -1;
@@ -778,7 +943,28 @@ fb_spec_free (fb_spec *s)
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);
+  for (size_t i = 0; i < s->n_files; i++)
+    free (s->files[i]);
+  free (s->files);
   free (s);
+}
+
+size_t
+fb_spec_file_count (const fb_spec *s)
+{
+  return s->n_files;
+}
+
+const char *
+fb_spec_file (const fb_spec *s, size_t i)
+{
+  return s->files[i];
+}
+
+const char *
+fb_spec_dir (const fb_spec *s)
+{
+  return s->dir;
 }
 
 const fb_plan *

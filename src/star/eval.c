@@ -1558,9 +1558,9 @@ read_file (const char *path, char **data, size_t *len, fb_error *err)
   return 0;
 }
 
-static int
-default_loader (fb_star_thread *th, void *ctx, const char *from,
-                const char *name, fb_star_module **out, fb_error *err)
+int
+fb_star_default_loader (fb_star_thread *th, void *ctx, const char *from,
+                        const char *name, fb_star_module **out, fb_error *err)
 {
   (void) ctx;
   _cleanup_free_ char *path = NULL;
@@ -1609,7 +1609,7 @@ exec_source (fb_star_thread *th, const char *file, const char *src,
   unsigned saved = th->cfg.dialect;
   th->cfg.dialect = dialect; /* recursion is checked at run time */
   if (!th->cfg.loader)
-    th->cfg.loader = default_loader;
+    th->cfg.loader = fb_star_default_loader;
   int rc = run_module (th, m, err);
   th->cfg.dialect = saved;
   if (rc < 0)

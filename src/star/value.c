@@ -761,7 +761,8 @@ fb_value_freeze (fb_value *v)
     case FB_V_FUNCTION:
       {
         fv_function *f = AS (fv_function, v);
-        for (size_t i = 0; i < f->def->nparams; i++)
+        /* one default per named parameter: *args and **kwargs have none */
+        for (int i = 0; i < f->def->npositional + f->def->nkwonly; i++)
           if (f->defaults[i])
             fb_value_freeze (f->defaults[i]);
         for (int i = 0; i < f->def->nfree; i++)

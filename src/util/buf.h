@@ -3,6 +3,7 @@
 #define FB_UTIL_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "faultbox/error.h"
 
@@ -28,6 +29,12 @@ char *fb_buf_steal (fb_buf *b);
 void fb_buf_free (fb_buf *b);
 /* Appends the whole file at path. */
 int fb_buf_read_file (fb_buf *b, const char *path, fb_error *err);
+/* Appends the end of the file at path: its last max_bytes, of those the
+ * last max_lines lines (0: any number), starting at a line when anything
+ * was cut (then *cut is true). Made safe for JSON and XML: bytes that are
+ * not UTF-8 become '?', control characters but \n and \t are dropped. */
+int fb_buf_read_tail (fb_buf *b, const char *path, size_t max_lines, size_t max_bytes, bool *cut,
+                      fb_error *err);
 
 #define _cleanup_buf_ __attribute__ ((cleanup (fb_buf_free)))
 

@@ -33,12 +33,13 @@ run_fb() {
 
 # prep_specs: copies the tutorial and fixture specs into $TMP with their
 # binaries pointing at this build's demo services (specs name
-# ../../build/src/demo/X from specs/tutorial, fixtures DEMO/X); sets $demo.
+# ../../build/src/demo/X from specs/tutorial, fixtures DEMO/X) and test
+# helpers (fixtures HELPERS/X); sets $demo.
 prep_specs() {
   demo="$FAULTBOX_BUILD/src/demo"
   local f
   for f in "$FAULTBOX_SRC"/specs/tutorial/*.star "$FAULTBOX_SRC"/tests/integration/specs/*.star; do
-    sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" "$f" >"$TMP/$(basename "$f")"
+    sed -e "s|\.\./\.\./build/src/demo|$demo|g" -e "s|DEMO|$demo|g" -e "s|HELPERS|$FAULTBOX_BUILD/tests/helpers|g" "$f" >"$TMP/$(basename "$f")"
   done
 }
 

@@ -121,6 +121,29 @@ expect_out out '^[-+] write (deny\(EIO\)|allow) '
 run_fb diff p1.norm missing.norm
 expect_rc 1 "diff of a missing file"
 expect_out err 'diff: cannot read missing.norm: No such file or directory'
+# --shiviz: ShiViz's header lines, one execution per test, and clocks
+# ShiViz accepts: each host's own component starts at 1 and grows by one
+run_fb test domain-fixed.star --test 'order_*' --shiviz run.shiviz --debug
+expect_rc 0 "--shiviz and --debug"
+expect_out out '^  return: struct\(.*status = 500'
+if python3 - run.shiviz <<'PY'
+import json, re, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[0] == r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})", lines[0]
+assert lines[1] == "^=== (?<trace>.*) ===$", lines[1]
+traces, i = [], 2
+while i < len(lines) and lines[i]:
+    m = re.match(r"^=== (.*) ===$", lines[i])
+    if m:
+        traces.append(m.group(1)); own = {}; i += 1; continue
+    host, clock = lines[i + 1].split(" ", 1)
+    clock = json.loads(clock)
+    assert clock[host] == own.get(host, 0) + 1, (host, clock, own)
+    own[host] = clock[host]
+    i += 2
+assert traces == ["test_order_cascade", "test_order_db_down", "test_order_flow", "test_order_happy"], traces
+PY
+then ok "ShiViz log: header, four executions, per-host clocks 1, 2, 3..."; else fail "ShiViz log malformed"; fi
 run_fb test traces.star --check-determinism --test wal_is_written
 expect_rc 0 "--check-determinism passes a deterministic test"
 expect_out out '^--- PASS: test_wal_is_written'

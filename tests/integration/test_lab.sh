@@ -157,7 +157,7 @@ wait $pid 2>/dev/null || true
 sleep 1
 pgrep -f 'sleep 1000' >/dev/null && fail "service outlived its runner" || ok "services died with the runner"
 run_fb lab --verbose --service 't=/bin/true' --run true
-expect_out err 'removed [0-9]+ leftover cgroups? of dead runners'
+expect_out err "swept leftover cgroup faultbox-$pid-[0-9]+ \(runner $pid is gone\)"
 [ -z "$(dead_faultbox_cgroups)" ] && ok "leftover swept" || fail "leftover cgroup remains: $(dead_faultbox_cgroups)"
 rm -rf "/dev/shm/faultbox-$pid-"* "/tmp/faultbox-$pid-"*   # the killed runner's work dir
 finish

@@ -54,7 +54,7 @@ comp="$FAULTBOX_SRC/src/cli/completion"
 bash -n "$comp/faultbox.bash" && ok "bash completion parses" || fail "bash completion has a syntax error"
 # shellcheck disable=SC1091
 words=$(bash -c '. "$1"; COMP_WORDS=(faultbox test --sh); COMP_CWORD=2; _faultbox; echo "${COMPREPLY[*]}"' _ "$comp/faultbox.bash")
-[ "$words" = "--shard --show" ] && ok "bash completes test --sh to --shard --show" || fail "bash completion gave: $words"
+[ "$words" = "--shard --show --shiviz" ] && ok "bash completes test --sh to --shard --show --shiviz" || fail "bash completion gave: $words"
 words=$(bash -c '. "$1"; COMP_WORDS=(faultbox m); COMP_CWORD=1; _faultbox; echo "${COMPREPLY[*]}"' _ "$comp/faultbox.bash")
 [ "$words" = "merge" ] && ok "bash completes commands" || fail "bash completion gave: $words"
 if command -v zsh >/dev/null; then

@@ -44,7 +44,7 @@ expect_out err 'fault rule on inventory: wal_write=deny\(EIO\) .*label="WAL brok
 expect_out err 'fault rule on api: connect=deny\(ECONNREFUSED\) → filter:\[connect\] \([1-9]'
 if python3 -c 'import json,sys; d=json.load(open("report.json")); assert d["version"]==2 and d["pass"]==9 and d["fail"]==0, d["pass"]; assert json.load(open(sys.argv[1]))["tests"][0]["events"]' "$TMP/out"; then
   ok "JSON report on stdout and --output"; else fail "JSON report"; fi
-if xmllint --noout junit.xml 2>"$TMP/xml"; then ok "JUnit XML is well-formed"; else fail "junit.xml: $(cat "$TMP/xml")"; fi
+if xmllint --noout --schema "$FAULTBOX_SRC/tests/integration/junit.xsd" junit.xml 2>"$TMP/xml"; then ok "JUnit XML validates against junit.xsd"; else fail "junit.xml: $(cat "$TMP/xml")"; fi
 grep -q 'tests="9"' junit.xml && ok "JUnit counts 9 tests" || fail "JUnit test count"
 
 # chapter 5

@@ -244,6 +244,169 @@ test_junit_escapes_and_counts_failures (void **state)
   fb_report_free (&r);
 }
 
+static fb_event *
+add_event (fb_test_result *t, const char *type, const char *service, int64_t ms)
+{
+  t->events = fb_xreallocarray (t->events, t->n_events + 1, sizeof *t->events);
+  fb_event *ev = &t->events[t->n_events];
+  fb_event_init (ev, type, service);
+  ev->seq = ++t->n_events;
+  ev->time_ns = ms * 1000000;
+  return ev;
+}
+
+static size_t
+count (const char *hay, const char *needle)
+{
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr (p, needle)); p++)
+    n++;
+  return n;
+}
+
+static void
+test_html_has_grid_escaping_and_replay (void **state)
+{
+  fb_report r = { 0 };
+  seed_matrix (&r);
+  add (&r, "test_matrix_health_check_db_down", "health_check", "db_down", 206, true);
+  fb_test_result *t = add (&r, "test_matrix_order_flow_db_down", "order_flow", "db_down", 210, false);
+  fb_test_result_fail (t, FB_RESULT_FAIL, "got <script>alert('x')</script> & \"more\"");
+  t->seed = 3;
+  add_event (t, "service_started", "db", 1);
+  add_event (t, "service_ready", "db", 5);
+  fb_event_set (add_event (t, "step_send", "test", 6), "target", "db");
+  fb_event *ev = add_event (t, "syscall", "db", 7);
+  fb_event_set (ev, "syscall", "write");
+  fb_event_set (ev, "decision", "deny(EIO)");
+  fb_event_set (ev, "path", "/tmp/<img src=http://x>");
+  fb_event_set (add_event (t, "step_recv", "test", 8), "target", "db");
+  add_event (t, "service_started", "inventory-<service>-primary", 9);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_html (&r, &b);
+  const char *h = fb_buf_str (&b);
+  /* scenarios × faults: one PASS, one FAIL, two cells that did not run */
+  assert_int_equal (count (h, "<td class=\"cell pass\">"), 1);
+  assert_int_equal (count (h, "<td class=\"cell fail\">"), 1);
+  assert_int_equal (count (h, "<td class=\"cell none\">"), 2);
+  assert_non_null (strstr (h, "<tr><th>order_flow</th><td class=\"cell fail\"><a href=\"#t-test_matrix_order_flow_db_down\">FAIL"));
+  assert_non_null (strstr (h, "<tr><th>health_check</th><td class=\"cell pass\"><a href=\"#t-test_matrix_health_check_db_down\">PASS<small>206 ms</small>"));
+  /* nothing from a reason or a service reaches the page as markup */
+  assert_null (strstr (h, "<script"));
+  assert_null (strstr (h, "<img"));
+  assert_non_null (strstr (h, "got &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"));
+  assert_non_null (strstr (h, "/tmp/&lt;img src=http://x&gt;"));
+  assert_non_null (strstr (h, "faultbox test domain-test.star --test matrix_order_flow_db_down --seed 3"));
+  /* the timeline: lanes, the injected fault */
+  assert_non_null (strstr (h, "<svg class=\"tl\""));
+  assert_non_null (strstr (h, ">db</text>"));
+  assert_non_null (strstr (h, "<title>inventory-&lt;service&gt;-primary</title>inventory-&lt;serv…</text>"));
+  assert_non_null (strstr (h, "#4 db write deny(EIO)"));
+  /* self-contained: nothing is fetched */
+  for (const char *tag = h; (tag = strchr (tag, '<')); tag++)
+    {
+      size_t len = strcspn (tag, ">");
+      char *one = fb_xstrndup (tag, len);
+      const char *href = strstr (one, "href=");
+      assert_null (strstr (one, "src="));
+      assert_true (!href || !strncmp (href, "href=\"#", 7));
+      free (one);
+    }
+  assert_null (strstr (h, "http://www"));
+  assert_null (strstr (h, "https://"));
+  assert_non_null (strstr (h, "default-src 'none'"));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static void
+test_html_size_is_bounded_by_the_plot_not_the_events (void **state)
+{
+  fb_report r = { 0 };
+  r.star_file = fb_xstrdup ("busy.star");
+  fb_test_result *t = add (&r, "test_busy", NULL, NULL, 10000, true);
+  add_event (t, "service_started", "db", 0);
+  for (int i = 0; i < 20000; i++)
+    {
+      fb_event *ev = add_event (t, "syscall", "db", i / 2);
+      fb_event_set (ev, "syscall", "write");
+      fb_event_set (ev, "decision", i % 4 ? "allow" : "deny(ENOSPC)");
+      fb_event_set (ev, "path", "/var/lib/db/wal-0001");
+    }
+  fb_buf b = FB_BUF_INIT;
+  fb_report_html (&r, &b);
+  const char *h = fb_buf_str (&b);
+  assert_true (b.len < 256 * 1024);
+  assert_non_null (strstr (h, "20000 syscalls: 5000 injected faults (marked), 15000 others (allowed, traced) not drawn"));
+  assert_non_null (strstr (h, "… 4960 more injected faults"));
+  assert_true (count (h, "<line x1=") < 1000 + 20);
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+static fb_service_log *
+add_log (fb_test_result *t, const char *service, const char *tail, bool cut)
+{
+  t->logs = fb_xreallocarray (t->logs, t->n_logs + 1, sizeof *t->logs);
+  t->logs[t->n_logs] = (fb_service_log){ fb_xstrdup (service), fb_xstrdup (tail), cut };
+  return &t->logs[t->n_logs++];
+}
+
+/* Workers send results as JSON frames: the log tails must survive it. */
+static void
+test_service_logs_round_trip_through_json (void **state)
+{
+  fb_report r = { .star_file = fb_xstrdup ("a.star"), .start_time = 1700000000, .hostname = fb_xstrdup ("ci-7") };
+  fb_test_result *t = add (&r, "test_x", NULL, NULL, 5, false);
+  add_log (t, "db", "listening on :5432\n\"quoted\" <tag> caf\xc3\xa9\n", true);
+  add_log (t, "api", "one line without a newline", false);
+  fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT;
+  fb_error err = { 0 };
+  fb_test_result one = { 0 };
+  assert_int_equal (fb_test_result_json (&r, t, &a, NULL), 0);
+  assert_int_equal (fb_test_result_from_json (fb_buf_str (&a), &one, &err), 0);
+  assert_int_equal (one.n_logs, 2);
+  assert_string_equal (one.logs[0].service, "db");
+  assert_string_equal (one.logs[0].tail, t->logs[0].tail);
+  assert_true (one.logs[0].cut && !one.logs[1].cut);
+  assert_string_equal (one.logs[1].tail, "one line without a newline");
+  fb_test_result_clear (&one);
+  fb_buf_truncate (&a, 0);
+  fb_report back = { 0 };
+  assert_int_equal (fb_report_json (&r, &a, NULL), 0);
+  assert_int_equal (fb_report_from_json (fb_buf_str (&a), &back, &err), 0);
+  assert_int_equal (fb_report_json (&back, &b, NULL), 0);
+  assert_string_equal (fb_buf_str (&a), fb_buf_str (&b));
+  assert_true (back.start_time == 1700000000 && !strcmp (back.hostname, "ci-7"));
+  assert_int_equal (fb_test_result_from_json ("{\"name\": \"t\", \"result\": \"pass\", \"logs\": [{\"service\": \"db\"}]}", &one, &err), -1);
+  assert_string_equal (err.msg, "test.logs[0]: \"tail\" is missing");
+  assert_int_equal (fb_test_result_from_json ("{\"name\": \"t\", \"result\": \"pass\", \"logs\": [{\"service\": \"db\", \"tail\": \"\", \"cut\": 1}]}", &one, &err), -1);
+  assert_string_equal (err.msg, "test.logs[0].cut: not a boolean");
+  fb_report_free (&back);
+  fb_report_free (&r);
+  fb_buf_free (&a);
+  fb_buf_free (&b);
+}
+
+static void
+test_junit_system_out_holds_log_tails (void **state)
+{
+  fb_report r = { .star_file = fb_xstrdup ("a.star"), .start_time = 86400 + 3661, .hostname = fb_xstrdup ("ci-7") };
+  add (&r, "test_quiet", NULL, NULL, 1, true);
+  fb_test_result *t = add (&r, "test_loud", NULL, NULL, 1, false);
+  add_log (t, "db", "a <b>\n", true);
+  add_log (t, "api", "c", false);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_junit (&r, &b);
+  const char *x = fb_buf_str (&b);
+  assert_non_null (strstr (x, " timestamp=\"1970-01-02T01:01:01\" hostname=\"ci-7\" id=\"0\" package=\"a\">"));
+  assert_non_null (strstr (x, "<testcase classname=\"a\" name=\"test_quiet\" time=\"0.001\"/>"));
+  assert_non_null (strstr (x, "</failure>\n      <system-out>--- db (last lines) ---\na &lt;b&gt;\n--- api ---\nc\n</system-out>\n    </testcase>"));
+  assert_non_null (strstr (x, "    <system-out/>\n    <system-err/>\n  </testsuite>"));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
 int
 main (void)
 {
@@ -256,6 +419,10 @@ main (void)
     cmocka_unit_test (test_json_reader_reproduces_the_report),
     cmocka_unit_test (test_json_reader_names_what_is_wrong),
     cmocka_unit_test (test_junit_escapes_and_counts_failures),
+    cmocka_unit_test (test_html_has_grid_escaping_and_replay),
+    cmocka_unit_test (test_html_size_is_bounded_by_the_plot_not_the_events),
+    cmocka_unit_test (test_service_logs_round_trip_through_json),
+    cmocka_unit_test (test_junit_system_out_holds_log_tails),
   };
   return cmocka_run_group_tests_name ("report", tests, NULL, NULL);
 }

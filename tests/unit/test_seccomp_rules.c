@@ -3,6 +3,8 @@
 #include "faultbox/engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void
 test_parse_deny_with_probability_path_and_nth (void **state)
@@ -95,6 +97,31 @@ test_filter_builds_for_families (void **state)
   fb_filter_free (&p);
 }
 
+/* A listener the loop cannot receive from (here a pipe: ENOTTY) ends its
+ * supervision and is reported, naming the service, so a test fails. */
+static void
+test_engine_reports_a_failed_listener (void **state)
+{
+  fb_engine *e = NULL;
+  fb_error err = { 0 };
+  int p[2];
+  assert_int_equal (pipe2 (p, O_CLOEXEC), 0);
+  assert_int_equal (write (p[1], "x", 1), 1);
+  assert_int_equal (fb_engine_new (0, NULL, NULL, &e, &err), 0);
+  assert_int_equal (fb_engine_check (e, &err), 0);
+  assert_int_equal (fb_engine_add_service (e, "svc", getpid (), p[0], &err), 0);
+  assert_int_equal (fb_engine_start (e, &err), 0);
+  /* the loop's thread sees it readable at once; 10 s for a loaded machine */
+  for (int i = 0; i < 1000 && fb_engine_check (e, NULL) == 0; i++)
+    usleep (10000);
+  assert_true (fb_engine_check (e, &err) < 0);
+  assert_string_equal (err.msg, "engine: the seccomp listener of service svc failed, its intercepted syscalls "
+                                "went unanswered: Inappropriate ioctl for device");
+  assert_true (fb_engine_idle (e));
+  fb_engine_free (e);
+  close (p[1]);
+}
+
 int
 main (void)
 {
@@ -105,6 +132,7 @@ main (void)
     cmocka_unit_test (test_errno_table_has_every_libc_name),
     cmocka_unit_test (test_glob_star_stays_in_component_globstar_crosses),
     cmocka_unit_test (test_filter_builds_for_families),
+    cmocka_unit_test (test_engine_reports_a_failed_listener),
   };
   return cmocka_run_group_tests_name ("seccomp_rules", tests, NULL, NULL);
 }

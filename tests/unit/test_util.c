@@ -109,6 +109,48 @@ open_and_return_early (int *leaked_fd)
 }
 
 static void
+write_tmp (char *path, const char *data, size_t len)
+{
+  int fd = mkstemp (path);
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, data, len), (ssize_t) len);
+  close (fd);
+}
+
+/* The tail of a log: whole lines, the newest kept, bytes that would break
+ * JSON or XML replaced. */
+static void
+test_buf_read_tail_keeps_last_lines_as_utf8 (void **state)
+{
+  char path[] = "/tmp/fb-tail-XXXXXX";
+  fb_buf in = FB_BUF_INIT, out = FB_BUF_INIT;
+  for (int i = 1; i <= 60; i++)
+    fb_buf_printf (&in, "line %d\n", i);
+  write_tmp (path, in.data, in.len);
+  bool cut = false;
+  assert_int_equal (fb_buf_read_tail (&out, path, 3, 8192, &cut, NULL), 0);
+  assert_string_equal (fb_buf_str (&out), "line 58\nline 59\nline 60\n");
+  assert_true (cut);
+  fb_buf_truncate (&out, 0);
+  /* 20 bytes: "ne 58\n" is cut mid-line, so it starts at line 59 */
+  assert_int_equal (fb_buf_read_tail (&out, path, 0, 20, &cut, NULL), 0);
+  assert_string_equal (fb_buf_str (&out), "line 59\nline 60\n");
+  unlink (path);
+  char path2[] = "/tmp/fb-tail-XXXXXX";
+  write_tmp (path2, "caf\xc3\xa9 \xff\x1b[1mbold\r\n", 17);
+  fb_buf_truncate (&out, 0);
+  assert_int_equal (fb_buf_read_tail (&out, path2, 50, 8192, &cut, NULL), 0);
+  assert_string_equal (fb_buf_str (&out), "caf\xc3\xa9 ?[1mbold\n");
+  assert_false (cut);
+  unlink (path2);
+  fb_error err = { 0 };
+  assert_true (fb_buf_read_tail (&out, path2, 50, 8192, &cut, &err) < 0);
+  assert_non_null (strstr (err.msg, "No such file"));
+  fb_buf_free (&in);
+  fb_buf_free (&out);
+}
+
+static void
 test_cleanup_frees_and_closes_on_scope_exit (void **state)
 {
   char *p = make_owned ();
@@ -285,6 +327,7 @@ main (void)
     cmocka_unit_test (test_error_long_message_is_truncated_not_overflowed),
     cmocka_unit_test (test_buf_grows_and_stays_terminated),
     cmocka_unit_test (test_buf_handles_embedded_nul),
+    cmocka_unit_test (test_buf_read_tail_keeps_last_lines_as_utf8),
     cmocka_unit_test (test_cleanup_frees_and_closes_on_scope_exit),
     cmocka_unit_test (test_grow_zero_fills_new_space),
     cmocka_unit_test (test_time_is_monotonic_and_sleep_waits),

@@ -6,7 +6,7 @@ _faultbox() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   cmd=${COMP_WORDS[1]}
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "test list merge init diff run lab star doctor help --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "test list merge init diff replay run lab star doctor help --help --version" -- "$cur"))
     return
   fi
   case $prev in
@@ -15,23 +15,24 @@ _faultbox() {
       return ;;
     --show) COMPREPLY=($(compgen -W "all fail" -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W "http tcp" -- "$cur")); return ;;
-    --output|--junit|--normalize) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind)
+    --output|--junit|--html|--normalize|--shiviz|--bundle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --test|--seed|--runs|-j|--jobs|--shard|--name|--port|--fault|--env|--service|--run|--memory-max|--pids-max|--bind|--rootfs)
       COMPREPLY=(); return ;;
   esac
   local flags files
+  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --max-events --bundle"
   case $cmd in
-    test) flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --dry-run --keep-workdir --no-progress --normalize --check-determinism"
-          files=star ;;
+    test) flags=$test_flags; files=star ;;
+    replay) flags=$test_flags; files=any ;;
     list) flags="--test --shard --format"; files=star ;;
-    merge) flags="--format --output --junit"; files=json ;;
+    merge) flags="--format --output --junit --html"; files=json ;;
     init) flags="--name --port --protocol --output"; files=any ;;
     diff) files=any ;;
     run) flags="--fault --seed --env"; files=any ;;
-    lab) flags="--service --bind --run --memory-max --pids-max --verbose" ;;
+    lab) flags="--service --bind --run --memory-max --pids-max --rootfs --keep-workdir --verbose" ;;
     star) flags="--dialect=faultbox --dialect=standard --test-builtins"; files=star ;;
     doctor) flags="--format" ;;
-    help) COMPREPLY=($(compgen -W "test list merge init diff run lab star doctor" -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W "test list merge init diff replay run lab star doctor" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
