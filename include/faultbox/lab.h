@@ -103,6 +103,10 @@ bool fb_lab_service_oom (const fb_lab *lab, size_t idx);
 int fb_lab_wait_service (fb_lab *lab, size_t idx);
 /* Path of the captured stdout+stderr of a service. */
 const char *fb_lab_service_log (const fb_lab *lab, size_t idx);
+/* True when path, as the service's own fds show it, is that log: the host
+ * path, or, when the work directory's filesystem is not mounted in the
+ * service (a tmpfs such as /dev/shm), the path inside that filesystem. */
+bool fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path);
 /* Moves the calling thread into the lab network (svc < 0) or into a
  * service's own network namespace; fb_lab_leave returns it home. */
 int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);

@@ -513,6 +513,17 @@ fb_lab_worker_addr (const fb_lab *lab)
   return lab->worker_str;
 }
 
+bool
+fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path)
+{
+  /* the path inside a filesystem mounted at some prefix of the base is a
+   * tail of the host path that starts at a '/' and still names our dir */
+  const char *log = lab->svcs[idx].log_path;
+  size_t n = strlen (path), m = strlen (log);
+  size_t dir = (size_t) (strrchr (lab->workdir, '/') - lab->workdir);
+  return n <= m && m - n <= dir && log[m - n] == '/' && !strcmp (log + m - n, path);
+}
+
 pid_t
 fb_lab_service_pid (const fb_lab *lab, size_t idx)
 {

@@ -53,8 +53,8 @@ engine_event (void *ctx, const fb_engine_event *ev)
       /* the service's stdout and stderr go to its log file in the runner's
        * work dir, whose name varies from run to run */
       ssize_t idx = fb_plan_find_service (&ss->spec->plan, ev->service);
-      const char *log = idx >= 0 && ss->lab ? fb_lab_service_log (ss->lab, (size_t) idx) : NULL;
-      kv[n++] = "path", kv[n++] = log && !strcmp (ev->path, log) ? "stdout" : ev->path;
+      bool log = idx >= 0 && ss->lab && fb_lab_is_service_log (ss->lab, (size_t) idx, ev->path);
+      kv[n++] = "path", kv[n++] = log ? "stdout" : ev->path;
     }
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
