@@ -21,8 +21,9 @@ typedef struct fb_init_args {
 
 /* Control messages (one SEQPACKET message each, first byte the type):
  * runner -> init: 'C' v1 cgroups joined (to the keeper, only with v1
- * limits), 'G' go (sent at once: the keeper makes the veth before init
- * exists), 'A' listener taken;
+ * limits), 'G' start the service (init sets up the network, made by the
+ * keeper before init exists, and the root before it waits for this),
+ * 'A' listener taken;
  * init -> runner: 'P' <pid> (from the keeper, in any order with init's own),
  * 'S' service stopped with its filter installed, 'R' service exec'd,
  * 'E' <message> setup failed. */

@@ -42,7 +42,8 @@ typedef struct lab_svc {
   int pidfd;              /* the keeper's, readable once it exited; -1 if none */
   pid_t init;             /* PID 1 of the service's namespaces */
   int ctl;                /* control socket to init, -1 when idle */
-  bool started, exited;
+  bool started, exited;   /* started: it has a sandbox (a keeper) */
+  bool go;                /* told to start the service */
   int code;
 } lab_svc;
 
@@ -203,6 +204,8 @@ make_network (fb_lab *lab, fb_error *err)
   return 0;
 }
 
+static int prepare_service (fb_lab *lab, size_t idx, fb_error *err);
+
 int
 fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
 {
@@ -258,6 +261,8 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     r = write_etc (lab, err);
   if (r == 0)
     r = make_network (lab, err);
+  for (size_t i = 0; i < plan->n_services && r == 0; i++)
+    r = prepare_service (lab, i, err);
   if (r < 0)
     {
       fb_lab_destroy (lab);
@@ -421,8 +426,12 @@ start_fail (lab_svc *s, fb_error *err, const char *fmt, const char *detail)
   return fb_error_set (err, EIO, fmt, s->plan->name, detail);
 }
 
+/* Makes the service's sandbox: cgroup, keeper, namespaces, veth, and init,
+ * which sets up the network and root and then waits for our 'G'. All of a
+ * lab's sandboxes are made at once, in parallel, when the lab is created:
+ * a service's is ready by the time the ones it depends on are healthy. */
 static int
-start_service (fb_lab *lab, size_t idx, fb_error *err)
+prepare_service (fb_lab *lab, size_t idx, fb_error *err)
 {
   lab_svc *s = &lab->svcs[idx];
   if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0)
@@ -451,7 +460,6 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
   s->pidfd = (int) syscall (SYS_pidfd_open, keeper, 0);
   s->ctl = sp[0];
   s->started = true;
-  char msg[512];
   /* v1 limits by pid (init inherits them); the v2 cgroup init is cloned into */
   if (has_v1 (&s->cgroup))
     {
@@ -459,7 +467,18 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
         return fb_error_prefix (err, "service \"%s\"", s->plan->name);
       send_msg (s->ctl, 'C', NULL, 0);
     }
-  /* init reads it once born: the keeper makes its veth before */
+  return 0;
+}
+
+static int
+start_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  if (!s->started || s->go)
+    return fb_error_set (err, EINVAL, "service \"%s\": %s", s->plan->name,
+                         s->go ? "started already" : "has no sandbox");
+  char msg[512];
+  s->go = true;
   send_msg (s->ctl, 'G', NULL, 0);
   /* The keeper's 'P' (init's pid) and init's own messages race: init may
    * stop its service ('S', waiting for our 'A') or exec it ('R') first. */
@@ -733,6 +752,13 @@ wait_exits (fb_lab *lab, int64_t deadline)
 void
 fb_lab_stop (fb_lab *lab)
 {
+  /* sandboxes never told to start: their init, waiting for 'G', exits on EOF */
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    if (!lab->svcs[i].go && lab->svcs[i].ctl >= 0)
+      {
+        close (lab->svcs[i].ctl);
+        lab->svcs[i].ctl = -1;
+      }
   fb_lab_signal (lab, SIGTERM);
   wait_exits (lab, fb_now_ns () + lab->plan.grace_ns);
   for (size_t i = 0; i < lab->plan.n_services; i++)
