@@ -1,8 +1,10 @@
 /* The syscall fault engine: seccomp user notification. A service's process
  * installs a filter (fb_filter_build) that routes the syscalls its rules can
  * name to a listener fd; the engine answers each notification from one loop
- * thread: allow, deny with an errno, or delay. Decisions are a pure function
- * of (seed, service, rule, occurrence), so a seed replays a run exactly. */
+ * thread: allow, deny with an errno, delay, or hold until released.
+ * Decisions are a pure function of (seed, service, rule, occurrence), so a
+ * seed replays a run exactly. The loop takes no lock per notification: each
+ * service's rules are an immutable snapshot the engine swaps atomically. */
 #ifndef FAULTBOX_ENGINE_H
 #define FAULTBOX_ENGINE_H
 
@@ -17,6 +19,7 @@ typedef enum {
   FB_ACT_ALLOW,   /* intercept, record, let it run */
   FB_ACT_DENY,    /* fail with err */
   FB_ACT_DELAY,   /* let it run after delay_ns */
+  FB_ACT_HOLD,    /* park it until fb_engine_release (or teardown) */
 } fb_action;
 
 typedef struct fb_rule {
@@ -49,7 +52,7 @@ const char *fb_errno_name (int err);
  * "openat=ENOENT:100%:/tmp/x:nth=3", "connect=delay:200ms:100%". */
 int fb_rule_parse (const char *spec, fb_rule *out, fb_error *err);
 void fb_rule_clear (fb_rule *r);
-/* "deny(EIO)", "delay(200ms)" */
+/* "deny(EIO)", "delay(200ms)", "hold(LABEL)" */
 void fb_rule_describe_action (const fb_rule *r, char *buf, size_t len);
 
 /* Paths a rule without a path glob never touches: the loader's libraries,
@@ -64,6 +67,9 @@ bool fb_path_glob_match (const char *glob, const char *path);
  * allows everything else, for the native architecture. */
 int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
 void fb_filter_free (struct sock_fprog *prog);
+/* The native architecture's number of a syscall, -1 when it has none
+ * (open and creat on aarch64). */
+int fb_syscall_number (const char *name);
 
 typedef struct fb_engine fb_engine;
 
@@ -75,7 +81,8 @@ typedef struct fb_engine_event {
   const char *syscall;
   const char *path;       /* file path, "socket:[..]", or "ip:port"; may be NULL */
   fb_action decision;
-  bool faulted;           /* deny or delay fired (else allowed) */
+  bool faulted;           /* deny, delay or hold fired (else allowed) */
+  bool released;          /* the answer to a held call: decision is allow or deny */
   int err;
   int64_t delay_ns;
   const fb_rule *rule;    /* the rule that decided, NULL when none matched */
@@ -83,7 +90,8 @@ typedef struct fb_engine_event {
 } fb_engine_event;
 
 /* Called from the engine thread for every intercepted syscall, before it is
- * answered. Must not call back into the engine. */
+ * answered, and once more when a held call is released. Must not call back
+ * into the engine. */
 typedef void (*fb_engine_event_cb) (void *ctx, const fb_engine_event *ev);
 
 int fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out, fb_error *err);
@@ -96,15 +104,32 @@ int fb_engine_add_rule (fb_engine *e, const char *service, const fb_rule *rule, 
 void fb_engine_remove_scope (fb_engine *e, uint64_t scope);
 /* matched: syscalls the rule matched; fired: of those, faulted. */
 void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fired);
-/* Starts the loop thread. */
+/* Starts the loop thread. While it has a single live service and nothing
+ * parked, the loop waits in that listener's RECV rather than in epoll; to
+ * interrupt it, the engine installs a do-nothing handler for SIGRTMIN+3 and
+ * sends that signal to the loop thread only. Leave that signal to it. */
 int fb_engine_start (fb_engine *e, fb_error *err);
+/* Held calls of rule `rule_id` (0: any rule) labelled `label` (NULL: any),
+ * not yet released. */
+size_t fb_engine_held (fb_engine *e, uint64_t rule_id, const char *label);
+/* Releases the held calls fb_engine_held would count: they run when err is
+ * 0, else fail with err. Returns how many; the loop answers them next. A
+ * removed scope releases the calls its rules hold, as allowed. */
+size_t fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err);
+/* For teardown, before signalling the services: answers every pending delay
+ * and held call now, as allowed, and from then on lets delays and holds
+ * run at once, so a service's SIGTERM handler is never stuck behind them.
+ * Async-signal-safe. */
+void fb_engine_drain (fb_engine *e);
 /* Fails (negative), naming the service, when the loop could not receive
  * or answer a notification of some listener (it then stopped supervising
  * it): a test whose syscalls went unanswered cannot pass. */
 int fb_engine_check (fb_engine *e, fb_error *err);
 /* True once every listener hung up (its process tree is gone). */
 bool fb_engine_idle (fb_engine *e);
-/* Stops the loop, answering pending delays at once; joins; frees. NULL-safe. */
+/* Stops the loop, answering pending delays and held calls at once, as
+ * allowed (a call the test no longer waits for runs rather than failing
+ * with an error no rule asked for); joins; frees. NULL-safe. */
 void fb_engine_free (fb_engine *e);
 
 #endif

@@ -111,9 +111,11 @@ bool fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path);
  * service's own network namespace; fb_lab_leave returns it home. */
 int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);
 void fb_lab_leave (fb_lab *lab);
-/* Partitions: frames between the services of group a and group b are
+/* Partitions: IP packets between the services of group a and group b are
  * dropped on the lab bridge (both ways, or one way), cutting established
- * connections silently; heal removes exactly that partition. */
+ * connections silently; heal removes exactly that partition. Built with
+ * netem's loss 100 % on the receivers' ports where the kernel has sch_netem,
+ * else with nftables rules; ARP passes either way. */
 typedef enum { FB_LAB_PART_BOTH, FB_LAB_PART_A_TO_B, FB_LAB_PART_B_TO_A } fb_lab_part_dir;
 int fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size_t nb, fb_lab_part_dir dir,
                       unsigned *id, fb_error *err);
@@ -123,7 +125,9 @@ int fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err);
  * anyone, the test client included), on the bridge side of to's veth; the
  * rest of to's traffic is untouched. delay/jitter/loss/duplicate/reorder/
  * corrupt need sch_netem; a rate alone needs only htb. Applying again
- * replaces that pair's fault; clear restores the plain link. */
+ * replaces that pair's fault; clear restores the plain link. Returns 1
+ * instead of 0 when f is seeded but the kernel (before 6.6) ignored the
+ * seed, so the drops are not reproducible. */
 int fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairment *f, fb_error *err);
 int fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err);
 
@@ -136,8 +140,9 @@ void fb_lab_stop (fb_lab *lab);
  * (plan.net) is reset for the next lab: its ports to our services are cut
  * off the bridge at once (the kernel deletes them later, with the services'
  * namespaces, so the next lab's ports get other names), the worker's
- * neighbour entries are flushed, and the partitions' nft table goes. The
- * worker saves no TCP metrics in a lab network, and nothing there uses
+ * neighbour entries are flushed, and the nftables partitions' table goes
+ * (netem partitions and link faults live on our ports and go with them).
+ * The worker saves no TCP metrics in a lab network, and nothing there uses
  * conntrack, so no other state carries over. */
 void fb_lab_destroy (fb_lab *lab);
 

@@ -3,6 +3,7 @@
 #include "faultbox/engine.h"
 #include "faultbox/lab.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 
@@ -43,21 +44,45 @@ hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
 }
 
 static fb_lab *volatile the_lab;
+static fb_engine *volatile the_engine;
+static volatile sig_atomic_t early_signal; /* came while the target was starting */
 
-/* Ctrl-C or SIGTERM reach the target first; one that ignores them (or
- * inherited SIG_IGN) is killed after a grace period. */
+/* Ctrl-C or SIGTERM reach the target first, after its delayed calls are let
+ * go (so its handler can run); one that ignores them (or inherited SIG_IGN)
+ * is killed after a grace period. */
 static void
 forward_signal (int sig)
 {
   if (!the_lab)
-    return;
+    {
+      early_signal = sig;
+      return;
+    }
   if (sig == SIGALRM)
     fb_lab_signal (the_lab, SIGKILL);
   else
     {
+      fb_engine_drain (the_engine);
       fb_lab_signal (the_lab, sig);
       alarm (2);
     }
+}
+
+/* Faultbox's start-up line, with the names too: which syscalls pay for a
+ * round trip to the supervisor. */
+static void
+print_filter (char *const *names)
+{
+  _cleanup_buf_ fb_buf nrs = FB_BUF_INIT;
+  _cleanup_buf_ fb_buf known = FB_BUF_INIT;
+  for (char *const *s = names; *s; s++)
+    if (fb_syscall_number (*s) >= 0)
+      {
+        fb_buf_printf (&nrs, "%s%d", nrs.len ? " " : "", fb_syscall_number (*s));
+        fb_buf_printf (&known, "%s%s", known.len ? " " : "", *s);
+      }
+  fprintf (stderr, "[faultbox] seccomp filter installed syscalls=[%s] names=[%s]\n", nrs.len ? nrs.data : "",
+           known.len ? known.data : "");
 }
 
 static int
@@ -139,6 +164,11 @@ run (int argc, char **argv)
   for (size_t i = 0; i < n_rules; i++)
     for (char **s = rules[i].syscalls; *s; s++)
       {
+        bool dup = false;
+        for (size_t k = 0; k < n_all && !dup; k++)
+          dup = !strcmp (all[k], *s);
+        if (dup)
+          continue;
         all = fb_xreallocarray (all, n_all + 2, sizeof *all);
         all[n_all++] = *s;
         all[n_all] = NULL;
@@ -150,6 +180,8 @@ run (int argc, char **argv)
       fb_cli_fail ("run: %s", err.msg);
       goto out_bin;
     }
+  if (all)
+    print_filter (all);
   free (all);
 
   run_ctx rc = { .name = "target" };
@@ -172,22 +204,29 @@ run (int argc, char **argv)
   };
   fb_lab_plan plan = { .services = &svc, .n_services = 1, .on_listener = hand_over, .ctx = &rc };
   fb_lab *lab = NULL;
+  /* handlers first: a signal that comes while the target starts is
+   * forwarded once it runs, not lost to an inherited SIG_IGN */
+  the_engine = rc.engine;
+  struct sigaction sa = { .sa_handler = forward_signal };
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGALRM, &sa, NULL);
   if (fb_lab_create (&plan, &lab, &err) < 0 || fb_lab_start_service (lab, 0, &err) < 0)
     {
       fb_cli_fail ("run: %s", err.msg);
       fb_lab_destroy (lab);
+      the_engine = NULL;
       fb_engine_free (rc.engine);
       fb_filter_free (&prog);
       free (ids);
       goto out_bin;
     }
   the_lab = lab;
-  struct sigaction sa = { .sa_handler = forward_signal };
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
-  sigaction (SIGALRM, &sa, NULL);
+  if (early_signal)
+    forward_signal (early_signal);
   ret = fb_lab_wait_service (lab, 0);
   the_lab = NULL;
+  fb_engine_drain (rc.engine); /* what the target's children still wait on */
   fb_lab_destroy (lab);
   fb_filter_free (&prog);
   for (size_t i = 0; i < n_rules; i++)
@@ -206,6 +245,7 @@ run (int argc, char **argv)
   /* unanswered syscalls make the binary's status meaningless */
   if (fb_engine_check (rc.engine, &err) < 0)
     ret = fb_cli_fail ("run: %s", err.msg);
+  the_engine = NULL;
   fb_engine_free (rc.engine);
   free (ids);
 out_bin:

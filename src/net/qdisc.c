@@ -40,7 +40,8 @@ prob (double p)
 bool
 fb_net_needs_netem (const fb_link_impairment *f)
 {
-  return f->delay_ns || f->jitter_ns || f->loss > 0 || f->duplicate > 0 || f->reorder > 0 || f->corrupt > 0;
+  return f->delay_ns || f->jitter_ns || f->loss > 0 || f->gemodel || f->duplicate > 0 || f->reorder > 0
+         || f->corrupt > 0;
 }
 
 static int
@@ -110,15 +111,41 @@ add_filter (struct nl_sock *sk, int idx, unsigned slot, uint32_t src)
       /* the IPv4 source address is at offset 12; mask 0 matches anything */
       r = rtnl_u32_add_key_uint32 (c, ntohl (src), src ? 0xffffffff : 0, src ? 12 : 0, 0);
     }
+  /* several sources of one slot: several keys at one priority, each with
+   * a handle of its own, all removed together with that priority */
   if (r >= 0)
-    r = rtnl_cls_add (sk, c, NLM_F_CREATE | NLM_F_EXCL);
+    r = rtnl_cls_add (sk, c, NLM_F_CREATE);
   rtnl_cls_put (c);
   return r;
 }
 
-/* netem by hand: libnl has neither the 64-bit times nor the seed. Its
- * options are a tc_netem_qopt followed by attributes, all inside one
- * TCA_OPTIONS whose length spans them. */
+/* Gilbert-Elliott as the kernel reads it: loss in the good state when a
+ * draw is below k1, in the bad state when a draw is above h. */
+static int
+put_gemodel (struct nl_msg *m, const fb_link_impairment *f)
+{
+  struct tc_netem_gemodel ge = { .p = prob (f->ge_p), .r = prob (f->ge_r), .h = UINT32_MAX - prob (f->ge_bad_loss),
+                                 .k1 = prob (f->ge_good_loss) };
+  struct nlattr *loss = nla_nest_start (m, TCA_NETEM_LOSS);
+  if (!loss || nla_put (m, NETEM_LOSS_GE, sizeof ge, &ge) < 0)
+    return -NLE_NOMEM;
+  return nla_nest_end (m, loss);
+}
+
+/* netem's rate in bytes per second: 32 bits, with a 64-bit attribute
+ * beside it for faster links */
+static int
+put_rate (struct nl_msg *m, uint64_t rate)
+{
+  struct tc_netem_rate nr = { .rate = rate > UINT32_MAX ? UINT32_MAX : (uint32_t) rate };
+  if (nla_put (m, TCA_NETEM_RATE, sizeof nr, &nr) < 0)
+    return -NLE_NOMEM;
+  return rate > UINT32_MAX ? nla_put_u64 (m, TCA_NETEM_RATE64, rate) : 0;
+}
+
+/* netem by hand: libnl has neither the 64-bit times, the seed, the rate
+ * nor Gilbert-Elliott. Its options are a tc_netem_qopt followed by
+ * attributes, all inside one TCA_OPTIONS whose length spans them. */
 static int
 add_netem (struct nl_sock *sk, int idx, unsigned slot, const fb_link_impairment *f)
 {
@@ -127,7 +154,7 @@ add_netem (struct nl_sock *sk, int idx, unsigned slot, const fb_link_impairment 
     return -NLE_NOMEM;
   struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = idx, .tcm_parent = CLASS (slot),
                        .tcm_handle = LEAF (slot) };
-  struct tc_netem_qopt q = { .limit = 10000, .loss = prob (f->loss), .duplicate = prob (f->duplicate),
+  struct tc_netem_qopt q = { .limit = 10000, .loss = f->gemodel ? 0 : prob (f->loss), .duplicate = prob (f->duplicate),
                              .gap = f->reorder > 0 ? 1 : 0 };
   struct tc_netem_reorder ro = { .probability = prob (f->reorder) };
   struct tc_netem_corrupt co = { .probability = prob (f->corrupt) };
@@ -140,6 +167,7 @@ add_netem (struct nl_sock *sk, int idx, unsigned slot, const fb_link_impairment 
   if (nla_put_s64 (m, TCA_NETEM_LATENCY64, f->delay_ns) < 0 || nla_put_s64 (m, TCA_NETEM_JITTER64, f->jitter_ns) < 0
       || (f->reorder > 0 && nla_put (m, TCA_NETEM_REORDER, sizeof ro, &ro) < 0)
       || (f->corrupt > 0 && nla_put (m, TCA_NETEM_CORRUPT, sizeof co, &co) < 0)
+      || (f->gemodel && put_gemodel (m, f) < 0) || (f->rate && put_rate (m, f->rate) < 0)
       || (f->seeded && nla_put_u64 (m, FB_TCA_NETEM_PRNG_SEED, f->seed) < 0))
     goto out;
   opts->nla_len = (uint16_t) ((char *) nlmsg_tail (nlmsg_hdr (m)) - (char *) opts);
@@ -149,6 +177,48 @@ add_netem (struct nl_sock *sk, int idx, unsigned slot, const fb_link_impairment 
 out:
   nlmsg_free (m);
   return r;
+}
+
+typedef struct {
+  int idx;
+  uint32_t handle;
+  bool kept;
+} seed_query;
+
+static int
+seed_in_reply (struct nl_msg *msg, void *arg)
+{
+  seed_query *sq = arg;
+  const struct tcmsg *tcm = nlmsg_data (nlmsg_hdr (msg));
+  struct nlattr *tb[TCA_MAX + 1], *nt[FB_TCA_NETEM_PRNG_SEED + 1];
+  if (tcm->tcm_ifindex == sq->idx && tcm->tcm_handle == sq->handle
+      && nlmsg_parse (nlmsg_hdr (msg), sizeof *tcm, tb, TCA_MAX, NULL) == 0 && tb[TCA_OPTIONS]
+      && nla_len (tb[TCA_OPTIONS]) >= (int) sizeof (struct tc_netem_qopt))
+    {
+      int skip = NLA_ALIGN (sizeof (struct tc_netem_qopt));
+      struct nlattr *attrs = (struct nlattr *) ((char *) nla_data (tb[TCA_OPTIONS]) + skip);
+      sq->kept = nla_parse (nt, FB_TCA_NETEM_PRNG_SEED, attrs, nla_len (tb[TCA_OPTIONS]) - skip, NULL) == 0
+                 && nt[FB_TCA_NETEM_PRNG_SEED];
+    }
+  return NL_OK;
+}
+
+/* True when the kernel kept the leaf's seed: from 6.6 on it reports one
+ * back; older kernels skip the attribute and seed netem from their own
+ * entropy. A dump, since a plain get answers only with NLM_F_ECHO. */
+static bool
+seed_kept (struct nl_sock *sk, int idx, unsigned slot)
+{
+  seed_query sq = { .idx = idx, .handle = LEAF (slot) };
+  struct nl_msg *m = nlmsg_alloc_simple (RTM_GETQDISC, NLM_F_DUMP);
+  struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = idx };
+  struct nl_cb *cb = nl_cb_alloc (NL_CB_DEFAULT);
+  if (m && cb && nlmsg_append (m, &tcm, sizeof tcm, NLMSG_ALIGNTO) == 0 && nl_send_auto (sk, m) >= 0
+      && nl_cb_set (cb, NL_CB_VALID, NL_CB_CUSTOM, seed_in_reply, &sq) == 0)
+    nl_recvmsgs (sk, cb);
+  nl_cb_put (cb);
+  nlmsg_free (m);
+  return sq.kept;
 }
 
 static int
@@ -212,8 +282,8 @@ clear_slot (struct nl_sock *sk, int idx, unsigned slot)
 }
 
 int
-fb_net_link_fault_apply (const char *ifname, unsigned slot, uint32_t src, const fb_link_impairment *f,
-                         fb_error *err)
+fb_net_link_fault_apply (const char *ifname, unsigned slot, const uint32_t *srcs, size_t nsrc,
+                         const fb_link_impairment *f, fb_error *err)
 {
   bool netem = fb_net_needs_netem (f);
   if (!netem && !f->rate)
@@ -236,12 +306,13 @@ fb_net_link_fault_apply (const char *ifname, unsigned slot, uint32_t src, const 
   if (r >= 0)
     {
       step = "htb class";
-      r = add_class (sk, idx, slot, f->rate ? f->rate : UNLIMITED);
+      r = add_class (sk, idx, slot, f->rate && !netem ? f->rate : UNLIMITED);
     }
   if (r >= 0)
+    step = "u32 filter";
+  for (size_t i = 0; r >= 0 && i < (nsrc ? nsrc : 1); i++)
     {
-      step = "u32 filter";
-      r = add_filter (sk, idx, slot, src);
+      r = add_filter (sk, idx, slot, nsrc ? srcs[i] : 0);
       if (missing (r, "kernel lacks cls_u32: link faults unavailable (faultbox doctor)", err))
         goto out;
     }
@@ -257,8 +328,9 @@ fb_net_link_fault_apply (const char *ifname, unsigned slot, uint32_t src, const 
 out:
   if (r < 0)
     clear_slot (sk, idx, slot);
+  bool unseeded = r >= 0 && netem && f->seeded && !seed_kept (sk, idx, slot);
   nl_socket_free (sk);
-  return r < 0 ? -1 : 0;
+  return r < 0 ? -1 : unseeded ? 1 : 0;
 }
 
 int

@@ -43,9 +43,9 @@ static const struct {
   [FB_FEAT_CGROUP_FREEZE] = { "cgroup.freeze", "pausing services", false },
   [FB_FEAT_VETH] = { "link.veth", "connect each service to the lab bridge", true },
   [FB_FEAT_BRIDGE] = { "link.bridge", "the lab switch", true },
-  [FB_FEAT_NETEM] = { "qdisc.netem", "link delay, jitter, loss", false },
+  [FB_FEAT_NETEM] = { "qdisc.netem", "link delay, jitter, loss; partitions", false },
   [FB_FEAT_HTB] = { "qdisc.htb", "link faults between services, rate limits", false },
-  [FB_FEAT_NFTABLES] = { "nftables", "partitions", false },
+  [FB_FEAT_NFTABLES] = { "nftables", "partitions where sch_netem is missing", false },
 };
 
 static void

@@ -64,6 +64,14 @@ struct fb_lab {
   int home_netns, lab_netns, entered_netns;
   int bridge;
   unsigned next_partition;
+  /* partitions are netem's loss 100 % where the kernel has it (decided at
+   * the first), else nftables rules; the netem ones remember their ports */
+  int part_netem; /* -1 undecided, 0 nftables, 1 netem */
+  struct lab_part {
+    unsigned id;
+    size_t *ports, n;
+  } *parts;
+  size_t n_parts;
   uint32_t worker_addr;
   char worker_str[INET_ADDRSTRLEN];
   char *workdir;
@@ -223,6 +231,7 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
   if (!lab->plan.grace_ns)
     lab->plan.grace_ns = 2 * FB_NS_PER_S;
   lab->home_netns = lab->lab_netns = lab->entered_netns = -1;
+  lab->part_netem = -1;
   lab->svcs = fb_xcalloc (plan->n_services + 1, sizeof *lab->svcs);
   unsigned id = __atomic_add_fetch (&lab_counter, 1, __ATOMIC_RELAXED);
   lab->worker_addr = htonl (LAB_NET | 1);
@@ -653,6 +662,65 @@ free_names (char **v)
   free (v);
 }
 
+/* Removes netem partition p from its ports; the first error is kept. */
+static int
+uncut_netem (const fb_lab *lab, const struct lab_part *p, fb_error *err)
+{
+  int r = 0;
+  for (size_t i = 0; i < p->n; i++)
+    {
+      char port[IFNAMSIZ];
+      port_name (lab, p->ports[i], port);
+      fb_error e = { 0 };
+      if (fb_net_link_fault_clear (port, p->id, &e) < 0 && r == 0)
+        r = -1, *err = e;
+    }
+  return r;
+}
+
+/* What the ports `to` receive from the services `from` is dropped: netem's
+ * loss 100 % in slot p->id of each port, which p records first. */
+static int
+cut_netem (fb_lab *lab, struct lab_part *p, const size_t *from, size_t nf, const size_t *to, size_t nt,
+           fb_error *err)
+{
+  static const fb_link_impairment cut = { .loss = 1.0 };
+  _cleanup_free_ uint32_t *srcs = fb_xcalloc (nf, sizeof *srcs);
+  for (size_t i = 0; i < nf; i++)
+    srcs[i] = lab->svcs[from[i]].addr;
+  for (size_t j = 0; j < nt; j++)
+    {
+      char port[IFNAMSIZ];
+      port_name (lab, to[j], port);
+      p->ports[p->n++] = to[j];
+      if (fb_net_link_fault_apply (port, p->id, srcs, nf, &cut, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+partition_netem (fb_lab *lab, unsigned id, const size_t *a, size_t na, const size_t *b, size_t nb,
+                 fb_lab_part_dir dir, fb_error *err)
+{
+  if (id >= FB_NET_LINK_SLOTS)
+    return fb_error_set (err, ENOSPC, "partition: more than %u in one lab", FB_NET_LINK_SLOTS - 1);
+  struct lab_part p = { .id = id, .ports = fb_xcalloc (na + nb, sizeof *p.ports) };
+  int r = dir != FB_LAB_PART_B_TO_A ? cut_netem (lab, &p, a, na, b, nb, err) : 0;
+  if (r == 0 && dir != FB_LAB_PART_A_TO_B)
+    r = cut_netem (lab, &p, b, nb, a, na, err);
+  if (r < 0)
+    {
+      fb_error ignored = { 0 };
+      uncut_netem (lab, &p, &ignored);
+      free (p.ports);
+      return -1;
+    }
+  lab->parts = fb_xreallocarray (lab->parts, lab->n_parts + 1, sizeof *lab->parts);
+  lab->parts[lab->n_parts++] = p;
+  return 0;
+}
+
 int
 fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size_t nb, fb_lab_part_dir dir,
                   unsigned *id, fb_error *err)
@@ -660,10 +728,26 @@ fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size
   if (in_lab (lab, err) < 0)
     return -1;
   unsigned pid = ++lab->next_partition;
-  char **pa = port_names (lab, a, na), **pb = port_names (lab, b, nb);
-  int r = fb_net_partition_apply (pid, pa, na, pb, nb, (fb_part_dir) dir, err);
-  free_names (pa);
-  free_names (pb);
+  int r = -1;
+  if (lab->part_netem != 0)
+    {
+      fb_error e = { 0 };
+      r = partition_netem (lab, pid, a, na, b, nb, dir, &e);
+      /* no netem (or htb, u32) here: nftables from now on */
+      if (r < 0 && lab->part_netem < 0 && e.code == EOPNOTSUPP)
+        lab->part_netem = 0;
+      else if (r < 0)
+        *err = e;
+      else
+        lab->part_netem = 1;
+    }
+  if (lab->part_netem == 0)
+    {
+      char **pa = port_names (lab, a, na), **pb = port_names (lab, b, nb);
+      r = fb_net_partition_apply (pid, pa, na, pb, nb, (fb_part_dir) dir, err);
+      free_names (pa);
+      free_names (pb);
+    }
   back_home (lab);
   if (r == 0)
     *id = pid;
@@ -675,16 +759,27 @@ fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  int r = fb_net_partition_heal (id, err);
+  size_t i = 0;
+  while (i < lab->n_parts && lab->parts[i].id != id)
+    i++;
+  int r;
+  if (i < lab->n_parts)
+    {
+      r = uncut_netem (lab, &lab->parts[i], err);
+      free (lab->parts[i].ports);
+      lab->parts[i] = lab->parts[--lab->n_parts];
+    }
+  else
+    r = fb_net_partition_heal (id, err);
   back_home (lab);
   return r;
 }
 
-/* Slot 1 of a port is "from anyone", slot 2 + i is service i. */
+/* The link slots of a port: "from anyone" first, then service i. */
 static unsigned
 link_slot (ssize_t from)
 {
-  return from < 0 ? 1 : (unsigned) from + 2;
+  return FB_NET_LINK_SLOTS + (from < 0 ? 0 : (unsigned) from + 1);
 }
 
 int
@@ -694,7 +789,8 @@ fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairmen
     return -1;
   char port[IFNAMSIZ];
   port_name (lab, to, port);
-  int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? 0 : lab->svcs[from].addr, f, err);
+  int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? NULL : &lab->svcs[from].addr,
+                                   from < 0 ? 0 : 1, f, err);
   back_home (lab);
   return r;
 }
@@ -794,7 +890,8 @@ reset_network (fb_lab *lab, fb_error *err)
       r = fb_net_isolate_ports (ports, n, err);
       if (r == 0)
         r = fb_net_flush_neighbours (lab->bridge, err);
-      if (r == 0 && lab->next_partition)
+      /* netem partitions live on our ports; nftables ones in the lab */
+      if (r == 0 && lab->next_partition && lab->part_netem == 0)
         r = fb_net_partition_reset (err);
       if (setns (lab->home_netns, CLONE_NEWNET) < 0)
         abort ();
@@ -843,6 +940,9 @@ fb_lab_destroy (fb_lab *lab)
     fb_rm_rf (lab->workdir);
   free (lab->workdir);
   free (lab->svcs);
+  for (size_t i = 0; i < lab->n_parts; i++)
+    free (lab->parts[i].ports);
+  free (lab->parts);
   free (lab);
 }
 

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +22,38 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Syscall numbers the engine indexes rules by; the native arch's are below. */
+#define NR_MAX 1024
+
+typedef struct rule_state {
+  fb_rule rule;
+  char *service;
+  uint64_t id, scope;
+  int *nrs;                /* the family's numbers on this arch */
+  size_t n_nrs;
+  uint64_t matched, fired; /* written by the loop only, read with __atomic */
+} rule_state;
+
+/* A service's rules as the loop sees them: never changed once published, so
+ * the loop reads it without a lock. Rules of syscall nr are
+ * list[first[nr] .. first[nr + 1]), newest first, so an inner scope shadows
+ * an outer one. */
+typedef struct snapshot {
+  uint32_t first[NR_MAX + 1];
+  rule_state *list[];
+} snapshot;
 
 typedef struct svc {
   char *name;
   char *root;      /* the target's root as we see it, "" when it is ours or unknown */
   pid_t pid;
-  int fd;          /* listener; -1 once it hung up or failed */
+  int fd;          /* listener; -1 once it hung up or failed (set by the loop, under the lock) */
   int failed;      /* errno of a receive or answer that failed, 0: none */
+  snapshot *snap;  /* NULL: no rules; swapped with __atomic, read by the loop only */
 } svc;
-
-typedef struct rule_entry {
-  fb_rule rule;
-  char *service;
-  uint64_t id, scope, matched, fired;
-} rule_entry;
 
 typedef struct pending {
   int64_t deadline;
@@ -44,32 +62,114 @@ typedef struct pending {
   uint64_t id;
 } pending;
 
+typedef struct held {
+  svc *svc;
+  uint64_t id;
+  rule_state *rs;  /* stays allocated while any call it holds is parked */
+  pid_t pid;
+  const char *syscall;
+  char *path;
+  bool release;    /* marked by fb_engine_release; the loop answers it */
+  int err;
+} held;
+
 struct fb_engine {
   uint64_t seed;
   fb_engine_event_cb cb;
   void *ctx;
-  pthread_mutex_t lock;  /* rules, services */
+  pthread_mutex_t lock;  /* what writers share with each other and the loop: */
   svc **svcs;            /* each svc stays put: the loop holds pointers to them */
   size_t n_svcs, cap_svcs;
-  rule_entry *rules;
+  rule_state **rules;    /* in the order they were added */
   size_t n_rules, cap_rules;
   uint64_t next_rule_id;
-  pending *pend;
+  /* Replaced snapshots and removed rules: the loop may still be reading
+   * them, so it frees them itself between two notifications, when it holds
+   * none (it is the only reader). */
+  snapshot **old_snaps;
+  size_t n_old_snaps, cap_old_snaps;
+  rule_state **old_rules;
+  size_t n_old_rules, cap_old_rules;
+  held *held;
+  size_t n_held, cap_held;
+  bool running;
+  /* the loop's own */
+  pending *heap;         /* min-heap on (deadline, order) */
   size_t n_pend, cap_pend;
   uint64_t next_order, seq;
   int epfd, wakefd;
   pthread_t thread;
-  bool running;
-  bool stopping; /* set by fb_engine_free, read by the loop: __atomic only */
-  struct {
-    char *name;
-    unsigned char kind;   /* how its path is found; see syscall_kind */
-  } sys[1024];            /* by syscall number, filled on first sight */
+  bool stopping, draining; /* __atomic */
+  /* With one live service and nothing parked, the loop waits in the
+   * listener's RECV itself rather than in epoll (a syscall less per call);
+   * a writer that needs it back pokes (pokes counts those) and, while
+   * in_recv, signals the loop thread until it has seen the poke. */
+  uint64_t pokes, seen;  /* __atomic */
+  bool in_recv;          /* __atomic */
+  svc *solo;             /* the loop's: the only live service, or NULL */
 };
+
+enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO };
+
+/* Where a syscall's path or address comes from, decided once per name so
+ * the notification loop does not compare strings on every call. */
+static unsigned char
+syscall_kind (const char *n)
+{
+  static const char *const path[] = { "open", "creat", "unlink", "mkdir", "rename", NULL };
+  static const char *const path_at[] = { "openat", "openat2", "unlinkat", "mkdirat", "renameat", "renameat2", NULL };
+  static const char *const fdcalls[] = { "write", "writev", "pwrite64", "pwritev", "pwritev2", "read",
+                                         "readv", "pread64", "preadv", "preadv2", "fsync", "fdatasync",
+                                         "ftruncate", "close", "sendmsg", "sendmmsg", "recvfrom",
+                                         "recvmsg", "recvmmsg", "accept", "accept4", NULL };
+  if (!strcmp (n, "connect"))
+    return K_CONNECT;
+  if (!strcmp (n, "sendto"))
+    return K_SENDTO;
+  for (const char *const *p = path; *p; p++)
+    if (!strcmp (n, *p))
+      return K_PATH;
+  for (const char *const *p = path_at; *p; p++)
+    if (!strcmp (n, *p))
+      return K_PATH_AT;
+  for (const char *const *p = fdcalls; *p; p++)
+    if (!strcmp (n, *p))
+      return K_FD;
+  return K_OTHER;
+}
+
+/* Names and kinds of the native arch's syscalls, built once per process so
+ * the loop neither resolves nor allocates per notification. The filter is
+ * built for the native arch only, so no other arch reaches the loop. */
+static struct {
+  char *name;
+  unsigned char kind;
+} sysinfo[NR_MAX];
+static pthread_once_t sysinfo_once = PTHREAD_ONCE_INIT;
+
+static void
+sysinfo_build (void)
+{
+  for (int nr = 0; nr < NR_MAX; nr++)
+    {
+      char *n = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, nr);
+      sysinfo[nr].name = n ? n : fb_xasprintf ("syscall_%d", nr);
+      sysinfo[nr].kind = syscall_kind (sysinfo[nr].name);
+    }
+}
+
+int
+fb_syscall_number (const char *name)
+{
+  int nr = seccomp_syscall_resolve_name (name);
+  /* libseccomp names a syscall the arch lacks with a negative pseudo number */
+  return nr >= 0 ? nr : -1;
+}
 
 int
 fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out, fb_error *err)
 {
+  pthread_once (&sysinfo_once, sysinfo_build);
   fb_engine *e = FB_NEW (fb_engine);
   e->seed = seed;
   e->cb = cb;
@@ -90,6 +190,120 @@ fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out,
   return 0;
 }
 
+/* Makes the loop look at what writers left it: garbage, releases, drain.
+ * Async-signal-safe. Returns the poke's ticket. */
+static uint64_t
+poke (fb_engine *e)
+{
+  uint64_t t = __atomic_add_fetch (&e->pokes, 1, __ATOMIC_SEQ_CST);
+  uint64_t one = 1;
+  if (write (e->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+    abort ();
+  return t;
+}
+
+/* The signal that interrupts the loop's RECV; its handler does nothing. */
+#define WAKE_SIGNAL (SIGRTMIN + 3)
+
+static void
+wake_handler (int sig)
+{
+}
+
+static void
+wake_handler_install (void)
+{
+  /* no SA_RESTART: the interrupted RECV must return EINTR */
+  struct sigaction sa = { .sa_handler = wake_handler };
+  sigemptyset (&sa.sa_mask);
+  sigaction (WAKE_SIGNAL, &sa, NULL);
+}
+
+/* A poke the loop must act on now, even from inside RECV. A signal that
+ * lands just before RECV starts is lost, hence the repeats. */
+static void
+kick (fb_engine *e)
+{
+  uint64_t t = poke (e);
+  while (__atomic_load_n (&e->in_recv, __ATOMIC_SEQ_CST) && __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST) < t)
+    {
+      pthread_kill (e->thread, WAKE_SIGNAL);
+      struct timespec ts = { 0, 200000 };
+      nanosleep (&ts, NULL);
+    }
+}
+
+static void
+rule_state_free (rule_state *rs)
+{
+  fb_rule_clear (&rs->rule);
+  free (rs->service);
+  free (rs->nrs);
+  free (rs);
+}
+
+static void
+free_garbage (snapshot **snaps, size_t n_snaps, rule_state **rules, size_t n_rules)
+{
+  for (size_t i = 0; i < n_snaps; i++)
+    free (snaps[i]);
+  for (size_t i = 0; i < n_rules; i++)
+    rule_state_free (rules[i]);
+}
+
+/* Under the lock, after retiring something: without a loop nobody can be
+ * reading it; with one, the loop frees it when it is done. */
+static void
+collect_locked (fb_engine *e)
+{
+  if (e->running)
+    {
+      poke (e);
+      return;
+    }
+  free_garbage (e->old_snaps, e->n_old_snaps, e->old_rules, e->n_old_rules);
+  e->n_old_snaps = e->n_old_rules = 0;
+}
+
+static snapshot *
+snapshot_build (fb_engine *e, const char *service)
+{
+  uint32_t count[NR_MAX] = { 0 };
+  size_t n = 0;
+  for (size_t i = 0; i < e->n_rules; i++)
+    if (!strcmp (e->rules[i]->service, service))
+      for (size_t k = 0; k < e->rules[i]->n_nrs; k++, n++)
+        count[e->rules[i]->nrs[k]]++;
+  if (!n)
+    return NULL;
+  snapshot *s = fb_xmalloc (sizeof *s + n * sizeof *s->list);
+  s->first[0] = 0;
+  for (int nr = 0; nr < NR_MAX; nr++)
+    s->first[nr + 1] = s->first[nr] + count[nr];
+  memcpy (count, s->first, sizeof count); /* reused as fill positions */
+  for (size_t i = e->n_rules; i-- > 0;)
+    if (!strcmp (e->rules[i]->service, service))
+      for (size_t k = 0; k < e->rules[i]->n_nrs; k++)
+        s->list[count[e->rules[i]->nrs[k]]++] = e->rules[i];
+  return s;
+}
+
+/* Gives the loop a fresh snapshot of `service`'s rules. */
+static void
+publish_locked (fb_engine *e, const char *service)
+{
+  for (size_t i = 0; i < e->n_svcs; i++)
+    if (!strcmp (e->svcs[i]->name, service))
+      {
+        snapshot *old = __atomic_exchange_n (&e->svcs[i]->snap, snapshot_build (e, service), __ATOMIC_ACQ_REL);
+        if (old)
+          {
+            FB_GROW (e->old_snaps, e->cap_old_snaps, e->n_old_snaps + 1);
+            e->old_snaps[e->n_old_snaps++] = old;
+          }
+      }
+}
+
 int
 fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_fd, fb_error *err)
 {
@@ -107,6 +321,7 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
       sv->root = fb_xstrdup (root);
     }
   pthread_mutex_lock (&e->lock);
+  sv->snap = snapshot_build (e, name);
   FB_GROW (e->svcs, e->cap_svcs, e->n_svcs + 1);
   e->svcs[e->n_svcs++] = sv;
   pthread_mutex_unlock (&e->lock);
@@ -116,6 +331,12 @@ fb_engine_add_service (fb_engine *e, const char *name, pid_t pid, int listener_f
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sv };
   if (epoll_ctl (e->epfd, EPOLL_CTL_ADD, listener_fd, &ev) < 0)
     return fb_error_setsys (err, errno, "engine: cannot watch the listener of %s", name);
+  /* the loop may be in another service's RECV: it must watch both now */
+  pthread_mutex_lock (&e->lock);
+  bool running = e->running;
+  pthread_mutex_unlock (&e->lock);
+  if (running)
+    kick (e);
   return 0;
 }
 
@@ -141,34 +362,76 @@ fb_engine_add_rule (fb_engine *e, const char *service, const fb_rule *rule, uint
 {
   if (!rule->syscalls || !rule->syscalls[0])
     return fb_error_set (err, EINVAL, "rule %s names no syscall", rule->keyword ? rule->keyword : "?");
+  rule_state *rs = FB_NEW (rule_state);
+  copy_rule (&rs->rule, rule);
+  rs->service = fb_xstrdup (service);
+  rs->scope = scope;
+  for (char **s = rule->syscalls; *s; s++)
+    {
+      int nr = fb_syscall_number (*s);
+      bool dup = false;
+      for (size_t k = 0; k < rs->n_nrs; k++)
+        dup |= rs->nrs[k] == nr;
+      if (nr < 0 || nr >= NR_MAX || dup)
+        continue;
+      rs->nrs = fb_xreallocarray (rs->nrs, rs->n_nrs + 1, sizeof *rs->nrs);
+      rs->nrs[rs->n_nrs++] = nr;
+    }
   pthread_mutex_lock (&e->lock);
+  rs->id = e->next_rule_id++;
   FB_GROW (e->rules, e->cap_rules, e->n_rules + 1);
-  rule_entry *re = &e->rules[e->n_rules++];
-  memset (re, 0, sizeof *re);
-  copy_rule (&re->rule, rule);
-  re->service = fb_xstrdup (service);
-  re->scope = scope;
-  re->id = e->next_rule_id++;
+  e->rules[e->n_rules++] = rs;
+  publish_locked (e, service);
+  collect_locked (e);
   if (id)
-    *id = re->id;
+    *id = rs->id;
   pthread_mutex_unlock (&e->lock);
   return 0;
+}
+
+static bool
+held_matches (const held *h, uint64_t rule_id, const char *label)
+{
+  return !h->release && (!rule_id || h->rs->id == rule_id)
+         && (!label || (h->rs->rule.label && !strcmp (h->rs->rule.label, label)));
 }
 
 void
 fb_engine_remove_scope (fb_engine *e, uint64_t scope)
 {
   pthread_mutex_lock (&e->lock);
+  bool released = false;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (e->held[i].rs->scope == scope && !e->held[i].release)
+      {
+        e->held[i].release = released = true;
+        e->held[i].err = 0;
+      }
   size_t w = 0;
   for (size_t i = 0; i < e->n_rules; i++)
-    if (e->rules[i].scope == scope)
-      {
-        fb_rule_clear (&e->rules[i].rule);
-        free (e->rules[i].service);
-      }
-    else
-      e->rules[w++] = e->rules[i];
+    {
+      rule_state *rs = e->rules[i];
+      if (rs->scope != scope)
+        {
+          e->rules[w++] = rs;
+          continue;
+        }
+      FB_GROW (e->old_rules, e->cap_old_rules, e->n_old_rules + 1);
+      e->old_rules[e->n_old_rules++] = rs;
+    }
+  size_t removed = e->n_rules - w;
   e->n_rules = w;
+  /* republish every service that lost a rule */
+  for (size_t i = e->n_old_rules - removed; i < e->n_old_rules; i++)
+    {
+      bool seen = false;
+      for (size_t k = e->n_old_rules - removed; k < i; k++)
+        seen |= !strcmp (e->old_rules[k]->service, e->old_rules[i]->service);
+      if (!seen)
+        publish_locked (e, e->old_rules[i]->service);
+    }
+  if (removed || released)
+    collect_locked (e);
   pthread_mutex_unlock (&e->lock);
 }
 
@@ -178,16 +441,53 @@ fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_t *fi
   pthread_mutex_lock (&e->lock);
   *matched = *fired = 0;
   for (size_t i = 0; i < e->n_rules; i++)
-    if (e->rules[i].id == id)
+    if (e->rules[i]->id == id)
       {
-        *matched = e->rules[i].matched;
-        *fired = e->rules[i].fired;
+        *matched = __atomic_load_n (&e->rules[i]->matched, __ATOMIC_RELAXED);
+        *fired = __atomic_load_n (&e->rules[i]->fired, __ATOMIC_RELAXED);
       }
   pthread_mutex_unlock (&e->lock);
 }
 
-/* Reads a NUL-terminated string from the target, page by page, since a read
- * across an unmapped page fails as a whole. */
+size_t
+fb_engine_held (fb_engine *e, uint64_t rule_id, const char *label)
+{
+  pthread_mutex_lock (&e->lock);
+  size_t n = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    n += held_matches (&e->held[i], rule_id, label);
+  pthread_mutex_unlock (&e->lock);
+  return n;
+}
+
+size_t
+fb_engine_release (fb_engine *e, uint64_t rule_id, const char *label, int err)
+{
+  pthread_mutex_lock (&e->lock);
+  size_t n = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (held_matches (&e->held[i], rule_id, label))
+      {
+        e->held[i].release = true;
+        e->held[i].err = err;
+        n++;
+      }
+  if (n)
+    poke (e);
+  pthread_mutex_unlock (&e->lock);
+  return n;
+}
+
+/* Lock-free so that a signal handler may call it: the loop does the rest. */
+void
+fb_engine_drain (fb_engine *e)
+{
+  if (!e)
+    return;
+  __atomic_store_n (&e->draining, true, __ATOMIC_RELEASE);
+  poke (e);
+}
+
 static bool
 read_string (pid_t pid, uint64_t addr, char *buf, size_t len)
 {
@@ -226,53 +526,6 @@ fd_path (const svc *sv, pid_t pid, long fd, char *buf, size_t len)
       if (!buf[0])
         snprintf (buf, len, "/");
     }
-}
-
-enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO };
-
-/* Where a syscall's path or address comes from, decided once per name so
- * the notification loop does not compare strings on every call. */
-static unsigned char
-syscall_kind (const char *n)
-{
-  static const char *const path[] = { "open", "creat", "unlink", "mkdir", "rename", NULL };
-  static const char *const path_at[] = { "openat", "openat2", "unlinkat", "mkdirat", "renameat", "renameat2", NULL };
-  static const char *const fdcalls[] = { "write", "writev", "pwrite64", "pwritev", "pwritev2", "read",
-                                         "readv", "pread64", "preadv", "preadv2", "fsync", "fdatasync",
-                                         "ftruncate", "close", "sendmsg", "sendmmsg", "recvfrom",
-                                         "recvmsg", "recvmmsg", "accept", "accept4", NULL };
-  if (!strcmp (n, "connect"))
-    return K_CONNECT;
-  if (!strcmp (n, "sendto"))
-    return K_SENDTO;
-  for (const char *const *p = path; *p; p++)
-    if (!strcmp (n, *p))
-      return K_PATH;
-  for (const char *const *p = path_at; *p; p++)
-    if (!strcmp (n, *p))
-      return K_PATH_AT;
-  for (const char *const *p = fdcalls; *p; p++)
-    if (!strcmp (n, *p))
-      return K_FD;
-  return K_OTHER;
-}
-
-static const char *
-syscall_lookup (fb_engine *e, const struct seccomp_data *d, unsigned char *kind)
-{
-  if (d->nr < 0 || d->nr >= 1024)
-    {
-      *kind = K_OTHER;
-      return "?";
-    }
-  if (!e->sys[d->nr].name)
-    {
-      char *n = seccomp_syscall_resolve_num_arch (d->arch, d->nr);
-      e->sys[d->nr].name = n ? n : fb_xasprintf ("syscall_%d", d->nr);
-      e->sys[d->nr].kind = syscall_kind (e->sys[d->nr].name);
-    }
-  *kind = e->sys[d->nr].kind;
-  return e->sys[d->nr].name;
 }
 
 static void
@@ -327,62 +580,100 @@ dest_matches (const char *want, const char *have)
 }
 
 static bool
-rule_has_syscall (const fb_rule *r, const char *name)
+rule_matches (const fb_rule *r, const char *path, bool is_addr)
 {
-  for (char **s = r->syscalls; *s; s++)
-    if (!strcmp (*s, name))
-      return true;
-  return false;
+  if (r->path_glob && (is_addr || !fb_path_glob_match (r->path_glob, path)))
+    return false;
+  if (!r->path_glob && !is_addr && path[0] && fb_path_is_system (path))
+    return false;
+  return !r->dest || (is_addr && dest_matches (r->dest, path));
 }
 
-/* Decides under the lock; newest rules first, so an inner scope shadows an
- * outer one. The first rule that matches decides, fired or not. */
-static rule_entry *
-decide (fb_engine *e, const char *service, const char *name, const char *path, bool is_addr, bool *fire)
+/* The first rule of the snapshot that matches decides, fired or not. */
+static rule_state *
+decide (fb_engine *e, const snapshot *s, const char *service, int nr, const char *path, bool is_addr, bool *fire)
 {
-  for (size_t i = e->n_rules; i-- > 0;)
+  *fire = false;
+  if (!s || nr < 0 || nr >= NR_MAX)
+    return NULL;
+  for (uint32_t i = s->first[nr]; i < s->first[nr + 1]; i++)
     {
-      rule_entry *re = &e->rules[i];
-      const fb_rule *r = &re->rule;
-      if (strcmp (re->service, service) != 0 || !rule_has_syscall (r, name))
+      rule_state *rs = s->list[i];
+      const fb_rule *r = &rs->rule;
+      if (!rule_matches (r, path, is_addr))
         continue;
-      if (r->path_glob && (is_addr || !fb_path_glob_match (r->path_glob, path)))
-        continue;
-      if (!r->path_glob && !is_addr && fb_path_is_system (path))
-        continue;
-      if (r->dest && (!is_addr || !dest_matches (r->dest, path)))
-        continue;
-      uint64_t occ = ++re->matched;
-      bool f = true;
+      uint64_t occ = rs->matched + 1;
+      __atomic_store_n (&rs->matched, occ, __ATOMIC_RELAXED);
+      bool f = r->action != FB_ACT_ALLOW;
       if (r->nth)
-        f = occ == r->nth;
+        f = f && occ == r->nth;
       if (r->after)
         f = f && occ > r->after;
       if (r->max_fires)
-        f = f && re->fired < r->max_fires;
-      if (f && r->probability < 1.0)
-        f = fb_hash_chance (fb_hash_decision (e->seed, service, re->id, occ), r->probability);
-      if (f && r->action != FB_ACT_ALLOW)
-        re->fired++;
-      *fire = f && r->action != FB_ACT_ALLOW;
-      return re;
+        f = f && rs->fired < r->max_fires;
+      /* no draw for probability 0 or 1 */
+      if (f && r->probability <= 0.0)
+        f = false;
+      else if (f && r->probability < 1.0)
+        f = fb_hash_chance (fb_hash_decision (e->seed, service, rs->id, occ), r->probability);
+      /* teardown: nothing waits any more */
+      if (f && (r->action == FB_ACT_DELAY || r->action == FB_ACT_HOLD)
+          && __atomic_load_n (&e->draining, __ATOMIC_ACQUIRE))
+        f = false;
+      if (f)
+        __atomic_store_n (&rs->fired, rs->fired + 1, __ATOMIC_RELAXED);
+      *fire = f;
+      return rs;
     }
-  *fire = false;
   return NULL;
 }
 
-/* A listener we cannot use any more: stop watching it and remember why,
- * for fb_engine_check. Closing it fails the service's routed syscalls
- * (ENOSYS) instead of leaving them blocked. */
+static svc *
+solo_locked (fb_engine *e)
+{
+  svc *one = NULL;
+  size_t live = 0;
+  for (size_t i = 0; i < e->n_svcs; i++)
+    if (e->svcs[i]->fd >= 0)
+      {
+        one = e->svcs[i];
+        live++;
+      }
+  return live == 1 ? one : NULL;
+}
+
+/* A listener we stop watching: it hung up (err 0), or we cannot use it any
+ * more (err, for fb_engine_check; closing it fails the service's routed
+ * syscalls with ENOSYS instead of leaving them blocked). Its held calls go
+ * with it. */
 static void
-listener_failed (fb_engine *e, svc *sv, int err)
+drop_listener (fb_engine *e, svc *sv, int err)
 {
   epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
   pthread_mutex_lock (&e->lock);
   close (sv->fd);
   sv->fd = -1;
   sv->failed = err;
+  size_t w = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (e->held[i].svc == sv)
+      free (e->held[i].path);
+    else
+      e->held[w++] = e->held[i];
+  e->n_held = w;
+  e->solo = solo_locked (e);
   pthread_mutex_unlock (&e->lock);
+}
+
+/* SEND and ID_VALID wait for the listener's lock interruptibly: a wake-up
+ * signal meant for a RECV must not make them fail. */
+static int
+notif_ioctl (int fd, unsigned long op, void *arg)
+{
+  int r;
+  while ((r = ioctl (fd, op, arg)) < 0 && errno == EINTR)
+    ;
+  return r;
 }
 
 static void
@@ -394,135 +685,292 @@ respond (fb_engine *e, svc *sv, uint64_t id, int error, bool cont)
   else
     resp.error = -error;
   /* ENOENT: the target died or its syscall was interrupted; nothing to do */
-  if (ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
-    listener_failed (e, sv, errno);
+  if (sv->fd >= 0 && notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    drop_listener (e, sv, errno);
+}
+
+/* The path or address a call names, read from the target. False when the
+ * syscall names none, so there is nothing to validate. */
+static bool
+read_target (const svc *sv, const struct seccomp_notif *req, unsigned char kind, char *path, size_t len,
+             bool *is_addr)
+{
+  const __u64 *a = req->data.args;
+  pid_t pid = (pid_t) req->pid;
+  *is_addr = kind == K_CONNECT || kind == K_SENDTO;
+  if (kind == K_PATH || kind == K_PATH_AT)
+    {
+      bool dirfd = kind == K_PATH_AT;
+      char raw[PATH_MAX];
+      if (!read_string (pid, dirfd ? a[1] : a[0], raw, sizeof raw))
+        return true;
+      if (raw[0] == '/')
+        snprintf (path, len, "%s", raw);
+      else
+        {
+          char base[PATH_MAX];
+          fd_path (sv, pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
+          snprintf (path, len, "%s/%s", base, raw);
+        }
+    }
+  else if (kind == K_CONNECT)
+    sockaddr_str (pid, a[1], a[2], path, len);
+  else if (kind == K_SENDTO && a[4])
+    sockaddr_str (pid, a[4], a[5], path, len);
+  else if (kind == K_SENDTO || kind == K_FD)
+    {
+      /* sendto on a connected socket names no address: judge it by its fd */
+      *is_addr = false;
+      fd_path (sv, pid, (long) (int) a[0], path, len);
+    }
+  return kind != K_OTHER;
+}
+
+static void
+emit (fb_engine *e, fb_engine_event *ev)
+{
+  ev->seq = ++e->seq;
+  ev->time_ns = fb_now_ns ();
+  if (e->cb)
+    e->cb (e->ctx, ev);
+}
+
+/* Parks a held call, unless its rule went away since the loop read it. */
+static bool
+hold (fb_engine *e, svc *sv, const struct seccomp_notif *req, rule_state *rs, const char *name, const char *path)
+{
+  pthread_mutex_lock (&e->lock);
+  /* once draining, nothing is held; what was held before, the drain's
+   * wake-up releases */
+  bool live = false;
+  for (size_t i = 0; i < e->n_rules && !live; i++)
+    live = e->rules[i] == rs;
+  live = live && !__atomic_load_n (&e->draining, __ATOMIC_ACQUIRE);
+  if (live)
+    {
+      FB_GROW (e->held, e->cap_held, e->n_held + 1);
+      e->held[e->n_held++] = (held){ .svc = sv, .id = req->id, .rs = rs, .pid = (pid_t) req->pid,
+                                     .syscall = name, .path = path[0] ? fb_xstrdup (path) : NULL };
+    }
+  pthread_mutex_unlock (&e->lock);
+  return live;
+}
+
+static bool
+pend_before (const pending *a, const pending *b)
+{
+  return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
+}
+
+/* Decides and answers one notification. */
+static void
+process (fb_engine *e, svc *sv, struct seccomp_notif *np)
+{
+  struct seccomp_notif req = *np;
+  int fd = sv->fd;
+  int nr = req.data.nr;
+  bool known = nr >= 0 && nr < NR_MAX;
+  const char *name = known ? sysinfo[nr].name : "?";
+  char path[PATH_MAX];
+  path[0] = '\0';
+  bool is_addr;
+  /* what we read is only trustworthy if the target is still in that syscall */
+  if (read_target (sv, &req, known ? sysinfo[nr].kind : K_OTHER, path, sizeof path, &is_addr)
+      && notif_ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+    return;
+
+  bool fire;
+  const snapshot *s = __atomic_load_n (&sv->snap, __ATOMIC_ACQUIRE);
+  rule_state *rs = decide (e, s, sv->name, nr, path, is_addr, &fire);
+  const fb_rule *r = rs ? &rs->rule : NULL;
+  fb_engine_event ev = {
+    .service = sv->name,
+    .pid = (pid_t) req.pid,
+    .syscall = name,
+    .path = path[0] ? path : NULL,
+    .decision = fire ? r->action : FB_ACT_ALLOW,
+    .faulted = fire,
+    .err = fire && r->action == FB_ACT_DENY ? r->err : 0,
+    .delay_ns = fire && r->action == FB_ACT_DELAY ? r->delay_ns : 0,
+    .rule = r,
+    .rule_id = rs ? rs->id : 0,
+  };
+  /* parked before its event: a release, answered by this thread, comes after */
+  if (ev.decision == FB_ACT_HOLD && !hold (e, sv, &req, rs, name, path))
+    ev.decision = FB_ACT_ALLOW, ev.faulted = false;
+  emit (e, &ev);
+  if (ev.decision == FB_ACT_DENY)
+    respond (e, sv, req.id, ev.err, false);
+  else if (ev.decision == FB_ACT_DELAY)
+    {
+      FB_GROW (e->heap, e->cap_pend, e->n_pend + 1);
+      pending p = { fb_now_ns () + ev.delay_ns, e->next_order++, sv, req.id };
+      size_t i = e->n_pend++;
+      for (; i && pend_before (&p, &e->heap[(i - 1) / 2]); i = (i - 1) / 2)
+        e->heap[i] = e->heap[(i - 1) / 2];
+      e->heap[i] = p;
+    }
+  else if (ev.decision == FB_ACT_ALLOW)
+    respond (e, sv, req.id, 0, true);
+}
+
+static bool
+recv_one (fb_engine *e, svc *sv, struct seccomp_notif *req)
+{
+  memset (req, 0, sizeof *req);
+  if (ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+    return true;
+  /* ENOENT: the target went away before we took its notification (or the
+   * listener hung up: epoll says so); EINTR: a kick */
+  if (errno != ENOENT && errno != EINTR)
+    drop_listener (e, sv, errno);
+  return false;
 }
 
 static void
 handle (fb_engine *e, svc *sv)
 {
   struct seccomp_notif req;
-  memset (&req, 0, sizeof req);
-  int fd = sv->fd;
-  if (ioctl (fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-    {
-      /* ENOENT: the target went away before we took its notification */
-      if (errno != ENOENT && errno != EINTR)
-        listener_failed (e, sv, errno);
-      return;
-    }
-  unsigned char kind;
-  const char *name = syscall_lookup (e, &req.data, &kind);
-  char path[PATH_MAX] = "";
-  bool is_addr = kind == K_CONNECT || kind == K_SENDTO;
-  const __u64 *a = req.data.args;
-  if (kind == K_PATH || kind == K_PATH_AT)
-    {
-      bool dirfd = kind == K_PATH_AT;
-      char raw[PATH_MAX] = "";
-      if (read_string (req.pid, dirfd ? a[1] : a[0], raw, sizeof raw))
-        {
-          if (raw[0] == '/')
-            snprintf (path, sizeof path, "%s", raw);
-          else
-            {
-              char base[PATH_MAX];
-              fd_path (sv, req.pid, dirfd ? (long) (int) a[0] : AT_FDCWD, base, sizeof base);
-              snprintf (path, sizeof path, "%s/%s", base, raw);
-            }
-        }
-    }
-  else if (kind == K_CONNECT)
-    sockaddr_str (req.pid, a[1], a[2], path, sizeof path);
-  else if (kind == K_SENDTO && a[4])
-    sockaddr_str (req.pid, a[4], a[5], path, sizeof path);
-  else if (kind == K_SENDTO)
-    {
-      /* sendto on a connected socket names no address: judge it by its fd */
-      is_addr = false;
-      fd_path (sv, req.pid, (long) (int) a[0], path, sizeof path);
-    }
-  else if (kind == K_FD)
-    fd_path (sv, req.pid, (long) (int) a[0], path, sizeof path);
-  /* what we read is only trustworthy if the target is still in that syscall */
-  if (ioctl (fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
-    return;
-
-  pthread_mutex_lock (&e->lock);
-  bool fire = false;
-  rule_entry *re = decide (e, sv->name, name, path, is_addr, &fire);
-  fb_engine_event ev = {
-    .seq = ++e->seq,
-    .time_ns = fb_now_ns (),
-    .service = sv->name,
-    .pid = (pid_t) req.pid,
-    .syscall = name,
-    .path = path[0] ? path : NULL,
-    .decision = fire ? re->rule.action : FB_ACT_ALLOW,
-    .faulted = fire,
-    .err = fire && re->rule.action == FB_ACT_DENY ? re->rule.err : 0,
-    .delay_ns = fire && re->rule.action == FB_ACT_DELAY ? re->rule.delay_ns : 0,
-    .rule = re ? &re->rule : NULL,
-    .rule_id = re ? re->id : 0,
-  };
-  if (e->cb)
-    e->cb (e->ctx, &ev);
-  fb_action act = ev.decision;
-  int err = ev.err;
-  int64_t delay = ev.delay_ns;
-  pthread_mutex_unlock (&e->lock);
-
-  if (act == FB_ACT_DENY)
-    respond (e, sv, req.id, err, false);
-  else if (act == FB_ACT_DELAY && !__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
-    {
-      FB_GROW (e->pend, e->cap_pend, e->n_pend + 1);
-      e->pend[e->n_pend++] = (pending){ fb_now_ns () + delay, e->next_order++, sv, req.id };
-    }
-  else
-    respond (e, sv, req.id, 0, true);
+  if (recv_one (e, sv, &req))
+    process (e, sv, &req);
 }
 
-static int
-cmp_pending (const void *x, const void *y)
-{
-  const pending *a = x, *b = y;
-  if (a->deadline != b->deadline)
-    return a->deadline < b->deadline ? -1 : 1;
-  return a->order < b->order ? -1 : a->order > b->order;
-}
-
-/* Answers every delay whose deadline has passed (all of them when flush). */
+/* Answers every delay whose deadline has passed (all of them when flush),
+ * earliest first. */
 static void
-release_due (fb_engine *e, bool flush)
+answer_due (fb_engine *e, bool flush)
 {
   if (!e->n_pend)
     return;
-  qsort (e->pend, e->n_pend, sizeof *e->pend, cmp_pending);
   int64_t now = fb_now_ns ();
-  size_t i = 0;
-  for (; i < e->n_pend && (flush || e->pend[i].deadline <= now); i++)
-    if (e->pend[i].svc->fd >= 0)
-      respond (e, e->pend[i].svc, e->pend[i].id, 0, true);
-  memmove (e->pend, e->pend + i, (e->n_pend - i) * sizeof *e->pend);
-  e->n_pend -= i;
+  while (e->n_pend && (flush || e->heap[0].deadline <= now))
+    {
+      pending top = e->heap[0], last = e->heap[--e->n_pend];
+      size_t i = 0;
+      for (size_t c; (c = 2 * i + 1) < e->n_pend; i = c)
+        {
+          if (c + 1 < e->n_pend && pend_before (&e->heap[c + 1], &e->heap[c]))
+            c++;
+          if (!pend_before (&e->heap[c], &last))
+            break;
+          e->heap[i] = e->heap[c];
+        }
+      if (e->n_pend)
+        e->heap[i] = last;
+      respond (e, top.svc, top.id, 0, true);
+    }
+}
+
+/* Takes what writers left for the loop: released calls (all held ones when
+ * everything goes) and the garbage, which it frees once the events naming
+ * its rules are out. */
+static void
+on_wake (fb_engine *e, bool all)
+{
+  uint64_t seen = __atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST), v;
+  if (read (e->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
+    abort ();
+  pthread_mutex_lock (&e->lock);
+  e->solo = solo_locked (e);
+  bool draining = __atomic_load_n (&e->draining, __ATOMIC_ACQUIRE);
+  held *out = NULL;
+  size_t n_out = 0, w = 0;
+  for (size_t i = 0; i < e->n_held; i++)
+    if (e->held[i].release || all || draining)
+      {
+        out = fb_xreallocarray (out, n_out + 1, sizeof *out);
+        out[n_out++] = e->held[i];
+      }
+    else
+      e->held[w++] = e->held[i];
+  e->n_held = w;
+  snapshot **snaps = e->old_snaps;
+  rule_state **rules = e->old_rules;
+  size_t n_snaps = e->n_old_snaps, n_rules = e->n_old_rules;
+  e->old_snaps = NULL;
+  e->old_rules = NULL;
+  e->n_old_snaps = e->cap_old_snaps = e->n_old_rules = e->cap_old_rules = 0;
+  pthread_mutex_unlock (&e->lock);
+  if (draining)
+    answer_due (e, true);
+  for (size_t i = 0; i < n_out; i++)
+    {
+      held *h = &out[i];
+      if (h->svc->fd >= 0)
+        {
+          fb_engine_event ev = {
+            .service = h->svc->name,
+            .pid = h->pid,
+            .syscall = h->syscall,
+            .path = h->path,
+            .decision = h->err ? FB_ACT_DENY : FB_ACT_ALLOW,
+            .faulted = h->err != 0,
+            .released = true,
+            .err = h->err,
+            .rule = &h->rs->rule,
+            .rule_id = h->rs->id,
+          };
+          if (!all)
+            emit (e, &ev);
+          respond (e, h->svc, h->id, h->err, h->err == 0);
+        }
+      free (h->path);
+    }
+  free (out);
+  free_garbage (snaps, n_snaps, rules, n_rules);
+  free (snaps);
+  free (rules);
+  __atomic_store_n (&e->seen, seen, __ATOMIC_SEQ_CST);
+}
+
+/* Waits in the only live service's RECV. False when it got nothing: a
+ * kick, or an error that epoll will explain (a hang-up). */
+static bool
+recv_solo (fb_engine *e, struct seccomp_notif *req)
+{
+  __atomic_store_n (&e->in_recv, true, __ATOMIC_SEQ_CST);
+  bool got = false;
+  if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST)
+      || __atomic_load_n (&e->stopping, __ATOMIC_SEQ_CST))
+    errno = EINTR; /* a poke came after all: see to it first */
+  else
+    got = recv_one (e, e->solo, req);
+  __atomic_store_n (&e->in_recv, false, __ATOMIC_SEQ_CST);
+  return got;
 }
 
 static void *
 loop (void *arg)
 {
   fb_engine *e = arg;
+  sigset_t wake;
+  sigemptyset (&wake);
+  sigaddset (&wake, WAKE_SIGNAL);
+  pthread_sigmask (SIG_UNBLOCK, &wake, NULL);
+  pthread_mutex_lock (&e->lock);
+  e->solo = solo_locked (e);
+  pthread_mutex_unlock (&e->lock);
+  bool use_epoll = true; /* the first pass sees hang-ups and pokes from before */
   while (!__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
+      if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST))
+        on_wake (e, false);
+      if (!use_epoll && e->solo && !e->n_pend && !e->n_held)
+        {
+          struct seccomp_notif req;
+          if (recv_solo (e, &req))
+            {
+              process (e, e->solo, &req);
+              continue;
+            }
+          if (errno == EINTR)
+            continue;
+        }
       int timeout = -1;
       if (e->n_pend)
         {
-          int64_t first = e->pend[0].deadline;
-          for (size_t i = 1; i < e->n_pend; i++)
-            if (e->pend[i].deadline < first)
-              first = e->pend[i].deadline;
-          int64_t ms = (first - fb_now_ns () + FB_NS_PER_MS - 1) / FB_NS_PER_MS;
-          timeout = ms < 0 ? 0 : (int) ms;
+          int64_t ms = (e->heap[0].deadline - fb_now_ns () + FB_NS_PER_MS - 1) / FB_NS_PER_MS;
+          timeout = ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int) ms;
         }
       struct epoll_event evs[16];
       int n = epoll_wait (e->epfd, evs, 16, timeout);
@@ -530,33 +978,18 @@ loop (void *arg)
         {
           svc *sv = evs[i].data.ptr;
           if (!sv)
-            continue;
-          if (evs[i].events & EPOLLIN)
+            on_wake (e, false);
+          else if (evs[i].events & EPOLLIN)
             handle (e, sv);
           else if (evs[i].events & (EPOLLHUP | EPOLLERR))
-            {
-              /* supervision of a service ends only when its listener hangs up */
-              epoll_ctl (e->epfd, EPOLL_CTL_DEL, sv->fd, NULL);
-              pthread_mutex_lock (&e->lock);
-              close (sv->fd);
-              sv->fd = -1;
-              pthread_mutex_unlock (&e->lock);
-            }
+            drop_listener (e, sv, 0);
         }
-      release_due (e, false);
+      answer_due (e, false);
+      use_epoll = false;
     }
-  release_due (e, true);
+  answer_due (e, true);
+  on_wake (e, true);
   return NULL;
-}
-
-int
-fb_engine_start (fb_engine *e, fb_error *err)
-{
-  int r = pthread_create (&e->thread, NULL, loop, e);
-  if (r != 0)
-    return fb_error_setsys (err, r, "engine: cannot start its thread");
-  e->running = true;
-  return 0;
 }
 
 int
@@ -571,6 +1004,20 @@ fb_engine_check (fb_engine *e, fb_error *err)
                            e->svcs[i]->name);
   pthread_mutex_unlock (&e->lock);
   return r;
+}
+
+int
+fb_engine_start (fb_engine *e, fb_error *err)
+{
+  static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+  pthread_once (&handler_once, wake_handler_install);
+  pthread_mutex_lock (&e->lock);
+  int r = pthread_create (&e->thread, NULL, loop, e);
+  e->running = r == 0;
+  pthread_mutex_unlock (&e->lock);
+  if (r != 0)
+    return fb_error_setsys (err, r, "engine: cannot start its thread");
+  return 0;
 }
 
 bool
@@ -591,30 +1038,29 @@ fb_engine_free (fb_engine *e)
     return;
   if (e->running)
     {
-      __atomic_store_n (&e->stopping, true, __ATOMIC_RELEASE);
-      uint64_t one = 1;
-      if (write (e->wakefd, &one, sizeof one) < 0)
-        abort ();
+      __atomic_store_n (&e->stopping, true, __ATOMIC_SEQ_CST);
+      kick (e);
       pthread_join (e->thread, NULL);
+      e->running = false;
     }
   for (size_t i = 0; i < e->n_svcs; i++)
     {
       if (e->svcs[i]->fd >= 0)
         close (e->svcs[i]->fd);
+      free (e->svcs[i]->snap);
       free (e->svcs[i]->name);
       free (e->svcs[i]->root);
       free (e->svcs[i]);
     }
   free (e->svcs);
+  free_garbage (e->old_snaps, e->n_old_snaps, e->old_rules, e->n_old_rules);
+  free (e->old_snaps);
+  free (e->old_rules);
   for (size_t i = 0; i < e->n_rules; i++)
-    {
-      fb_rule_clear (&e->rules[i].rule);
-      free (e->rules[i].service);
-    }
+    rule_state_free (e->rules[i]);
   free (e->rules);
-  free (e->pend);
-  for (size_t i = 0; i < 1024; i++)
-    free (e->sys[i].name);
+  free (e->held);
+  free (e->heap);
   if (e->epfd >= 0)
     close (e->epfd);
   if (e->wakefd >= 0)

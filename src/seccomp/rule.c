@@ -33,6 +33,7 @@ fb_rule_describe_action (const fb_rule *r, char *buf, size_t len)
       fb_format_duration (r->delay_ns, d, sizeof d);
       snprintf (buf, len, "delay(%s)", d);
       break;
+    case FB_ACT_HOLD: snprintf (buf, len, "hold(%s)", r->label ? r->label : ""); break;
     case FB_ACT_ALLOW: snprintf (buf, len, "allow"); break;
     }
 }

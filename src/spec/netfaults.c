@@ -3,13 +3,15 @@
  * and the events they leave.
  *
  * Both act on the lab bridge, below the services' own stacks. A partition
- * drops the frames between two groups of services (nftables, both ways or
- * one), so established connections go silent and new ones time out — no
- * ECONNREFUSED, unlike Faultbox's v0.3 partition, which denied connect()
- * with ECONNREFUSED towards the peer's declared ports and left pooled
- * connections alone. A link fault shapes what one service receives from
- * another (htb class per source, netem for delay and loss). Whatever a test
- * leaves open is removed when it ends, with a *_leaked event. */
+ * drops the packets between two groups of services (netem's loss 100 %, or
+ * nftables where the kernel lacks netem; both ways or one), so established
+ * connections go silent and new ones time out — no ECONNREFUSED, unlike
+ * Faultbox's v0.3 partition, which denied connect() with ECONNREFUSED
+ * towards the peer's declared ports and left pooled connections alone. A
+ * link fault shapes what one service receives from another (htb class per
+ * source, netem for delay, loss — random or Gilbert-Elliott — and, with
+ * them, the rate). Whatever a test leaves open is removed when it ends,
+ * with a *_leaked event. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +219,40 @@ find_serial (fb_session *ss, uint64_t serial)
 
 /* ---- link fault parameters ---------------------------------------------- */
 
+/* loss="gemodel P [R [1-H [1-K]]]" in tc's order and defaults: P and R
+ * move good->bad and bad->good, 1-H and 1-K drop in the bad and the good
+ * state; R defaults to 1-P, 1-H to 100 %, 1-K to 0. */
+static int
+parse_gemodel (fb_star_thread *th, const char *fname, const char *s, fb_link_impairment *f)
+{
+  static const char *const names[] = { "p", "r", "1-h", "1-k" };
+  double v[4] = { 0, -1, 1, 0 };
+  char *copy = fb_xstrdup (s + strlen ("gemodel")), *save = NULL;
+  size_t n = 0;
+  int rc = 0;
+  for (char *t = strtok_r (copy, " ", &save); t && rc == 0; t = strtok_r (NULL, " ", &save), n++)
+    {
+      fb_error e = { 0 };
+      if (n == 4)
+        rc = -1, fb_star_errorf (th, "%s(loss=): gemodel takes at most 4 probabilities (p r 1-h 1-k), got \"%s\"",
+                                 fname, s);
+      else if (fb_parse_percent (t, &v[n], &e) < 0 || v[n] > 1)
+        rc = -1, fb_star_errorf (th, "%s(loss=): gemodel %s: %s", fname, names[n],
+                                 e.msg[0] ? e.msg : "must be between 0% and 100%");
+    }
+  free (copy);
+  if (rc == 0 && n == 0)
+    rc = -1, fb_star_errorf (th, "%s(loss=): gemodel needs p, the chance per packet to enter the bad state", fname);
+  if (rc < 0)
+    return -1;
+  f->gemodel = true;
+  f->ge_p = v[0];
+  f->ge_r = v[1] < 0 ? 1 - v[0] : v[1];
+  f->ge_bad_loss = v[2];
+  f->ge_good_loss = v[3];
+  return 0;
+}
+
 static int
 parse_impairment (fb_star_thread *th, const char *fname, const char *delay, const char *jitter, fb_value *loss,
                   const char *rate, fb_value *duplicate, fb_value *reorder, fb_value *corrupt, fb_link_impairment *f)
@@ -230,6 +266,13 @@ parse_impairment (fb_star_thread *th, const char *fname, const char *delay, cons
     {
       fb_star_errorf (th, "%s: %s: %s", fname, bad, e.msg);
       return -1;
+    }
+  const char *ls = loss && fb_value_type_of (loss) == FB_V_STRING ? fb_value_as_string (loss, NULL) : NULL;
+  if (ls && strncmp (ls, "gemodel", 7) == 0)
+    {
+      if (parse_gemodel (th, fname, ls, f) < 0)
+        return -1;
+      loss = NULL;
     }
   const struct { const char *name; fb_value *v; double *out; } probs[] = {
     { "loss", loss, &f->loss }, { "duplicate", duplicate, &f->duplicate },
@@ -274,6 +317,9 @@ describe_impairment (fb_buf *b, const fb_link_impairment *f)
   for (size_t i = 0; i < sizeof probs / sizeof *probs; i++)
     if (probs[i].p > 0)
       fb_buf_printf (b, " %s=%g%%", probs[i].name, probs[i].p * 100);
+  if (f->gemodel)
+    fb_buf_printf (b, " loss=gemodel(p=%g%%,r=%g%%,1-h=%g%%,1-k=%g%%)", f->ge_p * 100, f->ge_r * 100,
+                   f->ge_bad_loss * 100, f->ge_good_loss * 100);
   /* the largest unit that divides the rate, as the user would write it */
   static const struct { const char *unit; uint64_t bits; } units[] = {
     { "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 }, { "bit", 1 },
@@ -313,11 +359,14 @@ link_on (fb_session *ss, net_fault *nf, size_t from, size_t to, fb_error *err)
 {
   fb_link_impairment f = nf->f;
   const fb_plan *p = &ss->spec->plan;
-  /* each directed link its own netem PRNG stream, a function of the run seed */
+  /* each directed link its own netem PRNG stream, a function of the run
+   * seed; recorded only where the kernel took it */
   f.seeded = fb_net_needs_netem (&f);
   f.seed = fb_hash_decision (ss->result->seed, "netem", from, to);
-  if (fb_lab_link_fault (ss->lab, (ssize_t) from, to, &f, err) < 0)
+  int r = fb_lab_link_fault (ss->lab, (ssize_t) from, to, &f, err);
+  if (r < 0)
     return -1;
+  f.seeded = f.seeded && r == 0;
   fb_buf params = FB_BUF_INIT;
   describe_impairment (&params, &f);
   char seed[32];

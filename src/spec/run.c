@@ -556,6 +556,7 @@ done:
   check_supervision (&ss, &why, &failure_type);
   if (ss.lab)
     take_logs (&ss, t);
+  fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);

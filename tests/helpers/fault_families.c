@@ -1,10 +1,12 @@
 /* Test helper: exercises every member of a syscall family, threads and
  * forked children, and prints "<call>: <result>" for each, so a test can
- * see which were faulted. */
+ * see which were faulted; "handler" and "exit_in_delay" are teardown while
+ * a write is delayed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -27,6 +29,15 @@ open_tmp (const char *name)
   int fd = open (path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600);
   unlink (path);
   return fd;
+}
+
+static void
+on_sigint (int sig)
+{
+  static const char msg[] = "handler: SIGINT\n";
+  if (write (1, msg, sizeof msg - 1) < 0)
+    _exit (4);
+  _exit (3);
 }
 
 static void *
@@ -78,6 +89,27 @@ main (int argc, char **argv)
           _exit (0);
         }
       waitpid (pid, NULL, 0);
+    }
+  else if (strcmp (mode, "handler") == 0)
+    {
+      /* a SIGINT handler, one write for a rule to delay, then a wait for
+       * the signal (exit 3 from the handler; 5 if none came in 30 s) */
+      signal (SIGINT, on_sigint);
+      int fd = open_tmp ("h");
+      report ("write", write (fd, "x", 1));
+      close (fd);
+      sleep (30);
+      return 5;
+    }
+  else if (strcmp (mode, "exit_in_delay") == 0)
+    {
+      /* the process exits while its other thread waits in a delayed write */
+      pthread_t t;
+      pthread_create (&t, NULL, thread_main, NULL);
+      usleep (300000);
+      printf ("main: exit\n");
+      fflush (stdout);
+      _exit (0);
     }
   else if (strcmp (mode, "writes20") == 0)
     {

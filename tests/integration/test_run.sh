@@ -8,11 +8,14 @@ H="$FAULTBOX_BUILD/tests/helpers"
 run_fb run "$T"
 expect_rc 0 "target without faults"
 expect_out out '^FS: wrote and read 14 bytes'
+expect_no_out err 'seccomp filter installed'   # no faults, no filter: native speed
 
 run_fb run --fault 'openat=ENOENT:100%:/tmp/faultbox*' "$T"
 expect_rc 1 "openat denied on the target's file"
 expect_out err 'fs write failed: open /tmp/faultbox-target-test: No such file or directory'
 expect_out err '^\[faultbox\] openat\("/tmp/faultbox-target-test"\) -> deny\(ENOENT\)'
+# the start-up line names the filter's syscalls, numbers and names, once each
+expect_out err '^\[faultbox\] seccomp filter installed syscalls=\[[0-9]+( [0-9]+)*\] names=\[[a-z0-9 ]*openat[a-z0-9 ]*\]$'
 
 run_fb run --fault 'write=EIO:100%:/tmp/faultbox*' "$T"
 expect_rc 1 "write denied on the target's file only"
@@ -52,15 +55,25 @@ run_fb run --fault 'write=EIO:100%:/tmp/fbfam*' -- "$H/fault_families" threads
 expect_out out '^thread: Input/output error'
 expect_out out '^child: Input/output error'
 
-# A pending delay does not hold up teardown: SIGINT ends the run promptly.
+# A pending delay does not hold up teardown. SIGINT lets the delayed write
+# go at once, so the target's own handler runs (exit 3), well before 20 s.
 start=$(date +%s%N)
-"$FAULTBOX" run --fault 'write=delay:20s:100%:/tmp/fbfam*' -- "$H/fault_families" family >/dev/null 2>&1 &
+"$FAULTBOX" run --fault 'write=delay:20s:100%:/tmp/fbfam*' -- "$H/fault_families" handler >"$TMP/out" 2>"$TMP/err" &
 pid=$!
-sleep 0.5
+for _ in $(seq 100); do grep -q 'delay(20s)' "$TMP/err" && break; sleep 0.1; done
 kill -INT $pid
-wait $pid || true
+rc=0; wait $pid || rc=$?
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-[ "$elapsed" -lt 5000 ] && ok "SIGINT during a 20s delay ended the run (target ignores SIGINT: killed after grace) in ${elapsed}ms" || fail "run took ${elapsed}ms after SIGINT"
+[ $rc = 3 ] && ok "SIGINT during a 20s delay: the target's handler ran (exit 3)" || fail "exit $rc after SIGINT, want 3"
+expect_out out '^handler: SIGINT'
+[ "$elapsed" -lt 15000 ] && ok "SIGINT during a 20s delay ended the run in ${elapsed}ms" || fail "run took ${elapsed}ms after SIGINT"
+# The target exits while another of its threads waits in a 20 s delay.
+start=$(date +%s%N)
+run_fb run --fault 'write=delay:20s:100%:/tmp/fbfam*' -- "$H/fault_families" exit_in_delay
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0 "the target exited with a delayed write pending in a thread"
+expect_out err 'write\("/tmp/fbfam-thread[^"]*"\) -> delay\(20s\)'
+[ "$elapsed" -lt 15000 ] && ok "and the run ended in ${elapsed}ms, not after the delay" || fail "run took ${elapsed}ms"
 
 run_fb run --fault 'write=EIO:abc%' "$T"
 expect_rc 1 "malformed probability"

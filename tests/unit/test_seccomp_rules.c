@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void
@@ -88,6 +89,28 @@ test_glob_star_stays_in_component_globstar_crosses (void **state)
 }
 
 static void
+test_hold_describes_its_label (void **state)
+{
+  fb_rule r = { .action = FB_ACT_HOLD, .label = "gate" };
+  char buf[64];
+  fb_rule_describe_action (&r, buf, sizeof buf);
+  assert_string_equal (buf, "hold(gate)");
+}
+
+static void
+test_syscall_numbers_are_the_native_arch_s (void **state)
+{
+  assert_int_equal (fb_syscall_number ("write"), SYS_write);
+  assert_int_equal (fb_syscall_number ("openat2"), SYS_openat2);
+#ifdef SYS_open
+  assert_int_equal (fb_syscall_number ("open"), SYS_open);
+#else
+  assert_int_equal (fb_syscall_number ("open"), -1); /* aarch64 has openat only */
+#endif
+  assert_int_equal (fb_syscall_number ("frobnicate"), -1);
+}
+
+static void
 test_filter_builds_for_families (void **state)
 {
   char *names[] = { "write", "writev", "openat2", "creat", NULL };
@@ -131,6 +154,8 @@ main (void)
     cmocka_unit_test (test_parse_errors_name_the_bad_segment),
     cmocka_unit_test (test_errno_table_has_every_libc_name),
     cmocka_unit_test (test_glob_star_stays_in_component_globstar_crosses),
+    cmocka_unit_test (test_hold_describes_its_label),
+    cmocka_unit_test (test_syscall_numbers_are_the_native_arch_s),
     cmocka_unit_test (test_filter_builds_for_families),
     cmocka_unit_test (test_engine_reports_a_failed_listener),
   };
