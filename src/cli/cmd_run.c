@@ -80,7 +80,7 @@ run (int argc, char **argv)
   optind = 1;
   int c;
   long long n;
-  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:", opts, NULL)) != -1)
     switch (c)
       {
       case 'f':
@@ -111,7 +111,7 @@ run (int argc, char **argv)
         env[n_env] = NULL;
         break;
       default:
-        fb_cli_fail ("run: unknown flag \"%s\"", argv[optind - 1]);
+        fb_cli_bad_flag ("run", c, argv);
         goto out;
       }
   if (optind >= argc)

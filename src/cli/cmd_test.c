@@ -140,7 +140,7 @@ run (int argc, char **argv)
   int c;
   long long n;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "j:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":j:", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -182,9 +182,7 @@ run (int argc, char **argv)
       case 'n': normalize = optarg; break;
       case 'D': o.check_determinism = true; break;
       default:
-        if (optopt == 'j')
-          return fb_cli_fail ("test: -j needs a number of jobs");
-        return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("test", c, argv);
       }
   const char *file = optind < argc ? argv[optind] : NULL;
   if (optind + 1 < argc)

@@ -22,5 +22,9 @@ extern const fb_command fb_cmd_diff;
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */
 int fb_cli_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* The error for what getopt_long rejected (c is its return; the optstring
+ * starts with ':' so that a flag without its value is told apart from an
+ * unknown one): "CMD: --output needs a value" or "CMD: unknown flag". */
+int fb_cli_bad_flag (const char *cmd, int c, char **argv);
 
 #endif
