@@ -44,6 +44,8 @@ typedef struct fb_lab_plan {
 
 typedef struct fb_lab fb_lab;
 
+/* A service name: letters, digits, '-' and '_', 1 to 40 of them. */
+bool fb_lab_valid_name (const char *name);
 int fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err);
 /* Starts one service (the runner orders them and waits for health between). */
 int fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err);

@@ -101,7 +101,7 @@ run (int argc, char **argv)
         seed = (uint64_t) n;
         break;
       case 'e':
-        if (!strchr (optarg, '='))
+        if (!strchr (optarg, '=') || optarg[0] == '=')
           {
             fb_cli_fail ("run: --env takes K=V, not \"%s\"", optarg);
             goto out;

@@ -389,13 +389,30 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   return 0;
 }
 
+/* The error names where the text stops being JSON (a truncated or
+ * hand-edited report). */
 static json_object *
 parse (const char *text, fb_error *err)
 {
-  enum json_tokener_error jerr;
-  json_object *root = json_tokener_parse_verbose (text, &jerr);
-  if (!root)
-    fb_error_set (err, EINVAL, "not JSON: %s", json_tokener_error_desc (jerr));
+  json_tokener *tok = json_tokener_new ();
+  json_object *root = json_tokener_parse_ex (tok, text, -1);
+  enum json_tokener_error jerr = json_tokener_get_error (tok);
+  if (jerr != json_tokener_success)
+    {
+      json_object_put (root);
+      root = NULL;
+      size_t end = json_tokener_get_parse_end (tok), bol = 0;
+      int line = 1;
+      for (size_t i = 0; i < end && text[i]; i++)
+        if (text[i] == '\n')
+          {
+            line++;
+            bol = i + 1;
+          }
+      fb_error_set (err, EINVAL, "not JSON at line %d, column %zu: %s", line, end - bol + 1,
+                    json_tokener_error_desc (jerr));
+    }
+  json_tokener_free (tok);
   return root;
 }
 

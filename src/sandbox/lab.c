@@ -103,11 +103,33 @@ make_network (fb_lab *lab, fb_error *err)
   return r < 0 ? -1 : 0;
 }
 
+bool
+fb_lab_valid_name (const char *n)
+{
+  if (!*n || strlen (n) > 40)
+    return false;
+  for (const char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+          || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+      return false;
+  return true;
+}
+
 int
 fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
 {
   if (plan->n_services > 250)
     return fb_error_set (err, EINVAL, "lab: %zu services do not fit a /24", plan->n_services);
+  /* names become cgroup and work-dir path components and address keys */
+  for (size_t i = 0; i < plan->n_services; i++)
+    {
+      const char *name = plan->services[i].name;
+      if (!fb_lab_valid_name (name))
+        return fb_error_set (err, EINVAL, "invalid service name \"%s\" (letters, digits, '-' and '_', at most 40)", name);
+      for (size_t j = 0; j < i; j++)
+        if (!strcmp (plan->services[j].name, name))
+          return fb_error_set (err, EINVAL, "duplicate service name \"%s\"", name);
+    }
   fb_lab *lab = FB_NEW (fb_lab);
   lab->plan = *plan;
   if (!lab->plan.grace_ns)
