@@ -1,6 +1,7 @@
 #include "sandbox/cgroup.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/proc.h"
 #include "util/time.h"
 
 #include <dirent.h>
@@ -250,7 +251,7 @@ sweep_hierarchy (const char *root, bool kill_members)
       unsigned id;
       if (sscanf (de->d_name, "faultbox-%d-%u", &pid, &id) != 2 || pid == getpid ())
         continue;
-      if (kill (pid, 0) == 0 || errno != ESRCH)
+      if (fb_pid_alive (pid))
         continue; /* its runner is alive */
       _cleanup_free_ char *dir = fb_xasprintf ("%s/%s", root, de->d_name);
       _cleanup_closedir_ DIR *sub = opendir (dir);
