@@ -52,6 +52,7 @@ fb_star_thread_spawn (fb_star_thread *th)
   c->cfg = th->cfg;
   c->user = th->user;
   c->steps = th->steps;
+  c->steps_base = th->steps_base;
   return c;
 }
 
@@ -67,6 +68,13 @@ const fb_star_config *
 fb_star_thread_config (fb_star_thread *th)
 {
   return &th->cfg;
+}
+
+void
+fb_star_set_step_limit (fb_star_thread *th, uint64_t steps)
+{
+  th->cfg.max_steps = steps ? th->steps + steps : 0;
+  th->steps_base = th->steps;
 }
 
 void
@@ -220,12 +228,6 @@ star_fits (fb_star_thread *th, size_t bytes)
   return false;
 }
 
-void
-fb_star_set_step_limit (fb_star_thread *th, uint64_t steps)
-{
-  th->cfg.max_steps = steps ? th->steps + steps : 0;
-}
-
 bool
 star_step (fb_star_thread *th)
 {
@@ -233,7 +235,7 @@ star_step (fb_star_thread *th)
   if (th->cfg.max_steps && th->steps > th->cfg.max_steps)
     {
       fb_star_errorf (th, "Starlark computation exceeded the step limit (%" PRIu64 " steps)",
-                      th->cfg.max_steps);
+                      th->cfg.max_steps - th->steps_base);
       th->err_is_limit = true;
       return false;
     }

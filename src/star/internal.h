@@ -301,6 +301,7 @@ struct fb_star_thread {
   /* pending error */
   bool err_set;
   bool err_is_limit; /* the pending error is a step/memory limit: final */
+  uint64_t steps_base; /* th->steps when the step limit was set */
   fb_buf err_msg;  /* message alone */
   fb_buf err_full; /* file:line:col: message + traceback */
   /* module cache of the default loader */
