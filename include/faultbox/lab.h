@@ -89,7 +89,8 @@ void fb_lab_stop (fb_lab *lab);
 /* Stops what still runs and removes everything. NULL-safe. */
 void fb_lab_destroy (fb_lab *lab);
 
-/* Removes cgroups left by runners that died (kill -9); returns how many. */
+/* Removes the cgroups, and work dirs (default base), of labs whose runner
+ * died (kill -9) before their teardown; returns how many labs. */
 int fb_lab_sweep_leftovers (void);
 /* After killing (and reaping) the runner process pid in the middle of a
  * test: stops what its labs left running and removes their cgroups and,

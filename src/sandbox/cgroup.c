@@ -240,8 +240,13 @@ fb_cgroup_remove (fb_cgroup *cg)
   memset (cg, 0, sizeof *cg);
 }
 
+typedef struct {
+  void (*fn) (int pid, unsigned id, void *ctx);
+  void *ctx;
+} sweep_cb;
+
 static int
-sweep_hierarchy (const char *root, bool kill_members)
+sweep_hierarchy (const char *root, bool kill_members, const sweep_cb *cb)
 {
   _cleanup_closedir_ DIR *d = opendir (root);
   int n = 0;
@@ -264,21 +269,34 @@ sweep_hierarchy (const char *root, bool kill_members)
             remove_dir (svc);
           }
       remove_dir (dir);
+      if (cb->fn)
+        cb->fn (pid, id, cb->ctx);
       n++;
     }
   return n;
 }
 
 int
-fb_cgroup_sweep (void)
+fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx)
 {
+  /* a lab is told of once: by the first hierarchy swept */
+  const sweep_cb cb = { on_swept, ctx }, none = { NULL, NULL };
+  const sweep_cb *tell = &cb;
+  int n = 0;
   _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
-  int n = v2 ? sweep_hierarchy (v2, true) : 0;
+  if (v2)
+    {
+      n = sweep_hierarchy (v2, true, tell);
+      tell = &none;
+    }
   for (int c = 0; c < FB_CG_N; c++)
     {
       _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (v1)
-        sweep_hierarchy (v1, false);
+        {
+          sweep_hierarchy (v1, false, tell);
+          tell = &none;
+        }
     }
   return n;
 }

@@ -33,7 +33,8 @@ bool fb_cgroup_oom_killed (const fb_cgroup *cg);
 bool fb_cgroup_kill (const fb_cgroup *cg);
 /* Removes the directories (waiting for dying members) and frees. */
 void fb_cgroup_remove (fb_cgroup *cg);
-/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how many labs. */
-int fb_cgroup_sweep (void);
+/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how
+ * many labs. on_swept (may be NULL) hears of each lab once. */
+int fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx);
 
 #endif

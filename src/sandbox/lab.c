@@ -566,16 +566,28 @@ fb_lab_destroy (fb_lab *lab)
   free (lab);
 }
 
+/* A lab whose cgroup outlived its runner never got to its teardown: its
+ * work dir (default base) goes too. A lab that ended keeps its work dir
+ * under --keep-workdir, and has no cgroup left to sweep. */
+static void
+remove_dead_workdir (int pid, unsigned id, void *ctx)
+{
+  (void) ctx;
+  char path[64];
+  snprintf (path, sizeof path, "/tmp/faultbox-%d-%u", pid, id);
+  fb_rm_rf (path);
+}
+
 int
 fb_lab_sweep_leftovers (void)
 {
-  return fb_cgroup_sweep ();
+  return fb_cgroup_sweep (remove_dead_workdir, NULL);
 }
 
 void
 fb_lab_sweep_runner (pid_t runner, bool keep_workdirs)
 {
-  fb_cgroup_sweep ();
+  fb_cgroup_sweep (NULL, NULL);
   if (keep_workdirs)
     return;
   /* the default base of fb_lab_create: /tmp/faultbox-<runner>-<n> */
