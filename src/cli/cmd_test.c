@@ -151,7 +151,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   /* getopt reorders argv; a bundle keeps the command line as typed */
   char *typed[argc + 1];
   memcpy (typed, argv, sizeof typed);
-  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -203,9 +203,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
         o.max_events = (uint64_t) n;
         break;
       default:
-        if (optopt == 'j')
-          return fb_cli_fail ("test: -j needs a number of jobs");
-        return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("test", c, argv);
       }
   const char *file = from ? from->star_file : optind < argc ? argv[optind] : NULL;
   if (from && optind < argc)
@@ -268,7 +266,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
                                .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       /* what a replay runs again: every flag but those naming output files */
-      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, "j:v", opts, "sJHonVB", &rep) < 0)
+      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, ":j:v", opts, "sJHonVB", &rep) < 0)
         ret = 1;
       if (stop_signal)
         ret = 128 + stop_signal;

@@ -1,6 +1,7 @@
 #include "sandbox/cgroup.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/proc.h"
 #include "util/time.h"
 
 #include <dirent.h>
@@ -247,8 +248,13 @@ fb_cgroup_remove (fb_cgroup *cg)
   memset (cg, 0, sizeof *cg);
 }
 
+typedef struct {
+  void (*fn) (int pid, unsigned id, void *ctx);
+  void *ctx;
+} sweep_cb;
+
 static int
-sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, void *ctx)
+sweep_hierarchy (const char *root, bool kill_members, const sweep_cb *cb)
 {
   _cleanup_closedir_ DIR *d = opendir (root);
   int n = 0;
@@ -258,7 +264,7 @@ sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, 
       unsigned id;
       if (sscanf (de->d_name, "faultbox-%d-%u", &pid, &id) != 2 || pid == getpid ())
         continue;
-      if (kill (pid, 0) == 0 || errno != ESRCH)
+      if (fb_pid_alive (pid))
         continue; /* its runner is alive */
       _cleanup_free_ char *dir = fb_xasprintf ("%s/%s", root, de->d_name);
       _cleanup_closedir_ DIR *sub = opendir (dir);
@@ -271,24 +277,34 @@ sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, 
             remove_dir (svc);
           }
       remove_dir (dir);
-      if (on_swept)
-        on_swept (ctx, de->d_name, (pid_t) pid);
+      if (cb->fn)
+        cb->fn (pid, id, cb->ctx);
       n++;
     }
   return n;
 }
 
 int
-fb_cgroup_sweep (fb_lab_swept_fn on_swept, void *ctx)
+fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx)
 {
+  /* a lab is told of once: by the first hierarchy swept */
+  const sweep_cb cb = { on_swept, ctx }, none = { NULL, NULL };
+  const sweep_cb *tell = &cb;
+  int n = 0;
   _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
-  /* every lab has a v2 cgroup: the v1 directories are told through it */
-  int n = v2 ? sweep_hierarchy (v2, true, on_swept, ctx) : 0;
+  if (v2)
+    {
+      n = sweep_hierarchy (v2, true, tell);
+      tell = &none;
+    }
   for (int c = 0; c < FB_CG_N; c++)
     {
       _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (v1)
-        sweep_hierarchy (v1, false, NULL, NULL);
+        {
+          sweep_hierarchy (v1, false, tell);
+          tell = &none;
+        }
     }
   return n;
 }

@@ -38,8 +38,8 @@ bool fb_cgroup_kill (const fb_cgroup *cg);
 /* Removes the directories (killing members left, waiting for dying ones)
  * and frees. */
 void fb_cgroup_remove (fb_cgroup *cg);
-/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead, telling
- * on_swept (may be NULL) of each lab's; returns how many labs. */
-int fb_cgroup_sweep (fb_lab_swept_fn on_swept, void *ctx);
+/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how
+ * many labs. on_swept (may be NULL) hears of each lab once. */
+int fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx);
 
 #endif

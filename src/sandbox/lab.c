@@ -214,6 +214,18 @@ make_network (fb_lab *lab, fb_error *err)
 
 static int prepare_service (fb_lab *lab, size_t idx, fb_error *err);
 
+bool
+fb_lab_valid_name (const char *n)
+{
+  if (!*n || strlen (n) > 40)
+    return false;
+  for (const char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+          || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+      return false;
+  return true;
+}
+
 int
 fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
 {
@@ -222,6 +234,16 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
   if (plan->net && (plan->net->busy || plan->net->owner != getpid ()))
     return fb_error_set (err, EBUSY, "lab: its network is %s", plan->net->busy ? "in use by another lab"
                                                                                : "another process's");
+  /* names become cgroup and work-dir path components and address keys */
+  for (size_t i = 0; i < plan->n_services; i++)
+    {
+      const char *name = plan->services[i].name;
+      if (!fb_lab_valid_name (name))
+        return fb_error_set (err, EINVAL, "invalid service name \"%s\" (letters, digits, '-' and '_', at most 40)", name);
+      for (size_t j = 0; j < i; j++)
+        if (!strcmp (plan->services[j].name, name))
+          return fb_error_set (err, EINVAL, "duplicate service name \"%s\"", name);
+    }
   fb_lab *lab = FB_NEW (fb_lab);
   lab->own_net = (fb_lab_net) { .netns = -1, .owner = getpid () };
   lab->net = plan->net ? plan->net : &lab->own_net;
@@ -952,10 +974,34 @@ fb_lab_workdir (const fb_lab *lab)
   return lab->workdir;
 }
 
+typedef struct {
+  fb_lab_swept_fn fn;
+  void *ctx;
+} swept;
+
+/* A lab whose cgroup outlived its runner never got to its teardown: its
+ * work dir (in a default base) goes too. A lab that ended keeps its work
+ * dir under --keep-workdir, and has no cgroup left to sweep. */
+static void
+remove_dead_lab (int pid, unsigned id, void *ctx)
+{
+  const swept *s = ctx;
+  char name[48];
+  snprintf (name, sizeof name, "faultbox-%d-%u", pid, id);
+  for (size_t b = 0; b < sizeof default_bases / sizeof default_bases[0]; b++)
+    {
+      _cleanup_free_ char *path = fb_xasprintf ("%s/%s", default_bases[b], name);
+      fb_rm_rf (path);
+    }
+  if (s->fn)
+    s->fn (s->ctx, name, (pid_t) pid);
+}
+
 int
 fb_lab_sweep_leftovers (fb_lab_swept_fn on_swept, void *ctx)
 {
-  return fb_cgroup_sweep (on_swept, ctx);
+  swept s = { on_swept, ctx };
+  return fb_cgroup_sweep (remove_dead_lab, &s);
 }
 
 void
