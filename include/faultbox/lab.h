@@ -48,12 +48,28 @@ typedef struct fb_service_plan {
   fb_limits limits;
 } fb_service_plan;
 
+/* A lab network (network namespace, bridge, the worker's address) that labs
+ * borrow one at a time instead of each making its own: a runner's worker
+ * keeps one across its tests. Making and tearing down a network namespace
+ * and bridge per lab is most of a lab's cost, and the bridge's teardown
+ * holds the kernel's rtnl lock across an RCU barrier, stalling every other
+ * network change meanwhile. A lab on a kept network still gets fresh service
+ * namespaces, veths, cgroups, roots and work directory; fb_lab_destroy
+ * resets what the network itself holds (see there). Only the process that
+ * made it may use it. */
+typedef struct fb_lab_net fb_lab_net;
+fb_lab_net *fb_lab_net_new (void);
+/* Closes it (the kernel then removes the namespace). NULL-safe. */
+void fb_lab_net_free (fb_lab_net *net);
+
 typedef struct fb_lab_plan {
   const fb_service_plan *services;
   size_t n_services;
-  const char *workdir_base;   /* default /tmp */
+  const char *workdir_base;   /* default /dev/shm (a tmpfs: a service's files there
+                                 count against its memory limit), /tmp when kept */
   bool keep_workdir;
   int64_t grace_ns;           /* SIGTERM -> SIGKILL; default 2 s */
+  fb_lab_net *net;            /* NULL: a network of its own, destroyed with the lab */
   /* Receives each service's seccomp listener (ownership passes) before the
    * service may exec: the engine must serve it from here on. */
   int (*on_listener) (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err);
@@ -72,6 +88,9 @@ const char *fb_cap_name (int cap);
 uint64_t fb_cap_default_mask (void);
 uint64_t fb_cap_all_mask (void);
 
+/* A service name: letters, digits, '-' and '_', 1 to 40 of them. */
+bool fb_lab_valid_name (const char *name);
+
 int fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err);
 /* Starts one service (the runner orders them and waits for health between). */
 int fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err);
@@ -87,6 +106,10 @@ bool fb_lab_service_oom (const fb_lab *lab, size_t idx);
 int fb_lab_wait_service (fb_lab *lab, size_t idx);
 /* Path of the captured stdout+stderr of a service. */
 const char *fb_lab_service_log (const fb_lab *lab, size_t idx);
+/* True when path, as the service's own fds show it, is that log: the host
+ * path, or, when the work directory's filesystem is not mounted in the
+ * service (a tmpfs such as /dev/shm), the path inside that filesystem. */
+bool fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path);
 /* Moves the calling thread into the lab network (svc < 0) or into a
  * service's own network namespace; fb_lab_leave returns it home. */
 int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);
@@ -116,7 +139,14 @@ void fb_lab_signal (fb_lab *lab, int sig);
 /* Stops every service: SIGTERM, the grace period, then SIGKILL of its
  * cgroup; their logs stay readable until fb_lab_destroy. */
 void fb_lab_stop (fb_lab *lab);
-/* Stops what still runs and removes everything. NULL-safe. */
+/* Stops what still runs and removes everything. NULL-safe. A kept network
+ * (plan.net) is reset for the next lab: its ports to our services are cut
+ * off the bridge at once (the kernel deletes them later, with the services'
+ * namespaces, so the next lab's ports get other names), the worker's
+ * neighbour entries are flushed, and the nftables partitions' table goes
+ * (netem partitions and link faults live on our ports and go with them).
+ * The worker saves no TCP metrics in a lab network, and nothing there uses
+ * conntrack, so no other state carries over. */
 void fb_lab_destroy (fb_lab *lab);
 
 /* Where the lab's files are: service logs, work dirs, overlay layers. */

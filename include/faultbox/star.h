@@ -70,6 +70,8 @@ typedef struct fb_star_config {
 fb_star_thread *fb_star_thread_new (const fb_star_config *cfg);
 void fb_star_thread_free (fb_star_thread *th);
 const fb_star_config *fb_star_thread_config (fb_star_thread *th);
+/* At most steps more steps from now (0: unlimited). */
+void fb_star_set_step_limit (fb_star_thread *th, uint64_t steps);
 /* Host data hung on a thread (the test runner's state). */
 void fb_star_set_user (fb_star_thread *th, void *user);
 void *fb_star_user (fb_star_thread *th);

@@ -4,19 +4,26 @@
 #include "util/cleanup.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 static int
 run (int argc, char **argv)
 {
-  if (argc != 3)
+  static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+  opterr = 0;
+  optind = 1;
+  int c = getopt_long (argc, argv, "+:", opts, NULL);
+  if (c != -1)
+    return fb_cli_bad_flag ("diff", c, argv);
+  if (argc - optind != 2)
     return fb_cli_fail ("diff: want two files (usage: faultbox diff A.norm B.norm)");
   _cleanup_buf_ fb_buf a = FB_BUF_INIT;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   fb_error err = { 0 };
-  for (int i = 1; i < 3; i++)
-    if (fb_buf_read_file (i == 1 ? &a : &b, argv[i], &err) < 0)
+  for (int i = optind; i < optind + 2; i++)
+    if (fb_buf_read_file (i == optind ? &a : &b, argv[i], &err) < 0)
       return fb_cli_fail ("diff: cannot read %s: %s", argv[i], strerror (err.code));
   _cleanup_buf_ fb_buf d = FB_BUF_INIT;
   size_t changed = fb_report_diff (fb_buf_str (&a), fb_buf_str (&b), &d);

@@ -56,12 +56,12 @@ run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:", opts, NULL)) != -1)
     {
       if (c == 'f')
         format = optarg;
       else
-        return fb_cli_fail ("doctor: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("doctor", c, argv);
     }
   if (optind < argc)
     return fb_cli_fail ("doctor: unexpected argument \"%s\"", argv[optind]);

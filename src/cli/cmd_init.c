@@ -79,7 +79,7 @@ run (int argc, char **argv)
   optind = 1;
   int c;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":", opts, NULL)) != -1)
     switch (c)
       {
       case 'n': name = optarg; break;
@@ -94,7 +94,7 @@ run (int argc, char **argv)
         break;
       case 'o': output = optarg; break;
       default:
-        return fb_cli_fail ("init: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("init", c, argv);
       }
   if (optind + 1 != argc)
     return fb_cli_fail ("init: want one binary (faultbox init [--name N] [--port P] BINARY)");

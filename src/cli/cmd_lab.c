@@ -145,7 +145,7 @@ run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long (argc, argv, "+v", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:v", opts, NULL)) != -1)
     switch (c)
       {
       case 's':
@@ -185,7 +185,7 @@ run (int argc, char **argv)
         extra[n_extra++] = optarg;
         extra[n_extra] = NULL;
         break;
-      default: fb_cli_fail ("lab: unknown flag \"%s\"", argv[optind - 1]); goto out;
+      default: fb_cli_bad_flag ("lab", c, argv); goto out;
       }
   if (optind < argc)
     {

@@ -23,7 +23,7 @@ run (int argc, char **argv)
   optind = 1;
   int c;
   fb_error err = { 0 };
-  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":", opts, NULL)) != -1)
     switch (c)
       {
       case 'f':
@@ -37,7 +37,7 @@ run (int argc, char **argv)
           return fb_cli_fail ("list: --shard: %s", err.msg);
         break;
       default:
-        return fb_cli_fail ("list: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("list", c, argv);
       }
   if (optind + 1 != argc)
     return fb_cli_fail ("list: want one spec file (faultbox list SPEC.star)");

@@ -21,7 +21,7 @@ run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":", opts, NULL)) != -1)
     switch (c)
       {
       case 'f':
@@ -33,7 +33,7 @@ run (int argc, char **argv)
       case 'J': junit = optarg; break;
       case 'H': html = optarg; break;
       default:
-        return fb_cli_fail ("merge: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("merge", c, argv);
       }
   if (optind == argc)
     return fb_cli_fail ("merge: no reports given (faultbox merge report-*.json)");

@@ -105,7 +105,7 @@ run (int argc, char **argv)
   optind = 1;
   int c;
   long long n;
-  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:", opts, NULL)) != -1)
     switch (c)
       {
       case 'f':
@@ -126,7 +126,7 @@ run (int argc, char **argv)
         seed = (uint64_t) n;
         break;
       case 'e':
-        if (!strchr (optarg, '='))
+        if (!strchr (optarg, '=') || optarg[0] == '=')
           {
             fb_cli_fail ("run: --env takes K=V, not \"%s\"", optarg);
             goto out;
@@ -136,7 +136,7 @@ run (int argc, char **argv)
         env[n_env] = NULL;
         break;
       default:
-        fb_cli_fail ("run: unknown flag \"%s\"", argv[optind - 1]);
+        fb_cli_bad_flag ("run", c, argv);
         goto out;
       }
   if (optind >= argc)

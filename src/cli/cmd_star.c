@@ -26,7 +26,7 @@ run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:", opts, NULL)) != -1)
     {
       if (c == 'd')
         {
@@ -39,7 +39,7 @@ run (int argc, char **argv)
       else if (c == 't')
         test_builtins = true;
       else
-        return fb_cli_fail ("star: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("star", c, argv);
     }
   if (optind >= argc)
     return fb_cli_fail ("star: missing FILE (usage: faultbox star [--dialect=faultbox|standard] [--test-builtins] FILE [args])");

@@ -155,7 +155,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   /* getopt reorders argv; a bundle keeps the command line as typed */
   char *typed[argc + 1];
   memcpy (typed, argv, sizeof typed);
-  while ((c = getopt_long (argc, argv, "j:v", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":j:v", opts, NULL)) != -1)
     switch (c)
       {
       case 't': o.filter = optarg; break;
@@ -222,9 +222,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
         o.explore_index = (uint64_t) n;
         break;
       default:
-        if (optopt == 'j')
-          return fb_cli_fail ("test: -j needs a number of jobs");
-        return fb_cli_fail ("test: unknown flag \"%s\"", argv[optind - 1]);
+        return fb_cli_bad_flag ("test", c, argv);
       }
   if (o.explore == FB_EXPLORE_SAMPLE && !runs_given)
     o.runs = 100;
@@ -289,7 +287,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
                                .interrupted = stop_signal != 0 };
       ret = fb_cli_report_finish (&rep, &ro);
       /* what a replay runs again: every flag but those naming output files */
-      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, "j:v", opts, "sJHonVB", &rep) < 0)
+      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, ":j:v", opts, "sJHonVB", &rep) < 0)
         ret = 1;
       if (stop_signal)
         ret = 128 + stop_signal;

@@ -27,5 +27,9 @@ const fb_command *fb_command_find (const char *name);
 int fb_cli_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 /* Removes the cgroups of runners that died; with verbose says which. */
 void fb_cli_sweep (bool verbose);
+/* The error for what getopt_long rejected (c is its return; the optstring
+ * starts with ':' so that a flag without its value is told apart from an
+ * unknown one): "CMD: --output needs a value" or "CMD: unknown flag". */
+int fb_cli_bad_flag (const char *cmd, int c, char **argv);
 
 #endif

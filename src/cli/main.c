@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,14 @@ fb_cli_fail (const char *fmt, ...)
   va_end (ap);
   fputc ('\n', stderr);
   return 1;
+}
+
+int
+fb_cli_bad_flag (const char *cmd, int c, char **argv)
+{
+  if (c == ':')
+    return fb_cli_fail ("%s: %s needs a value (see 'faultbox help %s')", cmd, argv[optind - 1], cmd);
+  return fb_cli_fail ("%s: unknown flag \"%s\" (see 'faultbox help %s')", cmd, argv[optind - 1], cmd);
 }
 
 static void

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_bridge.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
 typedef struct nl_sock nl_sock;
@@ -84,6 +86,14 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
     return -1;
   struct rtnl_link *br = rtnl_link_bridge_alloc ();
   rtnl_link_set_name (br, name);
+  /* An address of its own (locally administered, from addr): otherwise the
+   * bridge takes its lowest port's, and changes it as ports come and go,
+   * leaving the services' neighbour entries for the worker stale. */
+  unsigned char mac[6] = { 0x02, 0xfb };
+  memcpy (mac + 2, &addr, 4);
+  struct nl_addr *lladdr = nl_addr_build (AF_LLC, mac, sizeof mac);
+  rtnl_link_set_addr (br, lladdr);
+  nl_addr_put (lladdr);
   int r = rtnl_link_add (sk, br, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put (br);
   if (r < 0)
@@ -96,7 +106,7 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
 }
 
 int
-fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err)
+fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
   if (fb_net_route_socket (&sk, err) < 0)
@@ -109,7 +119,13 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_
   rtnl_link_set_master (veth, bridge_ifindex);
   rtnl_link_set_flags (veth, IFF_UP);
   rtnl_link_set_name (peer, "eth0");
-  rtnl_link_set_ns_pid (peer, peer_pid);
+  rtnl_link_set_ns_fd (peer, peer_netns);
+  /* One queue each, asked for up front: trimming the default (one per
+   * CPU) after registration waits for an RCU grace period per end. */
+  rtnl_link_set_num_tx_queues (veth, 1);
+  rtnl_link_set_num_rx_queues (veth, 1);
+  rtnl_link_set_num_tx_queues (peer, 1);
+  rtnl_link_set_num_rx_queues (peer, 1);
   int r = rtnl_link_add (sk, veth, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put (peer);
   rtnl_link_put (veth);
@@ -144,5 +160,56 @@ fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err)
   rtnl_route_put (rt);
   if (r < 0)
     return fb_error_set (err, EIO, "netlink: cannot add the default route: %s", nl_geterror (r));
+  return 0;
+}
+
+int
+fb_net_isolate_ports (char *const *ports, size_t n, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (fb_net_route_socket (&sk, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      int idx = (int) if_nametoindex (ports[i]);
+      if (idx <= 0)
+        continue; /* gone already */
+      struct nl_msg *m = nlmsg_alloc_simple (RTM_SETLINK, 0);
+      struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = idx };
+      struct nlattr *pi;
+      if (!m || nlmsg_append (m, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0
+          || !(pi = nla_nest_start (m, IFLA_PROTINFO | NLA_F_NESTED))
+          || nla_put_u8 (m, IFLA_BRPORT_STATE, BR_STATE_DISABLED) < 0)
+        {
+          nlmsg_free (m);
+          return fb_error_set (err, ENOMEM, "netlink: cannot build a port state request");
+        }
+      nla_nest_end (m, pi);
+      int r = nl_send_sync (sk, m);
+      if (r < 0 && r != -NLE_NODEV && r != -NLE_OBJ_NOTFOUND)
+        return fb_error_set (err, EIO, "netlink: cannot disable bridge port %s: %s", ports[i], nl_geterror (r));
+    }
+  return 0;
+}
+
+int
+fb_net_flush_neighbours (int ifindex, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  struct nl_cache *cache = NULL;
+  if (fb_net_route_socket (&sk, err) < 0)
+    return -1;
+  int r = rtnl_neigh_alloc_cache (sk, &cache);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot list neighbours: %s", nl_geterror (r));
+  for (struct nl_object *o = nl_cache_get_first (cache); o && r >= 0; o = nl_cache_get_next (o))
+    if (rtnl_neigh_get_ifindex ((struct rtnl_neigh *) o) == ifindex)
+      {
+        r = rtnl_neigh_delete (sk, (struct rtnl_neigh *) o, 0);
+        r = r == -NLE_OBJ_NOTFOUND ? 0 : r;
+      }
+  nl_cache_free (cache);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot delete a neighbour entry: %s", nl_geterror (r));
   return 0;
 }

@@ -16,9 +16,17 @@ int fb_net_route_socket (struct nl_sock **out, fb_error *err);
  * the bridge's ifindex in *ifindex. */
 int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err);
 
-/* Creates veth host_name <-> peer "eth0" in the network namespace of pid,
- * with host_name enslaved to the bridge and up. */
-int fb_net_make_veth (const char *host_name, int bridge_ifindex, pid_t peer_pid, fb_error *err);
+/* Creates veth host_name <-> peer "eth0" in the network namespace open as
+ * peer_netns, with host_name enslaved to the bridge and up. */
+int fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err);
+
+/* Cuts bridge ports off (STP state disabled: nothing is forwarded to or
+ * from them) without deleting them, which would wait for RCU grace
+ * periods; names that no longer exist are skipped. */
+int fb_net_isolate_ports (char *const *ports, size_t n, fb_error *err);
+
+/* Deletes every neighbour (ARP, NDP) entry on ifindex. */
+int fb_net_flush_neighbours (int ifindex, fb_error *err);
 
 /* Inside a service: lo and eth0 up, eth0 gets addr/prefix, default route via gw. */
 int fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err);

@@ -96,3 +96,11 @@ fb_net_partition_heal (unsigned id, fb_error *err)
   snprintf (s, sizeof s, "delete chain bridge faultbox p%u\n", id);
   return run_nft (s, err);
 }
+
+int
+fb_net_partition_reset (fb_error *err)
+{
+  /* adding first makes the delete succeed when there is none ("destroy"
+   * needs nft 1.0.7) */
+  return run_nft ("add table bridge faultbox\ndelete table bridge faultbox\n", err);
+}

@@ -16,5 +16,7 @@ typedef enum { FB_PART_BOTH, FB_PART_A_TO_B, FB_PART_B_TO_A } fb_part_dir;
 int fb_net_partition_apply (unsigned id, char *const *a, size_t na, char *const *b, size_t nb, fb_part_dir dir,
                             fb_error *err);
 int fb_net_partition_heal (unsigned id, fb_error *err);
+/* Removes every partition's chain and their table, if there is one. */
+int fb_net_partition_reset (fb_error *err);
 
 #endif

@@ -224,6 +224,10 @@ static const str_field test_strs[] = {
   { "workdir", offsetof (fb_test_result, workdir), false },
 };
 
+static const str_field report_strs[] = {
+  { "star_file", offsetof (fb_report, star_file), false },
+};
+
 static const str_field fault_strs[] = {
   { "service", offsetof (fb_fault_summary, service), true },
   { "syscall", offsetof (fb_fault_summary, keyword), true },
@@ -383,7 +387,9 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   if (read_strs (o, test_strs, sizeof test_strs / sizeof *test_strs, t, where, err) < 0)
     return -1;
   json_object *v;
-  const char *result = json_object_object_get_ex (o, "result", &v) ? json_object_get_string (v) : "";
+  if (!json_object_object_get_ex (o, "result", &v) || !json_object_is_type (v, json_type_string))
+    return fb_error_set (err, EINVAL, "%s.result: missing or not a string", where);
+  const char *result = json_object_get_string (v);
   size_t kind = 0;
   while (kind < sizeof result_names / sizeof *result_names && strcmp (result_names[kind], result))
     kind++;
@@ -436,13 +442,30 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   return 0;
 }
 
+/* The error names where the text stops being JSON (a truncated or
+ * hand-edited report). */
 static json_object *
 parse (const char *text, fb_error *err)
 {
-  enum json_tokener_error jerr;
-  json_object *root = json_tokener_parse_verbose (text, &jerr);
-  if (!root)
-    fb_error_set (err, EINVAL, "not JSON: %s", json_tokener_error_desc (jerr));
+  json_tokener *tok = json_tokener_new ();
+  json_object *root = json_tokener_parse_ex (tok, text, -1);
+  enum json_tokener_error jerr = json_tokener_get_error (tok);
+  if (jerr != json_tokener_success)
+    {
+      json_object_put (root);
+      root = NULL;
+      size_t end = json_tokener_get_parse_end (tok), bol = 0;
+      int line = 1;
+      for (size_t i = 0; i < end && text[i]; i++)
+        if (text[i] == '\n')
+          {
+            line++;
+            bol = i + 1;
+          }
+      fb_error_set (err, EINVAL, "not JSON at line %d, column %zu: %s", line, end - bol + 1,
+                    json_tokener_error_desc (jerr));
+    }
+  json_tokener_free (tok);
   return root;
 }
 
@@ -493,14 +516,10 @@ read_report (json_object *root, fb_report *r, fb_error *err)
   if (version != 2)
     return fb_error_set (err, EINVAL, "report version %lld is not supported (want 2)", (long long) version);
   json_object *v, *tests;
-  if (json_object_object_get_ex (root, "star_file", &v))
-    r->star_file = fb_xstrdup (json_object_get_string (v));
-  if (json_object_object_get_ex (root, "hostname", &v))
-    r->hostname = fb_xstrdup (json_object_get_string (v));
   uint64_t not_run;
   size_t n;
-  if (read_int (root, "duration_ms", &r->duration_ms, "report", err) < 0
-      || read_int (root, "start_time", &r->start_time, "report", err) < 0
+  if (read_strs (root, report_strs, sizeof report_strs / sizeof *report_strs, r, "report", err) < 0
+      || read_int (root, "duration_ms", &r->duration_ms, "report", err) < 0
       || read_uint (root, "not_run", &not_run, "report", err) < 0
       || read_array (root, "tests", &tests, &n, "report", err) < 0)
     return -1;

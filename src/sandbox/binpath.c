@@ -2,8 +2,10 @@
 #include "util/alloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *
@@ -44,13 +46,26 @@ dirname_of (char *path)
   return path;
 }
 
+/* access(X_OK) passes for directories: say "Is a directory" before any exec */
+static bool
+is_file (const char *path)
+{
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return false;
+  if (S_ISREG (st.st_mode))
+    return true;
+  errno = S_ISDIR (st.st_mode) ? EISDIR : EACCES;
+  return false;
+}
+
 int
 fb_binpath_resolve (const char *name, fb_binpath *out)
 {
   memset (out, 0, sizeof *out);
   char *path = search (name);
   char *real = path ? realpath (path, NULL) : NULL;
-  if (!real || access (real, X_OK) != 0)
+  if (!real || access (real, X_OK) != 0 || !is_file (real))
     {
       int e = errno;
       free (path);

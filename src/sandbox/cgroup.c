@@ -1,6 +1,7 @@
 #include "sandbox/cgroup.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/proc.h"
 #include "util/time.h"
 
 #include <dirent.h>
@@ -70,7 +71,7 @@ file_has_word (const char *dir, const char *file, const char *word)
 }
 
 int
-fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
+fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err)
 {
   memset (out, 0, sizeof *out);
   _cleanup_free_ char *root = fb_cgroup_mountpoint (-1);
@@ -93,7 +94,7 @@ fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err)
             write_to (out->v2, "cgroup.subtree_control", plus, NULL);
           }
     }
-  for (int c = 0; c < FB_CG_N; c++)
+  for (int c = 0; c < FB_CG_N && limits; c++)
     {
       if (out->v2 && file_has_word (out->v2, "cgroup.subtree_control", ctl_names[c]))
         continue;
@@ -179,11 +180,11 @@ fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits
 }
 
 int
-fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, fb_error *err)
+fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err)
 {
   char p[32];
   snprintf (p, sizeof p, "%d", (int) pid);
-  if (cg->v2 && write_to (cg->v2, "cgroup.procs", p, err) < 0)
+  if (v2 && cg->v2 && write_to (cg->v2, "cgroup.procs", p, err) < 0)
     return -1;
   for (int c = 0; c < FB_CG_N; c++)
     if (cg->v1[c] && write_to (cg->v1[c], "cgroup.procs", p, err) < 0)
@@ -214,17 +215,25 @@ fb_cgroup_kill (const fb_cgroup *cg)
   return cg->v2 && write_to (cg->v2, "cgroup.kill", "1", NULL) == 0;
 }
 
-/* rmdir fails while members are still dying. */
+/* rmdir fails while members are still dying: retry with a backoff from
+ * 50 us (usually the first retry is enough) to 10 ms, for about a second. */
 static void
 remove_dir (const char *dir)
 {
-  for (int i = 0; i < 200 && rmdir (dir) < 0 && errno == EBUSY; i++)
-    fb_sleep_ns (5 * FB_NS_PER_MS);
+  int64_t pause = 50 * 1000, deadline = fb_now_ns () + FB_NS_PER_S;
+  while (rmdir (dir) < 0 && errno == EBUSY && fb_now_ns () < deadline)
+    {
+      fb_sleep_ns (pause);
+      pause = pause * 2 < 10 * FB_NS_PER_MS ? pause * 2 : 10 * FB_NS_PER_MS;
+    }
 }
 
 void
 fb_cgroup_remove (fb_cgroup *cg)
 {
+  /* still busy: a straggler (double-forked away from init) holds it */
+  if (cg->v2 && rmdir (cg->v2) < 0 && errno == EBUSY)
+    fb_cgroup_kill (cg);
   for (int c = 0; c < FB_CG_N; c++)
     if (cg->v1[c])
       {
@@ -233,14 +242,19 @@ fb_cgroup_remove (fb_cgroup *cg)
       }
   if (cg->v2)
     {
-      remove_dir (cg->v2);
+      remove_dir (cg->v2); /* ENOENT when the first rmdir did it */
       free (cg->v2);
     }
   memset (cg, 0, sizeof *cg);
 }
 
+typedef struct {
+  void (*fn) (int pid, unsigned id, void *ctx);
+  void *ctx;
+} sweep_cb;
+
 static int
-sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, void *ctx)
+sweep_hierarchy (const char *root, bool kill_members, const sweep_cb *cb)
 {
   _cleanup_closedir_ DIR *d = opendir (root);
   int n = 0;
@@ -250,7 +264,7 @@ sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, 
       unsigned id;
       if (sscanf (de->d_name, "faultbox-%d-%u", &pid, &id) != 2 || pid == getpid ())
         continue;
-      if (kill (pid, 0) == 0 || errno != ESRCH)
+      if (fb_pid_alive (pid))
         continue; /* its runner is alive */
       _cleanup_free_ char *dir = fb_xasprintf ("%s/%s", root, de->d_name);
       _cleanup_closedir_ DIR *sub = opendir (dir);
@@ -263,24 +277,34 @@ sweep_hierarchy (const char *root, bool kill_members, fb_lab_swept_fn on_swept, 
             remove_dir (svc);
           }
       remove_dir (dir);
-      if (on_swept)
-        on_swept (ctx, de->d_name, (pid_t) pid);
+      if (cb->fn)
+        cb->fn (pid, id, cb->ctx);
       n++;
     }
   return n;
 }
 
 int
-fb_cgroup_sweep (fb_lab_swept_fn on_swept, void *ctx)
+fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx)
 {
+  /* a lab is told of once: by the first hierarchy swept */
+  const sweep_cb cb = { on_swept, ctx }, none = { NULL, NULL };
+  const sweep_cb *tell = &cb;
+  int n = 0;
   _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
-  /* every lab has a v2 cgroup: the v1 directories are told through it */
-  int n = v2 ? sweep_hierarchy (v2, true, on_swept, ctx) : 0;
+  if (v2)
+    {
+      n = sweep_hierarchy (v2, true, tell);
+      tell = &none;
+    }
   for (int c = 0; c < FB_CG_N; c++)
     {
       _cleanup_free_ char *v1 = fb_cgroup_mountpoint (c);
       if (v1)
-        sweep_hierarchy (v1, false, NULL, NULL);
+        {
+          sweep_hierarchy (v1, false, tell);
+          tell = &none;
+        }
     }
   return n;
 }

@@ -21,20 +21,25 @@ typedef struct fb_cgroup {
 char *fb_cgroup_mountpoint (int ctl);
 const char *fb_cgroup_controller_name (int ctl);
 
-/* Creates <hierarchy>/<name> wherever it will be needed. */
-int fb_cgroup_create_lab (const char *name, fb_cgroup *out, fb_error *err);
+/* Creates <hierarchy>/<name> on v2 and, with limits (some service has
+ * some), on the v1 hierarchies of controllers the v2 root does not offer. */
+int fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err);
 /* Creates lab/<svc> and applies the limits. */
 int fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits *lim, fb_cgroup *out,
                               fb_error *err);
-int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, fb_error *err);
+/* Moves pid into the cgroup's v1 directories and, when v2, its v2 one.
+ * Writing cgroup.procs waits for an RCU grace period (milliseconds): a
+ * child cloned into the v2 directory (CLONE_INTO_CGROUP) does not. */
+int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err);
 /* True when the memory limit killed a process of this cgroup. */
 bool fb_cgroup_oom_killed (const fb_cgroup *cg);
 /* Kills every member (cgroup.kill); returns false where that is unavailable. */
 bool fb_cgroup_kill (const fb_cgroup *cg);
-/* Removes the directories (waiting for dying members) and frees. */
+/* Removes the directories (killing members left, waiting for dying ones)
+ * and frees. */
 void fb_cgroup_remove (fb_cgroup *cg);
-/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead, telling
- * on_swept (may be NULL) of each lab's; returns how many labs. */
-int fb_cgroup_sweep (fb_lab_swept_fn on_swept, void *ctx);
+/* Removes faultbox-<pid>-<n> cgroups whose runner pid is dead; returns how
+ * many labs. on_swept (may be NULL) hears of each lab once. */
+int fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx);
 
 #endif

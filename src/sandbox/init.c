@@ -462,7 +462,6 @@ fb_init_main (const fb_init_args *a)
    * dumpable, we can be traced only with CAP_SYS_PTRACE, which a service
    * has only when caps= grants it; its exec makes it dumpable again. */
   prctl (PR_SET_DUMPABLE, 0);
-  wait_type ('G');
   fb_error err = { 0 };
   if (fb_net_configure_service (a->addr, a->prefix, a->gateway, &err) < 0)
     die ("%s", err.msg);
@@ -477,6 +476,8 @@ fb_init_main (const fb_init_args *a)
   make_root (a, root, sizeof root);
   enter_root (root, a->plan->rootfs != NULL);
   set_caps (a->plan);
+  /* the sandbox is ready: the service starts when the runner says so */
+  wait_type ('G');
 
   sigset_t mask, old;
   sigemptyset (&mask);

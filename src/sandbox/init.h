@@ -20,9 +20,13 @@ typedef struct fb_init_args {
 } fb_init_args;
 
 /* Control messages (one SEQPACKET message each, first byte the type):
- * runner -> init: 'C' cgroup joined (to the keeper), 'G' veth ready, 'A' listener taken;
- * init -> runner: 'P' <pid> (from the keeper), 'S' service stopped with its
- * filter installed, 'R' service exec'd, 'E' <message> setup failed. */
+ * runner -> init: 'C' v1 cgroups joined (to the keeper, only with v1
+ * limits), 'G' start the service (init sets up the network, made by the
+ * keeper before init exists, and the root before it waits for this),
+ * 'A' listener taken;
+ * init -> runner: 'P' <pid> (from the keeper, in any order with init's own),
+ * 'S' service stopped with its filter installed, 'R' service exec'd,
+ * 'E' <message> setup failed. */
 _Noreturn void fb_init_main (const fb_init_args *a);
 
 #endif

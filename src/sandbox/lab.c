@@ -14,6 +14,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,15 +39,28 @@ typedef struct lab_svc {
   char *log_path;
   fb_cgroup cgroup;
   pid_t keeper;           /* our child: waits for init and dies with us */
+  int pidfd;              /* the keeper's, readable once it exited; -1 if none */
   pid_t init;             /* PID 1 of the service's namespaces */
   int ctl;                /* control socket to init, -1 when idle */
-  bool started, exited;
+  bool started, exited;   /* started: it has a sandbox (a keeper) */
+  bool go;                /* told to start the service */
   int code;
 } lab_svc;
+
+struct fb_lab_net {
+  int netns;      /* -1 until a lab builds it */
+  int bridge;     /* ifindex of the bridge */
+  unsigned gen;   /* labs it served: their ports' names differ */
+  pid_t owner;
+  bool busy;      /* a lab has it */
+};
 
 struct fb_lab {
   fb_lab_plan plan;
   lab_svc *svcs;
+  fb_lab_net *net;    /* the plan's, or own_net */
+  fb_lab_net own_net;
+  unsigned gen;
   int home_netns, lab_netns, entered_netns;
   int bridge;
   unsigned next_partition;
@@ -64,11 +80,37 @@ struct fb_lab {
 
 static unsigned lab_counter;
 
+/* Where labs' work directories go by default: a tmpfs, so that making and
+ * removing a lab's files costs no disk metadata and discards (on this
+ * kind of host, milliseconds per lab and most of its variance), unless they
+ * are kept for the user, on disk. */
+static const char *const default_bases[] = { "/dev/shm", "/tmp" };
+
+static const char *
+workdir_base (const fb_lab_plan *plan)
+{
+  if (plan->workdir_base)
+    return plan->workdir_base;
+  return plan->keep_workdir || access (default_bases[0], W_OK) < 0 ? default_bases[1] : default_bases[0];
+}
+
 static int
 cmp_names (const void *a, const void *b)
 {
   const fb_service_plan *const *x = a, *const *y = b;
   return strcmp ((*x)->name, (*y)->name);
+}
+
+/* The bridge side of service idx's veth. The ports of a kept network's
+ * previous lab may still be there, dying with their namespaces: each lab's
+ * ports carry its generation. */
+static void
+port_name (const fb_lab *lab, size_t idx, char name[IFNAMSIZ])
+{
+  if (lab->gen & 0xffff)
+    snprintf (name, IFNAMSIZ, "fbv%zu.%x", idx, lab->gen & 0xffff);
+  else
+    snprintf (name, IFNAMSIZ, "fbv%zu", idx);
 }
 
 static int
@@ -96,20 +138,92 @@ write_etc (fb_lab *lab, fb_error *err)
   return write_file (r, "# faultbox lab: no DNS\n", err);
 }
 
+fb_lab_net *
+fb_lab_net_new (void)
+{
+  fb_lab_net *net = FB_NEW (fb_lab_net);
+  net->netns = -1;
+  net->owner = getpid ();
+  return net;
+}
+
+void
+fb_lab_net_free (fb_lab_net *net)
+{
+  if (!net)
+    return;
+  if (net->netns >= 0)
+    close (net->netns);
+  free (net);
+}
+
+/* Links made from now on in the calling thread's network namespace get no
+ * IPv6 (the lab is IPv4; lo keeps ::1): no link-local address, duplicate
+ * address detection, router solicitations or MLD reports, work the kernel
+ * would do under its rtnl lock, stalling the next lab's links. Without
+ * IPv6 in the kernel there is nothing to turn off. */
+static void
+no_ipv6_on_new_links (void)
+{
+  _cleanup_close_ int fd = open ("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0 && write (fd, "1", 1) < 0)
+    return; /* best effort: the links work either way */
+}
+
+/* In the new namespace: the worker keeps no TCP metrics (a cached RTT or
+ * ssthresh would reach from one lab into the next), then the bridge. */
+static int
+build_network (fb_lab *lab, fb_error *err)
+{
+  no_ipv6_on_new_links ();
+  int fd = open ("/proc/sys/net/ipv4/tcp_no_metrics_save", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, "1", 1) != 1)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return fb_error_setsys (err, e, "lab: cannot set net.ipv4.tcp_no_metrics_save");
+    }
+  close (fd);
+  return fb_net_make_bridge ("fbbr0", lab->worker_addr, LAB_PREFIX, &lab->net->bridge, err);
+}
+
 static int
 make_network (fb_lab *lab, fb_error *err)
 {
   lab->home_netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (lab->home_netns < 0)
     return fb_error_setsys (err, errno, "lab: cannot open the current network namespace");
-  if (unshare (CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "lab: cannot create a network namespace");
-  lab->lab_netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  int r = lab->lab_netns < 0 ? fb_error_setsys (err, errno, "lab: cannot open its network namespace")
-                             : fb_net_make_bridge ("fbbr0", lab->worker_addr, LAB_PREFIX, &lab->bridge, err);
-  if (setns (lab->home_netns, CLONE_NEWNET) < 0)
-    abort (); /* a thread stranded in the lab would send the runner's traffic there */
-  return r < 0 ? -1 : 0;
+  fb_lab_net *net = lab->net;
+  if (net->netns < 0)
+    {
+      if (unshare (CLONE_NEWNET) < 0)
+        return fb_error_setsys (err, errno, "lab: cannot create a network namespace");
+      net->netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      int r = net->netns < 0 ? fb_error_setsys (err, errno, "lab: cannot open its network namespace")
+                             : build_network (lab, err);
+      if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+        abort (); /* a thread stranded in the lab would send the runner's traffic there */
+      if (r < 0)
+        return -1;
+    }
+  lab->lab_netns = net->netns;
+  lab->bridge = net->bridge;
+  return 0;
+}
+
+static int prepare_service (fb_lab *lab, size_t idx, fb_error *err);
+
+bool
+fb_lab_valid_name (const char *n)
+{
+  if (!*n || strlen (n) > 40)
+    return false;
+  for (const char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+          || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+      return false;
+  return true;
 }
 
 int
@@ -117,7 +231,24 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
 {
   if (plan->n_services > 250)
     return fb_error_set (err, EINVAL, "lab: %zu services do not fit a /24", plan->n_services);
+  if (plan->net && (plan->net->busy || plan->net->owner != getpid ()))
+    return fb_error_set (err, EBUSY, "lab: its network is %s", plan->net->busy ? "in use by another lab"
+                                                                               : "another process's");
+  /* names become cgroup and work-dir path components and address keys */
+  for (size_t i = 0; i < plan->n_services; i++)
+    {
+      const char *name = plan->services[i].name;
+      if (!fb_lab_valid_name (name))
+        return fb_error_set (err, EINVAL, "invalid service name \"%s\" (letters, digits, '-' and '_', at most 40)", name);
+      for (size_t j = 0; j < i; j++)
+        if (!strcmp (plan->services[j].name, name))
+          return fb_error_set (err, EINVAL, "duplicate service name \"%s\"", name);
+    }
   fb_lab *lab = FB_NEW (fb_lab);
+  lab->own_net = (fb_lab_net) { .netns = -1, .owner = getpid () };
+  lab->net = plan->net ? plan->net : &lab->own_net;
+  lab->net->busy = true;
+  lab->gen = lab->net->gen;
   lab->plan = *plan;
   if (!lab->plan.grace_ns)
     lab->plan.grace_ns = 2 * FB_NS_PER_S;
@@ -132,13 +263,13 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
   for (size_t i = 0; i < plan->n_services; i++)
     sorted[i] = &plan->services[i];
   qsort (sorted, plan->n_services, sizeof *sorted, cmp_names);
-  lab->workdir = fb_xasprintf ("%s/faultbox-%d-%u", plan->workdir_base ? plan->workdir_base : "/tmp", (int) getpid (), id);
+  lab->workdir = fb_xasprintf ("%s/faultbox-%d-%u", workdir_base (plan), (int) getpid (), id);
   int r = fb_mkdir_p (lab->workdir, 0755, err);
   for (size_t i = 0; i < plan->n_services && r == 0; i++)
     {
       lab_svc *s = &lab->svcs[i];
       s->plan = &plan->services[i];
-      s->ctl = -1;
+      s->ctl = s->pidfd = -1;
       size_t rank = 0;
       while (sorted[rank] != s->plan)
         rank++;
@@ -151,12 +282,18 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     {
       char name[64];
       snprintf (name, sizeof name, "faultbox-%d-%u", (int) getpid (), id);
-      r = fb_cgroup_create_lab (name, &lab->cgroup, err);
+      bool limits = false;
+      for (size_t i = 0; i < plan->n_services; i++)
+        limits |= plan->services[i].limits.memory_max || plan->services[i].limits.pids_max
+                  || plan->services[i].limits.cpu_percent;
+      r = fb_cgroup_create_lab (name, limits, &lab->cgroup, err);
     }
   if (r == 0)
     r = write_etc (lab, err);
   if (r == 0)
     r = make_network (lab, err);
+  for (size_t i = 0; i < plan->n_services && r == 0; i++)
+    r = prepare_service (lab, i, err);
   if (r < 0)
     {
       fb_lab_destroy (lab);
@@ -193,38 +330,115 @@ recv_msg (int fd, char *payload, size_t len)
   return buf[0];
 }
 
-/* The keeper: unshares the service's namespaces, forks init into them, and
- * waits for it, so that init dies when we die and we die with the runner. */
-static _Noreturn void
-keeper_main (fb_lab *lab, lab_svc *s, int ctl, pid_t runner)
+#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+
+static int
+cmp_fd (const void *a, const void *b)
 {
+  return *(const int *) a - *(const int *) b;
+}
+
+/* Closes every fd from 3 up but the n in keep (each >= 3 or < 0). */
+static void
+close_all_but (int *keep, size_t n)
+{
+  qsort (keep, n, sizeof *keep, cmp_fd);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++)
+    if (keep[i] >= (int) from)
+      {
+        if (keep[i] > (int) from)
+          close_range (from, (unsigned) keep[i] - 1, 0);
+        from = (unsigned) keep[i] + 1;
+      }
+  close_range (from, ~0U, 0);
+}
+
+/* Enters a new network namespace with the service's end of its veth in it
+ * (made from the lab's side, so that init finds its eth0 at once). */
+static int
+enter_service_net (fb_lab *lab, size_t idx, fb_error *err)
+{
+  if (unshare (CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot create namespaces");
+  no_ipv6_on_new_links ();
+  _cleanup_close_ int own = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the lab network");
+  char veth[IFNAMSIZ];
+  port_name (lab, idx, veth);
+  int r = fb_net_make_veth (veth, lab->bridge, own, err);
+  if (setns (own, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the service's network namespace");
+  return r;
+}
+
+/* Forks init into the service's other new namespaces and, with clone3's
+ * CLONE_INTO_CGROUP (Linux 5.7), straight into its v2 cgroup: joining by
+ * pid instead waits for an RCU grace period, several ms per service. Older
+ * kernels join by pid and unshare + fork. Raw clone3 is safe here: the
+ * keeper is single-threaded. */
+static pid_t
+fork_init (const lab_svc *s, int cgfd)
+{
+  struct clone_args ca = { .flags = SERVICE_NS | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+                           .exit_signal = SIGCHLD, .cgroup = (uint64_t) cgfd };
+  long pid = syscall (SYS_clone3, &ca, sizeof ca);
+  if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+    return (pid_t) pid;
+  if (fb_cgroup_attach (&s->cgroup, getpid (), true, NULL) < 0 || unshare (SERVICE_NS) < 0)
+    return -1;
+  return fork ();
+}
+
+static bool
+has_v1 (const fb_cgroup *cg)
+{
+  for (int c = 0; c < FB_CG_N; c++)
+    if (cg->v1[c])
+      return true;
+  return false;
+}
+
+/* The keeper: makes the service's network and forks init into it and the
+ * service's other namespaces and cgroup, then waits for it, so that init
+ * dies when we die and we die with the runner. */
+static _Noreturn void
+keeper_main (fb_lab *lab, size_t idx, int ctl, int cgfd, pid_t runner)
+{
+  lab_svc *s = &lab->svcs[idx];
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != runner)
     _exit (1);
-  /* Keep nothing of the runner's but stdio and the control socket: a
-   * service must not hold the runner's fds, least of all another service's
-   * seccomp listener, which the runner would then take for this one's. */
-  if (ctl > 3)
-    close_range (3, (unsigned) ctl - 1, 0);
-  close_range ((unsigned) ctl + 1, ~0U, 0);
+  /* Keep nothing of the runner's but stdio, the control socket, the cgroup
+   * and the lab network: a service must not hold the runner's fds, least of
+   * all another service's seccomp listener, which the runner would then
+   * take for this one's. */
+  int keep[] = { ctl, cgfd, lab->lab_netns };
+  close_all_but (keep, sizeof keep / sizeof keep[0]);
   char buf[8];
-  if (recv_msg (ctl, buf, sizeof buf) != 'C')
+  /* with v1 limits, the runner moves us into their cgroups first */
+  if (has_v1 (&s->cgroup) && recv_msg (ctl, buf, sizeof buf) != 'C')
     _exit (1);
-  if (unshare (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
+  fb_error err = { 0 };
+  pid_t keeper = getpid ();
+  pid_t init = enter_service_net (lab, idx, &err) < 0 ? -1 : fork_init (s, cgfd);
+  if (init < 0)
     {
-      char m[256];
-      snprintf (m, sizeof m, "cannot create namespaces: %s", strerror (errno));
-      send_msg (ctl, 'E', m, strlen (m));
+      if (!err.msg[0])
+        fb_error_setsys (&err, errno, "cannot create namespaces");
+      send_msg (ctl, 'E', err.msg, strlen (err.msg));
       _exit (1);
     }
-  pid_t keeper = getpid ();
-  pid_t init = fork ();
   if (init == 0)
-    fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
-                                   .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
-                                   .log_path = s->log_path });
-  if (init < 0)
-    _exit (1);
+    {
+      if (cgfd >= 0)
+        close (cgfd);
+      close (lab->lab_netns);
+      fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
+                                     .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
+                                     .log_path = s->log_path });
+    }
   char p[32];
   snprintf (p, sizeof p, "%d", (int) init);
   send_msg (ctl, 'P', p, strlen (p));
@@ -243,10 +457,19 @@ start_fail (lab_svc *s, fb_error *err, const char *fmt, const char *detail)
   return fb_error_set (err, EIO, fmt, s->plan->name, detail);
 }
 
+/* Makes the service's sandbox: cgroup, keeper, namespaces, veth, and init,
+ * which sets up the network and root and then waits for our 'G'. All of a
+ * lab's sandboxes are made at once, in parallel, when the lab is created:
+ * a service's is ready by the time the ones it depends on are healthy. */
 static int
-start_service (fb_lab *lab, size_t idx, fb_error *err)
+prepare_service (fb_lab *lab, size_t idx, fb_error *err)
 {
   lab_svc *s = &lab->svcs[idx];
+  if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0)
+    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+  _cleanup_close_ int cgfd = s->cgroup.v2 ? open (s->cgroup.v2, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (s->cgroup.v2 && cgfd < 0)
+    return fb_error_setsys (err, errno, "service \"%s\": cannot open cgroup %s", s->plan->name, s->cgroup.v2);
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return fb_error_setsys (err, errno, "service \"%s\": socketpair", s->plan->name);
@@ -261,37 +484,51 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
   if (keeper == 0)
     {
       close (sp[0]);
-      keeper_main (lab, s, sp[1], runner);
+      keeper_main (lab, idx, sp[1], cgfd, runner);
     }
   close (sp[1]);
   s->keeper = keeper;
+  s->pidfd = (int) syscall (SYS_pidfd_open, keeper, 0);
   s->ctl = sp[0];
   s->started = true;
-  char msg[512];
-  if (fb_cgroup_create_service (&lab->cgroup, s->plan->name, &s->plan->limits, &s->cgroup, err) < 0
-      || fb_cgroup_attach (&s->cgroup, keeper, err) < 0)
-    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-  send_msg (s->ctl, 'C', NULL, 0);
-  char t = recv_msg (s->ctl, msg, sizeof msg);
-  if (t != 'P')
-    return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its sandbox died while starting");
-  s->init = (pid_t) atoi (msg);
-  if (setns (lab->lab_netns, CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "service \"%s\": cannot enter the lab network", s->plan->name);
-  char veth[16];
-  snprintf (veth, sizeof veth, "fbv%zu", idx);
-  int r = fb_net_make_veth (veth, lab->bridge, s->init, err);
-  if (setns (lab->entered_netns >= 0 ? lab->entered_netns : lab->home_netns, CLONE_NEWNET) < 0)
-    abort ();
-  if (r < 0)
-    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-  send_msg (s->ctl, 'G', NULL, 0);
-  for (;;)
+  /* v1 limits by pid (init inherits them); the v2 cgroup init is cloned into */
+  if (has_v1 (&s->cgroup))
     {
-      t = recv_msg (s->ctl, msg, sizeof msg);
-      if (t == 'S')
+      if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
+        return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+      send_msg (s->ctl, 'C', NULL, 0);
+    }
+  return 0;
+}
+
+static int
+start_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  if (!s->started || s->go)
+    return fb_error_set (err, EINVAL, "service \"%s\": %s", s->plan->name,
+                         s->go ? "started already" : "has no sandbox");
+  char msg[512];
+  s->go = true;
+  send_msg (s->ctl, 'G', NULL, 0);
+  /* The keeper's 'P' (init's pid) and init's own messages race: init may
+   * stop its service ('S', waiting for our 'A') or exec it ('R') first. */
+  bool stopped = false, ready = false;
+  while (!ready || !s->init)
+    {
+      char t = recv_msg (s->ctl, msg, sizeof msg);
+      if (t == 'P')
+        s->init = (pid_t) atoi (msg);
+      else if (t == 'S')
+        stopped = true;
+      else if (t == 'R')
+        ready = true;
+      else
+        return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its sandbox died while starting");
+      if (stopped && s->init)
         {
           /* the service stopped itself after installing its filter */
+          stopped = false;
           pid_t child = fb_first_child (s->init);
           int fd = child > 0 ? fb_take_seccomp_listener (child, err) : fb_error_set (err, ESRCH, "no service process");
           if (fd < 0)
@@ -302,10 +539,6 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
             close (fd);
           send_msg (s->ctl, 'A', NULL, 0);
         }
-      else if (t == 'R')
-        break;
-      else
-        return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its init died while starting");
     }
   close (s->ctl);
   s->ctl = -1;
@@ -328,6 +561,17 @@ const char *
 fb_lab_worker_addr (const fb_lab *lab)
 {
   return lab->worker_str;
+}
+
+bool
+fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path)
+{
+  /* the path inside a filesystem mounted at some prefix of the base is a
+   * tail of the host path that starts at a '/' and still names our dir */
+  const char *log = lab->svcs[idx].log_path;
+  size_t n = strlen (path), m = strlen (log);
+  size_t dir = (size_t) (strrchr (lab->workdir, '/') - lab->workdir);
+  return n <= m && m - n <= dir && log[m - n] == '/' && !strcmp (log + m - n, path);
 }
 
 pid_t
@@ -420,22 +664,14 @@ back_home (fb_lab *lab)
     abort ();
 }
 
-/* The bridge side of service idx's veth */
-#define PORT_NAME_MAX 16
-static void
-port_name (size_t idx, char *buf, size_t len)
-{
-  snprintf (buf, len, "fbv%zu", idx);
-}
-
 static char **
-port_names (const size_t *idx, size_t n)
+port_names (const fb_lab *lab, const size_t *idx, size_t n)
 {
   char **v = fb_xcalloc (n + 1, sizeof *v);
   for (size_t i = 0; i < n; i++)
     {
-      v[i] = fb_xcalloc (PORT_NAME_MAX, 1);
-      port_name (idx[i], v[i], PORT_NAME_MAX);
+      v[i] = fb_xmalloc (IFNAMSIZ);
+      port_name (lab, idx[i], v[i]);
     }
   return v;
 }
@@ -450,13 +686,13 @@ free_names (char **v)
 
 /* Removes netem partition p from its ports; the first error is kept. */
 static int
-uncut_netem (const struct lab_part *p, fb_error *err)
+uncut_netem (const fb_lab *lab, const struct lab_part *p, fb_error *err)
 {
   int r = 0;
   for (size_t i = 0; i < p->n; i++)
     {
-      char port[PORT_NAME_MAX];
-      port_name (p->ports[i], port, sizeof port);
+      char port[IFNAMSIZ];
+      port_name (lab, p->ports[i], port);
       fb_error e = { 0 };
       if (fb_net_link_fault_clear (port, p->id, &e) < 0 && r == 0)
         r = -1, *err = e;
@@ -476,8 +712,8 @@ cut_netem (fb_lab *lab, struct lab_part *p, const size_t *from, size_t nf, const
     srcs[i] = lab->svcs[from[i]].addr;
   for (size_t j = 0; j < nt; j++)
     {
-      char port[PORT_NAME_MAX];
-      port_name (to[j], port, sizeof port);
+      char port[IFNAMSIZ];
+      port_name (lab, to[j], port);
       p->ports[p->n++] = to[j];
       if (fb_net_link_fault_apply (port, p->id, srcs, nf, &cut, err) < 0)
         return -1;
@@ -498,7 +734,7 @@ partition_netem (fb_lab *lab, unsigned id, const size_t *a, size_t na, const siz
   if (r < 0)
     {
       fb_error ignored = { 0 };
-      uncut_netem (&p, &ignored);
+      uncut_netem (lab, &p, &ignored);
       free (p.ports);
       return -1;
     }
@@ -529,7 +765,7 @@ fb_lab_partition (fb_lab *lab, const size_t *a, size_t na, const size_t *b, size
     }
   if (lab->part_netem == 0)
     {
-      char **pa = port_names (a, na), **pb = port_names (b, nb);
+      char **pa = port_names (lab, a, na), **pb = port_names (lab, b, nb);
       r = fb_net_partition_apply (pid, pa, na, pb, nb, (fb_part_dir) dir, err);
       free_names (pa);
       free_names (pb);
@@ -551,7 +787,7 @@ fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err)
   int r;
   if (i < lab->n_parts)
     {
-      r = uncut_netem (&lab->parts[i], err);
+      r = uncut_netem (lab, &lab->parts[i], err);
       free (lab->parts[i].ports);
       lab->parts[i] = lab->parts[--lab->n_parts];
     }
@@ -573,8 +809,8 @@ fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairmen
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[PORT_NAME_MAX];
-  port_name (to, port, sizeof port);
+  char port[IFNAMSIZ];
+  port_name (lab, to, port);
   int r = fb_net_link_fault_apply (port, link_slot (from), from < 0 ? NULL : &lab->svcs[from].addr,
                                    from < 0 ? 0 : 1, f, err);
   back_home (lab);
@@ -586,8 +822,8 @@ fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err)
 {
   if (in_lab (lab, err) < 0)
     return -1;
-  char port[PORT_NAME_MAX];
-  port_name (to, port, sizeof port);
+  char port[IFNAMSIZ];
+  port_name (lab, to, port);
   int r = fb_net_link_fault_clear (port, link_slot (from), err);
   back_home (lab);
   return r;
@@ -607,14 +843,42 @@ fb_lab_service_oom (const fb_lab *lab, size_t idx)
   return fb_cgroup_oom_killed (&lab->svcs[idx].cgroup);
 }
 
+/* Until every started service exited or the deadline passed: a keeper's
+ * pidfd turns readable when it exits (without one, poll every ms). */
+static void
+wait_exits (fb_lab *lab, int64_t deadline)
+{
+  struct pollfd *p = fb_xcalloc (lab->plan.n_services + 1, sizeof *p);
+  for (;;)
+    {
+      size_t np = 0;
+      int64_t left = deadline - fb_now_ns ();
+      int ms = (int) ((left + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
+      for (size_t i = 0; i < lab->plan.n_services; i++)
+        if (lab->svcs[i].started && !fb_lab_service_exited (lab, i, NULL))
+          {
+            p[np++] = (struct pollfd) { .fd = lab->svcs[i].pidfd, .events = POLLIN };
+            ms = lab->svcs[i].pidfd < 0 && ms > 1 ? 1 : ms;
+          }
+      if (!np || left <= 0)
+        break;
+      poll (p, np, ms);
+    }
+  free (p);
+}
+
 void
 fb_lab_stop (fb_lab *lab)
 {
-  fb_lab_signal (lab, SIGTERM);
-  int64_t deadline = fb_now_ns () + lab->plan.grace_ns;
+  /* sandboxes never told to start: their init, waiting for 'G', exits on EOF */
   for (size_t i = 0; i < lab->plan.n_services; i++)
-    while (lab->svcs[i].started && !fb_lab_service_exited (lab, i, NULL) && fb_now_ns () < deadline)
-      fb_sleep_ns (2 * FB_NS_PER_MS);
+    if (!lab->svcs[i].go && lab->svcs[i].ctl >= 0)
+      {
+        close (lab->svcs[i].ctl);
+        lab->svcs[i].ctl = -1;
+      }
+  fb_lab_signal (lab, SIGTERM);
+  wait_exits (lab, fb_now_ns () + lab->plan.grace_ns);
   for (size_t i = 0; i < lab->plan.n_services; i++)
     {
       lab_svc *s = &lab->svcs[i];
@@ -627,6 +891,49 @@ fb_lab_stop (fb_lab *lab)
           reap (s, 0);
         }
     }
+}
+
+/* Back to how build_network left it, for the next lab; a network that
+ * cannot be reset is dropped (the next lab builds a new one). */
+static int
+reset_network (fb_lab *lab, fb_error *err)
+{
+  size_t n = 0;
+  char **ports = fb_xcalloc (lab->plan.n_services + 1, sizeof *ports);
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    if (lab->svcs[i].started)
+      {
+        ports[n] = fb_xmalloc (IFNAMSIZ);
+        port_name (lab, i, ports[n++]);
+      }
+  int r = in_lab (lab, err);
+  if (r == 0)
+    {
+      r = fb_net_isolate_ports (ports, n, err);
+      if (r == 0)
+        r = fb_net_flush_neighbours (lab->bridge, err);
+      /* netem partitions live on our ports; nftables ones in the lab */
+      if (r == 0 && lab->next_partition && lab->part_netem == 0)
+        r = fb_net_partition_reset (err);
+      if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+        abort ();
+    }
+  free_names (ports);
+  return r;
+}
+
+static void
+release_network (fb_lab *lab)
+{
+  fb_lab_net *net = lab->net;
+  /* lab_netns: this lab got as far as the network */
+  if (net->netns >= 0 && (net == &lab->own_net || (lab->lab_netns >= 0 && reset_network (lab, NULL) < 0)))
+    {
+      close (net->netns);
+      net->netns = -1;
+    }
+  net->gen++;
+  net->busy = false;
 }
 
 void
@@ -642,13 +949,13 @@ fb_lab_destroy (fb_lab *lab)
       lab_svc *s = &lab->svcs[i];
       if (s->ctl >= 0)
         close (s->ctl);
-      fb_cgroup_kill (&s->cgroup); /* stragglers that double-forked away */
+      if (s->pidfd >= 0)
+        close (s->pidfd);
       fb_cgroup_remove (&s->cgroup);
       free (s->log_path);
     }
   fb_cgroup_remove (&lab->cgroup);
-  if (lab->lab_netns >= 0)
-    close (lab->lab_netns);
+  release_network (lab);
   if (lab->home_netns >= 0)
     close (lab->home_netns);
   if (lab->workdir && !lab->plan.keep_workdir)
@@ -667,10 +974,34 @@ fb_lab_workdir (const fb_lab *lab)
   return lab->workdir;
 }
 
+typedef struct {
+  fb_lab_swept_fn fn;
+  void *ctx;
+} swept;
+
+/* A lab whose cgroup outlived its runner never got to its teardown: its
+ * work dir (in a default base) goes too. A lab that ended keeps its work
+ * dir under --keep-workdir, and has no cgroup left to sweep. */
+static void
+remove_dead_lab (int pid, unsigned id, void *ctx)
+{
+  const swept *s = ctx;
+  char name[48];
+  snprintf (name, sizeof name, "faultbox-%d-%u", pid, id);
+  for (size_t b = 0; b < sizeof default_bases / sizeof default_bases[0]; b++)
+    {
+      _cleanup_free_ char *path = fb_xasprintf ("%s/%s", default_bases[b], name);
+      fb_rm_rf (path);
+    }
+  if (s->fn)
+    s->fn (s->ctx, name, (pid_t) pid);
+}
+
 int
 fb_lab_sweep_leftovers (fb_lab_swept_fn on_swept, void *ctx)
 {
-  return fb_cgroup_sweep (on_swept, ctx);
+  swept s = { on_swept, ctx };
+  return fb_cgroup_sweep (remove_dead_lab, &s);
 }
 
 void
@@ -679,14 +1010,17 @@ fb_lab_sweep_runner (pid_t runner, bool keep_workdirs)
   fb_cgroup_sweep (NULL, NULL);
   if (keep_workdirs)
     return;
-  /* the default base of fb_lab_create: /tmp/faultbox-<runner>-<n> */
+  /* the default bases of fb_lab_create: <base>/faultbox-<runner>-<n> */
   char prefix[32];
   int len = snprintf (prefix, sizeof prefix, "faultbox-%d-", (int) runner);
-  _cleanup_closedir_ DIR *d = opendir ("/tmp");
-  for (struct dirent *de; d && (de = readdir (d));)
-    if (!strncmp (de->d_name, prefix, (size_t) len))
-      {
-        _cleanup_free_ char *path = fb_xasprintf ("/tmp/%s", de->d_name);
-        fb_rm_rf (path);
-      }
+  for (size_t b = 0; b < sizeof default_bases / sizeof default_bases[0]; b++)
+    {
+      _cleanup_closedir_ DIR *d = opendir (default_bases[b]);
+      for (struct dirent *de; d && (de = readdir (d));)
+        if (!strncmp (de->d_name, prefix, (size_t) len))
+          {
+            _cleanup_free_ char *path = fb_xasprintf ("%s/%s", default_bases[b], de->d_name);
+            fb_rm_rf (path);
+          }
+    }
 }

@@ -39,6 +39,12 @@ fb_rule_describe_action (const fb_rule *r, char *buf, size_t len)
 }
 
 static int
+bad_segment (const char *spec, const char *seg, const char *why, fb_error *err)
+{
+  return fb_error_set (err, EINVAL, "invalid --fault \"%s\": segment \"%s\": %s", spec, seg, why);
+}
+
+static int
 parse_option (fb_rule *r, const char *seg, const char *spec, fb_error *err)
 {
   const char *eq = strchr (seg, '=');
@@ -67,6 +73,8 @@ parse_option (fb_rule *r, const char *seg, const char *spec, fb_error *err)
     }
   if (kl == 2 && strncmp (seg, "to", 2) == 0)
     {
+      if (fb_parse_addr (v, &e2) < 0)
+        return bad_segment (spec, seg, e2.msg, err);
       free (r->dest);
       r->dest = fb_xstrdup (v);
       return 0;
@@ -75,10 +83,18 @@ parse_option (fb_rule *r, const char *seg, const char *spec, fb_error *err)
                        spec, (int) kl, seg, seg);
 }
 
-static int
-bad_segment (const char *spec, const char *seg, const char *why, fb_error *err)
+/* to=IP:PORT spans two ':' segments: when the one after seg is all digits
+ * it is the port, and the ':' strtok_r cut between them goes back. */
+static void
+join_port (char *seg, char **save)
 {
-  return fb_error_set (err, EINVAL, "invalid --fault \"%s\": segment \"%s\": %s", spec, seg, why);
+  size_t n = strspn (*save, "0123456789");
+  if (n == 0 || ((*save)[n] != ':' && (*save)[n] != '\0'))
+    return;
+  seg[strlen (seg)] = ':';
+  if ((*save)[n] == ':')
+    (*save)[n++] = '\0';
+  *save += n;
 }
 
 /* Parses what follows "=": ACTION[:PROB][:PATH][:key=value]... */
@@ -116,7 +132,11 @@ parse_body (fb_rule *r, char *rest, const char *spec, fb_error *err)
           have_prob = true;
         }
       else if (strchr (seg, '=') && seg[0] != '/')
-        ret = parse_option (r, seg, spec, err);
+        {
+          if (strncmp (seg, "to=", 3) == 0)
+            join_port (seg, &save);
+          ret = parse_option (r, seg, spec, err);
+        }
       else if (!r->path_glob)
         r->path_glob = fb_xstrdup (seg);
       else

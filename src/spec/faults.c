@@ -79,7 +79,8 @@ spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, doub
     }
   if (!(p >= 0 && p <= 1))
     {
-      fb_star_errorf (th, "%s: probability must be between 0%% and 100%%", fname);
+      _cleanup_free_ char *r = fb_value_repr (th, v);
+      fb_star_errorf (th, "%s: probability %s must be between 0%% and 100%% (or 0 and 1)", fname, r);
       return -1;
     }
   *out = p;
@@ -113,14 +114,21 @@ make_fault (fb_star_thread *th, const char *fname, fb_action action,
     {
       int64_t n;
       if (!fb_value_as_int64 (max_fires, &n) || n < 1)
-        return fb_star_errorf (th, "%s: max_fires must be a positive int", fname);
+        {
+          _cleanup_free_ char *r = fb_value_repr (th, max_fires);
+          return fb_star_errorf (th, "%s: max_fires must be a positive int, not %s", fname, r);
+        }
       f.max_fires = (uint64_t) n;
     }
   if (to && to != fb_none ())
     {
       const char *s = fb_value_as_string (to, NULL);
       if (s && fb_value_type_of (to) == FB_V_STRING)
-        f.to_addr = fb_xstrdup (s);
+        {
+          if (fb_parse_addr (s, &e) < 0)
+            return fb_star_errorf (th, "%s: to: %s", fname, e.msg);
+          f.to_addr = fb_xstrdup (s);
+        }
       else if ((f.to_svc = spec_service_arg (th, fname, to)) < 0)
         return NULL;
     }

@@ -42,6 +42,7 @@ struct fb_spec {
   spec_test *tests;
   size_t n_tests;
   fb_session *session;  /* the test running now, NULL while loading */
+  fb_lab_net *lab_net;  /* a worker's lab network, kept across its tests */
   fb_value **monitors;  /* declared while loading; spec-wide unless attached */
   size_t n_monitors;
   char **matrix_scenarios, **matrix_faults;

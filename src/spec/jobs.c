@@ -96,6 +96,8 @@ worker_main (jobs *j, int fd, pid_t parent)
     if (j->w[k].fd >= 0)
       close (j->w[k].fd);
   fb_report r = { .star_file = j->sp->file };
+  /* one lab network for all our tests (each still gets fresh services) */
+  j->sp->lab_net = fb_lab_net_new ();
   uint32_t pos;
   while (read_all (fd, &pos, sizeof pos))
     {
@@ -111,6 +113,7 @@ worker_main (jobs *j, int fd, pid_t parent)
       if (write_all (fd, b.data, b.len) < 0)
         _exit (1);
     }
+  fb_lab_net_free (j->sp->lab_net);
   /* _exit: the parent's stdio buffers are not ours to flush */
   _exit (0);
 }

@@ -63,8 +63,8 @@ engine_event (void *ctx, const fb_engine_event *ev)
       /* the service's stdout and stderr go to its log file in the runner's
        * work dir, whose name varies from run to run */
       ssize_t idx = fb_plan_find_service (&ss->spec->plan, ev->service);
-      const char *log = idx >= 0 && ss->lab ? fb_lab_service_log (ss->lab, (size_t) idx) : NULL;
-      kv[n++] = "path", kv[n++] = log && !strcmp (ev->path, log) ? "stdout" : ev->path;
+      bool log = idx >= 0 && ss->lab && fb_lab_is_service_log (ss->lab, (size_t) idx, ev->path);
+      kv[n++] = "path", kv[n++] = log ? "stdout" : ev->path;
     }
   if (ev->faulted && ev->rule && ev->rule->label)
     kv[n++] = "label", kv[n++] = ev->rule->label;
@@ -178,6 +178,8 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
   const fb_plan_service *s = &ss->spec->plan.services[idx];
   const fb_plan_healthcheck *h = &s->hc;
   int64_t deadline = fb_now_ns () + h->timeout_ns;
+  /* probe at once, then every 10 ms, backing off to 50 ms for slow starters */
+  int64_t pause = 10 * FB_NS_PER_MS;
   fb_error e = { 0 };
   for (;;)
     {
@@ -200,7 +202,8 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
                     h->kind == FB_HC_HTTP ? h->path : "", e.msg);
           return service_failed (ss, idx, why, what);
         }
-      fb_sleep_ns (20 * 1000000LL);
+      fb_sleep_ns (pause);
+      pause = pause * 3 / 2 < 50 * FB_NS_PER_MS ? pause * 3 / 2 : 50 * FB_NS_PER_MS;
     }
 }
 
@@ -514,7 +517,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   if (fb_engine_start (ss.engine, &e) < 0)
     goto done;
   fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
-                     .on_listener = hand_over, .ctx = &ss };
+                     .net = sp->lab_net, .on_listener = hand_over, .ctx = &ss };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
   if (o->keep_workdir)

@@ -18,6 +18,10 @@
 #include "util/parse.h"
 #include "util/suggest.h"
 
+/* Steps a spec may take while it loads (about 0.2 s): plenty for building
+ * services and fault matrices, a clear error for a runaway loop. */
+#define SPEC_LOAD_MAX_STEPS 10000000
+
 fb_spec *
 spec_of (fb_star_thread *th)
 {
@@ -506,18 +510,6 @@ add_volumes (fb_star_thread *th, const fb_spec *sp, fb_plan_service *s, fb_value
   return 0;
 }
 
-static bool
-valid_service_name (const char *n)
-{
-  if (!*n || strlen (n) > 40)
-    return false;
-  for (const char *p = n; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-          || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-      return false;
-  return true;
-}
-
 static fb_value *
 b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -529,7 +521,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (!name || fb_value_type_of (a->pos[0]) != FB_V_STRING)
     return fb_star_errorf (th, "service: name must be a string, got %s",
                            fb_value_type_name (a->pos[0]));
-  if (!valid_service_name (name))
+  if (!fb_lab_valid_name (name))
     return fb_star_errorf (th, "service: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
                            name);
   ssize_t dup = fb_plan_find_service (&sp->plan, name);
@@ -866,8 +858,11 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
     }
   record_file (sp, abs);
   sp->dir = fb_xstrdup (src->dir ? src->dir : dirname (abs));
+  /* loading an untrusted spec is bounded in steps and memory; test bodies
+   * are bounded by their timeout instead (long polling loops are fine) */
   fb_star_config cfg = { .dialect = FB_STAR_DIALECT_FAULTBOX,
                          .print = print_stderr,
+                         .max_steps = SPEC_LOAD_MAX_STEPS,
                          .max_memory = (size_t) 1 << 30,
                          .loader = spec_loader,
                          .loader_ctx = sp };
@@ -887,6 +882,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
       fb_spec_free (sp);
       return -1;
     }
+  fb_star_set_step_limit (sp->th, 0);
   /* dependency cycles are load errors */
   size_t *order = fb_xcalloc (sp->plan.n_services + 1, sizeof *order);
   int rc = fb_plan_start_order (&sp->plan, order, err);

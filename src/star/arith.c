@@ -198,6 +198,8 @@ concat (fb_star_thread *th, fb_value *a, fb_value *b)
   if (t == FB_V_STRING || t == FB_V_BYTES)
     {
       size_t n = STR (a)->len + STR (b)->len;
+      if (!star_fits (th, n + 1))
+        return NULL;
       char *buf = star_alloc (th, n + 1);
       memcpy (buf, STR (a)->s, STR (a)->len);
       memcpy (buf + STR (a)->len, STR (b)->s, STR (b)->len);
@@ -207,6 +209,8 @@ concat (fb_star_thread *th, fb_value *a, fb_value *b)
   size_t na, nb;
   iter_collect (th, a, &xa, &na);
   iter_collect (th, b, &xb, &nb);
+  if (!star_fits (th, (na + nb + 1) * sizeof (fb_value *)))
+    return NULL;
   fb_value **items = star_alloc (th, (na + nb + 1) * sizeof *items);
   memcpy (items, xa, na * sizeof *items);
   memcpy (items + na, xb, nb * sizeof *items);

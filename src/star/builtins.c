@@ -41,8 +41,10 @@ convert (fb_star_thread *th, const char *fname, uparam *p)
         break;
       if (!fb_value_as_int64 (v, (int64_t *) p->out))
         {
-          fb_star_errorf (th, "%s: for parameter %.*s: int out of range", fname,
-                          (int) p->namelen, p->name);
+          _cleanup_buf_ fb_buf r = FB_BUF_INIT;
+          star_repr_buf (th, v, &r);
+          fb_star_errorf (th, "%s: for parameter %.*s: int %s out of range", fname,
+                          (int) p->namelen, p->name, fb_buf_str (&r));
           return false;
         }
       return true;

@@ -52,6 +52,7 @@ fb_star_thread_spawn (fb_star_thread *th)
   c->cfg = th->cfg;
   c->user = th->user;
   c->steps = th->steps;
+  c->steps_base = th->steps_base;
   return c;
 }
 
@@ -67,6 +68,13 @@ const fb_star_config *
 fb_star_thread_config (fb_star_thread *th)
 {
   return &th->cfg;
+}
+
+void
+fb_star_set_step_limit (fb_star_thread *th, uint64_t steps)
+{
+  th->cfg.max_steps = steps ? th->steps + steps : 0;
+  th->steps_base = th->steps;
 }
 
 void
@@ -113,9 +121,14 @@ fb_star_predeclare (fb_star_thread *th, const char *name, fb_value *v)
 fb_value *
 star_verrorf (fb_star_thread *th, const char *fmt, va_list ap)
 {
+  /* a builtin that fails because a limit was hit must not turn the limit
+   * into its own error ("list: got range, want iterable") */
+  if (th->err_set && th->err_is_limit)
+    return NULL;
   fb_buf_truncate (&th->err_msg, 0);
   fb_buf_vprintf (&th->err_msg, fmt, ap);
   th->err_set = true;
+  th->err_is_limit = false;
   th->err_located = false;
   return NULL;
 }
@@ -205,21 +218,29 @@ fb_star_call_position (fb_star_thread *th, const char **file, int *line,
 }
 
 bool
+star_fits (fb_star_thread *th, size_t bytes)
+{
+  if (th->heap.bytes <= th->cfg.max_memory && bytes <= th->cfg.max_memory - th->heap.bytes)
+    return true;
+  fb_star_errorf (th, "Starlark computation exceeded the memory limit (%zu MiB)",
+                  th->cfg.max_memory >> 20);
+  th->err_is_limit = true;
+  return false;
+}
+
+bool
 star_step (fb_star_thread *th)
 {
   th->steps++;
   if (th->cfg.max_steps && th->steps > th->cfg.max_steps)
     {
       fb_star_errorf (th, "Starlark computation exceeded the step limit (%" PRIu64 " steps)",
-                      th->cfg.max_steps);
+                      th->cfg.max_steps - th->steps_base);
+      th->err_is_limit = true;
       return false;
     }
-  if (th->heap.bytes > th->cfg.max_memory)
-    {
-      fb_star_errorf (th, "Starlark computation exceeded the memory limit (%zu MiB)",
-                      th->cfg.max_memory >> 20);
-      return false;
-    }
+  if (!star_fits (th, 0))
+    return false;
   const char *c = atomic_load_explicit (&th->cancel, memory_order_relaxed);
   if (c)
     {

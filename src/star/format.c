@@ -147,7 +147,7 @@ star_percent (fb_star_thread *th, fb_value *fmtv, fb_value *args)
             return fb_star_errorf (th, "not enough arguments for format string");
           v = items[used++];
         }
-      if (!format_one (th, &b, c, v))
+      if (!format_one (th, &b, c, v) || !star_fits (th, b.len))
         return NULL;
     }
   if (!mapping && used < n && !(n == 1 && vtype (args) == FB_V_DICT && used == 0))
@@ -244,6 +244,8 @@ str_format (fb_star_thread *th, fb_value *self, const fb_star_args *a)
         star_repr_buf (th, v, &b);
       else
         star_str_buf (th, v, &b);
+      if (!star_fits (th, b.len))
+        return NULL;
       i = (size_t) (close - f->s);
     }
   return fb_string_n (th, fb_buf_str (&b), b.len);

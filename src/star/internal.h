@@ -300,6 +300,8 @@ struct fb_star_thread {
   fb_value **pre_vals;
   /* pending error */
   bool err_set;
+  bool err_is_limit; /* the pending error is a step/memory limit: final */
+  uint64_t steps_base; /* th->steps when the step limit was set */
   fb_buf err_msg;  /* message alone */
   fb_buf err_full; /* file:line:col: message + traceback */
   /* module cache of the default loader */
@@ -383,6 +385,9 @@ int star_slice_indices (fb_star_thread *th, fb_value *lo, fb_value *hi,
                         fb_value *step, int64_t len, int64_t *start,
                         int64_t *stop, int64_t *st);
 bool star_step (fb_star_thread *th); /* false when a limit was hit */
+/* false (and the memory limit's error) when bytes more would pass it:
+ * builtins check before they build a big result, not only between steps */
+bool star_fits (fb_star_thread *th, size_t bytes);
 
 /* lex/parse/resolve */
 typedef struct parse_ctx parse_ctx;

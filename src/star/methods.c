@@ -242,12 +242,19 @@ METHOD (s_join)
   if (iter_collect (th, x, &items, &n) < 0)
     return fb_star_errorf (th, "join: got %s, want iterable", type_name (x));
   fv_string *sep = STR (RECV);
-  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  size_t total = 0; /* checked before building: ["x" * 10**6] * 10**5 */
   for (size_t i = 0; i < n; i++)
     {
       if (vtype (items[i]) != FB_V_STRING)
         return fb_star_errorf (th, "join: in list, want string, got %s",
                                type_name (items[i]));
+      total += STR (items[i])->len + (i ? sep->len : 0);
+      if (!star_fits (th, total))
+        return NULL;
+    }
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  for (size_t i = 0; i < n; i++)
+    {
       if (i)
         fb_buf_append (&b, sep->s, sep->len);
       fb_buf_append (&b, STR (items[i])->s, STR (items[i])->len);

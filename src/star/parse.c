@@ -25,6 +25,8 @@ struct parse_ctx {
   const char *file;
   const char *src, *p, *end, *line_start;
   int line;
+  const char *col_p; /* col_of's last answer, so one long line stays linear */
+  int col;
   int depth; /* open brackets: newlines are insignificant inside */
   int indents[MAX_INDENT];
   int nindent;
@@ -84,10 +86,18 @@ static const char *const reserved[] = {
 static int
 col_of (parse_ctx *c, const char *p)
 {
+  const char *q = c->line_start;
   int col = 1;
-  for (const char *q = c->line_start; q < p; q++)
+  if (c->col_p >= c->line_start && c->col_p <= p)
+    {
+      q = c->col_p;
+      col = c->col;
+    }
+  for (; q < p; q++)
     if (((unsigned char) *q & 0xc0) != 0x80)
       col++;
+  c->col_p = p;
+  c->col = col;
   return col;
 }
 
@@ -1123,6 +1133,7 @@ static expr *
 parse_binary (parse_ctx *c, int prec)
 {
   enter (c);
+  int depth = 1; /* a chain a+b+c+... nests to the left, as deep as it is long */
   expr *x;
   if (c->tok.kind == T_NOT && prec <= 3)
     {
@@ -1166,12 +1177,14 @@ parse_binary (parse_ctx *c, int prec)
       e->u.bin.x = x;
       e->u.bin.y = y;
       x = e;
+      enter (c);
+      depth++;
       /* comparisons do not associate: a < b < c is an error */
       if (p == 4 && (binary_prec (c->tok.kind) == 4 || c->tok.kind == T_NOT))
         syntax_error (c, c->tok.pos, "%s does not associate with %s (use parens)",
                       tok_name (k), tok_name (c->tok.kind));
     }
-  c->nesting--;
+  c->nesting -= depth;
   return x;
 }
 
@@ -1561,6 +1574,33 @@ parse_dialect_comments (parse_ctx *c, unsigned *dialect)
     }
 }
 
+/* A spec is UTF-8 text: a NUL or a byte that is not UTF-8 (binary garbage,
+ * a Latin-1 file) is an error at its line and column, before any parsing. */
+static void
+check_source_bytes (parse_ctx *c)
+{
+  const char *q = c->src;
+  while (q < c->end)
+    {
+      size_t n = *q ? utf8_valid (q, (size_t) (c->end - q)) : 0;
+      if (n == 0)
+        {
+          if (*q)
+            syntax_error (c, pos_of (c, q), "invalid UTF-8 byte 0x%02x in source (a spec must be UTF-8 text)",
+                          (unsigned char) *q);
+          syntax_error (c, pos_of (c, q), "invalid NUL byte in source");
+        }
+      if (*q == '\n')
+        {
+          c->line++;
+          c->line_start = q + 1;
+        }
+      q += n;
+    }
+  c->p = c->line_start = c->src;
+  c->line = 1;
+}
+
 int
 star_parse (fb_star_thread *th, const char *file, const char *src,
             size_t len, fn_def **toplevel, unsigned *dialect, fb_error *err)
@@ -1582,17 +1622,7 @@ star_parse (fb_star_thread *th, const char *file, const char *src,
       free (c);
       return -1;
     }
-  if (memchr (src, '\0', len))
-    {
-      const char *z = memchr (src, '\0', len);
-      for (const char *q = src; q < z; q++)
-        if (*q == '\n')
-          {
-            c->line++;
-            c->line_start = q + 1;
-          }
-      syntax_error (c, pos_of (c, z), "invalid NUL byte in source");
-    }
+  check_source_bytes (c);
   parse_dialect_comments (c, dialect);
   next (c);
   while (c->tok.kind != T_EOF)

@@ -793,9 +793,17 @@ mix (uint64_t h)
   return h;
 }
 
-int
-star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
+/* depth bounds nested tuples and structs, as enter_recursion bounds
+ * comparisons: deep data is an error, not a C stack overflow */
+static int
+hash_value (fb_star_thread *th, fb_value *v, uint64_t *out, int depth)
 {
+  if (depth > 200)
+    {
+      if (th)
+        fb_star_errorf (th, "hash exceeds maximum recursion depth");
+      return -1;
+    }
   if (IS_SMALL (v))
     {
       *out = mix ((uint64_t) SMALL_VAL (v));
@@ -841,7 +849,7 @@ star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
         for (size_t i = 0; i < TUPLE (v)->len; i++)
           {
             uint64_t e;
-            if (star_hash (th, TUPLE (v)->items[i], &e) < 0)
+            if (hash_value (th, TUPLE (v)->items[i], &e, depth + 1) < 0)
               return -1;
             h = (h ^ e) * 1000003;
           }
@@ -862,7 +870,7 @@ star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
         for (size_t i = 0; i < s->n; i++)
           {
             uint64_t e;
-            if (star_hash (th, s->vals[i], &e) < 0)
+            if (hash_value (th, s->vals[i], &e, depth + 1) < 0)
               return -1;
             h = (h ^ fb_hash_bytes (s->names[i], strlen (s->names[i])) ^ e)
                 * 1000003;
@@ -875,6 +883,12 @@ star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
         fb_star_errorf (th, "unhashable type: %s", type_name (v));
       return -1;
     }
+}
+
+int
+star_hash (fb_star_thread *th, fb_value *v, uint64_t *out)
+{
+  return hash_value (th, v, out, 0);
 }
 
 static int
@@ -1670,6 +1684,11 @@ iter_collect (fb_star_thread *th, fb_value *seq, fb_value ***items, size_t *n)
   if (iter_start (th, seq, &it) < 0)
     return -1;
   long len = fb_value_len (seq);
+  if (len > 0 && !star_fits (th, (size_t) len * sizeof (fb_value *)))
+    {
+      iter_done (&it);
+      return -1;
+    }
   fb_value **arr = star_alloc (th, (size_t) (len > 0 ? len : 1) * sizeof *arr);
   size_t k = 0;
   fb_value *x;

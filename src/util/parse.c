@@ -1,5 +1,6 @@
 #include "util/parse.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -38,9 +39,12 @@ fb_parse_duration (const char *s, int64_t *out_ns, fb_error *err)
         return fb_error_set (err, EINVAL, "invalid duration \"%s\": expected a number at \"%s\"", s, p);
       errno = 0;
       double v = strtod (p, &end);
-      if (end == p || errno)
-        return fb_error_set (err, EINVAL, "invalid duration \"%s\"", s);
+      /* plain decimals only: strtod also takes "0x10" and "1e3" */
+      if (end == p || errno || strspn (p, "0123456789.") < (size_t) (end - p))
+        return fb_error_set (err, EINVAL, "invalid duration \"%s\": expected a number at \"%s\"", s, p);
       p = end;
+      if (*p == '.')
+        return fb_error_set (err, EINVAL, "invalid duration \"%s\": a second decimal point at \"%s\"", s, p);
       size_t ulen = 0;
       while (p[ulen] && !isdigit ((unsigned char) p[ulen]) && p[ulen] != '.')
         ulen++;
@@ -142,6 +146,22 @@ fb_parse_int (const char *s, long long min, long long max, long long *out, fb_er
   if (errno == ERANGE || v < min || v > max)
     return fb_error_set (err, ERANGE, "number %s out of range [%lld, %lld]", s, min, max);
   *out = v;
+  return 0;
+}
+
+int
+fb_parse_addr (const char *s, fb_error *err)
+{
+  const char *colon = strchr (s, ':');
+  size_t hl = colon ? (size_t) (colon - s) : strlen (s);
+  char host[INET_ADDRSTRLEN];
+  struct in_addr a;
+  if (hl >= sizeof host || (memcpy (host, s, hl), host[hl] = '\0', inet_pton (AF_INET, host, &a) != 1))
+    return fb_error_set (err, EINVAL, "invalid address \"%s\": want an IPv4 address, optionally with a port (10.0.0.2 or 10.0.0.2:5432)", s);
+  fb_error e = { 0 };
+  long long port;
+  if (colon && fb_parse_int (colon + 1, 1, 65535, &port, &e) < 0)
+    return fb_error_set (err, e.code, "invalid address \"%s\": port: %s", s, e.msg);
   return 0;
 }
 

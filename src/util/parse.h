@@ -20,6 +20,10 @@ int fb_parse_rate (const char *s, uint64_t *out_bytes_per_s, fb_error *err);
 /* Decimal integer in [min, max]. */
 int fb_parse_int (const char *s, long long min, long long max, long long *out, fb_error *err);
 
+/* "10.0.0.2" or "10.0.0.2:5432": an IPv4 address, optionally with a port
+ * (what a fault's to= names). */
+int fb_parse_addr (const char *s, fb_error *err);
+
 /* "2/4": the 2nd of 4 shards (1 <= I <= N). */
 int fb_parse_shard (const char *s, unsigned *index, unsigned *count, fb_error *err);
 

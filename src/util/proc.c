@@ -55,6 +55,23 @@ fb_first_child (pid_t pid)
   return (pid_t) c;
 }
 
+bool
+fb_pid_alive (pid_t pid)
+{
+  char path[48], buf[512];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno != ENOENT && errno != ESRCH;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* "pid (comm) S ...": the state follows the last ')' (comm may hold one) */
+  const char *rp = strrchr (buf, ')');
+  return !rp || (rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X');
+}
+
 int
 fb_mkdir_p (const char *path, mode_t mode, fb_error *err)
 {

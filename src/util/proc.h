@@ -2,6 +2,7 @@
 #ifndef FB_UTIL_PROC_H
 #define FB_UTIL_PROC_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include "faultbox/error.h"
 
@@ -11,6 +12,10 @@ int fb_take_seccomp_listener (pid_t pid, fb_error *err);
 
 /* The first child of pid, from /proc/<pid>/task/<pid>/children; 0 if none. */
 pid_t fb_first_child (pid_t pid);
+
+/* pid runs: it exists and is not a zombie (a dead runner's orphans wait as
+ * zombies until an init that may be slow to reap them does). */
+bool fb_pid_alive (pid_t pid);
 
 /* mkdir -p */
 int fb_mkdir_p (const char *path, mode_t mode, fb_error *err);

@@ -1,4 +1,5 @@
-/* libFuzzer target: the parsers of durations, percentages, sizes, rates. */
+/* libFuzzer target: the parsers of durations, percentages, sizes, rates,
+ * addresses. */
 #include "util/parse.h"
 
 #include <stdint.h>
@@ -24,6 +25,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fb_parse_size (s, &v, NULL);
   fb_parse_rate (s, &v, NULL);
   fb_parse_int (s, -100, 100, &n, NULL);
+  fb_parse_addr (s, NULL);
   free (s);
   return 0;
 }

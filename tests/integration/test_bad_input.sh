@@ -2,7 +2,11 @@
 # Every case of tests/bad-input/ produces its exact error and exit code, and
 # leaves nothing running or mounted.
 . "$(dirname "$0")/lib.sh"
-dir="$FAULTBOX_SRC/tests/bad-input"
+# a copy, so that files git cannot store as such can be made: *.noperm
+# become mode 000 (an unreadable binary)
+dir="$TMP/cases"
+cp -r "$FAULTBOX_SRC/tests/bad-input" "$dir"
+chmod 000 "$dir"/*.noperm
 mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
 n=0
 for case in "$dir"/*.star "$dir"/*.cli; do
@@ -18,20 +22,25 @@ for case in "$dir"/*.star "$dir"/*.cli; do
     set -- test "$name"
   fi
   # in the background, to know the runner's pid: its cgroups are named
-  # faultbox-<pid>-<n>, so leftovers of this case (and only this case) show
-  "$FAULTBOX" "$@" >"$TMP/out" 2>"$TMP/err" &
+  # faultbox-<pid>-<n>, so leftovers of this case (and only this case) show;
+  # setsid makes it a process group leader, so a child it left shows too
+  setsid "$FAULTBOX" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
   pid=$!
   wait $pid
   rc=$?
   set -e
   [ "$rc" = "$want_rc" ] || { fail "$name: exit $rc, want $want_rc"; sed 's/^/  stderr: /' "$TMP/err" | head -5; continue; }
-  while IFS= read -r want; do
-    grep -qF -- "$want" "$TMP/err" || { fail "$name: stderr lacks: $want"; sed 's/^/  stderr: /' "$TMP/err" | head -5; }
-  done < <(sed -n 's/^# expect-stderr: //p' "$case")
-  left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" 2>/dev/null)
+  for stream in out err; do
+    while IFS= read -r want; do
+      grep -qF -- "$want" "$TMP/$stream" || { fail "$name: std$stream lacks: $want"; sed "s/^/  std$stream: /" "$TMP/$stream" | head -5; }
+    done < <(sed -n "s/^# expect-std$stream: //p" "$case")
+  done
+  # (find fails when another suite's cgroup vanishes under it)
+  left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" 2>/dev/null || true)
   [ -z "$left" ] || fail "$name: left a faultbox cgroup behind: $left"
+  ! pgrep -g "$pid" >/dev/null || fail "$name: left a process running: $(pgrep -g "$pid" -a)"
 done
 [ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] || fail "faultbox mounts left behind"
-[ "$n" -gt 0 ] || fail "no cases found in $dir"
+[ "$n" -ge 150 ] || fail "only $n cases found in $dir"
 echo "$n cases"
 finish

@@ -81,7 +81,7 @@ interrupt() {
   done
   [ -z "$left" ] && ok "no process left running" || fail "processes left running:$left"
   for p in $workers; do
-    ls -d /tmp/faultbox-"$p"-* >/dev/null 2>&1 && fail "work directory of worker $p left" || ok "worker $p left no work directory"
+    ls -d /dev/shm/faultbox-"$p"-* /tmp/faultbox-"$p"-* >/dev/null 2>&1 && fail "work directory of worker $p left" || ok "worker $p left no work directory"
     [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "faultbox-$p-*")" ] && ok "worker $p left no cgroup" || fail "cgroup of worker $p left"
   done
 }

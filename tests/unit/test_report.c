@@ -219,6 +219,14 @@ test_json_reader_names_what_is_wrong (void **state)
   assert_string_equal (err.msg, "report version 1 is not supported (want 2)");
   assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": \"maybe\"}]}", &r, &err), -1);
   assert_string_equal (err.msg, "tests[0].result: \"maybe\" is not pass, fail or error");
+  /* null where a string belongs (found by fuzz_report: it crashed) */
+  assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": null}]}", &r, &err), -1);
+  assert_string_equal (err.msg, "tests[0].result: missing or not a string");
+  assert_int_equal (fb_report_from_json ("{\"version\": 2, \"star_file\": 7}", &r, &err), -1);
+  assert_string_equal (err.msg, "report.star_file: not a string");
+  fb_test_result t = { 0 };
+  assert_int_equal (fb_test_result_from_json ("{\"name\": \"t\", \"result\": null}", &t, &err), -1);
+  assert_string_equal (err.msg, "test.result: missing or not a string");
   assert_int_equal (fb_report_from_json ("{\"version\": 2,", &r, &err), -1);
   assert_non_null (strstr (err.msg, "not JSON"));
   assert_null (r.tests);

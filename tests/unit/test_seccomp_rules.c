@@ -43,6 +43,25 @@ test_parse_delay_and_family_expansion (void **state)
 }
 
 static void
+test_parse_to_keeps_the_port_of_its_address (void **state)
+{
+  fb_rule r;
+  fb_error err = { 0 };
+  assert_int_equal (fb_rule_parse ("connect=ECONNREFUSED:to=10.0.0.2:5432:50%:/x", &r, NULL), 0);
+  assert_string_equal (r.dest, "10.0.0.2:5432");
+  assert_string_equal (r.path_glob, "/x");
+  assert_true (r.probability > 0.49 && r.probability < 0.51);
+  fb_rule_clear (&r);
+  assert_int_equal (fb_rule_parse ("connect=ECONNREFUSED:to=10.0.0.2", &r, NULL), 0);
+  assert_string_equal (r.dest, "10.0.0.2");
+  fb_rule_clear (&r);
+  assert_true (fb_rule_parse ("connect=ECONNREFUSED:to=10.0.0.2:70000", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "invalid address \"10.0.0.2:70000\": port: number 70000 out of range"));
+  assert_true (fb_rule_parse ("connect=ECONNREFUSED:to=db", &r, &err) < 0);
+  assert_non_null (strstr (err.msg, "invalid address \"db\""));
+}
+
+static void
 test_parse_errors_name_the_bad_segment (void **state)
 {
   fb_rule r;
@@ -151,6 +170,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_parse_deny_with_probability_path_and_nth),
     cmocka_unit_test (test_parse_delay_and_family_expansion),
+    cmocka_unit_test (test_parse_to_keeps_the_port_of_its_address),
     cmocka_unit_test (test_parse_errors_name_the_bad_segment),
     cmocka_unit_test (test_errno_table_has_every_libc_name),
     cmocka_unit_test (test_glob_star_stays_in_component_globstar_crosses),

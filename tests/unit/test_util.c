@@ -251,7 +251,26 @@ test_parse_duration_rejects_bad_input_with_reason (void **state)
   assert_true (fb_parse_duration ("10q", &ns, &err) < 0);
   assert_non_null (strstr (err.msg, "unknown unit \"q\""));
   assert_true (fb_parse_duration ("", &ns, &err) < 0);
+  assert_true (fb_parse_duration ("1.5.3ms", &ns, &err) < 0);
+  assert_string_equal (err.msg, "invalid duration \"1.5.3ms\": a second decimal point at \".3ms\"");
+  assert_true (fb_parse_duration ("0x10s", &ns, &err) < 0);
+  assert_true (fb_parse_duration ("1e3ms", &ns, &err) < 0);
   assert_true (ns == 7);
+  assert_int_equal (fb_parse_duration ("1.5ms", &ns, NULL), 0);
+  assert_true (ns == 1500000);
+}
+
+static void
+test_parse_addr_wants_ipv4_and_a_port_in_range (void **state)
+{
+  fb_error err = { 0 };
+  assert_int_equal (fb_parse_addr ("10.0.0.2", NULL), 0);
+  assert_int_equal (fb_parse_addr ("10.0.0.2:5432", NULL), 0);
+  const char *bad[] = { "", "db", "999.1.1.1", "10.0.0.2:", "10.0.0.2:0", "10.0.0.2:x", "1.2.3.4.5", "::1" };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+    assert_true (fb_parse_addr (bad[k], &err) < 0);
+  assert_true (fb_parse_addr ("10.0.0.2:65536", &err) < 0);
+  assert_string_equal (err.msg, "invalid address \"10.0.0.2:65536\": port: number 65536 out of range [1, 65535]");
 }
 
 static void
@@ -336,6 +355,7 @@ main (void)
     cmocka_unit_test (test_hash_chance_approximates_probability),
     cmocka_unit_test (test_parse_duration_accepts_units),
     cmocka_unit_test (test_parse_duration_rejects_bad_input_with_reason),
+    cmocka_unit_test (test_parse_addr_wants_ipv4_and_a_port_in_range),
     cmocka_unit_test (test_parse_percent_and_sizes),
     cmocka_unit_test (test_parse_shard_checks_bounds),
     cmocka_unit_test (test_format_duration_round_trips),
