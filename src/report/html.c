@@ -6,28 +6,6 @@
 #include <sys/types.h>
 #include <string.h>
 
-/* Text and attribute values alike. Control characters other than \n and
- * \t are dropped: nothing a service prints can end an element. */
-static void
-esc (fb_buf *out, const char *s)
-{
-  for (; s && *s; s++)
-    {
-      unsigned char c = (unsigned char) *s;
-      switch (c)
-        {
-        case '<': fb_buf_puts (out, "&lt;"); break;
-        case '>': fb_buf_puts (out, "&gt;"); break;
-        case '&': fb_buf_puts (out, "&amp;"); break;
-        case '"': fb_buf_puts (out, "&quot;"); break;
-        case '\'': fb_buf_puts (out, "&#39;"); break;
-        default:
-          if (c >= 0x20 || c == '\n' || c == '\t')
-            fb_buf_putc (out, (char) c);
-        }
-    }
-}
-
 static void __attribute__ ((format (printf, 2, 3)))
 escf (fb_buf *out, const char *fmt, ...)
 {
@@ -36,7 +14,7 @@ escf (fb_buf *out, const char *fmt, ...)
   va_start (ap, fmt);
   fb_buf_vprintf (&b, fmt, ap);
   va_end (ap);
-  esc (out, fb_buf_str (&b));
+  fb_buf_put_markup (out, fb_buf_str (&b));
   fb_buf_free (&b);
 }
 
@@ -117,7 +95,7 @@ static void
 stat (fb_buf *out, const char *cls, const char *value, const char *what)
 {
   fb_buf_printf (out, "<div class=\"stat%s%s\"><b>", *cls ? " " : "", cls);
-  esc (out, value);
+  fb_buf_put_markup (out, value);
   fb_buf_printf (out, "</b><span>%s</span></div>\n", what);
 }
 
@@ -125,7 +103,7 @@ static void
 summary (const fb_report *r, fb_buf *out)
 {
   fb_buf_puts (out, "<h1>Faultbox report <span>");
-  esc (out, r->star_file);
+  fb_buf_put_markup (out, r->star_file);
   fb_buf_puts (out, "</span></h1>\n<div class=\"stats\">\n");
   char v[64];
   size_t failed = fb_report_failed (r);
@@ -163,7 +141,7 @@ static void
 test_anchor (fb_buf *out, const fb_test_result *t)
 {
   fb_buf_puts (out, "t-");
-  esc (out, t->name);
+  fb_buf_put_markup (out, t->name);
 }
 
 static void
@@ -200,14 +178,14 @@ grid (const fb_report *r, fb_buf *out)
   for (size_t f = 0; f < nf; f++)
     {
       fb_buf_puts (out, "<th>");
-      esc (out, r->matrix_faults[f]);
+      fb_buf_put_markup (out, r->matrix_faults[f]);
       fb_buf_puts (out, "</th>");
     }
   fb_buf_puts (out, "</tr></thead>\n<tbody>\n");
   for (size_t s = 0; s < ns; s++)
     {
       fb_buf_puts (out, "<tr><th>");
-      esc (out, r->matrix_scenarios[s]);
+      fb_buf_put_markup (out, r->matrix_scenarios[s]);
       fb_buf_puts (out, "</th>");
       for (size_t f = 0; f < nf; f++)
         grid_cell (out, fb_report_matrix_cell (r, r->matrix_scenarios[s], r->matrix_faults[f]));
@@ -336,7 +314,7 @@ lanes (const timeline *tl, fb_buf *out)
                        TL_ROW);
       fb_buf_printf (out, "<text class=\"lane\" x=\"%d\" y=\"%d\" text-anchor=\"end\"><title>", TL_LABEL - 10,
                      y + TL_ROW / 2 + 4);
-      esc (out, tl->lanes[i]);
+      fb_buf_put_markup (out, tl->lanes[i]);
       fb_buf_puts (out, "</title>");
       /* what fits the label column, cut at a character boundary */
       const char *name = tl->lanes[i];
@@ -346,7 +324,7 @@ lanes (const timeline *tl, fb_buf *out)
           ;
       fb_buf b = FB_BUF_INIT;
       fb_buf_append (&b, name, n);
-      esc (out, fb_buf_str (&b));
+      fb_buf_put_markup (out, fb_buf_str (&b));
       fb_buf_free (&b);
       fb_buf_puts (out, name[n] ? "…</text>\n" : "</text>\n");
     }
@@ -375,7 +353,7 @@ band (fb_buf *out, double x0, double x1, int y, int h, const char *fill, const c
 {
   fb_buf_printf (out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", x0, y,
                  x1 - x0 < 2 ? 2 : x1 - x0, h, fill);
-  esc (out, title);
+  fb_buf_put_markup (out, title);
   fb_buf_puts (out, "</title></rect>\n");
 }
 
@@ -437,7 +415,7 @@ bands (const timeline *tl, const fb_test_result *t, fb_buf *out, int height)
               band (out, x0, end_x (tl, t, k), TL_AXIS, height - TL_AXIS - 4, "rgba(130,80,223,.14)",
                     fb_buf_str (&title));
               fb_buf_printf (out, "<text x=\"%.1f\" y=\"%d\" style=\"fill:#8250df\">", x0 + 3, TL_AXIS - 2);
-              esc (out, fb_buf_str (&title));
+              fb_buf_put_markup (out, fb_buf_str (&title));
               fb_buf_puts (out, "</text>\n");
             }
           else
@@ -522,7 +500,7 @@ lifecycle_mark (const timeline *tl, const fb_event *ev, size_t lane, fb_buf *out
   else
     fb_buf_printf (out, "<rect x=\"%.1f\" y=\"%d\" width=\"9\" height=\"9\" fill=\"%s\"><title>exited, status %s", x - 4.5,
                    y - 4, status && strcmp (status, "0") ? "#d1242f" : "#59636e", status ? "" : "?");
-  esc (out, status);
+  fb_buf_put_markup (out, status);
   fb_buf_printf (out, " at %.1f ms</title></%s>\n", (double) ev->time_ns / 1e6,
                  strcmp (ev->type, "service_exited") ? "circle" : "rect");
 }
@@ -564,7 +542,7 @@ marks (timeline *tl, const fb_test_result *t, fb_buf *out, syscall_counts *n)
                          x, y + 4, x, y + TL_ROW - 4, mark_color[mark]);
           fb_buf b = FB_BUF_INIT;
           fault_title (ev, &b);
-          esc (out, fb_buf_str (&b));
+          fb_buf_put_markup (out, fb_buf_str (&b));
           fb_buf_free (&b);
           fb_buf_puts (out, "</title></line>\n");
         }
@@ -610,7 +588,7 @@ fault_rules (const fb_test_result *t, fb_buf *out)
       if (!f->hits && f->hint)
         {
           fb_buf_puts (out, "<br><span class=\"hint\">hint: ");
-          esc (out, f->hint);
+          fb_buf_put_markup (out, f->hint);
           fb_buf_puts (out, "</span>");
         }
       fb_buf_puts (out, "</li>\n");
@@ -637,16 +615,16 @@ fault_table (const fb_test_result *t, size_t faults, fb_buf *out)
       const char *path = fb_event_get (ev, "path");
       fb_buf_printf (out, "<tr><td>#%llu</td><td>%.1f ms</td><td>", (unsigned long long) ev->seq,
                      (double) ev->time_ns / 1e6);
-      esc (out, ev->service);
+      fb_buf_put_markup (out, ev->service);
       fb_buf_puts (out, "</td><td>");
       fb_buf b = FB_BUF_INIT;
       syscall_name (ev, &b);
-      esc (out, fb_buf_str (&b));
+      fb_buf_put_markup (out, fb_buf_str (&b));
       fb_buf_free (&b);
       fb_buf_puts (out, "</td><td>");
-      esc (out, fb_event_get (ev, "decision"));
+      fb_buf_put_markup (out, fb_event_get (ev, "decision"));
       fb_buf_puts (out, "</td><td>");
-      esc (out, path);
+      fb_buf_put_markup (out, path);
       fb_buf_puts (out, "</td></tr>\n");
     }
   fb_buf_puts (out, "</table>\n");
@@ -664,7 +642,7 @@ test_section (const fb_report *r, const fb_test_result *t, bool open, fb_buf *ou
   test_anchor (out, t);
   fb_buf_printf (out, "\"%s>\n<summary><span class=\"badge %s\">%s</span><code>", open || !pass ? " open" : "",
                  result_class[t->result], result_word[t->result]);
-  esc (out, t->name);
+  fb_buf_put_markup (out, t->name);
   fb_buf_puts (out, "</code><span class=\"meta\">");
   if (t->runs > 1)
     fb_buf_printf (out, "%u/%u runs · ", t->runs_passed, t->runs);
@@ -679,13 +657,13 @@ test_section (const fb_report *r, const fb_test_result *t, bool open, fb_buf *ou
   if (!pass)
     {
       fb_buf_puts (out, "<div class=\"reason\">");
-      esc (out, t->reason && *t->reason ? t->reason : "(no reason)");
+      fb_buf_put_markup (out, t->reason && *t->reason ? t->reason : "(no reason)");
       fb_buf_puts (out, "</div>\n");
     }
   fb_buf cmd = FB_BUF_INIT;
   fb_report_replay_command (r, t, &cmd);
   fb_buf_puts (out, "<div class=\"row\"><span class=\"k\">replay</span><pre>");
-  esc (out, fb_buf_str (&cmd));
+  fb_buf_put_markup (out, fb_buf_str (&cmd));
   fb_buf_puts (out, "</pre></div>\n");
   fb_buf_free (&cmd);
   fault_rules (t, out);
@@ -722,7 +700,7 @@ fb_report_html (const fb_report *r, fb_buf *out)
 {
   fb_buf_puts (out, page_head);
   fb_buf_puts (out, "<title>faultbox: ");
-  esc (out, r->star_file);
+  fb_buf_put_markup (out, r->star_file);
   escf (out, " — %zu passed, %zu failed", fb_report_passed (r), fb_report_failed (r));
   fb_buf_puts (out, "</title>\n</head>\n<body>\n<main>\n");
   summary (r, out);

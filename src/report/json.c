@@ -226,6 +226,7 @@ static const str_field test_strs[] = {
 
 static const str_field report_strs[] = {
   { "star_file", offsetof (fb_report, star_file), false },
+  { "hostname", offsetof (fb_report, hostname), false },
 };
 
 static const str_field fault_strs[] = {
@@ -520,6 +521,7 @@ read_report (json_object *root, fb_report *r, fb_error *err)
   size_t n;
   if (read_strs (root, report_strs, sizeof report_strs / sizeof *report_strs, r, "report", err) < 0
       || read_int (root, "duration_ms", &r->duration_ms, "report", err) < 0
+      || read_int (root, "start_time", &r->start_time, "report", err) < 0
       || read_uint (root, "not_run", &not_run, "report", err) < 0
       || read_array (root, "tests", &tests, &n, "report", err) < 0)
     return -1;

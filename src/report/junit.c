@@ -4,27 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-/* XML 1.0 forbids most control characters even escaped: drop them. */
-static void
-xml_escape (fb_buf *out, const char *s)
-{
-  for (; s && *s; s++)
-    {
-      unsigned char c = (unsigned char) *s;
-      switch (c)
-        {
-        case '<': fb_buf_puts (out, "&lt;"); break;
-        case '>': fb_buf_puts (out, "&gt;"); break;
-        case '&': fb_buf_puts (out, "&amp;"); break;
-        case '"': fb_buf_puts (out, "&quot;"); break;
-        case '\'': fb_buf_puts (out, "&apos;"); break;
-        default:
-          if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r')
-            fb_buf_putc (out, (char) c);
-        }
-    }
-}
-
 static void
 classname (fb_buf *out, const char *star_file)
 {
@@ -45,9 +24,9 @@ system_out (fb_buf *out, const fb_test_result *t)
     {
       const fb_service_log *l = &t->logs[i];
       fb_buf_puts (out, "--- ");
-      xml_escape (out, l->service);
+      fb_buf_put_markup (out, l->service);
       fb_buf_puts (out, l->cut ? " (last lines) ---\n" : " ---\n");
-      xml_escape (out, l->tail);
+      fb_buf_put_markup (out, l->tail);
       if (*l->tail && l->tail[strlen (l->tail) - 1] != '\n')
         fb_buf_putc (out, '\n');
     }
@@ -71,21 +50,21 @@ fb_report_junit (const fb_report *r, fb_buf *out)
   char stamp[32];
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime_r (&start, &tm));
   fb_buf_puts (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"");
-  xml_escape (out, r->star_file ? r->star_file : "spec");
+  fb_buf_put_markup (out, r->star_file ? r->star_file : "spec");
   fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\" hostname=\"",
                  r->n_tests, failures, errors, (double) r->duration_ms / 1000.0, stamp);
-  xml_escape (out, r->hostname && *r->hostname ? r->hostname : "localhost");
+  fb_buf_put_markup (out, r->hostname && *r->hostname ? r->hostname : "localhost");
   fb_buf_puts (out, "\" id=\"0\" package=\"");
-  xml_escape (out, fb_buf_str (&cls));
+  fb_buf_put_markup (out, fb_buf_str (&cls));
   fb_buf_puts (out, "\">\n    <properties>\n      <property name=\"faultbox.version\" value=\"" FB_VERSION "\"/>\n"
                     "    </properties>\n");
   for (size_t i = 0; i < r->n_tests; i++)
     {
       const fb_test_result *t = &r->tests[i];
       fb_buf_puts (out, "    <testcase classname=\"");
-      xml_escape (out, fb_buf_str (&cls));
+      fb_buf_put_markup (out, fb_buf_str (&cls));
       fb_buf_puts (out, "\" name=\"");
-      xml_escape (out, t->name);
+      fb_buf_put_markup (out, t->name);
       fb_buf_printf (out, "\" time=\"%.3f\"", (double) t->duration_ms / 1000.0);
       if (t->result == FB_RESULT_PASS && !t->n_logs)
         {
@@ -97,13 +76,13 @@ fb_report_junit (const fb_report *r, fb_buf *out)
         {
           const char *tag = t->result == FB_RESULT_ERROR ? "error" : "failure";
           fb_buf_printf (out, "      <%s message=\"", tag);
-          xml_escape (out, t->reason);
+          fb_buf_put_markup (out, t->reason);
           fb_buf_printf (out, "\" type=\"%s\">", t->failure_type ? t->failure_type : "assertion");
-          xml_escape (out, t->reason);
+          fb_buf_put_markup (out, t->reason);
           fb_buf_puts (out, "\nreplay: ");
           fb_buf cmd = FB_BUF_INIT;
           fb_report_replay_command (r, t, &cmd);
-          xml_escape (out, fb_buf_str (&cmd));
+          fb_buf_put_markup (out, fb_buf_str (&cmd));
           fb_buf_free (&cmd);
           fb_buf_printf (out, "</%s>\n", tag);
         }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/binpath.h"
 #include "spec/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -597,6 +598,16 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     binary += 2;
   sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
                               : fb_xasprintf ("%s/%s", sp->dir, binary);
+  /* a wrong path is the spec's error, told where it is, before any lab;
+   * under rootfs= the binary is the root's own, found by its init */
+  fb_binpath bin;
+  if (!rootfs && fb_binpath_resolve (sv->binary, &bin) < 0)
+    {
+      err = fb_star_errorf (th, "service %s: cannot execute %s: %s", name, sv->binary, strerror (errno));
+      goto fail;
+    }
+  if (!rootfs)
+    fb_binpath_clear (&bin);
   if (args)
     {
       fb_value_type t = fb_value_type_of (args);

@@ -188,3 +188,23 @@ fb_buf_read_tail (fb_buf *b, const char *path, size_t max_lines, size_t max_byte
     }
   return 0;
 }
+
+void
+fb_buf_put_markup (fb_buf *b, const char *s)
+{
+  for (; s && *s; s++)
+    {
+      unsigned char c = (unsigned char) *s;
+      switch (c)
+        {
+        case '<': fb_buf_puts (b, "&lt;"); break;
+        case '>': fb_buf_puts (b, "&gt;"); break;
+        case '&': fb_buf_puts (b, "&amp;"); break;
+        case '"': fb_buf_puts (b, "&quot;"); break;
+        case '\'': fb_buf_puts (b, "&#39;"); break;
+        default:
+          if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r')
+            fb_buf_putc (b, (char) c);
+        }
+    }
+}

@@ -22,6 +22,10 @@ void fb_buf_putc (fb_buf *b, char c);
 void fb_buf_printf (fb_buf *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 void fb_buf_vprintf (fb_buf *b, const char *fmt, va_list ap);
 void fb_buf_truncate (fb_buf *b, size_t len);
+/* s as XML/HTML text or attribute value: the five specials as entities,
+ * control characters other than \n, \t and \r dropped (XML 1.0 forbids
+ * them even escaped, and nothing a service prints may end an element). */
+void fb_buf_put_markup (fb_buf *b, const char *s);
 /* "" when empty, never NULL */
 const char *fb_buf_str (const fb_buf *b);
 /* Hands the string out (caller frees) and resets b. Never NULL. */

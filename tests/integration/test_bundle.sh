@@ -99,8 +99,8 @@ run_fb test own-bin.star --test ping_passes --bundle ob
 expect_rc 0 "a spec with its own binary"
 rm bin/mock-db
 run_fb replay ob
-expect_rc 2 "a binary gone since recording fails the test"
-expect_out out "reason: failed to start services: service db \(declared at own-bin.star:7:6\): cannot execute $TMP/bin/mock-db: No such file or directory"
+expect_rc 1 "a binary gone since recording is named where the spec declares it"
+expect_out err "own-bin.star:7:6: service db: cannot execute $TMP/bin/mock-db: No such file or directory"
 
 # bad bundles
 run_fb replay missing

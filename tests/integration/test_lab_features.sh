@@ -178,7 +178,10 @@ fi
 if command -v setpriv >/dev/null; then
   chmod 755 "$TMP"
   cp "$FAULTBOX" "$TMP/faultbox"
-  nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/faultbox" "$@"; }
+  # CAP_DAC_READ_SEARCH alone: a root directory only root may search (a
+  # chroot made by mktemp, as fresh-check's) must not hide the libraries
+  nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_read_search \
+               --ambient-caps=+dac_read_search "$TMP/faultbox" "$@"; }
   set +e
   nobody doctor >"$TMP/doctor" 2>&1
   nobody lab --service 't=/bin/true' >"$TMP/out" 2>"$TMP/err"

@@ -66,8 +66,8 @@ expect_out out "hint: db never called connect\(\) while the rule was installed$"
 expect_out out '^2 passed, 2 failed$'
 
 run_fb test missing-binary.star
-expect_rc 2 "a missing binary fails the test"
-expect_out out "reason: failed to start services: service db \(declared at missing-binary.star:1:6\): cannot execute $TMP/no-such-binary: No such file or directory"
+expect_rc 1 "a missing binary is the spec's error"
+expect_out err "^missing-binary.star:1:6: service db: cannot execute $TMP/no-such-binary: No such file or directory$"
 
 run_fb test never-healthy.star
 expect_rc 2 "a healthcheck that never passes fails the test"
