@@ -103,7 +103,7 @@ left=$(lab_cgroups "${pending[@]}")
 stray=$(for r in "${killed[@]}"; do ls -d /tmp/faultbox-"$r"-* 2>/dev/null; done | wc -l)
 echo "work dirs left by the 50 dead runners in /tmp: $stray"
 for r in "${killed[@]}"; do rm -rf /tmp/faultbox-"$r"-*; done
-shm=$(for r in "${killed[@]}"; do ls -d /dev/shm/faultbox-"$r"-* 2>/dev/null; done)
+shm=$(for r in "${killed[@]}"; do ls -d /dev/shm/faultbox-"$r"-* 2>/dev/null || true; done)
 [ -z "$shm" ] && ok "no work dir of a dead runner left in /dev/shm" || fail "work dirs left in /dev/shm: $shm"
 
 # One lab surely up when its runner dies: the next run removes its cgroups
