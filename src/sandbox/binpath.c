@@ -2,6 +2,7 @@
 #include "util/alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ search (const char *name)
   for (char *d = strtok_r (dirs, ":", &save); d && !found; d = strtok_r (NULL, ":", &save))
     {
       char *cand = fb_xasprintf ("%s/%s", d, name);
-      if (access (cand, X_OK) == 0)
+      if (faccessat (AT_FDCWD, cand, X_OK, AT_EACCESS) == 0)
         found = cand;
       else
         free (cand);
@@ -65,7 +66,8 @@ fb_binpath_resolve (const char *name, fb_binpath *out)
   memset (out, 0, sizeof *out);
   char *path = search (name);
   char *real = path ? realpath (path, NULL) : NULL;
-  if (!real || access (real, X_OK) != 0 || !is_file (real))
+  /* with the effective ids and capabilities, as execve will check */
+  if (!real || faccessat (AT_FDCWD, real, X_OK, AT_EACCESS) != 0 || !is_file (real))
     {
       int e = errno;
       free (path);

@@ -1001,7 +1001,22 @@ int
 fb_lab_sweep_leftovers (fb_lab_swept_fn on_swept, void *ctx)
 {
   swept s = { on_swept, ctx };
-  return fb_cgroup_sweep (remove_dead_lab, &s);
+  int n = fb_cgroup_sweep (remove_dead_lab, &s);
+  /* a runner killed in the instant between making a work dir and its
+   * lab's first cgroup (or after teardown removed them) left no cgroup to
+   * find it by; the tmpfs base never holds a kept dir, so all of a dead
+   * runner's there go */
+  _cleanup_closedir_ DIR *d = opendir (default_bases[0]);
+  for (struct dirent *de; d && (de = readdir (d));)
+    {
+      int pid;
+      unsigned id;
+      if (sscanf (de->d_name, "faultbox-%d-%u", &pid, &id) != 2 || pid == getpid () || fb_pid_alive (pid))
+        continue;
+      _cleanup_free_ char *path = fb_xasprintf ("%s/%s", default_bases[0], de->d_name);
+      fb_rm_rf (path);
+    }
+  return n;
 }
 
 void

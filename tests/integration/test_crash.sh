@@ -99,9 +99,12 @@ left=$(lab_cgroups "${pending[@]}")
 # instant before its lab's first cgroup, or after the teardown removed it,
 # has nothing that marks it unfinished (nor one whose cgroup another
 # runner's older build swept): those stay, counted here, then removed.
+# (kept dirs and tmpfs-less hosts use /tmp; the tmpfs base is swept whole)
 stray=$(for r in "${killed[@]}"; do ls -d /tmp/faultbox-"$r"-* 2>/dev/null; done | wc -l)
-echo "work dirs left by the 50 dead runners: $stray"
+echo "work dirs left by the 50 dead runners in /tmp: $stray"
 for r in "${killed[@]}"; do rm -rf /tmp/faultbox-"$r"-*; done
+shm=$(for r in "${killed[@]}"; do ls -d /dev/shm/faultbox-"$r"-* 2>/dev/null || true; done)
+[ -z "$shm" ] && ok "no work dir of a dead runner left in /dev/shm" || fail "work dirs left in /dev/shm: $shm"
 
 # One lab surely up when its runner dies: the next run removes its cgroups
 # and its work dir.
@@ -115,8 +118,8 @@ kill -9 $pid
 for _ in $(seq 30); do pgrep -f 'sleep 1000' >/dev/null || break; sleep 0.1; done
 "$FAULTBOX" lab --service 't=/bin/true' --run true >"$TMP/sweep.out" 2>&1 || fail "the sweeping lab failed"
 for l in $labs; do
-  [ -z "$(lab_cgroups $pid)" ] && [ ! -e "/tmp/$l" ] && ok "a dead lab's cgroups and work dir swept ($l)" ||
-    fail "left by a dead lab: $(lab_cgroups $pid) $(ls -d /tmp/$l 2>/dev/null)"
+  [ -z "$(lab_cgroups $pid)" ] && [ ! -e "/tmp/$l" ] && [ ! -e "/dev/shm/$l" ] && ok "a dead lab's cgroups and work dir swept ($l)" ||
+    fail "left by a dead lab: $(lab_cgroups $pid) $(ls -d /tmp/$l /dev/shm/$l 2>/dev/null)"
 done
 [ "$(ip -o link | wc -l)" = "$links_before" ] && ok "no link left" || fail "links changed: $(ip -o link)"
 [ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] && ok "no mount left" || fail "faultbox mounts left"
