@@ -43,6 +43,26 @@ prep_specs() {
   done
 }
 
+# nginx_conf FILE TEXT: an nginx configuration for a lab (foreground, its
+# temporary files in the service's /tmp) serving TEXT on port 8080.
+nginx_conf() {
+  cat >"$1" <<NGX
+daemon off;
+pid /run/nginx.pid;
+error_log stderr;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path /tmp/body;
+  proxy_temp_path /tmp/proxy;
+  fastcgi_temp_path /tmp/fastcgi;
+  uwsgi_temp_path /tmp/uwsgi;
+  scgi_temp_path /tmp/scgi;
+  server { listen 8080; location / { return 200 "$2\\n"; } }
+}
+NGX
+}
+
 expect_rc() { # expect_rc N DESCRIPTION
   if [ "$rc" = "$1" ]; then ok "$2 (exit $rc)"; else
     fail "$2: expected exit $1, got $rc"; sed 's/^/  stdout: /' "$TMP/out" | head -20; sed 's/^/  stderr: /' "$TMP/err" | head -20; fi

@@ -108,21 +108,7 @@ pgrep -f "$S/stubborn.sh" >/dev/null && fail "stubborn service survived" || ok "
 
 # nginx with a configuration file beside the test, as a spec would have it.
 if [ -x /usr/sbin/nginx ]; then
-  cat >"$S/nginx.conf" <<'NGX'
-daemon off;
-pid /run/nginx.pid;
-error_log stderr;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path /tmp/body;
-  proxy_temp_path /tmp/proxy;
-  fastcgi_temp_path /tmp/fastcgi;
-  uwsgi_temp_path /tmp/uwsgi;
-  scgi_temp_path /tmp/scgi;
-  server { listen 8080; location / { return 200 "hello from nginx in a lab\n"; } }
-}
-NGX
+  nginx_conf "$S/nginx.conf" "hello from nginx in a lab"
   run_fb lab --bind "$S" --service "web=/usr/sbin/nginx -c $S/nginx.conf" --run 'python3 -c "
 import time, urllib.request
 for _ in range(100):

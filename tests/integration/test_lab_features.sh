@@ -144,21 +144,7 @@ left=$(for d in /tmp/faultbox-*; do [ -e "$d" ] || continue; p=$(basename "$d" |
 if [ -x /usr/sbin/nginx ]; then
   N="$TMP/nginx"
   mkdir -p "$N"
-  cat >"$N/nginx.conf" <<'NGX'
-daemon off;
-pid /run/nginx.pid;
-error_log stderr;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path /tmp/body;
-  proxy_temp_path /tmp/proxy;
-  fastcgi_temp_path /tmp/fastcgi;
-  uwsgi_temp_path /tmp/uwsgi;
-  scgi_temp_path /tmp/scgi;
-  server { listen 8080; location / { return 200 "hello from nginx beside its spec\n"; } }
-}
-NGX
+  nginx_conf "$N/nginx.conf" "hello from nginx beside its spec"
   cat >"$N/web.star" <<STAR
 web = service("web", "/usr/sbin/nginx", interface("http", "http", 8080),
     args = ["-e", "stderr", "-c", "$N/nginx.conf"],
