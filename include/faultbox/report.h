@@ -112,6 +112,11 @@ void fb_event_clear (fb_event *ev);
 /* Faultbox's dotted event_type: "syscall.write", "lifecycle.started",
  * "step_send.db", else the type. */
 void fb_event_kind (const fb_event *ev, fb_buf *out);
+/* "write", or "persist(write)" for a named operation */
+void fb_event_syscall_name (const fb_event *ev, fb_buf *out);
+/* A syscall event's label, path and added latency, each after sep:
+ * "  [disk failure]  /tmp/x.wal  (+100ms)" */
+void fb_event_fault_details (const fb_event *ev, const char *sep, fb_buf *out);
 
 fb_test_result *fb_report_add_test (fb_report *r, const char *name);
 /* Moves *t (then zeroed) to the end of r's tests. */

@@ -426,31 +426,13 @@ bands (const timeline *tl, const fb_test_result *t, fb_buf *out, int height)
     }
 }
 
-/* "write" or "connect(db.query)" */
-static void
-syscall_name (const fb_event *ev, fb_buf *out)
-{
-  const char *op = fb_event_get (ev, "op"), *sc = fb_event_get (ev, "syscall");
-  if (op)
-    fb_buf_printf (out, "%s(%s)", op, sc ? sc : "");
-  else
-    fb_buf_puts (out, sc ? sc : "?");
-}
-
 static void
 fault_title (const fb_event *ev, fb_buf *out)
 {
-  const char *label = fb_event_get (ev, "label"), *path = fb_event_get (ev, "path"),
-             *lat = fb_event_get (ev, "latency_ms");
   fb_buf_printf (out, "#%llu %s ", (unsigned long long) ev->seq, ev->service);
-  syscall_name (ev, out);
+  fb_event_syscall_name (ev, out);
   fb_buf_printf (out, " %s", fb_event_get (ev, "decision"));
-  if (label)
-    fb_buf_printf (out, " [%s]", label);
-  if (path)
-    fb_buf_printf (out, " %s", path);
-  if (lat)
-    fb_buf_printf (out, " (+%sms)", lat);
+  fb_event_fault_details (ev, " ", out);
 }
 
 static const char *const mark_color[] = { [MARK_STEP] = "#0969da", [MARK_DENY] = "#e5534b",
@@ -618,7 +600,7 @@ fault_table (const fb_test_result *t, size_t faults, fb_buf *out)
       fb_buf_put_markup (out, ev->service);
       fb_buf_puts (out, "</td><td>");
       fb_buf b = FB_BUF_INIT;
-      syscall_name (ev, &b);
+      fb_event_syscall_name (ev, &b);
       fb_buf_put_markup (out, fb_buf_str (&b));
       fb_buf_free (&b);
       fb_buf_puts (out, "</td><td>");

@@ -200,3 +200,26 @@ fb_event_kind (const fb_event *ev, fb_buf *out)
   else
     fb_buf_puts (out, ev->type);
 }
+
+void
+fb_event_syscall_name (const fb_event *ev, fb_buf *out)
+{
+  const char *op = fb_event_get (ev, "op"), *sc = fb_event_get (ev, "syscall");
+  if (op)
+    fb_buf_printf (out, "%s(%s)", op, sc ? sc : "");
+  else
+    fb_buf_puts (out, sc ? sc : "?");
+}
+
+void
+fb_event_fault_details (const fb_event *ev, const char *sep, fb_buf *out)
+{
+  const char *label = fb_event_get (ev, "label"), *path = fb_event_get (ev, "path"),
+             *lat = fb_event_get (ev, "latency_ms");
+  if (label)
+    fb_buf_printf (out, "%s[%s]", sep, label);
+  if (path)
+    fb_buf_printf (out, "%s%s", sep, path);
+  if (lat)
+    fb_buf_printf (out, "%s(+%sms)", sep, lat);
+}

@@ -39,20 +39,11 @@ syscall_trace (const fb_test_result *t, fb_buf *out)
           fb_buf_printf (out, "    ... %zu more (--format json has them all)\n", notable - MAX_TRACE_LINES);
           break;
         }
-      const char *op = fb_event_get (ev, "op"), *label = fb_event_get (ev, "label"),
-                 *path = fb_event_get (ev, "path"), *lat = fb_event_get (ev, "latency_ms");
-      char sc[64];
-      if (op)
-        snprintf (sc, sizeof sc, "%s(%s)", op, fb_event_get (ev, "syscall"));
-      else
-        snprintf (sc, sizeof sc, "%s", fb_event_get (ev, "syscall"));
-      fb_buf_printf (out, "    #%-5llu %-12s %-16s %s", (unsigned long long) ev->seq, ev->service, sc, d);
-      if (label)
-        fb_buf_printf (out, "  [%s]", label);
-      if (path)
-        fb_buf_printf (out, "  %s", path);
-      if (lat)
-        fb_buf_printf (out, "  (+%sms)", lat);
+      _cleanup_buf_ fb_buf sc = FB_BUF_INIT;
+      fb_event_syscall_name (ev, &sc);
+      fb_buf_printf (out, "    #%-5llu %-12s %-16s %s", (unsigned long long) ev->seq, ev->service,
+                     fb_buf_str (&sc), d);
+      fb_event_fault_details (ev, "  ", out);
       /* --virtual-time: answered from the virtual clock, which then read */
       const char *vclock = fb_event_get (ev, "virtual_ms");
       if (vclock)
