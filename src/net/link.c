@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <linux/if_bridge.h>
 #include <net/if.h>
 #include <string.h>
@@ -132,6 +134,17 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_
   if (r < 0)
     return fb_error_set (err, EIO, "netlink: cannot create veth %s: %s", host_name, nl_geterror (r));
   return 0;
+}
+
+void
+fb_net_no_ipv6_on_new_links (void)
+{
+  int fd = open ("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  if (write (fd, "1", 1) < 0)
+    errno = 0; /* the links work either way */
+  close (fd);
 }
 
 int

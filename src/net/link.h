@@ -28,6 +28,13 @@ int fb_net_isolate_ports (char *const *ports, size_t n, fb_error *err);
 /* Deletes every neighbour (ARP, NDP) entry on ifindex. */
 int fb_net_flush_neighbours (int ifindex, fb_error *err);
 
+/* Links made from now on in the calling thread's network namespace get no
+ * IPv6 (the lab is IPv4; lo keeps ::1): no link-local address, duplicate
+ * address detection, router solicitations or MLD reports, work the kernel
+ * would do under its rtnl lock, stalling the next lab's links. Without
+ * IPv6 in the kernel there is nothing to turn off. Best effort. */
+void fb_net_no_ipv6_on_new_links (void);
+
 /* Inside a service: lo and eth0 up, eth0 gets addr/prefix, default route via gw. */
 int fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err);
 

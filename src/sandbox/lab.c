@@ -157,25 +157,12 @@ fb_lab_net_free (fb_lab_net *net)
   free (net);
 }
 
-/* Links made from now on in the calling thread's network namespace get no
- * IPv6 (the lab is IPv4; lo keeps ::1): no link-local address, duplicate
- * address detection, router solicitations or MLD reports, work the kernel
- * would do under its rtnl lock, stalling the next lab's links. Without
- * IPv6 in the kernel there is nothing to turn off. */
-static void
-no_ipv6_on_new_links (void)
-{
-  _cleanup_close_ int fd = open ("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
-  if (fd >= 0 && write (fd, "1", 1) < 0)
-    return; /* best effort: the links work either way */
-}
-
 /* In the new namespace: the worker keeps no TCP metrics (a cached RTT or
  * ssthresh would reach from one lab into the next), then the bridge. */
 static int
 build_network (fb_lab *lab, fb_error *err)
 {
-  no_ipv6_on_new_links ();
+  fb_net_no_ipv6_on_new_links ();
   int fd = open ("/proc/sys/net/ipv4/tcp_no_metrics_save", O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write (fd, "1", 1) != 1)
     {
@@ -303,94 +290,6 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
   return 0;
 }
 
-static int
-send_msg (int fd, char type, const void *data, size_t len)
-{
-  char buf[512];
-  buf[0] = type;
-  if (len > sizeof buf - 1)
-    len = sizeof buf - 1;
-  if (len)
-    memcpy (buf + 1, data, len);
-  return send (fd, buf, len + 1, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* Receives one control message; returns its type, 0 on EOF. */
-static char
-recv_msg (int fd, char *payload, size_t len)
-{
-  char buf[512];
-  ssize_t n;
-  while ((n = recv (fd, buf, sizeof buf - 1, 0)) < 0 && errno == EINTR)
-    ;
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  snprintf (payload, len, "%s", buf + 1);
-  return buf[0];
-}
-
-#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
-
-static int
-cmp_fd (const void *a, const void *b)
-{
-  return *(const int *) a - *(const int *) b;
-}
-
-/* Closes every fd from 3 up but the n in keep (each >= 3 or < 0). */
-static void
-close_all_but (int *keep, size_t n)
-{
-  qsort (keep, n, sizeof *keep, cmp_fd);
-  unsigned from = 3;
-  for (size_t i = 0; i < n; i++)
-    if (keep[i] >= (int) from)
-      {
-        if (keep[i] > (int) from)
-          close_range (from, (unsigned) keep[i] - 1, 0);
-        from = (unsigned) keep[i] + 1;
-      }
-  close_range (from, ~0U, 0);
-}
-
-/* Enters a new network namespace with the service's end of its veth in it
- * (made from the lab's side, so that init finds its eth0 at once). */
-static int
-enter_service_net (fb_lab *lab, size_t idx, fb_error *err)
-{
-  if (unshare (CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "cannot create namespaces");
-  no_ipv6_on_new_links ();
-  _cleanup_close_ int own = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "cannot enter the lab network");
-  char veth[IFNAMSIZ];
-  port_name (lab, idx, veth);
-  int r = fb_net_make_veth (veth, lab->bridge, own, err);
-  if (setns (own, CLONE_NEWNET) < 0)
-    return fb_error_setsys (err, errno, "cannot enter the service's network namespace");
-  return r;
-}
-
-/* Forks init into the service's other new namespaces and, with clone3's
- * CLONE_INTO_CGROUP (Linux 5.7), straight into its v2 cgroup: joining by
- * pid instead waits for an RCU grace period, several ms per service. Older
- * kernels join by pid and unshare + fork. Raw clone3 is safe here: the
- * keeper is single-threaded. */
-static pid_t
-fork_init (const lab_svc *s, int cgfd)
-{
-  struct clone_args ca = { .flags = SERVICE_NS | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
-                           .exit_signal = SIGCHLD, .cgroup = (uint64_t) cgfd };
-  long pid = syscall (SYS_clone3, &ca, sizeof ca);
-  if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
-    return (pid_t) pid;
-  if (fb_cgroup_attach (&s->cgroup, getpid (), true, NULL) < 0 || unshare (SERVICE_NS) < 0)
-    return -1;
-  return fork ();
-}
-
 static bool
 has_v1 (const fb_cgroup *cg)
 {
@@ -398,57 +297,6 @@ has_v1 (const fb_cgroup *cg)
     if (cg->v1[c])
       return true;
   return false;
-}
-
-/* The keeper: makes the service's network and forks init into it and the
- * service's other namespaces and cgroup, then waits for it, so that init
- * dies when we die and we die with the runner. */
-static _Noreturn void
-keeper_main (fb_lab *lab, size_t idx, int ctl, int cgfd, pid_t runner)
-{
-  lab_svc *s = &lab->svcs[idx];
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != runner)
-    _exit (1);
-  /* Keep nothing of the runner's but stdio, the control socket, the cgroup
-   * and the lab network: a service must not hold the runner's fds, least of
-   * all another service's seccomp listener, which the runner would then
-   * take for this one's. */
-  int keep[] = { ctl, cgfd, lab->lab_netns };
-  close_all_but (keep, sizeof keep / sizeof keep[0]);
-  char buf[8];
-  /* with v1 limits, the runner moves us into their cgroups first */
-  if (has_v1 (&s->cgroup) && recv_msg (ctl, buf, sizeof buf) != 'C')
-    _exit (1);
-  fb_error err = { 0 };
-  pid_t keeper = getpid ();
-  pid_t init = enter_service_net (lab, idx, &err) < 0 ? -1 : fork_init (s, cgfd);
-  if (init < 0)
-    {
-      if (!err.msg[0])
-        fb_error_setsys (&err, errno, "cannot create namespaces");
-      send_msg (ctl, 'E', err.msg, strlen (err.msg));
-      _exit (1);
-    }
-  if (init == 0)
-    {
-      if (cgfd >= 0)
-        close (cgfd);
-      close (lab->lab_netns);
-      fb_init_main (&(fb_init_args){ .plan = s->plan, .ctl = ctl, .parent = keeper, .workdir = lab->workdir,
-                                     .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr,
-                                     .log_path = s->log_path });
-    }
-  char p[32];
-  snprintf (p, sizeof p, "%d", (int) init);
-  send_msg (ctl, 'P', p, strlen (p));
-  close (ctl);
-  int status = 0;
-  while (waitpid (init, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (WIFSIGNALED (status))
-    _exit (128 + WTERMSIG (status));
-  _exit (WEXITSTATUS (status));
 }
 
 static int
@@ -473,20 +321,19 @@ prepare_service (fb_lab *lab, size_t idx, fb_error *err)
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return fb_error_setsys (err, errno, "service \"%s\": socketpair", s->plan->name);
-  pid_t runner = getpid ();
-  pid_t keeper = fork ();
+  char veth[IFNAMSIZ];
+  port_name (lab, idx, veth);
+  fb_init_args a = { .plan = s->plan, .ctl = sp[1], .cgfd = cgfd, .lab_netns = lab->lab_netns,
+                     .wait_cgroup = has_v1 (&s->cgroup), .workdir = lab->workdir, .log_path = s->log_path,
+                     .veth = veth, .bridge = lab->bridge, .addr = s->addr, .prefix = LAB_PREFIX,
+                     .gateway = lab->worker_addr };
+  pid_t keeper = fb_init_spawn (&a, err);
+  close (sp[1]);
   if (keeper < 0)
     {
       close (sp[0]);
-      close (sp[1]);
-      return fb_error_setsys (err, errno, "service \"%s\": fork", s->plan->name);
+      return fb_error_prefix (err, "service \"%s\"", s->plan->name);
     }
-  if (keeper == 0)
-    {
-      close (sp[0]);
-      keeper_main (lab, idx, sp[1], cgfd, runner);
-    }
-  close (sp[1]);
   s->keeper = keeper;
   s->pidfd = (int) syscall (SYS_pidfd_open, keeper, 0);
   s->ctl = sp[0];
@@ -496,7 +343,7 @@ prepare_service (fb_lab *lab, size_t idx, fb_error *err)
     {
       if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
         return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-      send_msg (s->ctl, 'C', NULL, 0);
+      fb_init_send (s->ctl, 'C', NULL, 0);
     }
   return 0;
 }
@@ -510,13 +357,13 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
                          s->go ? "started already" : "has no sandbox");
   char msg[512];
   s->go = true;
-  send_msg (s->ctl, 'G', NULL, 0);
+  fb_init_send (s->ctl, 'G', NULL, 0);
   /* The keeper's 'P' (init's pid) and init's own messages race: init may
    * stop its service ('S', waiting for our 'A') or exec it ('R') first. */
   bool stopped = false, ready = false;
   while (!ready || !s->init)
     {
-      char t = recv_msg (s->ctl, msg, sizeof msg);
+      char t = fb_init_recv (s->ctl, msg, sizeof msg);
       if (t == 'P')
         s->init = (pid_t) atoi (msg);
       else if (t == 'S')
@@ -537,7 +384,7 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
             return fb_error_prefix (err, "service \"%s\"", s->plan->name);
           if (!lab->plan.on_listener)
             close (fd);
-          send_msg (s->ctl, 'A', NULL, 0);
+          fb_init_send (s->ctl, 'A', NULL, 0);
         }
     }
   close (s->ctl);

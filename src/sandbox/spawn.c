@@ -1,0 +1,121 @@
+/* Starting faultbox-init (keeper.c), which the build links statically and
+ * embeds here (init_blob.S): exec'd from a memfd, it needs no install path
+ * and is the one the library was built with. Started with vfork semantics,
+ * so the runner's address space is never copied. */
+#include "sandbox/init.h"
+#include "util/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3: asked for where vm.memfd_noexec makes memfds non-executable */
+#endif
+
+extern const char fb_init_blob[], fb_init_blob_end[];
+
+static pthread_once_t blob_once = PTHREAD_ONCE_INIT;
+static int blob_fd = -1, blob_errno;
+static const char *blob_step = "";
+
+/* One sealed memfd per process, holding the binary; never closed. */
+static void
+make_blob (void)
+{
+  int fd = memfd_create ("faultbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create ("faultbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  blob_step = "memfd_create";
+  size_t len = (size_t) (fb_init_blob_end - fb_init_blob), done = 0;
+  while (fd >= 0 && done < len)
+    {
+      ssize_t n = write (fd, fb_init_blob + done, len - done);
+      if (n <= 0)
+        {
+          blob_step = "write";
+          close (fd);
+          fd = -1;
+          break;
+        }
+      done += (size_t) n;
+    }
+  if (fd >= 0 && fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+    {
+      blob_step = "seal";
+      close (fd);
+      fd = -1;
+    }
+  blob_errno = fd < 0 ? errno : 0;
+  blob_fd = fd;
+}
+
+typedef struct {
+  const int *fds;
+  size_t n;
+  char **argv;
+  int err;
+} spawn_args;
+
+/* The child shares our memory until it execs: only syscalls here. */
+__attribute__ ((no_sanitize ("address", "undefined"))) static int
+spawn_child (void *p)
+{
+  spawn_args *s = p;
+  static char *const envp[] = { NULL };
+  for (size_t i = 0; i < s->n; i++)
+    if (s->fds[i] >= 0 && fcntl (s->fds[i], F_SETFD, 0) < 0)
+      {
+        s->err = errno;
+        _exit (127);
+      }
+  syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
+  s->err = errno;
+  _exit (127);
+}
+
+pid_t
+fb_init_spawn (const fb_init_args *a, fb_error *err)
+{
+  pthread_once (&blob_once, make_blob);
+  if (blob_fd < 0)
+    return fb_error_setsys (err, blob_errno, "cannot load faultbox-init (%s)", blob_step);
+  _cleanup_buf_ fb_buf cfg = FB_BUF_INIT;
+  fb_init_pack (a, &cfg);
+  _cleanup_close_ int cfd = memfd_create ("faultbox-init-config", MFD_CLOEXEC);
+  if (cfd < 0 || write (cfd, cfg.data, cfg.len) != (ssize_t) cfg.len)
+    return fb_error_setsys (err, errno, "cannot pass the sandbox's configuration");
+  char num[5][16];
+  int fds[] = { a->ctl, a->cgfd, a->lab_netns, cfd };
+  for (size_t i = 0; i < 4; i++)
+    snprintf (num[i], sizeof num[i], "%d", fds[i]);
+  snprintf (num[4], sizeof num[4], "%d", (int) getpid ());
+  char *argv[] = { "faultbox-init", num[0], num[1], num[2], num[3], num[4], NULL };
+  spawn_args s = { .fds = fds, .n = 4, .argv = argv };
+  /* no handler of ours may run on the child's stack while it shares our
+   * memory; the keeper unblocks them */
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  char stack[32768] __attribute__ ((aligned (16))); /* ours is suspended meanwhile */
+  pid_t pid = clone (spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
+  int e = pid < 0 ? errno : s.err;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (pid < 0)
+    return fb_error_setsys (err, e, "cannot start faultbox-init");
+  if (s.err)
+    {
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      return fb_error_setsys (err, e, "cannot exec faultbox-init");
+    }
+  return pid;
+}
