@@ -58,6 +58,21 @@ link_up (nl_sock *sk, const char *name, fb_error *err)
   return 0;
 }
 
+/* link_up for a link whose index we know: one request, no lookup */
+static int
+set_up (nl_sock *sk, int ifindex, const char *name, fb_error *err)
+{
+  struct rtnl_link *old = rtnl_link_alloc (), *chg = rtnl_link_alloc ();
+  rtnl_link_set_ifindex (old, ifindex);
+  rtnl_link_set_flags (chg, IFF_UP);
+  int r = rtnl_link_change (sk, old, chg, 0);
+  rtnl_link_put (chg);
+  rtnl_link_put (old);
+  if (r < 0)
+    return fb_error_set (err, EIO, "netlink: cannot bring %s up: %s", name, nl_geterror (r));
+  return 0;
+}
+
 static int
 add_addr (nl_sock *sk, int ifindex, uint32_t addr, int prefix, fb_error *err)
 {
@@ -151,9 +166,14 @@ int
 fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
-  if (fb_net_route_socket (&sk, err) < 0 || link_up (sk, "lo", err) < 0 || link_up (sk, "eth0", err) < 0)
+  if (fb_net_route_socket (&sk, err) < 0)
     return -1;
   int idx = (int) if_nametoindex ("eth0");
+  if (idx <= 0)
+    return fb_error_setsys (err, errno, "netlink: no link eth0");
+  /* lo is LOOPBACK_IFINDEX in every namespace */
+  if (set_up (sk, 1, "lo", err) < 0 || set_up (sk, idx, "eth0", err) < 0)
+    return -1;
   if (add_addr (sk, idx, addr, prefix, err) < 0)
     return -1;
   struct rtnl_route *rt = rtnl_route_alloc ();
