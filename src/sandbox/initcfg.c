@@ -1,5 +1,5 @@
-/* What a keeper needs to know, as bytes: it is exec'd, so it shares no
- * memory with the runner. Numbers are u64 in host order (both ends are
+/* What init needs to know, as bytes: it is exec'd, so it shares no memory
+ * with the runner. Numbers are u64 in host order (both ends are
  * the same machine), strings a u64 length (NONE for NULL) then the bytes
  * and a NUL, so that unpacking can point into the buffer. */
 #include "sandbox/init.h"
@@ -42,11 +42,8 @@ void
 fb_init_pack (const fb_init_args *a, fb_buf *b)
 {
   const fb_service_plan *p = a->plan;
-  put_u64 (b, a->wait_cgroup);
   put_str (b, a->workdir);
   put_str (b, a->log_path);
-  put_str (b, a->veth);
-  put_u64 (b, (uint64_t) a->bridge);
   put_u64 (b, a->addr);
   put_u64 (b, (uint64_t) a->prefix);
   put_u64 (b, a->gateway);
@@ -132,11 +129,8 @@ fb_init_unpack (char *data, size_t len, fb_init_args *a, fb_service_plan *p)
   cursor c = { data, data + len, false };
   *p = (fb_service_plan) { 0 };
   a->plan = p;
-  a->wait_cgroup = get_u64 (&c);
   a->workdir = get_str (&c);
   a->log_path = get_str (&c);
-  a->veth = get_str (&c);
-  a->bridge = (int) get_u64 (&c);
   a->addr = (uint32_t) get_u64 (&c);
   a->prefix = (int) get_u64 (&c);
   a->gateway = (uint32_t) get_u64 (&c);
@@ -174,7 +168,7 @@ fb_init_unpack (char *data, size_t len, fb_init_args *a, fb_service_plan *p)
   p->rootfs = get_str (&c);
   p->caps_add = get_u64 (&c);
   p->caps_drop = get_u64 (&c);
-  return c.bad || c.p != c.end || !p->name || !p->argv || !p->argv[0] || !a->workdir || !a->log_path || !a->veth
+  return c.bad || c.p != c.end || !p->name || !p->argv || !p->argv[0] || !a->workdir || !a->log_path
              ? -1 : 0;
 }
 

@@ -38,11 +38,10 @@ typedef struct lab_svc {
   char addr_str[INET_ADDRSTRLEN];
   char *log_path;
   fb_cgroup cgroup;
-  pid_t keeper;           /* our child: waits for init and dies with us */
-  int pidfd;              /* the keeper's, readable once it exited; -1 if none */
-  pid_t init;             /* PID 1 of the service's namespaces */
+  pid_t init;             /* PID 1 of the service's namespaces, our child */
+  int pidfd;              /* init's, readable once it exited */
   int ctl;                /* control socket to init, -1 when idle */
-  bool started, exited;   /* started: it has a sandbox (a keeper) */
+  bool started, exited;   /* started: it has a sandbox (an init) */
   bool go;                /* told to start the service */
   int code;
 } lab_svc;
@@ -305,10 +304,38 @@ start_fail (lab_svc *s, fb_error *err, const char *fmt, const char *detail)
   return fb_error_set (err, EIO, fmt, s->plan->name, detail);
 }
 
-/* Makes the service's sandbox: cgroup, keeper, namespaces, veth, and init,
- * which sets up the network and root and then waits for our 'G'. All of a
- * lab's sandboxes are made at once, in parallel, when the lab is created:
- * a service's is ready by the time the ones it depends on are healthy. */
+/* Makes a network namespace with the service's end of its veth in it,
+ * made from the lab's side (so that init finds its eth0 at once), and
+ * starts init there. The calling thread passes through both namespaces
+ * and returns home. */
+static pid_t
+spawn_init (fb_lab *lab, size_t idx, const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
+{
+  if (unshare (CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot create namespaces");
+  pid_t pid = -1;
+  fb_net_no_ipv6_on_new_links ();
+  _cleanup_close_ int own = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  char veth[IFNAMSIZ];
+  port_name (lab, idx, veth);
+  if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
+    fb_error_setsys (err, errno, "cannot enter the lab network");
+  else if (fb_net_make_veth (veth, lab->bridge, own, err) == 0)
+    {
+      if (setns (own, CLONE_NEWNET) < 0)
+        abort (); /* init would start in the lab network */
+      pid = fb_init_spawn (a, cgfd, pidfd, err);
+    }
+  if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+    abort (); /* a thread stranded in the lab would send the runner's traffic there */
+  return pid;
+}
+
+/* Makes the service's sandbox: cgroup, namespaces, veth, and init, which
+ * sets up the network and root and then waits for our 'G'. All of a lab's
+ * sandboxes are made at once, when the lab is created, and set themselves
+ * up in parallel: a service's is ready by the time the ones it depends on
+ * are healthy. */
 static int
 prepare_service (fb_lab *lab, size_t idx, fb_error *err)
 {
@@ -321,30 +348,21 @@ prepare_service (fb_lab *lab, size_t idx, fb_error *err)
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return fb_error_setsys (err, errno, "service \"%s\": socketpair", s->plan->name);
-  char veth[IFNAMSIZ];
-  port_name (lab, idx, veth);
-  fb_init_args a = { .plan = s->plan, .ctl = sp[1], .cgfd = cgfd, .lab_netns = lab->lab_netns,
-                     .wait_cgroup = has_v1 (&s->cgroup), .workdir = lab->workdir, .log_path = s->log_path,
-                     .veth = veth, .bridge = lab->bridge, .addr = s->addr, .prefix = LAB_PREFIX,
-                     .gateway = lab->worker_addr };
-  pid_t keeper = fb_init_spawn (&a, err);
+  fb_init_args a = { .plan = s->plan, .ctl = sp[1], .workdir = lab->workdir, .log_path = s->log_path,
+                     .addr = s->addr, .prefix = LAB_PREFIX, .gateway = lab->worker_addr };
+  pid_t init = spawn_init (lab, idx, &a, cgfd, &s->pidfd, err);
   close (sp[1]);
-  if (keeper < 0)
+  if (init < 0)
     {
       close (sp[0]);
       return fb_error_prefix (err, "service \"%s\"", s->plan->name);
     }
-  s->keeper = keeper;
-  s->pidfd = (int) syscall (SYS_pidfd_open, keeper, 0);
+  s->init = init;
   s->ctl = sp[0];
   s->started = true;
-  /* v1 limits by pid (init inherits them); the v2 cgroup init is cloned into */
-  if (has_v1 (&s->cgroup))
-    {
-      if (fb_cgroup_attach (&s->cgroup, keeper, false, err) < 0)
-        return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-      fb_init_send (s->ctl, 'C', NULL, 0);
-    }
+  /* v1 limits by pid, before init starts the service (which inherits them) */
+  if (has_v1 (&s->cgroup) && fb_cgroup_attach (&s->cgroup, init, false, err) < 0)
+    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
   return 0;
 }
 
@@ -358,34 +376,24 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
   char msg[512];
   s->go = true;
   fb_init_send (s->ctl, 'G', NULL, 0);
-  /* The keeper's 'P' (init's pid) and init's own messages race: init may
-   * stop its service ('S', waiting for our 'A') or exec it ('R') first. */
-  bool stopped = false, ready = false;
-  while (!ready || !s->init)
+  /* init may first stop its service ('S', waiting for our 'A') */
+  for (;;)
     {
       char t = fb_init_recv (s->ctl, msg, sizeof msg);
-      if (t == 'P')
-        s->init = (pid_t) atoi (msg);
-      else if (t == 'S')
-        stopped = true;
-      else if (t == 'R')
-        ready = true;
-      else
+      if (t == 'R')
+        break;
+      if (t != 'S')
         return start_fail (s, err, "service \"%s\": %s", t == 'E' ? msg : "its sandbox died while starting");
-      if (stopped && s->init)
-        {
-          /* the service stopped itself after installing its filter */
-          stopped = false;
-          pid_t child = fb_first_child (s->init);
-          int fd = child > 0 ? fb_take_seccomp_listener (child, err) : fb_error_set (err, ESRCH, "no service process");
-          if (fd < 0)
-            return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-          if (lab->plan.on_listener && lab->plan.on_listener (lab->plan.ctx, idx, child, fd, err) < 0)
-            return fb_error_prefix (err, "service \"%s\"", s->plan->name);
-          if (!lab->plan.on_listener)
-            close (fd);
-          fb_init_send (s->ctl, 'A', NULL, 0);
-        }
+      /* the service stopped itself after installing its filter */
+      pid_t child = fb_first_child (s->init);
+      int fd = child > 0 ? fb_take_seccomp_listener (child, err) : fb_error_set (err, ESRCH, "no service process");
+      if (fd < 0)
+        return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+      if (lab->plan.on_listener && lab->plan.on_listener (lab->plan.ctx, idx, child, fd, err) < 0)
+        return fb_error_prefix (err, "service \"%s\"", s->plan->name);
+      if (!lab->plan.on_listener)
+        close (fd);
+      fb_init_send (s->ctl, 'A', NULL, 0);
     }
   close (s->ctl);
   s->ctl = -1;
@@ -436,13 +444,13 @@ fb_lab_service_log (const fb_lab *lab, size_t idx)
 static void
 reap (lab_svc *s, int options)
 {
-  if (!s->started || s->exited || s->keeper <= 0)
+  if (!s->started || s->exited)
     return;
   int status;
   pid_t r;
-  while ((r = waitpid (s->keeper, &status, options)) < 0 && errno == EINTR)
+  while ((r = waitpid (s->init, &status, options)) < 0 && errno == EINTR)
     ;
-  if (r == s->keeper)
+  if (r == s->init)
     {
       s->exited = true;
       s->code = WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
@@ -690,8 +698,8 @@ fb_lab_service_oom (const fb_lab *lab, size_t idx)
   return fb_cgroup_oom_killed (&lab->svcs[idx].cgroup);
 }
 
-/* Until every started service exited or the deadline passed: a keeper's
- * pidfd turns readable when it exits (without one, poll every ms). */
+/* Until every started service exited or the deadline passed: init's
+ * pidfd turns readable when it exits. */
 static void
 wait_exits (fb_lab *lab, int64_t deadline)
 {
@@ -703,10 +711,7 @@ wait_exits (fb_lab *lab, int64_t deadline)
       int ms = (int) ((left + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
       for (size_t i = 0; i < lab->plan.n_services; i++)
         if (lab->svcs[i].started && !fb_lab_service_exited (lab, i, NULL))
-          {
-            p[np++] = (struct pollfd) { .fd = lab->svcs[i].pidfd, .events = POLLIN };
-            ms = lab->svcs[i].pidfd < 0 && ms > 1 ? 1 : ms;
-          }
+          p[np++] = (struct pollfd) { .fd = lab->svcs[i].pidfd, .events = POLLIN };
       if (!np || left <= 0)
         break;
       poll (p, np, ms);
@@ -732,9 +737,7 @@ fb_lab_stop (fb_lab *lab)
       if (s->started && !s->exited)
         {
           fb_cgroup_kill (&s->cgroup);
-          kill (s->keeper, SIGKILL);
-          if (s->init > 0)
-            kill (s->init, SIGKILL);
+          kill (s->init, SIGKILL);
           reap (s, 0);
         }
     }

@@ -1,7 +1,6 @@
-/* Starting faultbox-init (keeper.c), which the build links statically and
- * embeds here (init_blob.S): exec'd from a memfd, it needs no install path
- * and is the one the library was built with. Started with vfork semantics,
- * so the runner's address space is never copied. */
+/* Starting faultbox-init (init_main.c), which the build links statically
+ * and embeds here (init_blob.S): exec'd from a memfd, it needs no install
+ * path and is the one the library was built with. */
 #include "sandbox/init.h"
 #include "util/cleanup.h"
 
@@ -13,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,32 +58,43 @@ make_blob (void)
   blob_fd = fd;
 }
 
+#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+
 typedef struct {
-  const int *fds;
-  size_t n;
+  int ctl, cfd, cgfd;
   char **argv;
   int err;
+  const char *step;
 } spawn_args;
 
-/* The child shares our memory until it execs: only syscalls here. */
+/* The child shares our memory (our thread waits) until it execs: only
+ * syscalls here, and nothing another of the runner's threads may lock. */
 __attribute__ ((no_sanitize ("address", "undefined"))) static int
-spawn_child (void *p)
+exec_init (void *p)
 {
   spawn_args *s = p;
   static char *const envp[] = { NULL };
-  for (size_t i = 0; i < s->n; i++)
-    if (s->fds[i] >= 0 && fcntl (s->fds[i], F_SETFD, 0) < 0)
-      {
-        s->err = errno;
-        _exit (127);
-      }
-  syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (s->cgfd >= 0)
+    {
+      s->step = "cannot join its cgroup";
+      int procs = openat (s->cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+      if (procs < 0 || write (procs, "0", 1) != 1)
+        {
+          s->err = errno;
+          _exit (127);
+        }
+      close (procs);
+    }
+  s->step = "cannot exec faultbox-init";
+  if (fcntl (s->ctl, F_SETFD, 0) == 0 && fcntl (s->cfd, F_SETFD, 0) == 0)
+    syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
   s->err = errno;
   _exit (127);
 }
 
 pid_t
-fb_init_spawn (const fb_init_args *a, fb_error *err)
+fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
 {
   pthread_once (&blob_once, make_blob);
   if (blob_fd < 0)
@@ -93,29 +104,28 @@ fb_init_spawn (const fb_init_args *a, fb_error *err)
   _cleanup_close_ int cfd = memfd_create ("faultbox-init-config", MFD_CLOEXEC);
   if (cfd < 0 || write (cfd, cfg.data, cfg.len) != (ssize_t) cfg.len)
     return fb_error_setsys (err, errno, "cannot pass the sandbox's configuration");
-  char num[5][16];
-  int fds[] = { a->ctl, a->cgfd, a->lab_netns, cfd };
-  for (size_t i = 0; i < 4; i++)
-    snprintf (num[i], sizeof num[i], "%d", fds[i]);
-  snprintf (num[4], sizeof num[4], "%d", (int) getpid ());
-  char *argv[] = { "faultbox-init", num[0], num[1], num[2], num[3], num[4], NULL };
-  spawn_args s = { .fds = fds, .n = 4, .argv = argv };
-  /* no handler of ours may run on the child's stack while it shares our
-   * memory; the keeper unblocks them */
+  char num[2][16];
+  snprintf (num[0], sizeof num[0], "%d", a->ctl);
+  snprintf (num[1], sizeof num[1], "%d", cfd);
+  char *argv[] = { "faultbox-init", num[0], num[1], NULL };
+  spawn_args s = { .ctl = a->ctl, .cfd = cfd, .cgfd = cgfd, .argv = argv };
+  /* no handler of ours may run on the child's stack; init unblocks them */
   sigset_t all, old;
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &old);
-  char stack[32768] __attribute__ ((aligned (16))); /* ours is suspended meanwhile */
-  pid_t pid = clone (spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
+  char stack[16384] __attribute__ ((aligned (16)));
+  pid_t pid = clone (exec_init, stack + sizeof stack,
+                     CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SERVICE_NS | SIGCHLD, &s, pidfd);
   int e = pid < 0 ? errno : s.err;
   pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (pid < 0)
-    return fb_error_setsys (err, e, "cannot start faultbox-init");
+    return fb_error_setsys (err, e, "cannot create namespaces");
   if (s.err)
     {
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
         ;
-      return fb_error_setsys (err, e, "cannot exec faultbox-init");
+      close (*pidfd);
+      return fb_error_setsys (err, e, "%s", s.step);
     }
   return pid;
 }
