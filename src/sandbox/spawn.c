@@ -63,6 +63,7 @@ make_blob (void)
 typedef struct {
   int ctl, cfd, cgfd;
   char **argv;
+  char path[32];         /* the binary as /proc/self/fd/N */
   int err;
   const char *step;
 } spawn_args;
@@ -88,7 +89,11 @@ exec_init (void *p)
     }
   s->step = "cannot exec faultbox-init";
   if (fcntl (s->ctl, F_SETFD, 0) == 0 && fcntl (s->cfd, F_SETFD, 0) == 0)
-    syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
+    {
+      syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
+      /* as fexecve does where execveat fails (Valgrind has none) */
+      execve (s->path, s->argv, envp);
+    }
   s->err = errno;
   _exit (127);
 }
@@ -109,6 +114,7 @@ fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
   snprintf (num[1], sizeof num[1], "%d", cfd);
   char *argv[] = { "faultbox-init", num[0], num[1], NULL };
   spawn_args s = { .ctl = a->ctl, .cfd = cfd, .cgfd = cgfd, .argv = argv };
+  snprintf (s.path, sizeof s.path, "/proc/self/fd/%d", blob_fd);
   /* no handler of ours may run on the child's stack; init unblocks them */
   sigset_t all, old;
   sigfillset (&all);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crash safety: SIGKILL of the runner at 50 seeded random points of a matrix
 # run (-j 2). After each kill every process of that runner (its workers, the
-# service keepers, inits and services) is gone within a second or so, and the
+# service inits and services) is gone within a second or so, and the
 # next run sweeps the cgroups and work dirs the dead runner left. CRASH_SEED
 # replays a run.
 # (SIGINT/SIGTERM and their partial results: test_jobs.sh.)
