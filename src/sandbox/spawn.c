@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +63,8 @@ make_blob (void)
 #define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
 
 typedef struct {
-  int ctl, cfd, cgfd;
+  int ctl, cfd;
+  int cgfd;              /* >= 0: the cgroup to join by itself */
   char **argv;
   char path[32];         /* the binary as /proc/self/fd/N */
   int err;
@@ -98,6 +101,39 @@ exec_init (void *p)
   _exit (127);
 }
 
+#if defined(__x86_64__)
+/* clone3_x86_64.S: clone3, the child running fn (arg) on ca's stack */
+long fb_clone3_call (struct clone_args *ca, size_t size, int (*fn) (void *), void *arg);
+#endif
+
+/* Starts exec_init (s) in the service's namespaces, with vfork semantics:
+ * where the kernel (5.7) and our assembler entry (x86_64) allow, clone3
+ * straight into its v2 cgroup; else clone, the child joining the cgroup
+ * by itself (which can wait for an RCU grace period in the kernel). */
+static pid_t
+clone_init (spawn_args *s, int cgfd, int *pidfd, char *stack, size_t size)
+{
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SERVICE_NS;
+#if defined(__x86_64__)
+  if (cgfd >= 0)
+    {
+      struct clone_args ca = { .flags = (uint64_t) flags | CLONE_INTO_CGROUP, .pidfd = (uint64_t) (uintptr_t) pidfd,
+                               .exit_signal = SIGCHLD, .stack = (uint64_t) (uintptr_t) stack, .stack_size = size,
+                               .cgroup = (uint64_t) cgfd };
+      long r = fb_clone3_call (&ca, sizeof ca, exec_init, s);
+      if (r >= 0)
+        return (pid_t) r;
+      if (r != -ENOSYS && r != -E2BIG && r != -EINVAL)
+        {
+          errno = (int) -r;
+          return -1;
+        }
+    }
+#endif
+  s->cgfd = cgfd;
+  return clone (exec_init, stack + size, flags | SIGCHLD, s, pidfd);
+}
+
 pid_t
 fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
 {
@@ -113,15 +149,14 @@ fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
   snprintf (num[0], sizeof num[0], "%d", a->ctl);
   snprintf (num[1], sizeof num[1], "%d", cfd);
   char *argv[] = { "faultbox-init", num[0], num[1], NULL };
-  spawn_args s = { .ctl = a->ctl, .cfd = cfd, .cgfd = cgfd, .argv = argv };
+  spawn_args s = { .ctl = a->ctl, .cfd = cfd, .cgfd = -1, .argv = argv };
   snprintf (s.path, sizeof s.path, "/proc/self/fd/%d", blob_fd);
   /* no handler of ours may run on the child's stack; init unblocks them */
   sigset_t all, old;
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &old);
   char stack[16384] __attribute__ ((aligned (16)));
-  pid_t pid = clone (exec_init, stack + sizeof stack,
-                     CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SERVICE_NS | SIGCHLD, &s, pidfd);
+  pid_t pid = clone_init (&s, cgfd, pidfd, stack, sizeof stack);
   int e = pid < 0 ? errno : s.err;
   pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (pid < 0)
@@ -131,6 +166,7 @@ fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
         ;
       close (*pidfd);
+      *pidfd = -1;
       return fb_error_setsys (err, e, "%s", s.step);
     }
   return pid;
