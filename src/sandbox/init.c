@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -412,10 +413,23 @@ echo_drain (echo *e, bool at_exit)
     echo_line (e, e->buf, e->len);
 }
 
-static _Noreturn void
-service_main (const fb_init_args *a, int logfd, int execpipe, const sigset_t *oldmask)
+typedef struct {
+  const fb_init_args *a;
+  int logfd, execpipe;
+  const sigset_t *oldmask;
+} service_start;
+
+/* The service's process until its exec. It shares our memory (CLONE_VM: a
+ * fork would copy our page tables and fault in every page either of us
+ * writes) but not our fds, and runs while we wait for it: plain syscalls
+ * only, and not raise(), which would read our thread id. */
+static int
+service_main (void *p)
 {
-  sigprocmask (SIG_SETMASK, oldmask, NULL);
+  const service_start *st = p;
+  const fb_init_args *a = st->a;
+  int logfd = st->logfd, execpipe = st->execpipe;
+  sigprocmask (SIG_SETMASK, st->oldmask, NULL);
   setsid ();
   int devnull = open ("/dev/null", O_RDONLY | O_CLOEXEC); /* only its dup2 on 0 stays */
   if (devnull >= 0)
@@ -443,7 +457,7 @@ service_main (const fb_init_args *a, int logfd, int execpipe, const sigset_t *ol
           _exit (126);
         }
       /* no routed syscall may run before the runner holds the listener */
-      raise (SIGSTOP);
+      kill (getpid (), SIGSTOP);
     }
   execve (a->plan->argv[0], a->plan->argv, a->plan->envp);
   int e = errno;
@@ -488,14 +502,11 @@ fb_init_main (const fb_init_args *a)
   int ep[2];
   if (pipe2 (ep, O_CLOEXEC) < 0)
     die ("pipe: %s", strerror (errno));
-  pid_t child = fork ();
+  static char stack[65536] __attribute__ ((aligned (16)));
+  service_start st = { .a = a, .logfd = logfd, .execpipe = ep[1], .oldmask = &old };
+  pid_t child = clone (service_main, stack + sizeof stack, CLONE_VM | SIGCHLD, &st);
   if (child < 0)
-    die ("fork: %s", strerror (errno));
-  if (child == 0)
-    {
-      close (ep[0]);
-      service_main (a, logfd, ep[1], &old);
-    }
+    die ("cannot start the service: %s", strerror (errno));
   close (ep[1]);
   close (logfd);
   if (a->plan->seccomp_filter)

@@ -4,6 +4,7 @@
 #include "sandbox/init.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ main (int argc, char **argv)
    * for this one's. */
   int keep[] = { a.ctl, cfg };
   close_all_but (keep, sizeof keep / sizeof keep[0]);
+  fcntl (a.ctl, F_SETFD, FD_CLOEXEC); /* inherited for the exec, not the service's */
   char *data;
   size_t len;
   fb_service_plan plan;

@@ -8,6 +8,7 @@
  *   openw PATH           open an existing PATH for writing (and write nothing)
  *   mknod PATH           make a null device node at PATH and write to it
  *   fds                  its open fds that are no socket (and not the listing's own)
+ *   unixfds              how many of its fds are AF_UNIX sockets (its own are TCP)
  *   symlink TARGET LINK  make a symlink
  *   env NAME             the variable's value, or "unset"
  *   caps                 "CapPrm=... CapEff=... CapBnd=..." from /proc/self/status
@@ -388,6 +389,14 @@ handle (char *line, char *out, size_t len)
     }
   else if (!strcmp (line, "fds"))
     do_fds (out, len);
+  else if (!strcmp (line, "unixfds"))
+    {
+      int unix_fds = 0, dom;
+      socklen_t sl = sizeof dom;
+      for (int fd = 0; fd < 1024; fd++)
+        unix_fds += getsockopt (fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) == 0 && dom == AF_UNIX;
+      snprintf (out, len, "%d", unix_fds);
+    }
   else if (sscanf (line, "symlink %255s %255s", a, b) == 2)
     snprintf (out, len, "%s", result (symlink (a, b) == 0));
   else if (sscanf (line, "env %255s", a) == 1)
