@@ -1,5 +1,5 @@
 /* faultbox-init: a service's init (init.c), started by fb_init_spawn only.
- * Static, so that it starts without the dynamic loader and forks small.
+ * Static, so that it starts without the dynamic loader.
  * Usage: faultbox-init CTL CONFIG */
 #include "sandbox/init.h"
 
