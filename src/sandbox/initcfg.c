@@ -102,7 +102,7 @@ get_str (cursor *c)
   uint64_t n = get_u64 (c);
   if (n == NONE)
     return NULL;
-  char *s = take (c, n < NONE ? n + 1 : n);
+  char *s = take (c, n + 1);
   if (s && s[n] != '\0')
     c->bad = true;
   return c->bad ? NULL : s;
