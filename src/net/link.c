@@ -18,6 +18,8 @@
 
 typedef struct nl_sock nl_sock;
 
+#define LOOPBACK_IFINDEX 1 /* lo's, in every network namespace (as the kernel defines it) */
+
 static void
 sock_freep (nl_sock **s)
 {
@@ -41,26 +43,9 @@ fb_net_route_socket (nl_sock **out, fb_error *err)
   return 0;
 }
 
+/* Brings link ifindex (called name in errors) up: one request, no lookup. */
 static int
-link_up (nl_sock *sk, const char *name, fb_error *err)
-{
-  struct rtnl_link *old = NULL;
-  int r = rtnl_link_get_kernel (sk, 0, name, &old);
-  if (r < 0)
-    return fb_error_set (err, ENODEV, "netlink: no link %s: %s", name, nl_geterror (r));
-  struct rtnl_link *chg = rtnl_link_alloc ();
-  rtnl_link_set_flags (chg, IFF_UP);
-  r = rtnl_link_change (sk, old, chg, 0);
-  rtnl_link_put (chg);
-  rtnl_link_put (old);
-  if (r < 0)
-    return fb_error_set (err, EIO, "netlink: cannot bring %s up: %s", name, nl_geterror (r));
-  return 0;
-}
-
-/* link_up for a link whose index we know: one request, no lookup */
-static int
-set_up (nl_sock *sk, int ifindex, const char *name, fb_error *err)
+link_up (nl_sock *sk, int ifindex, const char *name, fb_error *err)
 {
   struct rtnl_link *old = rtnl_link_alloc (), *chg = rtnl_link_alloc ();
   rtnl_link_set_ifindex (old, ifindex);
@@ -99,7 +84,7 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
   if (fb_net_route_socket (&sk, err) < 0)
     return -1;
-  if (link_up (sk, "lo", err) < 0)
+  if (link_up (sk, LOOPBACK_IFINDEX, "lo", err) < 0)
     return -1;
   struct rtnl_link *br = rtnl_link_bridge_alloc ();
   rtnl_link_set_name (br, name);
@@ -116,7 +101,7 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
   if (r < 0)
     return fb_error_set (err, EIO, "netlink: cannot create bridge %s: %s", name, nl_geterror (r));
   int idx = (int) if_nametoindex (name);
-  if (idx <= 0 || add_addr (sk, idx, addr, prefix, err) < 0 || link_up (sk, name, err) < 0)
+  if (idx <= 0 || add_addr (sk, idx, addr, prefix, err) < 0 || link_up (sk, idx, name, err) < 0)
     return err && err->code ? -err->code : -EIO;
   *ifindex = idx;
   return 0;
@@ -158,7 +143,9 @@ fb_net_no_ipv6_on_new_links (void)
   if (fd < 0)
     return;
   if (write (fd, "1", 1) < 0)
-    errno = 0; /* the links work either way */
+    {
+      /* best effort: the links work either way */
+    }
   close (fd);
 }
 
@@ -171,8 +158,7 @@ fb_net_configure_service (uint32_t addr, int prefix, uint32_t gw, fb_error *err)
   int idx = (int) if_nametoindex ("eth0");
   if (idx <= 0)
     return fb_error_setsys (err, errno, "netlink: no link eth0");
-  /* lo is LOOPBACK_IFINDEX in every namespace */
-  if (set_up (sk, 1, "lo", err) < 0 || set_up (sk, idx, "eth0", err) < 0)
+  if (link_up (sk, LOOPBACK_IFINDEX, "lo", err) < 0 || link_up (sk, idx, "eth0", err) < 0)
     return -1;
   if (add_addr (sk, idx, addr, prefix, err) < 0)
     return -1;
