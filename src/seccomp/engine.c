@@ -100,12 +100,16 @@ struct fb_engine {
   int epfd, wakefd;
   pthread_t thread;
   bool stopping, draining; /* __atomic */
-  /* With one live service and nothing parked, the loop waits in the
+  /* Writers poke the loop (pokes counts those, seen is the loop's last
+   * look). With one live service and nothing parked, the loop waits in the
    * listener's RECV itself rather than in epoll (a syscall less per call);
-   * a writer that needs it back pokes (pokes counts those) and, while
-   * in_recv, signals the loop thread until it has seen the poke. */
-  uint64_t pokes, seen;  /* __atomic */
-  bool in_recv;          /* __atomic */
+   * a writer that needs it out of there kicks (kicks counts those) and,
+   * while in_recv, signals the loop thread until it has seen the kick.
+   * Plain pokes (garbage, releases, drain) need nothing from a loop in
+   * RECV, so they must not keep it out: a writer changing rules flat out
+   * would starve the service's calls. */
+  uint64_t pokes, seen, kicks, kicked; /* __atomic */
+  bool in_recv;                        /* __atomic */
   svc *solo;             /* the loop's: the only live service, or NULL */
   bool virtual_time;     /* set before the loop starts */
   int64_t vclock;        /* the loop's: the virtual clock, ns */
@@ -199,15 +203,14 @@ fb_engine_new (uint64_t seed, fb_engine_event_cb cb, void *ctx, fb_engine **out,
 }
 
 /* Makes the loop look at what writers left it: garbage, releases, drain.
- * Async-signal-safe. Returns the poke's ticket. */
-static uint64_t
+ * Async-signal-safe. */
+static void
 poke (fb_engine *e)
 {
-  uint64_t t = __atomic_add_fetch (&e->pokes, 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch (&e->pokes, 1, __ATOMIC_SEQ_CST);
   uint64_t one = 1;
   if (write (e->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
     abort ();
-  return t;
 }
 
 /* The signal that interrupts the loop's RECV; its handler does nothing. */
@@ -232,8 +235,9 @@ wake_handler_install (void)
 static void
 kick (fb_engine *e)
 {
-  uint64_t t = poke (e);
-  while (__atomic_load_n (&e->in_recv, __ATOMIC_SEQ_CST) && __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST) < t)
+  uint64_t t = __atomic_add_fetch (&e->kicks, 1, __ATOMIC_SEQ_CST);
+  poke (e);
+  while (__atomic_load_n (&e->in_recv, __ATOMIC_SEQ_CST) && __atomic_load_n (&e->kicked, __ATOMIC_SEQ_CST) < t)
     {
       pthread_kill (e->thread, WAKE_SIGNAL);
       struct timespec ts = { 0, 200000 };
@@ -975,6 +979,7 @@ static void
 on_wake (fb_engine *e, bool all)
 {
   uint64_t seen = __atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST), v;
+  uint64_t kicked = __atomic_load_n (&e->kicks, __ATOMIC_SEQ_CST);
   if (read (e->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
     abort ();
   pthread_mutex_lock (&e->lock);
@@ -1028,6 +1033,7 @@ on_wake (fb_engine *e, bool all)
   free (snaps);
   free (rules);
   __atomic_store_n (&e->seen, seen, __ATOMIC_SEQ_CST);
+  __atomic_store_n (&e->kicked, kicked, __ATOMIC_SEQ_CST);
 }
 
 /* Waits in the only live service's RECV. False when it got nothing: a
@@ -1037,9 +1043,9 @@ recv_solo (fb_engine *e, struct seccomp_notif *req)
 {
   __atomic_store_n (&e->in_recv, true, __ATOMIC_SEQ_CST);
   bool got = false;
-  if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST)
+  if (__atomic_load_n (&e->kicks, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->kicked, __ATOMIC_SEQ_CST)
       || __atomic_load_n (&e->stopping, __ATOMIC_SEQ_CST))
-    errno = EINTR; /* a poke came after all: see to it first */
+    errno = EINTR; /* a kick came after all: see to it first */
   else
     got = recv_one (e, e->solo, req);
   __atomic_store_n (&e->in_recv, false, __ATOMIC_SEQ_CST);
@@ -1060,7 +1066,9 @@ loop (void *arg)
   bool use_epoll = true; /* the first pass sees hang-ups and pokes from before */
   while (!__atomic_load_n (&e->stopping, __ATOMIC_ACQUIRE))
     {
-      if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST))
+      /* a kick may be counted before its poke is */
+      if (__atomic_load_n (&e->pokes, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->seen, __ATOMIC_SEQ_CST)
+          || __atomic_load_n (&e->kicks, __ATOMIC_SEQ_CST) != __atomic_load_n (&e->kicked, __ATOMIC_SEQ_CST))
         on_wake (e, false);
       if (!use_epoll && e->solo && !e->n_pend && !e->n_held)
         {

@@ -4,8 +4,9 @@
  *                        or denied), by a removed scope, and by teardown
  *   engine_probe drain   fb_engine_drain answers a pending delay at once
  *                        and lets later holds run
- *   engine_probe churn   rules added and removed while the child calls
- *                        getppid flat out: every call answered, no crash
+ *   engine_probe churn   rules added and removed (and the loop poked) while
+ *                        the child calls getppid flat out: every call
+ *                        answered, no crash
  *   engine_probe bench SYSCALL PROGRAM [ARGS]
  *                        PROGRAM under the engine with SYSCALL routed to it
  *                        and always allowed (tests/bench/notify) */
@@ -279,6 +280,10 @@ run_churn (void)
       if (fb_engine_add_rule (e, "child", &r, scopes + 1, NULL, &err) < 0)
         DIE ("%s", err.msg);
       fb_engine_remove_scope (e, scopes);
+      /* lock-free pokes on top (a drain stops no allow rule): a writer
+       * that outpaces the loop must not keep it from answering */
+      for (int k = 0; k < 50; k++)
+        fb_engine_drain (e);
     }
   printf ("scopes pushed and popped: %s\n", scopes > 10 ? "many" : "few");
   fb_engine_free (e);

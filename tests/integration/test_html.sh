@@ -68,13 +68,13 @@ chromium=$(command -v chromium || command -v chromium-browser || true)
 # shot HTML PNG: a 1200x900 screenshot with no network at all (its own
 # empty network namespace), with a throwaway profile
 shot() {
-  local t0 t1
+  local t0 t1 rc=0
   mkdir -p home
   t0=$(date +%s%N)
+  # (a failure is reported below, not by set -e)
   HOME="$TMP/home" timeout 120 unshare -n "$chromium" --headless --no-sandbox --disable-gpu --no-proxy-server \
     --no-first-run --hide-scrollbars --user-data-dir="$TMP/home/profile" --screenshot="$TMP/$2" \
-    --window-size=1200,900 "file://$TMP/$1" >chromium.log 2>&1
-  local rc=$?
+    --window-size=1200,900 "file://$TMP/$1" >chromium.log 2>&1 || rc=$?
   t1=$(date +%s%N)
   echo "chromium: $1 -> $2 in $(((t1 - t0) / 1000000)) ms (exit $rc)"
   [ -s "$2" ] || { fail "chromium wrote no $2"; tail -5 chromium.log; }
