@@ -197,3 +197,44 @@ fb_init_recv (int fd, char *payload, size_t len)
   snprintf (payload, len, "%s", buf + 1);
   return buf[0];
 }
+
+int
+fb_init_send_fds (int sock, const void *data, size_t len, const int *fds, size_t n)
+{
+  char cbuf[CMSG_SPACE (FB_INIT_MAX_FDS * sizeof (int))] = { 0 };
+  struct iovec iov = { (void *) data, len };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+  if (n)
+    {
+      m.msg_control = cbuf;
+      m.msg_controllen = CMSG_SPACE (n * sizeof (int));
+      struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
+      *cm = (struct cmsghdr) { .cmsg_len = CMSG_LEN (n * sizeof (int)), .cmsg_level = SOL_SOCKET,
+                               .cmsg_type = SCM_RIGHTS };
+      memcpy (CMSG_DATA (cm), fds, n * sizeof (int));
+    }
+  ssize_t r;
+  while ((r = sendmsg (sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+    ;
+  return r < 0 ? -errno : 0;
+}
+
+ssize_t
+fb_init_recv_fds (int sock, void *data, size_t len, int *fds, size_t *n)
+{
+  char cbuf[CMSG_SPACE (FB_INIT_MAX_FDS * sizeof (int))];
+  struct iovec iov = { data, len };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t r;
+  while ((r = recvmsg (sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  *n = 0;
+  for (struct cmsghdr *cm = r >= 0 ? CMSG_FIRSTHDR (&m) : NULL; cm; cm = CMSG_NXTHDR (&m, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+      {
+        size_t k = (cm->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+        memcpy (fds + *n, CMSG_DATA (cm), k * sizeof (int));
+        *n += k;
+      }
+  return r;
+}

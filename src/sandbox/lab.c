@@ -313,22 +313,15 @@ spawn_init (fb_lab *lab, size_t idx, const fb_init_args *a, int cgfd, int *pidfd
 {
   if (unshare (CLONE_NEWNET) < 0)
     return fb_error_setsys (err, errno, "cannot create namespaces");
-  pid_t pid = -1;
   fb_net_no_ipv6_on_new_links ();
   _cleanup_close_ int own = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   char veth[IFNAMSIZ];
   port_name (lab, idx, veth);
-  if (own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0)
-    fb_error_setsys (err, errno, "cannot enter the lab network");
-  else if (fb_net_make_veth (veth, lab->bridge, own, err) == 0)
-    {
-      if (setns (own, CLONE_NEWNET) < 0)
-        abort (); /* init would start in the lab network */
-      pid = fb_init_spawn (a, cgfd, pidfd, err);
-    }
+  int r = own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0 ? fb_error_setsys (err, errno, "cannot enter the lab network")
+                                                              : fb_net_make_veth (veth, lab->bridge, own, err);
   if (setns (lab->home_netns, CLONE_NEWNET) < 0)
     abort (); /* a thread stranded in the lab would send the runner's traffic there */
-  return pid;
+  return r < 0 ? -1 : fb_init_spawn (a, own, cgfd, pidfd, err);
 }
 
 /* Makes the service's sandbox: cgroup, namespaces, veth, and init, which

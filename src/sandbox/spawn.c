@@ -1,21 +1,19 @@
-/* Starting faultbox-init (init_main.c), which the build links statically
- * and embeds here (init_blob.S): exec'd from a memfd, it needs no install
- * path and is the one the library was built with. */
+/* Starting inits through faultbox-init (init_main.c), the fork server that
+ * the build links statically and embeds here (init_blob.S): exec'd from a
+ * memfd, it needs no install path and is the one the library was built
+ * with. One server per process, started with its first lab. */
 #include "sandbox/init.h"
 #include "util/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,149 +23,140 @@
 
 extern const char fb_init_blob[], fb_init_blob_end[];
 
-static pthread_once_t blob_once = PTHREAD_ONCE_INIT;
-static int blob_fd = -1, blob_errno;
-static const char *blob_step = "";
-
-/* One sealed memfd per process, holding the binary; never closed. */
-static void
-make_blob (void)
+/* A sealed memfd holding the binary. */
+static int
+make_blob (fb_error *err)
 {
   int fd = memfd_create ("faultbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (fd < 0 && errno == EINVAL)
     fd = memfd_create ("faultbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  blob_step = "memfd_create";
+  if (fd < 0)
+    return fb_error_setsys (err, errno, "cannot load faultbox-init (memfd_create)");
   size_t len = (size_t) (fb_init_blob_end - fb_init_blob), done = 0;
-  while (fd >= 0 && done < len)
+  while (done < len)
     {
       ssize_t n = write (fd, fb_init_blob + done, len - done);
       if (n <= 0)
         {
-          blob_step = "write";
           close (fd);
-          fd = -1;
-          break;
+          return fb_error_setsys (err, n < 0 ? errno : EIO, "cannot load faultbox-init (write)");
         }
       done += (size_t) n;
     }
-  if (fd >= 0 && fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
     {
-      blob_step = "seal";
       close (fd);
-      fd = -1;
+      return fb_error_setsys (err, errno, "cannot load faultbox-init (seal)");
     }
-  blob_errno = fd < 0 ? errno : 0;
-  blob_fd = fd;
+  return fd;
 }
 
-#define SERVICE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+/* The fork server of this process (owner): a child of ours that forked
+ * processes of ours inherit but may not use, as its inits would be their
+ * parent's children. */
+static struct {
+  pthread_mutex_t lock;
+  pid_t owner, pid;
+  int sock;
+} server = { PTHREAD_MUTEX_INITIALIZER, 0, -1, -1 };
 
-typedef struct {
-  int ctl, cfd;
-  int cgfd;              /* >= 0: the cgroup to join by itself */
-  char **argv;
-  char path[32];         /* the binary as /proc/self/fd/N */
-  int err;
-  const char *step;
-} spawn_args;
-
-/* The child shares our memory (our thread waits) until it execs: only
- * syscalls here, and nothing another of the runner's threads may lock. */
-__attribute__ ((no_sanitize ("address", "undefined"))) static int
-exec_init (void *p)
+static void
+server_stop_locked (void)
 {
-  spawn_args *s = p;
-  static char *const envp[] = { NULL };
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (s->cgfd >= 0)
-    {
-      s->step = "cannot join its cgroup";
-      int procs = openat (s->cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-      if (procs < 0 || write (procs, "0", 1) != 1)
-        {
-          s->err = errno;
-          _exit (127);
-        }
-      close (procs);
-    }
-  s->step = "cannot exec faultbox-init";
-  if (fcntl (s->ctl, F_SETFD, 0) == 0 && fcntl (s->cfd, F_SETFD, 0) == 0)
-    {
-      syscall (SYS_execveat, blob_fd, "", s->argv, envp, AT_EMPTY_PATH);
-      /* as fexecve does where execveat fails (Valgrind has none) */
-      execve (s->path, s->argv, envp);
-    }
-  s->err = errno;
-  _exit (127);
+  if (server.sock >= 0)
+    close (server.sock);
+  server.sock = -1;
+  if (server.owner == getpid () && server.pid > 0)
+    while (waitpid (server.pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  server.pid = -1;
 }
 
-#if defined(__x86_64__)
-/* clone3_x86_64.S: clone3, the child running fn (arg) on ca's stack */
-long fb_clone3_call (struct clone_args *ca, size_t size, int (*fn) (void *), void *arg);
-#endif
-
-/* Starts exec_init (s) in the service's namespaces, with vfork semantics:
- * where the kernel (5.7) and our assembler entry (x86_64) allow, clone3
- * straight into its v2 cgroup; else clone, the child joining the cgroup
- * by itself (which can wait for an RCU grace period in the kernel). */
-static pid_t
-clone_init (spawn_args *s, int cgfd, int *pidfd, char *stack, size_t size)
+static int
+server_start_locked (fb_error *err)
 {
-  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SERVICE_NS;
-#if defined(__x86_64__)
-  if (cgfd >= 0)
+  if (server.sock >= 0 && server.owner == getpid ())
+    return 0;
+  server_stop_locked ();
+  _cleanup_close_ int blob = make_blob (err);
+  if (blob < 0)
+    return -1;
+  int sp[2];
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return fb_error_setsys (err, errno, "cannot start faultbox-init (socketpair)");
+  char path[32], sock[16], runner[16];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", blob);
+  snprintf (sock, sizeof sock, "%d", sp[1]);
+  snprintf (runner, sizeof runner, "%d", (int) getpid ());
+  char *argv[] = { "faultbox-init", sock, runner, NULL }, *envp[] = { NULL };
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, sp[1], sp[1]); /* the same fd: only its close-on-exec goes */
+  pid_t pid;
+  int r = posix_spawn (&pid, path, &fa, NULL, argv, envp);
+  posix_spawn_file_actions_destroy (&fa);
+  close (sp[1]);
+  if (r != 0)
     {
-      struct clone_args ca = { .flags = (uint64_t) flags | CLONE_INTO_CGROUP, .pidfd = (uint64_t) (uintptr_t) pidfd,
-                               .exit_signal = SIGCHLD, .stack = (uint64_t) (uintptr_t) stack, .stack_size = size,
-                               .cgroup = (uint64_t) cgfd };
-      long r = fb_clone3_call (&ca, sizeof ca, exec_init, s);
-      if (r >= 0)
-        return (pid_t) r;
-      if (r != -ENOSYS && r != -E2BIG && r != -EINVAL)
-        {
-          errno = (int) -r;
-          return -1;
-        }
+      close (sp[0]);
+      return fb_error_setsys (err, r, "cannot start faultbox-init");
     }
-#endif
-  s->cgfd = cgfd;
-  return clone (exec_init, stack + size, flags | SIGCHLD, s, pidfd);
+  server.owner = getpid ();
+  server.pid = pid;
+  server.sock = sp[0];
+  return 0;
+}
+
+/* One request to the server: false when it is gone (then stopped). */
+static bool
+ask_server (const int *fds, size_t n, fb_init_forked *out, int *pidfd)
+{
+  char c = 'C';
+  int got[FB_INIT_MAX_FDS];
+  size_t n_got = 0;
+  if (fb_init_send_fds (server.sock, &c, 1, fds, n) < 0
+      || fb_init_recv_fds (server.sock, out, sizeof *out, got, &n_got) != (ssize_t) sizeof *out)
+    {
+      for (size_t i = 0; i < n_got; i++)
+        close (got[i]);
+      server_stop_locked ();
+      return false;
+    }
+  *pidfd = n_got ? got[0] : -1;
+  for (size_t i = 1; i < n_got; i++)
+    close (got[i]);
+  return true;
 }
 
 pid_t
-fb_init_spawn (const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
+fb_init_spawn (const fb_init_args *a, int netns, int cgfd, int *pidfd, fb_error *err)
 {
-  pthread_once (&blob_once, make_blob);
-  if (blob_fd < 0)
-    return fb_error_setsys (err, blob_errno, "cannot load faultbox-init (%s)", blob_step);
   _cleanup_buf_ fb_buf cfg = FB_BUF_INIT;
   fb_init_pack (a, &cfg);
   _cleanup_close_ int cfd = memfd_create ("faultbox-init-config", MFD_CLOEXEC);
   if (cfd < 0 || write (cfd, cfg.data, cfg.len) != (ssize_t) cfg.len)
     return fb_error_setsys (err, errno, "cannot pass the sandbox's configuration");
-  char num[2][16];
-  snprintf (num[0], sizeof num[0], "%d", a->ctl);
-  snprintf (num[1], sizeof num[1], "%d", cfd);
-  char *argv[] = { "faultbox-init", num[0], num[1], NULL };
-  spawn_args s = { .ctl = a->ctl, .cfd = cfd, .cgfd = -1, .argv = argv };
-  snprintf (s.path, sizeof s.path, "/proc/self/fd/%d", blob_fd);
-  /* no handler of ours may run on the child's stack; init unblocks them */
-  sigset_t all, old;
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  char stack[16384] __attribute__ ((aligned (16)));
-  pid_t pid = clone_init (&s, cgfd, pidfd, stack, sizeof stack);
-  int e = pid < 0 ? errno : s.err;
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  if (pid < 0)
-    return fb_error_setsys (err, e, "cannot create namespaces");
-  if (s.err)
+  int fds[] = { a->ctl, cfd, netns, cgfd };
+  size_t n = cgfd >= 0 ? 4 : 3;
+  fb_init_forked out = { 0 };
+  pthread_mutex_lock (&server.lock);
+  /* a server that died (its thread went) is started again, once */
+  int r = 0;
+  bool asked = false;
+  for (int tries = 0; tries < 2 && !asked && r == 0; tries++)
     {
-      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-      close (*pidfd);
-      *pidfd = -1;
-      return fb_error_setsys (err, e, "%s", s.step);
+      r = server_start_locked (err);
+      asked = r == 0 && ask_server (fds, n, &out, pidfd);
     }
-  return pid;
+  pthread_mutex_unlock (&server.lock);
+  if (r < 0)
+    return -1;
+  if (!asked)
+    return fb_error_set (err, EPIPE, "faultbox-init exited");
+  if (out.pid < 0)
+    {
+      out.step[sizeof out.step - 1] = '\0';
+      return fb_error_setsys (err, -out.pid, "%s", out.step);
+    }
+  return out.pid;
 }
