@@ -91,8 +91,9 @@ uint64_t fb_cap_all_mask (void);
 /* A service name: letters, digits, '-' and '_', 1 to 40 of them. */
 bool fb_lab_valid_name (const char *name);
 
-/* The services die with the calling thread (their init's parent death
- * signal), so a lab is made by a thread that outlives it. */
+/* The services die with the thread that made the process's first lab
+ * (the parent death signal of their inits and of the fork server that
+ * makes them), so labs are made by one thread that outlives them. */
 int fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err);
 /* Starts one service (the runner orders them and waits for health between). */
 int fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err);

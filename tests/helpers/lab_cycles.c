@@ -3,10 +3,12 @@
  * network namespaces it or a process left in a lab cgroup still holds, as
  * "key value" lines for tests/integration/test_lab_cycles.sh. The first cycle is a warm-up, so
  * that what a process keeps for good (a cached socket, the fork server
- * of inits) is not a leak. */
+ * of inits) is not a leak. Halfway, the fork server is killed: the next
+ * lab must start (and reap) it anew. */
 #include "faultbox/lab.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +28,11 @@ count_dir (const char *path)
   return n;
 }
 
-/* The children of this process, but the one fork server of inits
- * (faultbox-forksv, made with the first lab and kept), counted apart. */
+/* The children of this process, but the fork server of inits
+ * (faultbox-forksv, made with the first lab and kept), counted apart in
+ * *servers (its pid in *server). */
 static size_t
-count_children (size_t *servers)
+count_children (size_t *servers, pid_t *server)
 {
   size_t n = 0;
   *servers = 0;
@@ -46,7 +49,10 @@ count_children (size_t *servers)
           snprintf (cp, sizeof cp, "/proc/%d/comm", pid);
           FILE *c = fopen (cp, "re");
           if (c && fgets (comm, sizeof comm, c) && !strcmp (comm, "faultbox-forksv\n"))
-            ++*servers;
+            {
+              ++*servers;
+              *server = pid;
+            }
           else
             n++;
           if (c)
@@ -190,16 +196,34 @@ main (int argc, char **argv)
   size_t fds_before = count_dir ("/proc/self/fd");
   struct timespec t0, t1;
   clock_gettime (CLOCK_MONOTONIC, &t0);
+  size_t servers;
+  pid_t server = 0, killed = 0;
   for (size_t i = 1; i <= n; i++)
-    if (cycle (&plan, ns + 2 * i) < 0)
-      return 1;
+    {
+      /* halfway, the fork server dies: the next lab starts another */
+      if (i == n / 2 && count_children (&servers, &server) == 0 && servers == 1 && kill (server, SIGKILL) == 0)
+        {
+          char st[64], line[256] = "", *state = NULL;
+          snprintf (st, sizeof st, "/proc/%d/stat", (int) server);
+          for (int k = 0; k < 500 && !(state && state[2] == 'Z'); k++, usleep (2000))
+            {
+              FILE *f = fopen (st, "re");
+              if (f && fgets (line, sizeof line, f))
+                state = strrchr (line, ')');
+              if (f)
+                fclose (f);
+            }
+          killed = server;
+        }
+      if (cycle (&plan, ns + 2 * i) < 0)
+        return 1;
+    }
   clock_gettime (CLOCK_MONOTONIC, &t1);
   double ms = ((double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6) / (double) n;
   printf ("cycles %zu\nms_per_cycle %.1f\n", n, ms);
   printf ("fds_before %zu\nfds_after %zu\n", fds_before, count_dir ("/proc/self/fd"));
-  size_t servers;
-  printf ("children %zu\n", count_children (&servers));
-  printf ("fork_servers %zu\n", servers);
+  printf ("children %zu\n", count_children (&servers, &server));
+  printf ("fork_servers %zu\nfork_server_replaced %d\n", servers, killed && server != killed);
   printf ("netns_alive %zu\n", count_alive (ns, 2 * (n + 1)));
   free (ns);
   return 0;

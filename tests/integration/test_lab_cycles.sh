@@ -30,6 +30,8 @@ echo "info: $(val ms_per_cycle) ms per create+start+destroy"
 [ "$(val children)" = 0 ] && ok "no child process left" || fail "$(val children) child processes left"
 [ "$(val fork_servers)" = 1 ] && ok "one fork server of inits, kept for the process's labs" \
   || fail "$(val fork_servers) fork servers"
+[ "$(val fork_server_replaced)" = 1 ] && ok "a killed fork server was replaced (and reaped)" \
+  || fail "the fork server killed halfway was not replaced"
 [ "$(val netns_alive)" = 0 ] && ok "no lab network namespace held by the runner or a process of its labs" \
   || fail "$(val netns_alive) lab network namespaces still held"
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" 2>/dev/null)
