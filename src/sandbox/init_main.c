@@ -105,21 +105,21 @@ fork_init (const int *fds, size_t n, int home, int *pidfd, fb_init_forked *out)
   /* (its exit signal is ours, SIGCHLD: clone3 takes none with CLONE_PARENT) */
   struct clone_args ca = { .flags = SERVICE_NS | CLONE_PARENT | CLONE_PIDFD, .pidfd = (uint64_t) (uintptr_t) pidfd };
   long pid = -1;
-  errno = EINVAL;
+  int join = -1;
   if (cgfd >= 0)
     {
       ca.flags |= CLONE_INTO_CGROUP;
       ca.cgroup = (uint64_t) cgfd;
       pid = syscall (SYS_clone3, &ca, sizeof ca);
+      /* without CLONE_INTO_CGROUP (before Linux 5.7), init joins by itself */
+      if (pid < 0 && (errno == E2BIG || errno == EINVAL))
+        {
+          ca.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+          join = cgfd;
+        }
     }
-  /* without CLONE_INTO_CGROUP (before Linux 5.7), init joins by itself */
-  int join = -1;
-  if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL))
-    {
-      ca.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
-      join = cgfd;
-      pid = syscall (SYS_clone3, &ca, sizeof ca);
-    }
+  if (cgfd < 0 || join >= 0)
+    pid = syscall (SYS_clone3, &ca, sizeof ca);
   int e = errno;
   if (pid == 0)
     init_child (ctl, cfg, join);

@@ -307,7 +307,7 @@ start_fail (lab_svc *s, fb_error *err, const char *fmt, const char *detail)
 /* Makes a network namespace with the service's end of its veth in it,
  * made from the lab's side (so that init finds its eth0 at once), and
  * starts init there. The calling thread passes through both namespaces
- * and returns home. */
+ * and returns home before init is asked for. */
 static pid_t
 spawn_init (fb_lab *lab, size_t idx, const fb_init_args *a, int cgfd, int *pidfd, fb_error *err)
 {
@@ -317,8 +317,9 @@ spawn_init (fb_lab *lab, size_t idx, const fb_init_args *a, int cgfd, int *pidfd
   _cleanup_close_ int own = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   char veth[IFNAMSIZ];
   port_name (lab, idx, veth);
-  int r = own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0 ? fb_error_setsys (err, errno, "cannot enter the lab network")
-                                                              : fb_net_make_veth (veth, lab->bridge, own, err);
+  int r = own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0
+              ? fb_error_setsys (err, errno, "cannot enter the lab network")
+              : fb_net_make_veth (veth, lab->bridge, own, err);
   if (setns (lab->home_netns, CLONE_NEWNET) < 0)
     abort (); /* a thread stranded in the lab would send the runner's traffic there */
   return r < 0 ? -1 : fb_init_spawn (a, own, cgfd, pidfd, err);

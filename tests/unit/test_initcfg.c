@@ -1,8 +1,14 @@
 /* The configuration the runner hands faultbox-init: what goes in comes out,
- * and a cut or corrupted one is refused rather than half-read. */
+ * and a cut or corrupted one is refused rather than half-read; the fork
+ * server's requests carry their fds. */
 #include "fb_test.h"
 
 #include "sandbox/init.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *const argv_[] = { "/usr/bin/redis-server", "--port", "6379", NULL };
 static char *const envp_[] = { "PATH=/usr/bin:/bin", "EMPTY=", NULL };
@@ -118,6 +124,46 @@ test_cut_or_corrupt_configuration_is_refused (void **state)
   free_unpacked (&q);
 }
 
+static void
+test_a_message_carries_its_fds (void **state)
+{
+  int sp[2], pipe_[2];
+  assert_int_equal (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+  assert_int_equal (pipe (pipe_), 0);
+  int sent[] = { pipe_[0], pipe_[1], sp[0] };
+  assert_int_equal (fb_init_send_fds (sp[0], "C", 1, sent, 3), 0);
+  assert_int_equal (fb_init_send_fds (sp[0], "x", 1, NULL, 0), 0);
+  char c;
+  int got[FB_INIT_MAX_FDS];
+  size_t n;
+  assert_int_equal (fb_init_recv_fds (sp[1], &c, 1, got, &n), 1);
+  assert_int_equal (c, 'C');
+  assert_int_equal (n, 3);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct stat a, b;
+      assert_int_equal (fstat (sent[i], &a), 0);
+      assert_int_equal (fstat (got[i], &b), 0);
+      assert_true (a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+      assert_true (fcntl (got[i], F_GETFD) & FD_CLOEXEC);
+    }
+  /* the fds work: what goes in the received pipe comes out of ours */
+  assert_int_equal (write (got[1], "k", 1), 1);
+  assert_int_equal (read (pipe_[0], &c, 1), 1);
+  assert_int_equal (c, 'k');
+  int none[FB_INIT_MAX_FDS];
+  assert_int_equal (fb_init_recv_fds (sp[1], &c, 1, none, &n), 1);
+  assert_int_equal (c, 'x');
+  assert_int_equal (n, 0);
+  for (int i = 0; i < 3; i++)
+    close (got[i]);
+  close (sp[0]);
+  assert_int_equal (fb_init_recv_fds (sp[1], &c, 1, got, &n), 0); /* EOF */
+  close (sp[1]);
+  close (pipe_[0]);
+  close (pipe_[1]);
+}
+
 int
 main (void)
 {
@@ -125,6 +171,7 @@ main (void)
     cmocka_unit_test (test_round_trip_keeps_every_field),
     cmocka_unit_test (test_absent_fields_stay_absent),
     cmocka_unit_test (test_cut_or_corrupt_configuration_is_refused),
+    cmocka_unit_test (test_a_message_carries_its_fds),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
