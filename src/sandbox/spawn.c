@@ -107,25 +107,31 @@ server_start_locked (fb_error *err)
   return 0;
 }
 
-/* One request to the server: false when it is gone (then stopped). */
-static bool
+/* One request to the server, stopped when it fails: NOT_TAKEN when the
+ * server was gone before it took the request (asking again is safe),
+ * NO_ANSWER when it went after (it may have forked an init). */
+enum { ANSWERED, NOT_TAKEN, NO_ANSWER };
+
+static int
 ask_server (const int *fds, size_t n, fb_init_forked *out, int *pidfd)
 {
   char c = 'C';
   int got[FB_INIT_MAX_FDS];
   size_t n_got = 0;
-  if (fb_init_send_fds (server.sock, &c, 1, fds, n) < 0
-      || fb_init_recv_fds (server.sock, out, sizeof *out, got, &n_got) != (ssize_t) sizeof *out)
-    {
-      for (size_t i = 0; i < n_got; i++)
-        close (got[i]);
-      server_stop_locked ();
-      return false;
-    }
-  *pidfd = n_got ? got[0] : -1;
-  for (size_t i = 1; i < n_got; i++)
-    close (got[i]);
-  return true;
+  int r = ANSWERED;
+  if (fb_init_send_fds (server.sock, &c, 1, fds, n) < 0)
+    r = NOT_TAKEN;
+  else if (fb_init_recv_fds (server.sock, out, sizeof *out, got, &n_got) != (ssize_t) sizeof *out)
+    r = NO_ANSWER;
+  *pidfd = -1;
+  for (size_t i = 0; i < n_got; i++)
+    if (r == ANSWERED && *pidfd < 0)
+      *pidfd = got[i];
+    else
+      close (got[i]);
+  if (r != ANSWERED)
+    server_stop_locked ();
+  return r;
 }
 
 pid_t
@@ -140,19 +146,21 @@ fb_init_spawn (const fb_init_args *a, int netns, int cgfd, int *pidfd, fb_error 
   size_t n = cgfd >= 0 ? 4 : 3;
   fb_init_forked out = { 0 };
   pthread_mutex_lock (&server.lock);
-  /* a server that died (its thread went) is started again, once */
-  int r = 0;
-  bool asked = false;
-  for (int tries = 0; tries < 2 && !asked && r == 0; tries++)
+  /* a server that died since the last lab (its thread went, a signal) is
+   * started again, once */
+  int r = 0, asked = NOT_TAKEN;
+  for (int tries = 0; tries < 2 && asked == NOT_TAKEN && r == 0; tries++)
     {
       r = server_start_locked (err);
-      asked = r == 0 && ask_server (fds, n, &out, pidfd);
+      if (r == 0)
+        asked = ask_server (fds, n, &out, pidfd);
     }
   pthread_mutex_unlock (&server.lock);
   if (r < 0)
     return -1;
-  if (!asked)
-    return fb_error_set (err, EPIPE, "faultbox-init exited");
+  if (asked != ANSWERED)
+    return fb_error_set (err, EPIPE, "faultbox-init (the fork server of inits) exited%s",
+                         asked == NO_ANSWER ? " while it made this service's init" : "");
   if (out.pid < 0)
     {
       out.step[sizeof out.step - 1] = '\0';
