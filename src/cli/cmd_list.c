@@ -1,5 +1,5 @@
 #include "cli/commands.h"
-#include "faultbox/spec.h"
+#include "faultbox/runner.h"
 #include "util/parse.h"
 
 #include <getopt.h>
@@ -49,7 +49,7 @@ run (int argc, char **argv)
       return 1;
     }
   size_t *sel, n;
-  if (fb_spec_select (spec, &o, &sel, &n, &err) < 0)
+  if (fb_run_select (spec, &o, &sel, &n, &err) < 0)
     {
       fb_spec_free (spec);
       return fb_cli_fail ("list: %s", err.msg);

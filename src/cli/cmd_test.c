@@ -3,7 +3,7 @@
 #include "cli/report_out.h"
 #include "faultbox/lab.h"
 #include "faultbox/report.h"
-#include "faultbox/spec.h"
+#include "faultbox/runner.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
@@ -98,7 +98,7 @@ dry_run (const fb_spec *s, const fb_test_options *o, FILE *out)
   for (size_t i = 0; i < p->n_services; i++)
     {
       fprintf (out, "  %s", p->services[i].name);
-      _cleanup_strv_ char **f = fb_spec_service_filter (s, i, o);
+      _cleanup_strv_ char **f = fb_run_service_filter (s, i, o);
       for (size_t k = 0; f && f[k]; k++)
         fprintf (out, "%s%s", k ? "," : "  (seccomp filter: ", f[k]);
       fputs (f ? ")\n" : "\n", out);
@@ -271,7 +271,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   sigaction (SIGTERM, &sa, NULL);
   fb_report rep = { .show_return_values = debug };
   int ret;
-  int rc = fb_spec_run (spec, &o, &rep, &err);
+  int rc = fb_run_tests (spec, &o, &rep, &err);
   clear_progress (&pc);
   fb_buf_free (&pc.line);
   if (rc < 0)

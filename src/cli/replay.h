@@ -7,7 +7,7 @@
 
 #include "faultbox/bundle.h"
 #include "faultbox/report.h"
-#include "faultbox/spec.h"
+#include "faultbox/runner.h"
 
 /* `faultbox test` (argv[0] "test"); with from, the spec is the bundle's. */
 int fb_cli_test (int argc, char **argv, const fb_bundle *from);

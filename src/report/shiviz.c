@@ -4,7 +4,7 @@
  * executions (one per test), then per event two lines, the description and
  * "<host> <vector clock as JSON>". ShiViz wants every host's own component
  * to start at 1 and grow by one per event, which is how the runner ticks
- * clocks (src/spec/faults.c). */
+ * clocks (src/lang/faults.c). */
 #include "faultbox/report.h"
 #include "util/buf.h"
 

@@ -1,69 +1,46 @@
-#include "runner/select.h"
-#include "util/alloc.h"
-
+/* Which tests a run selects: --test, then --shard. */
 #include <errno.h>
-#include <fnmatch.h>
-#include <regex.h>
 #include <stdlib.h>
-#include <string.h>
 
-struct fb_test_filter {
-  char *pattern;
-  bool is_regex;
-  bool is_glob;
-  regex_t re;
-};
+#include "runner/match.h"
+#include "runner/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
 
 int
-fb_test_filter_new (const char *pattern, fb_test_filter **out, fb_error *err)
+fb_run_select (const fb_spec *sp, const fb_test_options *o, size_t **out, size_t *n_out,
+                fb_error *err)
 {
-  fb_test_filter *f = FB_NEW (fb_test_filter);
-  if (pattern[0] == '~')
+  if (o->shards && (o->shard < 1 || o->shard > o->shards))
+    return fb_error_set (err, EINVAL, "shard %u/%u: the index must be 1..%u", o->shard, o->shards,
+                         o->shards);
+  fb_test_filter *filter = NULL;
+  if (o->filter && fb_test_filter_new (o->filter, &filter, err) < 0)
+    return -1;
+  size_t *sel = fb_xcalloc (sp->n_tests + 1, sizeof *sel);
+  size_t n = 0;
+  for (size_t i = 0; i < sp->n_tests; i++)
+    if (!filter || fb_test_filter_match (filter, sp->tests[i].name, NULL))
+      sel[n++] = i;
+  fb_test_filter_free (filter);
+  if (o->filter && !n)
     {
-      int r = regcomp (&f->re, pattern + 1, REG_EXTENDED | REG_NOSUB);
-      if (r != 0)
-        {
-          char msg[256];
-          regerror (r, &f->re, msg, sizeof msg);
-          free (f);
-          return fb_error_set (err, EINVAL, "invalid --test regex \"%s\": %s", pattern + 1, msg);
-        }
-      f->is_regex = true;
+      _cleanup_buf_ fb_buf names = FB_BUF_INIT;
+      for (size_t i = 0; i < sp->n_tests; i++)
+        fb_buf_printf (&names, "%s%s", i ? ", " : "", sp->tests[i].name);
+      free (sel);
+      return fb_error_set (err, ENOENT, "no test matched filter \"%s\" (available: %s)", o->filter,
+                           sp->n_tests ? fb_buf_str (&names) : "none");
     }
-  else
-    f->is_glob = strpbrk (pattern, "*?[") != NULL;
-  f->pattern = fb_xstrdup (pattern);
-  *out = f;
+  if (o->shards)
+    {
+      /* slices differ in size by at most one and cover every test once */
+      size_t lo = (o->shard - 1) * n / o->shards, hi = o->shard * n / o->shards;
+      for (size_t i = lo; i < hi; i++)
+        sel[i - lo] = sel[i];
+      n = hi - lo;
+    }
+  *out = sel;
+  *n_out = n;
   return 0;
-}
-
-static bool
-name_eq (const char *pat, const char *name, bool glob)
-{
-  return glob ? fnmatch (pat, name, 0) == 0 : strcmp (pat, name) == 0;
-}
-
-bool
-fb_test_filter_match (const fb_test_filter *f, const char *name, const char *matrix_scenario)
-{
-  if (f->is_regex)
-    return regexec (&f->re, name, 0, NULL, 0) == 0;
-  const char *bare = strncmp (name, "test_", 5) == 0 ? name + 5 : name;
-  if (name_eq (f->pattern, name, f->is_glob) || name_eq (f->pattern, bare, f->is_glob))
-    return true;
-  /* a matrix base "test_matrix_<scenario>" names all of its cells */
-  const char *base = strncmp (f->pattern, "test_", 5) == 0 ? f->pattern + 5 : f->pattern;
-  return matrix_scenario && !f->is_glob && strncmp (base, "matrix_", 7) == 0
-         && strcmp (base + 7, matrix_scenario) == 0;
-}
-
-void
-fb_test_filter_free (fb_test_filter *f)
-{
-  if (!f)
-    return;
-  if (f->is_regex)
-    regfree (&f->re);
-  free (f->pattern);
-  free (f);
 }

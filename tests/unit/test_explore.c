@@ -1,13 +1,13 @@
 #include "fb_test.h"
 
 #include "faultbox/engine.h"
-#include "spec/internal.h"
+#include "runner/internal.h"
 
 static void
 perm (uint64_t index, size_t n, const size_t *want)
 {
   size_t got[8];
-  spec_permutation (index, n, got);
+  runner_permutation (index, n, got);
   for (size_t i = 0; i < n; i++)
     assert_int_equal (got[i], want[i]);
 }
@@ -23,7 +23,7 @@ test_permutation_is_the_lehmer_code_of_the_index (void **state)
   /* modulo n! */
   perm (6, 3, (size_t[]) { 0, 1, 2 });
   perm (7, 2, (size_t[]) { 1, 0 });
-  spec_permutation (3, 0, NULL);
+  runner_permutation (3, 0, NULL);
 }
 
 static void
@@ -32,7 +32,7 @@ test_every_index_below_n_factorial_is_a_different_order (void **state)
   for (uint64_t i = 0; i < 120; i++)
     {
       size_t p[5];
-      spec_permutation (i, 5, p);
+      runner_permutation (i, 5, p);
       size_t code = 0;
       bool used[5] = { false };
       for (size_t k = 0; k < 5; k++)
@@ -45,7 +45,7 @@ test_every_index_below_n_factorial_is_a_different_order (void **state)
       for (uint64_t j = 0; j < i; j++)
         {
           size_t q[5], other = 0;
-          spec_permutation (j, 5, q);
+          runner_permutation (j, 5, q);
           for (size_t k = 0; k < 5; k++)
             other = other * 5 + q[k];
           assert_true (other != code);
@@ -56,13 +56,13 @@ test_every_index_below_n_factorial_is_a_different_order (void **state)
 static void
 test_runs_are_n_factorial_capped (void **state)
 {
-  assert_int_equal (spec_explore_runs (0), 1);
-  assert_int_equal (spec_explore_runs (1), 1);
-  assert_int_equal (spec_explore_runs (2), 2);
-  assert_int_equal (spec_explore_runs (4), 24);
-  assert_int_equal (spec_explore_runs (7), 5040);
-  assert_int_equal (spec_explore_runs (8), FB_EXPLORE_MAX_RUNS);
-  assert_int_equal (spec_explore_runs (40), FB_EXPLORE_MAX_RUNS);
+  assert_int_equal (runner_explore_runs (0), 1);
+  assert_int_equal (runner_explore_runs (1), 1);
+  assert_int_equal (runner_explore_runs (2), 2);
+  assert_int_equal (runner_explore_runs (4), 24);
+  assert_int_equal (runner_explore_runs (7), 5040);
+  assert_int_equal (runner_explore_runs (8), FB_EXPLORE_MAX_RUNS);
+  assert_int_equal (runner_explore_runs (40), FB_EXPLORE_MAX_RUNS);
 }
 
 static void

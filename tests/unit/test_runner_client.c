@@ -1,6 +1,6 @@
 #include "fb_test.h"
 
-#include "runner/client.h"
+#include "protocol/client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 #include "fb_test.h"
 
 #include "faultbox/plan.h"
-#include "runner/select.h"
+#include "runner/match.h"
 #include "util/alloc.h"
 
 static bool

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spec/internal.h"
+#include "runner/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -102,7 +102,7 @@ worker_main (jobs *j, int fd, pid_t parent)
   while (read_all (fd, &pos, sizeof pos))
     {
       fb_test_result t;
-      spec_run_one (j->sp, j->sel[pos], j->o, &t);
+      runner_run_test (j->sp, j->sel[pos], j->o, &t);
       _cleanup_buf_ fb_buf b = FB_BUF_INIT;
       fb_buf_append (&b, &pos, sizeof pos); /* room for the length */
       if (fb_test_result_json (&r, &t, &b, NULL) < 0)
@@ -293,7 +293,7 @@ serve (jobs *j, fb_error *err)
 }
 
 int
-spec_run_jobs (fb_spec *sp, const fb_test_options *o, const size_t *sel, size_t n,
+runner_run_workers (fb_spec *sp, const fb_test_options *o, const size_t *sel, size_t n,
                fb_report *rep, fb_error *err)
 {
   jobs j = { .sp = sp, .o = o, .sel = sel, .n = n, .rep = rep, .t0 = fb_now_ns () };

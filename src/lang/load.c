@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "sandbox/binpath.h"
-#include "spec/internal.h"
+#include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -984,22 +984,6 @@ const fb_plan *
 fb_spec_plan (const fb_spec *s)
 {
   return &s->plan;
-}
-
-char **
-fb_spec_service_filter (const fb_spec *s, size_t i, const fb_test_options *o)
-{
-  char **v = NULL;
-  size_t n = 0;
-  spec_strv_add (&v, &n, s->filters[i]);
-  if (o && o->virtual_time)
-    spec_strv_add (&v, &n, (char *const[]) { "nanosleep", "clock_nanosleep", "clock_gettime", NULL });
-  if (o && o->explore && s->has_parallel)
-    {
-      _cleanup_strv_ char **held = spec_explore_syscalls ();
-      spec_strv_add (&v, &n, held);
-    }
-  return v;
 }
 
 size_t

@@ -1,6 +1,6 @@
 /* `--test PATTERN`: which tests a run selects. */
-#ifndef FB_RUNNER_SELECT_H
-#define FB_RUNNER_SELECT_H
+#ifndef FB_RUNNER_MATCH_H
+#define FB_RUNNER_MATCH_H
 
 #include <stdbool.h>
 #include "faultbox/error.h"

@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner/client.h"
-#include "spec/internal.h"
+#include "protocol/client.h"
+#include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/cleanup.h"
 
 #define STEP_NEEDS_TEST "steps can only run inside a test"
 
@@ -229,6 +230,25 @@ typedef struct {
   bool done;             /* __atomic */
 } branch;
 
+/* What --explore holds inside parallel(): the calls that make the
+ * branches' effects. The runner holds and releases them. */
+static const char *const held_keywords[] = { "write", "read", "connect", "openat", "fsync",
+                                             "sendto", "recvfrom", "writev", NULL };
+
+char **
+spec_explore_syscalls (void)
+{
+  char **v = NULL;
+  size_t n = 0;
+  for (const char *const *k = held_keywords; *k; k++)
+    {
+      _cleanup_strv_ char **fam = NULL;
+      if (fb_syscall_family (*k, &fam, NULL) == 0)
+        spec_strv_add (&v, &n, fam);
+    }
+  return v;
+}
+
 static void *
 branch_main (void *p)
 {
@@ -283,7 +303,7 @@ b_parallel (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       b[i].fn = a->pos[i];
     }
   if (ss->opts->explore)
-    spec_explore_parallel (ss, n, branch_start, branch_done, b);
+    ss->explore_parallel (ss, n, branch_start, branch_done, b);
   else
     for (size_t i = 0; i < n; i++)
       branch_start (b, i);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec/internal.h"
+#include "runner/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -23,25 +23,8 @@
 #define QUIET_MAX_NS (1 * FB_NS_PER_S)
 #define POLL_NS (2 * FB_NS_PER_MS)
 
-static const char *const held_keywords[] = { "write", "read", "connect", "openat", "fsync",
-                                             "sendto", "recvfrom", "writev", NULL };
-
-char **
-spec_explore_syscalls (void)
-{
-  char **v = NULL;
-  size_t n = 0;
-  for (const char *const *k = held_keywords; *k; k++)
-    {
-      _cleanup_strv_ char **fam = NULL;
-      if (fb_syscall_family (*k, &fam, NULL) == 0)
-        spec_strv_add (&v, &n, fam);
-    }
-  return v;
-}
-
 uint64_t
-spec_explore_runs (size_t n)
+runner_explore_runs (size_t n)
 {
   uint64_t f = 1;
   for (size_t i = 2; i <= n && f < FB_EXPLORE_MAX_RUNS; i++)
@@ -50,7 +33,7 @@ spec_explore_runs (size_t n)
 }
 
 void
-spec_permutation (uint64_t index, size_t n, size_t *out)
+runner_permutation (uint64_t index, size_t n, size_t *out)
 {
   /* the factorial digits, from the last (base 1) up; what is left of
    * index past n! is dropped */
@@ -115,7 +98,7 @@ add_rules (fb_session *ss, char **syscalls, fb_action a, uint64_t scope)
 }
 
 void
-spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (void *ctx, size_t i),
+runner_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (void *ctx, size_t i),
                        bool (*branch_done) (void *ctx, size_t i), void *ctx)
 {
   _cleanup_strv_ char **syscalls = spec_explore_syscalls ();
@@ -143,7 +126,7 @@ spec_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start) (
   add_rules (ss, syscalls, FB_ACT_ALLOW, free_scope);
   _cleanup_free_ size_t *order = fb_xcalloc (n + 1, sizeof *order);
   _cleanup_free_ bool *gone = fb_xcalloc (n + 1, sizeof *gone);
-  spec_permutation (ss->explore_index, n, order);
+  runner_permutation (ss->explore_index, n, order);
   _cleanup_buf_ fb_buf desc = FB_BUF_INIT;
   for (size_t j = 0; j < n; j++)
     {

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "net/qdisc.h"
-#include "spec/internal.h"
+#include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/hash.h"

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner/client.h"
+#include "protocol/client.h"
 #include "sandbox/binpath.h"
-#include "spec/internal.h"
+#include "runner/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -293,7 +293,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         in->volumes[i][k] = (fb_bind){ s->volumes[k].src, s->volumes[k].dst, s->volumes[k].writable };
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
-      in->filters[i] = fb_spec_service_filter (sp, i, o);
+      in->filters[i] = fb_run_service_filter (sp, i, o);
       if (in->filters[i] && fb_filter_build (in->filters[i], &in->progs[i], &e) < 0)
         {
           fb_buf_printf (why, "service %s: %s", s->name, e.msg);
@@ -496,7 +496,8 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
 {
   fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns (),
                     .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS,
-                    .opts = o, .explore_index = explore_index };
+                    .opts = o, .explore_index = explore_index,
+                    .explore_parallel = runner_explore_parallel };
   pthread_mutex_init (&ss.mu, NULL);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
   ss.nondet = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.nondet);
@@ -667,7 +668,7 @@ report_matrix (const fb_spec *sp, const size_t *sel, size_t n_sel, fb_report *re
 }
 
 void
-spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t)
+runner_run_test (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t)
 {
   const spec_test *st = &sp->tests[test];
   uint64_t runs = o->explore == FB_EXPLORE_ALL ? 1 : o->runs ? o->runs : 1;
@@ -691,7 +692,7 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
       if (!k && (o->explore == FB_EXPLORE_ALL || o->explore == FB_EXPLORE_SAMPLE))
         {
           /* a test without parallel() has one order */
-          uint64_t orders = held == SIZE_MAX ? 1 : spec_explore_runs (held);
+          uint64_t orders = held == SIZE_MAX ? 1 : runner_explore_runs (held);
           runs = o->explore == FB_EXPLORE_ALL || runs > orders ? orders : runs;
         }
       if (o->check_determinism && t->result == FB_RESULT_PASS)
@@ -705,11 +706,11 @@ spec_run_one (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result
 }
 
 int
-fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *err)
+fb_run_tests (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *err)
 {
   _cleanup_free_ size_t *sel = NULL;
   size_t n_sel;
-  if (fb_spec_select (sp, o, &sel, &n_sel, err) < 0)
+  if (fb_run_select (sp, o, &sel, &n_sel, err) < 0)
     return -1;
   rep->star_file = fb_xstrdup (sp->file);
   rep->start_time = (int64_t) time (NULL);
@@ -719,7 +720,7 @@ fb_spec_run (fb_spec *sp, const fb_test_options *o, fb_report *rep, fb_error *er
   report_matrix (sp, sel, n_sel, rep);
   rep->show_failures_only = o->show_failures_only;
   int64_t t0 = fb_now_ns ();
-  int rc = spec_run_jobs (sp, o, sel, n_sel, rep, err);
+  int rc = runner_run_workers (sp, o, sel, n_sel, rep, err);
   rep->duration_ms = (fb_now_ns () - t0) / 1000000;
   return rc;
 }

@@ -1,8 +1,8 @@
 /* The test client: HTTP steps through libcurl, TCP line exchanges, and the
  * probes healthchecks poll. The caller's thread must already be in the
  * network namespace the address belongs to. */
-#ifndef FB_RUNNER_CLIENT_H
-#define FB_RUNNER_CLIENT_H
+#ifndef FB_PROTOCOL_CLIENT_H
+#define FB_PROTOCOL_CLIENT_H
 
 #include <stdint.h>
 #include "faultbox/error.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec/internal.h"
+#include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"

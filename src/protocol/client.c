@@ -1,4 +1,4 @@
-#include "runner/client.h"
+#include "protocol/client.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
