@@ -1,10 +1,10 @@
-/* Steps (HTTP requests, TCP line exchanges) against the services of the
+/* Steps (each interface's protocol's methods) against the services of the
  * running test, their Response values, and the assertion builtins. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/client.h"
+#include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -42,7 +42,7 @@ json_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 }
 
 static fb_value *
-make_response (fb_star_thread *th, const fb_http_response *r)
+make_response (fb_star_thread *th, const fb_step_result *r)
 {
   fb_value *headers = fb_dict_new (th);
   for (size_t i = 0; i < r->n_headers; i++)
@@ -68,9 +68,115 @@ iface_label (const iface_ref *r, char *buf, size_t len)
   return buf;
 }
 
+/* A step's arguments, as its method's parameters say. */
+typedef struct {
+  fb_step_arg args[FB_STEP_MAX_PARAMS];
+  fb_value *dicts[FB_STEP_MAX_PARAMS];
+  fb_kv *kv;
+  size_t n_kv;
+} step_args;
+
+static void
+step_args_clear (step_args *sa)
+{
+  for (size_t i = 0; i < sa->n_kv; i++)
+    {
+      free (sa->kv[i].key);
+      free (sa->kv[i].value);
+    }
+  free (sa->kv);
+}
+
+static int
+step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a, step_args *sa)
+{
+  char specs[FB_STEP_MAX_PARAMS][64];
+  const char *spec[FB_STEP_MAX_PARAMS + 1] = { NULL };
+  void *out[FB_STEP_MAX_PARAMS + 1] = { NULL };
+  for (size_t i = 0; i < m->n_params; i++)
+    {
+      const fb_step_param *p = &m->params[i];
+      bool str = p->kind == FB_PARAM_STRING;
+      snprintf (specs[i], sizeof specs[i], "%s%s%s", p->name, p->required ? "" : "?", str ? ":s" : "");
+      spec[i] = specs[i];
+      out[i] = str ? (void *) &sa->args[i].s : (void *) &sa->dicts[i];
+    }
+  if (fb_star_unpack (th, m->name, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
+                      NULL) < 0)
+    return -1;
+  for (size_t i = 0; i < m->n_params; i++)
+    {
+      const fb_step_param *p = &m->params[i];
+      if (p->kind == FB_PARAM_STRING)
+        {
+          if (!sa->args[i].s)
+            sa->args[i].s = p->dflt;
+          continue;
+        }
+      fb_value *d = sa->dicts[i];
+      if (!d || d == fb_none ())
+        continue;
+      if (fb_value_type_of (d) != FB_V_DICT)
+        {
+          fb_star_errorf (th, "%s: %s must be a dict", m->name, p->name);
+          return -1;
+        }
+      /* one array for all dicts; pointers into it are taken once it is full */
+      fb_value *k, *v;
+      for (size_t e = 0; fb_dict_entry (d, e, &k, &v); e++)
+        {
+          sa->kv = fb_xreallocarray (sa->kv, sa->n_kv + 1, sizeof *sa->kv);
+          sa->kv[sa->n_kv++] = (fb_kv) { fb_value_str (th, k), fb_value_str (th, v) };
+          sa->args[i].n_kv++;
+        }
+    }
+  size_t off = 0;
+  for (size_t i = 0; i < m->n_params; i++)
+    if (m->params[i].kind == FB_PARAM_DICT)
+      {
+        sa->args[i].kv = sa->kv + off;
+        off += sa->args[i].n_kv;
+      }
+  return 0;
+}
+
+typedef struct {
+  fb_session *ss;
+  const char *target;
+} step_ctx;
+
+/* A step's event: "target" first, then the protocol's fields. */
+static void
+step_event (void *ctx, const char *type, const char *const *kv, const fb_kv *fields, size_t n_fields)
+{
+  step_ctx *sc = ctx;
+  size_t n = 0;
+  while (kv && kv[n])
+    n++;
+  _cleanup_free_ const char **all = fb_xcalloc (3 + n + 2 * n_fields, sizeof *all);
+  size_t k = 0;
+  all[k++] = "target";
+  all[k++] = sc->target;
+  for (size_t i = 0; i < n; i++)
+    all[k++] = kv[i];
+  for (size_t i = 0; i < n_fields; i++)
+    {
+      all[k++] = fields[i].key;
+      all[k++] = fields[i].value;
+    }
+  session_event (sc->ss, type, "test", all);
+}
+
+static void
+step_sent (void *ctx, const char *const *kv)
+{
+  step_event (ctx, "step_send", kv, NULL, 0);
+}
+
+/* db.main.get(path=...), db.main.send(data=...): one step of the
+ * interface's protocol against the service in the running test's lab. */
 static fb_value *
-http_step (fb_star_thread *th, fb_value *self, const fb_star_args *a,
-           const char *method)
+iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   iface_ref r;
   step_ref (th, self, &r);
@@ -79,109 +185,31 @@ http_step (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
   if (!ss)
     return NULL;
-  const char *path = "/", *body = NULL;
-  fb_value *headers = NULL;
-  if (fb_star_unpack (th, method, a, "path?:s", &path, "body?:s", &body,
-                      "headers?", &headers, NULL) < 0)
-    return NULL;
-  fb_kv *hs = NULL;
-  size_t nh = 0;
-  if (headers && headers != fb_none ())
-    {
-      if (fb_value_type_of (headers) != FB_V_DICT)
-        return fb_star_errorf (th, "%s: headers must be a dict", method);
-      fb_value *k, *v;
-      for (size_t i = 0; fb_dict_entry (headers, i, &k, &v); i++)
-        {
-          hs = fb_xreallocarray (hs, nh + 1, sizeof *hs);
-          hs[nh].key = fb_value_str (th, k);
-          hs[nh++].value = fb_value_str (th, v);
-        }
-    }
   const fb_plan_service *s = &r.spec->plan.services[r.svc];
-  const char *ip = fb_lab_service_addr (ss->lab, r.svc);
-  char *url = fb_xasprintf ("http://%s:%d%s%s", ip, s->ifaces[r.iface].port,
-                            path[0] == '/' ? "" : "/", path);
-  char upper[16];
-  size_t ml = strlen (method);
-  for (size_t i = 0; i <= ml && i < sizeof upper; i++)
-    upper[i] = (char) (method[i] >= 'a' && method[i] <= 'z' ? method[i] - 32 : method[i]);
-  const char *send_kv[] = { "target", s->name, "method", upper, "path", path, NULL };
-  session_event (ss, "step_send", "test", send_kv);
-  fb_http_response resp = { 0 };
+  const fb_plan_interface *i = &s->ifaces[r.iface];
+  const fb_protocol *p = fb_protocol_find (i->protocol);
+  const fb_step_method *m = fb_protocol_method (p, fb_builtin_name (self));
+  step_args sa = { 0 };
+  if (step_unpack (th, m, a, &sa) < 0)
+    {
+      step_args_clear (&sa);
+      return NULL;
+    }
+  step_ctx sc = { ss, s->name };
+  fb_step_call call = { .method = m, .args = sa.args, .service = s->name,
+                        .host = fb_lab_service_addr (ss->lab, r.svc), .port = i->port,
+                        .on_send = step_sent, .ctx = &sc };
+  fb_step_result res = { 0 };
   fb_error e = { 0 };
-  int rc = fb_http_request (upper, url, body, hs, nh, 30000, &resp, &e);
-  for (size_t i = 0; i < nh; i++)
-    {
-      free (hs[i].key);
-      free (hs[i].value);
-    }
-  free (hs);
-  fb_value *out = NULL;
-  if (rc < 0)
-    {
-      const char *kv[] = { "target", s->name, "method", upper, "success", "false",
-                           "error", e.msg, NULL };
-      session_event (ss, "step_recv", "test", kv);
-      fb_star_errorf (th, "%s.%s(%s): %s %s (service %s at %s:%d): %s", label,
-                      method, path, upper, url, s->name, ip, s->ifaces[r.iface].port,
-                      e.msg);
-    }
-  else
-    {
-      char status[16], ms[32];
-      snprintf (status, sizeof status, "%ld", resp.status);
-      snprintf (ms, sizeof ms, "%lld", (long long) resp.duration_ms);
-      const char *kv[] = { "target", s->name, "method", upper, "status_code", status,
-                           "duration_ms", ms, "success", "true", NULL };
-      session_event (ss, "step_recv", "test", kv);
-      out = make_response (th, &resp);
-    }
-  fb_http_response_clear (&resp);
-  free (url);
+  int rc = p->step (&call, &res, &e);
+  step_args_clear (&sa);
+  if (res.n_fields)
+    step_event (&sc, "step_recv", NULL, res.fields, res.n_fields);
+  fb_value *out = rc < 0                   ? fb_star_errorf (th, "%s.%s", label, e.msg)
+                  : m->returns_text ? fb_string (th, res.body ? res.body : "")
+                                    : make_response (th, &res);
+  fb_step_result_clear (&res);
   return out;
-}
-
-#define HTTP_STEP(fn, m) \
-  static fb_value *fn (fb_star_thread *th, fb_value *self, const fb_star_args *a) \
-  { return http_step (th, self, a, m); }
-HTTP_STEP (s_get, "get")
-HTTP_STEP (s_post, "post")
-HTTP_STEP (s_put, "put")
-HTTP_STEP (s_delete, "delete")
-HTTP_STEP (s_patch, "patch")
-
-static fb_value *
-s_send (fb_star_thread *th, fb_value *self, const fb_star_args *a)
-{
-  iface_ref r;
-  step_ref (th, self, &r);
-  char label[128];
-  iface_label (&r, label, sizeof label);
-  fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
-  const char *data;
-  if (!ss || fb_star_unpack (th, "send", a, "data:s", &data, NULL) < 0)
-    return NULL;
-  if (!*data)
-    return fb_star_errorf (th, "%s.send: data must not be empty", label);
-  const fb_plan_service *s = &r.spec->plan.services[r.svc];
-  const char *ip = fb_lab_service_addr (ss->lab, r.svc);
-  int port = s->ifaces[r.iface].port;
-  const char *send_kv[] = { "target", s->name, "method", "send", "data", data, NULL };
-  session_event (ss, "step_send", "test", send_kv);
-  char *reply = NULL;
-  fb_error e = { 0 };
-  if (fb_tcp_exchange (ip, port, data, 10000, &reply, &e) < 0)
-    {
-      const char *kv[] = { "target", s->name, "success", "false", "error", e.msg, NULL };
-      session_event (ss, "step_recv", "test", kv);
-      return fb_star_errorf (th, "%s.send: %s (service %s)", label, e.msg, s->name);
-    }
-  const char *kv[] = { "target", s->name, "success", "true", "reply", reply, NULL };
-  session_event (ss, "step_recv", "test", kv);
-  fb_value *v = fb_string (th, reply);
-  free (reply);
-  return v;
 }
 
 fb_value *
@@ -189,7 +217,6 @@ spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name)
 {
   const fb_plan_service *s = &r->spec->plan.services[r->svc];
   const fb_plan_interface *i = &s->ifaces[r->iface];
-  bool http = !strcmp (i->protocol, "http");
   if (!strcmp (name, "name"))
     return fb_string (th, i->name);
   if (!strcmp (name, "protocol"))
@@ -201,20 +228,13 @@ spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name)
     return fb_string (th, s->name);
   if (!strcmp (name, "addr") || !strcmp (name, "internal_addr"))
     return fb_string_printf (th, "%s:%d", s->name, i->port);
-  static const struct { const char *name; fb_builtin_fn fn; bool http; } steps[] = {
-    { "get", s_get, true }, { "post", s_post, true }, { "put", s_put, true },
-    { "delete", s_delete, true }, { "patch", s_patch, true },
-    { "send", s_send, false },
-  };
-  for (size_t k = 0; k < sizeof steps / sizeof *steps; k++)
-    if (!strcmp (steps[k].name, name))
-      {
-        if (steps[k].http != http)
-          return fb_star_errorf (th, "%s.%s is a %s interface: it has no %s step (use %s)",
-                                 s->name, i->name, i->protocol, name,
-                                 http ? "get/post/put/delete/patch" : "send(data=...)");
-        return step_builtin (th, name, steps[k].fn, r);
-      }
+  const fb_protocol *p = fb_protocol_find (i->protocol);
+  if (fb_protocol_method (p, name))
+    return step_builtin (th, name, iface_step, r);
+  /* a step of another protocol: say which this interface has */
+  if (fb_protocol_with_method (name))
+    return fb_star_errorf (th, "%s.%s is a %s interface: it has no %s step (use %s)", s->name, i->name,
+                             i->protocol, name, p->methods_hint);
   return NULL;
 }
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "protocol/client.h"
+#include "faultbox/protocol.h"
 #include "sandbox/binpath.h"
 #include "runner/internal.h"
 #include "util/alloc.h"
@@ -159,15 +159,8 @@ probe (fb_session *ss, size_t idx, const fb_plan_healthcheck *h, fb_error *err)
   /* localhost is the service itself: probe from inside its namespace */
   if (fb_lab_enter (ss->lab, local ? (ssize_t) idx : -1, err) < 0)
     return -1;
-  int rc;
-  if (h->kind == FB_HC_TCP)
-    rc = fb_tcp_probe (ip, h->port, 500, err);
-  else
-    {
-      char *url = fb_xasprintf ("http://%s:%d%s", ip, h->port, h->path);
-      rc = fb_http_probe (url, 1000, err);
-      free (url);
-    }
+  const fb_protocol *p = fb_protocol_find (h->kind == FB_HC_TCP ? "tcp" : "http");
+  int rc = p->ready (ip, h->port, h->path, p->ready_timeout_ms, err);
   fb_lab_leave (ss->lab);
   return rc;
 }

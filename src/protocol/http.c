@@ -1,20 +1,19 @@
-#include "protocol/client.h"
-#include "util/alloc.h"
-#include "util/buf.h"
-#include "util/cleanup.h"
-#include "util/time.h"
-
-#include <arpa/inet.h>
+/* HTTP/1.1 through libcurl: the get/post/put/delete/patch steps, their
+ * Response, and the healthcheck's GET. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+
+#include "protocol/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/time.h"
 
 /* libcurl and the TLS, Kerberos and LDAP libraries it pulls in are loaded
  * the first time a step or healthcheck speaks HTTP, not at exec: they are
@@ -65,19 +64,6 @@ curl_load (void)
   curl.global_init (CURL_GLOBAL_DEFAULT);
 }
 
-void
-fb_http_response_clear (fb_http_response *r)
-{
-  free (r->body);
-  for (size_t i = 0; i < r->n_headers; i++)
-    {
-      free (r->headers[i].key);
-      free (r->headers[i].value);
-    }
-  free (r->headers);
-  memset (r, 0, sizeof *r);
-}
-
 static size_t
 on_body (char *data, size_t size, size_t n, void *ud)
 {
@@ -92,7 +78,7 @@ on_body (char *data, size_t size, size_t n, void *ud)
 static size_t
 on_header (char *data, size_t size, size_t n, void *ud)
 {
-  fb_http_response *r = ud;
+  fb_step_result *r = ud;
   size_t len = size * n;
   const char *colon = memchr (data, ':', len);
   if (!colon)
@@ -114,22 +100,9 @@ on_header (char *data, size_t size, size_t n, void *ud)
   return len;
 }
 
-static char *
-trim (char *s)
-{
-  size_t n = strlen (s);
-  while (n && isspace ((unsigned char) s[n - 1]))
-    s[--n] = '\0';
-  size_t i = 0;
-  while (s[i] && isspace ((unsigned char) s[i]))
-    i++;
-  memmove (s, s + i, n - i + 1);
-  return s;
-}
-
 int
 fb_http_request (const char *method, const char *url, const char *body, const fb_kv *headers,
-                 size_t n_headers, int64_t timeout_ms, fb_http_response *out, fb_error *err)
+                 size_t n_headers, int64_t timeout_ms, fb_step_result *out, fb_error *err)
 {
   pthread_once (&curl_once, curl_load);
   if (!curl.easy_init)
@@ -137,7 +110,7 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
   CURL *c = curl.easy_init ();
   if (!c)
     return fb_error_set (err, ENOMEM, "%s %s: cannot create an HTTP client", method, url);
-  fb_http_response r = { 0 };
+  fb_step_result r = { 0 };
   fb_buf b = FB_BUF_INIT;
   struct curl_slist *hl = NULL;
   for (size_t i = 0; i < n_headers; i++)
@@ -174,143 +147,83 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
   if (rc != CURLE_OK)
     {
       fb_buf_free (&b);
-      fb_http_response_clear (&r);
+      fb_step_result_clear (&r);
       return fb_error_set (err, os_errno ? (int) os_errno : EIO, "%s %s failed: %s%s%s", method, url,
                            errbuf[0] ? errbuf : curl.easy_strerror (rc), os_errno ? ": " : "",
                            os_errno ? strerror ((int) os_errno) : "");
     }
-  r.body = trim (fb_buf_steal (&b));
+  r.body = fb_protocol_trim (fb_buf_steal (&b));
   *out = r;
-  return 0;
-}
-
-/* Connects with a deadline; returns the socket or -errno. */
-static int
-dial (const char *host, int port, int64_t timeout_ms)
-{
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  memset (&ss, 0, sizeof ss);
-  struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
-  const char *h = strcmp (host, "localhost") == 0 ? "127.0.0.1" : host;
-  if (inet_pton (AF_INET, h, &s4->sin_addr) == 1)
-    {
-      s4->sin_family = AF_INET;
-      s4->sin_port = htons ((uint16_t) port);
-      sl = sizeof *s4;
-    }
-  else if (inet_pton (AF_INET6, h, &s6->sin6_addr) == 1)
-    {
-      s6->sin6_family = AF_INET6;
-      s6->sin6_port = htons ((uint16_t) port);
-      sl = sizeof *s6;
-    }
-  else
-    return -EADDRNOTAVAIL;
-  int fd = socket (ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return -errno;
-  if (connect (fd, (struct sockaddr *) &ss, sl) < 0)
-    {
-      if (errno != EINPROGRESS)
-        {
-          int e = errno;
-          close (fd);
-          return -e;
-        }
-      struct pollfd p = { .fd = fd, .events = POLLOUT };
-      int r = poll (&p, 1, (int) timeout_ms);
-      int soerr = 0;
-      socklen_t el = sizeof soerr;
-      if (r <= 0)
-        soerr = r == 0 ? ETIMEDOUT : errno;
-      else
-        getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
-      if (soerr)
-        {
-          close (fd);
-          return -soerr;
-        }
-    }
-  return fd;
-}
-
-int
-fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err)
-{
-  int fd = dial (host, port, timeout_ms);
-  if (fd < 0)
-    return fb_error_setsys (err, -fd, "connect %s:%d", host, port);
-  close (fd);
-  return 0;
-}
-
-int
-fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply, fb_error *err)
-{
-  _cleanup_close_ int fd = dial (host, port, timeout_ms);
-  if (fd < 0)
-    return fb_error_setsys (err, -fd, "tcp send to %s:%d failed: connect", host, port);
-  _cleanup_buf_ fb_buf msg = FB_BUF_INIT;
-  fb_buf_puts (&msg, data);
-  if (msg.len == 0 || msg.data[msg.len - 1] != '\n')
-    fb_buf_putc (&msg, '\n');
-  int64_t deadline = fb_now_ns () + timeout_ms * FB_NS_PER_MS;
-  size_t off = 0;
-  while (off < msg.len)
-    {
-      ssize_t n = send (fd, msg.data + off, msg.len - off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EAGAIN)
-        {
-          struct pollfd p = { .fd = fd, .events = POLLOUT };
-          int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
-          if (left <= 0 || poll (&p, 1, (int) left) <= 0)
-            return fb_error_set (err, ETIMEDOUT, "tcp send to %s:%d failed: write timed out", host, port);
-          continue;
-        }
-      if (n < 0)
-        return fb_error_setsys (err, errno, "tcp send to %s:%d failed: write", host, port);
-      off += (size_t) n;
-    }
-  _cleanup_buf_ fb_buf in = FB_BUF_INIT;
-  for (;;)
-    {
-      char chunk[4096];
-      ssize_t n = recv (fd, chunk, sizeof chunk, 0);
-      if (n > 0)
-        {
-          fb_buf_append (&in, chunk, (size_t) n);
-          if (memchr (chunk, '\n', (size_t) n))
-            break;
-          continue;
-        }
-      if (n == 0)
-        break;
-      if (errno != EAGAIN && errno != EINTR)
-        return fb_error_setsys (err, errno, "tcp send to %s:%d failed: read", host, port);
-      struct pollfd p = { .fd = fd, .events = POLLIN };
-      int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
-      if (left <= 0 || poll (&p, 1, (int) left) == 0)
-        return fb_error_set (err, ETIMEDOUT, "tcp send to %s:%d failed: no reply within %lldms", host, port,
-                             (long long) timeout_ms);
-    }
-  char *s = fb_buf_steal (&in);
-  s[strcspn (s, "\n")] = '\0';
-  *reply = trim (s);
   return 0;
 }
 
 int
 fb_http_probe (const char *url, int64_t timeout_ms, fb_error *err)
 {
-  fb_http_response r = { 0 };
+  fb_step_result r = { 0 };
   int ret = fb_http_request ("GET", url, NULL, NULL, 0, timeout_ms, &r, err);
   if (ret < 0)
     return ret;
   long st = r.status;
-  fb_http_response_clear (&r);
+  fb_step_result_clear (&r);
   if (st < 200 || st >= 400)
     return fb_error_set (err, EAGAIN, "GET %s answered %ld", url, st);
   return 0;
 }
+
+#define HTTP_STEP_TIMEOUT_MS 30000
+
+static int
+http_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
+{
+  const char *path = c->args[0].s, *body = c->args[1].s;
+  char upper[16];
+  size_t ml = strlen (c->method->name);
+  for (size_t i = 0; i <= ml && i < sizeof upper; i++)
+    upper[i] = (char) toupper ((unsigned char) c->method->name[i]);
+  _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s%s", c->host, c->port, path[0] == '/' ? "" : "/", path);
+  c->on_send (c->ctx, (const char *const[]) { "method", upper, "path", path, NULL });
+  fb_error e = { 0 };
+  if (fb_http_request (upper, url, body, c->args[2].kv, c->args[2].n_kv, HTTP_STEP_TIMEOUT_MS, out, &e) < 0)
+    {
+      fb_step_field (out, "method", upper);
+      fb_step_field (out, "success", "false");
+      fb_step_field (out, "error", e.msg);
+      return fb_error_set (err, e.code, "%s(%s): %s %s (service %s at %s:%d): %s", c->method->name, path, upper,
+                           url, c->service, c->host, c->port, e.msg);
+    }
+  char status[16], ms[32];
+  snprintf (status, sizeof status, "%ld", out->status);
+  snprintf (ms, sizeof ms, "%lld", (long long) out->duration_ms);
+  fb_step_field (out, "method", upper);
+  fb_step_field (out, "status_code", status);
+  fb_step_field (out, "duration_ms", ms);
+  fb_step_field (out, "success", "true");
+  return 0;
+}
+
+static int
+http_ready (const char *host, int port, const char *path, int64_t timeout_ms, fb_error *err)
+{
+  _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s", host, port, path);
+  return fb_http_probe (url, timeout_ms, err);
+}
+
+#define HTTP_METHOD(m)                                                                                       \
+  { .name = m, .n_params = 3,                                                                                \
+    .params = { { "path", FB_PARAM_STRING, false, "/" }, { "body", FB_PARAM_STRING, false, NULL },           \
+                { "headers", FB_PARAM_DICT, false, NULL } } }
+
+static const fb_step_method http_methods[] = {
+  HTTP_METHOD ("get"), HTTP_METHOD ("post"), HTTP_METHOD ("put"), HTTP_METHOD ("delete"), HTTP_METHOD ("patch"),
+};
+
+const fb_protocol fb_protocol_http = {
+  .name = "http",
+  .methods = http_methods,
+  .n_methods = sizeof http_methods / sizeof *http_methods,
+  .methods_hint = "get/post/put/delete/patch",
+  .step = http_step,
+  .ready = http_ready,
+  .ready_timeout_ms = 1000,
+};

@@ -1,6 +1,6 @@
 #include "fb_test.h"
 
-#include "protocol/client.h"
+#include "protocol/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -100,7 +100,7 @@ test_http_request_reads_status_body_headers (void **state)
   start (&s, &t, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 15\r\nX-Why: db\r\nConnection: close\r\n\r\ndb error: down\n", 1);
   char url[64];
   snprintf (url, sizeof url, "http://127.0.0.1:%d/health", s.port);
-  fb_http_response r = { 0 };
+  fb_step_result r = { 0 };
   assert_int_equal (fb_http_request ("GET", url, NULL, NULL, 0, 2000, &r, NULL), 0);
   assert_int_equal (r.status, 503);
   assert_string_equal (r.body, "db error: down");
@@ -109,7 +109,7 @@ test_http_request_reads_status_body_headers (void **state)
     saw |= strcmp (r.headers[i].key, "x-why") == 0 && strcmp (r.headers[i].value, "db") == 0;
   assert_true (saw);
   assert_true (r.duration_ms >= 0);
-  fb_http_response_clear (&r);
+  fb_step_result_clear (&r);
   stop (&s, t);
 }
 

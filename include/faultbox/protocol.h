@@ -1,0 +1,96 @@
+/* Protocols: what an interface speaks. Each protocol is one table of
+ * operations — its step methods and their parameters, a step's exchange,
+ * and the readiness probe a healthcheck polls — in plain C, so the spec
+ * language (lang/) turns Starlark calls into fb_step_call and results back
+ * into values, and the runner polls readiness, without either knowing a
+ * wire format. The caller's thread must already be in the network
+ * namespace the address belongs to. */
+#ifndef FAULTBOX_PROTOCOL_H
+#define FAULTBOX_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faultbox/error.h"
+#include "faultbox/report.h"
+
+#define FB_STEP_MAX_PARAMS 4
+
+typedef enum {
+  FB_PARAM_STRING,
+  FB_PARAM_DICT,   /* string keys and values, e.g. headers */
+} fb_param_kind;
+
+typedef struct fb_step_param {
+  const char *name;
+  fb_param_kind kind;
+  bool required;
+  const char *dflt;   /* strings: the value when not given */
+} fb_step_param;
+
+typedef struct fb_step_method {
+  const char *name;   /* as written in a spec: db.main.get(...) */
+  fb_step_param params[FB_STEP_MAX_PARAMS];
+  size_t n_params;
+  /* the step returns its reply as a string instead of a Response */
+  bool returns_text;
+} fb_step_method;
+
+/* A parameter's value: s for strings (NULL: not given), kv for dicts. */
+typedef struct fb_step_arg {
+  const char *s;
+  const fb_kv *kv;
+  size_t n_kv;
+} fb_step_arg;
+
+typedef struct fb_step_call {
+  const fb_step_method *method;
+  const fb_step_arg *args;   /* one per method->params */
+  const char *service;       /* for messages */
+  const char *host;          /* an address in the lab */
+  int port;
+  /* The step_send event's fields ("k", "v", ..., NULL), called once the
+   * request is framed, before it goes out. */
+  void (*on_send) (void *ctx, const char *const *kv);
+  void *ctx;
+} fb_step_call;
+
+typedef struct fb_step_result {
+  long status;               /* HTTP's status code; 0 where a protocol has none */
+  char *body;                /* the reply, as text */
+  fb_kv *headers;
+  size_t n_headers;
+  int64_t duration_ms;
+  /* the step_recv event's fields after "target" (also on failure) */
+  fb_kv *fields;
+  size_t n_fields;
+} fb_step_result;
+
+void fb_step_result_clear (fb_step_result *r);
+
+typedef struct fb_protocol {
+  const char *name;
+  const fb_step_method *methods;
+  size_t n_methods;
+  /* The methods a spec can call, for messages: "get/post/put/delete/patch". */
+  const char *methods_hint;
+  /* One step. Fails (err: "METHOD(...): what went wrong (service S ...)",
+   * out->fields say so too) only when no reply arrived; an error the
+   * server answers with is a result. */
+  int (*step) (const fb_step_call *c, fb_step_result *out, fb_error *err);
+  /* 0 when the service at host:port answers within timeout_ms; path is
+   * what an HTTP healthcheck asks for. */
+  int (*ready) (const char *host, int port, const char *path, int64_t timeout_ms, fb_error *err);
+  int64_t ready_timeout_ms;  /* one probe's patience */
+} fb_protocol;
+
+/* The protocol named name, or NULL. */
+const fb_protocol *fb_protocol_find (const char *name);
+/* "tcp or http": the known protocols, for messages. */
+const char *fb_protocol_names (void);
+const fb_step_method *fb_protocol_method (const fb_protocol *p, const char *name);
+/* The first protocol with a step method of that name, or NULL. */
+const fb_protocol *fb_protocol_with_method (const char *name);
+
+#endif
