@@ -20,4 +20,7 @@ typedef struct fb_link_impairment {
   uint64_t seed;
 } fb_link_impairment;
 
+/* True when f needs sch_netem (anything but a rate). */
+bool fb_net_needs_netem (const fb_link_impairment *f);
+
 #endif

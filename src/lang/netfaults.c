@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/qdisc.h"
+#include "faultbox/netfault.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"

@@ -17,9 +17,6 @@
 #include "faultbox/error.h"
 #include "faultbox/netfault.h"
 
-/* True when f needs sch_netem (anything but a rate). */
-bool fb_net_needs_netem (const fb_link_impairment *f);
-
 /* A slot's number is also its filter priority: the lower decides first.
  * Partitions take 1 .. FB_NET_LINK_SLOTS - 1 (so they beat any link fault),
  * link faults FB_NET_LINK_SLOTS and up (at most 0xfeff). */

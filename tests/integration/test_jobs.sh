@@ -74,10 +74,12 @@ interrupt() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["not_run"]==int(sys.argv[2]) and len(d["tests"])==1' \
     "report-$1.json" "$4" && ok "JSON report counts $4 not run" || fail "JSON report of the interrupted run"
   local left="" p
-  # zombies are dead: orphans wait for PID 1 to reap them
+  # zombies are dead: orphans wait for PID 1 to reap them; one still in its
+  # exit path gets a second to finish
+  local tries
   for p in $procs; do
-    [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] \
-      && left="$left $p($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"
+    for tries in $(seq 10); do running "$p" || break; sleep 0.1; done
+    running "$p" && left="$left $p($(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" || true))"
   done
   [ -z "$left" ] && ok "no process left running" || fail "processes left running:$left"
   for p in $workers; do
@@ -85,6 +87,7 @@ interrupt() {
     [ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "faultbox-$p-*")" ] && ok "worker $p left no cgroup" || fail "cgroup of worker $p left"
   done
 }
+running () { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 interrupt INT 2 130 3
 interrupt TERM 1 143 3
 finish
