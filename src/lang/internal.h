@@ -32,11 +32,13 @@ typedef struct {
 /* load.c */
 /* Predeclares a table of builtins on the spec's thread. */
 void spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n);
-void spec_predeclare_topology (fb_spec *s);
 fb_spec *spec_of (fb_star_thread *th);
 /* The running test's session, or NULL after raising "fname: what (called
  * while loading the spec)". */
 fb_session *spec_session (fb_star_thread *th, const char *fname, const char *what);
+
+/* topology.c: service, interface, tcp, http, op */
+void spec_predeclare_topology (fb_spec *s);
 /* The service a value names (a Service or an InterfaceRef), or -1 after
  * raising an error mentioning fname. */
 ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);
