@@ -31,6 +31,20 @@ spec_session (fb_star_thread *th, const char *fname, const char *what)
   return ss;
 }
 
+/* Faultbox keywords not implemented yet raise rather than be silently
+ * ignored. With falsy_ok, a falsy value (None, False, "", []) asks for
+ * nothing, so a spec spelling out that default (tls=False) still loads. */
+int
+spec_unsupported (fb_star_thread *th, const char *fname, const char *name, const char *kw,
+                  fb_value *v, bool falsy_ok)
+{
+  if (!v || v == fb_none () || (falsy_ok && !fb_value_truth (v)))
+    return 0;
+  fb_star_errorf (th, "%s%s%s: %s= is not supported yet", fname, name ? " " : "",
+                  name ? name : "", kw);
+  return -1;
+}
+
 void
 spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n)
 {

@@ -169,6 +169,9 @@ b_interface (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                       &protocol, "port:i", &port, "spec?", &spec, "tls?", &tls,
                       NULL) < 0)
     return NULL;
+  if (spec_unsupported (th, "interface", name, "spec", spec, true) < 0
+      || spec_unsupported (th, "interface", name, "tls", tls, true) < 0)
+    return NULL;
   if (strcmp (protocol, "tcp") && strcmp (protocol, "http"))
     return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported (tcp or http)",
                            name, protocol);
@@ -486,28 +489,152 @@ add_volumes (fb_star_thread *th, const fb_spec *sp, fb_plan_service *s, fb_value
   return 0;
 }
 
+/* service()'s name: a valid lab name not taken yet; NULL after raising. */
+static const char *
+service_name (fb_star_thread *th, const fb_spec *sp, const fb_star_args *a)
+{
+  const char *name = a->npos ? fb_value_as_string (a->pos[0], NULL) : NULL;
+  ssize_t dup;
+  if (a->npos < 1)
+    fb_star_errorf (th, "service: missing name");
+  else if (!name || fb_value_type_of (a->pos[0]) != FB_V_STRING)
+    fb_star_errorf (th, "service: name must be a string, got %s", fb_value_type_name (a->pos[0]));
+  else if (!fb_lab_valid_name (name))
+    fb_star_errorf (th, "service: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
+                    name);
+  else if ((dup = fb_plan_find_service (&sp->plan, name)) >= 0)
+    fb_star_errorf (th, "service: duplicate service name \"%s\" (first declared at %s)",
+                    name, sp->plan.services[dup].decl_pos);
+  else
+    return name;
+  return NULL;
+}
+
+/* The positional arguments after the name: interface(...) values and at
+ * most one binary path, left in *binary. */
+static int
+add_positional (fb_star_thread *th, fb_plan_service *sv, const fb_star_args *a,
+                const char **binary)
+{
+  for (size_t i = 1; i < a->npos; i++)
+    {
+      fb_value *v = a->pos[i];
+      iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
+      if (d)
+        {
+          for (size_t j = 0; j < sv->n_ifaces; j++)
+            if (!strcmp (sv->ifaces[j].name, d->name))
+              {
+                fb_star_errorf (th, "service %s: duplicate interface \"%s\"", sv->name, d->name);
+                return -1;
+              }
+          sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
+          sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
+                                                         fb_xstrdup (d->protocol),
+                                                         d->port };
+        }
+      else if (fb_value_type_of (v) == FB_V_STRING && !*binary)
+        *binary = fb_value_as_string (v, NULL);
+      else
+        {
+          fb_star_errorf (th, "service %s: unexpected positional argument of type %s (want the binary path and interface(...) values)",
+                          sv->name, fb_value_type_name (v));
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* The binary, given by position or binary=: absolute or relative to the
+ * spec's directory, or under rootfs= the root's own absolute path. */
+static int
+set_binary (fb_star_thread *th, const fb_spec *sp, fb_plan_service *sv, const char *binary,
+            const char *kwbinary, const char *rootfs)
+{
+  if (binary && kwbinary)
+    {
+      fb_star_errorf (th, "service %s: binary given twice", sv->name);
+      return -1;
+    }
+  if (!binary)
+    binary = kwbinary;
+  if (!binary || !*binary)
+    {
+      fb_star_errorf (th, "service %s: no binary (give service(\"%s\", \"/path/to/bin\", ...))",
+                      sv->name, sv->name);
+      return -1;
+    }
+  if (rootfs && binary[0] != '/')
+    {
+      fb_star_errorf (th, "service %s: with rootfs= the binary is the absolute path inside it, not \"%s\"",
+                      sv->name, binary);
+      return -1;
+    }
+  while (binary[0] == '.' && binary[1] == '/')
+    binary += 2;
+  sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
+                              : fb_xasprintf ("%s/%s", sp->dir, binary);
+  /* a wrong path is the spec's error, told where it is, before any lab;
+   * under rootfs= the binary is the root's own, found by its init */
+  if (rootfs)
+    return 0;
+  fb_binpath bin;
+  if (fb_binpath_resolve (sv->binary, &bin) < 0)
+    {
+      fb_star_errorf (th, "service %s: cannot execute %s: %s", sv->name, sv->binary, strerror (errno));
+      return -1;
+    }
+  fb_binpath_clear (&bin);
+  return 0;
+}
+
+static int
+add_args (fb_star_thread *th, fb_plan_service *sv, fb_value *args)
+{
+  fb_value_type t = fb_value_type_of (args);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "service %s: args must be a list of strings", sv->name);
+      return -1;
+    }
+  sv->args = fb_xcalloc ((size_t) fb_value_len (args) + 1, sizeof *sv->args);
+  for (long i = 0; i < fb_value_len (args); i++)
+    {
+      fb_value *x = fb_value_at (args, (size_t) i);
+      sv->args[sv->n_args++] = fb_value_type_of (x) == FB_V_STRING
+                               ? fb_xstrdup (fb_value_as_string (x, NULL))
+                               : fb_value_str (th, x);
+    }
+  return 0;
+}
+
+static int
+set_healthcheck (fb_star_thread *th, fb_plan_service *sv, fb_value *hc)
+{
+  fb_plan_healthcheck *h = fb_host_data (hc, &spec_healthcheck_type);
+  if (!h)
+    {
+      fb_star_errorf (th, "service %s: healthcheck must be tcp(...) or http(...), got %s",
+                      sv->name, fb_value_type_name (hc));
+      return -1;
+    }
+  sv->hc = *h;
+  sv->hc.host = fb_xstrdup (h->host);
+  sv->hc.path = fb_xstrdup (h->path);
+  return 0;
+}
+
 static fb_value *
 b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_spec *sp = spec_of (th);
-  if (a->npos < 1)
-    return fb_star_errorf (th, "service: missing name");
-  const char *name = fb_value_as_string (a->pos[0], NULL);
-  if (!name || fb_value_type_of (a->pos[0]) != FB_V_STRING)
-    return fb_star_errorf (th, "service: name must be a string, got %s",
-                           fb_value_type_name (a->pos[0]));
-  if (!fb_lab_valid_name (name))
-    return fb_star_errorf (th, "service: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
-                           name);
-  ssize_t dup = fb_plan_find_service (&sp->plan, name);
-  if (dup >= 0)
-    return fb_star_errorf (th, "service: duplicate service name \"%s\" (first declared at %s)",
-                           name, sp->plan.services[dup].decl_pos);
-  const char *binary = NULL, *kwbinary = NULL;
+  const char *name = service_name (th, sp, a);
+  if (!name)
+    return NULL;
+  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL;
   fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
   fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
-  const char *rootfs = NULL;
   int64_t memory_max = 0, pids_max = 0;
   fb_star_args kw = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
   if (fb_star_unpack (th, "service", &kw, "binary?:s", &kwbinary, "args?", &args,
@@ -520,109 +647,27 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (image)
     return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
                            name);
+  /* seccomp=False would ask for a service without the filter faults need:
+   * no value of it is a default to let through */
+  if (spec_unsupported (th, "service", name, "observe", observe, true) < 0
+      || spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0)
+    return NULL;
+  if (memory_max < 0 || pids_max < 0)
+    return fb_star_errorf (th, "service %s: limits must not be negative", name);
   fb_plan_service *sv = FB_NEW (fb_plan_service);
   sv->name = fb_xstrdup (name);
-  fb_value *err = NULL;
-  for (size_t i = 1; i < a->npos; i++)
-    {
-      fb_value *v = a->pos[i];
-      iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
-      if (d)
-        {
-          for (size_t j = 0; j < sv->n_ifaces; j++)
-            if (!strcmp (sv->ifaces[j].name, d->name))
-              {
-                err = fb_star_errorf (th, "service %s: duplicate interface \"%s\"",
-                                      name, d->name);
-                goto fail;
-              }
-          sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
-          sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
-                                                         fb_xstrdup (d->protocol),
-                                                         d->port };
-        }
-      else if (fb_value_type_of (v) == FB_V_STRING && !binary)
-        binary = fb_value_as_string (v, NULL);
-      else
-        {
-          err = fb_star_errorf (th, "service %s: unexpected positional argument of type %s (want the binary path and interface(...) values)",
-                                name, fb_value_type_name (v));
-          goto fail;
-        }
-    }
-  if (binary && kwbinary)
-    {
-      err = fb_star_errorf (th, "service %s: binary given twice", name);
-      goto fail;
-    }
-  if (!binary)
-    binary = kwbinary;
-  if (!binary || !*binary)
-    {
-      err = fb_star_errorf (th, "service %s: no binary (give service(\"%s\", \"/path/to/bin\", ...))",
-                            name, name);
-      goto fail;
-    }
-  if (rootfs && binary[0] != '/')
-    {
-      err = fb_star_errorf (th, "service %s: with rootfs= the binary is the absolute path inside it, not \"%s\"",
-                            name, binary);
-      goto fail;
-    }
-  while (binary[0] == '.' && binary[1] == '/')
-    binary += 2;
-  sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
-                              : fb_xasprintf ("%s/%s", sp->dir, binary);
-  /* a wrong path is the spec's error, told where it is, before any lab;
-   * under rootfs= the binary is the root's own, found by its init */
-  fb_binpath bin;
-  if (!rootfs && fb_binpath_resolve (sv->binary, &bin) < 0)
-    {
-      err = fb_star_errorf (th, "service %s: cannot execute %s: %s", name, sv->binary, strerror (errno));
-      goto fail;
-    }
-  if (!rootfs)
-    fb_binpath_clear (&bin);
-  if (args)
-    {
-      fb_value_type t = fb_value_type_of (args);
-      if (t != FB_V_LIST && t != FB_V_TUPLE)
-        {
-          err = fb_star_errorf (th, "service %s: args must be a list of strings", name);
-          goto fail;
-        }
-      sv->args = fb_xcalloc ((size_t) fb_value_len (args) + 1, sizeof *sv->args);
-      for (long i = 0; i < fb_value_len (args); i++)
-        {
-          fb_value *x = fb_value_at (args, (size_t) i);
-          sv->args[sv->n_args++] = fb_value_type_of (x) == FB_V_STRING
-                                   ? fb_xstrdup (fb_value_as_string (x, NULL))
-                                   : fb_value_str (th, x);
-        }
-    }
-  if ((env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
+  if (add_positional (th, sv, a, &binary) < 0 || set_binary (th, sp, sv, binary, kwbinary, rootfs) < 0
+      || (args && add_args (th, sv, args) < 0)
+      || (env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
       || (ops && add_ops (th, sv, ops) < 0) || (caps && cap_mask (th, sv, "caps", caps, &sv->caps_add) < 0)
       || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)
       || (volumes && add_volumes (th, sp, sv, volumes) < 0)
-      || (rootfs && !(sv->rootfs = spec_path (th, sp, sv, "rootfs", rootfs, true))))
-    goto fail;
-  if (hc)
+      || (rootfs && !(sv->rootfs = spec_path (th, sp, sv, "rootfs", rootfs, true)))
+      || (hc && set_healthcheck (th, sv, hc) < 0))
     {
-      fb_plan_healthcheck *h = fb_host_data (hc, &spec_healthcheck_type);
-      if (!h)
-        {
-          err = fb_star_errorf (th, "service %s: healthcheck must be tcp(...) or http(...), got %s",
-                                name, fb_value_type_name (hc));
-          goto fail;
-        }
-      sv->hc = *h;
-      sv->hc.host = fb_xstrdup (h->host);
-      sv->hc.path = fb_xstrdup (h->path);
-    }
-  if (memory_max < 0 || pids_max < 0)
-    {
-      err = fb_star_errorf (th, "service %s: limits must not be negative", name);
-      goto fail;
+      fb_plan tmp = { sv, 1 };
+      fb_plan_free (&tmp);
+      return NULL;
     }
   sv->decl_pos = service_decl_pos (th);
   sv->memory_max = (uint64_t) memory_max;
@@ -634,12 +679,6 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   service_ref *r = FB_NEW (service_ref);
   *r = (service_ref) { sp, sp->plan.n_services - 1 };
   return fb_host_new (th, &spec_service_type, r);
-fail:
-  {
-    fb_plan tmp = { sv, 1 };
-    fb_plan_free (&tmp);
-  }
-  return err;
 }
 
 void
