@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,11 +53,13 @@ spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* The library never prints: print() without a callback goes nowhere
+ * (the interpreter's own default is stderr). */
 static void
-print_stderr (void *ctx, const char *msg)
+print_discard (void *ctx, const char *msg)
 {
   (void) ctx;
-  fprintf (stderr, "%s\n", msg);
+  (void) msg;
 }
 
 void
@@ -217,12 +218,6 @@ exec_spec (fb_spec *sp, const fb_spec_source *src, fb_error *err)
 }
 
 int
-fb_spec_load (const char *path, fb_spec **out, fb_error *err)
-{
-  return fb_spec_load_source (&(fb_spec_source) { .path = path }, out, err);
-}
-
-int
 fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
 {
   const char *path = src->path;
@@ -240,7 +235,8 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   /* loading an untrusted spec is bounded in steps and memory; test bodies
    * are bounded by their timeout instead (long polling loops are fine) */
   fb_star_config cfg = { .dialect = FB_STAR_DIALECT_FAULTBOX,
-                         .print = print_stderr,
+                         .print = src->print ? src->print : print_discard,
+                         .print_ctx = src->print_ctx,
                          .max_steps = SPEC_LOAD_MAX_STEPS,
                          .max_memory = (size_t) 1 << 30,
                          .loader = spec_loader,
