@@ -13,15 +13,11 @@
 
 typedef struct fb_spec fb_spec;
 
-/* Loads and executes a spec file: builds the plan and discovers tests.
- * Errors name file:line:col. */
-int fb_spec_load (const char *path, fb_spec **out, fb_error *err);
-void fb_spec_free (fb_spec *s);
-
-/* A spec read from copies of its files (a replay bundle), behaving as it
- * did where it was: messages and reports name it path, relative service
- * binaries resolve in dir, its relative load()s find the copies next to
- * copy, and loads of moved_from[i] (absolute) read moved_to[i]. */
+/* A spec file to load. It may be read from copies of its files (a replay
+ * bundle), behaving as it did where it was: messages and reports name it
+ * path, relative service binaries resolve in dir, its relative load()s find
+ * the copies next to copy, and loads of moved_from[i] (absolute) read
+ * moved_to[i]. */
 typedef struct fb_spec_source {
   const char *path;
   const char *copy;            /* NULL: read path itself */
@@ -29,8 +25,15 @@ typedef struct fb_spec_source {
   char *const *moved_from;
   char *const *moved_to;
   size_t n_moved;
+  /* each line print() writes, while loading and in tests (also in the
+   * processes tests run in); NULL: discarded */
+  void (*print) (void *ctx, const char *msg);
+  void *print_ctx;
 } fb_spec_source;
+/* Loads and executes a spec: builds the plan and discovers tests. Errors
+ * name file:line:col. */
 int fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err);
+void fb_spec_free (fb_spec *s);
 /* The files loading read, by real path: [0] the spec, then what it
  * load()ed; and the directory relative service binaries resolve in. */
 size_t fb_spec_file_count (const fb_spec *s);

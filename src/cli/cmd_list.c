@@ -43,7 +43,7 @@ run (int argc, char **argv)
     return fb_cli_fail ("list: want one spec file (faultbox list SPEC.star)");
   const char *file = argv[optind];
   fb_spec *spec;
-  if (fb_spec_load (file, &spec, &err) < 0)
+  if (fb_spec_load_source (&(fb_spec_source) { .path = file, .print = fb_cli_print_stderr }, &spec, &err) < 0)
     {
       fprintf (stderr, "%s\n", err.msg);
       return 1;

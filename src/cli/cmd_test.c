@@ -241,10 +241,11 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   o.keep_events = json || output || normalize || shiviz || html || bundle;
   FILE *human = json ? stderr : stdout;
   fb_spec *spec;
-  fb_spec_source src = { .path = file };
+  fb_spec_source src = { .path = file, .print = fb_cli_print_stderr };
   if (from)
     src = (fb_spec_source) { .path = file, .copy = from->files[0], .dir = from->spec_dir,
-                             .moved_from = from->originals, .moved_to = from->files, .n_moved = from->n_files };
+                             .moved_from = from->originals, .moved_to = from->files, .n_moved = from->n_files,
+                             .print = fb_cli_print_stderr };
   if (fb_spec_load_source (&src, &spec, &err) < 0)
     {
       fflush (stdout);

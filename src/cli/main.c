@@ -40,6 +40,13 @@ fb_cli_fail (const char *fmt, ...)
   return 1;
 }
 
+void
+fb_cli_print_stderr (void *ctx, const char *msg)
+{
+  (void) ctx;
+  fprintf (stderr, "%s\n", msg);
+}
+
 int
 fb_cli_bad_flag (const char *cmd, int c, char **argv)
 {

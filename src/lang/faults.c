@@ -91,8 +91,8 @@ static fb_value *
 make_fault (fb_star_thread *th, const char *fname, fb_action action,
             const fb_star_args *a)
 {
-  const char *what = NULL, *label = NULL, *mode = NULL;
-  fb_value *prob = NULL, *max_fires = NULL, *to = NULL;
+  const char *what = NULL, *label = NULL;
+  fb_value *prob = NULL, *max_fires = NULL, *mode = NULL, *to = NULL;
   fault_val f = { .action = action, .probability = 1.0, .to_svc = -1 };
   int rc;
   if (action == FB_ACT_ALLOW)
@@ -100,8 +100,8 @@ make_fault (fb_star_thread *th, const char *fname, fb_action action,
   else
     rc = fb_star_unpack (th, fname, a, action == FB_ACT_DENY ? "errno:s" : "duration:s",
                          &what, "probability?", &prob, "label?:s", &label,
-                         "max_fires?", &max_fires, "mode?:s", &mode, "to?", &to, NULL);
-  if (rc < 0)
+                         "max_fires?", &max_fires, "mode?", &mode, "to?", &to, NULL);
+  if (rc < 0 || spec_unsupported (th, fname, NULL, "mode", mode, true) < 0)
     return NULL;
   fb_error e = { 0 };
   if (action == FB_ACT_DENY && fb_errno_from_name (what, &f.err, &e) < 0)

@@ -32,11 +32,17 @@ typedef struct {
 /* load.c */
 /* Predeclares a table of builtins on the spec's thread. */
 void spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n);
-void spec_predeclare_topology (fb_spec *s);
 fb_spec *spec_of (fb_star_thread *th);
 /* The running test's session, or NULL after raising "fname: what (called
  * while loading the spec)". */
 fb_session *spec_session (fb_star_thread *th, const char *fname, const char *what);
+/* 0 when v (a keyword's value, NULL if not given) asks for nothing; else -1
+ * after raising "fname name: kw= is not supported yet" (name may be NULL). */
+int spec_unsupported (fb_star_thread *th, const char *fname, const char *name, const char *kw,
+                      fb_value *v, bool falsy_ok);
+
+/* topology.c: service, interface, tcp, http, op */
+void spec_predeclare_topology (fb_spec *s);
 /* The service a value names (a Service or an InterfaceRef), or -1 after
  * raising an error mentioning fname. */
 ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);

@@ -1,0 +1,692 @@
+/* The topology builtins: service(), interface(), tcp(), http(), op() and
+ * the host values they return. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "sandbox/binpath.h"
+#include "lang/internal.h"
+#include "util/alloc.h"
+#include "util/parse.h"
+#include "util/suggest.h"
+
+/* ---- host types -------------------------------------------------------- */
+
+typedef struct {
+  char *name, *protocol;
+  int port;
+} iface_decl;
+
+static void
+iface_decl_free (void *p)
+{
+  iface_decl *d = p;
+  free (d->name);
+  free (d->protocol);
+  free (d);
+}
+
+static char *
+iface_decl_repr (fb_value *self)
+{
+  iface_decl *d = fb_host_data (self, &spec_iface_decl_type);
+  return fb_xasprintf ("interface(%s, %s, %d)", d->name, d->protocol, d->port);
+}
+
+const fb_host_type spec_iface_decl_type = {
+  .name = "interface", .repr = iface_decl_repr, .destroy = iface_decl_free,
+};
+
+static void
+hc_free (void *p)
+{
+  fb_plan_healthcheck *h = p;
+  free (h->host);
+  free (h->path);
+  free (h);
+}
+
+const fb_host_type spec_healthcheck_type = { .name = "healthcheck", .destroy = hc_free };
+
+static void
+op_free (void *p)
+{
+  fb_plan_op *o = p;
+  free (o->name);
+  for (size_t i = 0; i < o->n_syscalls; i++)
+    free (o->syscalls[i]);
+  free (o->syscalls);
+  free (o->path);
+  free (o);
+}
+
+const fb_host_type spec_op_type = { .name = "op", .destroy = op_free };
+
+static const char *const service_attrs[] = { "name", "get", "post", "put",
+                                             "delete", "patch", "send", NULL };
+
+static fb_value *
+service_attr (fb_star_thread *th, fb_value *self, const char *name)
+{
+  service_ref *r = fb_host_data (self, &spec_service_type);
+  const fb_plan_service *s = &r->spec->plan.services[r->svc];
+  if (!strcmp (name, "name"))
+    return fb_string (th, s->name);
+  for (size_t i = 0; i < s->n_ifaces; i++)
+    if (!strcmp (s->ifaces[i].name, name))
+      {
+        iface_ref *ir = FB_NEW (iface_ref);
+        *ir = (iface_ref) { r->spec, r->svc, i };
+        return fb_host_new (th, &spec_iface_ref_type, ir);
+      }
+  /* step methods on a service with a single (or "default") interface */
+  size_t which = s->n_ifaces;
+  if (s->n_ifaces == 1)
+    which = 0;
+  for (size_t i = 0; i < s->n_ifaces; i++)
+    if (!strcmp (s->ifaces[i].name, "default"))
+      which = i;
+  if (which < s->n_ifaces)
+    {
+      iface_ref ir = { r->spec, r->svc, which };
+      return spec_iface_attr (th, &ir, name);
+    }
+  return NULL;
+}
+
+static char *
+service_repr (fb_value *self)
+{
+  service_ref *r = fb_host_data (self, &spec_service_type);
+  return fb_xasprintf ("<service %s>", r->spec->plan.services[r->svc].name);
+}
+
+static bool
+same_ref (fb_value *a, fb_value *b)
+{
+  service_ref *x = fb_host_data (a, &spec_service_type);
+  service_ref *y = fb_host_data (b, &spec_service_type);
+  return x && y && x->svc == y->svc;
+}
+
+const fb_host_type spec_service_type = {
+  .name = "service", .attr = service_attr, .attr_names = service_attrs,
+  .repr = service_repr, .destroy = free, .equal = same_ref,
+};
+
+static fb_value *
+iface_ref_attr (fb_star_thread *th, fb_value *self, const char *name)
+{
+  return spec_iface_attr (th, fb_host_data (self, &spec_iface_ref_type), name);
+}
+
+static char *
+iface_ref_repr (fb_value *self)
+{
+  iface_ref *r = fb_host_data (self, &spec_iface_ref_type);
+  const fb_plan_service *s = &r->spec->plan.services[r->svc];
+  return fb_xasprintf ("<interface %s.%s %s:%d>", s->name, s->ifaces[r->iface].name,
+                       s->ifaces[r->iface].protocol, s->ifaces[r->iface].port);
+}
+
+static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
+                                           "addr", "internal_addr", "get",
+                                           "post", "put", "delete", "patch",
+                                           "send", NULL };
+
+const fb_host_type spec_iface_ref_type = {
+  .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,
+  .repr = iface_ref_repr, .destroy = free,
+};
+
+ssize_t
+spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v)
+{
+  service_ref *r = fb_host_data (v, &spec_service_type);
+  if (r)
+    return (ssize_t) r->svc;
+  iface_ref *ir = fb_host_data (v, &spec_iface_ref_type);
+  if (ir)
+    return (ssize_t) ir->svc;
+  fb_star_errorf (th, "%s: got %s, want a service", fname,
+                  fb_value_type_name (v));
+  return -1;
+}
+
+/* ---- builtins ---------------------------------------------------------- */
+
+static fb_value *
+b_interface (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  const char *name, *protocol;
+  int64_t port;
+  fb_value *spec = NULL, *tls = NULL;
+  if (fb_star_unpack (th, "interface", a, "name:s", &name, "protocol:s",
+                      &protocol, "port:i", &port, "spec?", &spec, "tls?", &tls,
+                      NULL) < 0)
+    return NULL;
+  if (spec_unsupported (th, "interface", name, "spec", spec, true) < 0
+      || spec_unsupported (th, "interface", name, "tls", tls, true) < 0)
+    return NULL;
+  if (strcmp (protocol, "tcp") && strcmp (protocol, "http"))
+    return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported (tcp or http)",
+                           name, protocol);
+  if (port < 1 || port > 65535)
+    return fb_star_errorf (th, "interface %s: port %lld out of range (1-65535)",
+                           name, (long long) port);
+  if (!*name)
+    return fb_star_errorf (th, "interface: empty name");
+  iface_decl *d = FB_NEW (iface_decl);
+  d->name = fb_xstrdup (name);
+  d->protocol = fb_xstrdup (protocol);
+  d->port = (int) port;
+  return fb_host_new (th, &spec_iface_decl_type, d);
+}
+
+static int
+parse_timeout (fb_star_thread *th, const char *fname, const char *s,
+               int64_t *out)
+{
+  fb_error e = { 0 };
+  if (fb_parse_duration (s, out, &e) < 0 || *out <= 0)
+    {
+      fb_star_errorf (th, "%s: timeout: %s", fname,
+                      e.msg[0] ? e.msg : "must be positive");
+      return -1;
+    }
+  return 0;
+}
+
+/* "localhost:8080/health" or "http://localhost:8080/health" */
+static fb_value *
+make_healthcheck (fb_star_thread *th, const fb_star_args *a, bool http)
+{
+  const char *fname = http ? "http" : "tcp";
+  const char *addr, *timeout = "10s";
+  if (fb_star_unpack (th, fname, a, http ? "url:s" : "addr:s", &addr,
+                      "timeout?:s", &timeout, NULL) < 0)
+    return NULL;
+  const char *p = addr;
+  const char *scheme = http ? "http://" : "tcp://";
+  if (!strncmp (p, scheme, strlen (scheme)))
+    p += strlen (scheme);
+  const char *colon = strchr (p, ':');
+  if (!colon)
+    return fb_star_errorf (th, "%s: \"%s\" has no port (want host:port%s)", fname,
+                           addr, http ? "/path" : "");
+  const char *slash = strchr (colon, '/');
+  char portbuf[16];
+  size_t plen = slash ? (size_t) (slash - colon - 1) : strlen (colon + 1);
+  long long port = 0;
+  fb_error e = { 0 };
+  if (plen == 0 || plen >= sizeof portbuf)
+    return fb_star_errorf (th, "%s: bad port in \"%s\"", fname, addr);
+  memcpy (portbuf, colon + 1, plen);
+  portbuf[plen] = '\0';
+  if (fb_parse_int (portbuf, 1, 65535, &port, &e) < 0)
+    return fb_star_errorf (th, "%s: port in \"%s\": %s", fname, addr, e.msg);
+  fb_plan_healthcheck *h = FB_NEW (fb_plan_healthcheck);
+  h->kind = http ? FB_HC_HTTP : FB_HC_TCP;
+  h->host = fb_xstrndup (p, (size_t) (colon - p));
+  h->port = (int) port;
+  h->path = fb_xstrdup (slash ? slash : "/");
+  if (parse_timeout (th, fname, timeout, &h->timeout_ns) < 0)
+    {
+      hc_free (h);
+      return NULL;
+    }
+  return fb_host_new (th, &spec_healthcheck_type, h);
+}
+
+static fb_value *
+b_tcp (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_healthcheck (th, a, false);
+}
+
+static fb_value *
+b_http (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_healthcheck (th, a, true);
+}
+
+static fb_value *
+b_op (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_value *syscalls;
+  const char *path = NULL;
+  if (fb_star_unpack (th, "op", a, "syscalls", &syscalls, "path?:s", &path,
+                      NULL) < 0)
+    return NULL;
+  long n = fb_value_len (syscalls);
+  if (fb_value_type_of (syscalls) != FB_V_LIST || n < 1)
+    return fb_star_errorf (th, "op: syscalls must be a non-empty list of syscall names");
+  fb_plan_op *o = FB_NEW (fb_plan_op);
+  o->syscalls = fb_xcalloc ((size_t) n + 1, sizeof *o->syscalls);
+  for (long i = 0; i < n; i++)
+    {
+      const char *sc = fb_value_as_string (fb_value_at (syscalls, (size_t) i), NULL);
+      char **fam = NULL;
+      fb_error e = { 0 };
+      if (!sc || fb_syscall_family (sc, &fam, &e) < 0)
+        {
+          op_free (o);
+          return fb_star_errorf (th, "op: %s", sc ? e.msg : "syscalls must be strings");
+        }
+      fb_strv_free (fam);
+      o->syscalls[o->n_syscalls++] = fb_xstrdup (sc);
+    }
+  o->path = path ? fb_xstrdup (path) : NULL;
+  return fb_host_new (th, &spec_op_type, o);
+}
+
+static char *
+service_decl_pos (fb_star_thread *th)
+{
+  const char *file;
+  int line, col;
+  fb_star_call_position (th, &file, &line, &col);
+  return fb_xasprintf ("%s:%d:%d", file, line, col);
+}
+
+static int
+add_env (fb_star_thread *th, fb_plan_service *s, fb_value *env)
+{
+  if (fb_value_type_of (env) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "service %s: env must be a dict of strings", s->name);
+      return -1;
+    }
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (env, i, &k, &v); i++)
+    {
+      const char *ks = fb_value_as_string (k, NULL);
+      if (!ks || fb_value_type_of (k) != FB_V_STRING || !*ks || strchr (ks, '='))
+        {
+          fb_star_errorf (th, "service %s: env key must be a non-empty string without '='",
+                          s->name);
+          return -1;
+        }
+      char *val = fb_value_type_of (v) == FB_V_STRING
+                      ? fb_xstrdup (fb_value_as_string (v, NULL))
+                      : fb_value_str (th, v);
+      s->env = fb_xreallocarray (s->env, s->n_env + 1, sizeof *s->env);
+      s->env[s->n_env++] = fb_xasprintf ("%s=%s", ks, val);
+      free (val);
+    }
+  return 0;
+}
+
+static int
+add_deps (fb_star_thread *th, fb_spec *sp, fb_plan_service *s, fb_value *deps)
+{
+  fb_value_type t = fb_value_type_of (deps);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "service %s: depends_on must be a list of services", s->name);
+      return -1;
+    }
+  for (long i = 0; i < fb_value_len (deps); i++)
+    {
+      fb_value *d = fb_value_at (deps, (size_t) i);
+      ssize_t idx = -1;
+      const char *name = fb_value_as_string (d, NULL);
+      if (name && fb_value_type_of (d) == FB_V_STRING)
+        {
+          idx = fb_plan_find_service (&sp->plan, name);
+          if (idx < 0)
+            {
+              const char **names = fb_xcalloc (sp->plan.n_services + 1, sizeof *names);
+              for (size_t k = 0; k < sp->plan.n_services; k++)
+                names[k] = sp->plan.services[k].name;
+              const char *sug = fb_suggest (name, names, sp->plan.n_services);
+              fb_star_errorf (th, "service %s: depends_on: unknown service \"%s\"%s%s%s (services are declared before they are depended on)",
+                              s->name, name, sug ? " (did you mean " : "",
+                              sug ? sug : "", sug ? "?)" : "");
+              free (names);
+              return -1;
+            }
+        }
+      else if ((idx = spec_service_arg (th, "depends_on", d)) < 0)
+        return -1;
+      s->deps = fb_xreallocarray (s->deps, s->n_deps + 1, sizeof *s->deps);
+      s->deps[s->n_deps++] = (size_t) idx;
+    }
+  return 0;
+}
+
+static int
+add_ops (fb_star_thread *th, fb_plan_service *s, fb_value *ops)
+{
+  if (fb_value_type_of (ops) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "service %s: ops must be a dict of op() values", s->name);
+      return -1;
+    }
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (ops, i, &k, &v); i++)
+    {
+      fb_plan_op *o = fb_host_data (v, &spec_op_type);
+      const char *name = fb_value_as_string (k, NULL);
+      if (!o || !name)
+        {
+          fb_star_errorf (th, "service %s: ops values must be op(...)", s->name);
+          return -1;
+        }
+      s->ops = fb_xreallocarray (s->ops, s->n_ops + 1, sizeof *s->ops);
+      fb_plan_op *c = &s->ops[s->n_ops++];
+      c->name = fb_xstrdup (name);
+      c->n_syscalls = o->n_syscalls;
+      c->syscalls = fb_xcalloc (o->n_syscalls + 1, sizeof *c->syscalls);
+      for (size_t j = 0; j < o->n_syscalls; j++)
+        c->syscalls[j] = fb_xstrdup (o->syscalls[j]);
+      c->path = o->path ? fb_xstrdup (o->path) : NULL;
+    }
+  return 0;
+}
+
+/* caps= / drop_caps=: capability names ("net_admin", "CAP_NET_ADMIN") or
+ * "all", into a mask. */
+static int
+cap_mask (fb_star_thread *th, const fb_plan_service *s, const char *kw, fb_value *list, uint64_t *out)
+{
+  fb_value_type t = fb_value_type_of (list);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "service %s: %s must be a list of capability names", s->name, kw);
+      return -1;
+    }
+  for (long i = 0; i < fb_value_len (list); i++)
+    {
+      fb_value *v = fb_value_at (list, (size_t) i);
+      const char *name = fb_value_type_of (v) == FB_V_STRING ? fb_value_as_string (v, NULL) : NULL;
+      if (!name)
+        {
+          fb_star_errorf (th, "service %s: %s must be a list of capability names, got %s", s->name, kw,
+                          fb_value_type_name (v));
+          return -1;
+        }
+      int c = fb_cap_from_name (name);
+      if (c >= 0)
+        *out |= UINT64_C (1) << c;
+      else if (!strcasecmp (name, "all"))
+        *out |= fb_cap_all_mask ();
+      else
+        {
+          const char *names[64];
+          size_t n = 0;
+          for (const char *cn; n < 63 && (cn = fb_cap_name ((int) n));)
+            names[n++] = cn;
+          names[n++] = "all";
+          char low[64];
+          size_t k = 0;
+          const char *w = strncasecmp (name, "cap_", 4) ? name : name + 4;
+          for (; w[k] && k < sizeof low - 1; k++)
+            low[k] = (char) tolower ((unsigned char) w[k]);
+          low[k] = '\0';
+          const char *sug = fb_suggest (low, names, n);
+          fb_star_errorf (th, "service %s: %s: unknown capability \"%s\"%s%s%s", s->name, kw, name,
+                          sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* A path of the spec, relative to its directory; it must exist. */
+static char *
+spec_path (fb_star_thread *th, const fb_spec *sp, const fb_plan_service *s, const char *kw, const char *path,
+           bool want_dir)
+{
+  char *abs = path[0] == '/' ? fb_xstrdup (path) : fb_xasprintf ("%s/%s", sp->dir, path);
+  struct stat st;
+  const char *why = stat (abs, &st) < 0                 ? strerror (errno)
+                    : want_dir && !S_ISDIR (st.st_mode) ? "not a directory"
+                                                        : NULL;
+  if (why)
+    {
+      fb_star_errorf (th, "service %s: %s: %s: %s", s->name, kw, abs, why);
+      free (abs);
+      return NULL;
+    }
+  return abs;
+}
+
+/* volumes={"host path": "/in/service"} (read-only) or "/in/service:rw". */
+static int
+add_volumes (fb_star_thread *th, const fb_spec *sp, fb_plan_service *s, fb_value *vols)
+{
+  if (fb_value_type_of (vols) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "service %s: volumes must be a dict of host path to path in the service", s->name);
+      return -1;
+    }
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (vols, i, &k, &v); i++)
+    {
+      const char *src = fb_value_type_of (k) == FB_V_STRING ? fb_value_as_string (k, NULL) : NULL;
+      const char *dst = fb_value_type_of (v) == FB_V_STRING ? fb_value_as_string (v, NULL) : NULL;
+      size_t dlen = dst ? strlen (dst) : 0;
+      bool rw = dlen > 3 && !strcmp (dst + dlen - 3, ":rw");
+      if (!src || !*src || !dst || dst[0] != '/')
+        {
+          fb_star_errorf (th, "service %s: volumes: want \"host path\": \"/absolute/path[:rw]\" strings", s->name);
+          return -1;
+        }
+      char *abs = spec_path (th, sp, s, "volumes", src, false);
+      if (!abs)
+        return -1;
+      s->volumes = fb_xreallocarray (s->volumes, s->n_volumes + 1, sizeof *s->volumes);
+      s->volumes[s->n_volumes++] = (fb_plan_volume){ abs, fb_xstrndup (dst, rw ? dlen - 3 : dlen), rw };
+    }
+  return 0;
+}
+
+/* service()'s name: a valid lab name not taken yet; NULL after raising. */
+static const char *
+service_name (fb_star_thread *th, const fb_spec *sp, const fb_star_args *a)
+{
+  const char *name = a->npos ? fb_value_as_string (a->pos[0], NULL) : NULL;
+  ssize_t dup;
+  if (a->npos < 1)
+    fb_star_errorf (th, "service: missing name");
+  else if (!name || fb_value_type_of (a->pos[0]) != FB_V_STRING)
+    fb_star_errorf (th, "service: name must be a string, got %s", fb_value_type_name (a->pos[0]));
+  else if (!fb_lab_valid_name (name))
+    fb_star_errorf (th, "service: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
+                    name);
+  else if ((dup = fb_plan_find_service (&sp->plan, name)) >= 0)
+    fb_star_errorf (th, "service: duplicate service name \"%s\" (first declared at %s)",
+                    name, sp->plan.services[dup].decl_pos);
+  else
+    return name;
+  return NULL;
+}
+
+/* The positional arguments after the name: interface(...) values and at
+ * most one binary path, left in *binary. */
+static int
+add_positional (fb_star_thread *th, fb_plan_service *sv, const fb_star_args *a,
+                const char **binary)
+{
+  for (size_t i = 1; i < a->npos; i++)
+    {
+      fb_value *v = a->pos[i];
+      iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
+      if (d)
+        {
+          for (size_t j = 0; j < sv->n_ifaces; j++)
+            if (!strcmp (sv->ifaces[j].name, d->name))
+              {
+                fb_star_errorf (th, "service %s: duplicate interface \"%s\"", sv->name, d->name);
+                return -1;
+              }
+          sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
+          sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
+                                                         fb_xstrdup (d->protocol),
+                                                         d->port };
+        }
+      else if (fb_value_type_of (v) == FB_V_STRING && !*binary)
+        *binary = fb_value_as_string (v, NULL);
+      else
+        {
+          fb_star_errorf (th, "service %s: unexpected positional argument of type %s (want the binary path and interface(...) values)",
+                          sv->name, fb_value_type_name (v));
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* The binary, given by position or binary=: absolute or relative to the
+ * spec's directory, or under rootfs= the root's own absolute path. */
+static int
+set_binary (fb_star_thread *th, const fb_spec *sp, fb_plan_service *sv, const char *binary,
+            const char *kwbinary, const char *rootfs)
+{
+  if (binary && kwbinary)
+    {
+      fb_star_errorf (th, "service %s: binary given twice", sv->name);
+      return -1;
+    }
+  if (!binary)
+    binary = kwbinary;
+  if (!binary || !*binary)
+    {
+      fb_star_errorf (th, "service %s: no binary (give service(\"%s\", \"/path/to/bin\", ...))",
+                      sv->name, sv->name);
+      return -1;
+    }
+  if (rootfs && binary[0] != '/')
+    {
+      fb_star_errorf (th, "service %s: with rootfs= the binary is the absolute path inside it, not \"%s\"",
+                      sv->name, binary);
+      return -1;
+    }
+  while (binary[0] == '.' && binary[1] == '/')
+    binary += 2;
+  sv->binary = binary[0] == '/' ? fb_xstrdup (binary)
+                              : fb_xasprintf ("%s/%s", sp->dir, binary);
+  /* a wrong path is the spec's error, told where it is, before any lab;
+   * under rootfs= the binary is the root's own, found by its init */
+  if (rootfs)
+    return 0;
+  fb_binpath bin;
+  if (fb_binpath_resolve (sv->binary, &bin) < 0)
+    {
+      fb_star_errorf (th, "service %s: cannot execute %s: %s", sv->name, sv->binary, strerror (errno));
+      return -1;
+    }
+  fb_binpath_clear (&bin);
+  return 0;
+}
+
+static int
+add_args (fb_star_thread *th, fb_plan_service *sv, fb_value *args)
+{
+  fb_value_type t = fb_value_type_of (args);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "service %s: args must be a list of strings", sv->name);
+      return -1;
+    }
+  sv->args = fb_xcalloc ((size_t) fb_value_len (args) + 1, sizeof *sv->args);
+  for (long i = 0; i < fb_value_len (args); i++)
+    {
+      fb_value *x = fb_value_at (args, (size_t) i);
+      sv->args[sv->n_args++] = fb_value_type_of (x) == FB_V_STRING
+                               ? fb_xstrdup (fb_value_as_string (x, NULL))
+                               : fb_value_str (th, x);
+    }
+  return 0;
+}
+
+static int
+set_healthcheck (fb_star_thread *th, fb_plan_service *sv, fb_value *hc)
+{
+  fb_plan_healthcheck *h = fb_host_data (hc, &spec_healthcheck_type);
+  if (!h)
+    {
+      fb_star_errorf (th, "service %s: healthcheck must be tcp(...) or http(...), got %s",
+                      sv->name, fb_value_type_name (hc));
+      return -1;
+    }
+  sv->hc = *h;
+  sv->hc.host = fb_xstrdup (h->host);
+  sv->hc.path = fb_xstrdup (h->path);
+  return 0;
+}
+
+static fb_value *
+b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_spec *sp = spec_of (th);
+  const char *name = service_name (th, sp, a);
+  if (!name)
+    return NULL;
+  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL;
+  fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
+  fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
+  int64_t memory_max = 0, pids_max = 0;
+  fb_star_args kw = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
+  if (fb_star_unpack (th, "service", &kw, "binary?:s", &kwbinary, "args?", &args,
+                      "env?", &env, "depends_on?", &deps, "healthcheck?", &hc,
+                      "ops?", &ops, "image?", &image, "observe?", &observe,
+                      "seccomp?", &seccomp, "memory_max?:i", &memory_max,
+                      "pids_max?:i", &pids_max, "caps?", &caps, "drop_caps?", &drop_caps,
+                      "rootfs?:s", &rootfs, "volumes?", &volumes, NULL) < 0)
+    return NULL;
+  if (image)
+    return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
+                           name);
+  /* seccomp=False would ask for a service without the filter faults need:
+   * no value of it is a default to let through */
+  if (spec_unsupported (th, "service", name, "observe", observe, true) < 0
+      || spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0)
+    return NULL;
+  if (memory_max < 0 || pids_max < 0)
+    return fb_star_errorf (th, "service %s: limits must not be negative", name);
+  fb_plan_service *sv = FB_NEW (fb_plan_service);
+  sv->name = fb_xstrdup (name);
+  if (add_positional (th, sv, a, &binary) < 0 || set_binary (th, sp, sv, binary, kwbinary, rootfs) < 0
+      || (args && add_args (th, sv, args) < 0)
+      || (env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
+      || (ops && add_ops (th, sv, ops) < 0) || (caps && cap_mask (th, sv, "caps", caps, &sv->caps_add) < 0)
+      || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)
+      || (volumes && add_volumes (th, sp, sv, volumes) < 0)
+      || (rootfs && !(sv->rootfs = spec_path (th, sp, sv, "rootfs", rootfs, true)))
+      || (hc && set_healthcheck (th, sv, hc) < 0))
+    {
+      fb_plan tmp = { sv, 1 };
+      fb_plan_free (&tmp);
+      return NULL;
+    }
+  sv->decl_pos = service_decl_pos (th);
+  sv->memory_max = (uint64_t) memory_max;
+  sv->pids_max = (uint64_t) pids_max;
+  sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
+                                        sizeof *sp->plan.services);
+  sp->plan.services[sp->plan.n_services++] = *sv;
+  free (sv);
+  service_ref *r = FB_NEW (service_ref);
+  *r = (service_ref) { sp, sp->plan.n_services - 1 };
+  return fb_host_new (th, &spec_service_type, r);
+}
+
+void
+spec_predeclare_topology (fb_spec *s)
+{
+  static const spec_builtin fns[] = {
+    { "service", b_service }, { "interface", b_interface }, { "tcp", b_tcp },
+    { "http", b_http }, { "op", b_op },
+  };
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
+}
