@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "faultbox/protocol.h"
 #include "sandbox/binpath.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
@@ -172,9 +173,9 @@ b_interface (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (spec_unsupported (th, "interface", name, "spec", spec, true) < 0
       || spec_unsupported (th, "interface", name, "tls", tls, true) < 0)
     return NULL;
-  if (strcmp (protocol, "tcp") && strcmp (protocol, "http"))
-    return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported (tcp or http)",
-                           name, protocol);
+  if (!fb_protocol_find (protocol))
+    return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported (%s)",
+                           name, protocol, fb_protocol_names ());
   if (port < 1 || port > 65535)
     return fb_star_errorf (th, "interface %s: port %lld out of range (1-65535)",
                            name, (long long) port);
@@ -647,10 +648,11 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (image)
     return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
                            name);
-  /* seccomp=False would ask for a service without the filter faults need:
-   * no value of it is a default to let through */
+  /* seccomp=True is Faultbox's default and ours; False (a service without
+   * the filter, its syscall faults skipped) is not built yet */
   if (spec_unsupported (th, "service", name, "observe", observe, true) < 0
-      || spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0)
+      || (seccomp && seccomp != fb_bool (true)
+          && spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0))
     return NULL;
   if (memory_max < 0 || pids_max < 0)
     return fb_star_errorf (th, "service %s: limits must not be negative", name);
