@@ -107,6 +107,84 @@ hexval (char ch)
   return -1;
 }
 
+/* One escape of a string that is not raw, c->p just past its backslash and
+ * e: appended to b. */
+static void
+lex_escape (parse_ctx *c, fb_buf *b, char e, fb_pos epos, bool bytes)
+{
+  switch (e)
+    {
+    case '\n': newline (c); break;
+    case 'a': fb_buf_putc (b, '\a'); break;
+    case 'b': fb_buf_putc (b, '\b'); break;
+    case 'f': fb_buf_putc (b, '\f'); break;
+    case 'n': fb_buf_putc (b, '\n'); break;
+    case 'r': fb_buf_putc (b, '\r'); break;
+    case 't': fb_buf_putc (b, '\t'); break;
+    case 'v': fb_buf_putc (b, '\v'); break;
+    case '\\': fb_buf_putc (b, '\\'); break;
+    case '\'': fb_buf_putc (b, '\''); break;
+    case '"': fb_buf_putc (b, '"'); break;
+    case '0': case '1': case '2': case '3':
+    case '4': case '5': case '6': case '7':
+      {
+        int v = e - '0';
+        for (int k = 0; k < 2 && c->p < c->end && *c->p >= '0'
+                        && *c->p <= '7';
+             k++)
+          v = v * 8 + (*c->p++ - '0');
+        if (v > 127 && !bytes)
+          syntax_error (c, epos, "non-ASCII octal escape \\%o (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
+        fb_buf_putc (b, (char) v);
+        break;
+      }
+    case 'x':
+      {
+        int h1 = c->p < c->end ? hexval (c->p[0]) : -1;
+        int h2 = c->p + 1 < c->end ? hexval (c->p[1]) : -1;
+        if (h1 < 0 || h2 < 0)
+          syntax_error (c, epos, "invalid escape sequence \\x: want two hex digits");
+        int v = h1 * 16 + h2;
+        if (v > 127 && !bytes)
+          syntax_error (c, epos, "non-ASCII hex escape \\x%02x (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
+        fb_buf_putc (b, (char) v);
+        c->p += 2;
+        break;
+      }
+    case 'u':
+    case 'U':
+      {
+        int n = e == 'u' ? 4 : 8;
+        uint32_t cp = 0;
+        for (int k = 0; k < n; k++)
+          {
+            int h = c->p + k < c->end ? hexval (c->p[k]) : -1;
+            if (h < 0)
+              syntax_error (c, epos, "invalid escape sequence \\%c: want %d hex digits", e, n);
+            cp = cp * 16 + (uint32_t) h;
+          }
+        c->p += n;
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+          syntax_error (c, epos, "invalid Unicode code point U+%04X", cp);
+        utf8_append (b, cp);
+        break;
+      }
+    default:
+      syntax_error (c, epos, "invalid escape sequence \\%c", e);
+    }
+}
+
+/* A raw string keeps the backslash; \<quote> does not end it. */
+static void
+lex_raw_escape (parse_ctx *c, fb_buf *b, char e)
+{
+  fb_buf_putc (b, '\\');
+  fb_buf_putc (b, e);
+  c->p += 2;
+  if (e == '\n')
+    newline (c);
+}
+
 static void
 lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
 {
@@ -150,82 +228,11 @@ lex_string (parse_ctx *c, token *t, bool raw, bool bytes)
       char e = c->p[1];
       if (raw)
         {
-          /* a raw string keeps the backslash; \<quote> does not end it */
-          fb_buf_putc (b, '\\');
-          if (e == '\n')
-            {
-              fb_buf_putc (b, '\n');
-              c->p += 2;
-              newline (c);
-            }
-          else
-            {
-              fb_buf_putc (b, e);
-              c->p += 2;
-            }
+          lex_raw_escape (c, b, e);
           continue;
         }
       c->p += 2;
-      switch (e)
-        {
-        case '\n': newline (c); break;
-        case 'a': fb_buf_putc (b, '\a'); break;
-        case 'b': fb_buf_putc (b, '\b'); break;
-        case 'f': fb_buf_putc (b, '\f'); break;
-        case 'n': fb_buf_putc (b, '\n'); break;
-        case 'r': fb_buf_putc (b, '\r'); break;
-        case 't': fb_buf_putc (b, '\t'); break;
-        case 'v': fb_buf_putc (b, '\v'); break;
-        case '\\': fb_buf_putc (b, '\\'); break;
-        case '\'': fb_buf_putc (b, '\''); break;
-        case '"': fb_buf_putc (b, '"'); break;
-        case '0': case '1': case '2': case '3':
-        case '4': case '5': case '6': case '7':
-          {
-            int v = e - '0';
-            for (int k = 0; k < 2 && c->p < c->end && *c->p >= '0'
-                            && *c->p <= '7';
-                 k++)
-              v = v * 8 + (*c->p++ - '0');
-            if (v > 127 && !bytes)
-              syntax_error (c, epos, "non-ASCII octal escape \\%o (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
-            fb_buf_putc (b, (char) v);
-            break;
-          }
-        case 'x':
-          {
-            int h1 = c->p < c->end ? hexval (c->p[0]) : -1;
-            int h2 = c->p + 1 < c->end ? hexval (c->p[1]) : -1;
-            if (h1 < 0 || h2 < 0)
-              syntax_error (c, epos, "invalid escape sequence \\x: want two hex digits");
-            int v = h1 * 16 + h2;
-            if (v > 127 && !bytes)
-              syntax_error (c, epos, "non-ASCII hex escape \\x%02x (use \\u%04X for the UTF-8 encoding of U+%04X)", (unsigned) v, (unsigned) v, (unsigned) v);
-            fb_buf_putc (b, (char) v);
-            c->p += 2;
-            break;
-          }
-        case 'u':
-        case 'U':
-          {
-            int n = e == 'u' ? 4 : 8;
-            uint32_t cp = 0;
-            for (int k = 0; k < n; k++)
-              {
-                int h = c->p + k < c->end ? hexval (c->p[k]) : -1;
-                if (h < 0)
-                  syntax_error (c, epos, "invalid escape sequence \\%c: want %d hex digits", e, n);
-                cp = cp * 16 + (uint32_t) h;
-              }
-            c->p += n;
-            if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-              syntax_error (c, epos, "invalid Unicode code point U+%04X", cp);
-            utf8_append (b, cp);
-            break;
-          }
-        default:
-          syntax_error (c, epos, "invalid escape sequence \\%c", e);
-        }
+      lex_escape (c, b, e, epos, bytes);
     }
   t->kind = bytes ? T_BYTES : T_STRING;
   t->val = bytes ? fb_bytes_n (c->th, fb_buf_str (b), b->len)
@@ -363,29 +370,10 @@ lex_indent (parse_ctx *c, token *t)
     }
 }
 
-void
-lex_next (parse_ctx *c)
+/* Blanks, comments, line continuations, and newlines inside brackets. */
+static void
+skip_blanks (parse_ctx *c)
 {
-  token *t = &c->tok;
-  t->val = NULL;
-  t->ident = NULL;
-again:
-  if (c->pending_outdents)
-    {
-      c->pending_outdents--;
-      t->kind = T_OUTDENT;
-      t->pos = pos_of (c, c->p);
-      return;
-    }
-  if (c->at_line_start && c->depth == 0)
-    {
-      lex_indent (c, t);
-      if (t->kind == T_INDENT)
-        return;
-      if (c->pending_outdents)
-        goto again;
-    }
-  /* skip blanks, comments, line continuations */
   for (;;)
     {
       while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'
@@ -421,98 +409,91 @@ again:
         }
       break;
     }
-  t->pos = pos_of (c, c->p);
-  if (c->p >= c->end)
+}
+
+/* End of input closes the last line and its indentation, one token a call. */
+static void
+lex_end (parse_ctx *c, token *t)
+{
+  if (c->depth > 0)
     {
-      if (c->depth > 0)
-        {
-          t->kind = T_EOF; /* inside brackets: "got end of file, want )" */
-          return;
-        }
-      if (c->emitted_any)
-        {
-          c->emitted_any = false;
-          t->kind = T_NEWLINE;
-          return;
-        }
-      if (c->nindent > 1)
-        {
-          c->nindent--;
-          t->kind = T_OUTDENT;
-          return;
-        }
-      t->kind = T_EOF;
+      t->kind = T_EOF; /* inside brackets: "got end of file, want )" */
       return;
     }
-  char ch = *c->p;
-  if (ch == '\n')
+  if (c->emitted_any)
     {
-      c->p++;
-      newline (c);
-      c->at_line_start = true;
-      if (!c->emitted_any)
-        goto again;
       c->emitted_any = false;
       t->kind = T_NEWLINE;
       return;
     }
-  c->emitted_any = true;
-  /* strings, with optional r/b prefixes */
-  {
-    const char *q = c->p;
-    bool raw = false, bytes = false;
-    for (int k = 0; k < 2 && q < c->end; k++)
+  if (c->nindent > 1)
+    {
+      c->nindent--;
+      t->kind = T_OUTDENT;
+      return;
+    }
+  t->kind = T_EOF;
+}
+
+/* A string with optional r/b prefixes; false when c->p starts none. */
+static bool
+lex_prefixed_string (parse_ctx *c, token *t)
+{
+  const char *q = c->p;
+  bool raw = false, bytes = false;
+  for (int k = 0; k < 2 && q < c->end; k++)
+    {
+      if ((*q == 'r' || *q == 'R') && !raw)
+        raw = true, q++;
+      else if (*q == 'b' && !bytes)
+        bytes = true, q++;
+      else
+        break;
+    }
+  if (q < c->end && (*q == '"' || *q == '\''))
+    {
+      c->p = q;
+      lex_string (c, t, raw, bytes);
+      return true;
+    }
+  /* Faultbox's own docs once showed f-strings: say so clearly */
+  if ((*c->p == 'f' || *c->p == 'F') && c->p + 1 < c->end
+      && (c->p[1] == '"' || c->p[1] == '\''))
+    syntax_error (c, t->pos, "Starlark has no f-strings (use %% or .format)");
+  return false;
+}
+
+/* An identifier or a keyword; reserved words are errors. */
+static void
+lex_word (parse_ctx *c, token *t)
+{
+  const char *s = c->p;
+  while (c->p < c->end
+         && (isalnum ((unsigned char) *c->p) || *c->p == '_'
+             || (unsigned char) *c->p >= 0x80))
+    c->p++;
+  size_t n = (size_t) (c->p - s);
+  /* keywords and reserved words have 2 to 8 letters, all lower case */
+  bool maybe_kw = n >= 2 && n <= 8 && *s >= 'a' && *s <= 'y';
+  for (size_t k = 0; maybe_kw && k < sizeof keywords / sizeof *keywords; k++)
+    if (keywords[k].word[0] == *s && strlen (keywords[k].word) == n
+        && !memcmp (keywords[k].word, s, n))
       {
-        if ((*q == 'r' || *q == 'R') && !raw)
-          raw = true, q++;
-        else if (*q == 'b' && !bytes)
-          bytes = true, q++;
-        else
-          break;
-      }
-    if (q < c->end && (*q == '"' || *q == '\''))
-      {
-        c->p = q;
-        lex_string (c, t, raw, bytes);
+        t->kind = keywords[k].kind;
         return;
       }
-    /* Faultbox's own docs once showed f-strings: say so clearly */
-    if ((ch == 'f' || ch == 'F') && c->p + 1 < c->end
-        && (c->p[1] == '"' || c->p[1] == '\''))
-      syntax_error (c, t->pos, "Starlark has no f-strings (use %% or .format)");
-  }
-  if (isalpha ((unsigned char) ch) || ch == '_' || (unsigned char) ch >= 0x80)
-    {
-      const char *s = c->p;
-      while (c->p < c->end
-             && (isalnum ((unsigned char) *c->p) || *c->p == '_'
-                 || (unsigned char) *c->p >= 0x80))
-        c->p++;
-      size_t n = (size_t) (c->p - s);
-      /* keywords and reserved words have 2 to 8 letters, all lower case */
-      bool maybe_kw = n >= 2 && n <= 8 && *s >= 'a' && *s <= 'y';
-      for (size_t k = 0; maybe_kw && k < sizeof keywords / sizeof *keywords; k++)
-        if (keywords[k].word[0] == *s && strlen (keywords[k].word) == n
-            && !memcmp (keywords[k].word, s, n))
-          {
-            t->kind = keywords[k].kind;
-            return;
-          }
-      for (size_t k = 0; maybe_kw && k < sizeof reserved / sizeof *reserved; k++)
-        if (reserved[k][0] == *s && strlen (reserved[k]) == n
-            && !memcmp (reserved[k], s, n))
-          syntax_error (c, t->pos, "keyword %s is reserved", reserved[k]);
-      t->kind = T_IDENT;
-      t->ident = star_strdup (c->th, s, n);
-      return;
-    }
-  if (isdigit ((unsigned char) ch)
-      || (ch == '.' && c->p + 1 < c->end && isdigit ((unsigned char) c->p[1])))
-    {
-      lex_number (c, t);
-      return;
-    }
-  /* operators: longest match */
+  for (size_t k = 0; maybe_kw && k < sizeof reserved / sizeof *reserved; k++)
+    if (reserved[k][0] == *s && strlen (reserved[k]) == n
+        && !memcmp (reserved[k], s, n))
+      syntax_error (c, t->pos, "keyword %s is reserved", reserved[k]);
+  t->kind = T_IDENT;
+  t->ident = star_strdup (c->th, s, n);
+}
+
+/* Punctuation, longest match first; brackets count toward c->depth. */
+static void
+lex_operator (parse_ctx *c, token *t)
+{
   static const struct { const char *s; tok_kind k; } ops[] = {
     { "<<=", T_LTLT_EQ }, { ">>=", T_GTGT_EQ }, { "//=", T_SLASHSLASH_EQ },
     { "**", T_STARSTAR }, { "//", T_SLASHSLASH }, { "<<", T_LTLT },
@@ -527,6 +508,7 @@ again:
     { ")", T_RPAREN }, { "[", T_LBRACK }, { "]", T_RBRACK },
     { "{", T_LBRACE }, { "}", T_RBRACE }, { "<", T_LT }, { ">", T_GT },
   };
+  char ch = *c->p;
   for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
     {
       if (ops[k].s[0] != ch)
@@ -549,6 +531,60 @@ again:
     syntax_error (c, t->pos, "invalid character \\x%02x in program",
                   (unsigned char) ch);
   syntax_error (c, t->pos, "unexpected character '%c'", ch);
+}
+
+void
+lex_next (parse_ctx *c)
+{
+  token *t = &c->tok;
+  t->val = NULL;
+  t->ident = NULL;
+again:
+  if (c->pending_outdents)
+    {
+      c->pending_outdents--;
+      t->kind = T_OUTDENT;
+      t->pos = pos_of (c, c->p);
+      return;
+    }
+  if (c->at_line_start && c->depth == 0)
+    {
+      lex_indent (c, t);
+      if (t->kind == T_INDENT)
+        return;
+      if (c->pending_outdents)
+        goto again;
+    }
+  skip_blanks (c);
+  t->pos = pos_of (c, c->p);
+  if (c->p >= c->end)
+    {
+      lex_end (c, t);
+      return;
+    }
+  char ch = *c->p;
+  if (ch == '\n')
+    {
+      c->p++;
+      newline (c);
+      c->at_line_start = true;
+      if (!c->emitted_any)
+        goto again;
+      c->emitted_any = false;
+      t->kind = T_NEWLINE;
+      return;
+    }
+  c->emitted_any = true;
+  if (lex_prefixed_string (c, t))
+    return;
+  if (isalpha ((unsigned char) ch) || ch == '_' || (unsigned char) ch >= 0x80)
+    lex_word (c, t);
+  else if (isdigit ((unsigned char) ch)
+           || (ch == '.' && c->p + 1 < c->end
+               && isdigit ((unsigned char) c->p[1])))
+    lex_number (c, t);
+  else
+    lex_operator (c, t);
 }
 
 /* A spec is UTF-8 text: a NUL or a byte that is not UTF-8 (binary garbage,
