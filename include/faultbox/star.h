@@ -61,7 +61,7 @@ typedef struct fb_star_config {
   uint64_t max_steps;        /* 0: unlimited */
   unsigned max_depth;        /* call depth; 0: 1000 */
   size_t max_memory;         /* bytes of live heap; 0: 2 GiB */
-  void (*print) (void *ctx, const char *msg); /* NULL: stderr */
+  void (*print) (void *ctx, const char *msg); /* NULL: discarded */
   void *print_ctx;
   fb_star_loader_fn loader;
   void *loader_ctx;

@@ -2,28 +2,17 @@
  *
  * Magnitude helpers (mag_*) work on raw limb arrays; the public functions
  * handle signs and allocation. Scratch space that does not outlive a call
- * comes from malloc, so temporaries do not pile up in the caller's arena. */
+ * comes from fb_xmalloc, so temporaries do not pile up in the caller's
+ * arena. */
 #include "star/bigint.h"
 
 #include <float.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LIMB_BITS 32
+#include "util/alloc.h"
 
-static void *
-xmalloc (size_t n)
-{
-  void *p = malloc (n ? n : 1);
-  if (!p)
-    {
-      /* same policy as util/alloc: running out of memory is not handled */
-      fputs ("faultbox: out of memory\n", stderr);
-      abort ();
-    }
-  return p;
-}
+#define LIMB_BITS 32
 
 /* One allocation for struct and limbs; n is the capacity, fixed up by
  * finish(). */
@@ -31,10 +20,7 @@ static fb_bigint *
 alloc_big (const fb_bigint_ctx *c, size_t n)
 {
   if (n > UINT32_MAX)
-    {
-      fputs ("faultbox: integer too large\n", stderr);
-      abort ();
-    }
+    abort (); /* the caller bounds sizes (bigint.h) */
   fb_bigint *b = c->alloc (c->ctx, sizeof (fb_bigint) + n * sizeof (uint32_t));
   b->sign = 0;
   b->n = (uint32_t) n;
@@ -155,8 +141,8 @@ mag_divmod_knuth (uint32_t *q, uint32_t *r, const uint32_t *u, size_t m,
 {
   /* normalize so the divisor's top bit is set, which bounds qhat's error */
   int s = clz32 (v[n - 1]);
-  uint32_t *vn = xmalloc (n * sizeof (uint32_t));
-  uint32_t *un = xmalloc ((m + 1) * sizeof (uint32_t));
+  uint32_t *vn = fb_xmalloc (n * sizeof (uint32_t));
+  uint32_t *un = fb_xmalloc ((m + 1) * sizeof (uint32_t));
   for (size_t i = n - 1; i > 0; i--)
     vn[i] = (v[i] << s) | (s ? v[i - 1] >> (32 - s) : 0);
   vn[0] = v[0] << s;
@@ -367,7 +353,7 @@ fb_bigint_format (const fb_bigint *a, int base)
     return NULL;
   /* bitlen digits suffice for any base >= 2; + sign + NUL (+1 for zero) */
   size_t cap = fb_bigint_bitlen (a) + 3;
-  char *buf = xmalloc (cap);
+  char *buf = fb_xmalloc (cap);
   char *p = buf + cap;
   *--p = '\0';
   if (a->sign == 0)
@@ -376,7 +362,7 @@ fb_bigint_format (const fb_bigint *a, int base)
     {
       int k;
       uint32_t pw = chunk_power (base, &k);
-      uint32_t *t = xmalloc (a->n * sizeof (uint32_t));
+      uint32_t *t = fb_xmalloc (a->n * sizeof (uint32_t));
       memcpy (t, a->d, a->n * sizeof (uint32_t));
       size_t n = a->n;
       /* peel k digits per division by base^k (10^9 for decimal) */
@@ -537,7 +523,7 @@ bitwise (const fb_bigint_ctx *c, const fb_bigint *a, const fb_bigint *b,
   /* one extra limb keeps the sign bit of both operands and the result */
   size_t n = (size_t) (a->n > b->n ? a->n : b->n) + 1;
   fb_bigint *r = alloc_big (c, n);
-  uint32_t *t = xmalloc (n * sizeof (uint32_t));
+  uint32_t *t = fb_xmalloc (n * sizeof (uint32_t));
   to_twos (r->d, n, a);
   to_twos (t, n, b);
   for (size_t i = 0; i < n; i++)

@@ -872,8 +872,6 @@ b_print (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     }
   if (th->cfg.print)
     th->cfg.print (th->cfg.print_ctx, fb_buf_str (&b));
-  else
-    fprintf (stderr, "%s\n", fb_buf_str (&b));
   return NONE;
 }
 

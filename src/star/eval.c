@@ -1317,10 +1317,178 @@ assign (ectx *x, expr *lhs, fb_value *v)
     }
 }
 
+/* container[index] = v, the store of x[i] op= y. */
+static int
+store_item (fb_star_thread *th, fb_value *container, fb_value *index,
+            fb_value *v)
+{
+  if (vtype (container) == FB_V_DICT)
+    return dict_put (th, container, index, v);
+  if (vtype (container) == FB_V_LIST)
+    {
+      int64_t k;
+      if (!check_mutable (th, container, "assign to element of")
+          || !as_index (th, index, (int64_t) LIST (container)->len, &k,
+                        "list"))
+        return -1;
+      LIST (container)->items[k] = v;
+      return 0;
+    }
+  fb_star_errorf (th, "%s value does not support item assignment",
+                  type_name (container));
+  return -1;
+}
+
+static xstat
+exec_augassign (ectx *x, stmt *s)
+{
+  fb_star_thread *th = x->th;
+  expr *lhs = s->u.assign.lhs;
+  static const tok_kind aug_ops[] = {
+    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_SLASHSLASH, T_PERCENT, T_AMP,
+    T_PIPE, T_CIRCUMFLEX, T_LTLT, T_GTGT,
+  };
+  tok_kind op = aug_ops[s->u.assign.op - T_PLUS_EQ];
+  /* evaluate the target's operands once: x[i] += y */
+  fb_value *container = NULL, *index = NULL, *old;
+  if (lhs->kind == E_INDEX)
+    {
+      if (!(container = eval (x, lhs->u.index.x))
+          || !(index = eval (x, lhs->u.index.i)))
+        return X_ERROR;
+      if (!(old = star_index (th, container, index)))
+        return fail_at (x, lhs->pos), X_ERROR;
+    }
+  else if (!(old = eval (x, lhs)))
+    return X_ERROR;
+  fb_value *rhs = eval (x, s->u.assign.rhs);
+  if (!rhs)
+    return X_ERROR;
+  fb_value *v;
+  if (op == T_PLUS && vtype (old) == FB_V_LIST)
+    {
+      /* list += iterable extends in place */
+      fb_value **items;
+      size_t n;
+      if (!check_mutable (th, old, "apply += to"))
+        return fail_at (x, s->pos), X_ERROR;
+      if (iter_collect (th, rhs, &items, &n) < 0)
+        return fail_at (x, s->u.assign.rhs->pos), X_ERROR;
+      for (size_t i = 0; i < n; i++)
+        list_push (th, old, items[i]);
+      v = old;
+    }
+  else if (!(v = star_binary (th, op, old, rhs)))
+    return fail_at (x, s->pos), X_ERROR;
+  if (lhs->kind == E_INDEX)
+    {
+      if (store_item (th, container, index, v) < 0)
+        return fail_at (x, lhs->pos), X_ERROR;
+      return X_NORMAL;
+    }
+  return assign (x, lhs, v) < 0 ? X_ERROR : X_NORMAL;
+}
+
+static xstat
+exec_for (ectx *x, stmt *s)
+{
+  fb_star_thread *th = x->th;
+  fb_value *seq = eval (x, s->u.fors.x);
+  if (!seq)
+    return X_ERROR;
+  star_iter it;
+  if (iter_start (th, seq, &it) < 0)
+    return fail_at (x, s->u.fors.x->pos), X_ERROR;
+  fb_value *item;
+  xstat r = X_NORMAL;
+  while (iter_next (&it, &item, th))
+    {
+      if (!star_step (th))
+        {
+          fail_at (x, s->pos);
+          r = X_ERROR;
+          break;
+        }
+      if (assign (x, s->u.fors.vars, item) < 0)
+        {
+          r = X_ERROR;
+          break;
+        }
+      xstat b = exec_list (x, &s->u.fors.body);
+      if (b == X_BREAK)
+        break;
+      if (b == X_RETURN || b == X_ERROR)
+        {
+          r = b;
+          break;
+        }
+    }
+  iter_done (&it);
+  return r;
+}
+
+static xstat
+exec_while (ectx *x, stmt *s)
+{
+  for (;;)
+    {
+      if (!star_step (x->th))
+        return fail_at (x, s->pos), X_ERROR;
+      fb_value *c = eval (x, s->u.whiles.cond);
+      if (!c)
+        return X_ERROR;
+      if (!truth (c))
+        return X_NORMAL;
+      xstat b = exec_list (x, &s->u.whiles.body);
+      if (b == X_BREAK)
+        return X_NORMAL;
+      if (b == X_RETURN || b == X_ERROR)
+        return b;
+    }
+}
+
+static xstat
+exec_load (ectx *x, stmt *s)
+{
+  fb_star_thread *th = x->th;
+  fb_star_module *m = NULL;
+  fb_error err;
+  fb_error_clear (&err);
+  fb_star_loader_fn loader = th->cfg.loader;
+  int rc = loader ? loader (th, th->cfg.loader_ctx, x->fr->def->file,
+                            s->u.load.module, &m, &err)
+                  : -1;
+  if (rc < 0)
+    {
+      if (!loader)
+        fb_error_set (&err, ENOENT, "load not available");
+      star_error_at (th, s->pos, "cannot load %s: %s", s->u.load.module,
+                     err.msg);
+      return X_ERROR;
+    }
+  for (size_t i = 0; i < s->u.load.n; i++)
+    {
+      fb_value *v = fb_star_module_get (m, s->u.load.from[i]);
+      if (!v)
+        {
+          const char *sug = fb_suggest (s->u.load.from[i], m->names,
+                                        m->nglobals);
+          star_error_at (th, s->u.load.to[i]->pos,
+                         "load: name %s not found in module %s%s%s%s",
+                         s->u.load.from[i], s->u.load.module,
+                         sug ? " (did you mean " : "", sug ? sug : "",
+                         sug ? "?)" : "");
+          return X_ERROR;
+        }
+      if (assign (x, s->u.load.to[i], v) < 0)
+        return X_ERROR;
+    }
+  return X_NORMAL;
+}
+
 static xstat
 exec_stmt (ectx *x, stmt *s)
 {
-  fb_star_thread *th = x->th;
   switch (s->kind)
     {
     case S_EXPR:
@@ -1333,72 +1501,7 @@ exec_stmt (ectx *x, stmt *s)
         return X_NORMAL;
       }
     case S_AUGASSIGN:
-      {
-        expr *lhs = s->u.assign.lhs;
-        tok_kind op = (tok_kind) (s->u.assign.op - T_PLUS_EQ + T_PLUS);
-        static const tok_kind aug_ops[] = {
-          T_PLUS, T_MINUS, T_STAR, T_SLASH, T_SLASHSLASH, T_PERCENT, T_AMP,
-          T_PIPE, T_CIRCUMFLEX, T_LTLT, T_GTGT,
-        };
-        op = aug_ops[s->u.assign.op - T_PLUS_EQ];
-        /* evaluate the target's operands once: x[i] += y */
-        fb_value *container = NULL, *index = NULL, *old;
-        if (lhs->kind == E_INDEX)
-          {
-            if (!(container = eval (x, lhs->u.index.x))
-                || !(index = eval (x, lhs->u.index.i)))
-              return X_ERROR;
-            if (!(old = star_index (th, container, index)))
-              return fail_at (x, lhs->pos), X_ERROR;
-          }
-        else if (!(old = eval (x, lhs)))
-          return X_ERROR;
-        fb_value *rhs = eval (x, s->u.assign.rhs);
-        if (!rhs)
-          return X_ERROR;
-        fb_value *v;
-        if (op == T_PLUS && vtype (old) == FB_V_LIST)
-          {
-            /* list += iterable extends in place */
-            fb_value **items;
-            size_t n;
-            if (!check_mutable (th, old, "apply += to"))
-              return fail_at (x, s->pos), X_ERROR;
-            if (iter_collect (th, rhs, &items, &n) < 0)
-              return fail_at (x, s->u.assign.rhs->pos), X_ERROR;
-            for (size_t i = 0; i < n; i++)
-              list_push (th, old, items[i]);
-            v = old;
-          }
-        else if (!(v = star_binary (th, op, old, rhs)))
-          return fail_at (x, s->pos), X_ERROR;
-        if (lhs->kind == E_INDEX)
-          {
-            int rc = 0;
-            if (vtype (container) == FB_V_DICT)
-              rc = dict_put (th, container, index, v);
-            else if (vtype (container) == FB_V_LIST)
-              {
-                int64_t k;
-                if (!check_mutable (th, container, "assign to element of")
-                    || !as_index (th, index, (int64_t) LIST (container)->len, &k,
-                                  "list"))
-                  rc = -1;
-                else
-                  LIST (container)->items[k] = v;
-              }
-            else
-              {
-                fb_star_errorf (th, "%s value does not support item assignment",
-                                type_name (container));
-                rc = -1;
-              }
-            if (rc < 0)
-              return fail_at (x, lhs->pos), X_ERROR;
-            return X_NORMAL;
-          }
-        return assign (x, lhs, v) < 0 ? X_ERROR : X_NORMAL;
-      }
+      return exec_augassign (x, s);
     case S_RETURN:
       if (s->u.x)
         {
@@ -1415,57 +1518,8 @@ exec_stmt (ectx *x, stmt *s)
           return X_ERROR;
         return exec_list (x, truth (c) ? &s->u.ifs.then : &s->u.ifs.els);
       }
-    case S_FOR:
-      {
-        fb_value *seq = eval (x, s->u.fors.x);
-        if (!seq)
-          return X_ERROR;
-        star_iter it;
-        if (iter_start (th, seq, &it) < 0)
-          return fail_at (x, s->u.fors.x->pos), X_ERROR;
-        fb_value *item;
-        xstat r = X_NORMAL;
-        while (iter_next (&it, &item, th))
-          {
-            if (!star_step (th))
-              {
-                fail_at (x, s->pos);
-                r = X_ERROR;
-                break;
-              }
-            if (assign (x, s->u.fors.vars, item) < 0)
-              {
-                r = X_ERROR;
-                break;
-              }
-            xstat b = exec_list (x, &s->u.fors.body);
-            if (b == X_BREAK)
-              break;
-            if (b == X_RETURN || b == X_ERROR)
-              {
-                r = b;
-                break;
-              }
-          }
-        iter_done (&it);
-        return r;
-      }
-    case S_WHILE:
-      for (;;)
-        {
-          if (!star_step (th))
-            return fail_at (x, s->pos), X_ERROR;
-          fb_value *c = eval (x, s->u.whiles.cond);
-          if (!c)
-            return X_ERROR;
-          if (!truth (c))
-            return X_NORMAL;
-          xstat b = exec_list (x, &s->u.whiles.body);
-          if (b == X_BREAK)
-            return X_NORMAL;
-          if (b == X_RETURN || b == X_ERROR)
-            return b;
-        }
+    case S_FOR: return exec_for (x, s);
+    case S_WHILE: return exec_while (x, s);
     case S_BREAK: return X_BREAK;
     case S_CONTINUE: return X_CONTINUE;
     case S_PASS: return X_NORMAL;
@@ -1476,42 +1530,7 @@ exec_stmt (ectx *x, stmt *s)
           return X_ERROR;
         return X_NORMAL;
       }
-    case S_LOAD:
-      {
-        fb_star_module *m = NULL;
-        fb_error err;
-        fb_error_clear (&err);
-        fb_star_loader_fn loader = th->cfg.loader;
-        int rc = loader ? loader (th, th->cfg.loader_ctx, x->fr->def->file,
-                                  s->u.load.module, &m, &err)
-                        : -1;
-        if (rc < 0)
-          {
-            if (!loader)
-              fb_error_set (&err, ENOENT, "load not available");
-            star_error_at (th, s->pos, "cannot load %s: %s", s->u.load.module,
-                           err.msg);
-            return X_ERROR;
-          }
-        for (size_t i = 0; i < s->u.load.n; i++)
-          {
-            fb_value *v = fb_star_module_get (m, s->u.load.from[i]);
-            if (!v)
-              {
-                const char *sug = fb_suggest (s->u.load.from[i], m->names,
-                                              m->nglobals);
-                star_error_at (th, s->u.load.to[i]->pos,
-                               "load: name %s not found in module %s%s%s%s",
-                               s->u.load.from[i], s->u.load.module,
-                               sug ? " (did you mean " : "", sug ? sug : "",
-                               sug ? "?)" : "");
-                return X_ERROR;
-              }
-            if (assign (x, s->u.load.to[i], v) < 0)
-              return X_ERROR;
-          }
-        return X_NORMAL;
-      }
+    case S_LOAD: return exec_load (x, s);
     }
   return X_ERROR;
 }

@@ -257,6 +257,131 @@ dec_string (jdec *d)
   return fb_string_n (d->th, fb_buf_str (&b), b.len);
 }
 
+static fb_value *dec_value (jdec *d);
+
+/* d->p at '{' */
+static fb_value *
+dec_object (jdec *d)
+{
+  d->p++;
+  fb_value *r = fb_dict_new (d->th);
+  skip_ws (d);
+  if (d->p < d->end && *d->p == '}')
+    {
+      d->p++;
+      return r;
+    }
+  for (;;)
+    {
+      skip_ws (d);
+      if (d->p >= d->end || *d->p != '"')
+        return jerr (d, "want object key string");
+      fb_value *k = dec_string (d);
+      if (!k)
+        return NULL;
+      skip_ws (d);
+      if (d->p >= d->end || *d->p != ':')
+        return jerr (d, "want ':'");
+      d->p++;
+      fb_value *v = dec_value (d);
+      if (!v)
+        return NULL;
+      dict_put (d->th, r, k, v);
+      skip_ws (d);
+      if (d->p < d->end && *d->p == ',')
+        {
+          d->p++;
+          continue;
+        }
+      if (d->p < d->end && *d->p == '}')
+        {
+          d->p++;
+          return r;
+        }
+      return jerr (d, "want ',' or '}'");
+    }
+}
+
+/* d->p at '[' */
+static fb_value *
+dec_array (jdec *d)
+{
+  d->p++;
+  fb_value *r = list_from (d->th, 0, NULL);
+  skip_ws (d);
+  if (d->p < d->end && *d->p == ']')
+    {
+      d->p++;
+      return r;
+    }
+  for (;;)
+    {
+      fb_value *v = dec_value (d);
+      if (!v)
+        return NULL;
+      list_push (d->th, r, v);
+      skip_ws (d);
+      if (d->p < d->end && *d->p == ',')
+        {
+          d->p++;
+          continue;
+        }
+      if (d->p < d->end && *d->p == ']')
+        {
+          d->p++;
+          return r;
+        }
+      return jerr (d, "want ',' or ']'");
+    }
+}
+
+/* d->p at '-' or a digit */
+static fb_value *
+dec_number (jdec *d)
+{
+  const char *s = d->p;
+  if (*d->p == '-')
+    d->p++;
+  if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
+    return jerr (d, "want digit");
+  if (*d->p == '0' && d->p + 1 < d->end && d->p[1] >= '0' && d->p[1] <= '9')
+    return jerr (d, "leading zero");
+  bool is_float = false;
+  while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+    d->p++;
+  if (d->p < d->end && *d->p == '.')
+    {
+      is_float = true;
+      d->p++;
+      if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
+        return jerr (d, "want digit after '.'");
+      while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+        d->p++;
+    }
+  if (d->p < d->end && (*d->p == 'e' || *d->p == 'E'))
+    {
+      is_float = true;
+      d->p++;
+      if (d->p < d->end && (*d->p == '+' || *d->p == '-'))
+        d->p++;
+      if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
+        return jerr (d, "want exponent digit");
+      while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+        d->p++;
+    }
+  size_t n = (size_t) (d->p - s);
+  if (is_float)
+    {
+      char *tmp = star_strdup (d->th, s, n);
+      return fb_float (d->th, strtod (tmp, NULL));
+    }
+  bool neg = *s == '-';
+  fb_value *r = int_parse (d->th, s + neg, n - neg, 10);
+  if (neg)
+    r = star_unary (d->th, T_MINUS, r);
+  return r;
+}
+
 static fb_value *
 dec_value (jdec *d)
 {
@@ -268,71 +393,9 @@ dec_value (jdec *d)
   fb_value *r = NULL;
   char c = *d->p;
   if (c == '{')
-    {
-      d->p++;
-      r = fb_dict_new (d->th);
-      skip_ws (d);
-      if (d->p < d->end && *d->p == '}')
-        d->p++;
-      else
-        for (;;)
-          {
-            skip_ws (d);
-            if (d->p >= d->end || *d->p != '"')
-              return jerr (d, "want object key string");
-            fb_value *k = dec_string (d);
-            if (!k)
-              return NULL;
-            skip_ws (d);
-            if (d->p >= d->end || *d->p != ':')
-              return jerr (d, "want ':'");
-            d->p++;
-            fb_value *v = dec_value (d);
-            if (!v)
-              return NULL;
-            dict_put (d->th, r, k, v);
-            skip_ws (d);
-            if (d->p < d->end && *d->p == ',')
-              {
-                d->p++;
-                continue;
-              }
-            if (d->p < d->end && *d->p == '}')
-              {
-                d->p++;
-                break;
-              }
-            return jerr (d, "want ',' or '}'");
-          }
-    }
+    r = dec_object (d);
   else if (c == '[')
-    {
-      d->p++;
-      r = list_from (d->th, 0, NULL);
-      skip_ws (d);
-      if (d->p < d->end && *d->p == ']')
-        d->p++;
-      else
-        for (;;)
-          {
-            fb_value *v = dec_value (d);
-            if (!v)
-              return NULL;
-            list_push (d->th, r, v);
-            skip_ws (d);
-            if (d->p < d->end && *d->p == ',')
-              {
-                d->p++;
-                continue;
-              }
-            if (d->p < d->end && *d->p == ']')
-              {
-                d->p++;
-                break;
-              }
-            return jerr (d, "want ',' or ']'");
-          }
-    }
+    r = dec_array (d);
   else if (c == '"')
     r = dec_string (d);
   else if (d->end - d->p >= 4 && !memcmp (d->p, "null", 4))
@@ -342,51 +405,7 @@ dec_value (jdec *d)
   else if (d->end - d->p >= 5 && !memcmp (d->p, "false", 5))
     r = FALSE_V, d->p += 5;
   else if (c == '-' || (c >= '0' && c <= '9'))
-    {
-      const char *s = d->p;
-      if (*d->p == '-')
-        d->p++;
-      if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
-        return jerr (d, "want digit");
-      if (*d->p == '0' && d->p + 1 < d->end && d->p[1] >= '0' && d->p[1] <= '9')
-        return jerr (d, "leading zero");
-      bool is_float = false;
-      while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-        d->p++;
-      if (d->p < d->end && *d->p == '.')
-        {
-          is_float = true;
-          d->p++;
-          if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
-            return jerr (d, "want digit after '.'");
-          while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-            d->p++;
-        }
-      if (d->p < d->end && (*d->p == 'e' || *d->p == 'E'))
-        {
-          is_float = true;
-          d->p++;
-          if (d->p < d->end && (*d->p == '+' || *d->p == '-'))
-            d->p++;
-          if (d->p >= d->end || !(*d->p >= '0' && *d->p <= '9'))
-            return jerr (d, "want exponent digit");
-          while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
-            d->p++;
-        }
-      size_t n = (size_t) (d->p - s);
-      if (is_float)
-        {
-          char *tmp = star_strdup (d->th, s, n);
-          r = fb_float (d->th, strtod (tmp, NULL));
-        }
-      else
-        {
-          bool neg = *s == '-';
-          r = int_parse (d->th, s + neg, n - neg, 10);
-          if (neg)
-            r = star_unary (d->th, T_MINUS, r);
-        }
-    }
+    r = dec_number (d);
   else
     return jerr (d, "want value");
   d->depth--;

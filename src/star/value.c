@@ -1401,16 +1401,91 @@ repr_items (fb_star_thread *th, fb_value *const *items, size_t n, fb_buf *b,
 }
 
 static void
+repr_dict (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
+           fb_value **seen)
+{
+  fb_value_type t = (fb_value_type) v->type;
+  fv_dict *d = DICT (v);
+  if (t == FB_V_SET)
+    fb_buf_puts (b, "set([");
+  else
+    fb_buf_putc (b, '{');
+  bool first = true;
+  for (size_t i = 0; i < d->used; i++)
+    {
+      if (!d->entries[i].key)
+        continue;
+      if (!first)
+        fb_buf_puts (b, ", ");
+      first = false;
+      repr_rec (th, d->entries[i].key, b, depth, seen);
+      if (t == FB_V_DICT)
+        {
+          fb_buf_puts (b, ": ");
+          repr_rec (th, d->entries[i].val, b, depth, seen);
+        }
+    }
+  fb_buf_puts (b, t == FB_V_SET ? "])" : "}");
+}
+
+/* Values whose repr shows no elements: nothing to recurse into. */
+static void
+repr_opaque (fb_value *v, fb_buf *b)
+{
+  switch ((fb_value_type) v->type)
+    {
+    case FB_V_FUNCTION:
+      fb_buf_printf (b, "<function %s>", AS (fv_function, v)->def->name);
+      break;
+    case FB_V_BUILTIN:
+      {
+        fv_builtin *bi = AS (fv_builtin, v);
+        if (bi->recv)
+          fb_buf_printf (b, "<built-in method %s of %s value>", bi->name,
+                         type_name (bi->recv));
+        else
+          fb_buf_printf (b, "<built-in function %s>", bi->name);
+        break;
+      }
+    case FB_V_RANGE:
+      {
+        fv_range *r = AS (fv_range, v);
+        if (r->step == 1)
+          fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ")", r->start,
+                         r->stop);
+        else
+          fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
+                         r->start, r->stop, r->step);
+        break;
+      }
+    case FB_V_MODULE:
+      fb_buf_printf (b, "<module \"%s\">", AS (fv_struct, v)->name);
+      break;
+    case FB_V_HOST:
+      {
+        fv_host *h = AS (fv_host, v);
+        char *s = h->type->repr ? h->type->repr (v) : NULL;
+        if (s)
+          fb_buf_puts (b, s);
+        else
+          fb_buf_printf (b, "<%s>", h->type->name);
+        free (s);
+        break;
+      }
+    default:
+      fb_buf_printf (b, "<%s>", type_name (v));
+    }
+}
+
+static void
 repr_rec (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
           fb_value **seen)
 {
   if (IS_SMALL (v))
     {
-      {
-        char tmp[24];
-        size_t n = small_int_text (SMALL_VAL (v), tmp);
-        fb_buf_append (b, tmp + sizeof tmp - n, n);
-      }
+      char tmp[24];
+      size_t n = small_int_text (SMALL_VAL (v), tmp);
+      fb_buf_append (b, tmp + sizeof tmp - n, n);
       return;
     }
   fb_value_type t = (fb_value_type) v->type;
@@ -1460,54 +1535,8 @@ repr_rec (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
       break;
     case FB_V_DICT:
     case FB_V_SET:
-      {
-        fv_dict *d = DICT (v);
-        if (t == FB_V_SET)
-          fb_buf_puts (b, "set([");
-        else
-          fb_buf_putc (b, '{');
-        bool first = true;
-        for (size_t i = 0; i < d->used; i++)
-          {
-            if (!d->entries[i].key)
-              continue;
-            if (!first)
-              fb_buf_puts (b, ", ");
-            first = false;
-            repr_rec (th, d->entries[i].key, b, depth, seen);
-            if (t == FB_V_DICT)
-              {
-                fb_buf_puts (b, ": ");
-                repr_rec (th, d->entries[i].val, b, depth, seen);
-              }
-          }
-        fb_buf_puts (b, t == FB_V_SET ? "])" : "}");
-        break;
-      }
-    case FB_V_FUNCTION:
-      fb_buf_printf (b, "<function %s>", AS (fv_function, v)->def->name);
+      repr_dict (th, v, b, depth, seen);
       break;
-    case FB_V_BUILTIN:
-      {
-        fv_builtin *bi = AS (fv_builtin, v);
-        if (bi->recv)
-          fb_buf_printf (b, "<built-in method %s of %s value>", bi->name,
-                         type_name (bi->recv));
-        else
-          fb_buf_printf (b, "<built-in function %s>", bi->name);
-        break;
-      }
-    case FB_V_RANGE:
-      {
-        fv_range *r = AS (fv_range, v);
-        if (r->step == 1)
-          fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ")", r->start,
-                         r->stop);
-        else
-          fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ", %" PRId64 ")",
-                         r->start, r->stop, r->step);
-        break;
-      }
     case FB_V_STRUCT:
       {
         fv_struct *s = AS (fv_struct, v);
@@ -1520,22 +1549,8 @@ repr_rec (fb_star_thread *th, fb_value *v, fb_buf *b, int depth,
         fb_buf_putc (b, ')');
         break;
       }
-    case FB_V_MODULE:
-      fb_buf_printf (b, "<module \"%s\">", AS (fv_struct, v)->name);
-      break;
-    case FB_V_HOST:
-      {
-        fv_host *h = AS (fv_host, v);
-        char *s = h->type->repr ? h->type->repr (v) : NULL;
-        if (s)
-          fb_buf_puts (b, s);
-        else
-          fb_buf_printf (b, "<%s>", h->type->name);
-        free (s);
-        break;
-      }
     default:
-      fb_buf_printf (b, "<%s>", type_name (v));
+      repr_opaque (v, b);
     }
 }
 
