@@ -53,15 +53,6 @@ spec_predeclare_all (fb_spec *s, const spec_builtin *fns, size_t n)
 
 /* ---- loading ----------------------------------------------------------- */
 
-/* The library never prints: print() without a callback goes nowhere
- * (the interpreter's own default is stderr). */
-static void
-print_discard (void *ctx, const char *msg)
-{
-  (void) ctx;
-  (void) msg;
-}
-
 void
 spec_strv_add (char ***v, size_t *n, char *const *add)
 {
@@ -235,7 +226,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   /* loading an untrusted spec is bounded in steps and memory; test bodies
    * are bounded by their timeout instead (long polling loops are fine) */
   fb_star_config cfg = { .dialect = FB_STAR_DIALECT_FAULTBOX,
-                         .print = src->print ? src->print : print_discard,
+                         .print = src->print, /* NULL: print() goes nowhere */
                          .print_ctx = src->print_ctx,
                          .max_steps = SPEC_LOAD_MAX_STEPS,
                          .max_memory = (size_t) 1 << 30,
