@@ -76,16 +76,20 @@ pos_of (parse_ctx *c, const char *p)
 }
 
 _Noreturn void
-syntax_error (parse_ctx *c, fb_pos pos, const char *fmt, ...)
+star_syntax_error_at (fb_error *err, jmp_buf jmp, const char *file, fb_pos pos, const char *fmt, va_list ap)
 {
   char msg[1024];
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  fb_error_set (err, EINVAL, "%s:%d:%d: %s", file, pos.line, pos.col, msg);
+  longjmp (jmp, 1);
+}
+
+_Noreturn void
+syntax_error (parse_ctx *c, fb_pos pos, const char *fmt, ...)
+{
   va_list ap;
   va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  fb_error_set (c->err, EINVAL, "%s:%d:%d: %s", c->file, pos.line, pos.col,
-                msg);
-  longjmp (c->jmp, 1);
+  star_syntax_error_at (c->err, c->jmp, c->file, pos, fmt, ap);
 }
 
 static void

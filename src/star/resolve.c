@@ -74,14 +74,9 @@ hgrow (fb_star_thread *th, void *p, size_t *cap, size_t need, size_t elem)
 static _Noreturn void __attribute__ ((format (printf, 3, 4)))
 rerror (resolver *r, fb_pos pos, const char *fmt, ...)
 {
-  char msg[1024];
   va_list ap;
   va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  fb_error_set (r->err, EINVAL, "%s:%d:%d: %s", r->file, pos.line, pos.col,
-                msg);
-  longjmp (r->jmp, 1);
+  star_syntax_error_at (r->err, r->jmp, r->file, pos, fmt, ap);
 }
 
 static uint32_t
