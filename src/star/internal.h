@@ -133,7 +133,7 @@ typedef struct { int line, col; } fb_pos;
 /* Sets err to "file:line:col: msg" and longjmps to jmp: how the lexer,
  * parser and resolver stop at the first error (lexer.c). */
 _Noreturn void star_syntax_error_at (fb_error *err, jmp_buf jmp, const char *file, fb_pos pos, const char *fmt,
-                              va_list ap);
+                                     va_list ap);
 
 typedef enum {
   E_IDENT, E_CONST, E_LIST, E_TUPLE, E_DICT, E_UNARY, E_BINARY, E_AND, E_OR,
