@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/binpath.h"
+#include "faultbox/lab.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
