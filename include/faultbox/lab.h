@@ -88,6 +88,19 @@ const char *fb_cap_name (int cap);
 uint64_t fb_cap_default_mask (void);
 uint64_t fb_cap_all_mask (void);
 
+/* Where a service binary lives, as the lab needs it. */
+typedef struct fb_binpath {
+  char *path;      /* absolute, symlinks kept: some programs dispatch on argv[0] */
+  char *dir;       /* its directory */
+  char *real_dir;  /* the directory of the file it resolves to */
+} fb_binpath;
+
+/* Resolves name (absolute, relative to cwd, or searched in PATH) to an
+ * executable. On failure returns -1 with errno set (ENOENT when PATH had no
+ * such program). */
+int fb_binpath_resolve (const char *name, fb_binpath *out);
+void fb_binpath_clear (fb_binpath *b);
+
 /* A service name: letters, digits, '-' and '_', 1 to 40 of them. */
 bool fb_lab_valid_name (const char *name);
 

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faultbox/engine.h"
 #include "faultbox/error.h"
+#include "faultbox/lab.h"
 #include "faultbox/report.h"
 #include "faultbox/spec.h"
 
@@ -81,5 +83,64 @@ int fb_run_select (const fb_spec *s, const fb_test_options *o, size_t **out, siz
  * lab cannot be built); test failures are results, not errors. */
 int fb_run_tests (fb_spec *s, const fb_test_options *o, fb_report *report,
                  fb_error *err);
+
+/* `faultbox run`: one binary, the service "target", in a lab of its own,
+ * with syscall faults; its stdio is ours. */
+typedef struct fb_run_binary_options {
+  char *const *argv;       /* argv[0]: a path, or a name searched in PATH */
+  char *const *env;        /* K=V on top of this process's environment; may be NULL */
+  const fb_rule *rules;
+  size_t n_rules;
+  uint64_t seed;
+  /* Installs handlers while the target runs: SIGINT and SIGTERM go to the
+   * target once its delayed and held calls are let go (so its own handler
+   * runs; one that came while it started, once it runs), and 2 s later
+   * SIGALRM kills it. */
+  bool forward_signals;
+  /* The syscalls the target's filter routes to the engine (NULL-terminated),
+   * before it starts; not called when no rule needs a filter. */
+  void (*on_filter) (void *ctx, char *const *syscalls);
+  /* Each fault injected, from the engine's thread. */
+  void (*on_fault) (void *ctx, const fb_engine_event *ev);
+  /* Each rule, in order, once the target exited. */
+  void (*on_rule) (void *ctx, const fb_rule *rule, uint64_t matched, uint64_t fired);
+  void *ctx;
+} fb_run_binary_options;
+
+/* Runs it to its end; *exit_status: its status (128+N when signal N killed
+ * it). Fails when it cannot start, or when some of its intercepted calls
+ * went unanswered (then its status means nothing). */
+int fb_run_binary (const fb_run_binary_options *o, int *exit_status, fb_error *err);
+
+/* A service of `faultbox lab`. */
+typedef struct fb_run_lab_service {
+  const char *name;
+  char *const *argv;       /* argv[0]: a path or a name searched in PATH; under rootfs, absolute in it */
+} fb_run_lab_service;
+
+/* `faultbox lab`: services in a lab, until a command ends or *stop. */
+typedef struct fb_run_lab_options {
+  const fb_run_lab_service *services;
+  size_t n_services;
+  const char *const *binds; /* host directories every service sees, read-only; may be NULL */
+  fb_limits limits;        /* of each service */
+  const char *rootfs;      /* every service's root (fb_service_plan.rootfs), NULL: the host's */
+  bool keep_workdir;
+  bool echo_output;
+  /* A shell command run from the lab's client address; its status is
+   * the run's. NULL: run until *stop is nonzero or every service exited. */
+  const char *run;
+  const volatile sig_atomic_t *stop;
+  /* Every service started. */
+  void (*on_up) (void *ctx, const fb_lab *lab);
+  /* Before the lab goes, its logs still readable: the services stopped,
+   * or failed says why they did not run (a service that did not start
+   * leaves the others as they are); fb_run_lab then fails with it. */
+  void (*on_down) (void *ctx, const fb_lab *lab, const fb_error *failed);
+  void *ctx;
+} fb_run_lab_options;
+
+/* *exit_status: the command's status, else 0. */
+int fb_run_lab (const fb_run_lab_options *o, int *exit_status, fb_error *err);
 
 #endif

@@ -114,165 +114,166 @@ dry_run (const fb_spec *s, const fb_test_options *o, FILE *out)
     fprintf (out, "Fault matrix cells: %zu\n", cells);
 }
 
-int
-fb_cli_test (int argc, char **argv, const fb_bundle *from)
+/* What the flags of `faultbox test` ask for. */
+typedef struct {
+  fb_test_options o;
+  fb_cli_report_out ro;    /* its files; human and interrupted set once running */
+  const char *bundle;
+  bool dry, progress, debug, runs_given;
+} test_flags;
+
+static const struct option test_opts[] = {
+  { "test", required_argument, NULL, 't' },
+  { "runs", required_argument, NULL, 'r' },
+  { "seed", required_argument, NULL, 's' },
+  { "show", required_argument, NULL, 'S' },
+  { "format", required_argument, NULL, 'f' },
+  { "output", required_argument, NULL, 'o' },
+  { "junit", required_argument, NULL, 'J' },
+  { "html", required_argument, NULL, 'H' },
+  { "dry-run", no_argument, NULL, 'd' },
+  { "keep-workdir", no_argument, NULL, 'k' },
+  { "jobs", required_argument, NULL, 'j' },
+  { "shard", required_argument, NULL, 'h' },
+  { "no-progress", no_argument, NULL, 'P' },
+  { "normalize", required_argument, NULL, 'n' },
+  { "check-determinism", no_argument, NULL, 'D' },
+  { "shiviz", required_argument, NULL, 'V' },
+  { "debug", no_argument, NULL, 'g' },
+  { "verbose", no_argument, NULL, 'v' },
+  { "bundle", required_argument, NULL, 'B' },
+  { "max-events", required_argument, NULL, 'E' },
+  { "virtual-time", no_argument, NULL, 'T' },
+  { "explore", required_argument, NULL, 'X' },
+  { "explore-index", required_argument, NULL, 'I' },
+  { NULL, 0, NULL, 0 },
+};
+static const char test_shortopts[] = ":j:v";
+
+/* The flags into f; 0, or the exit code of a usage error. */
+static int
+parse_flags (int argc, char **argv, test_flags *f)
 {
-  fb_test_options o = { .runs = 1, .jobs = cores () };
-  const char *format = "text", *output = NULL, *junit = NULL, *html = NULL, *normalize = NULL, *shiviz = NULL,
-             *bundle = NULL;
-  bool dry = false, progress = true, debug = false, verbose = false, runs_given = false;
-  static const struct option opts[] = {
-    { "test", required_argument, NULL, 't' },
-    { "runs", required_argument, NULL, 'r' },
-    { "seed", required_argument, NULL, 's' },
-    { "show", required_argument, NULL, 'S' },
-    { "format", required_argument, NULL, 'f' },
-    { "output", required_argument, NULL, 'o' },
-    { "junit", required_argument, NULL, 'J' },
-    { "html", required_argument, NULL, 'H' },
-    { "dry-run", no_argument, NULL, 'd' },
-    { "keep-workdir", no_argument, NULL, 'k' },
-    { "jobs", required_argument, NULL, 'j' },
-    { "shard", required_argument, NULL, 'h' },
-    { "no-progress", no_argument, NULL, 'P' },
-    { "normalize", required_argument, NULL, 'n' },
-    { "check-determinism", no_argument, NULL, 'D' },
-    { "shiviz", required_argument, NULL, 'V' },
-    { "debug", no_argument, NULL, 'g' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "bundle", required_argument, NULL, 'B' },
-    { "max-events", required_argument, NULL, 'E' },
-    { "virtual-time", no_argument, NULL, 'T' },
-    { "explore", required_argument, NULL, 'X' },
-    { "explore-index", required_argument, NULL, 'I' },
-    { NULL, 0, NULL, 0 },
-  };
+  fb_test_options *o = &f->o;
   opterr = 0;
   optind = 1;
   int c;
   long long n;
   fb_error err = { 0 };
-  /* getopt reorders argv; a bundle keeps the command line as typed */
-  char *typed[argc + 1];
-  memcpy (typed, argv, sizeof typed);
-  while ((c = getopt_long (argc, argv, ":j:v", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, test_shortopts, test_opts, NULL)) != -1)
     switch (c)
       {
-      case 't': o.filter = optarg; break;
+      case 't': o->filter = optarg; break;
       case 'j':
         if (fb_parse_int (optarg, 1, 1024, &n, &err) < 0)
           return fb_cli_fail ("test: -j: %s", err.msg);
-        o.jobs = (unsigned) n;
+        o->jobs = (unsigned) n;
         break;
       case 'h':
-        if (fb_parse_shard (optarg, &o.shard, &o.shards, &err) < 0)
+        if (fb_parse_shard (optarg, &o->shard, &o->shards, &err) < 0)
           return fb_cli_fail ("test: --shard: %s", err.msg);
         break;
-      case 'P': progress = false; break;
+      case 'P': f->progress = false; break;
       case 'r':
         if (fb_parse_int (optarg, 1, 1000000, &n, &err) < 0)
           return fb_cli_fail ("test: --runs: %s", err.msg);
-        o.runs = (unsigned) n;
-        runs_given = true;
+        o->runs = (unsigned) n;
+        f->runs_given = true;
         break;
       case 's':
         if (fb_parse_int (optarg, 0, INT64_MAX, &n, &err) < 0)
           return fb_cli_fail ("test: --seed: %s", err.msg);
-        o.seed = (uint64_t) n;
+        o->seed = (uint64_t) n;
         break;
       case 'S':
         if (!strcmp (optarg, "fail") || !strcmp (optarg, "failures"))
-          o.show_failures_only = true;
+          o->show_failures_only = true;
         else if (strcmp (optarg, "all"))
           return fb_cli_fail ("test: --show takes all or fail, not \"%s\"", optarg);
         break;
       case 'f':
         if (strcmp (optarg, "text") && strcmp (optarg, "json"))
           return fb_cli_fail ("test: --format takes text or json, not \"%s\"", optarg);
-        format = optarg;
+        f->ro.json = !strcmp (optarg, "json");
         break;
-      case 'o': output = optarg; break;
-      case 'J': junit = optarg; break;
-      case 'H': html = optarg; break;
-      case 'd': dry = true; break;
-      case 'k': o.keep_workdir = true; break;
-      case 'n': normalize = optarg; break;
-      case 'D': o.check_determinism = true; break;
-      case 'V': shiviz = optarg; break;
-      case 'g': debug = true; break;
-      case 'v': verbose = o.echo_output = true; break;
-      case 'B': bundle = optarg; break;
+      case 'o': f->ro.output = optarg; break;
+      case 'J': f->ro.junit = optarg; break;
+      case 'H': f->ro.html = optarg; break;
+      case 'd': f->dry = true; break;
+      case 'k': o->keep_workdir = true; break;
+      case 'n': f->ro.normalize = optarg; break;
+      case 'D': o->check_determinism = true; break;
+      case 'V': f->ro.shiviz = optarg; break;
+      case 'g': f->debug = true; break;
+      case 'v': o->echo_output = true; break;
+      case 'B': f->bundle = optarg; break;
       case 'E':
         if (fb_parse_int (optarg, 1, INT64_MAX, &n, &err) < 0)
           return fb_cli_fail ("test: --max-events: %s", err.msg);
-        o.max_events = (uint64_t) n;
+        o->max_events = (uint64_t) n;
         break;
-      case 'T': o.virtual_time = true; break;
+      case 'T': o->virtual_time = true; break;
       case 'X':
         if (strcmp (optarg, "all") && strcmp (optarg, "sample"))
           return fb_cli_fail ("test: --explore takes all or sample, not \"%s\"", optarg);
         /* --explore-index names one permutation, whatever the order of the flags */
-        if (o.explore != FB_EXPLORE_ONE)
-          o.explore = !strcmp (optarg, "all") ? FB_EXPLORE_ALL : FB_EXPLORE_SAMPLE;
+        if (o->explore != FB_EXPLORE_ONE)
+          o->explore = !strcmp (optarg, "all") ? FB_EXPLORE_ALL : FB_EXPLORE_SAMPLE;
         break;
       case 'I':
         if (fb_parse_int (optarg, 0, INT64_MAX, &n, &err) < 0)
           return fb_cli_fail ("test: --explore-index: %s", err.msg);
-        o.explore = FB_EXPLORE_ONE;
-        o.explore_index = (uint64_t) n;
+        o->explore = FB_EXPLORE_ONE;
+        o->explore_index = (uint64_t) n;
         break;
       default:
         return fb_cli_bad_flag ("test", c, argv);
       }
-  if (o.explore == FB_EXPLORE_SAMPLE && !runs_given)
-    o.runs = 100;
-  const char *file = from ? from->star_file : optind < argc ? argv[optind] : NULL;
+  if (o->explore == FB_EXPLORE_SAMPLE && !f->runs_given)
+    o->runs = 100;
+  return 0;
+}
+
+/* The spec: the bundle's, the one argument, or ./faultbox.star; 0, or the
+ * exit code of a usage error. */
+static int
+spec_file (int argc, char **argv, const fb_bundle *from, const char **file)
+{
+  *file = from ? from->star_file : optind < argc ? argv[optind] : NULL;
   if (from && optind < argc)
     return fb_cli_fail ("replay: unexpected argument \"%s\" (the spec comes from the bundle)", argv[optind]);
   if (optind + 1 < argc)
     return fb_cli_fail ("test: unexpected argument \"%s\" (one spec file)", argv[optind + 1]);
-  if (!file)
+  if (!*file)
     {
       if (access ("faultbox.star", F_OK) != 0)
         return fb_cli_fail ("test: no spec file given and no ./faultbox.star");
-      file = "faultbox.star";
+      *file = "faultbox.star";
     }
-  bool json = !strcmp (format, "json");
-  o.keep_events = json || output || normalize || shiviz || html || bundle;
-  FILE *human = json ? stderr : stdout;
-  fb_spec *spec;
-  fb_spec_source src = { .path = file, .print = fb_cli_print_stderr };
-  if (from)
-    src = (fb_spec_source) { .path = file, .copy = from->files[0], .dir = from->spec_dir,
-                             .moved_from = from->originals, .moved_to = from->files, .n_moved = from->n_files,
-                             .print = fb_cli_print_stderr };
-  if (fb_spec_load_source (&src, &spec, &err) < 0)
-    {
-      fflush (stdout);
-      fprintf (stderr, "%s\n", err.msg);
-      return 1;
-    }
-  if (dry)
-    {
-      fprintf (human, "Dry-run: loaded %s\n", file);
-      dry_run (spec, &o, human);
-      fb_spec_free (spec);
-      return 0;
-    }
-  fb_cli_sweep (verbose);
+  return 0;
+}
+
+/* Runs the tests, printing each result as it comes, then the summary and
+ * the files; returns the exit code. typed: the command line as typed, for
+ * the bundle. */
+static int
+run_spec (fb_spec *spec, test_flags *f, char *const *typed, int argc, char **argv)
+{
+  fb_cli_sweep (f->o.echo_output);
   /* streamed service output and a progress line would overwrite each other */
-  print_ctx pc = { human, .live = progress && !verbose && isatty (STDERR_FILENO) };
-  o.on_result = print_result;
-  o.on_progress = print_progress;
-  o.ctx = &pc;
-  o.stop = &stop_signal;
+  print_ctx pc = { f->ro.human, .live = f->progress && !f->o.echo_output && isatty (STDERR_FILENO) };
+  f->o.on_result = print_result;
+  f->o.on_progress = print_progress;
+  f->o.ctx = &pc;
+  f->o.stop = &stop_signal;
   /* no SA_RESTART: the runner's wait returns at once */
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { .show_return_values = debug };
+  fb_report rep = { .show_return_values = f->debug };
+  fb_error err = { 0 };
   int ret;
-  int rc = fb_run_tests (spec, &o, &rep, &err);
+  int rc = fb_run_tests (spec, &f->o, &rep, &err);
   clear_progress (&pc);
   fb_buf_free (&pc.line);
   if (rc < 0)
@@ -283,17 +284,55 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
     }
   else
     {
-      fb_cli_report_out ro = { .cmd = "test", .json = json, .output = output, .junit = junit, .html = html,
-                               .normalize = normalize, .shiviz = shiviz, .human = human,
-                               .interrupted = stop_signal != 0 };
-      ret = fb_cli_report_finish (&rep, &ro);
+      f->ro.interrupted = stop_signal != 0;
+      ret = fb_cli_report_finish (&rep, &f->ro);
       /* what a replay runs again: every flag but those naming output files */
-      if (bundle && fb_cli_bundle_write (bundle, spec, o.seed, typed, argc, argv, ":j:v", opts, "sJHonVB", &rep) < 0)
+      if (f->bundle
+          && fb_cli_bundle_write (f->bundle, spec, f->o.seed, typed, argc, argv, test_shortopts, test_opts, "sJHonVB",
+                                  &rep) < 0)
         ret = 1;
       if (stop_signal)
         ret = 128 + stop_signal;
     }
   fb_report_free (&rep);
+  return ret;
+}
+
+int
+fb_cli_test (int argc, char **argv, const fb_bundle *from)
+{
+  test_flags f = { .o = { .runs = 1, .jobs = cores () }, .ro = { .cmd = "test" }, .progress = true };
+  /* getopt reorders argv; a bundle keeps the command line as typed */
+  char *typed[argc + 1];
+  memcpy (typed, argv, sizeof typed);
+  const char *file;
+  int ret = parse_flags (argc, argv, &f);
+  if (ret == 0)
+    ret = spec_file (argc, argv, from, &file);
+  if (ret)
+    return ret;
+  f.o.keep_events = f.ro.json || f.ro.output || f.ro.normalize || f.ro.shiviz || f.ro.html || f.bundle;
+  f.ro.human = f.ro.json ? stderr : stdout;
+  fb_spec *spec;
+  fb_spec_source src = { .path = file, .print = fb_cli_print_stderr };
+  if (from)
+    src = (fb_spec_source) { .path = file, .copy = from->files[0], .dir = from->spec_dir,
+                             .moved_from = from->originals, .moved_to = from->files, .n_moved = from->n_files,
+                             .print = fb_cli_print_stderr };
+  fb_error err = { 0 };
+  if (fb_spec_load_source (&src, &spec, &err) < 0)
+    {
+      fflush (stdout);
+      fprintf (stderr, "%s\n", err.msg);
+      return 1;
+    }
+  if (f.dry)
+    {
+      fprintf (f.ro.human, "Dry-run: loaded %s\n", file);
+      dry_run (spec, &f.o, f.ro.human);
+    }
+  else
+    ret = run_spec (spec, &f, typed, argc, argv);
   fb_spec_free (spec);
   return ret;
 }

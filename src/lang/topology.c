@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "faultbox/protocol.h"
-#include "sandbox/binpath.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/parse.h"

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "faultbox/protocol.h"
-#include "sandbox/binpath.h"
 #include "runner/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -83,14 +82,6 @@ engine_event (void *ctx, const fb_engine_event *ev)
       && is_op (&ss->spec->plan, ev->service, ev->rule->keyword))
     kv[n++] = "op", kv[n++] = ev->rule->keyword;
   session_event (ss, "syscall", ev->service, kv);
-}
-
-static int
-hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
-{
-  fb_session *ss = ctx;
-  return fb_engine_add_service (ss->engine, ss->spec->plan.services[idx].name, pid,
-                                fd, err);
 }
 
 /* Last lines of a service's log, for failure reasons: joined with " | "
@@ -510,8 +501,8 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   fb_engine_set_virtual_time (ss.engine, o->virtual_time);
   if (fb_engine_start (ss.engine, &e) < 0)
     goto done;
-  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir,
-                     .net = sp->lab_net, .on_listener = hand_over, .ctx = &ss };
+  fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir, .net = sp->lab_net,
+                     .on_listener = runner_hand_over, .ctx = &(runner_listeners){ ss.engine, in.svcs } };
   if (fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
   if (o->keep_workdir)

@@ -8,6 +8,26 @@
 /* cell.c: one selected test (all its --runs) into t, in this process. */
 void runner_run_test (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t);
 
+/* service.c: what every lab the runner makes needs of its services. */
+/* A lab's on_listener (ctx: runner_listeners; the engine already started):
+ * the engine serves service idx's listener from here on. */
+typedef struct runner_listeners {
+  fb_engine *engine;
+  const fb_service_plan *services;
+} runner_listeners;
+int runner_hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err);
+/* A binary given on the command line: argv with argv[0] resolved (as
+ * given under a rootfs: the root's own) and its read-only binds, the
+ * binary's directories (none under a rootfs), then extra (may be NULL). */
+typedef struct runner_binary {
+  fb_binpath bin;
+  char **argv;
+  const char **binds;
+} runner_binary;
+int runner_binary_resolve (char *const *argv, const char *const *extra, bool rootfs, runner_binary *out,
+                           fb_error *err);
+void runner_binary_clear (runner_binary *b);
+
 /* workers.c: the selected tests in o->jobs worker processes, results into
  * rep in selection order. */
 int runner_run_workers (fb_spec *sp, const fb_test_options *o, const size_t *sel, size_t n,

@@ -1,4 +1,4 @@
-#include "sandbox/binpath.h"
+#include "faultbox/lab.h"
 #include "util/alloc.h"
 
 #include <errno.h>
