@@ -154,9 +154,18 @@ fb_report_passed (const fb_report *r)
 }
 
 size_t
+fb_report_inconclusive (const fb_report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_tests; i++)
+    n += r->tests[i].result == FB_RESULT_INCONCLUSIVE;
+  return n;
+}
+
+size_t
 fb_report_failed (const fb_report *r)
 {
-  return r->n_tests - fb_report_passed (r);
+  return r->n_tests - fb_report_passed (r) - fb_report_inconclusive (r);
 }
 
 const fb_test_result *
