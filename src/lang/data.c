@@ -210,8 +210,8 @@ yaml_node (yaml_ctx *c, yaml_node_t *n, int depth)
     {
       const char *s = (const char *) n->data.scalar.value;
       const char *tag = (const char *) n->tag;
-      bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-      if (!plain || (tag && !strcmp (tag, YAML_STR_TAG)))
+      /* (the loader tags every scalar !!str: only quoting says "string") */
+      if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return fb_string_n (c->th, s, n->data.scalar.length);
       if (tag && !strcmp (tag, YAML_TIMESTAMP_TAG))
         return fb_star_errorf (c->th, "load_yaml(\"%s\"): unsupported value type time.Time", c->path);
