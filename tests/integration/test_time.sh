@@ -48,6 +48,22 @@ run_fb test time.star --test spins
 expect_rc 3 "inconclusive only"
 expect_out out '^0 passed, 0 failed, 1 inconclusive$'
 
+# fault_all on two services; the outcome predicates, a timed-out scenario
+# judged as None
+run_fb test time-outcomes.star
+expect_rc 2 "time-outcomes.star: failures on purpose"
+for t in fault_all success_ok error_ok hang_ok; do
+  expect_out out "^--- PASS: test_$t \("
+done
+expect_out out 'reason: expect_success: status_code=503 \(want < 500\)$'
+expect_out out 'reason: expect_error_within: took 900ms — exceeded budget 100ms$'
+expect_out out 'reason: expect_error_within: scenario returned success \(status=200\) — expected an error$'
+expect_out out 'reason: expect_hang: scenario returned \{"status_code": 200, "reply": "PONG"\} — expected it to hang'
+expect_out out 'reason: expect_success: scenario returned None \(did it complete\?\)$'
+expect_out out 'fault rule on db: write=delay\(150ms\)'
+expect_out out 'fault rule on db2: write=delay\(150ms\)'
+expect_out out '^4 passed, 5 failed$'
+
 # sleep() under --virtual-time: 650 s on the service's clock, no wall time
 t0=$(ms); run_fb test time-virtual.star --virtual-time --show all; took=$(($(ms) - t0))
 expect_rc 0 "virtual sleeps"
