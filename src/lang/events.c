@@ -159,6 +159,15 @@ spec_event_value (fb_star_thread *th, const fb_event *ev)
   return fb_host_new (th, &spec_event_type, copy);
 }
 
+size_t
+session_log_len (fb_session *ss)
+{
+  pthread_mutex_lock (&ss->mu);
+  size_t n = ss->result->n_events;
+  pthread_mutex_unlock (&ss->mu);
+  return n;
+}
+
 fb_event *
 session_snapshot (fb_session *ss, size_t *n)
 {

@@ -477,6 +477,16 @@ session_remove_all (fb_session *ss)
 }
 
 /* fault(service, run=fn, **faults) or fault(assumption, run=fn) */
+/* run= of fault and fault_all, or NULL after raising. */
+static fb_value *
+run_arg (fb_star_thread *th, const char *fname, const fb_star_args *a)
+{
+  for (size_t i = 0; i < a->nkw; i++)
+    if (!strcmp (a->kwnames[i], "run") && fb_value_is_callable (a->kwvals[i]))
+      return a->kwvals[i];
+  return fb_star_errorf (th, "%s: run= must be a function (the steps to run under the fault)", fname);
+}
+
 static fb_value *
 b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -487,12 +497,9 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (a->npos != 1)
     return fb_star_errorf (th, "fault: want one positional argument, the service or a fault_assumption (got %zu)",
                            a->npos);
-  fb_value *run = NULL;
-  for (size_t i = 0; i < a->nkw; i++)
-    if (!strcmp (a->kwnames[i], "run"))
-      run = a->kwvals[i];
-  if (!run || !fb_value_is_callable (run))
-    return fb_star_errorf (th, "fault: run= must be a function (the steps to run under the fault)");
+  fb_value *run = run_arg (th, "fault", a);
+  if (!run)
+    return NULL;
   uint64_t scope = ++ss->next_scope;
   int rc;
   if (fb_host_data (a->pos[0], &spec_assumption_type))
@@ -529,12 +536,9 @@ b_fault_all (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                            list ? fb_value_type_name (list) : "nothing");
   if (!fb_value_len (list))
     return fb_star_errorf (th, "fault_all() requires at least one service in the list");
-  fb_value *run = NULL;
-  for (size_t i = 0; i < a->nkw; i++)
-    if (!strcmp (a->kwnames[i], "run"))
-      run = a->kwvals[i];
-  if (!run || !fb_value_is_callable (run))
-    return fb_star_errorf (th, "fault_all: run= must be a function (the steps to run under the faults)");
+  fb_value *run = run_arg (th, "fault_all", a);
+  if (!run)
+    return NULL;
   uint64_t scope = ++ss->next_scope;
   int rc = 0;
   for (long i = 0; rc == 0 && i < fb_value_len (list); i++)

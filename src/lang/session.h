@@ -126,6 +126,8 @@ struct fb_session {
 void spec_strv_add (char ***v, size_t *n, char *const *add);
 void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
+/* How many events the log holds now. */
+size_t session_log_len (fb_session *ss);
 /* Records the summaries of a scope's rules, traces and monitors, then
  * removes them. */
 void session_remove_scope (fb_session *ss, uint64_t scope);

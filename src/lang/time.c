@@ -262,14 +262,6 @@ trace_value (fb_star_thread *th, fb_session *ss, size_t n)
   return fb_host_new (th, &trace_type, t);
 }
 
-static size_t
-log_len (fb_session *ss)
-{
-  pthread_mutex_lock (&ss->mu);
-  size_t n = ss->result->n_events;
-  pthread_mutex_unlock (&ss->mu);
-  return n;
-}
 
 /* The pending error's message, taken (the error is cleared). */
 static char *
@@ -352,7 +344,7 @@ checkpoint (fb_star_thread *th, fb_session *ss, bool raise)
   struct session_time *st = ss->time;
   if (!st)
     return 0;
-  size_t n = log_len (ss);
+  size_t n = session_log_len (ss);
   for (size_t i = 0; i < st->n; i++)
     {
       xstate *s = &st->xs[i];
@@ -461,7 +453,7 @@ b_sleep (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                              "raise the test's timeout= or sleep less", ds, left);
     }
   int64_t until = now + d;
-  for (size_t seen = log_len (ss); fb_now_ns () < until;)
+  for (size_t seen = session_log_len (ss); fb_now_ns () < until;)
     {
       seen = wait_events (ss, seen, until);
       if (checkpoint (th, ss, true) < 0)
@@ -602,7 +594,7 @@ b_await_stable (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (!ss)
     return NULL;
   int64_t start = fb_now_ns (), until = wait_until (ss, want), quiet_since = start;
-  size_t seen = log_len (ss);
+  size_t seen = session_log_len (ss);
   while (fb_now_ns () - quiet_since < window)
     {
       if (fb_now_ns () >= until)
@@ -660,7 +652,7 @@ expectation_new (fb_star_thread *th, expectation *x)
     return fb_star_errorf (th, "%s: only a test() body has temporal expectations (register it with test(name, body=fn))",
                            x->always ? "always" : "eventually");
   if (ss)
-    expect_add (ss, v, log_len (ss));
+    expect_add (ss, v, session_log_len (ss));
   return v;
 }
 
@@ -791,7 +783,7 @@ session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_b
       fb_buf_printf (why, "setup: %.*s", (int) strcspn (m, "\n"), m);
       return -1;
     }
-  st->body_start = log_len (ss);
+  st->body_start = session_log_len (ss);
   for (long i = 0; t->expectations && i < fb_value_len (t->expectations); i++)
     expect_add (ss, fb_value_at (t->expectations, (size_t) i), st->body_start);
   return 0;
@@ -817,7 +809,7 @@ session_test_end (fb_star_thread *th, fb_session *ss, bool timed_out, fb_buf *wh
   struct session_time *st = ss->time;
   if (!st)
     return;
-  st->body_end = log_len (ss);
+  st->body_end = session_log_len (ss);
   checkpoint (th, ss, false);
   /* the timeout or terminate_when stopped the body: its error is theirs */
   if ((timed_out || st->terminated) && !(st->stop && !strcmp (st->stop, "violation")))

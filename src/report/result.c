@@ -144,22 +144,25 @@ fb_report_free (fb_report *r)
   memset (r, 0, sizeof *r);
 }
 
-size_t
-fb_report_passed (const fb_report *r)
+static size_t
+count_results (const fb_report *r, fb_result_kind kind)
 {
   size_t n = 0;
   for (size_t i = 0; i < r->n_tests; i++)
-    n += r->tests[i].result == FB_RESULT_PASS;
+    n += r->tests[i].result == kind;
   return n;
+}
+
+size_t
+fb_report_passed (const fb_report *r)
+{
+  return count_results (r, FB_RESULT_PASS);
 }
 
 size_t
 fb_report_inconclusive (const fb_report *r)
 {
-  size_t n = 0;
-  for (size_t i = 0; i < r->n_tests; i++)
-    n += r->tests[i].result == FB_RESULT_INCONCLUSIVE;
-  return n;
+  return count_results (r, FB_RESULT_INCONCLUSIVE);
 }
 
 size_t

@@ -59,14 +59,6 @@ held_now (fb_session *ss)
   return fb_engine_held (ss->engine, 0, EXPLORE_LABEL);
 }
 
-static size_t
-events_now (fb_session *ss)
-{
-  pthread_mutex_lock (&ss->mu);
-  size_t n = ss->result->n_events;
-  pthread_mutex_unlock (&ss->mu);
-  return n;
-}
 
 /* Waits until count has not changed for SETTLE_NS (QUIET_MAX_NS at
  * most); returns its last value. */
