@@ -118,6 +118,9 @@ void fb_engine_rule_stats (fb_engine *e, uint64_t id, uint64_t *matched, uint64_
  * its reading, whatever the clock id. Clock reads through the vDSO never
  * reach the engine. */
 void fb_engine_set_virtual_time (fb_engine *e, bool on);
+/* The test's own sleep() under virtual time: moves the virtual clock on by
+ * ns (any thread). False, doing nothing, when the clock is not virtual. */
+bool fb_engine_advance_clock (fb_engine *e, int64_t ns);
 /* Starts the loop thread. While it has a single live service and nothing
  * parked, the loop waits in that listener's RECV rather than in epoll; to
  * interrupt it, the engine installs a do-nothing handler for SIGRTMIN+3 and

@@ -59,7 +59,9 @@ typedef struct fb_service_log {
   bool cut;                   /* earlier output was left out */
 } fb_service_log;
 
-typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR } fb_result_kind;
+/* INCONCLUSIVE: a test() whose timeout ended it before its temporal
+ * expectations were decided; not a failure, but never a pass (exit 3). */
+typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR, FB_RESULT_INCONCLUSIVE } fb_result_kind;
 
 typedef struct fb_test_result {
   char *name;                 /* "test_order_flow", "test_matrix_order_flow_db_down" */
@@ -129,7 +131,9 @@ void fb_test_result_drop_events (fb_test_result *t);
 void fb_report_free (fb_report *r);
 
 size_t fb_report_passed (const fb_report *r);
+/* failed or errored */
 size_t fb_report_failed (const fb_report *r);
+size_t fb_report_inconclusive (const fb_report *r);
 /* The result of the matrix cell scenario × fault; NULL when it did not run
  * (excluded, another shard's, interrupted). */
 const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
@@ -143,7 +147,7 @@ void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_b
 void fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out);
 /* The fault matrix table, "Result: ..." and failures; nothing when no matrix. */
 void fb_report_text_matrix (const fb_report *r, fb_buf *out);
-/* "N passed, M failed" */
+/* "N passed, M failed[, K inconclusive]", then the inconclusive reasons */
 void fb_report_text_summary (const fb_report *r, fb_buf *out);
 
 /* The normalized trace of a test / a run: what varies between two runs of

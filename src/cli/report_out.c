@@ -37,7 +37,8 @@ fb_cli_report_finish (const fb_report *rep, const fb_cli_report_out *ro)
     fb_buf_printf (&b, "interrupted: %zu test%s not run\n", rep->not_run, rep->not_run == 1 ? "" : "s");
   fputs (fb_buf_str (&b), ro->human);
   fflush (ro->human);
-  int ret = fb_report_failed (rep) || rep->not_run ? 2 : 0;
+  /* failures win; else an inconclusive test() is exit 3 (Faultbox's code) */
+  int ret = fb_report_failed (rep) || rep->not_run ? 2 : fb_report_inconclusive (rep) ? 3 : 0;
   _cleanup_buf_ fb_buf j = FB_BUF_INIT;
   fb_error err = { 0 };
   if ((ro->json || ro->output) && fb_report_json (rep, &j, &err) < 0)

@@ -151,17 +151,25 @@ event_attr (fb_star_thread *th, fb_value *self, const char *name)
   return fb_string (th, f ? f : "");
 }
 
-static fb_value *
-event_new (fb_star_thread *th, const fb_event *ev)
+fb_value *
+spec_event_value (fb_star_thread *th, const fb_event *ev)
 {
   fb_event *copy = fb_xmalloc (sizeof *copy);
   *copy = *ev;
   return fb_host_new (th, &spec_event_type, copy);
 }
 
-/* The log up to now, as shallow copies taken under the lock. */
-static fb_event *
-snapshot (fb_session *ss, size_t *n)
+size_t
+session_log_len (fb_session *ss)
+{
+  pthread_mutex_lock (&ss->mu);
+  size_t n = ss->result->n_events;
+  pthread_mutex_unlock (&ss->mu);
+  return n;
+}
+
+fb_event *
+session_snapshot (fb_session *ss, size_t *n)
 {
   pthread_mutex_lock (&ss->mu);
   *n = ss->result->n_events;
@@ -216,7 +224,7 @@ scan (fb_star_thread *th, fb_session *ss, const filter *f, fb_value *where, bool
       bool (*visit) (void *ctx, fb_value *ev), void *ctx)
 {
   size_t n;
-  _cleanup_free_ fb_event *evs = snapshot (ss, &n);
+  _cleanup_free_ fb_event *evs = session_snapshot (ss, &n);
   for (size_t i = 0; i < n; i++)
     {
       const fb_event *e = &evs[i];
@@ -224,7 +232,7 @@ scan (fb_star_thread *th, fb_session *ss, const filter *f, fb_value *where, bool
         continue;
       if (!filter_match (f, e))
         continue;
-      fb_value *v = event_new (th, e);
+      fb_value *v = spec_event_value (th, e);
       if (where)
         {
           int m = where_match (th, where, v);
@@ -456,6 +464,27 @@ match_new (fb_star_thread *th, matcher_kind kind, const char *fname, const fb_st
   return v;
 }
 
+fb_value *
+spec_match_event (fb_star_thread *th, const char *fname, const fb_star_args *a)
+{
+  return match_new (th, M_EVENT, fname, a);
+}
+
+bool
+spec_is_matcher (fb_value *v)
+{
+  return fb_host_data (v, &matcher_type) != NULL;
+}
+
+int
+spec_event_matches (fb_star_thread *th, fb_value *m, const fb_event *ev)
+{
+  const matcher *mt = fb_host_data (m, &matcher_type);
+  if (mt)
+    return matcher_match (mt, ev);
+  return where_match (th, m, spec_event_value (th, ev));
+}
+
 #define MATCH_FN(fn, kind, label)                                                          \
   static fb_value *fn (fb_star_thread *th, fb_value *self, const fb_star_args *a)          \
   {                                                                                        \
@@ -601,7 +630,7 @@ monitor_step (fb_star_thread *th, monitor_val *m, const fb_event *e, fb_value **
                   : mt && !matcher_match (mt, e))
     return 0;
   if (!*ev)
-    *ev = event_new (th, e);
+    *ev = spec_event_value (th, e);
   if (m->callback)
     {
       if (fb_star_call (th, m->callback, &(fb_star_args) { .npos = 1, .pos = ev }))
@@ -654,7 +683,7 @@ session_check_monitors (fb_star_thread *th, fb_session *ss, fb_buf *why)
   if (!ss->n_monitors)
     return 0;
   size_t n;
-  _cleanup_free_ fb_event *evs = snapshot (ss, &n);
+  _cleanup_free_ fb_event *evs = session_snapshot (ss, &n);
   size_t nm = ss->n_monitors;
   _cleanup_free_ fb_value **state = fb_xcalloc (nm + 1, sizeof *state);
   for (size_t k = 0; k < nm; k++)

@@ -230,6 +230,7 @@ session_event (fb_session *ss, const char *type, const char *service,
   for (; kv && kv[0]; kv += 2)
     fb_event_set (ev, kv[0], kv[1]);
   tick_clock (ss, ev);
+  pthread_cond_broadcast (&ss->cv);
   pthread_mutex_unlock (&ss->mu);
 }
 
@@ -476,6 +477,16 @@ session_remove_all (fb_session *ss)
 }
 
 /* fault(service, run=fn, **faults) or fault(assumption, run=fn) */
+/* run= of fault and fault_all, or NULL after raising. */
+static fb_value *
+run_arg (fb_star_thread *th, const char *fname, const fb_star_args *a)
+{
+  for (size_t i = 0; i < a->nkw; i++)
+    if (!strcmp (a->kwnames[i], "run") && fb_value_is_callable (a->kwvals[i]))
+      return a->kwvals[i];
+  return fb_star_errorf (th, "%s: run= must be a function (the steps to run under the fault)", fname);
+}
+
 static fb_value *
 b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -486,12 +497,9 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (a->npos != 1)
     return fb_star_errorf (th, "fault: want one positional argument, the service or a fault_assumption (got %zu)",
                            a->npos);
-  fb_value *run = NULL;
-  for (size_t i = 0; i < a->nkw; i++)
-    if (!strcmp (a->kwnames[i], "run"))
-      run = a->kwvals[i];
-  if (!run || !fb_value_is_callable (run))
-    return fb_star_errorf (th, "fault: run= must be a function (the steps to run under the fault)");
+  fb_value *run = run_arg (th, "fault", a);
+  if (!run)
+    return NULL;
   uint64_t scope = ++ss->next_scope;
   int rc;
   if (fb_host_data (a->pos[0], &spec_assumption_type))
@@ -507,6 +515,43 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       if (svc < 0)
         return NULL;
       rc = install (th, "fault", ss, (size_t) svc, a, scope);
+    }
+  fb_value *r = rc < 0 ? NULL : fb_star_call (th, run, NULL);
+  session_remove_scope (ss, scope);
+  return r;
+}
+
+/* fault_all([svc, ...], run=fn, **faults): the same faults on every
+ * service of the list, one scope, removed when run returns. */
+static fb_value *
+b_fault_all (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_session *ss = spec_session (th, "fault_all", FAULT_NEEDS_TEST);
+  if (!ss)
+    return NULL;
+  fb_value *list = a->npos ? a->pos[0] : NULL;
+  if (a->npos != 1 || fb_value_type_of (list) != FB_V_LIST)
+    return fb_star_errorf (th, "fault_all() first arg must be a list of services, got %s",
+                           list ? fb_value_type_name (list) : "nothing");
+  if (!fb_value_len (list))
+    return fb_star_errorf (th, "fault_all() requires at least one service in the list");
+  fb_value *run = run_arg (th, "fault_all", a);
+  if (!run)
+    return NULL;
+  uint64_t scope = ++ss->next_scope;
+  int rc = 0;
+  for (long i = 0; rc == 0 && i < fb_value_len (list); i++)
+    {
+      fb_value *v = fb_value_at (list, (size_t) i);
+      ssize_t svc = fb_host_data (v, &spec_service_type) ? spec_service_arg (th, "fault_all", v) : -1;
+      if (svc < 0)
+        {
+          fb_star_errorf (th, "fault_all() services[%ld] must be a service, got %s", i, fb_value_type_name (v));
+          rc = -1;
+        }
+      else
+        rc = install (th, "fault_all", ss, (size_t) svc, a, scope);
     }
   fb_value *r = rc < 0 ? NULL : fb_star_call (th, run, NULL);
   session_remove_scope (ss, scope);
@@ -555,7 +600,7 @@ spec_predeclare_faults (fb_spec *s)
 {
   static const spec_builtin fns[] = {
     { "deny", b_deny }, { "delay", b_delay }, { "allow", b_allow },
-    { "fault", b_fault }, { "fault_start", b_fault_start },
+    { "fault", b_fault }, { "fault_all", b_fault_all }, { "fault_start", b_fault_start },
     { "fault_stop", b_fault_stop },
   };
   spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);

@@ -41,6 +41,9 @@ fb_session *spec_session (fb_star_thread *th, const char *fname, const char *wha
 int spec_unsupported (fb_star_thread *th, const char *fname, const char *name, const char *kw,
                       fb_value *v, bool falsy_ok);
 
+/* Notes a file the spec read (by real path), for replay bundles. */
+void spec_record_file (fb_spec *sp, const char *real);
+
 /* topology.c: service, interface, tcp, http, op */
 void spec_predeclare_topology (fb_spec *s);
 /* The service a value names (a Service or an InterfaceRef), or -1 after
@@ -72,11 +75,32 @@ void session_remove_traces (fb_session *ss, uint64_t scope);
 /* "50%", "0.3", 0.3 or 30 as a probability, or -1 after raising. */
 int spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out);
 
+/* An event of the log as a Starlark value (a shallow copy). */
+fb_value *spec_event_value (fb_star_thread *th, const fb_event *ev);
+/* The log up to now, as shallow copies taken under the lock; free(). */
+fb_event *session_snapshot (fb_session *ss, size_t *n);
+bool spec_is_matcher (fb_value *v);
+/* match.event(**filters) as fname. */
+fb_value *spec_match_event (fb_star_thread *th, const char *fname, const fb_star_args *a);
+/* Whether ev matches m (a match.* matcher, or a predicate of one event):
+ * 1 or 0, -1 when the predicate raised. */
+int spec_event_matches (fb_star_thread *th, fb_value *m, const fb_event *ev);
+
 /* netfaults.c */
 void spec_predeclare_netfaults (fb_spec *s);
 
 /* steps.c */
 void spec_predeclare_steps (fb_spec *s);
 fb_value *spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name);
+
+/* time.c: duration, sleep, await_event, await_stable, eventually, always,
+ * test() */
+void spec_predeclare_time (fb_spec *s);
+
+/* data.c: load_file, load_json, load_yaml */
+void spec_predeclare_data (fb_spec *s);
+
+/* expect.c: expect_success, expect_error_within, expect_hang */
+void spec_predeclare_expect (fb_spec *s);
 
 #endif

@@ -168,8 +168,8 @@ cmp_tests (const void *a, const void *b)
   return strcmp (((const spec_test *) a)->name, ((const spec_test *) b)->name);
 }
 
-static void
-record_file (fb_spec *sp, const char *real)
+void
+spec_record_file (fb_spec *sp, const char *real)
 {
   for (size_t i = 0; i < sp->n_files; i++)
     if (!strcmp (sp->files[i], real))
@@ -193,7 +193,7 @@ spec_loader (fb_star_thread *th, void *ctx, const char *from, const char *name, 
       name = src->moved_to[i];
   if (fb_star_default_loader (th, NULL, from, name, out, err) < 0)
     return -1;
-  record_file (sp, fb_star_module_file (*out));
+  spec_record_file (sp, fb_star_module_file (*out));
   return 0;
 }
 
@@ -221,7 +221,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
       fb_spec_free (sp);
       return -1;
     }
-  record_file (sp, abs);
+  spec_record_file (sp, abs);
   sp->dir = fb_xstrdup (src->dir ? src->dir : dirname (abs));
   /* loading an untrusted spec is bounded in steps and memory; test bodies
    * are bounded by their timeout instead (long polling loops are fine) */
@@ -241,6 +241,9 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
+  spec_predeclare_time (sp);
+  spec_predeclare_data (sp);
+  spec_predeclare_expect (sp);
   int loaded = exec_spec (sp, src, err);
   sp->src = NULL;
   if (loaded < 0)

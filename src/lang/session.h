@@ -12,6 +12,7 @@
 #include "faultbox/runner.h"
 #include "faultbox/spec.h"
 #include "faultbox/star.h"
+#include "util/buf.h"
 
 typedef struct fb_session fb_session;
 
@@ -27,7 +28,11 @@ typedef struct {
   char *matrix_scenario; /* set for matrix cells */
   char *matrix_fault;
   bool require_fire;     /* fail a passing cell whose faults never fired */
-  int64_t timeout_ns;    /* fault_scenario(timeout=), 0: none */
+  int64_t timeout_ns;    /* fault_scenario(timeout=), test(timeout=), 0: none */
+  bool lifecycle;        /* test(): setup, temporal expectations, the verdict table */
+  fb_value *setup;       /* test(setup=), or NULL */
+  fb_value *expectations; /* test(expect=): list of eventually()/always(), or NULL */
+  fb_value *terminate_when;
   char *decl;            /* file:line:col where it was registered */
 } spec_test;
 
@@ -84,6 +89,10 @@ struct fb_session {
   fb_engine *engine;
   fb_test_result *result;
   pthread_mutex_t mu;   /* result->events, appended from the engine thread */
+  pthread_cond_t cv;    /* broadcast under mu on every event: await_* wait on it */
+  int64_t deadline;     /* monotonic ns when the test's timeout= ends, 0: none */
+  struct session_time *time; /* time.c: a test()'s expectations and anchors */
+  bool inconclusive;    /* the failure reason is an INCONCLUSIVE verdict */
   size_t cap_events;
   int64_t t0;
   uint64_t next_scope;
@@ -117,6 +126,8 @@ struct fb_session {
 void spec_strv_add (char ***v, size_t *n, char *const *add);
 void session_event (fb_session *ss, const char *type, const char *service,
                     const char *const *kv);
+/* How many events the log holds now. */
+size_t session_log_len (fb_session *ss);
 /* Records the summaries of a scope's rules, traces and monitors, then
  * removes them. */
 void session_remove_scope (fb_session *ss, uint64_t scope);
@@ -136,6 +147,14 @@ int session_check_monitors (fb_star_thread *th, fb_session *ss, fb_buf *why);
 bool session_traced_locked (fb_session *ss, const char *service, const char *syscall);
 /* Removes what the test left open, recording *_leaked events. */
 void session_net_close (fb_session *ss);
+/* test(): the body's context once the services are up: the deadline, the
+ * expectations, setup=; -1 with the reason in why. */
+int session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_buf *why);
+/* test(): the verdict once the body ended (why holds its error, if any;
+ * timed_out: the deadline ended it), Faultbox's table: FAIL, INCONCLUSIVE
+ * (ss->inconclusive) or PASS (why empty). */
+void session_test_end (fb_star_thread *th, fb_session *ss, bool timed_out, fb_buf *why,
+                       const char **failure_type);
 /* The syscalls an explored parallel() holds, families expanded; free with
  * fb_strv_free. */
 char **spec_explore_syscalls (void);

@@ -36,7 +36,7 @@ system_out (fb_buf *out, const fb_test_result *t)
 void
 fb_report_junit (const fb_report *r, fb_buf *out)
 {
-  size_t failures = 0, errors = 0;
+  size_t failures = 0, errors = 0, skipped = fb_report_inconclusive (r);
   for (size_t i = 0; i < r->n_tests; i++)
     {
       failures += r->tests[i].result == FB_RESULT_FAIL;
@@ -51,8 +51,8 @@ fb_report_junit (const fb_report *r, fb_buf *out)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime_r (&start, &tm));
   fb_buf_puts (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"");
   fb_buf_put_markup (out, r->star_file ? r->star_file : "spec");
-  fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\" hostname=\"",
-                 r->n_tests, failures, errors, (double) r->duration_ms / 1000.0, stamp);
+  fb_buf_printf (out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+                 r->n_tests, failures, errors, skipped, (double) r->duration_ms / 1000.0, stamp);
   fb_buf_put_markup (out, r->hostname && *r->hostname ? r->hostname : "localhost");
   fb_buf_puts (out, "\" id=\"0\" package=\"");
   fb_buf_put_markup (out, fb_buf_str (&cls));
@@ -72,7 +72,14 @@ fb_report_junit (const fb_report *r, fb_buf *out)
           continue;
         }
       fb_buf_puts (out, ">\n");
-      if (t->result != FB_RESULT_PASS)
+      if (t->result == FB_RESULT_INCONCLUSIVE)
+        {
+          /* neither passed nor failed: JUnit's nearest is a skip */
+          fb_buf_puts (out, "      <skipped message=\"inconclusive: ");
+          fb_buf_put_markup (out, t->reason);
+          fb_buf_puts (out, "\"/>\n");
+        }
+      else if (t->result != FB_RESULT_PASS)
         {
           const char *tag = t->result == FB_RESULT_ERROR ? "error" : "failure";
           fb_buf_printf (out, "      <%s message=\"", tag);

@@ -144,19 +144,31 @@ fb_report_free (fb_report *r)
   memset (r, 0, sizeof *r);
 }
 
-size_t
-fb_report_passed (const fb_report *r)
+static size_t
+count_results (const fb_report *r, fb_result_kind kind)
 {
   size_t n = 0;
   for (size_t i = 0; i < r->n_tests; i++)
-    n += r->tests[i].result == FB_RESULT_PASS;
+    n += r->tests[i].result == kind;
   return n;
+}
+
+size_t
+fb_report_passed (const fb_report *r)
+{
+  return count_results (r, FB_RESULT_PASS);
+}
+
+size_t
+fb_report_inconclusive (const fb_report *r)
+{
+  return count_results (r, FB_RESULT_INCONCLUSIVE);
 }
 
 size_t
 fb_report_failed (const fb_report *r)
 {
-  return r->n_tests - fb_report_passed (r);
+  return r->n_tests - fb_report_passed (r) - fb_report_inconclusive (r);
 }
 
 const fb_test_result *

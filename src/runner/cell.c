@@ -329,7 +329,7 @@ typedef struct {
   pthread_t tid;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  bool done, running;
+  bool done, running, fired;
 } watchdog;
 
 static void *
@@ -352,6 +352,7 @@ watchdog_main (void *p)
       fb_format_duration (w->timeout_ns, d, sizeof d);
       snprintf (why, sizeof why, "fault_scenario timed out after %s (timeout=)", d);
       fb_star_cancel (w->th, why);
+      w->fired = true;
     }
   pthread_mutex_unlock (&w->mu);
   return NULL;
@@ -410,11 +411,33 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
         return;
       }
   watchdog w = { .th = sp->th, .timeout_ns = test->timeout_ns };
+  ss->deadline = test->timeout_ns ? fb_now_ns () + test->timeout_ns : 0;
   watchdog_start (&w);
-  fb_value *r = fb_star_call (sp->th, test->fn, NULL);
+  fb_value *r = test->lifecycle && session_test_begin (sp->th, ss, test, why) < 0 ? fb_none ()
+                : fb_star_call (sp->th, test->fn, NULL);
+  /* (a wait that ended at the deadline may beat the watchdog to it) */
+  bool timed_out = w.fired || (ss->deadline && fb_now_ns () >= ss->deadline);
   watchdog_stop (&w);
   if (scope)
     session_remove_scope (ss, scope);
+  if (test->lifecycle)
+    {
+      /* test(): Faultbox's verdict table decides, the monitors first */
+      if (!r)
+        take_reason (sp->th, why, failure_type);
+      if (!why->len && !timed_out)
+        session_check_monitors (sp->th, ss, why);
+      session_test_end (sp->th, ss, timed_out, why, failure_type);
+      return;
+    }
+  if (!r && timed_out && test->expect)
+    {
+      /* a scenario cut off by its timeout= returned nothing: the oracle
+       * judges that (expect_hang() passes, expect_success() does not) */
+      fb_error e = { 0 };
+      fb_star_take_error (sp->th, &e);
+      r = fb_none ();
+    }
   if (!r)
     {
       take_reason (sp->th, why, failure_type);
@@ -483,6 +506,11 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
                     .opts = o, .explore_index = explore_index,
                     .explore_parallel = runner_explore_parallel };
   pthread_mutex_init (&ss.mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC); /* the waits' deadlines are fb_now_ns () */
+  pthread_cond_init (&ss.cv, &ca);
+  pthread_condattr_destroy (&ca);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
   ss.nondet = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.nondet);
   t->seed = seed;
@@ -589,10 +617,11 @@ done:
   free (ss.lost_from);
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
+  pthread_cond_destroy (&ss.cv);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
   if (why.len)
     {
-      fb_test_result_fail (t, FB_RESULT_FAIL, fb_buf_str (&why));
+      fb_test_result_fail (t, ss.inconclusive ? FB_RESULT_INCONCLUSIVE : FB_RESULT_FAIL, fb_buf_str (&why));
       t->failure_type = fb_xstrdup (failure_type);
     }
 }

@@ -59,14 +59,6 @@ held_now (fb_session *ss)
   return fb_engine_held (ss->engine, 0, EXPLORE_LABEL);
 }
 
-static size_t
-events_now (fb_session *ss)
-{
-  pthread_mutex_lock (&ss->mu);
-  size_t n = ss->result->n_events;
-  pthread_mutex_unlock (&ss->mu);
-  return n;
-}
 
 /* Waits until count has not changed for SETTLE_NS (QUIET_MAX_NS at
  * most); returns its last value. */
@@ -106,7 +98,7 @@ runner_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start)
   /* the services quiet first, so that what is left of earlier work (a
    * thread reading the end of the healthcheck's connection) is not held
    * with the branches' calls and the count is the same in every run */
-  until_still (ss, events_now);
+  until_still (ss, session_log_len);
   add_rules (ss, syscalls, FB_ACT_HOLD, hold_scope);
   /* one branch after the other once the one before is held, so that the
    * calls are held in branch order and a permutation index means the
@@ -139,7 +131,7 @@ runner_explore_parallel (fb_session *ss, size_t n_branches, void (*branch_start)
       /* what it set off is done before the next one runs, however
        * loaded the machine */
       if (j + 1 < n)
-        until_still (ss, events_now);
+        until_still (ss, session_log_len);
       fb_buf_printf (&desc, "%s%zu", j ? "," : "", order[j]);
     }
   fb_engine_remove_scope (ss->engine, free_scope);

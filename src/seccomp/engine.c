@@ -112,7 +112,7 @@ struct fb_engine {
   bool in_recv;                        /* __atomic */
   svc *solo;             /* the loop's: the only live service, or NULL */
   bool virtual_time;     /* set before the loop starts */
-  int64_t vclock;        /* the loop's: the virtual clock, ns */
+  int64_t vclock;        /* __atomic: the virtual clock, ns (the test's sleep() advances it too) */
 };
 
 enum { K_OTHER = 1, K_PATH, K_PATH_AT, K_FD, K_CONNECT, K_SENDTO, K_SLEEP, K_CLOCK_SLEEP, K_CLOCK };
@@ -510,6 +510,15 @@ fb_engine_set_virtual_time (fb_engine *e, bool on)
   e->virtual_time = on;
 }
 
+bool
+fb_engine_advance_clock (fb_engine *e, int64_t ns)
+{
+  if (!e || !e->virtual_time)
+    return false;
+  __atomic_add_fetch (&e->vclock, ns, __ATOMIC_ACQ_REL);
+  return true;
+}
+
 /* Lock-free so that a signal handler may call it: the loop does the rest. */
 void
 fb_engine_drain (fb_engine *e)
@@ -815,10 +824,11 @@ virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned c
   struct timespec ts = { 0 };
   int error = 0;
   int64_t slept = 0;
+  int64_t now = __atomic_load_n (&e->vclock, __ATOMIC_ACQUIRE);
   if (kind == K_CLOCK)
     {
-      ts.tv_sec = e->vclock / FB_NS_PER_S;
-      ts.tv_nsec = e->vclock % FB_NS_PER_S;
+      ts.tv_sec = now / FB_NS_PER_S;
+      ts.tv_nsec = now % FB_NS_PER_S;
       if (!target_io (pid, a[1], &ts, sizeof ts, true))
         error = EFAULT;
     }
@@ -834,7 +844,7 @@ virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned c
         {
           /* a year at most: the clock must not overflow */
           int64_t want = ts.tv_sec > 366 * 86400 ? 366 * 86400 * FB_NS_PER_S : ts.tv_sec * FB_NS_PER_S + ts.tv_nsec;
-          slept = !absolute ? want : want > e->vclock ? want - e->vclock : 0;
+          slept = !absolute ? want : want > now ? want - now : 0;
         }
       struct timespec zero = { 0 };
       if (!error && rem && !absolute)
@@ -843,7 +853,7 @@ virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned c
   uint64_t id = req->id;
   if (notif_ioctl (sv->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0)
     return;
-  e->vclock += slept;
+  now = __atomic_add_fetch (&e->vclock, slept, __ATOMIC_ACQ_REL);
   fb_engine_event ev = {
     .service = sv->name,
     .pid = pid,
@@ -852,7 +862,7 @@ virtual_call (fb_engine *e, svc *sv, const struct seccomp_notif *req, unsigned c
     .err = error,
     .delay_ns = slept,
     .vtime = kind == K_CLOCK ? FB_VTIME_CLOCK : FB_VTIME_SLEEP,
-    .vclock_ns = e->vclock,
+    .vclock_ns = now,
   };
   emit (e, &ev);
   respond (e, sv, req->id, error, false);
@@ -903,9 +913,8 @@ process (fb_engine *e, svc *sv, struct seccomp_notif *np)
   /* a virtual delay passes on the clock and the call runs now */
   if (ev.decision == FB_ACT_DELAY && e->virtual_time)
     {
-      e->vclock += ev.delay_ns;
+      ev.vclock_ns = __atomic_add_fetch (&e->vclock, ev.delay_ns, __ATOMIC_ACQ_REL);
       ev.vtime = FB_VTIME_DELAY;
-      ev.vclock_ns = e->vclock;
     }
   emit (e, &ev);
   if (ev.decision == FB_ACT_DENY)
