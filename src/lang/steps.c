@@ -99,7 +99,7 @@ step_args_clear (step_args *sa)
 /* A list parameter: a list or tuple of values (strings as they are, the
  * rest as str() gives them), or one string, Faultbox's shorthand. */
 static int
-step_list (fb_star_thread *th, const fb_step_method *m, size_t i, step_args *sa)
+step_list (fb_star_thread *th, const char *fname, const fb_step_method *m, size_t i, step_args *sa)
 {
   fb_value *v = sa->dicts[i];
   if (!v || v == fb_none ())
@@ -107,7 +107,7 @@ step_list (fb_star_thread *th, const fb_step_method *m, size_t i, step_args *sa)
   fb_value_type t = fb_value_type_of (v);
   if (t != FB_V_STRING && t != FB_V_LIST && t != FB_V_TUPLE)
     {
-      fb_star_errorf (th, "%s: %s must be a list or a string, got %s", m->name, m->params[i].name,
+      fb_star_errorf (th, "%s: %s must be a list or a string, got %s", fname, m->params[i].name,
                       fb_value_type_name (v));
       return -1;
     }
@@ -124,8 +124,10 @@ step_list (fb_star_thread *th, const fb_step_method *m, size_t i, step_args *sa)
   return 0;
 }
 
+/* fname names the step in errors: "db.main.query". */
 static int
-step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a, step_args *sa)
+step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, const fb_star_args *a,
+             step_args *sa)
 {
   char specs[FB_STEP_MAX_PARAMS][64];
   const char *spec[FB_STEP_MAX_PARAMS + 1] = { NULL };
@@ -138,7 +140,7 @@ step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a,
       spec[i] = specs[i];
       out[i] = str ? (void *) &sa->args[i].s : (void *) &sa->dicts[i];
     }
-  if (fb_star_unpack (th, m->name, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
+  if (fb_star_unpack (th, fname, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
                       spec[4], out[4], spec[5], out[5], NULL) < 0)
     return -1;
   for (size_t i = 0; i < m->n_params; i++)
@@ -152,7 +154,7 @@ step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a,
         }
       if (p->kind == FB_PARAM_LIST)
         {
-          if (step_list (th, m, i, sa) < 0)
+          if (step_list (th, fname, m, i, sa) < 0)
             return -1;
           continue;
         }
@@ -161,7 +163,7 @@ step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a,
         continue;
       if (fb_value_type_of (d) != FB_V_DICT)
         {
-          fb_star_errorf (th, "%s: %s must be a dict", m->name, p->name);
+          fb_star_errorf (th, "%s: %s must be a dict", fname, p->name);
           return -1;
         }
       /* one array for all dicts; pointers into it are taken once it is full */
@@ -233,7 +235,9 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const fb_protocol *p = fb_protocol_find (i->protocol);
   const fb_step_method *m = fb_protocol_method (p, fb_builtin_name (self));
   step_args sa = { 0 };
-  if (step_unpack (th, m, a, &sa) < 0)
+  char fname[192];
+  snprintf (fname, sizeof fname, "%s.%s", label, m->name);
+  if (step_unpack (th, fname, m, a, &sa) < 0)
     {
       step_args_clear (&sa);
       return NULL;
