@@ -11,14 +11,17 @@
 
 typedef struct fb_plan_interface {
   char *name;
-  char *protocol;   /* "tcp" or "http" */
+  char *protocol;   /* a name in the protocol table (include/faultbox/protocol.h) */
   int port;
 } fb_plan_interface;
 
-typedef enum { FB_HC_NONE, FB_HC_TCP, FB_HC_HTTP } fb_hc_kind;
+/* tcp(...), http(...), or ready(): the protocol of the service's default
+ * interface, spoken to localhost. */
+typedef enum { FB_HC_NONE, FB_HC_TCP, FB_HC_HTTP, FB_HC_READY } fb_hc_kind;
 
 typedef struct fb_plan_healthcheck {
   fb_hc_kind kind;
+  char *protocol;   /* whose ready() the runner polls */
   char *host;       /* "localhost" = inside the service's own netns */
   int port;
   char *path;       /* HTTP only, starts with "/" */

@@ -15,11 +15,12 @@
 #include "faultbox/error.h"
 #include "faultbox/report.h"
 
-#define FB_STEP_MAX_PARAMS 4
+#define FB_STEP_MAX_PARAMS 6
 
 typedef enum {
   FB_PARAM_STRING,
   FB_PARAM_DICT,   /* string keys and values, e.g. headers */
+  FB_PARAM_LIST,   /* a list of values as strings, or one string (redis command args=) */
 } fb_param_kind;
 
 typedef struct fb_step_param {
@@ -37,11 +38,14 @@ typedef struct fb_step_method {
   bool returns_text;
 } fb_step_method;
 
-/* A parameter's value: s for strings (NULL: not given), kv for dicts. */
+/* A parameter's value: s for strings (NULL: not given), kv for dicts,
+ * list for lists. */
 typedef struct fb_step_arg {
   const char *s;
   const fb_kv *kv;
   size_t n_kv;
+  char *const *list;
+  size_t n_list;
 } fb_step_arg;
 
 typedef struct fb_step_call {
@@ -50,6 +54,10 @@ typedef struct fb_step_call {
   const char *service;       /* for messages */
   const char *host;          /* an address in the lab */
   int port;
+  /* The service's env= ("K=V"), where Faultbox finds a step's credentials
+   * (POSTGRES_USER, REDIS_PASSWORD, ...) when the step names none. */
+  char *const *env;
+  size_t n_env;
   /* The step_send event's fields ("k", "v", ..., NULL), called once the
    * request is framed, before it goes out. */
   void (*on_send) (void *ctx, const char *const *kv);
@@ -58,7 +66,12 @@ typedef struct fb_step_call {
 
 typedef struct fb_step_result {
   long status;               /* HTTP's status code; 0 where a protocol has none */
-  char *body;                /* the reply, as text */
+  /* The reply, as text; the Response's .data is its JSON decode when it
+   * is JSON (how redis and postgres return structured data). */
+  char *body;
+  /* Non-NULL: the server or the network failed the step (.ok is False,
+   * .error says why) — a result, not an exception. */
+  char *error;
   fb_kv *headers;
   size_t n_headers;
   int64_t duration_ms;
@@ -69,6 +82,16 @@ typedef struct fb_step_result {
 
 void fb_step_result_clear (fb_step_result *r);
 
+/* One readiness probe of a healthcheck. */
+typedef struct fb_ready_call {
+  const char *host;
+  int port;
+  const char *path;          /* what an HTTP healthcheck asks for */
+  char *const *env;          /* the service's env=: credentials, as for steps */
+  size_t n_env;
+  int64_t timeout_ms;
+} fb_ready_call;
+
 typedef struct fb_protocol {
   const char *name;
   const fb_step_method *methods;
@@ -76,18 +99,19 @@ typedef struct fb_protocol {
   /* The methods a spec can call, for messages: "get/post/put/delete/patch". */
   const char *methods_hint;
   /* One step. Fails (err: "METHOD(...): what went wrong (service S ...)",
-   * out->fields say so too) only when no reply arrived; an error the
-   * server answers with is a result. */
+   * out->fields say so too) for a call the spec got wrong, and for http
+   * and tcp when no reply arrived; an error the server answers with (and,
+   * for the other protocols, a failed connection) is a result: out->error. */
   int (*step) (const fb_step_call *c, fb_step_result *out, fb_error *err);
-  /* 0 when the service at host:port answers within timeout_ms; path is
-   * what an HTTP healthcheck asks for. */
-  int (*ready) (const char *host, int port, const char *path, int64_t timeout_ms, fb_error *err);
+  /* 0 when the service answers within c->timeout_ms. NULL: a TCP connect
+   * is all the protocol's readiness. */
+  int (*ready) (const fb_ready_call *c, fb_error *err);
   int64_t ready_timeout_ms;  /* one probe's patience */
 } fb_protocol;
 
 /* The protocol named name, or NULL. */
 const fb_protocol *fb_protocol_find (const char *name);
-/* "tcp or http": the known protocols, for messages. */
+/* "tcp, http, redis or postgres": the known protocols, for messages. */
 const char *fb_protocol_names (void);
 const fb_step_method *fb_protocol_method (const fb_protocol *p, const char *name);
 /* The first protocol with a step method of that name, or NULL. */

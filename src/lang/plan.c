@@ -150,6 +150,7 @@ fb_plan_free (fb_plan *p)
         }
       free (s->ifaces);
       free (s->deps);
+      free (s->hc.protocol);
       free (s->hc.host);
       free (s->hc.path);
       for (size_t j = 0; j < s->n_ops; j++)

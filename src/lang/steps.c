@@ -49,13 +49,15 @@ make_response (fb_star_thread *th, const fb_step_result *r)
     fb_dict_set_str (th, headers, r->headers[i].key,
                      fb_string (th, r->headers[i].value));
   fb_value *body = fb_string (th, r->body ? r->body : "");
+  /* .data: the body's JSON decode (redis and postgres return their
+   * replies as JSON), else the body */
   fb_value *data = fb_star_json_decode (th, r->body ? r->body : "",
                                         r->body ? strlen (r->body) : 0);
   const char *names[] = { "status", "body", "headers", "duration_ms", "ok",
                           "error", "data", "json" };
   fb_value *vals[] = { fb_int (th, r->status), body, headers,
-                       fb_int (th, r->duration_ms), fb_bool (true),
-                       fb_string (th, ""), data ? data : body,
+                       fb_int (th, r->duration_ms), fb_bool (!r->error),
+                       fb_string (th, r->error ? r->error : ""), data ? data : body,
                        fb_builtin_new (th, "json", json_method, body) };
   return fb_struct_new (th, 8, names, vals);
 }
@@ -71,9 +73,10 @@ iface_label (const iface_ref *r, char *buf, size_t len)
 /* A step's arguments, as its method's parameters say. */
 typedef struct {
   fb_step_arg args[FB_STEP_MAX_PARAMS];
-  fb_value *dicts[FB_STEP_MAX_PARAMS];
+  fb_value *dicts[FB_STEP_MAX_PARAMS];  /* dicts and lists, as given */
   fb_kv *kv;
   size_t n_kv;
+  char **lists[FB_STEP_MAX_PARAMS];
 } step_args;
 
 static void
@@ -85,10 +88,46 @@ step_args_clear (step_args *sa)
       free (sa->kv[i].value);
     }
   free (sa->kv);
+  for (size_t i = 0; i < FB_STEP_MAX_PARAMS; i++)
+    {
+      for (size_t j = 0; j < sa->args[i].n_list; j++)
+        free (sa->lists[i][j]);
+      free (sa->lists[i]);
+    }
 }
 
+/* A list parameter: a list or tuple of values (strings as they are, the
+ * rest as str() gives them), or one string, Faultbox's shorthand. */
 static int
-step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a, step_args *sa)
+step_list (fb_star_thread *th, const char *fname, const fb_step_method *m, size_t i, step_args *sa)
+{
+  fb_value *v = sa->dicts[i];
+  if (!v || v == fb_none ())
+    return 0;
+  fb_value_type t = fb_value_type_of (v);
+  if (t != FB_V_STRING && t != FB_V_LIST && t != FB_V_TUPLE)
+    {
+      fb_star_errorf (th, "%s: %s must be a list or a string, got %s", fname, m->params[i].name,
+                      fb_value_type_name (v));
+      return -1;
+    }
+  size_t n = t == FB_V_STRING ? 1 : (size_t) fb_value_len (v);
+  sa->lists[i] = fb_xcalloc (n + 1, sizeof *sa->lists[i]);
+  for (size_t j = 0; j < n; j++)
+    {
+      fb_value *x = t == FB_V_STRING ? v : fb_value_at (v, j);
+      sa->lists[i][j] = fb_value_type_of (x) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (x, NULL))
+                                                            : fb_value_str (th, x);
+    }
+  sa->args[i].list = sa->lists[i];
+  sa->args[i].n_list = n;
+  return 0;
+}
+
+/* fname names the step in errors: "db.main.query". */
+static int
+step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, const fb_star_args *a,
+             step_args *sa)
 {
   char specs[FB_STEP_MAX_PARAMS][64];
   const char *spec[FB_STEP_MAX_PARAMS + 1] = { NULL };
@@ -101,8 +140,8 @@ step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a,
       spec[i] = specs[i];
       out[i] = str ? (void *) &sa->args[i].s : (void *) &sa->dicts[i];
     }
-  if (fb_star_unpack (th, m->name, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
-                      NULL) < 0)
+  if (fb_star_unpack (th, fname, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
+                      spec[4], out[4], spec[5], out[5], NULL) < 0)
     return -1;
   for (size_t i = 0; i < m->n_params; i++)
     {
@@ -113,12 +152,18 @@ step_unpack (fb_star_thread *th, const fb_step_method *m, const fb_star_args *a,
             sa->args[i].s = p->dflt;
           continue;
         }
+      if (p->kind == FB_PARAM_LIST)
+        {
+          if (step_list (th, fname, m, i, sa) < 0)
+            return -1;
+          continue;
+        }
       fb_value *d = sa->dicts[i];
       if (!d || d == fb_none ())
         continue;
       if (fb_value_type_of (d) != FB_V_DICT)
         {
-          fb_star_errorf (th, "%s: %s must be a dict", m->name, p->name);
+          fb_star_errorf (th, "%s: %s must be a dict", fname, p->name);
           return -1;
         }
       /* one array for all dicts; pointers into it are taken once it is full */
@@ -190,7 +235,9 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const fb_protocol *p = fb_protocol_find (i->protocol);
   const fb_step_method *m = fb_protocol_method (p, fb_builtin_name (self));
   step_args sa = { 0 };
-  if (step_unpack (th, m, a, &sa) < 0)
+  char fname[192];
+  snprintf (fname, sizeof fname, "%s.%s", label, m->name);
+  if (step_unpack (th, fname, m, a, &sa) < 0)
     {
       step_args_clear (&sa);
       return NULL;
@@ -198,7 +245,7 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   step_ctx sc = { ss, s->name };
   fb_step_call call = { .method = m, .args = sa.args, .service = s->name,
                         .host = fb_lab_service_addr (ss->lab, r.svc), .port = i->port,
-                        .on_send = step_sent, .ctx = &sc };
+                        .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc };
   fb_step_result res = { 0 };
   fb_error e = { 0 };
   int rc = p->step (&call, &res, &e);

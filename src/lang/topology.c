@@ -1,4 +1,4 @@
-/* The topology builtins: service(), interface(), tcp(), http(), op() and
+/* The topology builtins: service(), interface(), tcp(), http(), ready(), op() and
  * the host values they return. */
 #include <ctype.h>
 #include <errno.h>
@@ -44,6 +44,7 @@ static void
 hc_free (void *p)
 {
   fb_plan_healthcheck *h = p;
+  free (h->protocol);
   free (h->host);
   free (h->path);
   free (h);
@@ -65,6 +66,20 @@ op_free (void *p)
 
 const fb_host_type spec_op_type = { .name = "op", .destroy = op_free };
 
+/* The interface a service's shorthand steps and ready() use: its only
+ * one, or the one named "default"; n_ifaces when there is none. */
+static size_t
+default_iface (const fb_plan_service *s)
+{
+  size_t which = s->n_ifaces;
+  if (s->n_ifaces == 1)
+    which = 0;
+  for (size_t i = 0; i < s->n_ifaces; i++)
+    if (!strcmp (s->ifaces[i].name, "default"))
+      which = i;
+  return which;
+}
+
 static const char *const service_attrs[] = { "name", "get", "post", "put",
                                              "delete", "patch", "send", NULL };
 
@@ -83,12 +98,7 @@ service_attr (fb_star_thread *th, fb_value *self, const char *name)
         return fb_host_new (th, &spec_iface_ref_type, ir);
       }
   /* step methods on a service with a single (or "default") interface */
-  size_t which = s->n_ifaces;
-  if (s->n_ifaces == 1)
-    which = 0;
-  for (size_t i = 0; i < s->n_ifaces; i++)
-    if (!strcmp (s->ifaces[i].name, "default"))
-      which = i;
+  size_t which = default_iface (s);
   if (which < s->n_ifaces)
     {
       iface_ref ir = { r->spec, r->svc, which };
@@ -135,7 +145,9 @@ iface_ref_repr (fb_value *self)
 static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "addr", "internal_addr", "get",
                                            "post", "put", "delete", "patch",
-                                           "send", NULL };
+                                           "send", "set", "del", "keys", "ping",
+                                           "incr", "lpush", "rpush", "lrange",
+                                           "command", "query", "exec", NULL };
 
 const fb_host_type spec_iface_ref_type = {
   .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,
@@ -231,10 +243,35 @@ make_healthcheck (fb_star_thread *th, const fb_star_args *a, bool http)
     return fb_star_errorf (th, "%s: port in \"%s\": %s", fname, addr, e.msg);
   fb_plan_healthcheck *h = FB_NEW (fb_plan_healthcheck);
   h->kind = http ? FB_HC_HTTP : FB_HC_TCP;
+  h->protocol = fb_xstrdup (fname);
   h->host = fb_xstrndup (p, (size_t) (colon - p));
   h->port = (int) port;
   h->path = fb_xstrdup (slash ? slash : "/");
   if (parse_timeout (th, fname, timeout, &h->timeout_ns) < 0)
+    {
+      hc_free (h);
+      return NULL;
+    }
+  return fb_host_new (th, &spec_healthcheck_type, h);
+}
+
+/* ready(timeout="30s"): the protocol of the service's default interface
+ * spoken to it (redis PING, postgres SELECT 1, http GET /, else a TCP
+ * connect), with the credentials of its env; resolved by service(). */
+static fb_value *
+b_ready (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  const char *timeout = "30s";
+  if (a->npos)
+    return fb_star_errorf (th, "ready: takes no positional arguments (want ready(timeout=\"30s\"))");
+  if (fb_star_unpack (th, "ready", a, "timeout?:s", &timeout, NULL) < 0)
+    return NULL;
+  fb_plan_healthcheck *h = FB_NEW (fb_plan_healthcheck);
+  h->kind = FB_HC_READY;
+  h->host = fb_xstrdup ("localhost");
+  h->path = fb_xstrdup ("/");
+  if (parse_timeout (th, "ready", timeout, &h->timeout_ns) < 0)
     {
       hc_free (h);
       return NULL;
@@ -614,13 +651,27 @@ set_healthcheck (fb_star_thread *th, fb_plan_service *sv, fb_value *hc)
   fb_plan_healthcheck *h = fb_host_data (hc, &spec_healthcheck_type);
   if (!h)
     {
-      fb_star_errorf (th, "service %s: healthcheck must be tcp(...) or http(...), got %s",
+      fb_star_errorf (th, "service %s: healthcheck must be tcp(...), http(...) or ready(), got %s",
                       sv->name, fb_value_type_name (hc));
+      return -1;
+    }
+  size_t which = default_iface (sv);
+  if (h->kind == FB_HC_READY && which == sv->n_ifaces)
+    {
+      fb_star_errorf (th, "service %s: ready() speaks the service's default interface: give it one "
+                          "interface, or name one \"default\"", sv->name);
       return -1;
     }
   sv->hc = *h;
   sv->hc.host = fb_xstrdup (h->host);
   sv->hc.path = fb_xstrdup (h->path);
+  if (h->kind == FB_HC_READY)
+    {
+      sv->hc.protocol = fb_xstrdup (sv->ifaces[which].protocol);
+      sv->hc.port = sv->ifaces[which].port;
+    }
+  else
+    sv->hc.protocol = fb_xstrdup (h->protocol);
   return 0;
 }
 
@@ -687,7 +738,7 @@ spec_predeclare_topology (fb_spec *s)
 {
   static const spec_builtin fns[] = {
     { "service", b_service }, { "interface", b_interface }, { "tcp", b_tcp },
-    { "http", b_http }, { "op", b_op },
+    { "http", b_http }, { "ready", b_ready }, { "op", b_op },
   };
   spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

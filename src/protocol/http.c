@@ -2,7 +2,6 @@
  * Response, and the healthcheck's GET. */
 #include <ctype.h>
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +17,8 @@
 /* libcurl and the TLS, Kerberos and LDAP libraries it pulls in are loaded
  * the first time a step or healthcheck speaks HTTP, not at exec: they are
  * over half the resident memory of a faultbox process that never does
- * (the parent of -j workers, list, merge, star) and most of its start-up. */
+ * (the parent of -j workers, list, merge, star) and most of its start-up.
+ * curl.easy_init is non-NULL once all of it is there. */
 static struct {
   CURLcode (*global_init) (long);
   CURL *(*easy_init) (void);
@@ -38,30 +38,17 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void
 curl_load (void)
 {
-  void *h = dlopen (CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (!h)
-    {
-      snprintf (curl_error, sizeof curl_error, "cannot load %s: %s", CURL_SONAME, dlerror ());
-      return;
-    }
-  /* dlsym returns void *; POSIX guarantees it converts to a function pointer */
-#define LOAD(field, sym)                                                                         \
-  if (!(*(void **) &curl.field = dlsym (h, sym)))                                              \
-    {                                                                                            \
-      snprintf (curl_error, sizeof curl_error, "%s has no %s", CURL_SONAME, sym);               \
-      return;                                                                                    \
-    }
-  LOAD (global_init, "curl_global_init");
-  LOAD (easy_setopt, "curl_easy_setopt");
-  LOAD (easy_perform, "curl_easy_perform");
-  LOAD (easy_getinfo, "curl_easy_getinfo");
-  LOAD (easy_cleanup, "curl_easy_cleanup");
-  LOAD (easy_strerror, "curl_easy_strerror");
-  LOAD (slist_append, "curl_slist_append");
-  LOAD (slist_free_all, "curl_slist_free_all");
-  LOAD (easy_init, "curl_easy_init"); /* last: non-NULL means all are there */
-#undef LOAD
-  curl.global_init (CURL_GLOBAL_DEFAULT);
+#define SYM(field, sym) { sym, (void **) &curl.field }
+  const fb_dl_sym syms[] = {
+    SYM (global_init, "curl_global_init"), SYM (easy_setopt, "curl_easy_setopt"),
+    SYM (easy_perform, "curl_easy_perform"), SYM (easy_getinfo, "curl_easy_getinfo"),
+    SYM (easy_cleanup, "curl_easy_cleanup"), SYM (easy_strerror, "curl_easy_strerror"),
+    SYM (slist_append, "curl_slist_append"), SYM (slist_free_all, "curl_slist_free_all"),
+    SYM (easy_init, "curl_easy_init"),
+  };
+#undef SYM
+  if (fb_protocol_dlopen (CURL_SONAME, syms, sizeof syms / sizeof *syms, curl_error, sizeof curl_error) == 0)
+    curl.global_init (CURL_GLOBAL_DEFAULT);
 }
 
 static size_t
@@ -203,10 +190,10 @@ http_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 }
 
 static int
-http_ready (const char *host, int port, const char *path, int64_t timeout_ms, fb_error *err)
+http_ready (const fb_ready_call *c, fb_error *err)
 {
-  _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s", host, port, path);
-  return fb_http_probe (url, timeout_ms, err);
+  _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s", c->host, c->port, c->path ? c->path : "/");
+  return fb_http_probe (url, c->timeout_ms, err);
 }
 
 #define HTTP_METHOD(m)                                                                                       \

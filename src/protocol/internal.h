@@ -1,5 +1,6 @@
 /* The protocols' own clients, under their fb_protocol tables: HTTP through
- * libcurl, TCP line exchanges, and the probes healthchecks poll. The
+ * libcurl, TCP line exchanges, Redis through hiredis, Postgres through
+ * libpq, and the probes healthchecks poll. The
  * caller's thread must already be in the network namespace the address
  * belongs to. */
 #ifndef FB_PROTOCOL_INTERNAL_H
@@ -27,12 +28,55 @@ int fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err)
 /* 0 when GET url answers 200-399 within timeout_ms. */
 int fb_http_probe (const char *url, int64_t timeout_ms, fb_error *err);
 
+/* A symbol of a library loaded on first use, and where it goes. The slot
+ * is a function pointer's address: POSIX guarantees dlsym's void *
+ * converts to one. */
+typedef struct fb_dl_sym {
+  const char *name;
+  void **slot;
+} fb_dl_sym;
+
+/* dlopens soname and fills every slot (at most 64), or none: -1 and why
+ * says what is missing. The libraries of a protocol (libcurl, libpq and
+ * the TLS, Kerberos and LDAP libraries they pull in) are loaded the first
+ * time it is spoken, not at exec: they are most of the resident memory
+ * and start-up of a faultbox process that never speaks it. */
+int fb_protocol_dlopen (const char *soname, const fb_dl_sym *syms, size_t n, char *why, size_t why_len);
+
 /* Strips leading and trailing white space in place. */
 char *fb_protocol_trim (char *s);
 /* Appends k=v (copied) to a result's event fields. */
 void fb_step_field (fb_step_result *r, const char *k, const char *v);
 
+/* The value of key in a service's env ("K=V"), or NULL. */
+const char *fb_step_env (char *const *env, size_t n_env, const char *key);
+/* A credential as Faultbox fills it: the step's own argument when
+ * non-empty, else the env's key when non-empty, else dflt. */
+const char *fb_step_credential (const char *given, char *const *env, size_t n_env, const char *key,
+                                const char *dflt);
+/* Marks a result failed (.ok False) with msg as its .error. */
+void fb_step_fail (fb_step_result *r, const char *msg);
+/* The step_recv fields of a result whose protocol has no status code:
+ * method, duration_ms, success, and error when it failed. */
+void fb_step_outcome (fb_step_result *r, const char *method);
+
+/* Redis: one RESP reply (bytes as a server sends them) as the JSON body
+ * of a step, {"value": ...}; a top-level error reply sets *error to
+ * "redis error: TEXT" instead. -1 (err) when the bytes are not one whole
+ * reply. */
+int fb_redis_decode (const char *resp, size_t n, char **json, char **error, fb_error *err);
+
+/* Postgres: the rows of a query as the JSON body of a step, a list of
+ * objects with their keys sorted (as Faultbox's encoder writes them),
+ * "null" for no rows. cells[row * n_cols + col] is the text form, NULL for
+ * SQL NULL; types are the columns' type oids (integers, floats and
+ * booleans become JSON numbers and booleans, the rest strings). */
+char *fb_pg_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const unsigned *types,
+                       const char *const *cells);
+
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
+extern const fb_protocol fb_protocol_redis;
+extern const fb_protocol fb_protocol_postgres;
 
 #endif

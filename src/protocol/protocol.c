@@ -1,27 +1,46 @@
 /* The table of protocols and what their steps share. Adding a protocol:
  * a file with its fb_protocol, one line in protocols[] (doc/architecture.md). */
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
-static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http };
+static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
+                                                &fb_protocol_postgres };
+#define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
 const fb_protocol *
 fb_protocol_find (const char *name)
 {
-  for (size_t i = 0; i < sizeof protocols / sizeof *protocols; i++)
+  for (size_t i = 0; i < N_PROTOCOLS; i++)
     if (!strcmp (protocols[i]->name, name))
       return protocols[i];
   return NULL;
 }
 
+static char *names;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void
+names_build (void)
+{
+  fb_buf b = FB_BUF_INIT;
+  for (size_t i = 0; i < N_PROTOCOLS; i++)
+    fb_buf_printf (&b, "%s%s", i == 0 ? "" : i + 1 == N_PROTOCOLS ? " or " : ", ", protocols[i]->name);
+  names = fb_buf_steal (&b);
+}
+
 const char *
 fb_protocol_names (void)
 {
-  return "tcp or http";
+  pthread_once (&names_once, names_build);
+  return names;
 }
 
 const fb_step_method *
@@ -36,7 +55,7 @@ fb_protocol_method (const fb_protocol *p, const char *name)
 const fb_protocol *
 fb_protocol_with_method (const char *name)
 {
-  for (size_t i = 0; i < sizeof protocols / sizeof *protocols; i++)
+  for (size_t i = 0; i < N_PROTOCOLS; i++)
     if (fb_protocol_method (protocols[i], name))
       return protocols[i];
   return NULL;
@@ -57,6 +76,7 @@ void
 fb_step_result_clear (fb_step_result *r)
 {
   free (r->body);
+  free (r->error);
   kv_free (r->headers, r->n_headers);
   kv_free (r->fields, r->n_fields);
   memset (r, 0, sizeof *r);
@@ -80,4 +100,66 @@ fb_protocol_trim (char *s)
     i++;
   memmove (s, s + i, n - i + 1);
   return s;
+}
+
+const char *
+fb_step_env (char *const *env, size_t n_env, const char *key)
+{
+  size_t kl = strlen (key);
+  const char *v = NULL;
+  /* the last wins, as for the service's own environment */
+  for (size_t i = 0; i < n_env; i++)
+    if (!strncmp (env[i], key, kl) && env[i][kl] == '=')
+      v = env[i] + kl + 1;
+  return v;
+}
+
+const char *
+fb_step_credential (const char *given, char *const *env, size_t n_env, const char *key, const char *dflt)
+{
+  if (given && *given)
+    return given;
+  const char *v = fb_step_env (env, n_env, key);
+  return v && *v ? v : dflt;
+}
+
+void
+fb_step_fail (fb_step_result *r, const char *msg)
+{
+  free (r->error);
+  r->error = fb_xstrdup (msg);
+}
+
+void
+fb_step_outcome (fb_step_result *r, const char *method)
+{
+  char ms[32];
+  snprintf (ms, sizeof ms, "%lld", (long long) r->duration_ms);
+  fb_step_field (r, "method", method);
+  fb_step_field (r, "duration_ms", ms);
+  fb_step_field (r, "success", r->error ? "false" : "true");
+  if (r->error)
+    fb_step_field (r, "error", r->error);
+}
+
+int
+fb_protocol_dlopen (const char *soname, const fb_dl_sym *syms, size_t n, char *why, size_t why_len)
+{
+  void *h = dlopen (soname, RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    {
+      snprintf (why, why_len, "cannot load %s: %s", soname, dlerror ());
+      return -1;
+    }
+  void *found[64];
+  for (size_t i = 0; i < n && i < sizeof found / sizeof *found; i++)
+    if (!(found[i] = dlsym (h, syms[i].name)))
+      {
+        snprintf (why, why_len, "%s has no %s", soname, syms[i].name);
+        return -1;
+      }
+  /* all or nothing: a caller tests one slot to know the library is there */
+  for (size_t i = 0; i < n; i++)
+    *syms[i].slot = found[i];
+  return 0;
 }

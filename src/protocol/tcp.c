@@ -153,9 +153,9 @@ tcp_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 }
 
 static int
-tcp_ready (const char *host, int port, const char *path, int64_t timeout_ms, fb_error *err)
+tcp_ready (const fb_ready_call *c, fb_error *err)
 {
-  return fb_tcp_probe (host, port, timeout_ms, err);
+  return fb_tcp_probe (c->host, c->port, c->timeout_ms, err);
 }
 
 static const fb_step_method tcp_methods[] = {

@@ -150,8 +150,14 @@ probe (fb_session *ss, size_t idx, const fb_plan_healthcheck *h, fb_error *err)
   /* localhost is the service itself: probe from inside its namespace */
   if (fb_lab_enter (ss->lab, local ? (ssize_t) idx : -1, err) < 0)
     return -1;
-  const fb_protocol *p = fb_protocol_find (h->kind == FB_HC_TCP ? "tcp" : "http");
-  int rc = p->ready (ip, h->port, h->path, p->ready_timeout_ms, err);
+  const fb_protocol *p = fb_protocol_find (h->protocol);
+  /* a protocol without its own readiness is ready when it accepts, as in Faultbox */
+  if (!p->ready)
+    p = fb_protocol_find ("tcp");
+  const fb_plan_service *s = &ss->spec->plan.services[idx];
+  fb_ready_call call = { .host = ip, .port = h->port, .path = h->path, .env = s->env, .n_env = s->n_env,
+                         .timeout_ms = p->ready_timeout_ms };
+  int rc = p->ready (&call, err);
   fb_lab_leave (ss->lab);
   return rc;
 }
@@ -181,8 +187,8 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
         {
           char tmo[32], what[512];
           fb_format_duration (h->timeout_ns, tmo, sizeof tmo);
-          snprintf (what, sizeof what, "not ready after %s (healthcheck %s %s:%d%s: %s)", tmo,
-                    h->kind == FB_HC_TCP ? "tcp" : "http", h->host, h->port,
+          snprintf (what, sizeof what, "not ready after %s (healthcheck %s%s %s:%d%s: %s)", tmo,
+                    h->kind == FB_HC_READY ? "ready " : "", h->protocol, h->host, h->port,
                     h->kind == FB_HC_HTTP ? h->path : "", e.msg);
           return service_failed (ss, idx, why, what);
         }

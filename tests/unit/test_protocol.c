@@ -127,6 +127,80 @@ test_http_probe_wants_2xx_or_3xx (void **state)
   stop (&s, t);
 }
 
+/* ---- redis replies and postgres rows, as a step's JSON body ---- */
+
+static void
+redis_json (const char *resp, const char *want_json, const char *want_error)
+{
+  char *json = NULL, *error = NULL;
+  assert_int_equal (fb_redis_decode (resp, strlen (resp), &json, &error, NULL), 0);
+  if (want_json)
+    assert_string_equal (json, want_json);
+  else
+    assert_null (json);
+  if (want_error)
+    assert_string_equal (error, want_error);
+  else
+    assert_null (error);
+  free (json);
+  free (error);
+}
+
+static void
+test_redis_reply_is_value_object (void **state)
+{
+  redis_json ("+OK\r\n", "{\"value\":\"OK\"}", NULL);
+  redis_json ("$3\r\nb\"r\r\n", "{\"value\":\"b\\\"r\"}", NULL);
+  redis_json (":-42\r\n", "{\"value\":-42}", NULL);
+  redis_json ("$-1\r\n", "{\"value\":null}", NULL);
+  redis_json ("*-1\r\n", "{\"value\":null}", NULL);
+  redis_json ("*0\r\n", "{\"value\":[]}", NULL);
+  redis_json ("*3\r\n$1\r\na\r\n:1\r\n*1\r\n$-1\r\n", "{\"value\":[\"a\",1,[null]]}", NULL);
+}
+
+static void
+test_redis_error_reply_is_a_failure (void **state)
+{
+  redis_json ("-ERR value is not an integer or out of range\r\n", NULL,
+              "redis error: ERR value is not an integer or out of range");
+  /* an error inside an array (EXEC) fails the whole step, as in Faultbox */
+  redis_json ("*2\r\n+OK\r\n-WRONGTYPE bad\r\n", NULL, "redis error: WRONGTYPE bad");
+}
+
+static void
+test_redis_truncated_reply_is_an_error (void **state)
+{
+  char *json = NULL, *error = NULL;
+  fb_error err = { 0 };
+  assert_true (fb_redis_decode ("$5\r\nab", 6, &json, &error, &err) < 0);
+  assert_non_null (strstr (err.msg, "not a whole RESP reply"));
+  assert_true (fb_redis_decode ("?x\r\n", 4, &json, &error, &err) < 0);
+}
+
+static void
+test_pg_rows_sorted_and_typed (void **state)
+{
+  const char *names[] = { "name", "id", "ok", "price", "n", "nothing" };
+  const unsigned types[] = { 25, 23, 16, 701, 1700, 25 };
+  const char *cells[] = { "a", "1", "t", "1.5", "2.50", NULL,
+                          "b", "-2", "f", "NaN", "1", "x" };
+  char *s = fb_pg_rows_json (2, 6, names, types, cells);
+  assert_string_equal (s, "[{\"id\":1,\"n\":\"2.50\",\"name\":\"a\",\"nothing\":null,\"ok\":true,\"price\":1.5},"
+                          "{\"id\":-2,\"n\":\"1\",\"name\":\"b\",\"nothing\":\"x\",\"ok\":false,\"price\":\"NaN\"}]");
+  free (s);
+}
+
+static void
+test_pg_no_rows_is_null (void **state)
+{
+  /* Faultbox's .data is None, not [], for a query without rows */
+  const char *names[] = { "id" };
+  const unsigned types[] = { 23 };
+  char *s = fb_pg_rows_json (0, 1, names, types, NULL);
+  assert_string_equal (s, "null");
+  free (s);
+}
+
 int
 main (void)
 {
@@ -135,6 +209,11 @@ main (void)
     cmocka_unit_test (test_tcp_to_a_closed_port_names_address_and_errno),
     cmocka_unit_test (test_http_request_reads_status_body_headers),
     cmocka_unit_test (test_http_probe_wants_2xx_or_3xx),
+    cmocka_unit_test (test_redis_reply_is_value_object),
+    cmocka_unit_test (test_redis_error_reply_is_a_failure),
+    cmocka_unit_test (test_redis_truncated_reply_is_an_error),
+    cmocka_unit_test (test_pg_rows_sorted_and_typed),
+    cmocka_unit_test (test_pg_no_rows_is_null),
   };
   return cmocka_run_group_tests_name ("runner_client", tests, NULL, NULL);
 }
