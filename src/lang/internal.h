@@ -13,6 +13,7 @@ extern const fb_host_type spec_op_type;
 extern const fb_host_type spec_fault_type;
 extern const fb_host_type spec_assumption_type;
 extern const fb_host_type spec_monitor_type;
+extern const fb_host_type spec_proxy_fault_type;
 
 typedef struct {
   fb_spec *spec;
@@ -71,6 +72,24 @@ void spec_monitor_attach (fb_value *monitor);
 void session_remove_traces (fb_session *ss, uint64_t scope);
 /* "50%", "0.3", 0.3 or 30 as a probability, or -1 after raising. */
 int spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out);
+
+/* proxyfaults.c: response, error, drop, duplicate, delay(delay=) */
+void spec_predeclare_proxyfaults (fb_spec *s);
+/* delay() without a positional duration: the protocol-level rule. */
+fb_value *spec_proxy_delay (fb_star_thread *th, const fb_star_args *a);
+/* Installs one rule value on interface r in scope; the proxy_fault_applied
+ * event carries why_kv=why (source= or assumption=). Raises naming fname. */
+int spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const iface_ref *r, fb_value *v,
+                        uint64_t scope, const char *why_kv, const char *why);
+/* fault()/fault_start() with an interface as the target. */
+int spec_proxy_fault (fb_star_thread *th, const char *fname, fb_session *ss, const fb_star_args *a,
+                      uint64_t scope);
+void spec_proxy_fault_stop (fb_session *ss, const iface_ref *r);
+void session_proxy_remove_scope (fb_session *ss, uint64_t scope);
+void session_proxy_remove_all (fb_session *ss);
+/* load.c: marks service svc's interface iface (every framed one when
+ * iface < 0, every service's when svc < 0) for the proxy. */
+void spec_mark_proxied (fb_spec *sp, ssize_t svc, ssize_t iface);
 
 /* netfaults.c */
 void spec_predeclare_netfaults (fb_spec *s);

@@ -34,5 +34,6 @@ void fb_step_field (fb_step_result *r, const char *k, const char *v);
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
+extern const fb_protocol fb_protocol_redis;
 
 #endif

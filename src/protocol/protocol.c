@@ -7,7 +7,7 @@
 #include "protocol/internal.h"
 #include "util/alloc.h"
 
-static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http };
+static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis };
 
 const fb_protocol *
 fb_protocol_find (const char *name)
@@ -21,7 +21,7 @@ fb_protocol_find (const char *name)
 const char *
 fb_protocol_names (void)
 {
-  return "tcp or http";
+  return "tcp, http or redis";
 }
 
 const fb_step_method *
