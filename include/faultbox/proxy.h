@@ -79,7 +79,8 @@ fb_proxy *fb_proxy_new (uint64_t seed, const fb_proxy_callbacks *cb);
  * as they are, no rule applies. Before fb_proxy_start only. */
 int fb_proxy_listen (fb_proxy *px, const char *service, const char *iface, const fb_protocol *p,
                      const char *listen_ip, int port, const char *upstream_ip, int upstream_port, fb_error *err);
-/* The loop's thread starts in the calling thread's network namespace. */
+/* The loop's thread starts in the calling thread's network namespace, and
+ * connects upstream from there. */
 int fb_proxy_start (fb_proxy *px, fb_error *err);
 /* The listener of service.iface, or -1. */
 ssize_t fb_proxy_find (const fb_proxy *px, const char *service, const char *iface);

@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +90,6 @@ struct fb_proxy {
   px_tag wake_tag;
   pthread_t tid;
   bool running;
-  int netns;
   px_conn *conns;
   pthread_mutex_t mu;  /* rules */
   px_rule *rules;
@@ -108,7 +106,7 @@ fb_proxy_new (uint64_t seed, const fb_proxy_callbacks *cb)
   px->seed = seed;
   if (cb)
     px->cb = *cb;
-  px->epfd = px->wakefd = px->netns = -1;
+  px->epfd = px->wakefd = -1;
   pthread_mutex_init (&px->mu, NULL);
   return px;
 }
@@ -676,8 +674,6 @@ static void *
 proxy_main (void *p)
 {
   fb_proxy *px = p;
-  if (setns (px->netns, CLONE_NEWNET) < 0)
-    return NULL;
   struct epoll_event evs[64];
   for (;;)
     {
@@ -715,10 +711,9 @@ proxy_main (void *p)
 int
 fb_proxy_start (fb_proxy *px, fb_error *err)
 {
-  px->netns = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   px->epfd = epoll_create1 (EPOLL_CLOEXEC);
   px->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (px->netns < 0 || px->epfd < 0 || px->wakefd < 0)
+  if (px->epfd < 0 || px->wakefd < 0)
     return fb_error_setsys (err, errno, "proxy: cannot set up its event loop");
   px->wake_tag = (px_tag) { TAG_WAKE, NULL };
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->wake_tag };
@@ -728,6 +723,8 @@ fb_proxy_start (fb_proxy *px, fb_error *err)
       ev = (struct epoll_event) { .events = EPOLLIN, .data.ptr = &px->listeners[i]->tag };
       epoll_ctl (px->epfd, EPOLL_CTL_ADD, px->listeners[i]->fd, &ev);
     }
+  /* a new thread starts in its creator's network namespace: the lab's,
+   * where it makes the upstream connections */
   int r = pthread_create (&px->tid, NULL, proxy_main, px);
   if (r)
     return fb_error_setsys (err, r, "proxy: cannot start its thread");
@@ -761,9 +758,10 @@ fb_proxy_free (fb_proxy *px)
   for (size_t i = 0; i < px->n_rules; i++)
     fb_proxy_rule_clear (&px->rules[i].rule);
   free (px->rules);
-  for (int *fd = &px->epfd; fd; fd = fd == &px->epfd ? &px->wakefd : fd == &px->wakefd ? &px->netns : NULL)
-    if (*fd >= 0)
-      close (*fd);
+  if (px->epfd >= 0)
+    close (px->epfd);
+  if (px->wakefd >= 0)
+    close (px->wakefd);
   pthread_mutex_destroy (&px->mu);
   free (px);
 }
