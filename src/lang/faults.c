@@ -395,6 +395,18 @@ dependent_of (const fb_plan *p, size_t svc)
   return NULL;
 }
 
+fb_fault_summary *
+session_add_summary (fb_session *ss)
+{
+  fb_test_result *t = ss->result;
+  pthread_mutex_lock (&ss->mu);
+  t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
+  fb_fault_summary *f = &t->faults[t->n_faults++];
+  memset (f, 0, sizeof *f);
+  pthread_mutex_unlock (&ss->mu);
+  return f;
+}
+
 void
 session_remove_scope (fb_session *ss, uint64_t scope)
 {
@@ -414,12 +426,7 @@ session_remove_scope (fb_session *ss, uint64_t scope)
         continue;
       uint64_t matched, fired;
       fb_engine_rule_stats (ss->engine, r->id, &matched, &fired);
-      fb_test_result *t = ss->result;
-      pthread_mutex_lock (&ss->mu);
-      t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
-      fb_fault_summary *f = &t->faults[t->n_faults++];
-      memset (f, 0, sizeof *f);
-      pthread_mutex_unlock (&ss->mu);
+      fb_fault_summary *f = session_add_summary (ss);
       const char *svc = ss->spec->plan.services[r->svc].name;
       f->service = fb_xstrdup (svc);
       f->keyword = fb_xstrdup (r->rule.keyword);

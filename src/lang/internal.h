@@ -53,6 +53,8 @@ void spec_predeclare_faults (fb_spec *s);
 /* Installs kw=fault on service svc in scope; raises naming fname. */
 int session_install (fb_star_thread *th, const char *fname, fb_session *ss,
                      size_t svc, const char *kw, fb_value *fault, uint64_t scope);
+/* A new, zeroed entry of the test's fault summaries. */
+fb_fault_summary *session_add_summary (fb_session *ss);
 /* The syscall families a keyword names on svc (an op of the service, or a
  * syscall family), each routed by svc's filter; raises naming fname. */
 char **spec_keyword_syscalls (fb_star_thread *th, const char *fname, fb_spec *sp,

@@ -417,12 +417,7 @@ summarize (fb_session *ss, const px_installed *in)
   const fb_plan_service *s = &ss->spec->plan.services[in->svc];
   uint64_t matched, fired;
   fb_proxy_rule_stats (sx->px, in->id, &matched, &fired);
-  fb_test_result *t = ss->result;
-  pthread_mutex_lock (&ss->mu);
-  t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
-  fb_fault_summary *f = &t->faults[t->n_faults++];
-  memset (f, 0, sizeof *f);
-  pthread_mutex_unlock (&ss->mu);
+  fb_fault_summary *f = session_add_summary (ss);
   const char *iface = s->ifaces[in->iface].name;
   f->service = fb_xstrdup (s->name);
   f->keyword = fb_xstrdup (iface);

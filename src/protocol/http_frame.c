@@ -190,15 +190,25 @@ copy_cut (char *dst, size_t cap, const char *src, size_t n)
   dst[n] = '\0';
 }
 
+/* The whole head's bounds, or why there is none yet. */
+static fb_frame_rc
+find_head (const char *buf, size_t len, const char *what, fb_msg *m, size_t *start, size_t *head, fb_error *err)
+{
+  memset (m, 0, sizeof *m);
+  if ((*head = head_end (buf, len, start)))
+    return FB_FRAME_OK;
+  if (len > HTTP_MAX_HEAD)
+    return fb_error_set (err, EMSGSIZE, "HTTP %s head over %d bytes", what, HTTP_MAX_HEAD), FB_FRAME_BAD;
+  return FB_FRAME_PARTIAL;
+}
+
 static fb_frame_rc
 http_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
 {
-  memset (m, 0, sizeof *m);
-  size_t start, head = head_end (buf, len, &start);
-  if (!head)
-    return len > HTTP_MAX_HEAD ? (fb_error_set (err, EMSGSIZE, "HTTP request head over %d bytes", HTTP_MAX_HEAD),
-                                  FB_FRAME_BAD)
-                               : FB_FRAME_PARTIAL;
+  size_t start, head;
+  fb_frame_rc rc = find_head (buf, len, "request", m, &start, &head, err);
+  if (rc != FB_FRAME_OK)
+    return rc;
   const char *p = buf + start, *end = buf + head;
   size_t n = line_len (p, end);
   const char *sp1 = memchr (p, ' ', n);
@@ -227,12 +237,10 @@ http_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
 static fb_frame_rc
 http_frame_response (const char *buf, size_t len, const fb_msg *req, fb_msg *m, fb_error *err)
 {
-  memset (m, 0, sizeof *m);
-  size_t start, head = head_end (buf, len, &start);
-  if (!head)
-    return len > HTTP_MAX_HEAD ? (fb_error_set (err, EMSGSIZE, "HTTP response head over %d bytes", HTTP_MAX_HEAD),
-                                  FB_FRAME_BAD)
-                               : FB_FRAME_PARTIAL;
+  size_t start, head;
+  fb_frame_rc rc = find_head (buf, len, "response", m, &start, &head, err);
+  if (rc != FB_FRAME_OK)
+    return rc;
   const char *p = buf + start, *end = buf + head;
   size_t n = line_len (p, end);
   if (n < 12 || strncmp (p, "HTTP/1.", 7) != 0 || p[8] != ' ' || !isdigit ((unsigned char) p[9]))

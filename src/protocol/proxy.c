@@ -371,6 +371,29 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
   take_front (&c->cin, m->len);
 }
 
+/* True when rc framed no message: a partial one too large to hold closes
+ * the connection; bytes that cannot be framed still reach the peer, but
+ * as a plain tunnel, unfaulted, with an event saying so. */
+static bool
+not_framed (fb_proxy *px, px_conn *c, fb_frame_rc rc, const fb_buf *in, const char *what, const fb_error *e)
+{
+  if (rc == FB_FRAME_OK)
+    return false;
+  if (rc == FB_FRAME_PARTIAL && in->len > PX_MAX_BUFFER)
+    {
+      char why[64];
+      snprintf (why, sizeof why, "%s larger than the proxy buffers", what);
+      conn_event (px, c, "closed", why);
+      conn_kill (c);
+    }
+  else if (rc == FB_FRAME_BAD)
+    {
+      conn_event (px, c, "unframed", e->msg);
+      c->tunnel = true;
+    }
+  return true;
+}
+
 /* Frames and decides what the client sent, up to a held message. */
 static void
 from_client (fb_proxy *px, px_conn *c)
@@ -386,17 +409,10 @@ from_client (fb_proxy *px, px_conn *c)
         }
       fb_error e = { 0 };
       fb_frame_rc rc = c->l->proto->framing->request (c->cin.data, c->cin.len, &m, &e);
-      if (rc == FB_FRAME_PARTIAL)
+      if (not_framed (px, c, rc, &c->cin, "request", &e))
         {
-          if (c->cin.len > PX_MAX_BUFFER)
-            conn_event (px, c, "closed", "request larger than the proxy buffers"), conn_kill (c);
-          return;
-        }
-      if (rc == FB_FRAME_BAD)
-        {
-          /* bytes we cannot frame still reach the service, unfaulted */
-          conn_event (px, c, "unframed", e.msg);
-          c->tunnel = true;
+          if (rc == FB_FRAME_PARTIAL)
+            return;
           continue;
         }
       if (!c->hold.pending)
@@ -426,16 +442,10 @@ from_upstream (fb_proxy *px, px_conn *c)
         }
       fb_error e = { 0 };
       fb_frame_rc rc = c->l->proto->framing->response (c->uin.data, c->uin.len, s ? &s->req : NULL, &m, &e);
-      if (rc == FB_FRAME_PARTIAL)
+      if (not_framed (px, c, rc, &c->uin, "reply", &e))
         {
-          if (c->uin.len > PX_MAX_BUFFER)
-            conn_event (px, c, "closed", "reply larger than the proxy buffers"), conn_kill (c);
-          break;
-        }
-      if (rc == FB_FRAME_BAD)
-        {
-          conn_event (px, c, "unframed", e.msg);
-          c->tunnel = true;
+          if (rc == FB_FRAME_PARTIAL)
+            break;
           continue;
         }
       fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
