@@ -46,6 +46,10 @@ typedef struct fb_service_plan {
    * fb_cap_default_mask (); drop wins. */
   uint64_t caps_add, caps_drop;
   fb_limits limits;
+  /* Its interfaces are reached through the runner's proxy: the lab gives
+   * the proxy an address of its own for the service (fb_lab_proxy_addr)
+   * and /etc/hosts names the service there. */
+  bool proxied;
 } fb_service_plan;
 
 /* A lab network (network namespace, bridge, the worker's address) that labs
@@ -113,6 +117,9 @@ int fb_lab_start_service (fb_lab *lab, size_t idx, fb_error *err);
 /* The address other services and the test client reach it at. */
 const char *fb_lab_service_addr (const fb_lab *lab, size_t idx);
 const char *fb_lab_worker_addr (const fb_lab *lab);
+/* Where the proxy listens for a proxied service (what its name resolves
+ * to in the lab), NULL for the others. */
+const char *fb_lab_proxy_addr (const fb_lab *lab, size_t idx);
 pid_t fb_lab_service_pid (const fb_lab *lab, size_t idx);
 /* True (and *code set: exit status, 128+N for signal N) once it exited. */
 bool fb_lab_service_exited (fb_lab *lab, size_t idx, int *code);

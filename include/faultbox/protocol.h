@@ -92,6 +92,63 @@ typedef struct fb_ready_call {
   int64_t timeout_ms;
 } fb_ready_call;
 
+/* ---- proxy framing ------------------------------------------------------
+ * The proxy cuts the byte streams of a connection into messages with these
+ * operations and decides per message. They are pure functions of the bytes
+ * buffered so far: called again with more bytes when a message is not
+ * complete yet, so a message may arrive in any number of reads. */
+
+typedef enum {
+  FB_FRAME_BAD = -1,     /* not this protocol: err says why */
+  FB_FRAME_PARTIAL = 0,  /* a message has begun; more bytes are needed */
+  FB_FRAME_OK = 1,       /* one whole message: fb_msg.len bytes */
+} fb_frame_rc;
+
+#define FB_MSG_MAX_HEADERS 64
+
+/* One framed message and what rules match it on. Strings point into the
+ * buffer framed (not NUL-terminated: _len) or into the fb_msg itself. */
+typedef struct fb_msg {
+  size_t len;             /* the message's bytes, head and body */
+  char verb[32];          /* HTTP method, RESP command upper-cased */
+  char target[512];       /* HTTP path without the query, RESP key; cut at 511 bytes */
+  int status;             /* responses: HTTP status; 0 where none */
+  struct {
+    const char *name, *value;
+    size_t name_len, value_len;
+  } headers[FB_MSG_MAX_HEADERS];
+  size_t n_headers;
+  bool head_only;         /* requests: a HEAD, whose response has no body */
+  bool interim;           /* responses: not the reply yet (HTTP 1xx, a RESP3 push) */
+  bool until_close;       /* responses: the body runs to the end of the stream */
+  bool upgrade;           /* after it, the connection is a plain tunnel */
+  bool no_reply;          /* requests: the server answers nothing (an empty inline line) */
+} fb_msg;
+
+/* What an injected reply says: respond() or error() of a rule. */
+typedef struct fb_reply {
+  bool error;             /* error(): else response() */
+  int status;             /* 0: the protocol's default */
+  const char *body;       /* NULL: not given */
+  const char *message;    /* NULL: not given */
+} fb_reply;
+
+typedef struct fb_framing {
+  /* Frames the first request in buf[0..len). */
+  fb_frame_rc (*request) (const char *buf, size_t len, fb_msg *out, fb_error *err);
+  /* Frames the first response; req is the request it answers (NULL: none
+   * is pending, e.g. a push). */
+  fb_frame_rc (*response) (const char *buf, size_t len, const fb_msg *req, fb_msg *out, fb_error *err);
+  /* The bytes of an injected reply to req (malloc'd, *len set). */
+  char *(*reply) (const fb_reply *r, const fb_msg *req, size_t *len);
+  /* Which matcher keywords of a rule the protocol fills ("method", "path",
+   * "header" / "command", "key"), NULL-terminated: a rule naming another
+   * can never match here and is refused. */
+  const char *const *matchers;
+  /* Where the matcher keywords come from: "method" and "command" match
+   * fb_msg.verb, "path" and "key" fb_msg.target. */
+} fb_framing;
+
 typedef struct fb_protocol {
   const char *name;
   const fb_step_method *methods;
@@ -107,7 +164,15 @@ typedef struct fb_protocol {
    * is all the protocol's readiness. */
   int (*ready) (const fb_ready_call *c, fb_error *err);
   int64_t ready_timeout_ms;  /* one probe's patience */
+  /* Message framing for the proxy; NULL: protocol-level rules cannot be
+   * attached to its interfaces. */
+  const fb_framing *framing;
 } fb_protocol;
+
+/* The framings of the protocols the proxy understands; the redis step
+ * client's table entry points at fb_resp_framing. */
+extern const fb_framing fb_http_framing;
+extern const fb_framing fb_resp_framing;
 
 /* The protocol named name, or NULL. */
 const fb_protocol *fb_protocol_find (const char *name);

@@ -128,6 +128,7 @@ typedef struct fb_star_scan_arg {
   const char *ident;        /* the argument is a plain name */
   const char *string;       /* the argument is a string literal */
   const char *call;         /* the argument is a call of this name */
+  const char *dot_ident, *dot_attr; /* the argument is dot_ident.dot_attr */
   const char *const *strings; /* a list/tuple literal of string literals */
   size_t n_strings;
 } fb_star_scan_arg;

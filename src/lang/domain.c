@@ -13,6 +13,7 @@
 
 typedef struct {
   size_t svc;
+  ssize_t iface;     /* a protocol rule's interface (rules=); -1: a syscall fault */
   char *kw;
   fb_value *fault;
 } fa_rule;
@@ -122,6 +123,34 @@ valid_keyword (fb_star_thread *th, fb_spec *sp, size_t svc, const char *kw)
   return true;
 }
 
+/* rules=[response(...), error(...), ...] of an assumption whose target is
+ * an interface: protocol-level rules, checked against the protocol when
+ * applied. */
+static int
+add_proxy_rules (fb_star_thread *th, assumption_val *fa, fb_value *target, fb_value *rules)
+{
+  if (!target || target == fb_none ())
+    return fb_star_errorf (th, "fault_assumption %s: requires target= when rules= is specified", fa->name), -1;
+  iface_ref *ir = fb_host_data (target, &spec_iface_ref_type);
+  if (!ir)
+    return fb_star_errorf (th, "fault_assumption %s: rules= requires target to be an interface_ref (e.g., service.interface), got %s",
+                           fa->name, fb_value_type_name (target)), -1;
+  fb_value_type t = fb_value_type_of (rules);
+  if (t != FB_V_LIST && t != FB_V_TUPLE)
+    return fb_star_errorf (th, "fault_assumption %s: rules= must be a list of response()/error()/drop()/... rules, got %s",
+                           fa->name, fb_value_type_name (rules)), -1;
+  for (size_t i = 0; i < (size_t) fb_value_len (rules); i++)
+    {
+      fb_value *x = fb_value_at (rules, i);
+      if (!fb_host_data (x, &spec_proxy_fault_type))
+        return fb_star_errorf (th, "fault_assumption %s: rules[%zu] must be a proxy fault (response/error/drop/...), got %s",
+                               fa->name, i, fb_value_type_name (x)), -1;
+      fa->rules = fb_xreallocarray (fa->rules, fa->n_rules + 1, sizeof *fa->rules);
+      fa->rules[fa->n_rules++] = (fa_rule) { ir->svc, (ssize_t) ir->iface, NULL, x };
+    }
+  return 0;
+}
+
 /* fault_assumption(name, target=, description="", monitors=[], faults=[],
  * **syscall_faults) */
 static fb_value *
@@ -133,7 +162,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (a->npos != 1 || !fb_value_as_string (a->pos[0], NULL)
       || fb_value_type_of (a->pos[0]) != FB_V_STRING)
     return fb_star_errorf (th, "fault_assumption: want the assumption's name as the one positional argument");
-  fb_value *target = NULL, *monitors = NULL, *faults = NULL;
+  fb_value *target = NULL, *monitors = NULL, *faults = NULL, *rules = NULL;
   const char *description = "";
   for (size_t i = 0; i < a->nkw; i++)
     {
@@ -145,7 +174,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       else if (!strcmp (k, "faults"))
         faults = a->kwvals[i];
       else if (!strcmp (k, "rules"))
-        return fb_star_errorf (th, "fault_assumption: rules= (protocol-level faults through a proxy) is not supported; use syscall faults such as connect=deny(\"ECONNREFUSED\")");
+        rules = a->kwvals[i];
       else if (!strcmp (k, "description"))
         {
           if (fb_value_type_of (a->kwvals[i]) != FB_V_STRING)
@@ -163,6 +192,8 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_value *v = fb_host_new (th, &spec_assumption_type, fa);
   if (!*fa->name)
     return fb_star_errorf (th, "fault_assumption: the name must not be empty");
+  if (rules && add_proxy_rules (th, fa, target, rules) < 0)
+    return NULL;
   for (size_t i = 0; i < a->nkw; i++)
     {
       const char *k = a->kwnames[i];
@@ -180,7 +211,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       if (!valid_keyword (th, sp, (size_t) svc, k))
         return NULL;
       fa->rules = fb_xreallocarray (fa->rules, fa->n_rules + 1, sizeof *fa->rules);
-      fa->rules[fa->n_rules++] = (fa_rule) { (size_t) svc, fb_xstrdup (k), a->kwvals[i] };
+      fa->rules[fa->n_rules++] = (fa_rule) { (size_t) svc, -1, fb_xstrdup (k), a->kwvals[i] };
     }
   _cleanup_free_ fb_value **mons = NULL, **children = NULL;
   size_t n_mons, n_children;
@@ -197,7 +228,8 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       for (size_t i = 0; i < ch->n_rules; i++)
         {
           fa->rules = fb_xreallocarray (fa->rules, fa->n_rules + 1, sizeof *fa->rules);
-          fa->rules[fa->n_rules++] = (fa_rule) { ch->rules[i].svc, fb_xstrdup (ch->rules[i].kw),
+          fa->rules[fa->n_rules++] = (fa_rule) { ch->rules[i].svc, ch->rules[i].iface,
+                                                 ch->rules[i].kw ? fb_xstrdup (ch->rules[i].kw) : NULL,
                                                  ch->rules[i].fault };
         }
       for (size_t i = 0; i < ch->n_monitors; i++)
@@ -224,9 +256,13 @@ spec_apply_assumption (fb_star_thread *th, const char *fname, fb_session *ss, fb
 {
   assumption_val *fa = fb_host_data (v, &spec_assumption_type);
   for (size_t i = 0; i < fa->n_rules; i++)
-    if (session_install (th, fname, ss, fa->rules[i].svc, fa->rules[i].kw, fa->rules[i].fault,
-                         scope) < 0)
-      return -1;
+    {
+      const fa_rule *r = &fa->rules[i];
+      iface_ref ir = { ss->spec, r->svc, (size_t) r->iface };
+      if (r->iface >= 0 ? spec_proxy_install (th, fname, ss, &ir, r->fault, scope, "assumption", fa->name) < 0
+                        : session_install (th, fname, ss, r->svc, r->kw, r->fault, scope) < 0)
+        return -1;
+    }
   for (size_t i = 0; i < fa->n_monitors; i++)
     session_add_monitor (ss, fa->monitors[i], scope);
   return 0;

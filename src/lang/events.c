@@ -94,8 +94,10 @@ filter_describe (const filter *f, fb_buf *out)
 static bool
 observable_type (const char *type)
 {
+  /* proxy: a protocol rule's decision is what a service saw, as a
+   * syscall fault's is (Faultbox's assertions skip it, reference 2.7) */
   return !strcmp (type, "syscall") || !strcmp (type, "stdout") || !strcmp (type, "topic")
-         || !strcmp (type, "wal");
+         || !strcmp (type, "wal") || !strcmp (type, "proxy");
 }
 
 /* ---- event values ------------------------------------------------------ */

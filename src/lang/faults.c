@@ -149,6 +149,10 @@ static fb_value *
 b_delay (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
+  /* Faultbox's disambiguation: a positional duration makes the syscall
+   * fault, keywords alone (delay=, matchers) the protocol-level rule */
+  if (!a->npos)
+    return spec_proxy_delay (th, a);
   return make_fault (th, "delay", FB_ACT_DELAY, a);
 }
 
@@ -392,9 +396,22 @@ dependent_of (const fb_plan *p, size_t svc)
   return NULL;
 }
 
+fb_fault_summary *
+session_add_summary (fb_session *ss)
+{
+  fb_test_result *t = ss->result;
+  pthread_mutex_lock (&ss->mu);
+  t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
+  fb_fault_summary *f = &t->faults[t->n_faults++];
+  memset (f, 0, sizeof *f);
+  pthread_mutex_unlock (&ss->mu);
+  return f;
+}
+
 void
 session_remove_scope (fb_session *ss, uint64_t scope)
 {
+  session_proxy_remove_scope (ss, scope);
   session_remove_traces (ss, scope);
   for (size_t i = 0; i < ss->n_monitors; i++)
     if (ss->monitors[i].scope == scope && !ss->monitors[i].to)
@@ -410,12 +427,7 @@ session_remove_scope (fb_session *ss, uint64_t scope)
         continue;
       uint64_t matched, fired;
       fb_engine_rule_stats (ss->engine, r->id, &matched, &fired);
-      fb_test_result *t = ss->result;
-      pthread_mutex_lock (&ss->mu);
-      t->faults = fb_xreallocarray (t->faults, t->n_faults + 1, sizeof *t->faults);
-      fb_fault_summary *f = &t->faults[t->n_faults++];
-      memset (f, 0, sizeof *f);
-      pthread_mutex_unlock (&ss->mu);
+      fb_fault_summary *f = session_add_summary (ss);
       const char *svc = ss->spec->plan.services[r->svc].name;
       f->service = fb_xstrdup (svc);
       f->keyword = fb_xstrdup (r->rule.keyword);
@@ -470,6 +482,7 @@ session_remove_scope (fb_session *ss, uint64_t scope)
 void
 session_remove_all (fb_session *ss)
 {
+  session_proxy_remove_all (ss);
   while (ss->n_rules)
     session_remove_scope (ss, ss->rules[0].scope);
   while (ss->n_traces)
@@ -494,7 +507,8 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_session *ss = spec_session (th, "fault", FAULT_NEEDS_TEST);
   if (!ss)
     return NULL;
-  if (a->npos != 1)
+  bool iface = a->npos && fb_host_data (a->pos[0], &spec_iface_ref_type);
+  if (!iface && a->npos != 1)
     return fb_star_errorf (th, "fault: want one positional argument, the service or a fault_assumption (got %zu)",
                            a->npos);
   fb_value *run = run_arg (th, "fault", a);
@@ -502,7 +516,9 @@ b_fault (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return NULL;
   uint64_t scope = ++ss->next_scope;
   int rc;
-  if (fb_host_data (a->pos[0], &spec_assumption_type))
+  if (iface)
+    rc = spec_proxy_fault (th, "fault", ss, a, scope);
+  else if (fb_host_data (a->pos[0], &spec_assumption_type))
     {
       if (a->nkw > 1)
         return fb_star_errorf (th, "fault: a fault_assumption takes only run= (got %s=)",
@@ -565,6 +581,8 @@ b_fault_start (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_session *ss = spec_session (th, "fault_start", FAULT_NEEDS_TEST);
   if (!ss)
     return NULL;
+  if (a->npos && fb_host_data (a->pos[0], &spec_iface_ref_type))
+    return spec_proxy_fault (th, "fault_start", ss, a, 0) < 0 ? NULL : fb_none ();
   if (a->npos != 1)
     return fb_star_errorf (th, "fault_start: want one positional argument, the service (got %zu)",
                            a->npos);
@@ -586,6 +604,12 @@ b_fault_stop (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_value *target;
   if (!ss || fb_star_unpack (th, "fault_stop", a, "service", &target, NULL) < 0)
     return NULL;
+  iface_ref *ir = fb_host_data (target, &spec_iface_ref_type);
+  if (ir)
+    {
+      spec_proxy_fault_stop (ss, ir);
+      return fb_none ();
+    }
   ssize_t svc = spec_service_arg (th, "fault_stop", target);
   if (svc < 0)
     return NULL;

@@ -13,6 +13,7 @@ extern const fb_host_type spec_op_type;
 extern const fb_host_type spec_fault_type;
 extern const fb_host_type spec_assumption_type;
 extern const fb_host_type spec_monitor_type;
+extern const fb_host_type spec_proxy_fault_type;
 
 typedef struct {
   fb_spec *spec;
@@ -55,6 +56,8 @@ void spec_predeclare_faults (fb_spec *s);
 /* Installs kw=fault on service svc in scope; raises naming fname. */
 int session_install (fb_star_thread *th, const char *fname, fb_session *ss,
                      size_t svc, const char *kw, fb_value *fault, uint64_t scope);
+/* A new, zeroed entry of the test's fault summaries. */
+fb_fault_summary *session_add_summary (fb_session *ss);
 /* The syscall families a keyword names on svc (an op of the service, or a
  * syscall family), each routed by svc's filter; raises naming fname. */
 char **spec_keyword_syscalls (fb_star_thread *th, const char *fname, fb_spec *sp,
@@ -85,6 +88,23 @@ fb_value *spec_match_event (fb_star_thread *th, const char *fname, const fb_star
 /* Whether ev matches m (a match.* matcher, or a predicate of one event):
  * 1 or 0, -1 when the predicate raised. */
 int spec_event_matches (fb_star_thread *th, fb_value *m, const fb_event *ev);
+/* proxyfaults.c: response, error, drop, duplicate, delay(delay=) */
+void spec_predeclare_proxyfaults (fb_spec *s);
+/* delay() without a positional duration: the protocol-level rule. */
+fb_value *spec_proxy_delay (fb_star_thread *th, const fb_star_args *a);
+/* Installs one rule value on interface r in scope; the proxy_fault_applied
+ * event carries why_kv=why (source= or assumption=). Raises naming fname. */
+int spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const iface_ref *r, fb_value *v,
+                        uint64_t scope, const char *why_kv, const char *why);
+/* fault()/fault_start() with an interface as the target. */
+int spec_proxy_fault (fb_star_thread *th, const char *fname, fb_session *ss, const fb_star_args *a,
+                      uint64_t scope);
+void spec_proxy_fault_stop (fb_session *ss, const iface_ref *r);
+void session_proxy_remove_scope (fb_session *ss, uint64_t scope);
+void session_proxy_remove_all (fb_session *ss);
+/* load.c: marks service svc's interface iface (every framed one when
+ * iface < 0, every service's when svc < 0) for the proxy. */
+void spec_mark_proxied (fb_spec *sp, ssize_t svc, ssize_t iface);
 
 /* netfaults.c */
 void spec_predeclare_netfaults (fb_spec *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -106,6 +107,83 @@ scan_target (fb_spec *sp, const char *ident)
   return i;
 }
 
+/* ---- the proxy's interfaces ---------------------------------------------- */
+
+static void
+proxied_grow (fb_spec *sp)
+{
+  const fb_plan *p = &sp->plan;
+  size_t n = 0;
+  for (size_t i = 0; i < p->n_services; i++)
+    n += p->services[i].n_ifaces;
+  if (n > sp->n_proxied)
+    {
+      sp->proxied = fb_xreallocarray (sp->proxied, n, sizeof *sp->proxied);
+      memset (sp->proxied + sp->n_proxied, 0, (n - sp->n_proxied) * sizeof *sp->proxied);
+      sp->n_proxied = n;
+    }
+  if (p->n_services > sp->n_proxied_svc)
+    {
+      sp->proxied_svc = fb_xreallocarray (sp->proxied_svc, p->n_services, sizeof *sp->proxied_svc);
+      memset (sp->proxied_svc + sp->n_proxied_svc, 0, (p->n_services - sp->n_proxied_svc) * sizeof *sp->proxied_svc);
+      sp->n_proxied_svc = p->n_services;
+    }
+}
+
+void
+spec_mark_proxied (fb_spec *sp, ssize_t svc, ssize_t iface)
+{
+  proxied_grow (sp);
+  size_t k = 0;
+  for (size_t i = 0; i < sp->plan.n_services; i++)
+    for (size_t j = 0; j < sp->plan.services[i].n_ifaces; j++, k++)
+      {
+        const fb_protocol *p = fb_protocol_find (sp->plan.services[i].ifaces[j].protocol);
+        if ((svc >= 0 && (size_t) svc != i) || (iface >= 0 && (size_t) iface != j) || !p || !p->framing)
+          continue;
+        sp->proxied[k] = sp->proxied_svc[i] = sp->proxied_any = true;
+      }
+}
+
+/* fault(svc.iface, ...), fault_start(svc.iface, ...) and
+ * fault_assumption(target=svc.iface, rules=...) name an interface whose
+ * messages the proxy must frame; a target the scan cannot tell (a
+ * parameter) with rules (positional ones, or rules=) proxies every
+ * interface it could frame. Interfaces no call names are not proxied. */
+static void
+scan_proxy (fb_spec *sp, const fb_star_callsite *cs)
+{
+  bool assumption = !strcmp (cs->callee, "fault_assumption");
+  const fb_star_scan_arg *target = NULL;
+  bool rules = false;
+  for (size_t i = 0; i < cs->n_args; i++)
+    {
+      const fb_star_scan_arg *x = &cs->args[i];
+      if (assumption ? x->keyword && !strcmp (x->keyword, "target") : !x->keyword && i == 0)
+        target = x;
+      rules |= (x->keyword && !strcmp (x->keyword, "rules")) || (!assumption && !x->keyword && i > 0);
+    }
+  if (!target)
+    return;
+  if (target->dot_ident)
+    {
+      ssize_t s = scan_target (sp, target->dot_ident);
+      const fb_plan_service *ps = s >= 0 ? &sp->plan.services[s] : NULL;
+      for (size_t j = 0; ps && j < ps->n_ifaces; j++)
+        if (!strcmp (ps->ifaces[j].name, target->dot_attr))
+          spec_mark_proxied (sp, s, (ssize_t) j);
+      if (!ps && rules)
+        spec_mark_proxied (sp, -1, -1);
+      return;
+    }
+  fb_value *v = target->ident ? fb_star_module_get (sp->mod, target->ident) : NULL;
+  iface_ref *r = v ? fb_host_data (v, &spec_iface_ref_type) : NULL;
+  if (r)
+    spec_mark_proxied (sp, (ssize_t) r->svc, (ssize_t) r->iface);
+  else if (rules && !(v && fb_host_data (v, &spec_service_type)))
+    spec_mark_proxied (sp, -1, -1);
+}
+
 /* Each call that can install a rule adds its syscalls to the filter of the
  * service it names; when the target cannot be told statically (a
  * parameter, a computed value), to every service. */
@@ -125,6 +203,8 @@ scan_call (void *ctx, const fb_star_callsite *cs)
   sp->has_parallel |= !strcmp (c, "parallel");
   if (!fault && !trace && !monitor)
     return;
+  if (fault)
+    scan_proxy (sp, cs);
   const char *target = NULL;
   bool target_known = false;
   for (size_t i = 0; i < cs->n_args; i++)
@@ -237,6 +317,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   fb_star_set_user (sp->th, sp);
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
+  spec_predeclare_proxyfaults (sp);
   spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
@@ -286,6 +367,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   sp->filters = fb_xcalloc (sp->plan.n_services + 1, sizeof *sp->filters);
   sp->n_filters = fb_xcalloc (sp->plan.n_services + 1, sizeof *sp->n_filters);
   fb_star_module_scan (sp->mod, scan_call, sp);
+  proxied_grow (sp);
   *out = sp;
   return 0;
 }
@@ -299,6 +381,8 @@ fb_spec_free (fb_spec *s)
     fb_strv_free (s->filters[i]);
   free (s->filters);
   free (s->n_filters);
+  free (s->proxied);
+  free (s->proxied_svc);
   fb_plan_free (&s->plan);
   for (size_t i = 0; i < s->n_tests; i++)
     {

@@ -47,6 +47,14 @@ struct fb_spec {
   fb_plan plan;
   char ***filters;      /* per service: syscalls its seccomp filter routes */
   size_t *n_filters;
+  /* Interfaces (services' in plan order, flattened) whose messages the
+   * proxy frames, found by the same scan; a service with one is proxied
+   * as a whole (its name resolves to the proxy), its other interfaces
+   * relayed as bytes. No proxy at all when none is. */
+  bool *proxied;
+  bool *proxied_svc;
+  size_t n_proxied, n_proxied_svc; /* sizes: the plan grows while loading */
+  bool proxied_any;
   bool has_parallel;    /* it calls parallel(): --explore routes what it holds */
   spec_test *tests;
   size_t n_tests;
@@ -105,6 +113,7 @@ struct fb_session {
   size_t n_monitors;
   uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
   struct session_net *net; /* netfaults.c: open partitions and link faults */
+  struct session_proxy *proxy; /* proxyfaults.c: the lab's proxy and its rules */
   uint64_t max_events;  /* the log's cap; past it syscall events are lost */
   uint64_t lost_events; /* under mu */
   char *lost_from;      /* the service of the first lost event; under mu */
@@ -145,6 +154,13 @@ int session_check_monitors (fb_star_thread *th, fb_session *ss, fb_buf *why);
 /* True (and counted) when a routed syscall of service falls under an
  * active trace; called from the engine thread with ss->mu held. */
 bool session_traced_locked (fb_session *ss, const char *service, const char *syscall);
+/* The lab's proxy for the interfaces the spec proxies (none: nothing
+ * runs), listening before any service starts; closed with its rules. */
+int session_proxy_start (fb_session *ss, fb_error *err);
+void session_proxy_close (fb_session *ss);
+/* Where a step to service svc goes: the proxy when it is proxied, as
+ * Faultbox's steps do, else the service. */
+const char *session_step_host (fb_session *ss, size_t svc);
 /* Removes what the test left open, recording *_leaked events. */
 void session_net_close (fb_session *ss);
 /* test(): the body's context once the services are up: the deadline, the

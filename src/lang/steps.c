@@ -244,7 +244,7 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     }
   step_ctx sc = { ss, s->name };
   fb_step_call call = { .method = m, .args = sa.args, .service = s->name,
-                        .host = fb_lab_service_addr (ss->lab, r.svc), .port = i->port,
+                        .host = session_step_host (ss, r.svc), .port = i->port,
                         .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc };
   fb_step_result res = { 0 };
   fb_error e = { 0 };
@@ -275,6 +275,18 @@ spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name)
     return fb_string (th, s->name);
   if (!strcmp (name, "addr") || !strcmp (name, "internal_addr"))
     return fb_string_printf (th, "%s:%d", s->name, i->port);
+  /* Faultbox's explicit form: the service's name resolves to the proxy
+   * in the lab, so these are the name; asking for them while loading puts
+   * the interface behind the proxy (ports are strings, as in Faultbox) */
+  if (!strcmp (name, "proxy_addr") || !strcmp (name, "proxy_host") || !strcmp (name, "proxy_port"))
+    {
+      if (!r->spec->session)
+        spec_mark_proxied (r->spec, (ssize_t) r->svc, (ssize_t) r->iface);
+      if (!strcmp (name, "proxy_host"))
+        return fb_string (th, s->name);
+      return !strcmp (name, "proxy_port") ? fb_string_printf (th, "%d", i->port)
+                                          : fb_string_printf (th, "%s:%d", s->name, i->port);
+    }
   const fb_protocol *p = fb_protocol_find (i->protocol);
   if (fb_protocol_method (p, name))
     return step_builtin (th, name, iface_step, r);

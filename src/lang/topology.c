@@ -143,7 +143,8 @@ iface_ref_repr (fb_value *self)
 }
 
 static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
-                                           "addr", "internal_addr", "get",
+                                           "addr", "internal_addr", "proxy_addr",
+                                           "proxy_host", "proxy_port", "get",
                                            "post", "put", "delete", "patch",
                                            "send", "set", "del", "keys", "ping",
                                            "incr", "lpush", "rpush", "lrange",

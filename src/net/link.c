@@ -79,6 +79,23 @@ add_addr (nl_sock *sk, int ifindex, uint32_t addr, int prefix, fb_error *err)
 }
 
 int
+fb_net_add_address (int ifindex, uint32_t addr, int prefix, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (fb_net_route_socket (&sk, err) < 0)
+    return -1;
+  fb_error e = { 0 };
+  if (add_addr (sk, ifindex, addr, prefix, &e) < 0)
+    {
+      /* a kept network has it from an earlier lab */
+      if (strstr (e.msg, "exists"))
+        return 0;
+      return fb_error_set (err, e.code, "%s", e.msg);
+    }
+  return 0;
+}
+
+int
 fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;

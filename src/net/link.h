@@ -16,6 +16,9 @@ int fb_net_route_socket (struct nl_sock **out, fb_error *err);
  * the bridge's ifindex in *ifindex. */
 int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err);
 
+/* Adds addr/prefix to ifindex; already there is fine. */
+int fb_net_add_address (int ifindex, uint32_t addr, int prefix, fb_error *err);
+
 /* Creates veth host_name <-> peer "eth0" in the network namespace open as
  * peer_netns, with host_name enslaved to the bridge and up. */
 int fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err);

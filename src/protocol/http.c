@@ -213,4 +213,5 @@ const fb_protocol fb_protocol_http = {
   .step = http_step,
   .ready = http_ready,
   .ready_timeout_ms = 1000,
+  .framing = &fb_http_framing,
 };

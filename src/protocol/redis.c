@@ -275,4 +275,5 @@ const fb_protocol fb_protocol_redis = {
   .step = redis_step,
   .ready = redis_ready,
   .ready_timeout_ms = 2000,
+  .framing = &fb_resp_framing,
 };

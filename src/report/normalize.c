@@ -58,12 +58,20 @@ event_line (const fb_event *ev, fb_buf *out)
       fb_buf_printf (out, "%s %s%s%s\n", fb_event_get (ev, "syscall"), dec ? dec : "allow",
                      *path ? " " : "", path);
     }
+  else if (!strcmp (type, "proxy"))
+    {
+      /* a protocol rule's decision, without the timing of when it came */
+      const char *verb = fb_event_get (ev, "method"), *target = fb_event_get (ev, "path");
+      fb_buf_printf (out, "proxy %s %s %s\n", fb_event_get (ev, "action"),
+                     verb ? verb : fb_event_get (ev, "command"), target ? target : fb_event_get (ev, "key"));
+    }
   else if (!strcmp (type, "step_send") || !strcmp (type, "step_recv"))
     fb_buf_printf (out, "%s %s\n", type, fb_event_get (ev, "target"));
   else if (!strcmp (type, "service_started") || !strcmp (type, "service_ready")
            || !strcmp (type, "service_exited")
            || !strcmp (type, "fault_applied") || !strcmp (type, "fault_removed")
-           || !strncmp (type, "trace_", 6) || !strncmp (type, "partition_", 10))
+           || !strncmp (type, "trace_", 6) || !strncmp (type, "partition_", 10)
+           || !strcmp (type, "proxy_started") || !strncmp (type, "proxy_fault_", 12))
     fb_buf_printf (out, "%s\n", type);
 }
 

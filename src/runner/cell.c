@@ -303,6 +303,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         .rootfs = s->rootfs,
         .caps_add = s->caps_add,
         .caps_drop = s->caps_drop,
+        .proxied = sp->proxied_svc[i],
       };
     }
   free (names);
@@ -541,6 +542,16 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
     goto done;
   if (o->keep_workdir)
     t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
+  /* the proxy listens before any service starts: their names resolve to it */
+  if (sp->proxied_any)
+    {
+      if (fb_lab_enter (ss.lab, -1, &e) < 0)
+        goto done;
+      int prc = session_proxy_start (&ss, &e);
+      fb_lab_leave (ss.lab);
+      if (prc < 0)
+        goto done;
+    }
   for (size_t k = 0; k < n; k++)
     {
       size_t idx = order[k];
@@ -604,6 +615,7 @@ done:
   if (ss.lab)
     take_logs (&ss, t);
   fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
+  session_proxy_close (&ss);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);

@@ -31,11 +31,21 @@
 
 #define LAB_PREFIX 24
 #define LAB_NET 0x0ad50000u /* 10.213.0.0/24, private and only inside the lab netns */
+/* The proxy's addresses, one per proxied service, as /32s on the bridge:
+ * the worker owns them, so services reach them through their default
+ * route (the worker) and the worker's stack delivers them locally. A
+ * separate address per service (rather than DNAT of the service's own
+ * address) needs no netfilter: lab traffic is bridged, not routed, so a
+ * DNAT rule would need br_netfilter, and it would carry conntrack state
+ * from one lab into the next on a kept network. */
+#define LAB_PROXY_NET 0x0ad50100u /* 10.213.1.0/24 */
 
 typedef struct lab_svc {
   const fb_service_plan *plan;
   uint32_t addr;          /* network order */
   char addr_str[INET_ADDRSTRLEN];
+  uint32_t proxy;         /* network order; 0: not proxied */
+  char proxy_str[INET_ADDRSTRLEN];
   char *log_path;
   fb_cgroup cgroup;
   pid_t init;             /* PID 1 of the service's namespaces, our child */
@@ -128,7 +138,8 @@ write_etc (fb_lab *lab, fb_error *err)
   _cleanup_buf_ fb_buf hosts = FB_BUF_INIT;
   fb_buf_printf (&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s\tfaultbox-worker\n", lab->worker_str);
   for (size_t i = 0; i < lab->plan.n_services; i++)
-    fb_buf_printf (&hosts, "%s\t%s\n", lab->svcs[i].addr_str, lab->svcs[i].plan->name);
+    fb_buf_printf (&hosts, "%s\t%s\n", lab->svcs[i].proxy ? lab->svcs[i].proxy_str : lab->svcs[i].addr_str,
+                   lab->svcs[i].plan->name);
   _cleanup_free_ char *h = fb_xasprintf ("%s/hosts", lab->workdir);
   _cleanup_free_ char *r = fb_xasprintf ("%s/resolv.conf", lab->workdir);
   if (write_file (h, fb_buf_str (&hosts), err) < 0)
@@ -200,6 +211,25 @@ make_network (fb_lab *lab, fb_error *err)
 
 static int prepare_service (fb_lab *lab, size_t idx, fb_error *err);
 
+static int
+add_proxy_addresses (fb_lab *lab, fb_error *err)
+{
+  int r = 0;
+  bool any = false;
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    any |= lab->svcs[i].proxy != 0;
+  if (!any)
+    return 0;
+  if (setns (lab->lab_netns, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "lab: cannot enter its network namespace");
+  for (size_t i = 0; i < lab->plan.n_services && r == 0; i++)
+    if (lab->svcs[i].proxy)
+      r = fb_net_add_address (lab->bridge, lab->svcs[i].proxy, 32, err);
+  if (setns (lab->home_netns, CLONE_NEWNET) < 0)
+    abort ();
+  return r;
+}
+
 bool
 fb_lab_valid_name (const char *n)
 {
@@ -262,6 +292,11 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
       s->addr = htonl (LAB_NET | (uint32_t) (rank + 2));
       inet_ntop (AF_INET, &s->addr, s->addr_str, sizeof s->addr_str);
       s->log_path = fb_xasprintf ("%s/%s.log", lab->workdir, s->plan->name);
+      if (s->plan->proxied)
+        {
+          s->proxy = htonl (LAB_PROXY_NET | (uint32_t) (rank + 2));
+          inet_ntop (AF_INET, &s->proxy, s->proxy_str, sizeof s->proxy_str);
+        }
     }
   free (sorted);
   if (r == 0)
@@ -278,6 +313,8 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     r = write_etc (lab, err);
   if (r == 0)
     r = make_network (lab, err);
+  if (r == 0)
+    r = add_proxy_addresses (lab, err);
   for (size_t i = 0; i < plan->n_services && r == 0; i++)
     r = prepare_service (lab, i, err);
   if (r < 0)
@@ -404,6 +441,12 @@ const char *
 fb_lab_service_addr (const fb_lab *lab, size_t idx)
 {
   return lab->svcs[idx].addr_str;
+}
+
+const char *
+fb_lab_proxy_addr (const fb_lab *lab, size_t idx)
+{
+  return lab->svcs[idx].proxy ? lab->svcs[idx].proxy_str : NULL;
 }
 
 const char *

@@ -19,6 +19,10 @@ describe_arg (expr *x, fb_star_scan_arg *a, const char ***strs)
   switch (x->kind)
     {
     case E_IDENT: a->ident = x->u.id.name; break;
+    case E_DOT:
+      if (x->u.dot.x->kind == E_IDENT)
+        a->dot_ident = x->u.dot.x->u.id.name, a->dot_attr = x->u.dot.name;
+      break;
     case E_CONST:
       if (vtype (x->u.konst) == FB_V_STRING)
         a->string = STR (x->u.konst)->s;

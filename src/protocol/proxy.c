@@ -1,0 +1,777 @@
+/* The lab's proxy: listeners, connections and the one epoll loop that
+ * serves them (see faultbox/proxy.h). A connection keeps the requests it
+ * forwarded in order as slots, so a reply the proxy makes itself goes back
+ * to the client in its place among the server's replies, pipelined or not. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "faultbox/proxy.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/hash.h"
+#include "util/time.h"
+
+/* A message larger than this is not one we hold in memory to frame: the
+ * connection is closed, with an event saying why. */
+#define PX_MAX_BUFFER (64u * 1024 * 1024)
+#define PX_READ_CHUNK 65536
+
+enum { TAG_LISTENER, TAG_CLIENT, TAG_UPSTREAM, TAG_WAKE };
+
+typedef struct {
+  int kind;
+  void *p;
+} px_tag;
+
+typedef struct px_listener {
+  px_tag tag;
+  int fd;
+  char *service, *iface, *name;  /* name: "service.iface" */
+  const fb_protocol *proto;      /* NULL: relay only */
+  struct sockaddr_in upstream;
+} px_listener;
+
+typedef struct {
+  uint64_t id, scope;
+  size_t listener;
+  fb_proxy_rule rule;
+  uint64_t matched, fired;
+} px_rule;
+
+/* One expected reply: a request forwarded (fwd) or a reply made here. */
+typedef struct {
+  bool fwd, done, discard;
+  fb_msg req;        /* its headers point nowhere once framed: verb, target, head_only only */
+  fb_buf out;        /* bytes for the client, in order */
+} px_slot;
+
+/* What the rules decided for the message at the head of the client's
+ * buffer, applied when its delay is over. */
+typedef struct {
+  bool pending;
+  int64_t until_ns;
+  int action;        /* -1: forward */
+  fb_reply reply;
+  char *body, *message; /* the reply's strings: the rule may go meanwhile */
+} px_hold;
+
+typedef struct px_conn {
+  px_tag ctag, utag;
+  px_listener *l;
+  int cfd, ufd;
+  bool connected, c_eof, u_eof, u_shut, tunnel, streaming, dead;
+  fb_buf cin, uin, cout, uout;
+  px_slot *slots;
+  size_t n_slots, cap_slots;
+  px_hold hold;
+  char client[INET_ADDRSTRLEN + 8];
+  uint32_t cmask, umask;   /* epoll interest now */
+  struct px_conn *next;
+} px_conn;
+
+struct fb_proxy {
+  uint64_t seed;
+  fb_proxy_callbacks cb;
+  px_listener **listeners;
+  size_t n_listeners;
+  int epfd, wakefd;
+  px_tag wake_tag;
+  pthread_t tid;
+  bool running;
+  px_conn *conns;
+  pthread_mutex_t mu;  /* rules */
+  px_rule *rules;
+  size_t n_rules;
+  uint64_t next_id;
+};
+
+/* ---- setup ---------------------------------------------------------------- */
+
+fb_proxy *
+fb_proxy_new (uint64_t seed, const fb_proxy_callbacks *cb)
+{
+  fb_proxy *px = FB_NEW (fb_proxy);
+  px->seed = seed;
+  if (cb)
+    px->cb = *cb;
+  px->epfd = px->wakefd = -1;
+  pthread_mutex_init (&px->mu, NULL);
+  return px;
+}
+
+static int
+parse_ipv4 (const char *ip, int port, struct sockaddr_in *sa, fb_error *err)
+{
+  memset (sa, 0, sizeof *sa);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons ((uint16_t) port);
+  if (inet_pton (AF_INET, ip, &sa->sin_addr) != 1)
+    return fb_error_set (err, EINVAL, "proxy: \"%s\" is not an IPv4 address", ip);
+  return 0;
+}
+
+int
+fb_proxy_listen (fb_proxy *px, const char *service, const char *iface, const fb_protocol *p,
+                 const char *listen_ip, int port, const char *upstream_ip, int upstream_port, fb_error *err)
+{
+  struct sockaddr_in la;
+  px_listener *l = FB_NEW (px_listener);
+  l->fd = -1;
+  if (parse_ipv4 (listen_ip, port, &la, err) < 0 || parse_ipv4 (upstream_ip, upstream_port, &l->upstream, err) < 0)
+    goto fail;
+  l->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  if (l->fd < 0 || setsockopt (l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
+      || bind (l->fd, (struct sockaddr *) &la, sizeof la) < 0 || listen (l->fd, 128) < 0)
+    {
+      fb_error_setsys (err, errno, "proxy for %s.%s: cannot listen on %s:%d", service, iface, listen_ip, port);
+      goto fail;
+    }
+  l->tag = (px_tag) { TAG_LISTENER, l };
+  l->service = fb_xstrdup (service);
+  l->iface = fb_xstrdup (iface);
+  l->name = fb_xasprintf ("%s.%s", service, iface);
+  l->proto = p && p->framing ? p : NULL;
+  px->listeners = fb_xreallocarray (px->listeners, px->n_listeners + 1, sizeof *px->listeners);
+  px->listeners[px->n_listeners++] = l;
+  return 0;
+fail:
+  if (l->fd >= 0)
+    close (l->fd);
+  free (l);
+  return -1;
+}
+
+ssize_t
+fb_proxy_find (const fb_proxy *px, const char *service, const char *iface)
+{
+  for (size_t i = 0; px && i < px->n_listeners; i++)
+    if (!strcmp (px->listeners[i]->service, service) && !strcmp (px->listeners[i]->iface, iface)
+        && px->listeners[i]->proto)
+      return (ssize_t) i;
+  return -1;
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? fb_xstrdup (s) : NULL;
+}
+
+int
+fb_proxy_add_rule (fb_proxy *px, size_t listener, const fb_proxy_rule *r, uint64_t scope, uint64_t *id,
+                   fb_error *err)
+{
+  if (listener >= px->n_listeners || !px->listeners[listener]->proto)
+    return fb_error_set (err, EINVAL, "proxy: no framing listener %zu", listener);
+  px_rule nr = { .scope = scope, .listener = listener };
+  nr.rule = *r;
+  nr.rule.verb = dup_or_null (r->verb);
+  nr.rule.target = dup_or_null (r->target);
+  nr.rule.header_name = dup_or_null (r->header_name);
+  nr.rule.header_glob = dup_or_null (r->header_glob);
+  nr.rule.body = dup_or_null (r->body);
+  nr.rule.message = dup_or_null (r->message);
+  pthread_mutex_lock (&px->mu);
+  nr.id = ++px->next_id;
+  px->rules = fb_xreallocarray (px->rules, px->n_rules + 1, sizeof *px->rules);
+  px->rules[px->n_rules++] = nr;
+  pthread_mutex_unlock (&px->mu);
+  *id = nr.id;
+  return 0;
+}
+
+void
+fb_proxy_remove_scope (fb_proxy *px, uint64_t scope)
+{
+  if (!px)
+    return;
+  pthread_mutex_lock (&px->mu);
+  size_t k = 0;
+  for (size_t i = 0; i < px->n_rules; i++)
+    if (px->rules[i].scope == scope)
+      fb_proxy_rule_clear (&px->rules[i].rule);
+    else
+      px->rules[k++] = px->rules[i];
+  px->n_rules = k;
+  pthread_mutex_unlock (&px->mu);
+}
+
+void
+fb_proxy_rule_stats (fb_proxy *px, uint64_t id, uint64_t *matched, uint64_t *fired)
+{
+  *matched = *fired = 0;
+  if (!px)
+    return;
+  pthread_mutex_lock (&px->mu);
+  for (size_t i = 0; i < px->n_rules; i++)
+    if (px->rules[i].id == id)
+      *matched = px->rules[i].matched, *fired = px->rules[i].fired;
+  pthread_mutex_unlock (&px->mu);
+}
+
+/* The rules in insertion order, as Faultbox evaluates them: a match, then
+ * the seeded probability, then the action; delays add up and let later
+ * rules apply, any other action ends the evaluation. */
+static void
+decide (fb_proxy *px, px_conn *c, const fb_msg *m)
+{
+  px_hold *h = &c->hold;
+  size_t li = 0;
+  while (px->listeners[li] != c->l)
+    li++;
+  int64_t delay = 0;
+  h->action = -1;
+  pthread_mutex_lock (&px->mu);
+  for (size_t i = 0; i < px->n_rules && h->action < 0; i++)
+    {
+      px_rule *r = &px->rules[i];
+      if (r->listener != li || !fb_proxy_rule_matches (&r->rule, m))
+        continue;
+      uint64_t occ = r->matched++;
+      if (!fb_hash_chance (fb_hash_decision (px->seed, c->l->name, r->id, occ), r->rule.probability))
+        continue;
+      r->fired++;
+      if (r->rule.action == FB_PX_DELAY)
+        delay += r->rule.delay_ns;
+      else
+        {
+          h->action = (int) r->rule.action;
+          h->body = dup_or_null (r->rule.body);
+          h->message = dup_or_null (r->rule.message);
+          h->reply = (fb_reply) { r->rule.action == FB_PX_ERROR, r->rule.status, h->body, h->message };
+        }
+      if (px->cb.fired)
+        px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule,
+                                                     r->id, m, c->client });
+    }
+  pthread_mutex_unlock (&px->mu);
+  h->pending = true;
+  h->until_ns = delay ? fb_now_ns () + delay : 0;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void
+take_front (fb_buf *b, size_t n)
+{
+  memmove (b->data, b->data + n, b->len - n);
+  b->len -= n;
+  b->data[b->len] = '\0';
+}
+
+static void
+hold_clear (px_hold *h)
+{
+  free (h->body);
+  free (h->message);
+  memset (h, 0, sizeof *h);
+}
+
+static void
+conn_event (fb_proxy *px, px_conn *c, const char *what, const char *reason)
+{
+  if (px->cb.conn && c->l->proto)
+    px->cb.conn (px->cb.ctx, &(fb_proxy_conn_event) { c->l->service, c->l->iface, c->l->proto->name, what,
+                                                      reason });
+}
+
+static void
+conn_kill (px_conn *c)
+{
+  c->dead = true;
+}
+
+static px_slot *
+slot_push (px_conn *c, bool fwd, const fb_msg *req)
+{
+  FB_GROW (c->slots, c->cap_slots, c->n_slots + 1);
+  px_slot *s = &c->slots[c->n_slots++];
+  memset (s, 0, sizeof *s);
+  s->fwd = fwd;
+  s->done = !fwd;
+  if (req)
+    {
+      s->req = *req;
+      s->req.n_headers = 0;
+    }
+  return s;
+}
+
+/* Moves the replies that are next in order to the client's buffer. */
+static void
+flush_slots (px_conn *c)
+{
+  size_t k = 0;
+  while (k < c->n_slots)
+    {
+      px_slot *s = &c->slots[k];
+      if (s->out.len && !s->discard)
+        fb_buf_append (&c->cout, s->out.data, s->out.len);
+      fb_buf_free (&s->out);
+      if (!s->done)
+        break;
+      k++;
+    }
+  memmove (c->slots, c->slots + k, (c->n_slots - k) * sizeof *c->slots);
+  c->n_slots -= k;
+}
+
+/* What the rules decided, for the framed message m at the head of cin. */
+static void
+apply (fb_proxy *px, px_conn *c, const fb_msg *m)
+{
+  px_hold *h = &c->hold;
+  const char *bytes = c->cin.data;
+  switch (h->action)
+    {
+    case FB_PX_DROP:
+      conn_kill (c);
+      break;
+    case FB_PX_RESPOND:
+    case FB_PX_ERROR:
+      {
+        size_t n;
+        char *r = c->l->proto->framing->reply (&h->reply, m, &n);
+        px_slot *s = slot_push (c, false, m);
+        fb_buf_append (&s->out, r, n);
+        free (r);
+        flush_slots (c);
+        break;
+      }
+    case FB_PX_DUPLICATE:
+      fb_buf_append (&c->uout, bytes, m->len);
+      slot_push (c, true, m)->discard = true;
+      /* and once more below, whose reply the client gets */
+      __attribute__ ((fallthrough));
+    default:
+      fb_buf_append (&c->uout, bytes, m->len);
+      if (!m->no_reply)
+        slot_push (c, true, m);
+      if (m->upgrade)
+        c->tunnel = true;
+      break;
+    }
+  (void) px;
+  hold_clear (h);
+  take_front (&c->cin, m->len);
+}
+
+/* True when rc framed no message: a partial one too large to hold closes
+ * the connection; bytes that cannot be framed still reach the peer, but
+ * as a plain tunnel, unfaulted, with an event saying so. */
+static bool
+not_framed (fb_proxy *px, px_conn *c, fb_frame_rc rc, const fb_buf *in, const char *what, const fb_error *e)
+{
+  if (rc == FB_FRAME_OK)
+    return false;
+  if (rc == FB_FRAME_PARTIAL && in->len > PX_MAX_BUFFER)
+    {
+      char why[64];
+      snprintf (why, sizeof why, "%s larger than the proxy buffers", what);
+      conn_event (px, c, "closed", why);
+      conn_kill (c);
+    }
+  else if (rc == FB_FRAME_BAD)
+    {
+      conn_event (px, c, "unframed", e->msg);
+      c->tunnel = true;
+    }
+  return true;
+}
+
+/* Frames and decides what the client sent, up to a held message. */
+static void
+from_client (fb_proxy *px, px_conn *c)
+{
+  fb_msg m;
+  while (!c->dead && c->cin.len)
+    {
+      if (c->tunnel)
+        {
+          fb_buf_append (&c->uout, c->cin.data, c->cin.len);
+          take_front (&c->cin, c->cin.len);
+          return;
+        }
+      fb_error e = { 0 };
+      fb_frame_rc rc = c->l->proto->framing->request (c->cin.data, c->cin.len, &m, &e);
+      if (not_framed (px, c, rc, &c->cin, "request", &e))
+        {
+          if (rc == FB_FRAME_PARTIAL)
+            return;
+          continue;
+        }
+      if (!c->hold.pending)
+        decide (px, c, &m);
+      if (c->hold.until_ns > fb_now_ns ())
+        return;
+      apply (px, c, &m);
+    }
+}
+
+/* Frames what the server sent and puts each reply in its slot. */
+static void
+from_upstream (fb_proxy *px, px_conn *c)
+{
+  fb_msg m;
+  while (!c->dead && c->uin.len)
+    {
+      px_slot *s = NULL;
+      for (size_t i = 0; i < c->n_slots && !s; i++)
+        if (c->slots[i].fwd && !c->slots[i].done)
+          s = &c->slots[i];
+      if (c->tunnel || c->streaming)
+        {
+          fb_buf_append (s && c->streaming ? &s->out : &c->cout, c->uin.data, c->uin.len);
+          take_front (&c->uin, c->uin.len);
+          break;
+        }
+      fb_error e = { 0 };
+      fb_frame_rc rc = c->l->proto->framing->response (c->uin.data, c->uin.len, s ? &s->req : NULL, &m, &e);
+      if (not_framed (px, c, rc, &c->uin, "reply", &e))
+        {
+          if (rc == FB_FRAME_PARTIAL)
+            break;
+          continue;
+        }
+      fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
+      take_front (&c->uin, m.len);
+      if (s && !m.interim)
+        s->done = !m.until_close;
+      c->streaming = m.until_close;
+      c->tunnel |= m.upgrade;
+    }
+  flush_slots (c);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void
+set_mask (fb_proxy *px, int fd, px_tag *tag, uint32_t *have, uint32_t want)
+{
+  if (fd < 0 || *have == want)
+    return;
+  struct epoll_event ev = { .events = want, .data.ptr = tag };
+  epoll_ctl (px->epfd, *have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+  *have = want;
+}
+
+/* Reads are paused while a buffer is full or a message is held. */
+static void
+update_masks (fb_proxy *px, px_conn *c)
+{
+  uint32_t cw = EPOLLRDHUP | (c->cout.len ? EPOLLOUT : 0);
+  if (!c->c_eof && c->cin.len < PX_MAX_BUFFER && !c->hold.until_ns)
+    cw |= EPOLLIN;
+  uint32_t uw = EPOLLRDHUP | (!c->connected || c->uout.len ? EPOLLOUT : 0);
+  if (!c->u_eof && c->uin.len < PX_MAX_BUFFER)
+    uw |= EPOLLIN;
+  set_mask (px, c->cfd, &c->ctag, &c->cmask, cw);
+  set_mask (px, c->ufd, &c->utag, &c->umask, uw);
+}
+
+/* Writes what is pending; false when the peer is gone. */
+static bool
+write_out (int fd, fb_buf *b)
+{
+  while (b->len)
+    {
+      ssize_t n = send (fd, b->data, b->len, MSG_NOSIGNAL);
+      if (n < 0)
+        return errno == EAGAIN || errno == EINTR;
+      take_front (b, (size_t) n);
+    }
+  return true;
+}
+
+/* Reads what is there; false on EOF or error. */
+static bool
+read_in (int fd, fb_buf *b)
+{
+  for (int i = 0; i < 16; i++)
+    {
+      fb_buf_reserve (b, PX_READ_CHUNK);
+      ssize_t n = recv (fd, b->data + b->len, PX_READ_CHUNK, 0);
+      if (n == 0)
+        return false;
+      if (n < 0)
+        return errno == EAGAIN || errno == EINTR;
+      b->len += (size_t) n;
+      b->data[b->len] = '\0';
+      if ((size_t) n < PX_READ_CHUNK)
+        break;
+    }
+  return true;
+}
+
+static void
+conn_free (fb_proxy *px, px_conn *c)
+{
+  for (px_conn **p = &px->conns; *p; p = &(*p)->next)
+    if (*p == c)
+      {
+        *p = c->next;
+        break;
+      }
+  if (c->cfd >= 0)
+    close (c->cfd);
+  if (c->ufd >= 0)
+    close (c->ufd);
+  fb_buf_free (&c->cin);
+  fb_buf_free (&c->uin);
+  fb_buf_free (&c->cout);
+  fb_buf_free (&c->uout);
+  for (size_t i = 0; i < c->n_slots; i++)
+    fb_buf_free (&c->slots[i].out);
+  free (c->slots);
+  hold_clear (&c->hold);
+  free (c);
+}
+
+static void
+accept_one (fb_proxy *px, px_listener *l)
+{
+  struct sockaddr_in peer;
+  socklen_t pl = sizeof peer;
+  int cfd = accept4 (l->fd, (struct sockaddr *) &peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (cfd < 0)
+    return;
+  int ufd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (ufd < 0 || (connect (ufd, (struct sockaddr *) &l->upstream, sizeof l->upstream) < 0 && errno != EINPROGRESS))
+    {
+      /* the service is not there: the client sees its connection reset */
+      struct linger lg = { 1, 0 };
+      setsockopt (cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      close (cfd);
+      if (ufd >= 0)
+        close (ufd);
+      return;
+    }
+  int one = 1;
+  setsockopt (cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt (ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  px_conn *c = FB_NEW (px_conn);
+  c->l = l;
+  c->cfd = cfd;
+  c->ufd = ufd;
+  c->ctag = (px_tag) { TAG_CLIENT, c };
+  c->utag = (px_tag) { TAG_UPSTREAM, c };
+  c->tunnel = !l->proto;
+  inet_ntop (AF_INET, &peer.sin_addr, c->client, sizeof c->client);
+  c->next = px->conns;
+  px->conns = c;
+  update_masks (px, c);
+}
+
+/* One readiness event on a connection's side. */
+static void
+on_conn (fb_proxy *px, px_conn *c, bool upstream, uint32_t ev)
+{
+  if (upstream && !c->connected && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+    {
+      int soerr = 0;
+      socklen_t sl = sizeof soerr;
+      getsockopt (c->ufd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+      if (soerr)
+        {
+          struct linger lg = { 1, 0 };
+          setsockopt (c->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+          conn_kill (c);
+          return;
+        }
+      c->connected = true;
+    }
+  if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    {
+      bool *eof = upstream ? &c->u_eof : &c->c_eof;
+      if (!*eof && !read_in (upstream ? c->ufd : c->cfd, upstream ? &c->uin : &c->cin))
+        *eof = true;
+    }
+}
+
+/* After any event: frame, decide, write, and close what is finished. */
+static void
+progress (fb_proxy *px, px_conn *c)
+{
+  if (!c->dead && c->l->proto)
+    from_client (px, c);
+  else if (!c->dead)
+    {
+      fb_buf_append (&c->uout, c->cin.data, c->cin.len);
+      take_front (&c->cin, c->cin.len);
+    }
+  if (!c->dead && c->l->proto)
+    from_upstream (px, c);
+  else if (!c->dead)
+    {
+      fb_buf_append (&c->cout, c->uin.data, c->uin.len);
+      take_front (&c->uin, c->uin.len);
+    }
+  if (!c->dead && c->connected && !write_out (c->ufd, &c->uout))
+    conn_kill (c);
+  if (!c->dead && !write_out (c->cfd, &c->cout))
+    conn_kill (c);
+  /* a reply running to the end of the stream ends with it */
+  if (c->u_eof && c->streaming)
+    {
+      for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i].fwd && !c->slots[i].done)
+          {
+            c->slots[i].done = true;
+            break;
+          }
+      c->streaming = false;
+      flush_slots (c);
+      if (!write_out (c->cfd, &c->cout))
+        conn_kill (c);
+    }
+  if (!c->dead && c->c_eof && !c->cin.len && !c->uout.len && c->connected && !c->u_shut && !c->hold.pending)
+    {
+      shutdown (c->ufd, SHUT_WR);
+      c->u_shut = true;
+    }
+  if (c->dead || (c->u_eof && !c->cout.len) || (c->c_eof && c->u_eof))
+    conn_free (px, c);
+  else
+    update_masks (px, c);
+}
+
+/* Milliseconds until the next held message is due, -1: none. */
+static int
+next_timeout (fb_proxy *px)
+{
+  int64_t now = fb_now_ns (), best = -1;
+  for (px_conn *c = px->conns; c; c = c->next)
+    if (c->hold.until_ns)
+      {
+        int64_t d = c->hold.until_ns > now ? c->hold.until_ns - now : 0;
+        if (best < 0 || d < best)
+          best = d;
+      }
+  return best < 0 ? -1 : (int) ((best + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
+}
+
+static void
+release_due (fb_proxy *px)
+{
+  int64_t now = fb_now_ns ();
+  for (px_conn *c = px->conns, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->hold.until_ns && c->hold.until_ns <= now)
+        {
+          c->hold.until_ns = 0;
+          progress (px, c);
+        }
+    }
+}
+
+static void *
+proxy_main (void *p)
+{
+  fb_proxy *px = p;
+  struct epoll_event evs[64];
+  for (;;)
+    {
+      int n = epoll_wait (px->epfd, evs, 64, next_timeout (px));
+      if (n < 0 && errno != EINTR)
+        break;
+      for (int i = 0; i < n; i++)
+        {
+          px_tag *t = evs[i].data.ptr;
+          if (t->kind == TAG_WAKE)
+            return NULL;
+          if (t->kind == TAG_LISTENER)
+            accept_one (px, t->p);
+        }
+      /* a connection may go away in the middle of the batch: act on the
+       * ones still listed */
+      for (int i = 0; i < n; i++)
+        {
+          px_tag *t = evs[i].data.ptr;
+          if (t->kind != TAG_CLIENT && t->kind != TAG_UPSTREAM)
+            continue;
+          for (px_conn *c = px->conns; c; c = c->next)
+            if (c == t->p)
+              {
+                on_conn (px, c, t->kind == TAG_UPSTREAM, evs[i].events);
+                progress (px, c);
+                break;
+              }
+        }
+      release_due (px);
+    }
+  return NULL;
+}
+
+int
+fb_proxy_start (fb_proxy *px, fb_error *err)
+{
+  px->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  px->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (px->epfd < 0 || px->wakefd < 0)
+    return fb_error_setsys (err, errno, "proxy: cannot set up its event loop");
+  px->wake_tag = (px_tag) { TAG_WAKE, NULL };
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->wake_tag };
+  epoll_ctl (px->epfd, EPOLL_CTL_ADD, px->wakefd, &ev);
+  for (size_t i = 0; i < px->n_listeners; i++)
+    {
+      ev = (struct epoll_event) { .events = EPOLLIN, .data.ptr = &px->listeners[i]->tag };
+      epoll_ctl (px->epfd, EPOLL_CTL_ADD, px->listeners[i]->fd, &ev);
+    }
+  /* a new thread starts in its creator's network namespace: the lab's,
+   * where it makes the upstream connections */
+  int r = pthread_create (&px->tid, NULL, proxy_main, px);
+  if (r)
+    return fb_error_setsys (err, r, "proxy: cannot start its thread");
+  px->running = true;
+  return 0;
+}
+
+void
+fb_proxy_free (fb_proxy *px)
+{
+  if (!px)
+    return;
+  if (px->running)
+    {
+      uint64_t one = 1;
+      if (write (px->wakefd, &one, sizeof one) < 0)
+        abort (); /* the loop would never stop */
+      pthread_join (px->tid, NULL);
+    }
+  while (px->conns)
+    conn_free (px, px->conns);
+  for (size_t i = 0; i < px->n_listeners; i++)
+    {
+      close (px->listeners[i]->fd);
+      free (px->listeners[i]->service);
+      free (px->listeners[i]->iface);
+      free (px->listeners[i]->name);
+      free (px->listeners[i]);
+    }
+  free (px->listeners);
+  for (size_t i = 0; i < px->n_rules; i++)
+    fb_proxy_rule_clear (&px->rules[i].rule);
+  free (px->rules);
+  if (px->epfd >= 0)
+    close (px->epfd);
+  if (px->wakefd >= 0)
+    close (px->wakefd);
+  pthread_mutex_destroy (&px->mu);
+  free (px);
+}
