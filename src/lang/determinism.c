@@ -281,10 +281,19 @@ spec_det_classify (const char *syscall, const uint64_t *args, const char *path, 
       clock_detail (args ? args[0] : 0, detail, len);
       return K_CLOCK;
     }
-  if (!strcmp (syscall, "gettimeofday") || !strcmp (syscall, "time") || !strcmp (syscall, "getrandom"))
+  if (!strcmp (syscall, "gettimeofday") || !strcmp (syscall, "time"))
     {
       snprintf (detail, len, "%s", syscall);
-      return strcmp (syscall, "getrandom") ? K_CLOCK : K_RAND;
+      return K_CLOCK;
+    }
+  /* size and flags tell glibc's malloc (8 bytes, GRND_NONBLOCK, once per
+   * process) from the program's own draws */
+  if (!strcmp (syscall, "getrandom"))
+    {
+      uint64_t fl = args ? args[2] : 0;
+      snprintf (detail, len, "getrandom(%" PRIu64 " bytes%s%s)", args ? args[1] : 0,
+                fl & 1 ? ", GRND_NONBLOCK" : "", fl & 2 ? ", GRND_RANDOM" : "");
+      return K_RAND;
     }
   if (!strncmp (syscall, "open", 4) && path && (!strcmp (path, "/dev/urandom") || !strcmp (path, "/dev/random")))
     {
