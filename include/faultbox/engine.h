@@ -66,6 +66,19 @@ bool fb_path_glob_match (const char *glob, const char *path);
  * listener, refuses io_uring_setup (ENOSYS: a ring would bypass it) and
  * allows everything else, for the native architecture. */
 int fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err);
+/* A syscall routed only when one argument matches, so that calls nobody
+ * asked about never leave the kernel: (args[arg] & mask) == value, or !=
+ * when ne (then mask must be all ones). Several for one syscall: any. */
+typedef struct fb_filter_cond {
+  const char *syscall;
+  unsigned arg;
+  uint64_t mask, value;
+  bool ne;
+} fb_filter_cond;
+/* fb_filter_build, plus the conditional routes of a syscall the list does
+ * not route outright. */
+int fb_filter_build_cond (char *const *syscalls, const fb_filter_cond *conds, size_t n_conds,
+                          struct sock_fprog *out, fb_error *err);
 void fb_filter_free (struct sock_fprog *prog);
 /* The native architecture's number of a syscall, -1 when it has none
  * (open and creat on aarch64). */
@@ -81,6 +94,8 @@ typedef struct fb_engine_event {
   const char *service;
   pid_t pid;
   const char *syscall;
+  int nr;                 /* the native arch's number, -1 for a released held call */
+  const uint64_t *args;   /* its six arguments as the target passed them; NULL on release */
   const char *path;       /* file path, "socket:[..]", or "ip:port"; may be NULL */
   fb_action decision;
   bool faulted;           /* deny, delay or hold fired (else allowed) */

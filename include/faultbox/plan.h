@@ -63,6 +63,7 @@ typedef struct fb_plan_service {
   char *rootfs;     /* absolute; NULL: the host's system directories */
   fb_plan_volume *volumes;
   size_t n_volumes;
+  unsigned nondet_ok;   /* nondeterministic_ok=: a bit per determinism() category */
 } fb_plan_service;
 
 typedef struct fb_plan {

@@ -49,6 +49,17 @@ typedef struct fb_fault_summary {
   char *hint;                 /* why it may not fire, when hits == 0 */
 } fb_fault_summary;
 
+/* determinism(): one kind of unmediated nondeterminism a service reached
+ * in a test (one per service, category and detail). */
+typedef struct fb_unmediated {
+  char *service;
+  char *category;             /* "clock", "rand", "dns", "network-unmediated", "raw-socket" */
+  char *detail;               /* "/dev/urandom", "8.8.8.8:53", "clock_gettime(CLOCK_REALTIME)" */
+  char *syscall;              /* the first call that reached it */
+  uint64_t count;
+  bool allowed;               /* allow= or nondeterministic_ok= tolerates it */
+} fb_unmediated;
+
 /* The end of what a service wrote to stdout and stderr (one stream) in a
  * test: at most FB_LOG_TAIL_LINES lines and FB_LOG_TAIL_BYTES bytes. */
 #define FB_LOG_TAIL_LINES 50
@@ -87,6 +98,10 @@ typedef struct fb_test_result {
   bool explored;              /* --explore: explore_index is the permutation of this run */
   uint64_t explore_index;
   bool virtual_time;          /* it ran under --virtual-time */
+  bool determinism;           /* determinism() watched it: unmediated says what it saw */
+  fb_unmediated *unmediated;
+  size_t n_unmediated;
+  uint64_t unmediated_dropped; /* calls past the distinct entries kept */
 } fb_test_result;
 
 typedef struct fb_report {

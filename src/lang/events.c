@@ -95,9 +95,10 @@ static bool
 observable_type (const char *type)
 {
   /* proxy: a protocol rule's decision is what a service saw, as a
-   * syscall fault's is (Faultbox's assertions skip it, reference 2.7) */
+   * syscall fault's is (Faultbox's assertions skip it, reference 2.7);
+   * unmediated_io: what a service reached past determinism() */
   return !strcmp (type, "syscall") || !strcmp (type, "stdout") || !strcmp (type, "topic")
-         || !strcmp (type, "wal") || !strcmp (type, "proxy");
+         || !strcmp (type, "wal") || !strcmp (type, "proxy") || !strcmp (type, "unmediated_io");
 }
 
 /* ---- event values ------------------------------------------------------ */

@@ -51,6 +51,17 @@ void spec_predeclare_topology (fb_spec *s);
  * raising an error mentioning fname. */
 ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);
 
+/* determinism.c: determinism() */
+void spec_predeclare_determinism (fb_spec *s);
+/* service(nondeterministic_ok=): True (every category), a list of them,
+ * or None/False; raises naming the service. */
+int spec_det_nondet_ok (fb_star_thread *th, const char *service, fb_value *v, unsigned *out);
+/* The category (an index of the list determinism() knows, -1: none) a
+ * call reaches, and what it reached in detail: syscall, its arguments,
+ * the path or "ip:port" the engine read, the lab's addresses. Pure. */
+int spec_det_classify (const char *syscall, const uint64_t *args, const char *path, char *const *lab, size_t n_lab,
+                       char *detail, size_t len);
+
 /* faults.c */
 void spec_predeclare_faults (fb_spec *s);
 /* Installs kw=fault on service svc in scope; raises naming fname. */

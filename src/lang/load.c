@@ -325,6 +325,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_time (sp);
   spec_predeclare_data (sp);
   spec_predeclare_expect (sp);
+  spec_predeclare_determinism (sp);
   int loaded = exec_spec (sp, src, err);
   sp->src = NULL;
   if (loaded < 0)
@@ -383,6 +384,7 @@ fb_spec_free (fb_spec *s)
   free (s->n_filters);
   free (s->proxied);
   free (s->proxied_svc);
+  free (s->det.decl);
   fb_plan_free (&s->plan);
   for (size_t i = 0; i < s->n_tests; i++)
     {

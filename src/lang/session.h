@@ -36,6 +36,15 @@ typedef struct {
   char *decl;            /* file:line:col where it was registered */
 } spec_test;
 
+/* determinism(), as declared (Faultbox's defaults when it is: L1, strict). */
+typedef struct {
+  bool declared;
+  bool detect;          /* level L1: route and record unmediated I/O */
+  bool strict;          /* a test whose services reached an unallowed category fails */
+  unsigned allow;       /* allow=: a bit per category */
+  char *decl;           /* file:line:col of the call */
+} spec_det;
+
 struct fb_spec {
   char *file;           /* as the user named it */
   char *dir;            /* directory of the file, for relative binaries */
@@ -56,6 +65,7 @@ struct fb_spec {
   size_t n_proxied, n_proxied_svc; /* sizes: the plan grows while loading */
   bool proxied_any;
   bool has_parallel;    /* it calls parallel(): --explore routes what it holds */
+  spec_det det;
   spec_test *tests;
   size_t n_tests;
   fb_session *session;  /* the test running now, NULL while loading */
@@ -114,6 +124,7 @@ struct fb_session {
   uint64_t *clocks;     /* (n+1)^2 vector clocks, row n = the test driver; under mu */
   struct session_net *net; /* netfaults.c: open partitions and link faults */
   struct session_proxy *proxy; /* proxyfaults.c: the lab's proxy and its rules */
+  struct session_det *det; /* determinism.c: the unmediated I/O the services reached */
   uint64_t max_events;  /* the log's cap; past it syscall events are lost */
   uint64_t lost_events; /* under mu */
   char *lost_from;      /* the service of the first lost event; under mu */
@@ -171,6 +182,21 @@ int session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, 
  * (ss->inconclusive) or PASS (why empty). */
 void session_test_end (fb_star_thread *th, fb_session *ss, bool timed_out, fb_buf *why,
                        const char **failure_type);
+/* determinism(): the syscalls and conditional routes it adds to service
+ * svc's filter (none when it was not declared at L1, or the service is
+ * nondeterministic_ok=True). */
+char *const *spec_det_syscalls (const fb_spec *sp, size_t svc);
+const fb_filter_cond *spec_det_conds (const fb_spec *sp, size_t svc, size_t *n);
+/* Once the lab exists: det_only[i] lists the syscalls only determinism()
+ * routes for service i (their calls are counted, not logged). Nothing
+ * when the spec did not ask. */
+void session_det_start (fb_session *ss, char **const *det_only);
+/* From the engine's callback: records the unmediated I/O a call reaches;
+ * true when only determinism() routes it (no syscall event for it). */
+bool session_det_observe (fb_session *ss, const fb_engine_event *ev);
+/* Once the engine is gone: final counts into the events and the result,
+ * and under strict=True the reason, when why is still empty. */
+void session_det_finish (fb_session *ss, fb_buf *why, const char **failure_type);
 /* The syscalls an explored parallel() holds, families expanded; free with
  * fb_strv_free. */
 char **spec_explore_syscalls (void);

@@ -687,6 +687,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL;
   fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
   fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
+  fb_value *nondet_ok = NULL;
+  unsigned nondet_mask;
   int64_t memory_max = 0, pids_max = 0;
   fb_star_args kw = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
   if (fb_star_unpack (th, "service", &kw, "binary?:s", &kwbinary, "args?", &args,
@@ -694,7 +696,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                       "ops?", &ops, "image?", &image, "observe?", &observe,
                       "seccomp?", &seccomp, "memory_max?:i", &memory_max,
                       "pids_max?:i", &pids_max, "caps?", &caps, "drop_caps?", &drop_caps,
-                      "rootfs?:s", &rootfs, "volumes?", &volumes, NULL) < 0)
+                      "rootfs?:s", &rootfs, "volumes?", &volumes, "nondeterministic_ok?", &nondet_ok, NULL) < 0
+      || spec_det_nondet_ok (th, name, nondet_ok, &nondet_mask) < 0)
     return NULL;
   if (image)
     return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
@@ -725,6 +728,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   sv->decl_pos = service_decl_pos (th);
   sv->memory_max = (uint64_t) memory_max;
   sv->pids_max = (uint64_t) pids_max;
+  sv->nondet_ok = nondet_mask;
   sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
                                         sizeof *sp->plan.services);
   sp->plan.services[sp->plan.n_services++] = *sv;

@@ -53,6 +53,28 @@ event_json (const fb_event *ev)
   return o;
 }
 
+/* determinism(): {"unmediated_io": [...], "dropped": N} */
+static json_object *
+determinism_json (const fb_test_result *t)
+{
+  json_object *d = json_object_new_object (), *a = json_object_new_array ();
+  for (size_t i = 0; i < t->n_unmediated; i++)
+    {
+      const fb_unmediated *u = &t->unmediated[i];
+      json_object *uo = json_object_new_object ();
+      add_str (uo, "service", u->service);
+      add_str (uo, "category", u->category);
+      add_str (uo, "detail", u->detail);
+      add_str (uo, "syscall", u->syscall);
+      json_object_object_add (uo, "count", json_object_new_uint64 (u->count));
+      json_object_object_add (uo, "allowed", json_object_new_boolean (u->allowed));
+      json_object_array_add (a, uo);
+    }
+  json_object_object_add (d, "unmediated_io", a);
+  json_object_object_add (d, "dropped", json_object_new_uint64 (t->unmediated_dropped));
+  return d;
+}
+
 static json_object *
 test_json (const fb_report *r, const fb_test_result *t)
 {
@@ -97,6 +119,8 @@ test_json (const fb_report *r, const fb_test_result *t)
         }
       json_object_object_add (o, "faults", fa);
     }
+  if (t->determinism)
+    json_object_object_add (o, "determinism", determinism_json (t));
   json_object_object_add (o, "assertions", json_object_new_uint64 (t->assertions));
   if (t->runs)
     {
@@ -362,6 +386,43 @@ read_fault (json_object *o, fb_fault_summary *f, const char *where, fb_error *er
   return 0;
 }
 
+static const str_field unmediated_strs[] = {
+  { "service", offsetof (fb_unmediated, service), true },
+  { "category", offsetof (fb_unmediated, category), true },
+  { "detail", offsetof (fb_unmediated, detail), true },
+  { "syscall", offsetof (fb_unmediated, syscall), true },
+};
+
+static int
+read_determinism (json_object *o, fb_test_result *t, const char *where, fb_error *err)
+{
+  json_object *d, *a;
+  size_t n;
+  char at[160];
+  if (!json_object_object_get_ex (o, "determinism", &d))
+    return 0;
+  snprintf (at, sizeof at, "%s.determinism", where);
+  if (!json_object_is_type (d, json_type_object))
+    return fb_error_set (err, EINVAL, "%s: not an object", at);
+  t->determinism = true;
+  if (read_uint (d, "dropped", &t->unmediated_dropped, at, err) < 0 || read_array (d, "unmediated_io", &a, &n, at, err) < 0)
+    return -1;
+  t->unmediated = fb_xcalloc (n + 1, sizeof *t->unmediated);
+  for (; t->n_unmediated < n; t->n_unmediated++)
+    {
+      fb_unmediated *u = &t->unmediated[t->n_unmediated];
+      json_object *uo = json_object_array_get_idx (a, t->n_unmediated), *v;
+      snprintf (at, sizeof at, "%s.determinism.unmediated_io[%zu]", where, t->n_unmediated);
+      if (!json_object_is_type (uo, json_type_object))
+        return fb_error_set (err, EINVAL, "%s: not an object", at);
+      if (read_strs (uo, unmediated_strs, sizeof unmediated_strs / sizeof *unmediated_strs, u, at, err) < 0
+          || read_uint (uo, "count", &u->count, at, err) < 0)
+        return t->n_unmediated++, -1; /* counted so the clear frees it */
+      u->allowed = json_object_object_get_ex (uo, "allowed", &v) && json_object_get_boolean (v);
+    }
+  return 0;
+}
+
 static const str_field log_strs[] = {
   { "service", offsetof (fb_service_log, service), true },
   { "tail", offsetof (fb_service_log, tail), true },
@@ -420,7 +481,7 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
       if (read_fault (json_object_array_get_idx (a, t->n_faults), &t->faults[t->n_faults], at, err) < 0)
         return t->n_faults++, -1; /* counted so the clear frees it */
     }
-  if (read_array (o, "logs", &a, &n, where, err) < 0)
+  if (read_determinism (o, t, where, err) < 0 || read_array (o, "logs", &a, &n, where, err) < 0)
     return -1;
   t->logs = fb_xcalloc (n + 1, sizeof *t->logs);
   for (; t->n_logs < n; t->n_logs++)

@@ -65,6 +65,8 @@ event_line (const fb_event *ev, fb_buf *out)
       fb_buf_printf (out, "proxy %s %s %s\n", fb_event_get (ev, "action"),
                      verb ? verb : fb_event_get (ev, "command"), target ? target : fb_event_get (ev, "key"));
     }
+  else if (!strcmp (type, "unmediated_io"))
+    fb_buf_printf (out, "unmediated_io %s %s\n", fb_event_get (ev, "category"), fb_event_get (ev, "detail"));
   else if (!strcmp (type, "step_send") || !strcmp (type, "step_recv"))
     fb_buf_printf (out, "%s %s\n", type, fb_event_get (ev, "target"));
   else if (!strcmp (type, "service_started") || !strcmp (type, "service_ready")

@@ -110,6 +110,15 @@ fb_test_result_clear (fb_test_result *t)
       free (f->hint);
     }
   free (t->faults);
+  for (size_t i = 0; i < t->n_unmediated; i++)
+    {
+      fb_unmediated *u = &t->unmediated[i];
+      free (u->service);
+      free (u->category);
+      free (u->detail);
+      free (u->syscall);
+    }
+  free (t->unmediated);
   fb_test_result_drop_events (t);
   for (size_t i = 0; i < t->n_logs; i++)
     {

@@ -100,6 +100,29 @@ syscall_summary (const fb_test_result *t, fb_buf *out)
     }
 }
 
+/* determinism(): one line of what the services reached unmediated. */
+static void
+unmediated_line (const fb_test_result *t, fb_buf *out)
+{
+  if (!t->determinism)
+    return;
+  if (!t->n_unmediated)
+    {
+      fb_buf_puts (out, "  determinism: no unmediated I/O seen (clock reads through the vDSO never trap)\n");
+      return;
+    }
+  fb_buf_printf (out, "  determinism: %zu unmediated:", t->n_unmediated);
+  for (size_t i = 0; i < t->n_unmediated; i++)
+    {
+      const fb_unmediated *u = &t->unmediated[i];
+      fb_buf_printf (out, "%s %s %s %s ×%llu%s", i ? "," : "", u->service, u->category, u->detail,
+                     (unsigned long long) u->count, u->allowed ? " (allowed)" : "");
+    }
+  if (t->unmediated_dropped)
+    fb_buf_printf (out, ", %llu more calls not itemized", (unsigned long long) t->unmediated_dropped);
+  fb_buf_puts (out, " (clock reads through the vDSO never trap)\n");
+}
+
 void
 fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
 {
@@ -155,6 +178,7 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
         if (t->faults[i].hits == 0 && t->faults[i].hint)
           fb_buf_printf (out, "    hint: %s\n", t->faults[i].hint);
     }
+  unmediated_line (t, out);
   if (!pass)
     syscall_summary (t, out);
 }

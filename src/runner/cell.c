@@ -35,6 +35,8 @@ engine_event (void *ctx, const fb_engine_event *ev)
 {
   fb_session *ss = ctx;
   char decision[96], pid[16], vclock[24];
+  if (session_det_observe (ss, ev))
+    return;
   if (ev->vtime == FB_VTIME_SLEEP || ev->vtime == FB_VTIME_CLOCK)
     {
       /* answered from the virtual clock: how long it slept, what it read */
@@ -199,7 +201,7 @@ wait_ready (fb_session *ss, size_t idx, fb_buf *why)
 
 typedef struct {
   fb_service_plan *svcs;
-  char ***argv, ***envp, ***binds, ***filters;
+  char ***argv, ***envp, ***binds, ***filters, ***det_only;
   fb_bind **volumes;
   struct sock_fprog *progs;
   size_t n;
@@ -218,6 +220,8 @@ lab_inputs_free (lab_inputs *in)
         fb_strv_free (in->binds[i]);
       if (in->filters)
         fb_strv_free (in->filters[i]);
+      if (in->det_only)
+        fb_strv_free (in->det_only[i]);
       if (in->volumes)
         free (in->volumes[i]);
       if (in->progs)
@@ -228,6 +232,7 @@ lab_inputs_free (lab_inputs *in)
   free (in->envp);
   free (in->binds);
   free (in->filters);
+  free (in->det_only);
   free (in->volumes);
   free (in->progs);
 }
@@ -245,6 +250,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
   in->envp = fb_xcalloc (n + 1, sizeof *in->envp);
   in->binds = fb_xcalloc (n + 1, sizeof *in->binds);
   in->filters = fb_xcalloc (n + 1, sizeof *in->filters);
+  in->det_only = fb_xcalloc (n + 1, sizeof *in->det_only);
   in->volumes = fb_xcalloc (n + 1, sizeof *in->volumes);
   in->progs = fb_xcalloc (n + 1, sizeof *in->progs);
   const char **names = fb_xcalloc (n + 1, sizeof *names);
@@ -284,7 +290,10 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
       in->envp[i] = fb_plan_service_env (&sp->plan, i, names);
       fb_error e = { 0 };
       in->filters[i] = fb_run_service_filter (sp, i, o);
-      if (in->filters[i] && fb_filter_build (in->filters[i], &in->progs[i], &e) < 0)
+      in->det_only[i] = runner_det_only (sp, i, o);
+      size_t n_conds;
+      const fb_filter_cond *conds = spec_det_conds (sp, i, &n_conds);
+      if ((in->filters[i] || n_conds) && fb_filter_build_cond (in->filters[i], conds, n_conds, &in->progs[i], &e) < 0)
         {
           fb_buf_printf (why, "service %s: %s", s->name, e.msg);
           rc = -1;
@@ -295,7 +304,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         .argv = in->argv[i],
         .envp = in->envp[i],
         .ro_binds = (const char *const *) in->binds[i],
-        .seccomp_filter = in->filters[i] ? &in->progs[i] : NULL,
+        .seccomp_filter = in->progs[i].filter ? &in->progs[i] : NULL,
         .limits = { .memory_max = s->memory_max, .pids_max = s->pids_max },
         .echo_output = o->echo_output,
         .binds = in->volumes[i],
@@ -542,6 +551,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
     goto done;
   if (o->keep_workdir)
     t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
+  session_det_start (&ss, in.det_only);
   /* the proxy listens before any service starts: their names resolve to it */
   if (sp->proxied_any)
     {
@@ -618,6 +628,8 @@ done:
   session_proxy_close (&ss);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
+  /* after the engine: every call the services made is counted */
+  session_det_finish (&ss, &why, &failure_type);
   lab_inputs_free (&in);
   free (order);
   free (ss.svc_scope);

@@ -8,6 +8,9 @@
 /* cell.c: one selected test (all its --runs) into t, in this process. */
 void runner_run_test (fb_spec *sp, size_t test, const fb_test_options *o, fb_test_result *t);
 
+/* routes.c: the syscalls only determinism() routes for service i. */
+char **runner_det_only (const fb_spec *s, size_t i, const fb_test_options *o);
+
 /* service.c: what every lab the runner makes needs of its services. */
 /* A lab's on_listener (ctx: runner_listeners; the engine already started):
  * the engine serves service idx's listener from here on. */

@@ -31,8 +31,38 @@ export_prog (scmp_filter_ctx ctx, struct sock_fprog *out, fb_error *err)
   return 0;
 }
 
+/* Adds the conditional routes of syscalls the plain list leaves alone. */
+static int
+add_conds (scmp_filter_ctx ctx, char *const *syscalls, const fb_filter_cond *conds, size_t n, fb_error *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      bool plain = false;
+      for (char *const *s = syscalls; s && *s; s++)
+        plain |= !strcmp (*s, conds[i].syscall);
+      int nr = seccomp_syscall_resolve_name (conds[i].syscall);
+      if (plain || nr == __NR_SCMP_ERROR)
+        continue;
+      const fb_filter_cond *c = &conds[i];
+      struct scmp_arg_cmp cmp = c->ne ? SCMP_CMP (c->arg, SCMP_CMP_NE, c->value)
+                                      : SCMP_CMP (c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value);
+      int r = seccomp_rule_add_array (ctx, SCMP_ACT_NOTIFY, nr, 1, &cmp);
+      if (r < 0)
+        return fb_error_set (err, -r, "seccomp filter: cannot route %s to the supervisor: %s", c->syscall,
+                             strerror (-r));
+    }
+  return 0;
+}
+
 int
 fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err)
+{
+  return fb_filter_build_cond (syscalls, NULL, 0, out, err);
+}
+
+int
+fb_filter_build_cond (char *const *syscalls, const fb_filter_cond *conds, size_t n_conds,
+                      struct sock_fprog *out, fb_error *err)
 {
   scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
   if (!ctx)
@@ -40,7 +70,7 @@ fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err)
   /* no_new_privs is set by the code that installs the filter */
   seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
   int ret = 0;
-  for (char *const *s = syscalls; *s && ret == 0; s++)
+  for (char *const *s = syscalls; s && *s && ret == 0; s++)
     {
       int nr = seccomp_syscall_resolve_name (*s);
       if (nr == __NR_SCMP_ERROR)
@@ -49,6 +79,8 @@ fb_filter_build (char *const *syscalls, struct sock_fprog *out, fb_error *err)
       if (r < 0)
         ret = fb_error_set (err, -r, "seccomp filter: cannot route %s to the supervisor: %s", *s, strerror (-r));
     }
+  if (ret == 0)
+    ret = add_conds (ctx, syscalls, conds, n_conds, err);
   /* io_uring does reads, writes, connects... with no syscall a filter
    * sees: a ring would carry them past every rule. ENOSYS makes callers
    * (liburing, libuv) fall back to the syscalls we route. */
