@@ -39,6 +39,14 @@ typedef struct fb_plan_volume {
   bool writable;    /* ":rw" after dst; read-only by default */
 } fb_plan_volume;
 
+/* service(observe=): a stream's lines become events, decoded by decoder
+ * (NULL: none, "json", "logfmt", "regex" with pattern). */
+typedef struct fb_plan_observe {
+  bool on;
+  char *decoder;
+  char *pattern;    /* Go syntax, as written */
+} fb_plan_observe;
+
 typedef struct fb_plan_service {
   char *name;
   char *binary;     /* absolute */
@@ -60,6 +68,10 @@ typedef struct fb_plan_service {
   char *rootfs;     /* absolute; NULL: the host's system directories */
   fb_plan_volume *volumes;
   size_t n_volumes;
+  bool may_exit;    /* exiting during the test is no failure */
+  fb_plan_observe observe[2]; /* stdout, stderr */
+  char *user;       /* service(user=) as written; NULL: root */
+  uint32_t uid, gid;
 } fb_plan_service;
 
 typedef struct fb_plan {

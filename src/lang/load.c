@@ -241,6 +241,8 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
+  spec_predeclare_lifecycle (sp);
+  spec_predeclare_observe (sp);
   int loaded = exec_spec (sp, src, err);
   sp->src = NULL;
   if (loaded < 0)
