@@ -163,6 +163,9 @@ event_new (fb_star_thread *th, const fb_event *ev)
 static fb_event *
 snapshot (fb_session *ss, size_t *n)
 {
+  /* what the services printed before this call is in the log */
+  if (ss->lab)
+    fb_lab_flush_output (ss->lab);
   pthread_mutex_lock (&ss->mu);
   *n = ss->result->n_events;
   fb_event *evs = fb_xcalloc (*n + 1, sizeof *evs);

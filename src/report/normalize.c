@@ -60,8 +60,7 @@ event_line (const fb_event *ev, fb_buf *out)
     }
   else if (!strcmp (type, "step_send") || !strcmp (type, "step_recv"))
     fb_buf_printf (out, "%s %s\n", type, fb_event_get (ev, "target"));
-  else if (!strcmp (type, "service_started") || !strcmp (type, "service_ready")
-           || !strcmp (type, "service_exited")
+  else if (!strncmp (type, "service_", 8)
            || !strcmp (type, "fault_applied") || !strcmp (type, "fault_removed")
            || !strncmp (type, "trace_", 6) || !strncmp (type, "partition_", 10))
     fb_buf_printf (out, "%s\n", type);

@@ -551,24 +551,7 @@ check_services (fb_session *ss, fb_buf *why, const char **failure_type)
 {
   /* the last lines and exits the watcher has not handed on yet */
   fb_lab_flush_output (ss->lab);
-  size_t idx;
-  int code;
-  if (session_unexpected_death (ss, &idx, &code))
-    {
-      _cleanup_free_ char *tail = log_tail (ss, idx);
-      char how[48];
-      if (code > 128)
-        spec_signal_name (code - 128, how + snprintf (how, sizeof how, "was killed by "), 24);
-      else
-        snprintf (how, sizeof how, "exited with status %d", code);
-      _cleanup_free_ char *cause = fb_xasprintf ("service %s %s during the test (nothing killed it; "
-                                                 "service(may_exit=True) allows it)%s%s",
-                                                 ss->spec->plan.services[idx].name, how,
-                                                 *tail ? "; its last output: " : "", tail);
-      put_cause (why, cause);
-      *failure_type = "error";
-      return;
-    }
+  /* an OOM kill says why it died */
   for (size_t i = 0; i < ss->spec->plan.n_services; i++)
     if (fb_lab_service_oom (ss->lab, i))
       {
@@ -576,8 +559,24 @@ check_services (fb_session *ss, fb_buf *why, const char **failure_type)
                                                  ss->spec->plan.services[i].name);
         put_cause (why, oom);
         *failure_type = "error";
-        break;
+        return;
       }
+  size_t idx;
+  int code;
+  if (!session_unexpected_death (ss, &idx, &code))
+    return;
+  _cleanup_free_ char *tail = log_tail (ss, idx);
+  char how[48];
+  if (code > 128)
+    spec_signal_name (code - 128, how + snprintf (how, sizeof how, "was killed by "), 24);
+  else
+    snprintf (how, sizeof how, "exited with status %d", code);
+  _cleanup_free_ char *cause = fb_xasprintf ("service %s %s during the test (nothing killed it; "
+                                             "service(may_exit=True) allows it)%s%s",
+                                             ss->spec->plan.services[idx].name, how,
+                                             *tail ? "; its last output: " : "", tail);
+  put_cause (why, cause);
+  *failure_type = "error";
 }
 
 /* One run of a test with seed (and, under --explore, permutation
