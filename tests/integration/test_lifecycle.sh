@@ -46,7 +46,7 @@ assert any(e["fields"].get("op") == "PING" and json.loads(e["fields"]["data"])["
 s = [e for e in evs("test_observe", "stderr") if e["service"] == "boots"]
 assert s[0]["fields"] == {"level": "warn", "msg": "disk low", "pct": "91",
                           "data": '{"level":"warn","msg":"disk low","pct":"91"}'}, s
-u = [e["fields"]["raw"] for e in evs("test_user", "stdout")]
+u = [e["fields"]["raw"] for e in evs("test_user", "stdout") if e["service"] == "who"]
 assert u == ["uid=65534 gid=65534", "wrote"], u
 PY
 then ok "lifecycle events and decoded output in the JSON report"; else fail "lifecycle JSON"; fi
