@@ -50,6 +50,13 @@ typedef struct fb_service_plan {
    * the proxy an address of its own for the service (fb_lab_proxy_addr)
    * and /etc/hosts names the service there. */
   bool proxied;
+  /* service(observe=): these streams go through a pipe whose lines the
+   * lab hands to on_output (they still reach the log) */
+  bool capture_stdout, capture_stderr;
+  /* service(user=): the service runs as uid:gid with no supplementary
+   * groups; its work directory and state directories are theirs */
+  bool set_user;
+  uint32_t uid, gid;
 } fb_service_plan;
 
 /* A lab network (network namespace, bridge, the worker's address) that labs
@@ -77,6 +84,13 @@ typedef struct fb_lab_plan {
   /* Receives each service's seccomp listener (ownership passes) before the
    * service may exec: the engine must serve it from here on. */
   int (*on_listener) (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err);
+  /* From the lab's watcher thread while the lab runs (not once
+   * fb_lab_stop began): each line (without its newline, empty lines
+   * skipped) of a captured stream (1 stdout, 2 stderr); and each exit of
+   * a started service the lab did not cause itself (fb_lab_kill_service
+   * with SIGKILL, a restart, teardown), code as fb_lab_service_exited's. */
+  void (*on_output) (void *ctx, size_t idx, int stream, const char *line, size_t len);
+  void (*on_exit) (void *ctx, size_t idx, int code);
   void *ctx;
 } fb_lab_plan;
 
@@ -156,6 +170,28 @@ int fb_lab_heal (fb_lab *lab, unsigned id, fb_error *err);
  * seed, so the drops are not reproducible. */
 int fb_lab_link_fault (fb_lab *lab, ssize_t from, size_t to, const fb_link_impairment *f, fb_error *err);
 int fb_lab_link_clear (fb_lab *lab, ssize_t from, size_t to, fb_error *err);
+
+/* The lifecycle of one service while the lab runs. kill: sig to the
+ * service's main process; SIGKILL to its whole cgroup, returning once it
+ * is gone (and reaped: fb_lab_service_exited says so). */
+int fb_lab_kill_service (fb_lab *lab, size_t idx, int sig, fb_error *err);
+/* Stops it if it runs (SIGTERM, the grace period, SIGKILL of its cgroup),
+ * then makes a new sandbox (namespaces, veth with the same address and
+ * MAC, init) over the same work directory and overlay upper layer and
+ * starts it; its new listener goes to on_listener. Partitions and link
+ * faults on its old veth are gone with it. */
+int fb_lab_restart_service (fb_lab *lab, size_t idx, fb_error *err);
+/* cgroup v2 freezer: every process of the service stops (packets to it
+ * queue in its sockets) until resume. Both return once the kernel says
+ * the cgroup is (un)frozen. */
+int fb_lab_pause_service (fb_lab *lab, size_t idx, fb_error *err);
+int fb_lab_resume_service (fb_lab *lab, size_t idx, fb_error *err);
+bool fb_lab_service_paused (const fb_lab *lab, size_t idx);
+/* True while it runs: started and not exited. */
+bool fb_lab_service_running (fb_lab *lab, size_t idx);
+/* Returns once the watcher handed on_output every line the services
+ * wrote before the call (that reached their pipes). */
+void fb_lab_flush_output (fb_lab *lab);
 
 /* Sends sig to every service's init (which forwards it). */
 void fb_lab_signal (fb_lab *lab, int sig);

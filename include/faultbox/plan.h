@@ -42,6 +42,14 @@ typedef struct fb_plan_volume {
   bool writable;    /* ":rw" after dst; read-only by default */
 } fb_plan_volume;
 
+/* service(observe=): a stream's lines become events, decoded by decoder
+ * (NULL: none, "json", "logfmt", "regex" with pattern). */
+typedef struct fb_plan_observe {
+  bool on;
+  char *decoder;
+  char *pattern;    /* Go syntax, as written */
+} fb_plan_observe;
+
 typedef struct fb_plan_service {
   char *name;
   char *binary;     /* absolute */
@@ -64,6 +72,10 @@ typedef struct fb_plan_service {
   fb_plan_volume *volumes;
   size_t n_volumes;
   unsigned nondet_ok;   /* nondeterministic_ok=: a bit per determinism() category */
+  bool may_exit;    /* exiting during the test is no failure */
+  fb_plan_observe observe[2]; /* stdout, stderr */
+  char *user;       /* service(user=) as written; NULL: root */
+  uint32_t uid, gid;
 } fb_plan_service;
 
 typedef struct fb_plan {

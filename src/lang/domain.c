@@ -1,6 +1,7 @@
 /* The domain model: scenario() probes, named fault_assumption()s, and the
  * tests composed from them, fault_scenario() and fault_matrix(). They only
  * register tests while the spec loads; run.c runs them. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ typedef struct {
   size_t n_rules;
   fb_value **monitors;  /* own and inherited */
   size_t n_monitors;
+  spec_life_action *life; /* crash=, restart=, freeze=: own and inherited */
+  size_t n_life;
 } assumption_val;
 
 static void
@@ -34,6 +37,7 @@ assumption_free (void *p)
     free (a->rules[i].kw);
   free (a->rules);
   free (a->monitors);
+  free (a->life);
   free (a->name);
   free (a->description);
   free (a);
@@ -151,8 +155,49 @@ add_proxy_rules (fb_star_thread *th, assumption_val *fa, fb_value *target, fb_va
   return 0;
 }
 
+static void
+add_life (assumption_val *fa, spec_life_action act)
+{
+  fa->life = fb_xreallocarray (fa->life, fa->n_life + 1, sizeof *fa->life);
+  fa->life[fa->n_life++] = act;
+}
+
+/* crash=True | "SIGTERM", restart=True, freeze=True on the target: 1 when
+ * k=v is one (added unless False), 0 when it is not (a syscall keyword:
+ * an op may be named so), -1 after raising. */
+static int
+life_keyword (fb_star_thread *th, assumption_val *fa, ssize_t svc, const char *k, fb_value *v)
+{
+  static const char *const kws[] = { "crash", "restart", "freeze" };
+  size_t which = 0;
+  while (which < 3 && strcmp (k, kws[which]))
+    which++;
+  if (which == 3 || fb_host_data (v, &spec_fault_type))
+    return 0;
+  bool is_bool = fb_value_type_of (v) == FB_V_BOOL;
+  const char *sig = which == 0 && fb_value_type_of (v) == FB_V_STRING ? fb_value_as_string (v, NULL) : NULL;
+  if (!is_bool && !sig)
+    {
+      fb_star_errorf (th, "fault_assumption %s: %s= must be True%s, got %s", fa->name, k,
+                      which == 0 ? " or a signal name such as \"SIGTERM\"" : "", fb_value_type_name (v));
+      return -1;
+    }
+  if (svc < 0)
+    {
+      fb_star_errorf (th, "fault_assumption %s: %s= needs target= (the service it happens to)", fa->name, k);
+      return -1;
+    }
+  spec_life_action act = { (size_t) svc, which == 0 ? SPEC_LIFE_CRASH : which == 1 ? SPEC_LIFE_RESTART
+                                                                                   : SPEC_LIFE_FREEZE, SIGKILL };
+  if (sig && (act.sig = spec_lifecycle_signal (th, "fault_assumption", sig)) < 0)
+    return -1;
+  if (sig || fb_value_truth (v))
+    add_life (fa, act);
+  return 1;
+}
+
 /* fault_assumption(name, target=, description="", monitors=[], faults=[],
- * **syscall_faults) */
+ * crash=, restart=, freeze=, **syscall_faults) */
 static fb_value *
 b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -202,6 +247,11 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
         is_known |= !strcmp (k, known[j]);
       if (is_known)
         continue;
+      int life = life_keyword (th, fa, svc, k, a->kwvals[i]);
+      if (life < 0)
+        return NULL;
+      if (life)
+        continue;
       if (svc < 0)
         return fb_star_errorf (th, "fault_assumption %s: %s= needs target= (the service whose syscalls fail)",
                                fa->name, k);
@@ -232,6 +282,8 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                                                  ch->rules[i].kw ? fb_xstrdup (ch->rules[i].kw) : NULL,
                                                  ch->rules[i].fault };
         }
+      for (size_t i = 0; i < ch->n_life; i++)
+        add_life (fa, ch->life[i]);
       for (size_t i = 0; i < ch->n_monitors; i++)
         {
           fa->monitors = fb_xreallocarray (fa->monitors, fa->n_monitors + 1, sizeof *fa->monitors);
@@ -244,7 +296,7 @@ b_fault_assumption (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       fa->monitors = fb_xreallocarray (fa->monitors, fa->n_monitors + 1, sizeof *fa->monitors);
       fa->monitors[fa->n_monitors++] = mons[i];
     }
-  if (!fa->n_rules && !fa->n_monitors)
+  if (!fa->n_rules && !fa->n_monitors && !fa->n_life)
     return fb_star_errorf (th, "fault_assumption %s: no faults given (e.g. target=db, write=deny(\"EIO\"), or faults=[a, b])",
                            fa->name);
   return v;
@@ -265,6 +317,10 @@ spec_apply_assumption (fb_star_thread *th, const char *fname, fb_session *ss, fb
     }
   for (size_t i = 0; i < fa->n_monitors; i++)
     session_add_monitor (ss, fa->monitors[i], scope);
+  /* after the rules: a crash meets the faults already in place */
+  for (size_t i = 0; i < fa->n_life; i++)
+    if (session_lifecycle_apply (th, fname, ss, &fa->life[i], scope) < 0)
+      return -1;
   return 0;
 }
 

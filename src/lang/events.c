@@ -174,6 +174,9 @@ session_log_len (fb_session *ss)
 fb_event *
 session_snapshot (fb_session *ss, size_t *n)
 {
+  /* what the services printed before this call is in the log */
+  if (ss->lab)
+    fb_lab_flush_output (ss->lab);
   pthread_mutex_lock (&ss->mu);
   *n = ss->result->n_events;
   fb_event *evs = fb_xcalloc (*n + 1, sizeof *evs);

@@ -412,6 +412,7 @@ void
 session_remove_scope (fb_session *ss, uint64_t scope)
 {
   session_proxy_remove_scope (ss, scope);
+  session_life_remove_scope (ss, scope);
   session_remove_traces (ss, scope);
   for (size_t i = 0; i < ss->n_monitors; i++)
     if (ss->monitors[i].scope == scope && !ss->monitors[i].to)

@@ -116,6 +116,25 @@ void session_proxy_remove_all (fb_session *ss);
 /* load.c: marks service svc's interface iface (every framed one when
  * iface < 0, every service's when svc < 0) for the proxy. */
 void spec_mark_proxied (fb_spec *sp, ssize_t svc, ssize_t iface);
+/* lifecycle.c: kill, restart, pause, resume */
+void spec_predeclare_lifecycle (fb_spec *s);
+/* A lifecycle action of a fault_assumption (crash=, restart=, freeze=). */
+typedef enum { SPEC_LIFE_CRASH, SPEC_LIFE_RESTART, SPEC_LIFE_FREEZE } spec_life_kind;
+typedef struct {
+  size_t svc;
+  spec_life_kind action;
+  int sig;              /* crash= */
+} spec_life_action;
+/* Does act now; a freeze lasts until scope is removed. Raises naming fname. */
+int session_lifecycle_apply (fb_star_thread *th, const char *fname, fb_session *ss, const spec_life_action *act,
+                             uint64_t scope);
+/* The signal a name ("SIGTERM", "TERM") means, or -1 after raising. */
+int spec_lifecycle_signal (fb_star_thread *th, const char *fname, const char *name);
+
+/* observe.c: observe.stdout/stderr, decoder() */
+void spec_predeclare_observe (fb_spec *s);
+/* service(observe=[...]) into the plan's service; -1 after raising. */
+int spec_observe_items (fb_star_thread *th, fb_plan_service *sv, fb_value *items);
 
 /* netfaults.c */
 void spec_predeclare_netfaults (fb_spec *s);

@@ -326,6 +326,8 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_data (sp);
   spec_predeclare_expect (sp);
   spec_predeclare_determinism (sp);
+  spec_predeclare_lifecycle (sp);
+  spec_predeclare_observe (sp);
   int loaded = exec_spec (sp, src, err);
   sp->src = NULL;
   if (loaded < 0)

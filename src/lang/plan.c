@@ -168,6 +168,12 @@ fb_plan_free (fb_plan *p)
           free (s->volumes[j].dst);
         }
       free (s->volumes);
+      for (int k = 0; k < 2; k++)
+        {
+          free (s->observe[k].decoder);
+          free (s->observe[k].pattern);
+        }
+      free (s->user);
     }
   free (p->services);
   memset (p, 0, sizeof *p);

@@ -125,6 +125,11 @@ struct fb_session {
   struct session_net *net; /* netfaults.c: open partitions and link faults */
   struct session_proxy *proxy; /* proxyfaults.c: the lab's proxy and its rules */
   struct session_det *det; /* determinism.c: the unmediated I/O the services reached */
+  struct session_life *life; /* lifecycle.c: kills, deaths, pauses */
+  struct session_decoders *decoders; /* observe.c: the services' output decoders */
+  /* Set by the runner: waits for service idx's healthcheck (after a
+   * restart); on failure fills why and returns -1. */
+  int (*wait_healthy) (fb_session *ss, size_t idx, fb_buf *why);
   uint64_t max_events;  /* the log's cap; past it syscall events are lost */
   uint64_t lost_events; /* under mu */
   char *lost_from;      /* the service of the first lost event; under mu */
@@ -197,6 +202,25 @@ bool session_det_observe (fb_session *ss, const fb_engine_event *ev);
 /* Once the engine is gone: final counts into the events and the result,
  * and under strict=True the reason, when why is still empty. */
 void session_det_finish (fb_session *ss, fb_buf *why, const char **failure_type);
+/* lifecycle.c */
+void session_life_open (fb_session *ss);
+void session_life_close (fb_session *ss);
+/* From the lab's watcher (or kill()): service idx exited with code (as
+ * fb_lab_service_exited's); records service_exited, and an exit nothing
+ * asked for (no kill(), restart(), may_exit=True) for the verdict. */
+void session_service_exited (fb_session *ss, size_t idx, int code);
+/* The first service that died unexpectedly, and its code. */
+bool session_unexpected_death (fb_session *ss, size_t *idx, int *code);
+/* Resumes what pause(run=) or freeze= paused in scope. */
+void session_life_remove_scope (fb_session *ss, uint64_t scope);
+/* "SIGKILL", or "signal 40" */
+const char *spec_signal_name (int sig, char *buf, size_t len);
+/* observe.c: decoders compiled for the test; each line of an observed
+ * stream (1 stdout, 2 stderr) becomes a stdout or stderr event. */
+int session_observe_open (fb_session *ss, fb_error *err);
+void session_observe_close (fb_session *ss);
+void session_service_output (fb_session *ss, size_t idx, int stream, const char *line, size_t len);
+
 /* The syscalls an explored parallel() holds, families expanded; free with
  * fb_strv_free. */
 char **spec_explore_syscalls (void);

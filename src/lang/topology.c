@@ -5,11 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
+#include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/suggest.h"
 
@@ -676,6 +680,66 @@ set_healthcheck (fb_star_thread *th, fb_plan_service *sv, fb_value *hc)
   return 0;
 }
 
+/* A passwd or group entry by name or number from the service's /etc (the
+ * host's, or the rootfs's); false when absent. */
+static bool
+lookup_id (const fb_plan_service *sv, bool group, const char *name, uint32_t *id, uint32_t *primary)
+{
+  _cleanup_free_ char *path = fb_xasprintf ("%s/etc/%s", sv->rootfs ? sv->rootfs : "", group ? "group" : "passwd");
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  char *end;
+  unsigned long num = strtoul (name, &end, 10);
+  bool numeric = *name && !*end;
+  for (;;)
+    {
+      struct passwd *pw = NULL;
+      struct group *gr = NULL;
+      if (!f || (group ? !(gr = fgetgrent (f)) : !(pw = fgetpwent (f))))
+        break;
+      const char *n = group ? gr->gr_name : pw->pw_name;
+      uint32_t i = group ? gr->gr_gid : pw->pw_uid;
+      if (numeric ? i == num : !strcmp (n, name))
+        {
+          *id = i;
+          if (primary)
+            *primary = pw->pw_gid;
+          return true;
+        }
+    }
+  /* a number need not be in the file: the service gets it as it is */
+  if (numeric && num <= UINT32_MAX - 1)
+    {
+      *id = (uint32_t) num;
+      if (primary)
+        *primary = (uint32_t) num;
+      return true;
+    }
+  return false;
+}
+
+/* user="name" | "uid[:gid]" | "name:group": a load error when unknown */
+static int
+set_user (fb_star_thread *th, fb_plan_service *sv, const char *user)
+{
+  const char *colon = strchr (user, ':');
+  _cleanup_free_ char *u = fb_xstrndup (user, colon ? (size_t) (colon - user) : strlen (user));
+  uint32_t primary = 0;
+  const char *bad = !*u ? "empty user" : NULL;
+  if (!bad && !lookup_id (sv, false, u, &sv->uid, &primary))
+    bad = "no such user";
+  sv->gid = primary;
+  if (!bad && colon && !lookup_id (sv, true, colon + 1, &sv->gid, NULL))
+    bad = "no such group";
+  if (bad)
+    {
+      fb_star_errorf (th, "service %s: user \"%s\": %s in %s/etc/%s", sv->name, user, bad,
+                      sv->rootfs ? sv->rootfs : "", strcmp (bad, "no such group") ? "passwd" : "group");
+      return -1;
+    }
+  sv->user = fb_xstrdup (user);
+  return 0;
+}
+
 static fb_value *
 b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
@@ -684,7 +748,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *name = service_name (th, sp, a);
   if (!name)
     return NULL;
-  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL;
+  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL, *user = NULL;
+  bool may_exit = false;
   fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
   fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
   fb_value *nondet_ok = NULL;
@@ -696,7 +761,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                       "ops?", &ops, "image?", &image, "observe?", &observe,
                       "seccomp?", &seccomp, "memory_max?:i", &memory_max,
                       "pids_max?:i", &pids_max, "caps?", &caps, "drop_caps?", &drop_caps,
-                      "rootfs?:s", &rootfs, "volumes?", &volumes, "nondeterministic_ok?", &nondet_ok, NULL) < 0
+                      "rootfs?:s", &rootfs, "volumes?", &volumes, "nondeterministic_ok?", &nondet_ok,
+                      "user?:s", &user, "may_exit?:b", &may_exit, NULL) < 0
       || spec_det_nondet_ok (th, name, nondet_ok, &nondet_mask) < 0)
     return NULL;
   if (image)
@@ -704,9 +770,8 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                            name);
   /* seccomp=True is Faultbox's default and ours; False (a service without
    * the filter, its syscall faults skipped) is not built yet */
-  if (spec_unsupported (th, "service", name, "observe", observe, true) < 0
-      || (seccomp && seccomp != fb_bool (true)
-          && spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0))
+  if (seccomp && seccomp != fb_bool (true)
+      && spec_unsupported (th, "service", name, "seccomp", seccomp, false) < 0)
     return NULL;
   if (memory_max < 0 || pids_max < 0)
     return fb_star_errorf (th, "service %s: limits must not be negative", name);
@@ -719,7 +784,9 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)
       || (volumes && add_volumes (th, sp, sv, volumes) < 0)
       || (rootfs && !(sv->rootfs = spec_path (th, sp, sv, "rootfs", rootfs, true)))
-      || (hc && set_healthcheck (th, sv, hc) < 0))
+      || (hc && set_healthcheck (th, sv, hc) < 0)
+      || (observe && observe != fb_none () && spec_observe_items (th, sv, observe) < 0)
+      || (user && set_user (th, sv, user) < 0))
     {
       fb_plan tmp = { sv, 1 };
       fb_plan_free (&tmp);
@@ -729,6 +796,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   sv->memory_max = (uint64_t) memory_max;
   sv->pids_max = (uint64_t) pids_max;
   sv->nondet_ok = nondet_mask;
+  sv->may_exit = may_exit;
   sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
                                         sizeof *sp->plan.services);
   sp->plan.services[sp->plan.n_services++] = *sv;

@@ -125,7 +125,7 @@ fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, f
 }
 
 int
-fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err)
+fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, uint32_t peer_addr, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
   if (fb_net_route_socket (&sk, err) < 0)
@@ -139,6 +139,16 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_
   rtnl_link_set_flags (veth, IFF_UP);
   rtnl_link_set_name (peer, "eth0");
   rtnl_link_set_ns_fd (peer, peer_netns);
+  /* a MAC of the service's address: a restarted service's new veth is
+   * reached through the neighbour entries the lab already holds */
+  const uint8_t *ip = (const uint8_t *) &peer_addr;
+  uint8_t mac[6] = { 0x02, 0xfb, ip[0], ip[1], ip[2], ip[3] };
+  struct nl_addr *ll = nl_addr_build (AF_LLC, mac, sizeof mac);
+  if (ll)
+    {
+      rtnl_link_set_addr (peer, ll);
+      nl_addr_put (ll);
+    }
   /* One queue each, asked for up front: trimming the default (one per
    * CPU) after registration waits for an RCU grace period per end. */
   rtnl_link_set_num_tx_queues (veth, 1);
@@ -150,6 +160,23 @@ fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_
   rtnl_link_put (veth);
   if (r < 0)
     return fb_error_set (err, EIO, "netlink: cannot create veth %s: %s", host_name, nl_geterror (r));
+  return 0;
+}
+
+int
+fb_net_delete_link (const char *name, fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (fb_net_route_socket (&sk, err) < 0)
+    return -1;
+  struct rtnl_link *l = rtnl_link_alloc ();
+  if (!l)
+    return fb_error_set (err, ENOMEM, "netlink: cannot allocate a link");
+  rtnl_link_set_name (l, name);
+  int r = rtnl_link_delete (sk, l);
+  rtnl_link_put (l);
+  if (r < 0 && r != -NLE_NODEV && r != -NLE_OBJ_NOTFOUND)
+    return fb_error_set (err, EIO, "netlink: cannot delete link %s: %s", name, nl_geterror (r));
   return 0;
 }
 

@@ -20,8 +20,12 @@ int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifinde
 int fb_net_add_address (int ifindex, uint32_t addr, int prefix, fb_error *err);
 
 /* Creates veth host_name <-> peer "eth0" in the network namespace open as
- * peer_netns, with host_name enslaved to the bridge and up. */
-int fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, fb_error *err);
+ * peer_netns, with host_name enslaved to the bridge and up; eth0's MAC is
+ * 02:fb: then peer_addr (network order), the same for every incarnation. */
+int fb_net_make_veth (const char *host_name, int bridge_ifindex, int peer_netns, uint32_t peer_addr,
+                      fb_error *err);
+/* Deletes a link (both ends of a veth) now; a missing one is no error. */
+int fb_net_delete_link (const char *name, fb_error *err);
 
 /* Cuts bridge ports off (STP state disabled: nothing is forwarded to or
  * from them) without deleting them, which would wait for RCU grace

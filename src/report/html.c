@@ -365,13 +365,13 @@ end_x (const timeline *tl, const fb_test_result *t, size_t k)
   return xpos (tl, k < t->n_events ? t->events[k].time_ns : tl->tmax);
 }
 
-/* A service's life on its lane: started, then ready (darker), to its exit
- * or the end of the test. */
+/* A service's life on its lane: started (or restarted), then ready
+ * (darker), to its exit or the end of the test. */
 static void
 alive (const timeline *tl, const fb_test_result *t, size_t i, size_t lane, fb_buf *out)
 {
   size_t ready = find_end (t, i, "service_ready", NULL, NULL, NULL, true);
-  size_t exit = find_end (t, i, "service_exited", NULL, NULL, NULL, true);
+  size_t exit = find_end (t, i, "service_exited", "service_restarted", NULL, NULL, true);
   double x0 = xpos (tl, t->events[i].time_ns), xe = end_x (tl, t, exit);
   double xr = ready < exit ? end_x (tl, t, ready) : xe;
   int y = lane_y (lane) + TL_ROW / 2 - 3;
@@ -392,8 +392,15 @@ bands (const timeline *tl, const fb_test_result *t, fb_buf *out, int height)
       ssize_t lane = lane_of (tl, ev->service);
       bool part = !strcmp (ev->type, "partition_applied"), link = !strcmp (ev->type, "link_fault_applied");
       fb_buf title = FB_BUF_INIT;
-      if (!strcmp (ev->type, "service_started") && lane >= 0)
+      if ((!strcmp (ev->type, "service_started") || !strcmp (ev->type, "service_restarted")) && lane >= 0)
         alive (tl, t, i, (size_t) lane, out);
+      else if (!strcmp (ev->type, "service_paused") && lane >= 0)
+        {
+          /* frozen: to its resume, restart or the end */
+          size_t k = find_end (t, i, "service_resumed", "service_restarted", NULL, NULL, true);
+          band (out, xpos (tl, ev->time_ns), end_x (tl, t, k), lane_y ((size_t) lane) + 2, TL_ROW - 4, "#b6d4f5",
+                "paused (cgroup freezer)");
+        }
       else if (!strcmp (ev->type, "fault_applied") && ev->n_fields && lane >= 0)
         {
           /* fault_applied {write: "deny(EIO) ..."}, fault_removed {rule: write} */
@@ -470,12 +477,40 @@ step_mark (timeline *tl, const fb_test_result *t, size_t send, size_t recv, fb_b
   fb_buf_printf (out, " (%.1f–%.1f ms)</title></rect>\n", (double) s->time_ns / 1e6, (double) r->time_ns / 1e6);
 }
 
+/* The nemesis' marks: a diamond per kill, restart, pause, resume. */
+static const struct {
+  const char *type, *color, *what;
+} nemesis_marks[] = {
+  { "service_killed", "#d1242f", "killed" },
+  { "service_restarted", "#1a7f37", "restarted" },
+  { "service_paused", "#0969da", "paused" },
+  { "service_resumed", "#0969da", "resumed" },
+};
+
+static bool
+nemesis_mark (double x, int y, const fb_event *ev, fb_buf *out)
+{
+  for (size_t i = 0; i < sizeof nemesis_marks / sizeof *nemesis_marks; i++)
+    if (!strcmp (ev->type, nemesis_marks[i].type))
+      {
+        const char *sig = fb_event_get (ev, "signal");
+        fb_buf_printf (out, "<path d=\"M%.1f %d l5 5 l-5 5 l-5 -5 z\" fill=\"%s\"><title>%s%s", x, y - 5,
+                       nemesis_marks[i].color, nemesis_marks[i].what, sig ? " by " : "");
+        fb_buf_put_markup (out, sig ? sig : "");
+        fb_buf_printf (out, " at %.1f ms</title></path>\n", (double) ev->time_ns / 1e6);
+        return true;
+      }
+  return false;
+}
+
 static void
 lifecycle_mark (const timeline *tl, const fb_event *ev, size_t lane, fb_buf *out)
 {
   double x = xpos (tl, ev->time_ns);
   int y = lane_y (lane) + TL_ROW / 2;
   const char *status = fb_event_get (ev, "status");
+  if (nemesis_mark (x, y, ev, out))
+    return;
   if (!strcmp (ev->type, "service_started"))
     fb_buf_printf (out, "<circle cx=\"%.1f\" cy=\"%d\" r=\"4.5\" fill=\"#fff\" stroke=\"#1a7f37\" stroke-width=\"2\">"
                    "<title>started", x, y);

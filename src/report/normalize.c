@@ -69,8 +69,7 @@ event_line (const fb_event *ev, fb_buf *out)
     fb_buf_printf (out, "unmediated_io %s %s\n", fb_event_get (ev, "category"), fb_event_get (ev, "detail"));
   else if (!strcmp (type, "step_send") || !strcmp (type, "step_recv"))
     fb_buf_printf (out, "%s %s\n", type, fb_event_get (ev, "target"));
-  else if (!strcmp (type, "service_started") || !strcmp (type, "service_ready")
-           || !strcmp (type, "service_exited")
+  else if (!strncmp (type, "service_", 8)
            || !strcmp (type, "fault_applied") || !strcmp (type, "fault_removed")
            || !strncmp (type, "trace_", 6) || !strncmp (type, "partition_", 10)
            || !strcmp (type, "proxy_started") || !strncmp (type, "proxy_fault_", 12))

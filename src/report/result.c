@@ -214,8 +214,8 @@ fb_event_kind (const fb_event *ev, fb_buf *out)
     fb_buf_puts (out, "lifecycle.started");
   else if (strcmp (ev->type, "service_ready") == 0)
     fb_buf_puts (out, "lifecycle.ready");
-  else if (strcmp (ev->type, "service_exited") == 0)
-    fb_buf_puts (out, "lifecycle.exited");
+  else if (strncmp (ev->type, "service_", 8) == 0)
+    fb_buf_printf (out, "lifecycle.%s", ev->type + 8); /* exited, killed, restarted, paused, resumed */
   else if (strncmp (ev->type, "step_", 5) == 0 && target)
     fb_buf_printf (out, "%s.%s", ev->type, target);
   else

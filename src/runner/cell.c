@@ -313,6 +313,11 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         .caps_add = s->caps_add,
         .caps_drop = s->caps_drop,
         .proxied = sp->proxied_svc[i],
+        .capture_stdout = s->observe[0].on,
+        .capture_stderr = s->observe[1].on,
+        .set_user = s->user != NULL,
+        .uid = s->uid,
+        .gid = s->gid,
       };
     }
   free (names);
@@ -510,6 +515,109 @@ check_supervision (fb_session *ss, fb_buf *why, const char **failure_type)
   *failure_type = "error";
 }
 
+/* What the lab tells the runner: listeners go to the engine, output
+ * lines and exits to the session. */
+typedef struct {
+  runner_listeners ln;
+  fb_session *ss;
+} cell_ctx;
+
+static int
+cell_hand_over (void *ctx, size_t idx, pid_t pid, int fd, fb_error *err)
+{
+  return runner_hand_over (&((cell_ctx *) ctx)->ln, idx, pid, fd, err);
+}
+
+static void
+cell_output (void *ctx, size_t idx, int stream, const char *line, size_t len)
+{
+  session_service_output (((cell_ctx *) ctx)->ss, idx, stream, line, len);
+}
+
+static void
+cell_exit (void *ctx, size_t idx, int code)
+{
+  session_service_exited (((cell_ctx *) ctx)->ss, idx, code);
+}
+
+/* restart() from the body: healthy again, and the thread back in the lab
+ * network (the probe leaves it) */
+static int
+body_wait_ready (fb_session *ss, size_t idx, fb_buf *why)
+{
+  int r = wait_ready (ss, idx, why);
+  fb_error e = { 0 };
+  if (fb_lab_enter (ss->lab, -1, &e) < 0 && r == 0)
+    {
+      fb_buf_puts (why, e.msg);
+      return -1;
+    }
+  return r;
+}
+
+/* Every service in dependency order, each healthy before the next. */
+static int
+start_services (fb_session *ss, const size_t *order, fb_buf *why, fb_error *e)
+{
+  const fb_plan *plan = &ss->spec->plan;
+  for (size_t k = 0; k < plan->n_services; k++)
+    {
+      size_t idx = order[k];
+      const char *name = plan->services[idx].name;
+      if (fb_lab_start_service (ss->lab, idx, e) < 0)
+        {
+          fb_buf_printf (why, "failed to start services: %s", e->msg);
+          return -1;
+        }
+      char pid[16];
+      snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss->lab, idx));
+      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss->lab, idx), NULL };
+      session_event (ss, "service_started", name, kv);
+      if (plan->services[idx].hc.kind != FB_HC_NONE)
+        {
+          if (wait_ready (ss, idx, why) < 0)
+            return -1;
+          session_event (ss, "service_ready", name, NULL);
+        }
+    }
+  return 0;
+}
+
+/* After the body: a service that died when nothing asked it to (its
+ * service_exited is in the log already), and one the OOM killer hit. */
+static void
+check_services (fb_session *ss, fb_buf *why, const char **failure_type)
+{
+  /* the last lines and exits the watcher has not handed on yet */
+  fb_lab_flush_output (ss->lab);
+  /* an OOM kill says why it died */
+  for (size_t i = 0; i < ss->spec->plan.n_services; i++)
+    if (fb_lab_service_oom (ss->lab, i))
+      {
+        _cleanup_free_ char *oom = fb_xasprintf ("service %s was killed by the OOM killer (memory limit)",
+                                                 ss->spec->plan.services[i].name);
+        put_cause (why, oom);
+        *failure_type = "error";
+        return;
+      }
+  size_t idx;
+  int code;
+  if (!session_unexpected_death (ss, &idx, &code))
+    return;
+  _cleanup_free_ char *tail = log_tail (ss, idx);
+  char how[48];
+  if (code > 128)
+    spec_signal_name (code - 128, how + snprintf (how, sizeof how, "was killed by "), 24);
+  else
+    snprintf (how, sizeof how, "exited with status %d", code);
+  _cleanup_free_ char *cause = fb_xasprintf ("service %s %s during the test (nothing killed it; "
+                                             "service(may_exit=True) allows it)%s%s",
+                                             ss->spec->plan.services[idx].name, how,
+                                             *tail ? "; its last output: " : "", tail);
+  put_cause (why, cause);
+  *failure_type = "error";
+}
+
 /* One run of a test with seed (and, under --explore, permutation
  * explore_index); *held: the calls its first explored parallel() held,
  * SIZE_MAX when none ran. */
@@ -520,13 +628,14 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   fb_session ss = { .spec = sp, .result = t, .t0 = fb_now_ns (),
                     .max_events = o->max_events ? o->max_events : FB_DEFAULT_MAX_EVENTS,
                     .opts = o, .explore_index = explore_index,
-                    .explore_parallel = runner_explore_parallel };
+                    .explore_parallel = runner_explore_parallel, .wait_healthy = body_wait_ready };
   pthread_mutex_init (&ss.mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init (&ca);
   pthread_condattr_setclock (&ca, CLOCK_MONOTONIC); /* the waits' deadlines are fb_now_ns () */
   pthread_cond_init (&ss.cv, &ca);
   pthread_condattr_destroy (&ca);
+  session_life_open (&ss);
   ss.svc_scope = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.svc_scope);
   ss.nondet = fb_xcalloc (sp->plan.n_services + 1, sizeof *ss.nondet);
   t->seed = seed;
@@ -545,9 +654,10 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   fb_engine_set_virtual_time (ss.engine, o->virtual_time);
   if (fb_engine_start (ss.engine, &e) < 0)
     goto done;
+  cell_ctx cc = { { ss.engine, in.svcs }, &ss };
   fb_lab_plan lp = { .services = in.svcs, .n_services = n, .keep_workdir = o->keep_workdir, .net = sp->lab_net,
-                     .on_listener = runner_hand_over, .ctx = &(runner_listeners){ ss.engine, in.svcs } };
-  if (fb_lab_create (&lp, &ss.lab, &e) < 0)
+                     .on_listener = cell_hand_over, .on_output = cell_output, .on_exit = cell_exit, .ctx = &cc };
+  if (session_observe_open (&ss, &e) < 0 || fb_lab_create (&lp, &ss.lab, &e) < 0)
     goto done;
   if (o->keep_workdir)
     t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
@@ -562,26 +672,8 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
       if (prc < 0)
         goto done;
     }
-  for (size_t k = 0; k < n; k++)
-    {
-      size_t idx = order[k];
-      const char *name = sp->plan.services[idx].name;
-      if (fb_lab_start_service (ss.lab, idx, &e) < 0)
-        {
-          fb_buf_printf (&why, "failed to start services: %s", e.msg);
-          goto done;
-        }
-      char pid[16];
-      snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss.lab, idx));
-      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss.lab, idx), NULL };
-      session_event (&ss, "service_started", name, kv);
-      if (sp->plan.services[idx].hc.kind != FB_HC_NONE)
-        {
-          if (wait_ready (&ss, idx, &why) < 0)
-            goto done;
-          session_event (&ss, "service_ready", name, NULL);
-        }
-    }
+  if (start_services (&ss, order, &why, &e) < 0)
+    goto done;
   /* the body: steps leave from the worker's address on the lab bridge */
   failure_type = "assertion";
   sp->session = &ss;
@@ -589,28 +681,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
     goto done;
   run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
-  /* services that exited during the body: in the log, and an OOM kill is
-   * a failure of its own */
-  for (size_t i = 0; i < n; i++)
-    {
-      int code;
-      if (fb_lab_service_exited (ss.lab, i, &code))
-        {
-          char status[16];
-          snprintf (status, sizeof status, "%d", code);
-          const char *kv[] = { "status", status, NULL };
-          session_event (&ss, "service_exited", sp->plan.services[i].name, kv);
-        }
-    }
-  for (size_t i = 0; i < n; i++)
-    if (fb_lab_service_oom (ss.lab, i))
-      {
-        _cleanup_free_ char *oom = fb_xasprintf ("service %s was killed by the OOM killer (memory limit)",
-                                                 sp->plan.services[i].name);
-        put_cause (&why, oom);
-        failure_type = "error";
-        break;
-      }
+  check_services (&ss, &why, &failure_type);
 done:
   sp->session = NULL;
   if (ss.engine)
@@ -627,6 +698,8 @@ done:
   fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
   session_proxy_close (&ss);
   fb_lab_destroy (ss.lab);
+  session_observe_close (&ss);
+  session_life_close (&ss);
   fb_engine_free (ss.engine);
   /* after the engine: every call the services made is counted */
   session_det_finish (&ss, &why, &failure_type);

@@ -215,6 +215,28 @@ fb_cgroup_kill (const fb_cgroup *cg)
   return cg->v2 && write_to (cg->v2, "cgroup.kill", "1", NULL) == 0;
 }
 
+int
+fb_cgroup_freeze (const fb_cgroup *cg, bool on, fb_error *err)
+{
+  if (!cg->v2)
+    return fb_error_set (err, EOPNOTSUPP, "no cgroup v2 freezer (faultbox doctor)");
+  if (write_to (cg->v2, "cgroup.freeze", on ? "1" : "0", err) < 0)
+    return -1;
+  const char *want = on ? "1" : "0";
+  int64_t deadline = fb_now_ns () + 5 * FB_NS_PER_S;
+  while (fb_now_ns () < deadline)
+    {
+      _cleanup_free_ char *p = fb_xasprintf ("%s/cgroup.events", cg->v2);
+      _cleanup_fclose_ FILE *f = fopen (p, "re");
+      char key[64], val[64];
+      while (f && fscanf (f, "%63s %63s", key, val) == 2)
+        if (!strcmp (key, "frozen") && !strcmp (val, want))
+          return 0;
+      fb_sleep_ns (FB_NS_PER_MS);
+    }
+  return fb_error_set (err, ETIMEDOUT, "cgroup %s did not %s within 5 s", cg->v2, on ? "freeze" : "thaw");
+}
+
 /* rmdir fails while members are still dying: retry with a backoff from
  * 50 us (usually the first retry is enough) to 10 ms, for about a second. */
 static void

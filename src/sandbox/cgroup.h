@@ -35,6 +35,10 @@ int fb_cgroup_attach (const fb_cgroup *cg, pid_t pid, bool v2, fb_error *err);
 bool fb_cgroup_oom_killed (const fb_cgroup *cg);
 /* Kills every member (cgroup.kill); returns false where that is unavailable. */
 bool fb_cgroup_kill (const fb_cgroup *cg);
+/* cgroup.freeze: every member stops (on) or runs again (off); returns
+ * once cgroup.events says so, or fails after 5 s (a member stuck in
+ * uninterruptible sleep) or without a v2 freezer. */
+int fb_cgroup_freeze (const fb_cgroup *cg, bool on, fb_error *err);
 /* Removes the directories (killing members left, waiting for dying ones)
  * and frees. */
 void fb_cgroup_remove (fb_cgroup *cg);

@@ -61,6 +61,16 @@ wait_type (char t)
     _exit (125); /* the runner is gone */
 }
 
+/* 'G', with the write ends of the pipes of the captured streams. */
+static void
+wait_go (int *fds, size_t *n)
+{
+  char c;
+  ssize_t r = fb_init_recv_fds (ctl_fd, &c, 1, fds, n);
+  if (r <= 0 || c != 'G')
+    _exit (125); /* the runner is gone */
+}
+
 static void
 xmount (const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
 {
@@ -232,6 +242,25 @@ overlay_root (const fb_init_args *a, const char *root)
   xmount ("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts);
 }
 
+/* service(user=): what a daemon writes is its user's: the work directory
+ * and, in our default root, the state directories made for it. */
+static void
+own_state_dirs (const fb_init_args *a, const char *root, const char *work)
+{
+  uid_t u = a->plan->uid;
+  gid_t g = a->plan->gid;
+  if (chown (work, u, g) < 0)
+    die ("cannot give %s to uid %u: %s", work, (unsigned) u, strerror (errno));
+  static const char *const state[] = { "/run", "/var/lib", "/var/log", "/var/cache" };
+  for (size_t i = 0; i < sizeof state / sizeof state[0] && !a->plan->rootfs; i++)
+    {
+      char d[4200];
+      snprintf (d, sizeof d, "%s%s", root, state[i]);
+      if (chown (d, u, g) < 0)
+        die ("cannot give %s to uid %u: %s", state[i], (unsigned) u, strerror (errno));
+    }
+}
+
 static void
 make_root (const fb_init_args *a, char *root, size_t rootlen)
 {
@@ -292,6 +321,8 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   snprintf (f, sizeof f, "%s/work", root);
   mkdir (f, 0755);
   bind_rw (work, f);
+  if (a->plan->set_user)
+    own_state_dirs (a, root, work);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */
   for (const char *const *b = a->plan->ro_binds; b && *b; b++)
     if (strcmp (*b, "/") != 0) /* the host root itself is never bound */
@@ -416,8 +447,35 @@ echo_drain (echo *e, bool at_exit)
 typedef struct {
   const fb_init_args *a;
   int logfd, execpipe;
+  int out, err;          /* the captured streams' pipes, else logfd */
   const sigset_t *oldmask;
 } service_start;
+
+/* What the service's process sends on execpipe: an errno, this bit set
+ * when it failed to take its user's identity. */
+#define USER_FAILED 0x10000
+
+static const char *
+start_error (const fb_init_args *a, int e, char *buf, size_t len)
+{
+  if (e & USER_FAILED)
+    snprintf (buf, len, "cannot run as uid %u gid %u: %s", (unsigned) a->plan->uid, (unsigned) a->plan->gid,
+              strerror (e & ~USER_FAILED));
+  else
+    snprintf (buf, len, "%s", strerror (e));
+  return buf;
+}
+
+/* Plain syscalls: the C library's wrappers would act for the threads of
+ * init, whose memory we share. */
+static int
+take_user (const fb_service_plan *p)
+{
+  if (syscall (SYS_setgroups, 0, NULL) < 0 || syscall (SYS_setresgid, p->gid, p->gid, p->gid) < 0
+      || syscall (SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+    return errno | USER_FAILED;
+  return 0;
+}
 
 /* The service's process until its exec. It shares our memory (CLONE_VM: a
  * fork would copy our page tables and fault in every page either of us
@@ -428,7 +486,7 @@ service_main (void *p)
 {
   const service_start *st = p;
   const fb_init_args *a = st->a;
-  int logfd = st->logfd, execpipe = st->execpipe;
+  int execpipe = st->execpipe;
   sigprocmask (SIG_SETMASK, st->oldmask, NULL);
   setsid ();
   int devnull = open ("/dev/null", O_RDONLY | O_CLOEXEC); /* only its dup2 on 0 stays */
@@ -436,11 +494,18 @@ service_main (void *p)
     dup2 (devnull, 0);
   if (!a->plan->inherit_stdio)
     {
-      dup2 (logfd, 1);
-      dup2 (logfd, 2);
+      dup2 (st->out, 1);
+      dup2 (st->err, 2);
     }
   if (chdir ("/work") < 0)
     _exit (126);
+  int ue = a->plan->set_user ? take_user (a->plan) : 0;
+  if (ue)
+    {
+      if (write (execpipe, &ue, sizeof ue) < 0)
+        _exit (126);
+      _exit (126);
+    }
   if (a->plan->seccomp_filter)
     {
       long fd = syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER,
@@ -491,7 +556,12 @@ fb_init_main (const fb_init_args *a)
   enter_root (root, a->plan->rootfs != NULL);
   set_caps (a->plan);
   /* the sandbox is ready: the service starts when the runner says so */
-  wait_type ('G');
+  int pipes[FB_INIT_MAX_FDS];
+  size_t n_pipes = 0;
+  wait_go (pipes, &n_pipes);
+  size_t k = 0;
+  int out = a->plan->capture_stdout && k < n_pipes ? pipes[k++] : logfd;
+  int errfd = a->plan->capture_stderr && k < n_pipes ? pipes[k++] : logfd;
 
   sigset_t mask, old;
   sigemptyset (&mask);
@@ -503,28 +573,37 @@ fb_init_main (const fb_init_args *a)
   if (pipe2 (ep, O_CLOEXEC) < 0)
     die ("pipe: %s", strerror (errno));
   static char stack[65536] __attribute__ ((aligned (16)));
-  service_start st = { .a = a, .logfd = logfd, .execpipe = ep[1], .oldmask = &old };
+  service_start st = { .a = a, .logfd = logfd, .execpipe = ep[1], .out = out, .err = errfd, .oldmask = &old };
   pid_t child = clone (service_main, stack + sizeof stack, CLONE_VM | SIGCHLD, &st);
   if (child < 0)
     die ("cannot start the service: %s", strerror (errno));
   close (ep[1]);
   close (logfd);
+  for (size_t i = 0; i < n_pipes; i++)
+    close (pipes[i]); /* the service holds them: its exit is their EOF */
   if (a->plan->seccomp_filter)
     {
       int status;
       if (waitpid (child, &status, WUNTRACED) < 0 || !WIFSTOPPED (status))
         {
           int e = 0;
-          die ("cannot install the seccomp filter: %s",
-               read (ep[0], &e, sizeof e) == sizeof e ? strerror (e) : "the service died");
+          char why[256];
+          if (read (ep[0], &e, sizeof e) == sizeof e && (e & USER_FAILED))
+            die ("%s", start_error (a, e, why, sizeof why));
+          die ("cannot install the seccomp filter: %s", e ? strerror (e) : "the service died");
         }
       send_type ('S');
       wait_type ('A');
       kill (child, SIGCONT);
     }
   int e = 0;
+  char why[256];
   if (read (ep[0], &e, sizeof e) == sizeof e)
-    die ("cannot exec %s: %s", a->plan->argv[0], strerror (e));
+    {
+      if (e & USER_FAILED)
+        die ("%s", start_error (a, e, why, sizeof why));
+      die ("cannot exec %s: %s", a->plan->argv[0], strerror (e));
+    }
   close (ep[0]);
   send_type ('R');
   close (ctl_fd);

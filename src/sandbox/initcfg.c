@@ -66,6 +66,9 @@ fb_init_pack (const fb_init_args *a, fb_buf *b)
   put_str (b, p->rootfs);
   put_u64 (b, p->caps_add);
   put_u64 (b, p->caps_drop);
+  put_u64 (b, (uint64_t) p->capture_stdout | (uint64_t) p->capture_stderr << 1 | (uint64_t) p->set_user << 2);
+  put_u64 (b, p->uid);
+  put_u64 (b, p->gid);
 }
 
 typedef struct {
@@ -168,6 +171,12 @@ fb_init_unpack (char *data, size_t len, fb_init_args *a, fb_service_plan *p)
   p->rootfs = get_str (&c);
   p->caps_add = get_u64 (&c);
   p->caps_drop = get_u64 (&c);
+  uint64_t flags = get_u64 (&c);
+  p->capture_stdout = flags & 1;
+  p->capture_stderr = flags >> 1 & 1;
+  p->set_user = flags >> 2 & 1;
+  p->uid = (uint32_t) get_u64 (&c);
+  p->gid = (uint32_t) get_u64 (&c);
   return c.bad || c.p != c.end || !p->name || !p->argv || !p->argv[0] || !a->workdir || !a->log_path
              ? -1 : 0;
 }

@@ -5,6 +5,7 @@
 #include "net/qdisc.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/init.h"
+#include "sandbox/watch.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -17,6 +18,7 @@
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +56,10 @@ typedef struct lab_svc {
   bool started, exited;   /* started: it has a sandbox (an init) */
   bool go;                /* told to start the service */
   int code;
+  unsigned gen;           /* restarts so far: the watcher's reports carry it */
+  bool quiet;             /* its exit is ours (kill, restart): not reported */
+  bool frozen;
+  uint64_t pipe_ino[2];   /* its captured stdout, stderr ("pipe:[ino]"), 0 none */
 } lab_svc;
 
 struct fb_lab_net {
@@ -85,6 +91,9 @@ struct fb_lab {
   char worker_str[INET_ADDRSTRLEN];
   char *workdir;
   fb_cgroup cgroup;
+  fb_watch *watch;        /* NULL: nobody asked (no on_output, on_exit) */
+  pthread_mutex_t wmu;    /* reaping, gen and quiet, against the watcher */
+  bool stopping;
 };
 
 static unsigned lab_counter;
@@ -210,6 +219,41 @@ make_network (fb_lab *lab, fb_error *err)
 }
 
 static int prepare_service (fb_lab *lab, size_t idx, fb_error *err);
+static void back_home (fb_lab *lab);
+static void reap (fb_lab *lab, lab_svc *s, bool block);
+
+static void
+watch_line (void *ctx, size_t idx, int stream, const char *line, size_t len)
+{
+  fb_lab *lab = ctx;
+  if (lab->plan.on_output)
+    lab->plan.on_output (lab->plan.ctx, idx, stream, line, len);
+}
+
+/* An init exited: reported unless it was ours to end (or a previous
+ * incarnation's). */
+static void
+watch_exited (void *ctx, size_t idx, unsigned gen)
+{
+  fb_lab *lab = ctx;
+  lab_svc *s = &lab->svcs[idx];
+  pthread_mutex_lock (&lab->wmu);
+  bool tell = gen == s->gen && !s->quiet && !lab->stopping;
+  pthread_mutex_unlock (&lab->wmu);
+  if (!tell)
+    return;
+  reap (lab, s, false);
+  if (s->exited && lab->plan.on_exit)
+    lab->plan.on_exit (lab->plan.ctx, idx, s->code);
+}
+
+static int
+start_watch (fb_lab *lab, fb_error *err)
+{
+  fb_watch_ops ops = { .line = watch_line, .exited = watch_exited, .ctx = lab };
+  lab->watch = fb_watch_new (&ops, err);
+  return lab->watch ? 0 : -1;
+}
 
 static int
 add_proxy_addresses (fb_lab *lab, fb_error *err)
@@ -261,6 +305,7 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
           return fb_error_set (err, EINVAL, "duplicate service name \"%s\"", name);
     }
   fb_lab *lab = FB_NEW (fb_lab);
+  pthread_mutex_init (&lab->wmu, NULL);
   lab->own_net = (fb_lab_net) { .netns = -1, .owner = getpid () };
   lab->net = plan->net ? plan->net : &lab->own_net;
   lab->net->busy = true;
@@ -317,6 +362,8 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
     r = add_proxy_addresses (lab, err);
   for (size_t i = 0; i < plan->n_services && r == 0; i++)
     r = prepare_service (lab, i, err);
+  if (r == 0 && (plan->on_output || plan->on_exit))
+    r = start_watch (lab, err);
   if (r < 0)
     {
       fb_lab_destroy (lab);
@@ -356,9 +403,8 @@ spawn_init (fb_lab *lab, size_t idx, const fb_init_args *a, int cgfd, int *pidfd
   port_name (lab, idx, veth);
   int r = own < 0 || setns (lab->lab_netns, CLONE_NEWNET) < 0
               ? fb_error_setsys (err, errno, "cannot enter the lab network")
-              : fb_net_make_veth (veth, lab->bridge, own, err);
-  if (setns (lab->home_netns, CLONE_NEWNET) < 0)
-    abort (); /* a thread stranded in the lab would send the runner's traffic there */
+              : fb_net_make_veth (veth, lab->bridge, own, lab->svcs[idx].addr, err);
+  back_home (lab); /* (a restart comes from a test body in the lab network) */
   return r < 0 ? -1 : fb_init_spawn (a, own, cgfd, pidfd, err);
 }
 
@@ -397,6 +443,40 @@ prepare_service (fb_lab *lab, size_t idx, fb_error *err)
   return 0;
 }
 
+/* 'G', with the write ends of the captured streams' pipes (in stream
+ * order), whose read ends go to the watcher. */
+static int
+send_go (fb_lab *lab, size_t idx, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  bool cap[2] = { s->plan->capture_stdout, s->plan->capture_stderr };
+  int ends[2];
+  size_t n = 0;
+  int r = 0;
+  for (int k = 0; k < 2 && r == 0; k++)
+    {
+      int p[2];
+      if (!cap[k])
+        continue;
+      if (!lab->watch || pipe2 (p, O_CLOEXEC) < 0)
+        {
+          r = fb_error_setsys (err, lab->watch ? errno : EINVAL, "cannot capture its output");
+          break;
+        }
+      struct stat st;
+      __atomic_store_n (&s->pipe_ino[k], fstat (p[0], &st) == 0 ? (uint64_t) st.st_ino : 0, __ATOMIC_RELAXED);
+      ends[n++] = p[1];
+      int logfd = open (s->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+      r = fb_watch_stream (lab->watch, idx, k + 1, p[0], logfd, err);
+    }
+  /* (a sandbox that died has said why: start_service reads it) */
+  if (r == 0)
+    fb_init_send_fds (s->ctl, "G", 1, ends, n);
+  for (size_t i = 0; i < n; i++)
+    close (ends[i]);
+  return r;
+}
+
 static int
 start_service (fb_lab *lab, size_t idx, fb_error *err)
 {
@@ -406,7 +486,8 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
                          s->go ? "started already" : "has no sandbox");
   char msg[512];
   s->go = true;
-  fb_init_send (s->ctl, 'G', NULL, 0);
+  if (send_go (lab, idx, err) < 0)
+    return fb_error_prefix (err, "service \"%s\"", s->plan->name);
   /* init may first stop its service ('S', waiting for our 'A') */
   for (;;)
     {
@@ -428,7 +509,7 @@ start_service (fb_lab *lab, size_t idx, fb_error *err)
     }
   close (s->ctl);
   s->ctl = -1;
-  return 0;
+  return lab->watch ? fb_watch_pidfd (lab->watch, idx, s->gen, s->pidfd, err) : 0;
 }
 
 int
@@ -461,6 +542,11 @@ fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path)
   /* the path inside a filesystem mounted at some prefix of the base is a
    * tail of the host path that starts at a '/' and still names our dir */
   const char *log = lab->svcs[idx].log_path;
+  unsigned long long ino;
+  if (sscanf (path, "pipe:[%llu]", &ino) == 1)
+    for (int k = 0; k < 2; k++)
+      if (ino && ino == __atomic_load_n (&lab->svcs[idx].pipe_ino[k], __ATOMIC_RELAXED))
+        return true;
   size_t n = strlen (path), m = strlen (log);
   size_t dir = (size_t) (strrchr (lab->workdir, '/') - lab->workdir);
   return n <= m && m - n <= dir && log[m - n] == '/' && !strcmp (log + m - n, path);
@@ -478,27 +564,35 @@ fb_lab_service_log (const fb_lab *lab, size_t idx)
   return lab->svcs[idx].log_path;
 }
 
+/* The runner's thread and the watcher both reap: under wmu, and a
+ * blocking reap waits on the pidfd first, not in waitpid. */
 static void
-reap (lab_svc *s, int options)
+reap (fb_lab *lab, lab_svc *s, bool block)
 {
-  if (!s->started || s->exited)
-    return;
-  int status;
-  pid_t r;
-  while ((r = waitpid (s->init, &status, options)) < 0 && errno == EINTR)
+  struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+  while (block && s->pidfd >= 0 && poll (&p, 1, -1) < 0 && errno == EINTR)
     ;
-  if (r == s->init)
+  pthread_mutex_lock (&lab->wmu);
+  if (s->started && !s->exited)
     {
-      s->exited = true;
-      s->code = WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+      int status;
+      pid_t r;
+      while ((r = waitpid (s->init, &status, block && s->pidfd < 0 ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        ;
+      if (r == s->init)
+        {
+          s->exited = true;
+          s->code = WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+        }
     }
+  pthread_mutex_unlock (&lab->wmu);
 }
 
 bool
 fb_lab_service_exited (fb_lab *lab, size_t idx, int *code)
 {
   lab_svc *s = &lab->svcs[idx];
-  reap (s, WNOHANG);
+  reap (lab, s, false);
   if (s->exited && code)
     *code = s->code;
   return s->exited;
@@ -507,7 +601,7 @@ fb_lab_service_exited (fb_lab *lab, size_t idx, int *code)
 int
 fb_lab_wait_service (fb_lab *lab, size_t idx)
 {
-  reap (&lab->svcs[idx], 0);
+  reap (lab, &lab->svcs[idx], true);
   return lab->svcs[idx].code;
 }
 
@@ -730,6 +824,157 @@ fb_lab_signal (fb_lab *lab, int sig)
 }
 
 bool
+fb_lab_service_running (fb_lab *lab, size_t idx)
+{
+  lab_svc *s = &lab->svcs[idx];
+  return s->started && s->go && !fb_lab_service_exited (lab, idx, NULL);
+}
+
+static void
+set_quiet (fb_lab *lab, lab_svc *s)
+{
+  pthread_mutex_lock (&lab->wmu);
+  s->quiet = true;
+  pthread_mutex_unlock (&lab->wmu);
+}
+
+/* Nothing of the service runs any more, and its init is reaped. */
+static void
+kill_all (fb_lab *lab, lab_svc *s)
+{
+  fb_cgroup_kill (&s->cgroup);
+  kill (s->init, SIGKILL);
+  reap (lab, s, true);
+}
+
+static int
+not_running (const lab_svc *s, fb_error *err)
+{
+  return fb_error_set (err, ESRCH, "service %s is not running", s->plan->name);
+}
+
+int
+fb_lab_kill_service (fb_lab *lab, size_t idx, int sig, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  if (!fb_lab_service_running (lab, idx))
+    return not_running (s, err);
+  if (sig == SIGKILL)
+    {
+      set_quiet (lab, s);
+      kill_all (lab, s);
+      return 0;
+    }
+  /* init forwards only SIGTERM and SIGINT: the rest go to the service itself */
+  pid_t child = fb_first_child (s->init);
+  if (child <= 0 || kill (child, sig) < 0)
+    return fb_error_setsys (err, child <= 0 ? ESRCH : errno, "service %s: cannot signal its process",
+                            s->plan->name);
+  return 0;
+}
+
+/* Until the service's init exited or ns passed; true when it did. */
+static bool
+wait_exit (fb_lab *lab, size_t idx, int64_t ns)
+{
+  int64_t deadline = fb_now_ns () + ns;
+  struct pollfd p = { .fd = lab->svcs[idx].pidfd, .events = POLLIN };
+  while (!fb_lab_service_exited (lab, idx, NULL))
+    {
+      int64_t left = deadline - fb_now_ns ();
+      if (left <= 0)
+        return false;
+      poll (&p, 1, (int) ((left + FB_NS_PER_MS - 1) / FB_NS_PER_MS));
+    }
+  return true;
+}
+
+/* What the old incarnation held: its init (stopped as teardown does),
+ * its fds, its veth (deleted now, so the new one takes its name and the
+ * bridge forgets its port), its cgroup. */
+static void
+retire (fb_lab *lab, size_t idx)
+{
+  lab_svc *s = &lab->svcs[idx];
+  set_quiet (lab, s);
+  if (s->frozen)
+    fb_lab_resume_service (lab, idx, NULL);
+  if (s->go && !fb_lab_service_exited (lab, idx, NULL))
+    {
+      kill (s->init, SIGTERM);
+      wait_exit (lab, idx, lab->plan.grace_ns);
+    }
+  kill_all (lab, s);
+  if (s->ctl >= 0)
+    close (s->ctl);
+  if (s->pidfd >= 0)
+    close (s->pidfd);
+  char port[IFNAMSIZ];
+  port_name (lab, idx, port);
+  if (in_lab (lab, NULL) == 0)
+    {
+      fb_net_delete_link (port, NULL);
+      back_home (lab);
+    }
+  fb_cgroup_remove (&s->cgroup);
+  pthread_mutex_lock (&lab->wmu);
+  s->gen++;
+  s->started = s->go = s->exited = s->quiet = s->frozen = false;
+  s->ctl = s->pidfd = -1;
+  s->code = 0;
+  s->pipe_ino[0] = s->pipe_ino[1] = 0;
+  pthread_mutex_unlock (&lab->wmu);
+}
+
+int
+fb_lab_restart_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  if (!s->started)
+    return fb_error_set (err, EINVAL, "service %s has no sandbox", s->plan->name);
+  retire (lab, idx);
+  if (prepare_service (lab, idx, err) < 0 || start_service (lab, idx, err) < 0)
+    return fb_features_explain (err);
+  return 0;
+}
+
+static int
+freeze (fb_lab *lab, size_t idx, bool on, fb_error *err)
+{
+  lab_svc *s = &lab->svcs[idx];
+  if (on && !fb_lab_service_running (lab, idx))
+    return not_running (s, err);
+  if (fb_cgroup_freeze (&s->cgroup, on, err) < 0)
+    return fb_error_prefix (err, "service %s: cannot %s it", s->plan->name, on ? "pause" : "resume");
+  s->frozen = on;
+  return 0;
+}
+
+int
+fb_lab_pause_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  return freeze (lab, idx, true, err);
+}
+
+int
+fb_lab_resume_service (fb_lab *lab, size_t idx, fb_error *err)
+{
+  return freeze (lab, idx, false, err);
+}
+
+bool
+fb_lab_service_paused (const fb_lab *lab, size_t idx)
+{
+  return lab->svcs[idx].frozen;
+}
+
+void
+fb_lab_flush_output (fb_lab *lab)
+{
+  fb_watch_flush (lab->watch);
+}
+
+bool
 fb_lab_service_oom (const fb_lab *lab, size_t idx)
 {
   return fb_cgroup_oom_killed (&lab->svcs[idx].cgroup);
@@ -759,6 +1004,14 @@ wait_exits (fb_lab *lab, int64_t deadline)
 void
 fb_lab_stop (fb_lab *lab)
 {
+  /* exits from here on are ours; a frozen service could not take its SIGTERM */
+  pthread_mutex_lock (&lab->wmu);
+  lab->stopping = true;
+  pthread_mutex_unlock (&lab->wmu);
+  fb_watch_mute (lab->watch);
+  for (size_t i = 0; i < lab->plan.n_services; i++)
+    if (lab->svcs[i].frozen)
+      fb_lab_resume_service (lab, i, NULL);
   /* sandboxes never told to start: their init, waiting for 'G', exits on EOF */
   for (size_t i = 0; i < lab->plan.n_services; i++)
     if (!lab->svcs[i].go && lab->svcs[i].ctl >= 0)
@@ -775,7 +1028,7 @@ fb_lab_stop (fb_lab *lab)
         {
           fb_cgroup_kill (&s->cgroup);
           kill (s->init, SIGKILL);
-          reap (s, 0);
+          reap (lab, s, true);
         }
     }
 }
@@ -831,6 +1084,7 @@ fb_lab_destroy (fb_lab *lab)
   if (lab->entered_netns >= 0)
     fb_lab_leave (lab);
   fb_lab_stop (lab);
+  fb_watch_free (lab->watch);
   for (size_t i = 0; i < lab->plan.n_services; i++)
     {
       lab_svc *s = &lab->svcs[i];
@@ -852,6 +1106,7 @@ fb_lab_destroy (fb_lab *lab)
   for (size_t i = 0; i < lab->n_parts; i++)
     free (lab->parts[i].ports);
   free (lab->parts);
+  pthread_mutex_destroy (&lab->wmu);
   free (lab);
 }
 
