@@ -63,6 +63,9 @@ typedef struct fb_plan_service {
   char *rootfs;     /* absolute; NULL: the host's system directories */
   fb_plan_volume *volumes;
   size_t n_volumes;
+  /* mock_service(): the route tables its mock server gets (faultbox/mock.h);
+   * NULL for a service that runs its own binary. */
+  struct fb_mock_config *mock;
 } fb_plan_service;
 
 typedef struct fb_plan {

@@ -318,6 +318,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
   spec_predeclare_proxyfaults (sp);
+  spec_predeclare_mocks (sp);
   spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
@@ -395,6 +396,7 @@ fb_spec_free (fb_spec *s)
   fb_strv_free (s->matrix_scenarios);
   fb_strv_free (s->matrix_faults);
   free (s->monitors);
+  free (s->mock_fns);
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);

@@ -56,8 +56,8 @@ split_path (char *s, size_t *n)
   return v;
 }
 
-bool
-fb_http_path_match (const char *pattern, const char *path)
+static bool
+path_match (const char *pattern, const char *path)
 {
   if (!strchr (pattern, '*'))
     return !strcmp (pattern, path) || fnmatch (pattern, path, FNM_PATHNAME) == 0;
@@ -83,7 +83,7 @@ route_matches (const char *pattern, const void *ctx)
   bool any = ml == 1 && pattern[0] == '*';
   if (!any && (strlen (k->method) != ml || strncasecmp (pattern, k->method, ml)))
     return false;
-  return fb_http_path_match (pattern + ml + 1, k->path);
+  return path_match (pattern + ml + 1, k->path);
 }
 
 static void

@@ -169,9 +169,10 @@ fb_mock_recv (int fd, fb_mock_msg *m, fb_error *err)
       uint32_t fl;
       if (len - pos < 4 || (memcpy (&fl, raw + pos, 4), fl = ntohl (fl), len - pos - 4 < fl))
         {
+          char type = raw[0];
           free (raw);
           fb_mock_msg_clear (m);
-          return fb_error_set (err, EPROTO, "mock hub: bad field in a '%c' message", raw[0]);
+          return fb_error_set (err, EPROTO, "mock hub: bad field in a '%c' message", type);
         }
       m->f = fb_xreallocarray (m->f, m->n + 1, sizeof *m->f);
       m->flen = fb_xreallocarray (m->flen, m->n + 1, sizeof *m->flen);
@@ -302,7 +303,7 @@ static void
 take_resp (cursor *c, fb_mock_response *r)
 {
   r->status = (int) take_num (c);
-  size_t bl;
+  size_t bl = 0;
   const char *body = take (c, &bl);
   r->body = fb_xmalloc (bl + 1);
   memcpy (r->body, body, bl + 1);

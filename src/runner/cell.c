@@ -542,16 +542,18 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
     goto done;
   if (o->keep_workdir)
     t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
-  /* the proxy listens before any service starts: their names resolve to it */
-  if (sp->proxied_any)
-    {
-      if (fb_lab_enter (ss.lab, -1, &e) < 0)
-        goto done;
-      int prc = session_proxy_start (&ss, &e);
-      fb_lab_leave (ss.lab);
-      if (prc < 0)
-        goto done;
-    }
+  /* the proxy listens before any service starts: their names resolve to
+   * it; so does the hub the mocks fetch their tables from */
+  {
+    if (fb_lab_enter (ss.lab, -1, &e) < 0)
+      goto done;
+    int prc = session_proxy_start (&ss, &e);
+    if (prc == 0)
+      prc = session_mock_start (&ss, &e);
+    fb_lab_leave (ss.lab);
+    if (prc < 0)
+      goto done;
+  }
   for (size_t k = 0; k < n; k++)
     {
       size_t idx = order[k];
@@ -616,6 +618,7 @@ done:
     take_logs (&ss, t);
   fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
   session_proxy_close (&ss);
+  session_mock_close (&ss);
   fb_lab_destroy (ss.lab);
   fb_engine_free (ss.engine);
   lab_inputs_free (&in);
