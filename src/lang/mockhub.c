@@ -61,7 +61,10 @@ static void
 hub_event (struct session_mock *h, const hub_conn *c, const fb_mock_msg *m)
 {
   if (c->svc < 0 || m->n < 2)
-    return;
+    {
+      fb_mock_send (c->fd, FB_MOCK_REPLY, NULL, NULL);
+      return;
+    }
   const char **kv = fb_xcalloc (m->n + 8, sizeof *kv);
   size_t k = 0;
   kv[k++] = "interface", kv[k++] = m->f[0], kv[k++] = "kind", kv[k++] = "mock", kv[k++] = "op", kv[k++] = m->f[1];
@@ -70,6 +73,7 @@ hub_event (struct session_mock *h, const hub_conn *c, const fb_mock_msg *m)
   _cleanup_free_ char *type = fb_xasprintf ("mock.%s", m->f[1]);
   session_event (h->ss, type, h->ss->spec->plan.services[c->svc].name, kv);
   free (kv);
+  fb_mock_send (c->fd, FB_MOCK_REPLY, NULL, NULL);
 }
 
 /* fields from *i on: a count, then that many name, value pairs */

@@ -190,8 +190,6 @@ answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
     }
   else if (!r)
     r = &not_found;
-  bool close_after = wants_close (buf, m);
-  write_response (c->fd, r, m->head_only, close_after);
   char op[600], status[16], body_size[24], req_size[24];
   snprintf (op, sizeof op, "%s %s", m->verb, m->target);
   snprintf (status, sizeof status, "%d", r->status ? r->status : 200);
@@ -200,6 +198,9 @@ answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
   const char *kv[] = { "status", status, "body_size", body_size, "req_size", req_size,
                        error ? "error" : NULL, error, NULL };
   fb_mock_emit (c->srv, c->iface, op, kv);
+  /* after the event: the client never sees the reply before it is logged */
+  bool close_after = wants_close (buf, m);
+  write_response (c->fd, r, m->head_only, close_after);
   free (error);
   free (failed.body);
   fb_mock_response_clear (&owned);

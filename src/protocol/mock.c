@@ -33,9 +33,12 @@ fb_mock_emit (fb_mock_server *s, const fb_mock_iface *f, const char *op, const c
   fb_mock_field_str (&fs, op);
   for (size_t i = 0; kv && kv[i]; i++)
     fb_mock_field_str (&fs, kv[i]);
+  /* the hub acknowledges once the event is in the log: a client that got
+   * its reply finds the mock's event already recorded */
   pthread_mutex_lock (&s->hub_mu);
-  if (s->hub >= 0)
-    fb_mock_send (s->hub, FB_MOCK_EVENT, &fs, NULL);
+  fb_mock_msg ack;
+  if (s->hub >= 0 && fb_mock_send (s->hub, FB_MOCK_EVENT, &fs, NULL) == 0 && fb_mock_recv (s->hub, &ack, NULL) > 0)
+    fb_mock_msg_clear (&ack);
   pthread_mutex_unlock (&s->hub_mu);
   fb_mock_fields_free (&fs);
 }

@@ -56,14 +56,15 @@ tcp_mock_serve (fb_mock_conn *c)
   char req_size[24], resp_size[24];
   snprintf (req_size, sizeof req_size, "%zu", in.len);
   snprintf (resp_size, sizeof resp_size, "%zu", resp ? resp->body_len : 0);
+  /* recorded before the reply goes: the client never sees it first */
   if (error)
     fb_mock_emit (c->srv, c->iface, "dynamic_error", (const char *const[]) { "error", error, NULL });
-  else if (resp && resp->body_len && fb_mock_write (c->fd, resp->body, resp->body_len) < 0)
-    fb_mock_emit (c->srv, c->iface, "write_error", (const char *const[]) { "req_size", req_size, NULL });
   else
     fb_mock_emit (c->srv, c->iface, "recv",
                   (const char *const[]) { "req_size", req_size, "resp_size", resp_size, "matched",
                                           route ? "true" : "false", NULL });
+  if (!error && resp && resp->body_len && fb_mock_write (c->fd, resp->body, resp->body_len) < 0)
+    fb_mock_emit (c->srv, c->iface, "write_error", (const char *const[]) { "req_size", req_size, NULL });
   free (error);
   fb_mock_response_clear (&owned);
   fb_buf_free (&in);
