@@ -434,7 +434,7 @@ b_mock_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_plan_service *sv = FB_NEW (fb_plan_service);
   sv->name = fb_xstrdup (name);
   int rc = 0;
-  for (size_t i = 1; i < a->npos && rc == 0; i++)
+  for (size_t i = 1; i < a->npos && rc >= 0; i++)
     if ((rc = spec_service_iface (th, sv, a->pos[i])) == 0)
       rc = -1, fb_star_errorf (th, "mock_service() positional arg %zu must be interface() (got %s)", i,
                                fb_value_type_name (a->pos[i]));
