@@ -106,7 +106,7 @@ const fb_mock_route *fb_mock_pick (const fb_mock_iface *f, bool (*match) (const 
                                    const void *ctx);
 const fb_mock_response *fb_mock_respond (fb_mock_conn *c, const fb_mock_route *r, const fb_mock_request *req,
                                          fb_mock_response *owned, char **error);
-/* Writes all of p (no SIGPIPE); -1 when the peer went away. */
+/* Writes all of p with write(); -1 when the peer went away. */
 int fb_mock_write (int fd, const char *p, size_t n);
 /* Reads and writes on fd give up after seconds. */
 void fb_mock_timeout (int fd, int seconds);

@@ -127,14 +127,16 @@ fb_mock_send (int fd, char type, const fb_mock_fields *fs, fb_error *err)
   return rc;
 }
 
-/* 1 when n bytes were read, 0 at a clean end before any, -1 otherwise. */
+/* 1 when n bytes were read, 0 at a clean end before any, -1 otherwise.
+ * send/recv, not write/read: a spec's read=/write= faults on a mock are
+ * meant for its clients' traffic, not its link to the runner. */
 static int
 read_full (int fd, void *p, size_t n, fb_error *err)
 {
   size_t got = 0;
   while (got < n)
     {
-      ssize_t r = read (fd, (char *) p + got, n - got);
+      ssize_t r = recv (fd, (char *) p + got, n - got, 0);
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
