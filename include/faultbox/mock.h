@@ -94,6 +94,8 @@ void fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs);
 int fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err);
 /* One response as fields, from field *i on; fb_mock_take_response reads it back. */
 void fb_mock_put_response (const fb_mock_response *r, fb_mock_fields *fs);
+/* n, then each key and value. */
+void fb_mock_put_pairs (fb_mock_fields *fs, const fb_kv *kv, size_t n);
 int fb_mock_take_response (const fb_mock_msg *m, size_t *i, fb_mock_response *r, fb_error *err);
 
 /* The mock server process: connects to the hub at hub ("host:port"), asks

@@ -210,35 +210,18 @@ answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
 }
 
 static void
+http_bad (fb_mock_conn *c, const char *why)
+{
+  (void) why;
+  static const fb_mock_response bad = { 400, "bad request\n", 12, "text/plain", NULL, 0 };
+  write_response (c->fd, &bad, false, true);
+}
+
+static void
 http_mock_serve (fb_mock_conn *c)
 {
   fb_mock_timeout (c->fd, MOCK_HTTP_IDLE_S);
-  fb_buf in = FB_BUF_INIT;
-  for (bool open = true; open;)
-    {
-      fb_msg m;
-      fb_error e = { 0 };
-      fb_frame_rc rc = in.len ? fb_http_framing.request (in.data, in.len, &m, &e) : FB_FRAME_PARTIAL;
-      if (rc == FB_FRAME_BAD || (rc == FB_FRAME_PARTIAL && in.len > MOCK_HTTP_MAX))
-        {
-          static const fb_mock_response bad = { 400, "bad request\n", 12, "text/plain", NULL, 0 };
-          write_response (c->fd, &bad, false, true);
-          break;
-        }
-      if (rc == FB_FRAME_OK)
-        {
-          open = answer (c, in.data, &m);
-          memmove (in.data, in.data + m.len, in.len - m.len);
-          fb_buf_truncate (&in, in.len - m.len);
-          continue;
-        }
-      fb_buf_reserve (&in, 16384);
-      ssize_t r = read (c->fd, in.data + in.len, 16384);
-      if (r <= 0)
-        break;
-      in.len += (size_t) r;
-    }
-  fb_buf_free (&in);
+  fb_mock_frames (c, &fb_http_framing, MOCK_HTTP_MAX, answer, http_bad);
 }
 
 const fb_mock_ops fb_http_mock = { .serve = http_mock_serve };

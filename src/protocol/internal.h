@@ -106,6 +106,12 @@ const fb_mock_route *fb_mock_pick (const fb_mock_iface *f, bool (*match) (const 
                                    const void *ctx);
 const fb_mock_response *fb_mock_respond (fb_mock_conn *c, const fb_mock_route *r, const fb_mock_request *req,
                                          fb_mock_response *owned, char **error);
+/* Serves a connection's requests as framing frames them: each whole one
+ * to on_msg (false: close), until the peer closes; bytes that are not
+ * the protocol (or more than max without a whole request) go to on_bad. */
+void fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
+                     bool (*on_msg) (fb_mock_conn *c, const char *buf, const fb_msg *m),
+                     void (*on_bad) (fb_mock_conn *c, const char *why));
 /* Writes all of p with write(); -1 when the peer went away. */
 int fb_mock_write (int fd, const char *p, size_t n);
 /* Reads and writes on fd give up after seconds. */

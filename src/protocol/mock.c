@@ -17,6 +17,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 
 struct fb_mock_server {
@@ -44,17 +45,6 @@ fb_mock_emit (fb_mock_server *s, const fb_mock_iface *f, const char *op, const c
   fb_mock_fields_free (&fs);
 }
 
-static void
-put_pairs (fb_mock_fields *fs, const fb_kv *kv, size_t n)
-{
-  fb_mock_field_num (fs, (long long) n);
-  for (size_t i = 0; i < n; i++)
-    {
-      fb_mock_field_str (fs, kv[i].key);
-      fb_mock_field_str (fs, kv[i].value);
-    }
-}
-
 /* Faultbox runs dynamic handlers one at a time; so does the hub, and the
  * mutex keeps each call and its reply together on the connection. */
 int
@@ -68,8 +58,8 @@ fb_mock_dynamic (fb_mock_server *s, const fb_mock_iface *f, const fb_mock_route 
   fb_mock_field_str (&fs, req->method);
   fb_mock_field_str (&fs, req->path);
   fb_mock_field (&fs, req->body, req->body_len);
-  put_pairs (&fs, req->headers, req->n_headers);
-  put_pairs (&fs, req->query, req->n_query);
+  fb_mock_put_pairs (&fs, req->headers, req->n_headers);
+  fb_mock_put_pairs (&fs, req->query, req->n_query);
   fb_error e = { 0 };
   fb_mock_msg m = { 0 };
   int rc = -1;
@@ -282,4 +272,37 @@ fb_mock_respond (fb_mock_conn *c, const fb_mock_route *r, const fb_mock_request 
   if (r)
     return &r->resp;
   return c->iface->has_default ? &c->iface->dflt : NULL;
+}
+
+void
+fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
+                bool (*on_msg) (fb_mock_conn *c, const char *buf, const fb_msg *m),
+                void (*on_bad) (fb_mock_conn *c, const char *why))
+{
+  fb_buf in = FB_BUF_INIT;
+  for (bool open = true; open;)
+    {
+      fb_msg m;
+      fb_error e = { 0 };
+      fb_frame_rc rc = in.len ? fr->request (in.data, in.len, &m, &e) : FB_FRAME_PARTIAL;
+      if (rc == FB_FRAME_BAD || (rc == FB_FRAME_PARTIAL && in.len > max))
+        {
+          on_bad (c, e.msg[0] ? e.msg : "request too large");
+          break;
+        }
+      if (rc == FB_FRAME_OK)
+        {
+          open = on_msg (c, in.data, &m);
+          memmove (in.data, in.data + m.len, in.len - m.len);
+          fb_buf_truncate (&in, in.len - m.len);
+          continue;
+        }
+      /* a message may come in any number of reads */
+      fb_buf_reserve (&in, 16384);
+      ssize_t r = read (c->fd, in.data + in.len, 16384);
+      if (r <= 0)
+        break;
+      in.len += (size_t) r;
+    }
+  fb_buf_free (&in);
 }

@@ -206,8 +206,8 @@ fb_mock_field_num (fb_mock_fields *fs, long long v)
   fb_mock_field_str (fs, s);
 }
 
-static void
-put_kv (fb_mock_fields *fs, const fb_kv *kv, size_t n)
+void
+fb_mock_put_pairs (fb_mock_fields *fs, const fb_kv *kv, size_t n)
 {
   fb_mock_field_num (fs, (long long) n);
   for (size_t i = 0; i < n; i++)
@@ -223,7 +223,7 @@ fb_mock_put_response (const fb_mock_response *r, fb_mock_fields *fs)
   fb_mock_field_num (fs, r->status);
   fb_mock_field (fs, r->body, r->body_len);
   fb_mock_field_str (fs, r->content_type);
-  put_kv (fs, r->headers, r->n_headers);
+  fb_mock_put_pairs (fs, r->headers, r->n_headers);
 }
 
 void
@@ -245,7 +245,7 @@ fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs)
         }
       fb_mock_field_num (fs, f->has_default);
       fb_mock_put_response (&f->dflt, fs);
-      put_kv (fs, f->state, f->n_state);
+      fb_mock_put_pairs (fs, f->state, f->n_state);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "protocol/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/cleanup.h"
 
 #define REDIS_MAX_REQ (64 * 1024 * 1024)
 
@@ -366,43 +367,32 @@ args_free (args *a)
   free (a->len);
 }
 
+static bool
+redis_answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
+{
+  args a;
+  parse_args (buf, m->len, &a);
+  fb_buf out = FB_BUF_INIT;
+  if (a.n)
+    run_command (c->state, &a, &out);
+  bool quit = a.n && !strcasecmp (a.v[0], "QUIT");
+  bool open = fb_mock_write (c->fd, out.data, out.len) == 0 && !quit;
+  args_free (&a);
+  fb_buf_free (&out);
+  return open;
+}
+
+static void
+redis_bad (fb_mock_conn *c, const char *why)
+{
+  _cleanup_free_ char *line = fb_xasprintf ("-ERR Protocol error: %s\r\n", why);
+  fb_mock_write (c->fd, line, strlen (line));
+}
+
 static void
 redis_mock_serve (fb_mock_conn *c)
 {
-  fb_buf in = FB_BUF_INIT, out = FB_BUF_INIT;
-  for (bool open = true; open;)
-    {
-      fb_msg m;
-      fb_error e = { 0 };
-      fb_frame_rc rc = in.len ? fb_resp_framing.request (in.data, in.len, &m, &e) : FB_FRAME_PARTIAL;
-      if (rc == FB_FRAME_BAD || in.len > REDIS_MAX_REQ)
-        {
-          fb_buf_printf (&out, "-ERR Protocol error: %s\r\n", e.msg[0] ? e.msg : "request too large");
-          fb_mock_write (c->fd, out.data, out.len);
-          break;
-        }
-      if (rc == FB_FRAME_OK)
-        {
-          args a;
-          parse_args (in.data, m.len, &a);
-          fb_buf_truncate (&out, 0);
-          if (a.n)
-            run_command (c->state, &a, &out);
-          bool quit = a.n && !strcasecmp (a.v[0], "QUIT");
-          open = fb_mock_write (c->fd, out.data, out.len) == 0 && !quit;
-          args_free (&a);
-          memmove (in.data, in.data + m.len, in.len - m.len);
-          fb_buf_truncate (&in, in.len - m.len);
-          continue;
-        }
-      fb_buf_reserve (&in, 16384);
-      ssize_t r = read (c->fd, in.data + in.len, 16384);
-      if (r <= 0)
-        break;
-      in.len += (size_t) r;
-    }
-  fb_buf_free (&in);
-  fb_buf_free (&out);
+  fb_mock_frames (c, &fb_resp_framing, REDIS_MAX_REQ, redis_answer, redis_bad);
 }
 
 static void *

@@ -11,25 +11,11 @@ for bin in /usr/sbin/nginx /usr/bin/redis-cli; do
 done
 prep_specs
 cd "$TMP"
-cat >"$TMP/nginx.conf" <<NGX
-daemon off;
-pid /run/nginx.pid;
-error_log stderr;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path /tmp/body;
-  proxy_temp_path /tmp/proxy;
-  fastcgi_temp_path /tmp/fastcgi;
-  uwsgi_temp_path /tmp/uwsgi;
-  scgi_temp_path /tmp/scgi;
-  server {
+nginx_conf "$TMP/nginx.conf" "" 'server {
     listen 8081;
     location = /health { return 200 "ok"; }
     location / { proxy_pass http://api:8080; }
-  }
-}
-NGX
+  }'
 sed -i -e "s|NGINXCONF|$TMP/nginx.conf|" mocks.star
 
 run_fb test mocks.star -j 2
