@@ -86,7 +86,7 @@ new_response (fb_star_thread *th, mock_resp *m)
 static void
 set_body (fb_mock_response *r, const char *s, size_t n)
 {
-  r->body = fb_xstrndup (s ? s : "", s ? n : 0);
+  r->body = fb_xmemdup0 (s ? s : "", s ? n : 0);
   r->body_len = s ? n : 0;
 }
 
@@ -214,7 +214,7 @@ static void
 copy_response (fb_mock_response *dst, const fb_mock_response *src)
 {
   *dst = (fb_mock_response) { .status = src->status, .body_len = src->body_len };
-  dst->body = fb_xstrndup (src->body ? src->body : "", src->body_len);
+  dst->body = fb_xmemdup0 (src->body ? src->body : "", src->body_len);
   dst->content_type = src->content_type ? fb_xstrdup (src->content_type) : NULL;
   dst->headers = fb_xcalloc (src->n_headers + 1, sizeof *dst->headers);
   for (size_t i = 0; i < src->n_headers; i++)

@@ -178,7 +178,7 @@ fb_mock_recv (int fd, fb_mock_msg *m, fb_error *err)
         }
       m->f = fb_xreallocarray (m->f, m->n + 1, sizeof *m->f);
       m->flen = fb_xreallocarray (m->flen, m->n + 1, sizeof *m->flen);
-      m->f[m->n] = fb_xstrndup (raw + pos + 4, fl);
+      m->f[m->n] = fb_xmemdup0 (raw + pos + 4, fl);
       m->flen[m->n++] = fl;
       pos += 4 + fl;
     }

@@ -353,7 +353,7 @@ parse_args (const char *buf, size_t len, args *a)
         }
       a->v = fb_xreallocarray (a->v, a->n + 1, sizeof *a->v);
       a->len = fb_xreallocarray (a->len, a->n + 1, sizeof *a->len);
-      a->v[a->n] = fb_xstrndup (p, n);
+      a->v[a->n] = fb_xmemdup0 (p, n);
       a->len[a->n++] = n;
     }
 }

@@ -565,13 +565,15 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
         }
       char pid[16];
       snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss.lab, idx));
-      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss.lab, idx), NULL };
+      /* Faultbox marks a mock's start and readiness kind=mock */
+      const char *mock = sp->plan.services[idx].mock ? "kind" : NULL;
+      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss.lab, idx), mock, "mock", NULL };
       session_event (&ss, "service_started", name, kv);
       if (sp->plan.services[idx].hc.kind != FB_HC_NONE)
         {
           if (wait_ready (&ss, idx, &why) < 0)
             goto done;
-          session_event (&ss, "service_ready", name, NULL);
+          session_event (&ss, "service_ready", name, kv + 4);
         }
     }
   /* the body: steps leave from the worker's address on the lab bridge */
