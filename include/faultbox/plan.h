@@ -76,6 +76,9 @@ typedef struct fb_plan_service {
   fb_plan_observe observe[2]; /* stdout, stderr */
   char *user;       /* service(user=) as written; NULL: root */
   uint32_t uid, gid;
+  /* mock_service(): the route tables its mock server gets (faultbox/mock.h);
+   * NULL for a service that runs its own binary. */
+  struct fb_mock_config *mock;
 } fb_plan_service;
 
 typedef struct fb_plan {

@@ -149,6 +149,17 @@ typedef struct fb_framing {
    * fb_msg.verb, "path" and "key" fb_msg.target. */
 } fb_framing;
 
+/* A protocol's mock server (mock_service()): start makes an interface's
+ * state when the server starts (NULL: none), serve answers one accepted
+ * connection on its own thread (protocol/internal.h). */
+struct fb_mock_conn;
+struct fb_mock_server;
+struct fb_mock_iface;
+typedef struct fb_mock_ops {
+  void *(*start) (struct fb_mock_server *s, const struct fb_mock_iface *f);
+  void (*serve) (struct fb_mock_conn *c);
+} fb_mock_ops;
+
 typedef struct fb_protocol {
   const char *name;
   const fb_step_method *methods;
@@ -167,6 +178,8 @@ typedef struct fb_protocol {
   /* Message framing for the proxy; NULL: protocol-level rules cannot be
    * attached to its interfaces. */
   const fb_framing *framing;
+  /* Its mock_service() server; NULL: the protocol cannot be mocked. */
+  const fb_mock_ops *mock;
 } fb_protocol;
 
 /* The framings of the protocols the proxy understands; the redis step

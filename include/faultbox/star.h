@@ -253,6 +253,8 @@ void fb_value_freeze (fb_value *v);
 /* Decodes JSON text into Starlark values; NULL (no error raised) when the
  * text is not valid JSON. */
 fb_value *fb_star_json_decode (fb_star_thread *th, const char *s, size_t n);
+/* json.encode(v) as malloc'd text; NULL after raising (a value JSON cannot hold). */
+char *fb_star_json_encode (fb_star_thread *th, fb_value *v);
 
 /* --- opaque host values ----------------------------------------------- */
 typedef struct fb_host_type {

@@ -22,6 +22,9 @@ extern const fb_command fb_cmd_init;
 extern const fb_command fb_cmd_diff;
 extern const fb_command fb_cmd_replay;
 
+/* The hidden mock server mode (argv[0] "__mock", argv[1] the service). */
+int fb_cmd_mock_serve (int argc, char **argv);
+
 const fb_command *fb_command_find (const char *name);
 /* Prints "faultbox: MSG" to stderr; returns 1 (the exit code of usage errors). */
 int fb_cli_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

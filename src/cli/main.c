@@ -103,6 +103,8 @@ main (int argc, char **argv)
     }
   if (strcmp (name, "help") == 0)
     return cmd_help (argc - 1, argv + 1);
+  if (strcmp (name, "__mock") == 0)
+    return fb_cmd_mock_serve (argc - 1, argv + 1);
   if (name[0] == '-')
     return fb_cli_fail ("unknown flag \"%s\" (run 'faultbox --help')", name);
   const fb_command *c = fb_command_find (name);

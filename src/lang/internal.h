@@ -2,6 +2,7 @@
 #ifndef FB_LANG_INTERNAL_H
 #define FB_LANG_INTERNAL_H
 
+#include "faultbox/mock.h"
 #include "lang/session.h"
 
 /* host types */
@@ -50,6 +51,22 @@ void spec_predeclare_topology (fb_spec *s);
 /* The service a value names (a Service or an InterfaceRef), or -1 after
  * raising an error mentioning fname. */
 ssize_t spec_service_arg (fb_star_thread *th, const char *fname, fb_value *v);
+/* The name a service()-like builtin was given (its first positional): a
+ * valid lab name not taken yet; NULL after raising. */
+const char *spec_service_name (fb_star_thread *th, const fb_spec *sp, const char *fname, const fb_star_args *a);
+/* Adds v to sv's interfaces when it is an interface(...): 1; 0 when it is
+ * not one; -1 after raising (a duplicate). */
+int spec_service_iface (fb_star_thread *th, fb_plan_service *sv, fb_value *v);
+int spec_service_deps (fb_star_thread *th, fb_spec *sp, fb_plan_service *s, fb_value *deps);
+/* Appends sv (taken) to the plan, declared here; returns its service value. */
+fb_value *spec_service_register (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv);
+
+/* mocks.c: mock_service and the response constructors; mockhub.c: the
+ * runner's end of the mock servers' connections */
+void spec_predeclare_mocks (fb_spec *s);
+/* The mock_response a value holds (NULL if it is none); *fn its dynamic()
+ * handler or NULL. */
+const fb_mock_response *spec_mock_response (fb_value *v, fb_value **fn);
 
 /* determinism.c: determinism() */
 void spec_predeclare_determinism (fb_spec *s);

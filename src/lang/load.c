@@ -1,10 +1,12 @@
 /* Loading a spec: running it with the spec builtins, test discovery, and
  * the seccomp filter each service needs. */
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
@@ -258,6 +260,66 @@ spec_record_file (fb_spec *sp, const char *real)
   sp->files[sp->n_files++] = fb_xstrdup (real);
 }
 
+/* Where load("@faultbox/...") reads from: $FAULTBOX_STDLIB, else the
+ * source tree's stdlib/ for a binary of the build tree, else beside an
+ * installed binary (BIN/../share/faultbox/stdlib), else the configured
+ * datadir. */
+static char *
+stdlib_dir (void)
+{
+  const char *env = getenv ("FAULTBOX_STDLIB");
+  if (env && *env)
+    return fb_xstrdup (env);
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0)
+    {
+      exe[n] = '\0';
+      size_t bl = strlen (FB_BUILD_ROOT);
+      if (!strncmp (exe, FB_BUILD_ROOT, bl) && exe[bl] == '/')
+        return fb_xstrdup (FB_STDLIB_SOURCE);
+      char *beside = fb_xasprintf ("%s/../share/faultbox/stdlib", dirname (exe));
+      if (access (beside, R_OK) == 0)
+        return beside;
+      free (beside);
+    }
+  return fb_xstrdup (FB_STDLIB_DATADIR);
+}
+
+/* "@faultbox/recipes/http.star" as a path in the standard library; an
+ * unknown module fails naming the known ones. */
+static char *
+stdlib_module (const char *name, fb_error *err)
+{
+  _cleanup_free_ char *dir = stdlib_dir ();
+  const char *rel = name + strlen ("@faultbox/");
+  char *path = fb_xasprintf ("%s/%s", dir, rel);
+  if (!strstr (rel, "..") && access (path, R_OK) == 0)
+    return path;
+  free (path);
+  fb_buf known = FB_BUF_INIT;
+  static const char *const areas[] = { "recipes", "mocks" };
+  for (size_t i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *sub = fb_xasprintf ("%s/%s", dir, areas[i]);
+      struct dirent **ents;
+      int ne = scandir (sub, &ents, NULL, alphasort);
+      for (int k = 0; k < ne; k++)
+        {
+          size_t l = strlen (ents[k]->d_name);
+          if (l > 5 && !strcmp (ents[k]->d_name + l - 5, ".star"))
+            fb_buf_printf (&known, "%s@faultbox/%s/%s", known.len ? ", " : "", areas[i], ents[k]->d_name);
+          free (ents[k]);
+        }
+      if (ne >= 0)
+        free (ents);
+    }
+  fb_error_set (err, ENOENT, "load \"%s\": not found in faultbox's standard library (%s%s)", name,
+                known.len ? "known: " : "none installed at ", known.len ? fb_buf_str (&known) : dir);
+  fb_buf_free (&known);
+  return NULL;
+}
+
 /* load() as Starlark does it, but from the copies when the spec is read
  * from copies, and noting every file read. */
 static int
@@ -271,6 +333,9 @@ spec_loader (fb_star_thread *th, void *ctx, const char *from, const char *name, 
   for (size_t i = 0; src && i < src->n_moved; i++)
     if (!strcmp (name, src->moved_from[i]))
       name = src->moved_to[i];
+  _cleanup_free_ char *std = NULL;
+  if (!strncmp (name, "@faultbox/", 10) && !(name = std = stdlib_module (name, err)))
+    return -1;
   if (fb_star_default_loader (th, NULL, from, name, out, err) < 0)
     return -1;
   spec_record_file (sp, fb_star_module_file (*out));
@@ -318,6 +383,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_topology (sp);
   spec_predeclare_faults (sp);
   spec_predeclare_proxyfaults (sp);
+  spec_predeclare_mocks (sp);
   spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);
@@ -399,6 +465,7 @@ fb_spec_free (fb_spec *s)
   fb_strv_free (s->matrix_scenarios);
   fb_strv_free (s->matrix_faults);
   free (s->monitors);
+  free (s->mock_fns);
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);

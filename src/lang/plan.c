@@ -1,3 +1,4 @@
+#include "faultbox/mock.h"
 #include "faultbox/plan.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -162,6 +163,9 @@ fb_plan_free (fb_plan *p)
       free (s->ops);
       free (s->decl_pos);
       free (s->rootfs);
+      if (s->mock)
+        fb_mock_config_clear (s->mock);
+      free (s->mock);
       for (size_t j = 0; j < s->n_volumes; j++)
         {
           free (s->volumes[j].src);

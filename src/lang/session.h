@@ -66,6 +66,8 @@ struct fb_spec {
   bool proxied_any;
   bool has_parallel;    /* it calls parallel(): --explore routes what it holds */
   spec_det det;
+  fb_value **mock_fns;  /* dynamic() handlers of mock routes; a route's dynamic is its index + 1 */
+  size_t n_mock_fns;
   spec_test *tests;
   size_t n_tests;
   fb_session *session;  /* the test running now, NULL while loading */
@@ -130,6 +132,7 @@ struct fb_session {
   /* Set by the runner: waits for service idx's healthcheck (after a
    * restart); on failure fills why and returns -1. */
   int (*wait_healthy) (fb_session *ss, size_t idx, fb_buf *why);
+  struct session_mock *mock; /* mockhub.c: the mock servers' hub */
   uint64_t max_events;  /* the log's cap; past it syscall events are lost */
   uint64_t lost_events; /* under mu */
   char *lost_from;      /* the service of the first lost event; under mu */
@@ -174,6 +177,13 @@ bool session_traced_locked (fb_session *ss, const char *service, const char *sys
  * runs), listening before any service starts; closed with its rules. */
 int session_proxy_start (fb_session *ss, fb_error *err);
 void session_proxy_close (fb_session *ss);
+/* The hub mock servers fetch their tables from, report events to and
+ * call dynamic() handlers through: listening on the worker's address
+ * (the calling thread in the lab network) before any service starts,
+ * when the spec has mocks. Closed after the services stopped, on the
+ * interpreter's thread (the handlers' values join the test's). */
+int session_mock_start (fb_session *ss, fb_error *err);
+void session_mock_close (fb_session *ss);
 /* Where a step to service svc goes: the proxy when it is proxied, as
  * Faultbox's steps do, else the service. */
 const char *session_step_host (fb_session *ss, size_t svc);

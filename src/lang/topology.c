@@ -366,8 +366,8 @@ add_env (fb_star_thread *th, fb_plan_service *s, fb_value *env)
   return 0;
 }
 
-static int
-add_deps (fb_star_thread *th, fb_spec *sp, fb_plan_service *s, fb_value *deps)
+int
+spec_service_deps (fb_star_thread *th, fb_spec *sp, fb_plan_service *s, fb_value *deps)
 {
   fb_value_type t = fb_value_type_of (deps);
   if (t != FB_V_LIST && t != FB_V_TUPLE)
@@ -531,25 +531,41 @@ add_volumes (fb_star_thread *th, const fb_spec *sp, fb_plan_service *s, fb_value
   return 0;
 }
 
-/* service()'s name: a valid lab name not taken yet; NULL after raising. */
-static const char *
-service_name (fb_star_thread *th, const fb_spec *sp, const fb_star_args *a)
+const char *
+spec_service_name (fb_star_thread *th, const fb_spec *sp, const char *fname, const fb_star_args *a)
 {
   const char *name = a->npos ? fb_value_as_string (a->pos[0], NULL) : NULL;
   ssize_t dup;
   if (a->npos < 1)
-    fb_star_errorf (th, "service: missing name");
+    fb_star_errorf (th, "%s: missing name", fname);
   else if (!name || fb_value_type_of (a->pos[0]) != FB_V_STRING)
-    fb_star_errorf (th, "service: name must be a string, got %s", fb_value_type_name (a->pos[0]));
+    fb_star_errorf (th, "%s: name must be a string, got %s", fname, fb_value_type_name (a->pos[0]));
   else if (!fb_lab_valid_name (name))
-    fb_star_errorf (th, "service: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
-                    name);
+    fb_star_errorf (th, "%s: invalid name \"%s\" (letters, digits, '-' and '_', at most 40)",
+                    fname, name);
   else if ((dup = fb_plan_find_service (&sp->plan, name)) >= 0)
-    fb_star_errorf (th, "service: duplicate service name \"%s\" (first declared at %s)",
-                    name, sp->plan.services[dup].decl_pos);
+    fb_star_errorf (th, "%s: duplicate service name \"%s\" (first declared at %s)",
+                    fname, name, sp->plan.services[dup].decl_pos);
   else
     return name;
   return NULL;
+}
+
+int
+spec_service_iface (fb_star_thread *th, fb_plan_service *sv, fb_value *v)
+{
+  iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
+  if (!d)
+    return 0;
+  for (size_t j = 0; j < sv->n_ifaces; j++)
+    if (!strcmp (sv->ifaces[j].name, d->name))
+      {
+        fb_star_errorf (th, "service %s: duplicate interface \"%s\"", sv->name, d->name);
+        return -1;
+      }
+  sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
+  sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name), fb_xstrdup (d->protocol), d->port };
+  return 1;
 }
 
 /* The positional arguments after the name: interface(...) values and at
@@ -561,21 +577,12 @@ add_positional (fb_star_thread *th, fb_plan_service *sv, const fb_star_args *a,
   for (size_t i = 1; i < a->npos; i++)
     {
       fb_value *v = a->pos[i];
-      iface_decl *d = fb_host_data (v, &spec_iface_decl_type);
-      if (d)
-        {
-          for (size_t j = 0; j < sv->n_ifaces; j++)
-            if (!strcmp (sv->ifaces[j].name, d->name))
-              {
-                fb_star_errorf (th, "service %s: duplicate interface \"%s\"", sv->name, d->name);
-                return -1;
-              }
-          sv->ifaces = fb_xreallocarray (sv->ifaces, sv->n_ifaces + 1, sizeof *sv->ifaces);
-          sv->ifaces[sv->n_ifaces++] = (fb_plan_interface) { fb_xstrdup (d->name),
-                                                         fb_xstrdup (d->protocol),
-                                                         d->port };
-        }
-      else if (fb_value_type_of (v) == FB_V_STRING && !*binary)
+      int added = spec_service_iface (th, sv, v);
+      if (added < 0)
+        return -1;
+      if (added)
+        continue;
+      if (fb_value_type_of (v) == FB_V_STRING && !*binary)
         *binary = fb_value_as_string (v, NULL);
       else
         {
@@ -745,7 +752,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
   fb_spec *sp = spec_of (th);
-  const char *name = service_name (th, sp, a);
+  const char *name = spec_service_name (th, sp, "service", a);
   if (!name)
     return NULL;
   const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL, *user = NULL;
@@ -779,7 +786,7 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   sv->name = fb_xstrdup (name);
   if (add_positional (th, sv, a, &binary) < 0 || set_binary (th, sp, sv, binary, kwbinary, rootfs) < 0
       || (args && add_args (th, sv, args) < 0)
-      || (env && add_env (th, sv, env) < 0) || (deps && add_deps (th, sp, sv, deps) < 0)
+      || (env && add_env (th, sv, env) < 0) || (deps && spec_service_deps (th, sp, sv, deps) < 0)
       || (ops && add_ops (th, sv, ops) < 0) || (caps && cap_mask (th, sv, "caps", caps, &sv->caps_add) < 0)
       || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)
       || (volumes && add_volumes (th, sp, sv, volumes) < 0)
@@ -792,11 +799,17 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       fb_plan_free (&tmp);
       return NULL;
     }
-  sv->decl_pos = service_decl_pos (th);
   sv->memory_max = (uint64_t) memory_max;
   sv->pids_max = (uint64_t) pids_max;
   sv->nondet_ok = nondet_mask;
   sv->may_exit = may_exit;
+  return spec_service_register (th, sp, sv);
+}
+
+fb_value *
+spec_service_register (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv)
+{
+  sv->decl_pos = service_decl_pos (th);
   sp->plan.services = fb_xreallocarray (sp->plan.services, sp->plan.n_services + 1,
                                         sizeof *sp->plan.services);
   sp->plan.services[sp->plan.n_services++] = *sv;

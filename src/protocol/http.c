@@ -214,4 +214,5 @@ const fb_protocol fb_protocol_http = {
   .ready = http_ready,
   .ready_timeout_ms = 1000,
   .framing = &fb_http_framing,
+  .mock = &fb_http_mock,
 };

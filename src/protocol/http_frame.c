@@ -262,11 +262,13 @@ http_frame_response (const char *buf, size_t len, const fb_msg *req, fb_msg *m, 
   return frame_body (buf, len, head, m, true, err);
 }
 
-static const char *
-reason_phrase (int status)
+const char *
+fb_http_reason (int status)
 {
   static const struct { int code; const char *text; } table[] = {
     { 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
+    { 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" }, { 304, "Not Modified" },
+    { 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
     { 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
     { 408, "Request Timeout" }, { 409, "Conflict" }, { 429, "Too Many Requests" },
     { 500, "Internal Server Error" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
@@ -302,7 +304,7 @@ http_reply (const fb_reply *r, const fb_msg *req, size_t *len)
     }
   fb_buf out = FB_BUF_INIT;
   fb_buf_printf (&out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", status,
-                 reason_phrase (status), body.len);
+                 fb_http_reason (status), body.len);
   if (!(req && req->head_only) && body.len)
     fb_buf_append (&out, body.data, body.len);
   fb_buf_free (&body);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "faultbox/error.h"
+#include "faultbox/mock.h"
 #include "faultbox/protocol.h"
 
 /* One HTTP request. Fails (and fills err naming the URL and the cause) only
@@ -73,6 +74,53 @@ int fb_redis_decode (const char *resp, size_t n, char **json, char **error, fb_e
  * booleans become JSON numbers and booleans, the rest strings). */
 char *fb_pg_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const unsigned *types,
                        const char *const *cells);
+
+/* ---- mock servers (mock.c) ----------------------------------------------
+ * A connection of a mock interface, served by its protocol's fb_mock_ops. */
+typedef struct fb_mock_server fb_mock_server;
+typedef struct fb_mock_conn {
+  fb_mock_server *srv;
+  const fb_mock_iface *iface;
+  void *state;              /* what ops->start made */
+  int fd;
+} fb_mock_conn;
+
+/* What a dynamic() handler gets: Faultbox's request dict. */
+typedef struct fb_mock_request {
+  const char *method, *path;  /* "" outside http */
+  const char *body;
+  size_t body_len;
+  const fb_kv *headers, *query;
+  size_t n_headers, n_query;
+} fb_mock_request;
+
+/* Records a mock.OP event (interface, kind, op added by the runner);
+ * kv: "k", "v", ..., NULL. */
+void fb_mock_emit (fb_mock_server *s, const fb_mock_iface *f, const char *op, const char *const *kv);
+/* Asks the runner to run route r's dynamic() handler; -1 and *error
+ * (malloc'd) when it failed. */
+int fb_mock_dynamic (fb_mock_server *s, const fb_mock_iface *f, const fb_mock_route *r, const fb_mock_request *req,
+                     fb_mock_response *out, char **error);
+/* The first route whose pattern match() accepts, or NULL. */
+const fb_mock_route *fb_mock_pick (const fb_mock_iface *f, bool (*match) (const char *pattern, const void *ctx),
+                                   const void *ctx);
+const fb_mock_response *fb_mock_respond (fb_mock_conn *c, const fb_mock_route *r, const fb_mock_request *req,
+                                         fb_mock_response *owned, char **error);
+/* Serves a connection's requests as framing frames them: each whole one
+ * to on_msg (false: close), until the peer closes; bytes that are not
+ * the protocol (or more than max without a whole request) go to on_bad. */
+void fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
+                     bool (*on_msg) (fb_mock_conn *c, const char *buf, const fb_msg *m),
+                     void (*on_bad) (fb_mock_conn *c, const char *why));
+/* Writes all of p with write(); -1 when the peer went away. */
+int fb_mock_write (int fd, const char *p, size_t n);
+/* Reads and writes on fd give up after seconds. */
+void fb_mock_timeout (int fd, int seconds);
+
+/* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
+const char *fb_http_reason (int status);
+
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;

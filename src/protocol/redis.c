@@ -276,4 +276,5 @@ const fb_protocol fb_protocol_redis = {
   .ready = redis_ready,
   .ready_timeout_ms = 2000,
   .framing = &fb_resp_framing,
+  .mock = &fb_redis_mock,
 };

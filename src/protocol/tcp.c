@@ -170,4 +170,5 @@ const fb_protocol fb_protocol_tcp = {
   .step = tcp_step,
   .ready = tcp_ready,
   .ready_timeout_ms = 500,
+  .mock = &fb_tcp_mock,
 };

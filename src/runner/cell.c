@@ -571,13 +571,15 @@ start_services (fb_session *ss, const size_t *order, fb_buf *why, fb_error *e)
         }
       char pid[16];
       snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss->lab, idx));
-      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss->lab, idx), NULL };
+      /* Faultbox marks a mock's start and readiness kind=mock */
+      const char *mock = plan->services[idx].mock ? "kind" : NULL;
+      const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss->lab, idx), mock, "mock", NULL };
       session_event (ss, "service_started", name, kv);
       if (plan->services[idx].hc.kind != FB_HC_NONE)
         {
           if (wait_ready (ss, idx, why) < 0)
             return -1;
-          session_event (ss, "service_ready", name, NULL);
+          session_event (ss, "service_ready", name, kv + 4);
         }
     }
   return 0;
@@ -662,16 +664,18 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   if (o->keep_workdir)
     t->workdir = fb_xstrdup (fb_lab_workdir (ss.lab));
   session_det_start (&ss, in.det_only);
-  /* the proxy listens before any service starts: their names resolve to it */
-  if (sp->proxied_any)
-    {
-      if (fb_lab_enter (ss.lab, -1, &e) < 0)
-        goto done;
-      int prc = session_proxy_start (&ss, &e);
-      fb_lab_leave (ss.lab);
-      if (prc < 0)
-        goto done;
-    }
+  /* the proxy listens before any service starts: their names resolve to
+   * it; so does the hub the mocks fetch their tables from */
+  {
+    if (fb_lab_enter (ss.lab, -1, &e) < 0)
+      goto done;
+    int prc = session_proxy_start (&ss, &e);
+    if (prc == 0)
+      prc = session_mock_start (&ss, &e);
+    fb_lab_leave (ss.lab);
+    if (prc < 0)
+      goto done;
+  }
   if (start_services (&ss, order, &why, &e) < 0)
     goto done;
   /* the body: steps leave from the worker's address on the lab bridge */
@@ -697,6 +701,7 @@ done:
     take_logs (&ss, t);
   fb_engine_drain (ss.engine); /* no SIGTERM handler waits behind a delay */
   session_proxy_close (&ss);
+  session_mock_close (&ss);
   fb_lab_destroy (ss.lab);
   session_observe_close (&ss);
   session_life_close (&ss);

@@ -425,6 +425,18 @@ j_encode (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return fb_string_n (th, fb_buf_str (&b), b.len);
 }
 
+char *
+fb_star_json_encode (fb_star_thread *th, fb_value *v)
+{
+  fb_buf b = FB_BUF_INIT;
+  if (!encode (th, &b, v, 0))
+    {
+      fb_buf_free (&b);
+      return NULL;
+    }
+  return fb_buf_steal (&b);
+}
+
 static fb_value *
 j_decode (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {

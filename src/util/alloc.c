@@ -53,6 +53,16 @@ fb_xstrndup (const char *s, size_t n)
 }
 
 char *
+fb_xmemdup0 (const void *p, size_t n)
+{
+  char *d = fb_xmalloc (n + 1);
+  if (n)
+    memcpy (d, p, n);
+  d[n] = '\0';
+  return d;
+}
+
+char *
 fb_xasprintf (const char *fmt, ...)
 {
   va_list ap;

@@ -13,6 +13,8 @@ void *fb_xrealloc (void *p, size_t n);
 void *fb_xreallocarray (void *p, size_t nmemb, size_t size);
 char *fb_xstrdup (const char *s);
 char *fb_xstrndup (const char *s, size_t n);
+/* n bytes (NULs included) and a NUL after them. */
+char *fb_xmemdup0 (const void *p, size_t n);
 char *fb_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 #define FB_NEW(T) ((T *) fb_xcalloc (1, sizeof (T)))

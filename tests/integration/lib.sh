@@ -43,9 +43,12 @@ prep_specs() {
   done
 }
 
-# nginx_conf FILE TEXT: an nginx configuration for a lab (foreground, its
-# temporary files in the service's /tmp) serving TEXT on port 8080.
+# nginx_conf FILE TEXT [SERVER]: an nginx configuration for a lab
+# (foreground, its temporary files in the service's /tmp) serving TEXT on
+# port 8080, or with the server block SERVER instead.
 nginx_conf() {
+  local server="server { listen 8080; location / { return 200 \"$2\\n\"; } }"
+  [ $# -lt 3 ] || server=$3
   cat >"$1" <<NGX
 daemon off;
 pid /run/nginx.pid;
@@ -58,7 +61,7 @@ http {
   fastcgi_temp_path /tmp/fastcgi;
   uwsgi_temp_path /tmp/uwsgi;
   scgi_temp_path /tmp/scgi;
-  server { listen 8080; location / { return 200 "$2\\n"; } }
+  $server
 }
 NGX
 }

@@ -201,6 +201,53 @@ test_pg_no_rows_is_null (void **state)
   free (s);
 }
 
+/* A route table survives the hub's wire: bodies with NULs, headers, a
+ * dynamic route, the default, the redis seed. */
+static void
+test_mock_table_round_trips_over_the_hub_wire (void **state)
+{
+  (void) state;
+  fb_kv hdr = { "X-Mock", "yes" }, seed = { "k", "v" };
+  fb_mock_route routes[] = {
+    { "GET /users/*", { 201, "a\0b", 3, "application/json", &hdr, 1 }, 0 },
+    { "* /dyn/**", { 0 }, 4 },
+  };
+  fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1 };
+  fb_mock_config c = { &f, 1 };
+  fb_mock_fields fs = { 0 };
+  fb_mock_pack (&c, &fs);
+  int sv[2];
+  assert_int_equal (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  fb_error err = { 0 };
+  assert_int_equal (fb_mock_send (sv[0], FB_MOCK_CONFIG, &fs, &err), 0);
+  fb_mock_fields_free (&fs);
+  fb_mock_msg m;
+  assert_int_equal (fb_mock_recv (sv[1], &m, &err), 1);
+  assert_int_equal (m.type, FB_MOCK_CONFIG);
+  fb_mock_config out;
+  assert_int_equal (fb_mock_unpack (&m, &out, &err), 0);
+  assert_int_equal (out.n_ifaces, 1);
+  fb_mock_iface *g = &out.ifaces[0];
+  assert_string_equal (g->protocol, "http");
+  assert_int_equal (g->port, 8080);
+  assert_int_equal (g->n_routes, 2);
+  assert_int_equal (g->routes[0].resp.status, 201);
+  assert_int_equal (g->routes[0].resp.body_len, 3);
+  assert_memory_equal (g->routes[0].resp.body, "a\0b", 3);
+  assert_string_equal (g->routes[0].resp.headers[0].value, "yes");
+  assert_int_equal (g->routes[1].dynamic, 4);
+  assert_true (g->has_default);
+  assert_string_equal (g->dflt.body, "teapot");
+  assert_null (g->dflt.content_type);
+  assert_string_equal (g->state[0].key, "k");
+  fb_mock_config_clear (&out);
+  fb_mock_msg_clear (&m);
+  /* the peer gone: a clean end is 0 */
+  close (sv[0]);
+  assert_int_equal (fb_mock_recv (sv[1], &m, &err), 0);
+  close (sv[1]);
+}
+
 int
 main (void)
 {
@@ -214,6 +261,7 @@ main (void)
     cmocka_unit_test (test_redis_truncated_reply_is_an_error),
     cmocka_unit_test (test_pg_rows_sorted_and_typed),
     cmocka_unit_test (test_pg_no_rows_is_null),
+    cmocka_unit_test (test_mock_table_round_trips_over_the_hub_wire),
   };
   return cmocka_run_group_tests_name ("runner_client", tests, NULL, NULL);
 }

@@ -1,0 +1,462 @@
+/* mock_service() and the mock responses: json_response, text_response,
+ * bytes_response, status_only, redirect, dynamic. A mock is a service of
+ * the plan like any other — its own lab node, name, filter, healthcheck,
+ * place in the start order — whose binary is faultbox itself in its mock
+ * server mode (protocol/mock.c), given its route table by the hub. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultbox/protocol.h"
+#include "lang/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+typedef struct {
+  fb_mock_response r;
+  fb_value *fn;           /* dynamic(fn): called per request instead */
+} mock_resp;
+
+static void
+mock_resp_free (void *p)
+{
+  mock_resp *m = p;
+  fb_mock_response_clear (&m->r);
+  free (m);
+}
+
+static char *
+mock_resp_repr (fb_value *self)
+{
+  (void) self;
+  return fb_xstrdup ("<mock_response>");
+}
+
+static const fb_host_type mock_resp_type = {
+  .name = "mock_response", .repr = mock_resp_repr, .destroy = mock_resp_free,
+};
+
+const fb_mock_response *
+spec_mock_response (fb_value *v, fb_value **fn)
+{
+  mock_resp *m = fb_host_data (v, &mock_resp_type);
+  if (fn)
+    *fn = m ? m->fn : NULL;
+  return m ? &m->r : NULL;
+}
+
+/* headers={}: string names, values as str() gives them. */
+static int
+take_headers (fb_star_thread *th, const char *fname, fb_value *h, fb_mock_response *r)
+{
+  if (!h || h == fb_none ())
+    return 0;
+  if (fb_value_type_of (h) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "%s: headers must be a dict, got %s", fname, fb_value_type_name (h));
+      return -1;
+    }
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (h, i, &k, &v); i++)
+    {
+      if (fb_value_type_of (k) != FB_V_STRING)
+        {
+          fb_star_errorf (th, "%s: header names must be strings, got %s", fname, fb_value_type_name (k));
+          return -1;
+        }
+      r->headers = fb_xreallocarray (r->headers, r->n_headers + 1, sizeof *r->headers);
+      r->headers[r->n_headers++] = (fb_kv) { fb_xstrdup (fb_value_as_string (k, NULL)),
+                                             fb_value_type_of (v) == FB_V_STRING
+                                                 ? fb_xstrdup (fb_value_as_string (v, NULL))
+                                                 : fb_value_str (th, v) };
+    }
+  return 0;
+}
+
+static fb_value *
+new_response (fb_star_thread *th, mock_resp *m)
+{
+  return fb_host_new (th, &mock_resp_type, m);
+}
+
+static void
+set_body (fb_mock_response *r, const char *s, size_t n)
+{
+  r->body = fb_xmemdup0 (s ? s : "", s ? n : 0);
+  r->body_len = s ? n : 0;
+}
+
+/* json_response and text_response: (status=200, body, headers={}) */
+static fb_value *
+text_like (fb_star_thread *th, const fb_star_args *a, bool json)
+{
+  const char *fname = json ? "json_response" : "text_response";
+  int64_t status = 200;
+  fb_value *body = NULL, *headers = NULL;
+  if (fb_star_unpack (th, fname, a, "status?:i", &status, "body?", &body, "headers?", &headers, NULL) < 0)
+    return NULL;
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.status = (int) status;
+  m->r.content_type = fb_xstrdup (json ? "application/json" : "text/plain; charset=utf-8");
+  if (json)
+    {
+      char *enc = fb_star_json_encode (th, body ? body : fb_none ());
+      if (!enc)
+        {
+          mock_resp_free (m);
+          return NULL;
+        }
+      m->r.body = enc;
+      m->r.body_len = strlen (enc);
+    }
+  else if (body && fb_value_type_of (body) != FB_V_STRING)
+    {
+      mock_resp_free (m);
+      return fb_star_errorf (th, "text_response: body must be a string, got %s", fb_value_type_name (body));
+    }
+  else
+    {
+      size_t n = 0;
+      const char *s = body ? fb_value_as_string (body, &n) : "";
+      set_body (&m->r, s, n);
+    }
+  if (take_headers (th, fname, headers, &m->r) < 0)
+    {
+      mock_resp_free (m);
+      return NULL;
+    }
+  return new_response (th, m);
+}
+
+static fb_value *
+b_json_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return text_like (th, a, true);
+}
+
+static fb_value *
+b_text_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return text_like (th, a, false);
+}
+
+static fb_value *
+b_bytes_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  int64_t status = 0;
+  fb_value *data = NULL;
+  if (fb_star_unpack (th, "bytes_response", a, "status?:i", &status, "data?", &data, NULL) < 0)
+    return NULL;
+  fb_value_type t = data ? fb_value_type_of (data) : FB_V_STRING;
+  if (t != FB_V_STRING && t != FB_V_BYTES)
+    return fb_star_errorf (th, "bytes_response: data must be a string or bytes, got %s", fb_value_type_name (data));
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.status = (int) status;
+  size_t n = 0;
+  const char *s = data ? fb_value_as_string (data, &n) : "";
+  set_body (&m->r, s, n);
+  return new_response (th, m);
+}
+
+static fb_value *
+b_status_only (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  int64_t code;
+  if (fb_star_unpack (th, "status_only", a, "code:i", &code, NULL) < 0)
+    return NULL;
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.status = (int) code;
+  set_body (&m->r, "", 0);
+  return new_response (th, m);
+}
+
+static fb_value *
+b_redirect (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  const char *location;
+  int64_t status = 302;
+  if (fb_star_unpack (th, "redirect", a, "location:s", &location, "status?:i", &status, NULL) < 0)
+    return NULL;
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.status = (int) status;
+  set_body (&m->r, "", 0);
+  m->r.headers = fb_xcalloc (1, sizeof *m->r.headers);
+  m->r.headers[m->r.n_headers++] = (fb_kv) { fb_xstrdup ("Location"), fb_xstrdup (location) };
+  return new_response (th, m);
+}
+
+static fb_value *
+b_dynamic (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_value *fn;
+  if (fb_star_unpack (th, "dynamic", a, "fn", &fn, NULL) < 0)
+    return NULL;
+  if (!fb_value_is_callable (fn))
+    return fb_star_errorf (th, "dynamic() requires a callable (got %s)", fb_value_type_name (fn));
+  mock_resp *m = FB_NEW (mock_resp);
+  m->fn = fn;
+  return new_response (th, m);
+}
+
+/* ---- mock_service -------------------------------------------------------- */
+
+static void
+copy_response (fb_mock_response *dst, const fb_mock_response *src)
+{
+  *dst = (fb_mock_response) { .status = src->status, .body_len = src->body_len };
+  dst->body = fb_xmemdup0 (src->body ? src->body : "", src->body_len);
+  dst->content_type = src->content_type ? fb_xstrdup (src->content_type) : NULL;
+  dst->headers = fb_xcalloc (src->n_headers + 1, sizeof *dst->headers);
+  for (size_t i = 0; i < src->n_headers; i++)
+    dst->headers[dst->n_headers++] = (fb_kv) { fb_xstrdup (src->headers[i].key),
+                                               fb_xstrdup (src->headers[i].value) };
+}
+
+/* An HTTP route key: "METHOD /path" (METHOD letters or "*"), its OpenAPI
+ * "{param}" segments made "*" as Faultbox does. NULL after raising. */
+static char *
+http_route (fb_star_thread *th, const char *svc, const char *key)
+{
+  size_t ml = strcspn (key, " ");
+  bool any = ml == 1 && key[0] == '*', method_ok = ml > 0;
+  for (size_t i = 0; i < ml && !any; i++)
+    method_ok &= isalpha ((unsigned char) key[i]) != 0;
+  const char *path = key[ml] ? key + ml + 1 : "";
+  if (!method_ok || path[0] != '/' || strpbrk (path, " \t\r\n?#"))
+    {
+      fb_star_errorf (th, "mock_service %s: route \"%s\" is not \"METHOD /path\" (e.g. \"GET /users/*\", "
+                          "\"* /health\"; * is one path segment, ** any number)", svc, key);
+      return NULL;
+    }
+  fb_buf b = FB_BUF_INIT;
+  fb_buf_append (&b, key, ml + 1);
+  for (const char *p = path; *p; p++)
+    if (*p == '{' && strchr (p, '}'))
+      {
+        fb_buf_putc (&b, '*');
+        p = strchr (p, '}');
+      }
+    else
+      fb_buf_putc (&b, *p);
+  return fb_buf_steal (&b);
+}
+
+/* A route's or default='s response into the table; dynamic() handlers are
+ * kept by the spec and numbered. */
+static int
+take_response (fb_star_thread *th, fb_spec *sp, const char *svc, const char *what, fb_value *v,
+               fb_mock_response *dst, unsigned *dynamic)
+{
+  fb_value *fn;
+  const fb_mock_response *r = spec_mock_response (v, &fn);
+  if (!r)
+    {
+      fb_star_errorf (th, "mock_service %s: %s must be a mock_response (json_response(), text_response(), ...), got %s",
+                      svc, what, fb_value_type_name (v));
+      return -1;
+    }
+  if (fn && !dynamic)
+    {
+      fb_star_errorf (th, "mock_service %s: default response cannot be dynamic() — use a static response", svc);
+      return -1;
+    }
+  if (fn)
+    {
+      sp->mock_fns = fb_xreallocarray (sp->mock_fns, sp->n_mock_fns + 1, sizeof *sp->mock_fns);
+      sp->mock_fns[sp->n_mock_fns++] = fn;
+      *dynamic = (unsigned) sp->n_mock_fns;
+      return 0;
+    }
+  copy_response (dst, r);
+  return 0;
+}
+
+static int
+take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f, fb_value *routes)
+{
+  if (fb_value_type_of (routes) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "mock_service %s: routes must be a dict of pattern to response, got %s", svc,
+                      fb_value_type_name (routes));
+      return -1;
+    }
+  bool http = !strcmp (f->protocol, "http");
+  fb_value *k, *v;
+  for (size_t i = 0; fb_dict_entry (routes, i, &k, &v); i++)
+    {
+      const char *key = fb_value_type_of (k) == FB_V_STRING ? fb_value_as_string (k, NULL) : NULL;
+      if (!key || !*key)
+        {
+          fb_star_errorf (th, "mock_service %s: route keys must be non-empty strings, got %s", svc,
+                          key ? "\"\"" : fb_value_type_name (k));
+          return -1;
+        }
+      char *pattern = http ? http_route (th, svc, key) : fb_xstrdup (key);
+      if (!pattern)
+        return -1;
+      f->routes = fb_xreallocarray (f->routes, f->n_routes + 1, sizeof *f->routes);
+      fb_mock_route *r = &f->routes[f->n_routes++];
+      *r = (fb_mock_route) { .pattern = pattern };
+      _cleanup_free_ char *what = fb_xasprintf ("route \"%s\"", key);
+      if (take_response (th, sp, svc, what, v, &r->resp, &r->dynamic) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* config={"state": {...}}: the redis mock's seed (values as str()). */
+static int
+take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
+{
+  if (fb_value_type_of (config) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "mock_service %s: config must be a dict (got %s)", svc, fb_value_type_name (config));
+      return -1;
+    }
+  fb_value *state = fb_dict_get_str (config, "state"), *k, *v;
+  if (!state || state == fb_none ())
+    return 0;
+  if (fb_value_type_of (state) != FB_V_DICT)
+    {
+      fb_star_errorf (th, "mock_service %s: config[\"state\"] must be a dict (got %s)", svc,
+                      fb_value_type_name (state));
+      return -1;
+    }
+  for (size_t i = 0; fb_dict_entry (state, i, &k, &v); i++)
+    {
+      f->state = fb_xreallocarray (f->state, f->n_state + 1, sizeof *f->state);
+      f->state[f->n_state++] = (fb_kv) {
+        fb_value_type_of (k) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (k, NULL)) : fb_value_str (th, k),
+        fb_value_type_of (v) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL)) : fb_value_str (th, v)
+      };
+    }
+  return 0;
+}
+
+typedef struct {
+  fb_value *routes, *dflt, *config, *deps, *tls, *openapi, *examples, *overrides, *validate, *descriptors;
+} mock_kwargs;
+
+/* The interfaces' tables; the per-interface keywords need exactly one. */
+static int
+build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_kwargs *kw)
+{
+  fb_mock_config *c = sv->mock = FB_NEW (fb_mock_config);
+  c->ifaces = fb_xcalloc (sv->n_ifaces + 1, sizeof *c->ifaces);
+  for (size_t i = 0; i < sv->n_ifaces; i++, c->n_ifaces++)
+    {
+      const fb_plan_interface *pi = &sv->ifaces[i];
+      const fb_protocol *p = fb_protocol_find (pi->protocol);
+      if (!p || !p->mock)
+        {
+          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, redis and tcp do)",
+                          sv->name, pi->protocol);
+          return -1;
+        }
+      c->ifaces[i] = (fb_mock_iface) { .name = fb_xstrdup (pi->name), .protocol = fb_xstrdup (pi->protocol),
+                                       .port = pi->port };
+    }
+  if ((kw->routes || kw->dflt || kw->config) && sv->n_ifaces != 1)
+    {
+      fb_star_errorf (th, "mock_service %s: mock_service has %zu interfaces, disambiguation required "
+                          "(routes=, default= and config= need exactly one)", sv->name, sv->n_ifaces);
+      return -1;
+    }
+  fb_mock_iface *f = &c->ifaces[0];
+  if (kw->routes && kw->routes != fb_none () && take_routes (th, sp, sv->name, f, kw->routes) < 0)
+    return -1;
+  if (kw->dflt && kw->dflt != fb_none ())
+    {
+      if (take_response (th, sp, sv->name, "default", kw->dflt, &f->dflt, NULL) < 0)
+        return -1;
+      f->has_default = true;
+    }
+  if (kw->config && kw->config != fb_none () && take_config (th, sv->name, f, kw->config) < 0)
+    return -1;
+  return 0;
+}
+
+/* faultbox itself, in its mock server mode, pointed at the hub; ready
+ * when its first interface accepts (all listen before any is served). */
+static int
+mock_process (fb_star_thread *th, fb_plan_service *sv)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0)
+    {
+      fb_star_errorf (th, "mock_service %s: cannot find the faultbox executable: %s", sv->name, strerror (errno));
+      return -1;
+    }
+  exe[n] = '\0';
+  sv->binary = fb_xstrdup (exe);
+  sv->args = fb_xcalloc (3, sizeof *sv->args);
+  sv->args[sv->n_args++] = fb_xstrdup ("__mock");
+  sv->args[sv->n_args++] = fb_xstrdup (sv->name);
+  sv->env = fb_xcalloc (1, sizeof *sv->env);
+  sv->env[sv->n_env++] = fb_xasprintf ("%s=faultbox-worker:%d", FB_MOCK_HUB_ENV, FB_MOCK_HUB_PORT);
+  sv->hc = (fb_plan_healthcheck) { .kind = FB_HC_TCP, .protocol = fb_xstrdup ("tcp"),
+                                   .host = fb_xstrdup ("localhost"), .port = sv->ifaces[0].port,
+                                   .path = fb_xstrdup ("/"), .timeout_ns = 10 * (int64_t) 1000000000 };
+  return 0;
+}
+
+static fb_value *
+b_mock_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_spec *sp = spec_of (th);
+  const char *name = spec_service_name (th, sp, "mock_service", a);
+  if (!name)
+    return NULL;
+  mock_kwargs kw = { 0 };
+  fb_star_args kwonly = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
+  if (fb_star_unpack (th, "mock_service", &kwonly, "routes?", &kw.routes, "default?", &kw.dflt, "config?",
+                      &kw.config, "depends_on?", &kw.deps, "tls?", &kw.tls, "openapi?", &kw.openapi, "examples?",
+                      &kw.examples, "overrides?", &kw.overrides, "validate?", &kw.validate, "descriptors?",
+                      &kw.descriptors, NULL) < 0)
+    return NULL;
+  if (spec_unsupported (th, "mock_service", name, "tls", kw.tls, true) < 0
+      || spec_unsupported (th, "mock_service", name, "openapi", kw.openapi, true) < 0
+      || spec_unsupported (th, "mock_service", name, "overrides", kw.overrides, true) < 0
+      || spec_unsupported (th, "mock_service", name, "descriptors", kw.descriptors, true) < 0)
+    return NULL;
+  fb_plan_service *sv = FB_NEW (fb_plan_service);
+  sv->name = fb_xstrdup (name);
+  int rc = 0;
+  for (size_t i = 1; i < a->npos && rc >= 0; i++)
+    if ((rc = spec_service_iface (th, sv, a->pos[i])) == 0)
+      rc = -1, fb_star_errorf (th, "mock_service() positional arg %zu must be interface() (got %s)", i,
+                               fb_value_type_name (a->pos[i]));
+  if (rc >= 0 && !sv->n_ifaces)
+    rc = -1, fb_star_errorf (th, "mock_service() \"%s\" requires at least one interface", name);
+  if (rc < 0 || build_tables (th, sp, sv, &kw) < 0 || mock_process (th, sv) < 0
+      || (kw.deps && spec_service_deps (th, sp, sv, kw.deps) < 0))
+    {
+      fb_plan tmp = { sv, 1 };
+      fb_plan_free (&tmp);
+      return NULL;
+    }
+  return spec_service_register (th, sp, sv);
+}
+
+void
+spec_predeclare_mocks (fb_spec *s)
+{
+  static const spec_builtin fns[] = {
+    { "mock_service", b_mock_service }, { "json_response", b_json_response },
+    { "text_response", b_text_response }, { "bytes_response", b_bytes_response },
+    { "status_only", b_status_only }, { "redirect", b_redirect }, { "dynamic", b_dynamic },
+  };
+  spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
+}

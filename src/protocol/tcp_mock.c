@@ -1,0 +1,73 @@
+/* The TCP line mock, as Faultbox's: per connection one line is read, the
+ * first route whose pattern is a prefix of it answers (its body written
+ * back), and the connection is closed. No route and no default: closed
+ * without a reply. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/internal.h"
+#include "util/buf.h"
+
+#define MOCK_LINE_MAX (64 * 1024)
+#define MOCK_TCP_TIMEOUT_S 10
+
+typedef struct {
+  const char *line;
+  size_t len;
+} line_key;
+
+static bool
+prefix_matches (const char *pattern, const void *ctx)
+{
+  const line_key *k = ctx;
+  size_t pl = strlen (pattern);
+  return pl <= k->len && !memcmp (pattern, k->line, pl);
+}
+
+static void
+tcp_mock_serve (fb_mock_conn *c)
+{
+  fb_mock_timeout (c->fd, MOCK_TCP_TIMEOUT_S);
+  fb_buf in = FB_BUF_INIT;
+  for (;;)
+    {
+      char ch;
+      ssize_t r = read (c->fd, &ch, 1);
+      if (r <= 0)
+        break;
+      fb_buf_putc (&in, ch);
+      if (ch == '\n' || in.len >= MOCK_LINE_MAX)
+        break;
+    }
+  if (!in.len)
+    {
+      fb_mock_emit (c->srv, c->iface, "recv_error", (const char *const[]) { "error", "no line before EOF", NULL });
+      fb_buf_free (&in);
+      return;
+    }
+  line_key key = { in.data, in.len };
+  const fb_mock_route *route = fb_mock_pick (c->iface, prefix_matches, &key);
+  fb_mock_request req = { .method = "", .path = "", .body = in.data, .body_len = in.len };
+  fb_mock_response owned = { 0 };
+  char *error;
+  const fb_mock_response *resp = fb_mock_respond (c, route, &req, &owned, &error);
+  char req_size[24], resp_size[24];
+  snprintf (req_size, sizeof req_size, "%zu", in.len);
+  snprintf (resp_size, sizeof resp_size, "%zu", resp ? resp->body_len : 0);
+  /* recorded before the reply goes: the client never sees it first */
+  if (error)
+    fb_mock_emit (c->srv, c->iface, "dynamic_error", (const char *const[]) { "error", error, NULL });
+  else
+    fb_mock_emit (c->srv, c->iface, "recv",
+                  (const char *const[]) { "req_size", req_size, "resp_size", resp_size, "matched",
+                                          route ? "true" : "false", NULL });
+  if (!error && resp && resp->body_len && fb_mock_write (c->fd, resp->body, resp->body_len) < 0)
+    fb_mock_emit (c->srv, c->iface, "write_error", (const char *const[]) { "req_size", req_size, NULL });
+  free (error);
+  fb_mock_response_clear (&owned);
+  fb_buf_free (&in);
+}
+
+const fb_mock_ops fb_tcp_mock = { .serve = tcp_mock_serve };

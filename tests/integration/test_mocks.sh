@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Mock services: mock_service() with every response constructor and
+# dynamic(), reached by test steps and by real services by name (nginx
+# proxying to an HTTP mock, redis-cli writing to a redis mock, the demo
+# order-svc calling a TCP mock), protocol and syscall faults on mocks,
+# mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks.
+. "$(dirname "$0")/lib.sh"
+need_root
+for bin in /usr/sbin/nginx /usr/bin/redis-cli; do
+  [ -x "$bin" ] || skip "$bin is not installed (scripts/bootstrap installs it)"
+done
+prep_specs
+cd "$TMP"
+nginx_conf "$TMP/nginx.conf" "" 'server {
+    listen 8081;
+    location = /health { return 200 "ok"; }
+    location / { proxy_pass http://api:8080; }
+  }'
+sed -i -e "s|NGINXCONF|$TMP/nginx.conf|" mocks.star
+
+run_fb test mocks.star -j 2
+expect_rc 0 "mocks reached by steps and real services, faulted, recorded"
+for t in http_response_constructors http_dynamic real_service_reaches_http_mock protocol_fault_on_mock \
+  redis_mock_steps_and_client redis_recipe_on_mock http_recipe_on_mock tcp_mock_with_real_service \
+  syscall_fault_on_mock; do
+  expect_out out "^--- PASS: test_$t "
+done
+expect_out out '^9 passed, 0 failed$'
+finish
