@@ -281,6 +281,10 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
 static void
 take_front (fb_buf *b, size_t n)
 {
+  /* (a buffer never read into has no data to terminate: a relayed
+   * connection's first event is often its upstream's connect) */
+  if (!n)
+    return;
   memmove (b->data, b->data + n, b->len - n);
   b->len -= n;
   b->data[b->len] = '\0';
