@@ -11,20 +11,6 @@
 #include <unistd.h>
 
 static int
-write_spec (const char *output, const char *spec)
-{
-  /* never overwrite a spec someone already edited */
-  int fd = open (output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return fb_cli_fail ("init: cannot create %s: %m", output);
-  FILE *f = fdopen (fd, "w");
-  fputs (spec, f);
-  if (fclose (f) != 0)
-    return fb_cli_fail ("init: cannot write %s: %m", output);
-  return 0;
-}
-
-static int
 run (int argc, char **argv)
 {
   fb_init_options o = { 0 };
@@ -63,18 +49,31 @@ run (int argc, char **argv)
   o.port = (int) port;
   bool to_stdout = !strcmp (output, "-");
   o.file = to_stdout ? "faultbox.star" : output;
+  /* created first, before a probe's wait: never overwrite a spec someone
+   * already edited */
+  FILE *f = to_stdout ? stdout : NULL;
+  if (!f)
+    {
+      int fd = open (output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0 || !(f = fdopen (fd, "w")))
+        return fb_cli_fail ("init: cannot create %s: %m", output);
+    }
   fb_init_result r = { 0 };
   if (fb_init_spec (&o, &r, &err) < 0)
-    return fb_cli_fail ("%s", err.msg);
+    {
+      if (!to_stdout)
+        fclose (f), unlink (output);
+      return fb_cli_fail ("%s", err.msg);
+    }
   if (r.probed)
     fprintf (to_stdout ? stderr : stdout, "%s speaks %s (%s)\n", o.binary, r.protocol, r.probed);
-  int rc = 0;
-  if (to_stdout)
-    fputs (r.spec, stdout);
-  else if ((rc = write_spec (output, r.spec)) == 0)
-    printf ("wrote %s; run it with: faultbox test %s\n", output, output);
+  fputs (r.spec, f);
   fb_init_result_clear (&r);
-  return rc;
+  if (!to_stdout && fclose (f) != 0)
+    return fb_cli_fail ("init: cannot write %s: %m", output);
+  if (!to_stdout)
+    printf ("wrote %s; run it with: faultbox test %s\n", output, output);
+  return 0;
 }
 
 const fb_command fb_cmd_init = {

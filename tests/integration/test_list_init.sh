@@ -36,14 +36,14 @@ expect_rc 0 "init (http) --name --port --output"
 expect_out_file api.star 'interface\("main", "http", 9090\)'
 # what the binary speaks, found by asking its port in a lab
 [ "$(id -u)" != 0 ] || expect_out out '^.*/mock-api speaks http \(GET / answered HTTP/1.1 404 Not Found\)$'
-run_fb init --protocol udp "$demo/mock-db"
+run_fb init --protocol udp --output - "$demo/mock-db"
 expect_rc 1 "init --protocol udp is refused"
 expect_out err 'init: --protocol takes tcp, http, redis or postgres, not "udp"'
 run_fb init --protocol redis --output -  /usr/bin/true
 expect_rc 0 "init --protocol redis skips the probe"
 expect_out out 'interface\("main", "redis", 6379\)'
 expect_out out 'fault\(true.main, error\(command = "SET"' 
-run_fb init "$TMP/no-such-binary"
+run_fb init --output - "$TMP/no-such-binary"
 expect_rc 1 "init of a missing binary"
 expect_out err 'init: cannot execute .*no-such-binary: No such file or directory'
 
