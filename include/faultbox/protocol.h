@@ -123,6 +123,12 @@ typedef struct fb_msg {
   bool until_close;       /* responses: the body runs to the end of the stream */
   bool upgrade;           /* after it, the connection is a plain tunnel */
   bool no_reply;          /* requests: the server answers nothing (an empty inline line) */
+  bool passthrough;       /* requests: no rule sees it (a handshake, a password, COPY data) */
+  /* Non-NULL: what rules match instead of target, whole (postgres: the
+   * canonical form of the query; target keeps its text as sent, for
+   * events). Owned by the connection's framing state: valid until it
+   * frames again. */
+  const char *text;
 } fb_msg;
 
 /* What an injected reply says: respond() or error() of a rule. */
@@ -131,22 +137,37 @@ typedef struct fb_reply {
   int status;             /* 0: the protocol's default */
   const char *body;       /* NULL: not given */
   const char *message;    /* NULL: not given */
+  const char *code;       /* postgres: the SQLSTATE; NULL: none */
 } fb_reply;
 
 typedef struct fb_framing {
+  /* A connection's framing state, for protocols whose messages refer to
+   * earlier ones (postgres: a Bind names a statement a Parse made); NULL
+   * for stateless ones, whose st is always NULL. */
+  void *(*state_new) (void);
+  void (*state_free) (void *st);
   /* Frames the first request in buf[0..len). */
-  fb_frame_rc (*request) (const char *buf, size_t len, fb_msg *out, fb_error *err);
+  fb_frame_rc (*request) (void *st, const char *buf, size_t len, fb_msg *out, fb_error *err);
   /* Frames the first response; req is the request it answers (NULL: none
    * is pending, e.g. a push). */
-  fb_frame_rc (*response) (const char *buf, size_t len, const fb_msg *req, fb_msg *out, fb_error *err);
+  fb_frame_rc (*response) (void *st, const char *buf, size_t len, const fb_msg *req, fb_msg *out, fb_error *err);
   /* The bytes of an injected reply to req (malloc'd, *len set). */
-  char *(*reply) (const fb_reply *r, const fb_msg *req, size_t *len);
+  char *(*reply) (void *st, const fb_reply *r, const fb_msg *req, size_t *len);
+  /* The form a rule's target pattern is matched in, when the protocol
+   * canonicalizes what it frames (fb_msg.text); NULL: as written. */
+  char *(*canonical) (const char *pattern);
   /* Which matcher keywords of a rule the protocol fills ("method", "path",
-   * "header" / "command", "key"), NULL-terminated: a rule naming another
-   * can never match here and is refused. */
+   * "header" / "command", "key" / "query"), NULL-terminated: a rule naming
+   * another can never match here and is refused. "method" and "command"
+   * match fb_msg.verb; "path", "key" and "query" fb_msg.target. */
   const char *const *matchers;
-  /* Where the matcher keywords come from: "method" and "command" match
-   * fb_msg.verb, "path" and "key" fb_msg.target. */
+  /* The `proxy` event's names for verb and target (NULL: not reported),
+   * and error()'s message when a rule gives none, as Faultbox's proxy of
+   * the protocol says them. */
+  const char *event_verb, *event_target, *default_error;
+  bool no_respond;     /* response() has no meaning here: refused */
+  bool sqlstate;       /* error(status=) is a SQLSTATE string, not a number */
+  bool delay_final;    /* a delay ends the rules' evaluation (Faultbox's postgres) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's
@@ -183,9 +204,17 @@ typedef struct fb_protocol {
 } fb_protocol;
 
 /* The framings of the protocols the proxy understands; the redis step
- * client's table entry points at fb_resp_framing. */
+ * client's table entry points at fb_resp_framing, postgres's at
+ * fb_pg_framing. */
 extern const fb_framing fb_http_framing;
 extern const fb_framing fb_resp_framing;
+extern const fb_framing fb_pg_framing;
+
+/* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
+ * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'
+ * literals, operators and list punctuation spaced, white space collapsed.
+ * Both a query and a rule's query= pattern are matched in it. */
+char *fb_sql_canonical (const char *sql, size_t len);
 
 /* The protocol named name, or NULL. */
 const fb_protocol *fb_protocol_find (const char *name);

@@ -31,6 +31,7 @@ typedef struct fb_proxy_rule {
   char *verb, *target;
   char *header_name, *header_glob;  /* header="Name: glob" */
   int status;                       /* 0: the protocol's default */
+  char sqlstate[6];                 /* error(status="40001") on postgres; "": none */
   char *body, *message;             /* NULL: not given */
   int64_t delay_ns;
   double probability;               /* 0..1 */

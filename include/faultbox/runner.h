@@ -125,11 +125,15 @@ typedef struct fb_run_lab_options {
   const char *const *binds; /* host directories every service sees, read-only; may be NULL */
   fb_limits limits;        /* of each service */
   const char *rootfs;      /* every service's root (fb_service_plan.rootfs), NULL: the host's */
+  char *const *env;        /* every service's environment ("K=V", NULL-terminated); NULL: ours */
   bool keep_workdir;
   bool echo_output;
   /* A shell command run from the lab's client address; its status is
    * the run's. NULL: run until *stop is nonzero or every service exited. */
   const char *run;
+  /* Instead of run: called in the lab's client network namespace once
+   * every service started; its failure is the run's. */
+  int (*in_lab) (void *ctx, fb_lab *lab, fb_error *err);
   const volatile sig_atomic_t *stop;
   /* Every service started. */
   void (*on_up) (void *ctx, const fb_lab *lab);
@@ -142,5 +146,47 @@ typedef struct fb_run_lab_options {
 
 /* *exit_status: the command's status, else 0. */
 int fb_run_lab (const fb_run_lab_options *o, int *exit_status, fb_error *err);
+
+/* ---- faultbox init ------------------------------------------------------ */
+
+/* What a server at a port speaks, as `faultbox init` finds out. */
+typedef enum {
+  FB_SPEAKS_TCP,       /* none of the others (or it talks first: a banner) */
+  FB_SPEAKS_HTTP,
+  FB_SPEAKS_REDIS,
+  FB_SPEAKS_POSTGRES,
+} fb_speaks;
+
+/* The protocol name of what it speaks: "tcp", "http", "redis", "postgres". */
+const char *fb_speaks_name (fb_speaks s);
+
+/* What each probe got back (NULL: nothing, or the connection closed): the
+ * bytes the server sent unasked, its answer to a RESP PING, to an HTTP GET,
+ * and to a Postgres SSLRequest. Pure: which protocol that is. */
+fb_speaks fb_speaks_classify (const char *banner, const char *ping, const char *get, const char *ssl,
+                              size_t ssl_len);
+
+typedef struct fb_init_options {
+  const char *binary;
+  char *const *args;     /* after the binary, into the spec's args= too */
+  size_t n_args;
+  const char *name;      /* NULL: the binary's file name */
+  int port;              /* 0: 8080 */
+  const char *protocol;  /* NULL: start the binary in a lab and probe the port (root) */
+  const char *file;      /* the spec's file name, for its comments */
+  int64_t probe_timeout_ms; /* how long the port may take to open; 0: 30 s */
+} fb_init_options;
+
+typedef struct fb_init_result {
+  char *spec;            /* the starter spec's text */
+  const char *protocol;  /* the protocol it speaks to the service */
+  char *probed;          /* what the probe saw ("PING answered +PONG"); NULL: not probed */
+} fb_init_result;
+
+/* A starter spec for one service that passes as written: the service, its
+ * healthcheck, steps of its protocol, a protocol fault and a syscall
+ * fault. */
+int fb_init_spec (const fb_init_options *o, fb_init_result *out, fb_error *err);
+void fb_init_result_clear (fb_init_result *r);
 
 #endif

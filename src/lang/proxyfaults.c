@@ -108,8 +108,15 @@ set_param (fb_star_thread *th, const char *fname, pfault_val *f, const char *kw,
     }
   if (!strcmp (kw, "status"))
     {
+      /* a postgres error's status is its SQLSTATE: five digits or capitals */
+      if (s && strlen (s) == 5 && strspn (s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5)
+        {
+          memcpy (f->rule.sqlstate, s, 6);
+          return 0;
+        }
       if (!fb_value_as_int64 (v, &n) || n < 100 || n > 999)
-        return fb_star_errorf (th, "%s(): status= must be an HTTP status code (100-999)", fname), -1;
+        return fb_star_errorf (th, "%s(): status= must be an HTTP status code (100-999) or a postgres SQLSTATE (\"40001\")",
+                               fname), -1;
       f->rule.status = (int) n;
       return 0;
     }
@@ -262,25 +269,30 @@ static void
 on_fired (void *ctx, const fb_proxy_event *ev)
 {
   fb_session *ss = ctx;
-  bool http = !strcmp (ev->protocol, "http");
+  const fb_framing *fr = fb_protocol_find (ev->protocol)->framing;
+  /* replies with a status (http's) report it, the others their error */
+  bool status = !fr->default_error;
   const fb_proxy_rule *r = ev->rule;
   char num[32] = "";
   const char *kv[20] = { "interface", ev->iface, "protocol", ev->protocol, "action",
-                         fb_proxy_action_name (r->action), http ? "method" : "command", ev->msg->verb,
-                         http ? "path" : "key", ev->msg->target, "from", peer_name (ss, ev->client) };
-  size_t n = 12;
+                         fb_proxy_action_name (r->action), "from", peer_name (ss, ev->client) };
+  size_t n = 8;
+  if (fr->event_verb)
+    kv[n++] = fr->event_verb, kv[n++] = ev->msg->verb;
+  if (fr->event_target)
+    kv[n++] = fr->event_target, kv[n++] = ev->msg->target;
   if (r->action == FB_PX_DELAY)
     {
       snprintf (num, sizeof num, "%lld", (long long) (r->delay_ns / FB_NS_PER_MS));
       kv[n++] = "delay_ms", kv[n++] = num;
     }
-  else if (http && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
+  else if (status && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
     {
       snprintf (num, sizeof num, "%d", r->status ? r->status : 500);
       kv[n++] = "status", kv[n++] = num;
     }
   else if (r->action == FB_PX_ERROR)
-    kv[n++] = "error", kv[n++] = r->message ? r->message : "ERR injected fault";
+    kv[n++] = "error", kv[n++] = r->message ? r->message : fr->default_error;
   session_event (ss, "proxy", ev->service, kv);
 }
 
@@ -349,6 +361,24 @@ session_step_host (fb_session *ss, size_t svc)
 
 /* ---- attaching rules -------------------------------------------------- */
 
+/* What a rule asks that the interface's protocol cannot do. */
+static int
+rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const fb_plan_service *s,
+            const fb_plan_interface *f, const fb_framing *fr)
+{
+  const fb_proxy_rule *r = &pf->rule;
+  if (fr->no_respond && r->action == FB_PX_RESPOND)
+    return fb_star_errorf (th, "%s: response() on %s.%s: the %s proxy answers only error() (and drop(), delay())",
+                           fname, s->name, f->name, f->protocol), -1;
+  if (r->action == FB_PX_ERROR && fr->sqlstate && r->status)
+    return fb_star_errorf (th, "%s: error(status=%d) on %s.%s: a %s error's status is a SQLSTATE string, e.g. status=\"40001\"",
+                           fname, r->status, s->name, f->name, f->protocol), -1;
+  if (!fr->sqlstate && r->sqlstate[0])
+    return fb_star_errorf (th, "%s: error(status=\"%s\") on %s.%s: a SQLSTATE is for postgres interfaces; %s takes a status code",
+                           fname, r->sqlstate, s->name, f->name, f->protocol), -1;
+  return 0;
+}
+
 /* The matchers this protocol's proxy fills, for messages: "command= and key=". */
 static void
 matcher_list (const fb_framing *fr, fb_buf *b)
@@ -369,8 +399,10 @@ spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const
                            fname, fb_value_type_name (v)), -1;
   const fb_protocol *p = fb_protocol_find (f->protocol);
   if (!p->framing)
-    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, redis); use syscall faults on %s instead",
+    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, redis, postgres); use syscall faults on %s instead",
                            fname, s->name, f->name, f->protocol, s->name), -1;
+  if (rule_unfit (th, fname, pf, s, f, p->framing) < 0)
+    return -1;
   for (size_t i = 0; i < pf->n_given; i++)
     {
       bool ok = false;

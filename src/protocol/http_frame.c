@@ -203,8 +203,9 @@ find_head (const char *buf, size_t len, const char *what, fb_msg *m, size_t *sta
 }
 
 static fb_frame_rc
-http_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
+http_frame_request (void *st, const char *buf, size_t len, fb_msg *m, fb_error *err)
 {
+  (void) st;
   size_t start, head;
   fb_frame_rc rc = find_head (buf, len, "request", m, &start, &head, err);
   if (rc != FB_FRAME_OK)
@@ -235,8 +236,9 @@ http_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
 }
 
 static fb_frame_rc
-http_frame_response (const char *buf, size_t len, const fb_msg *req, fb_msg *m, fb_error *err)
+http_frame_response (void *st, const char *buf, size_t len, const fb_msg *req, fb_msg *m, fb_error *err)
 {
+  (void) st;
   size_t start, head;
   fb_frame_rc rc = find_head (buf, len, "response", m, &start, &head, err);
   if (rc != FB_FRAME_OK)
@@ -284,8 +286,9 @@ fb_http_reason (int status)
  * {"error": message} when only a message is given, as JSON; the connection
  * stays open. */
 static char *
-http_reply (const fb_reply *r, const fb_msg *req, size_t *len)
+http_reply (void *st, const fb_reply *r, const fb_msg *req, size_t *len)
 {
+  (void) st;
   int status = r->status ? r->status : 500;
   fb_buf body = FB_BUF_INIT;
   if (r->body)
@@ -319,4 +322,6 @@ const fb_framing fb_http_framing = {
   .response = http_frame_response,
   .reply = http_reply,
   .matchers = http_matchers,
+  .event_verb = "method",
+  .event_target = "path",
 };

@@ -280,11 +280,12 @@ fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
                 void (*on_bad) (fb_mock_conn *c, const char *why))
 {
   fb_buf in = FB_BUF_INIT;
+  void *st = fr->state_new ? fr->state_new () : NULL;
   for (bool open = true; open;)
     {
       fb_msg m;
       fb_error e = { 0 };
-      fb_frame_rc rc = in.len ? fr->request (in.data, in.len, &m, &e) : FB_FRAME_PARTIAL;
+      fb_frame_rc rc = in.len ? fr->request (st, in.data, in.len, &m, &e) : FB_FRAME_PARTIAL;
       if (rc == FB_FRAME_BAD || (rc == FB_FRAME_PARTIAL && in.len > max))
         {
           on_bad (c, e.msg[0] ? e.msg : "request too large");
@@ -304,5 +305,7 @@ fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
         break;
       in.len += (size_t) r;
     }
+  if (st)
+    fr->state_free (st);
   fb_buf_free (&in);
 }

@@ -292,4 +292,5 @@ const fb_protocol fb_protocol_postgres = {
   .step = pg_step,
   .ready = pg_ready,
   .ready_timeout_ms = 5000,
+  .framing = &fb_pg_framing,
 };

@@ -76,6 +76,7 @@ typedef struct px_conn {
   px_slot *slots;
   size_t n_slots, cap_slots;
   px_hold hold;
+  void *fst;               /* the framing's state of this connection */
   char client[INET_ADDRSTRLEN + 8];
   uint32_t cmask, umask;   /* epoll interest now */
   struct px_conn *next;
@@ -181,7 +182,9 @@ fb_proxy_add_rule (fb_proxy *px, size_t listener, const fb_proxy_rule *r, uint64
   px_rule nr = { .scope = scope, .listener = listener };
   nr.rule = *r;
   nr.rule.verb = dup_or_null (r->verb);
-  nr.rule.target = dup_or_null (r->target);
+  const fb_framing *fr = px->listeners[listener]->proto->framing;
+  /* a protocol that matches a canonical form gets the pattern in it too */
+  nr.rule.target = r->target && fr->canonical ? fr->canonical (r->target) : dup_or_null (r->target);
   nr.rule.header_name = dup_or_null (r->header_name);
   nr.rule.header_glob = dup_or_null (r->header_glob);
   nr.rule.body = dup_or_null (r->body);
@@ -236,8 +239,14 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
     li++;
   int64_t delay = 0;
   h->action = -1;
+  h->pending = true;
+  h->until_ns = 0;
+  /* a handshake, a password, COPY data: no rule's business */
+  if (m->passthrough)
+    return;
+  bool final = false;
   pthread_mutex_lock (&px->mu);
-  for (size_t i = 0; i < px->n_rules && h->action < 0; i++)
+  for (size_t i = 0; i < px->n_rules && h->action < 0 && !final; i++)
     {
       px_rule *r = &px->rules[i];
       if (r->listener != li || !fb_proxy_rule_matches (&r->rule, m))
@@ -247,20 +256,23 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
         continue;
       r->fired++;
       if (r->rule.action == FB_PX_DELAY)
-        delay += r->rule.delay_ns;
+        {
+          delay += r->rule.delay_ns;
+          final = c->l->proto->framing->delay_final;
+        }
       else
         {
           h->action = (int) r->rule.action;
           h->body = dup_or_null (r->rule.body);
           h->message = dup_or_null (r->rule.message);
-          h->reply = (fb_reply) { r->rule.action == FB_PX_ERROR, r->rule.status, h->body, h->message };
+          h->reply = (fb_reply) { r->rule.action == FB_PX_ERROR, r->rule.status, h->body, h->message,
+                                  r->rule.sqlstate[0] ? r->rule.sqlstate : NULL };
         }
       if (px->cb.fired)
         px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule,
                                                      r->id, m, c->client });
     }
   pthread_mutex_unlock (&px->mu);
-  h->pending = true;
   h->until_ns = delay ? fb_now_ns () + delay : 0;
 }
 
@@ -269,6 +281,10 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
 static void
 take_front (fb_buf *b, size_t n)
 {
+  /* (a buffer never read into has no data to terminate: a relayed
+   * connection's first event is often its upstream's connect) */
+  if (!n)
+    return;
   memmove (b->data, b->data + n, b->len - n);
   b->len -= n;
   b->data[b->len] = '\0';
@@ -308,6 +324,7 @@ slot_push (px_conn *c, bool fwd, const fb_msg *req)
     {
       s->req = *req;
       s->req.n_headers = 0;
+      s->req.text = NULL;
     }
   return s;
 }
@@ -346,7 +363,7 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
     case FB_PX_ERROR:
       {
         size_t n;
-        char *r = c->l->proto->framing->reply (&h->reply, m, &n);
+        char *r = c->l->proto->framing->reply (c->fst, &h->reply, m, &n);
         px_slot *s = slot_push (c, false, m);
         fb_buf_append (&s->out, r, n);
         free (r);
@@ -408,7 +425,7 @@ from_client (fb_proxy *px, px_conn *c)
           return;
         }
       fb_error e = { 0 };
-      fb_frame_rc rc = c->l->proto->framing->request (c->cin.data, c->cin.len, &m, &e);
+      fb_frame_rc rc = c->l->proto->framing->request (c->fst, c->cin.data, c->cin.len, &m, &e);
       if (not_framed (px, c, rc, &c->cin, "request", &e))
         {
           if (rc == FB_FRAME_PARTIAL)
@@ -441,7 +458,7 @@ from_upstream (fb_proxy *px, px_conn *c)
           break;
         }
       fb_error e = { 0 };
-      fb_frame_rc rc = c->l->proto->framing->response (c->uin.data, c->uin.len, s ? &s->req : NULL, &m, &e);
+      fb_frame_rc rc = c->l->proto->framing->response (c->fst, c->uin.data, c->uin.len, s ? &s->req : NULL, &m, &e);
       if (not_framed (px, c, rc, &c->uin, "reply", &e))
         {
           if (rc == FB_FRAME_PARTIAL)
@@ -539,6 +556,8 @@ conn_free (fb_proxy *px, px_conn *c)
     fb_buf_free (&c->slots[i].out);
   free (c->slots);
   hold_clear (&c->hold);
+  if (c->fst)
+    c->l->proto->framing->state_free (c->fst);
   free (c);
 }
 
@@ -571,6 +590,8 @@ accept_one (fb_proxy *px, px_listener *l)
   c->ctag = (px_tag) { TAG_CLIENT, c };
   c->utag = (px_tag) { TAG_UPSTREAM, c };
   c->tunnel = !l->proto;
+  if (l->proto && l->proto->framing->state_new)
+    c->fst = l->proto->framing->state_new ();
   inet_ntop (AF_INET, &peer.sin_addr, c->client, sizeof c->client);
   c->next = px->conns;
   px->conns = c;

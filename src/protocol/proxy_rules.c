@@ -71,6 +71,6 @@ header_matches (const fb_proxy_rule *r, const fb_msg *m)
 bool
 fb_proxy_rule_matches (const fb_proxy_rule *r, const fb_msg *m)
 {
-  return fb_proxy_glob_match (r->verb, m->verb) && fb_proxy_glob_match (r->target, m->target)
+  return fb_proxy_glob_match (r->verb, m->verb) && fb_proxy_glob_match (r->target, m->text ? m->text : m->target)
          && header_matches (r, m);
 }

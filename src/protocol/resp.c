@@ -146,8 +146,9 @@ resp_inline (const char *buf, size_t len, fb_msg *m, fb_error *err)
 }
 
 static fb_frame_rc
-resp_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
+resp_frame_request (void *st, const char *buf, size_t len, fb_msg *m, fb_error *err)
 {
+  (void) st;
   memset (m, 0, sizeof *m);
   if (!len)
     return FB_FRAME_PARTIAL;
@@ -183,8 +184,9 @@ resp_frame_request (const char *buf, size_t len, fb_msg *m, fb_error *err)
 }
 
 static fb_frame_rc
-resp_frame_response (const char *buf, size_t len, const fb_msg *req, fb_msg *m, fb_error *err)
+resp_frame_response (void *st, const char *buf, size_t len, const fb_msg *req, fb_msg *m, fb_error *err)
 {
+  (void) st;
   (void) req;
   memset (m, 0, sizeof *m);
   size_t pos = 0;
@@ -203,13 +205,14 @@ resp_frame_response (const char *buf, size_t len, const fb_msg *req, fb_msg *m, 
  * fault unless a message is given), response() a bulk string, nil without
  * a body. */
 static char *
-resp_reply (const fb_reply *r, const fb_msg *req, size_t *len)
+resp_reply (void *st, const fb_reply *r, const fb_msg *req, size_t *len)
 {
+  (void) st;
   (void) req;
   fb_buf out = FB_BUF_INIT;
   if (r->error)
     {
-      const char *msg = r->message && *r->message ? r->message : "ERR injected fault";
+      const char *msg = r->message && *r->message ? r->message : fb_resp_framing.default_error;
       fb_buf_putc (&out, '-');
       for (const char *c = msg; *c; c++)
         fb_buf_putc (&out, *c == '\r' || *c == '\n' ? ' ' : *c);
@@ -230,4 +233,7 @@ const fb_framing fb_resp_framing = {
   .response = resp_frame_response,
   .reply = resp_reply,
   .matchers = resp_matchers,
+  .event_verb = "command",
+  .event_target = "key",
+  .default_error = "ERR injected fault",
 };

@@ -61,9 +61,13 @@ event_line (const fb_event *ev, fb_buf *out)
   else if (!strcmp (type, "proxy"))
     {
       /* a protocol rule's decision, without the timing of when it came */
-      const char *verb = fb_event_get (ev, "method"), *target = fb_event_get (ev, "path");
-      fb_buf_printf (out, "proxy %s %s %s\n", fb_event_get (ev, "action"),
-                     verb ? verb : fb_event_get (ev, "command"), target ? target : fb_event_get (ev, "key"));
+      fb_buf_printf (out, "proxy %s", fb_event_get (ev, "action"));
+      /* what the protocol names it by: method path, command key, query */
+      static const char *const names[] = { "method", "command", "path", "key", "query" };
+      for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (fb_event_get (ev, names[i]))
+          fb_buf_printf (out, " %s", fb_event_get (ev, names[i]));
+      fb_buf_putc (out, '\n');
     }
   else if (!strcmp (type, "unmediated_io"))
     fb_buf_printf (out, "unmediated_io %s %s\n", fb_event_get (ev, "category"), fb_event_get (ev, "detail"));

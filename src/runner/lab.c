@@ -56,7 +56,16 @@ run_lab (fb_lab *lab, const fb_run_lab_options *o, int *exit_status, fb_error *e
   if (o->on_up)
     o->on_up (o->ctx, lab);
   int status = 0, rc = 0;
-  if (o->run)
+  if (o->in_lab)
+    {
+      rc = fb_lab_enter (lab, -1, err);
+      if (rc == 0)
+        {
+          rc = o->in_lab (o->ctx, lab, err);
+          fb_lab_leave (lab);
+        }
+    }
+  else if (o->run)
     rc = run_command (lab, o->run, &status, err);
   else
     wait_stop (lab, o->n_services, o->stop);
@@ -85,7 +94,7 @@ fb_run_lab (const fb_run_lab_options *o, int *exit_status, fb_error *err)
           fb_error_prefix (err, "service \"%s\"", s->name);
           rc = -1;
         }
-      plans[i] = (fb_service_plan){ .name = s->name, .argv = bins[i].argv, .envp = environ,
+      plans[i] = (fb_service_plan){ .name = s->name, .argv = bins[i].argv, .envp = o->env ? o->env : environ,
                                     .ro_binds = bins[i].binds, .limits = o->limits,
                                     .echo_output = o->echo_output, .rootfs = o->rootfs };
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `faultbox list` (what a run would select, without running it),
-# `faultbox init` (a starter spec that passes as written, tcp and http),
+# `faultbox init` (a starter spec that passes as written: tcp, and http,
+# redis and postgres found by probing the binary's port in a lab),
 # and the shell completions.
 . "$(dirname "$0")/lib.sh"
 demo="$FAULTBOX_BUILD/src/demo"
@@ -29,23 +30,50 @@ expect_out_file faultbox.star '^mock_db = service\("mock-db", ".*/mock-db",$'
 run_fb init --protocol tcp "$demo/mock-db"
 expect_rc 1 "init does not overwrite"
 expect_out err 'init: cannot create faultbox.star: File exists'
-run_fb init --name api --port 9090 --output api.star "$demo/mock-api"
+# without root there is no lab to probe in: say the protocol
+run_fb init $([ "$(id -u)" = 0 ] || echo --protocol http) --name api --port 9090 --output api.star "$demo/mock-api"
 expect_rc 0 "init (http) --name --port --output"
 expect_out_file api.star 'interface\("main", "http", 9090\)'
-run_fb init --protocol udp "$demo/mock-db"
+# what the binary speaks, found by asking its port in a lab
+[ "$(id -u)" != 0 ] || expect_out out '^.*/mock-api speaks http \(GET / answered HTTP/1.1 404 Not Found\)$'
+run_fb init --protocol udp --output - "$demo/mock-db"
 expect_rc 1 "init --protocol udp is refused"
-run_fb init "$TMP/no-such-binary"
+expect_out err 'init: --protocol takes tcp, http, redis or postgres, not "udp"'
+run_fb init --protocol redis --output -  /usr/bin/true
+expect_rc 0 "init --protocol redis skips the probe"
+expect_out out 'interface\("main", "redis", 6379\)'
+expect_out out 'fault\(true.main, error\(command = "SET"' 
+run_fb init --output - "$TMP/no-such-binary"
 expect_rc 1 "init of a missing binary"
 expect_out err 'init: cannot execute .*no-such-binary: No such file or directory'
 
 if [ "$(id -u)" = 0 ]; then
-  for spec in faultbox.star api.star; do
+  if [ -x /usr/bin/redis-server ]; then
+    run_fb init --name cache --port 6379 --output cache.star /usr/bin/redis-server
+    expect_rc 0 "init probes redis-server"
+    expect_out out '^/usr/bin/redis-server speaks redis \(RESP: -DENIED Redis is running in protected mode'
+    expect_out_file cache.star 'args = \["--protected-mode", "no"\],'
+  else echo "no redis-server: not probed"; fi
+  if [ -x /usr/sbin/nginx ]; then
+    nginx_conf "$TMP/nginx.conf" "web up"
+    run_fb init --output web.star /usr/sbin/nginx -c "$TMP/nginx.conf"
+    expect_rc 0 "init probes nginx (its arguments after the binary)"
+    expect_out out '^/usr/sbin/nginx speaks http '
+    expect_out_file web.star "args = \[\"-c\", \"$TMP/nginx.conf\"\],"
+  else echo "no nginx: not probed"; fi
+  run_fb init --output never.star /bin/true
+  expect_rc 1 "init of a binary that never listens"
+  expect_out err '^faultbox: init: probing /bin/true: /bin/true exited before it listened on port 8080$'
+  for spec in faultbox.star api.star cache.star web.star; do
+    [ -f "$spec" ] || continue
     run_fb test --no-progress "$spec"
     expect_rc 0 "the starter $spec passes as written"
     expect_out out '^--- PASS: test_answers_with_slow_writes .*$'
-    expect_out out '^3 passed, 0 failed$'
+    expect_out out "^$([ $spec = faultbox.star ] && echo 3 || echo 4) passed, 0 failed\$"
     expect_no_out out 'WARNING'
   done
+  expect_out_file cache.star 'error\(command = "SET"'
+  expect_out_file web.star 'error\(method = "GET", path = "/", status = 503\)' 
 else
   echo "not root: starter specs not run"
 fi

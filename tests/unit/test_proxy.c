@@ -16,7 +16,7 @@ static fb_frame_rc
 req (const fb_framing *f, const char *s, fb_msg *m)
 {
   fb_error e = { 0 };
-  return f->request (s, strlen (s), m, &e);
+  return f->request (NULL, s, strlen (s), m, &e);
 }
 
 static void
@@ -30,7 +30,7 @@ test_http_request_content_length_and_partial_reads (void **state)
   for (size_t n = 0; n < whole; n++)
     {
       fb_error e = { 0 };
-      assert_int_equal (fb_http_framing.request (r, n, &m, &e), FB_FRAME_PARTIAL);
+      assert_int_equal (fb_http_framing.request (NULL, r, n, &m, &e), FB_FRAME_PARTIAL);
     }
   assert_int_equal (req (&fb_http_framing, r, &m), FB_FRAME_OK);
   assert_int_equal (m.len, whole);
@@ -54,15 +54,15 @@ test_http_chunked_request_and_response (void **state)
     {
       fb_error e = { 0 };
       fb_msg p;
-      assert_int_equal (fb_http_framing.request (r, n, &p, &e), FB_FRAME_PARTIAL);
+      assert_int_equal (fb_http_framing.request (NULL, r, n, &p, &e), FB_FRAME_PARTIAL);
     }
   const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
   fb_error e = { 0 };
   fb_msg rm;
-  assert_int_equal (fb_http_framing.response (resp, strlen (resp), &m, &rm, &e), FB_FRAME_OK);
+  assert_int_equal (fb_http_framing.response (NULL, resp, strlen (resp), &m, &rm, &e), FB_FRAME_OK);
   assert_int_equal (rm.len, strlen (resp));
   assert_int_equal (rm.status, 200);
-  assert_int_equal (fb_http_framing.request ("GET / HTTP/1.1\r\n\r\n", 0, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (fb_http_framing.request (NULL, "GET / HTTP/1.1\r\n\r\n", 0, &m, &e), FB_FRAME_PARTIAL);
   assert_int_equal (req (&fb_http_framing, "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &m), FB_FRAME_BAD);
 }
 
@@ -73,15 +73,15 @@ test_http_response_kinds (void **state)
   fb_error e = { 0 };
   fb_msg head = { .head_only = true }, m;
   const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n";
-  assert_int_equal (fb_http_framing.response (r, strlen (r), &head, &m, &e), FB_FRAME_OK);
+  assert_int_equal (fb_http_framing.response (NULL, r, strlen (r), &head, &m, &e), FB_FRAME_OK);
   assert_int_equal (m.len, strlen (r));
   const char *cont = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
-  assert_int_equal (fb_http_framing.response (cont, strlen (cont), NULL, &m, &e), FB_FRAME_OK);
+  assert_int_equal (fb_http_framing.response (NULL, cont, strlen (cont), NULL, &m, &e), FB_FRAME_OK);
   assert_true (m.interim);
   const char *eof = "HTTP/1.0 200 OK\r\n\r\nbody until close";
-  assert_int_equal (fb_http_framing.response (eof, strlen (eof), NULL, &m, &e), FB_FRAME_OK);
+  assert_int_equal (fb_http_framing.response (NULL, eof, strlen (eof), NULL, &m, &e), FB_FRAME_OK);
   assert_true (m.until_close);
-  assert_int_equal (fb_http_framing.response ("SSH-2.0\r\n\r\n", 11, NULL, &m, &e), FB_FRAME_BAD);
+  assert_int_equal (fb_http_framing.response (NULL, "SSH-2.0\r\n\r\n", 11, NULL, &m, &e), FB_FRAME_BAD);
 }
 
 static void
@@ -97,8 +97,8 @@ test_resp_pipelined_commands_and_inline (void **state)
       fb_error e = { 0 };
       /* the message is partial up to its last byte */
       for (size_t n = off; i < 2 && n < off + 8; n++)
-        assert_int_equal (fb_resp_framing.request (p + off, n - off, &m, &e), FB_FRAME_PARTIAL);
-      assert_int_equal (fb_resp_framing.request (p + off, len - off, &m, &e), FB_FRAME_OK);
+        assert_int_equal (fb_resp_framing.request (NULL, p + off, n - off, &m, &e), FB_FRAME_PARTIAL);
+      assert_int_equal (fb_resp_framing.request (NULL, p + off, len - off, &m, &e), FB_FRAME_OK);
       assert_string_equal (m.verb, want[i][0]);
       assert_string_equal (m.target, want[i][1]);
       assert_int_equal (m.no_reply, i == 3);
@@ -108,7 +108,7 @@ test_resp_pipelined_commands_and_inline (void **state)
   fb_proxy_rule rule = { .verb = "set" };
   fb_msg m;
   fb_error e = { 0 };
-  fb_resp_framing.request (p, len, &m, &e);
+  fb_resp_framing.request (NULL, p, len, &m, &e);
   assert_true (fb_proxy_rule_matches (&rule, &m));
   rule.verb = "se*"; /* Faultbox: a glob is case-sensitive, commands are upper-case */
   assert_false (fb_proxy_rule_matches (&rule, &m));
@@ -127,8 +127,8 @@ test_resp_replies_of_every_type (void **state)
       fb_msg m;
       fb_error e = { 0 };
       for (size_t k = off; k < off + 3; k++)
-        assert_int_equal (fb_resp_framing.response (r + off, k - off, NULL, &m, &e), FB_FRAME_PARTIAL);
-      assert_int_equal (fb_resp_framing.response (r + off, len - off, NULL, &m, &e), FB_FRAME_OK);
+        assert_int_equal (fb_resp_framing.response (NULL, r + off, k - off, NULL, &m, &e), FB_FRAME_PARTIAL);
+      assert_int_equal (fb_resp_framing.response (NULL, r + off, len - off, NULL, &m, &e), FB_FRAME_OK);
       push |= m.interim;
       off += m.len;
       n++;
@@ -136,10 +136,10 @@ test_resp_replies_of_every_type (void **state)
   assert_int_equal (n, 4); /* the array, the attributed double, the push, the error */
   assert_true (push);
   size_t rl;
-  char *x = fb_resp_framing.reply (&(fb_reply) { .error = true, .message = "READONLY no" }, NULL, &rl);
+  char *x = fb_resp_framing.reply (NULL, &(fb_reply) { .error = true, .message = "READONLY no" }, NULL, &rl);
   assert_string_equal (x, "-READONLY no\r\n");
   free (x);
-  x = fb_resp_framing.reply (&(fb_reply) { 0 }, NULL, &rl);
+  x = fb_resp_framing.reply (NULL, &(fb_reply) { 0 }, NULL, &rl);
   assert_string_equal (x, "$-1\r\n");
   free (x);
 }
@@ -154,6 +154,157 @@ test_glob_as_faultbox (void **state)
   assert_true (fb_proxy_glob_match ("POST", "post"));
   assert_false (fb_proxy_glob_match ("PO*", "post"));
   assert_true (fb_proxy_glob_match (NULL, "anything"));
+}
+
+/* ---- postgres --------------------------------------------------------- */
+
+/* Appends a typed message: its type, its length, then n bytes of body. */
+static void
+pg_put (fb_buf *b, char type, const char *body, size_t n)
+{
+  uint32_t l = htonl ((uint32_t) n + 4);
+  if (type)
+    fb_buf_putc (b, type);
+  fb_buf_append (b, (const char *) &l, 4);
+  fb_buf_append (b, body, n);
+}
+
+static void
+test_pg_startup_passes_unseen_and_partial_reads (void **state)
+{
+  (void) state;
+  void *st = fb_pg_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  pg_put (&b, 0, "\x04\xd2\x16\x2f", 4); /* SSLRequest */
+  pg_put (&b, 0, "\0\3\0\0user\0postgres\0\0", 23);
+  fb_msg m;
+  fb_error e = { 0 };
+  for (size_t n = 0; n < 8; n++)
+    assert_int_equal (fb_pg_framing.request (st, b.data, n, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (fb_pg_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_string_equal (m.verb, "SSLRequest");
+  assert_true (m.passthrough && !m.no_reply && m.len == 8);
+  fb_msg r;
+  /* 'N': go on in the clear; 'S': TLS, a tunnel from here */
+  assert_int_equal (fb_pg_framing.response (st, "N", 1, &m, &r, &e), FB_FRAME_OK);
+  assert_true (r.len == 1 && !r.upgrade && !r.interim);
+  assert_int_equal (fb_pg_framing.response (st, "S", 1, &m, &r, &e), FB_FRAME_OK);
+  assert_true (r.upgrade);
+  for (size_t n = 8; n < b.len; n++)
+    assert_int_equal (fb_pg_framing.request (st, b.data + 8, n - 8, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (fb_pg_framing.request (st, b.data + 8, b.len - 8, &m, &e), FB_FRAME_OK);
+  assert_string_equal (m.verb, "StartupMessage");
+  assert_true (m.passthrough && m.len == b.len - 8);
+  /* a rule without query= matches anything the rules see, but not this */
+  assert_int_equal (fb_pg_framing.request (st, "p\0\0\0\x08pw\0\0", 9, &m, &e), FB_FRAME_OK);
+  assert_true (m.passthrough && m.no_reply);
+  assert_int_equal (fb_pg_framing.request (st, "\0\0\0\x08\0\0\0\x01", 8, &m, &e), FB_FRAME_BAD);
+  fb_buf_free (&b);
+  fb_pg_framing.state_free (st);
+}
+
+/* Parse s1 + Sync, then two Bind/Execute/Sync of s1, a Query, a Close of
+ * s1 and a Bind of it: in one buffer, as a pipelining client writes. */
+static void
+test_pg_pipelined_extended_query_matches_statement_text (void **state)
+{
+  (void) state;
+  void *st = fb_pg_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  pg_put (&b, 'P', "s1\0INSERT INTO t VALUES($1);\0\0\0", 33);
+  pg_put (&b, 'S', "", 0);
+  size_t first = b.len;
+  for (int i = 0; i < 2; i++)
+    {
+      pg_put (&b, 'B', "\0s1\0\0\0\0\1\0\0\0\1" "7\0\0", 18);
+      pg_put (&b, 'E', "\0\0\0\0\0", 5);
+      pg_put (&b, 'S', "", 0);
+    }
+  pg_put (&b, 'Q', "select 1\0", 9);
+  pg_put (&b, 'C', "Ss1\0", 4);
+  pg_put (&b, 'B', "\0s1\0\0\0\0\0\0\0", 11);
+  pg_put (&b, 'S', "", 0);
+  fb_proxy_rule rule = { .target = fb_sql_canonical ("insert into t values (?)", 24) };
+  const char *verbs[] = { "extended", "extended", "extended", "query", "extended" };
+  const bool hit[] = { true, true, true, false, false };
+  size_t off = 0;
+  for (int i = 0; i < 5; i++)
+    {
+      fb_msg m;
+      fb_error e = { 0 };
+      /* partial up to the Sync that ends the batch */
+      for (size_t n = off; n < off + (i ? 12 : first); n++)
+        assert_int_equal (fb_pg_framing.request (st, b.data + off, n - off, &m, &e), FB_FRAME_PARTIAL);
+      assert_int_equal (fb_pg_framing.request (st, b.data + off, b.len - off, &m, &e), FB_FRAME_OK);
+      assert_string_equal (m.verb, verbs[i]);
+      assert_false (m.no_reply);
+      assert_int_equal (fb_proxy_rule_matches (&rule, &m), hit[i]);
+      /* a Bind of a statement closed is no query the rules know */
+      assert_int_equal (m.passthrough, i == 4);
+      if (i == 1)
+        assert_string_equal (m.target, "INSERT INTO t VALUES($1);");
+      off += m.len;
+    }
+  assert_int_equal (off, b.len);
+  free (rule.target);
+  fb_buf_free (&b);
+  fb_pg_framing.state_free (st);
+}
+
+static void
+test_pg_response_up_to_ready_for_query_and_injected_error (void **state)
+{
+  (void) state;
+  void *st = fb_pg_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  pg_put (&b, '1', "", 0);
+  pg_put (&b, 'C', "INSERT 0 1\0", 11);
+  pg_put (&b, 'Z', "T", 1);
+  pg_put (&b, 'Z', "I", 1);
+  fb_msg req = { .verb = "extended" }, m;
+  fb_error e = { 0 };
+  assert_int_equal (fb_pg_framing.response (st, b.data, 3, &req, &m, &e), FB_FRAME_PARTIAL);
+  /* what has come is passed on before the reply is whole */
+  assert_int_equal (fb_pg_framing.response (st, b.data, 7, &req, &m, &e), FB_FRAME_OK);
+  assert_true (m.interim && m.len == 5);
+  assert_int_equal (fb_pg_framing.response (st, b.data + 5, b.len - 5, &req, &m, &e), FB_FRAME_OK);
+  assert_false (m.interim);
+  assert_int_equal (m.len, 16 + 6);
+  /* inside the server's transaction, an injected error says so */
+  size_t n;
+  char *x = fb_pg_framing.reply (st, &(fb_reply) { .error = true, .message = "disk full", .code = "53100" }, &req, &n);
+  static const char want[] = "E\0\0\0\x25SERROR\0VERROR\0C53100\0Mdisk full\0\0Z\0\0\0\x05T";
+  assert_int_equal (n, sizeof want - 1);
+  assert_memory_equal (x, want, n);
+  free (x);
+  assert_int_equal (fb_pg_framing.response (st, "Z\0\0\0\x05I", 6, &req, &m, &e), FB_FRAME_OK);
+  x = fb_pg_framing.reply (st, &(fb_reply) { .error = true }, &req, &n);
+  assert_memory_equal (x + 5, "SERROR\0VERROR\0MERROR: injected fault\0\0Z\0\0\0\x05I", n - 5);
+  free (x);
+  assert_int_equal (fb_pg_framing.response (st, "X\0\0\0\x02", 5, &req, &m, &e), FB_FRAME_BAD);
+  fb_buf_free (&b);
+  fb_pg_framing.state_free (st);
+}
+
+static void
+test_sql_canonical_as_faultbox (void **state)
+{
+  (void) state;
+  const char *same[][2] = {
+    { "SELECT * FROM users WHERE id = ?", "select * from users where id=$1;" },
+    { "  insert INTO t(a,b) values ($1, $22) ;; ", "insert into t ( a , b ) values ( ? , $9 )" },
+    { "select 'A  B' from t where x<=1", "select 'A B' from t where x <= 1" },
+    { "update t set a=1 where b<>2", "update t set a = 1 where b <> 2" },
+  };
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+    {
+      char *a = fb_sql_canonical (same[i][0], strlen (same[i][0])), *c = fb_sql_canonical (same[i][1], strlen (same[i][1]));
+      assert_string_equal (a, c);
+      free (a), free (c);
+    }
+  char *k = fb_sql_canonical ("SELECT 'ABC'", 12);
+  assert_string_equal (k, "select 'ABC'");
+  free (k);
 }
 
 /* ---- one proxy on loopback -------------------------------------------- */
@@ -185,7 +336,7 @@ resp_server (void *p)
       fb_buf_append (&in, buf, (size_t) got);
       fb_msg m;
       fb_error e = { 0 };
-      while (in.len && fb_resp_framing.request (in.data, in.len, &m, &e) == FB_FRAME_OK)
+      while (in.len && fb_resp_framing.request (NULL, in.data, in.len, &m, &e) == FB_FRAME_OK)
         {
           char r[32];
           int rl = snprintf (r, sizeof r, "+OK%d\r\n", ++n);
@@ -274,6 +425,10 @@ main (void)
     cmocka_unit_test (test_resp_pipelined_commands_and_inline),
     cmocka_unit_test (test_resp_replies_of_every_type),
     cmocka_unit_test (test_glob_as_faultbox),
+    cmocka_unit_test (test_pg_startup_passes_unseen_and_partial_reads),
+    cmocka_unit_test (test_pg_pipelined_extended_query_matches_statement_text),
+    cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
+    cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),
   };
   return cmocka_run_group_tests_name ("proxy", tests, NULL, NULL);

@@ -1,6 +1,7 @@
 #include "fb_test.h"
 
 #include "faultbox/plan.h"
+#include "faultbox/runner.h"
 #include "runner/match.h"
 #include "util/alloc.h"
 
@@ -130,6 +131,25 @@ test_service_env_generated_and_spec_wins (void **state)
   fb_plan_free (&p);
 }
 
+/* what `faultbox init` makes of the answers it got */
+static void
+test_init_classifies_what_a_port_answers (void **state)
+{
+  (void) state;
+  assert_int_equal (fb_speaks_classify (NULL, "+PONG\r\n", NULL, NULL, 0), FB_SPEAKS_REDIS);
+  assert_int_equal (fb_speaks_classify ("-DENIED Redis is running in protected mode\r\n", NULL, NULL, NULL, 0),
+                    FB_SPEAKS_REDIS);
+  /* nginx answers a PING line with a 400 */
+  assert_int_equal (fb_speaks_classify (NULL, "HTTP/1.1 400 Bad Request\r\n\r\n", NULL, NULL, 0), FB_SPEAKS_HTTP);
+  assert_int_equal (fb_speaks_classify (NULL, NULL, "HTTP/1.0 200 OK\r\n", NULL, 0), FB_SPEAKS_HTTP);
+  assert_int_equal (fb_speaks_classify (NULL, NULL, NULL, "N", 1), FB_SPEAKS_POSTGRES);
+  /* an echo server is not redis; a banner (SSH) is none of ours */
+  assert_int_equal (fb_speaks_classify (NULL, "*1\r\n$4\r\nPING\r\n", NULL, NULL, 0), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify ("SSH-2.0-OpenSSH\r\n", NULL, NULL, NULL, 0), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify (NULL, NULL, NULL, "X", 1), FB_SPEAKS_TCP);
+  assert_string_equal (fb_speaks_name (FB_SPEAKS_POSTGRES), "postgres");
+}
+
 int
 main (void)
 {
@@ -139,6 +159,7 @@ main (void)
     cmocka_unit_test (test_start_order_puts_dependencies_first),
     cmocka_unit_test (test_start_order_names_the_cycle),
     cmocka_unit_test (test_service_env_generated_and_spec_wins),
+    cmocka_unit_test (test_init_classifies_what_a_port_answers),
   };
   return cmocka_run_group_tests_name ("runner_pure", tests, NULL, NULL);
 }

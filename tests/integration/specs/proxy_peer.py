@@ -10,7 +10,12 @@ caller: a service with hard-wired names that calls others on request:
       persistent connection, with its local port: "<status> <body> port=<n>"
   GET /redis?c=SET+k+v&c=GET+k -> the commands, pipelined in one write to
       cache:6379, and the raw replies
+  GET /psql?s=SQL&s=SQL        -> psql's output (errors too) for the
+      statements, one after another on one connection to pg:5432
+  GET /pgx?bin=PATH            -> the output of that libpq client (extended
+      query, tests/helpers/pg_client.c) against pg:5432
 """
+import subprocess
 import http.client
 import http.server
 import socket
@@ -98,6 +103,19 @@ def redis_call(cmds):
     return got.decode().replace("\r\n", "|")
 
 
+def run(argv, stdin=None):
+    try:
+        p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=20)
+        out = p.stdout.strip().replace("\n", " | ")
+        return out + (" || " + p.stderr.strip().replace("\n", " | ") if p.stderr.strip() else "")
+    except (subprocess.TimeoutExpired, OSError) as e:
+        return "failed %s" % e
+
+
+def psql_call(stmts):
+    return run(["psql", "-X", "-q", "-A", "-t", "-h", "pg", "-U", "postgres"], "\n".join(stmts) + "\n")
+
+
 class Caller(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
@@ -115,6 +133,10 @@ class Caller(http.server.BaseHTTPRequestHandler):
             text = keep_call(q["p"][0])
         elif u.path == "/redis":
             text = redis_call(q["c"])
+        elif u.path == "/psql":
+            text = psql_call(q["s"])
+        elif u.path == "/pgx":
+            text = run([q["bin"][0], "host=pg user=postgres connect_timeout=10"])
         else:
             text = "unknown"
         print(u.path, "->", text, flush=True)
