@@ -42,6 +42,13 @@ typedef struct fb_service_plan {
    * whose upper layer is in the lab's work directory, so it is never
    * written; /proc, /dev, /tmp and the generated /etc/hosts are still ours. */
   const char *rootfs;
+  /* service(image=): the image's unpacked layers, bottom first, NULL-
+   * terminated: the overlay's lower layers in place of rootfs (the same
+   * mounts over them, the upper layer in the work directory). */
+  const char *const *lowers;
+  const char *cwd;            /* the service's working directory; NULL: /work */
+  bool set_ids;               /* run as uid:gid (supplementary groups: gid alone) instead of root */
+  uint32_t uid, gid;
   /* Capabilities (bit N = capability N) granted beyond / taken from
    * fb_cap_default_mask (); drop wins. */
   uint64_t caps_add, caps_drop;

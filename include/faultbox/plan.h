@@ -64,6 +64,14 @@ typedef struct fb_plan_service {
   fb_plan_volume *volumes;
   size_t n_volumes;
   unsigned nondet_ok;   /* nondeterministic_ok=: a bit per determinism() category */
+  /* service(image=): binary and args are the image's Entrypoint and Cmd
+   * (args= replacing Cmd), env starts with its Env */
+  char *image;          /* the reference as given; NULL: a host binary */
+  char **layers;        /* its unpacked layers, bottom first, NULL-terminated */
+  char *cwd;            /* WorkingDir; NULL: /work */
+  bool has_user;        /* the image's User, as numbers */
+  uint32_t uid, gid;
+  char **warnings;      /* what the runner reports as image_warning events, NULL-terminated */
 } fb_plan_service;
 
 typedef struct fb_plan {

@@ -2,6 +2,7 @@
  * and layers, each layer from the cache or unpacked into it; and the
  * image's users, looked up in its own /etc/passwd. */
 #include "image/image.h"
+#include "faultbox/engine.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
@@ -168,25 +169,17 @@ fb_image_open (const char *ref, const fb_image_options *o, fb_image **out, fb_er
   return 0;
 }
 
-static void
-strv_free (char **v)
-{
-  for (char **p = v; p && *p; p++)
-    free (*p);
-  free (v);
-}
-
 void
 fb_image_free (fb_image *img)
 {
   if (!img)
     return;
   free (img->ref);
-  strv_free (img->layers);
-  strv_free (img->entrypoint);
-  strv_free (img->cmd);
-  strv_free (img->env);
-  strv_free (img->exposed);
+  fb_strv_free (img->layers);
+  fb_strv_free (img->entrypoint);
+  fb_strv_free (img->cmd);
+  fb_strv_free (img->env);
+  fb_strv_free (img->exposed);
   free (img->workdir);
   free (img->user);
   free (img);

@@ -1,4 +1,5 @@
 #include "faultbox/plan.h"
+#include "faultbox/engine.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
@@ -168,6 +169,10 @@ fb_plan_free (fb_plan *p)
           free (s->volumes[j].dst);
         }
       free (s->volumes);
+      free (s->image);
+      fb_strv_free (s->layers);
+      free (s->cwd);
+      fb_strv_free (s->warnings);
     }
   free (p->services);
   memset (p, 0, sizeof *p);

@@ -66,6 +66,11 @@ fb_init_pack (const fb_init_args *a, fb_buf *b)
   put_str (b, p->rootfs);
   put_u64 (b, p->caps_add);
   put_u64 (b, p->caps_drop);
+  put_strv (b, p->lowers);
+  put_str (b, p->cwd);
+  put_u64 (b, p->set_ids);
+  put_u64 (b, p->uid);
+  put_u64 (b, p->gid);
 }
 
 typedef struct {
@@ -168,6 +173,11 @@ fb_init_unpack (char *data, size_t len, fb_init_args *a, fb_service_plan *p)
   p->rootfs = get_str (&c);
   p->caps_add = get_u64 (&c);
   p->caps_drop = get_u64 (&c);
+  p->lowers = (const char *const *) get_strv (&c);
+  p->cwd = get_str (&c);
+  p->set_ids = get_u64 (&c);
+  p->uid = (uint32_t) get_u64 (&c);
+  p->gid = (uint32_t) get_u64 (&c);
   return c.bad || c.p != c.end || !p->name || !p->argv || !p->argv[0] || !a->workdir || !a->log_path
              ? -1 : 0;
 }
