@@ -142,6 +142,18 @@ run_tool (char *const *argv, fb_buf *out)
   return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
 }
 
+/* The last line of text that says something (a tool's error comes last). */
+static void
+last_line (fb_buf *b, const char *text)
+{
+  const char *best = text;
+  size_t n = 0;
+  for (const char *l = text; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+    if (strcspn (l, "\n") > 0)
+      best = l, n = strcspn (l, "\n");
+  fb_buf_append (b, best, n);
+}
+
 /* Saves ref from tool into cache/saved/ID.tar unless that image id is
  * there already. 1: the tool does not have it (why in *why). */
 static int
@@ -150,15 +162,20 @@ save_from (const char *tool, const char *cache, const char *ref, char **archive,
   _cleanup_buf_ fb_buf out = FB_BUF_INIT;
   char *inspect[] = { (char *) tool, "image", "inspect", "--format", "{{.Id}}", (char *) ref, NULL };
   int st = run_tool (inspect, &out);
-  const char *text = fb_buf_str (&out);
   if (st != 0)
     {
-      fb_buf_printf (why, "%s%s: %.*s", why->len ? "; " : "", tool, st < 0 ? 9 : (int) strcspn (text, "\n"),
-                     st < 0 ? "not found" : text);
+      fb_buf_printf (why, "%s%s: ", why->len ? "; " : "", tool);
+      last_line (why, st < 0 ? "not found" : fb_buf_str (&out));
       return 1;
     }
-  const char *id = strncmp (text, "sha256:", 7) ? text : text + 7;
-  size_t idlen = strspn (id, "0123456789abcdef");
+  const char *text = fb_buf_str (&out), *id = text;
+  size_t idlen = 0;
+  /* the id's line; the tool may say more around it */
+  for (const char *l = text; l && *l && idlen < 12; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+    {
+      id = strncmp (l, "sha256:", 7) ? l : l + 7;
+      idlen = strspn (id, "0123456789abcdef");
+    }
   if (idlen < 12)
     return fb_error_set (err, EINVAL, "image \"%s\": %s gave no image id (%s)", ref, tool, text);
   _cleanup_free_ char *dst = fb_xasprintf ("%s/saved/%.*s.tar", cache, (int) idlen, id);

@@ -105,9 +105,13 @@ resolve (const img_ref *r, const char *cache, const char *what, char **tmp, img_
     file = saved;
   struct stat st;
   bool dir = r->transport == IMG_OCI;
+  errno = 0;
   if (stat (file, &st) < 0 || (dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode)))
-    return fb_error_setsys (err, errno ? errno : (dir ? ENOTDIR : EISDIR), "%s: %s%s", what, file,
-                            dir ? "" : " (write one with `docker save -o FILE REF` or `podman save`)");
+    {
+      int e = errno ? errno : dir ? ENOTDIR : EISDIR;
+      return fb_error_set (err, e, "%s: %s: %s%s", what, file, strerror (e),
+                           dir ? "" : " (write one with `docker save -o FILE REF` or `podman save`)");
+    }
   if (dir)
     return img_oci_resolve (file, r->tag, what, src, err);
   if (!(*tmp = img_cache_tmp (cache, err)))

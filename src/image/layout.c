@@ -87,7 +87,7 @@ oci_blob (const char *dir, const char *digest, const char *what, char **out, fb_
 static const char *
 go_arch (void)
 {
-  struct utsname u;
+  static struct utsname u;
   uname (&u);
   return !strcmp (u.machine, "x86_64") ? "amd64" : !strcmp (u.machine, "aarch64") ? "arm64" : u.machine;
 }
