@@ -42,6 +42,11 @@ typedef struct fb_service_plan {
    * whose upper layer is in the lab's work directory, so it is never
    * written; /proc, /dev, /tmp and the generated /etc/hosts are still ours. */
   const char *rootfs;
+  /* service(image=): the image's unpacked layers, bottom first, NULL-
+   * terminated: the overlay's lower layers in place of rootfs (the same
+   * mounts over them, the upper layer in the work directory). */
+  const char *const *lowers;
+  const char *cwd;            /* the service's working directory; NULL: /work */
   /* Capabilities (bit N = capability N) granted beyond / taken from
    * fb_cap_default_mask (); drop wins. */
   uint64_t caps_add, caps_drop;
@@ -53,8 +58,9 @@ typedef struct fb_service_plan {
   /* service(observe=): these streams go through a pipe whose lines the
    * lab hands to on_output (they still reach the log) */
   bool capture_stdout, capture_stderr;
-  /* service(user=): the service runs as uid:gid with no supplementary
-   * groups; its work directory and state directories are theirs */
+  /* service(user=) or an image's User: the service runs as uid:gid with
+   * no supplementary groups; its work directory and state directories
+   * are theirs */
   bool set_user;
   uint32_t uid, gid;
 } fb_service_plan;

@@ -79,6 +79,12 @@ typedef struct fb_plan_service {
   /* mock_service(): the route tables its mock server gets (faultbox/mock.h);
    * NULL for a service that runs its own binary. */
   struct fb_mock_config *mock;
+  /* service(image=): binary and args are the image's Entrypoint and Cmd
+   * (args= replacing Cmd), env starts with its Env */
+  char *image;          /* the reference as given; NULL: a host binary */
+  char **layers;        /* its unpacked layers, bottom first, NULL-terminated */
+  char *cwd;            /* WorkingDir; NULL: /work */
+  char **warnings;      /* what the runner reports as image_warning events, NULL-terminated */
 } fb_plan_service;
 
 typedef struct fb_plan {

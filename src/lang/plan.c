@@ -1,5 +1,6 @@
 #include "faultbox/mock.h"
 #include "faultbox/plan.h"
+#include "faultbox/engine.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
@@ -178,6 +179,10 @@ fb_plan_free (fb_plan *p)
           free (s->observe[k].pattern);
         }
       free (s->user);
+      free (s->image);
+      fb_strv_free (s->layers);
+      free (s->cwd);
+      fb_strv_free (s->warnings);
     }
   free (p->services);
   memset (p, 0, sizeof *p);

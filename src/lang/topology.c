@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "faultbox/image.h"
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/buf.h"
 #include "util/parse.h"
 #include "util/suggest.h"
 
@@ -657,6 +659,126 @@ add_args (fb_star_thread *th, fb_plan_service *sv, fb_value *args)
   return 0;
 }
 
+/* ExposedPorts against the interfaces: a warning (an image_warning event
+ * when the service starts), not an error. EXPOSE documents and opens
+ * nothing; images listen on ports they do not declare, or are told another
+ * by args= or env=, and refusing those would refuse specs that work. */
+static void
+image_port_warnings (fb_plan_service *sv, const fb_image *img)
+{
+  size_t nw = 0;
+  for (size_t i = 0; img->exposed && i < sv->n_ifaces; i++)
+    {
+      bool found = false;
+      fb_buf all = FB_BUF_INIT;
+      for (char **e = img->exposed; *e; e++)
+        {
+          found |= atoi (*e) == sv->ifaces[i].port && (!strchr (*e, '/') || !strcmp (strchr (*e, '/'), "/tcp"));
+          fb_buf_printf (&all, "%s%s", e == img->exposed ? "" : ", ", *e);
+        }
+      if (!found)
+        {
+          sv->warnings = fb_xreallocarray (sv->warnings, nw + 2, sizeof *sv->warnings);
+          sv->warnings[nw++] = fb_xasprintf ("interface %s: port %d/tcp is not among the image's ExposedPorts (%s)",
+                                             sv->ifaces[i].name, sv->ifaces[i].port, fb_buf_str (&all));
+          sv->warnings[nw] = NULL;
+        }
+      fb_buf_free (&all);
+    }
+}
+
+static size_t
+strv_len (char *const *v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+/* argv is the image's Entrypoint then its Cmd, or args= in Cmd's place. */
+static int
+image_argv (fb_star_thread *th, fb_plan_service *sv, const fb_image *img, fb_value *args)
+{
+  if (args && add_args (th, sv, args) < 0)
+    return -1;
+  size_t ne = strv_len (img->entrypoint), nc = args ? sv->n_args : strv_len (img->cmd);
+  if (ne + nc == 0)
+    {
+      fb_star_errorf (th, "service %s: image \"%s\" has neither Entrypoint nor Cmd: give args=[...]", sv->name,
+                      img->ref);
+      return -1;
+    }
+  char **argv = fb_xcalloc (ne + nc + 1, sizeof *argv);
+  for (size_t i = 0; i < ne; i++)
+    argv[i] = fb_xstrdup (img->entrypoint[i]);
+  for (size_t i = 0; i < nc; i++)
+    argv[ne + i] = args ? sv->args[i] : fb_xstrdup (img->cmd[i]);
+  free (sv->args); /* its strings moved into argv */
+  sv->binary = argv[0];
+  sv->n_args = ne + nc - 1;
+  sv->args = fb_xcalloc (ne + nc, sizeof *sv->args);
+  memcpy (sv->args, argv + 1, sv->n_args * sizeof *argv);
+  free (argv);
+  return 0;
+}
+
+/* What the image says about running it, into the plan; the spec's env=,
+ * added after this, wins over the image's Env. */
+static int
+image_into_plan (fb_star_thread *th, fb_plan_service *sv, const fb_image *img, fb_value *args)
+{
+  if (image_argv (th, sv, img, args) < 0)
+    return -1;
+  for (char **e = img->env; e && *e; e++)
+    if (strchr (*e, '=') && **e != '=')
+      {
+        sv->env = fb_xreallocarray (sv->env, sv->n_env + 1, sizeof *sv->env);
+        sv->env[sv->n_env++] = fb_xstrdup (*e);
+      }
+  if (img->workdir)
+    sv->cwd = img->workdir[0] == '/' ? fb_xstrdup (img->workdir) : fb_xasprintf ("/%s", img->workdir);
+  fb_error e = { 0 };
+  if (img->user && fb_image_user (img, img->user, &sv->uid, &sv->gid, &e) < 0)
+    {
+      fb_star_errorf (th, "service %s: %s", sv->name, e.msg);
+      return -1;
+    }
+  if (img->user)
+    sv->user = fb_xstrdup (img->user);
+  sv->layers = fb_xcalloc (img->n_layers + 1, sizeof *sv->layers);
+  for (size_t i = 0; i < img->n_layers; i++)
+    sv->layers[i] = fb_xstrdup (img->layers[i]);
+  sv->image = fb_xstrdup (img->ref);
+  image_port_warnings (sv, img);
+  return 0;
+}
+
+/* service(image=): the image opened (unpacked into the cache when new)
+ * while the spec loads, so that a bad reference fails at its line. */
+static int
+set_image (fb_star_thread *th, const fb_spec *sp, fb_plan_service *sv, const char *ref, bool binary,
+           const char *rootfs, fb_value *args)
+{
+  if (binary || rootfs)
+    {
+      fb_star_errorf (th, "service %s: image= is the service's program and root: give it without %s", sv->name,
+                      binary ? "a binary" : "rootfs=");
+      return -1;
+    }
+  fb_image_options o = { .base_dir = sp->dir };
+  fb_image *img;
+  fb_error e = { 0 };
+  if (fb_image_open (ref, &o, &img, &e) < 0)
+    {
+      fb_star_errorf (th, "service %s: %s", sv->name, e.msg);
+      return -1;
+    }
+  int r = image_into_plan (th, sv, img, args);
+  fb_image_free (img);
+  return r;
+}
+
 static int
 set_healthcheck (fb_star_thread *th, fb_plan_service *sv, fb_value *hc)
 {
@@ -743,6 +865,7 @@ set_user (fb_star_thread *th, fb_plan_service *sv, const char *user)
                       sv->rootfs ? sv->rootfs : "", strcmp (bad, "no such group") ? "passwd" : "group");
       return -1;
     }
+  free (sv->user); /* the image's User, when it has one */
   sv->user = fb_xstrdup (user);
   return 0;
 }
@@ -755,26 +878,27 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *name = spec_service_name (th, sp, "service", a);
   if (!name)
     return NULL;
-  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL, *user = NULL;
+  const char *binary = NULL, *kwbinary = NULL, *rootfs = NULL, *image = NULL, *user = NULL;
   bool may_exit = false;
-  fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL;
-  fb_value *image = NULL, *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
+  fb_value *args = NULL, *env = NULL, *deps = NULL, *hc = NULL, *ops = NULL, *build = NULL;
+  fb_value *observe = NULL, *seccomp = NULL, *caps = NULL, *drop_caps = NULL, *volumes = NULL;
   fb_value *nondet_ok = NULL;
   unsigned nondet_mask;
   int64_t memory_max = 0, pids_max = 0;
   fb_star_args kw = { 0, NULL, a->nkw, a->kwnames, a->kwvals };
   if (fb_star_unpack (th, "service", &kw, "binary?:s", &kwbinary, "args?", &args,
                       "env?", &env, "depends_on?", &deps, "healthcheck?", &hc,
-                      "ops?", &ops, "image?", &image, "observe?", &observe,
+                      "ops?", &ops, "image?:s", &image, "build?", &build, "observe?", &observe,
                       "seccomp?", &seccomp, "memory_max?:i", &memory_max,
                       "pids_max?:i", &pids_max, "caps?", &caps, "drop_caps?", &drop_caps,
                       "rootfs?:s", &rootfs, "volumes?", &volumes, "nondeterministic_ok?", &nondet_ok,
                       "user?:s", &user, "may_exit?:b", &may_exit, NULL) < 0
       || spec_det_nondet_ok (th, name, nondet_ok, &nondet_mask) < 0)
     return NULL;
-  if (image)
-    return fb_star_errorf (th, "service %s: image= (containers) is not supported; give binary=",
-                           name);
+  if (build)
+    return fb_star_errorf (th, "service %s: build= is not supported: build and save the image yourself "
+                           "(`docker build -t %s DIR && docker save -o %s.tar %s`), then give "
+                           "image=\"docker-archive:%s.tar\"", name, name, name, name, name);
   /* seccomp=True is Faultbox's default and ours; False (a service without
    * the filter, its syscall faults skipped) is not built yet */
   if (seccomp && seccomp != fb_bool (true)
@@ -784,8 +908,9 @@ b_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return fb_star_errorf (th, "service %s: limits must not be negative", name);
   fb_plan_service *sv = FB_NEW (fb_plan_service);
   sv->name = fb_xstrdup (name);
-  if (add_positional (th, sv, a, &binary) < 0 || set_binary (th, sp, sv, binary, kwbinary, rootfs) < 0
-      || (args && add_args (th, sv, args) < 0)
+  if (add_positional (th, sv, a, &binary) < 0
+      || (image ? set_image (th, sp, sv, image, binary || kwbinary, rootfs, args) < 0
+                : set_binary (th, sp, sv, binary, kwbinary, rootfs) < 0 || (args && add_args (th, sv, args) < 0))
       || (env && add_env (th, sv, env) < 0) || (deps && spec_service_deps (th, sp, sv, deps) < 0)
       || (ops && add_ops (th, sv, ops) < 0) || (caps && cap_mask (th, sv, "caps", caps, &sv->caps_add) < 0)
       || (drop_caps && cap_mask (th, sv, "drop_caps", drop_caps, &sv->caps_drop) < 0)

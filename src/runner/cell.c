@@ -261,8 +261,9 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
     {
       const fb_plan_service *s = &sp->plan.services[i];
       fb_binpath bin = { 0 };
-      /* under rootfs= the binary is the root's own: its init says when it is missing */
-      if (!s->rootfs && fb_binpath_resolve (s->binary, &bin) < 0)
+      /* under rootfs= or image= the binary is the root's own: its init says when it is missing */
+      bool own_root = s->rootfs || s->image;
+      if (!own_root && fb_binpath_resolve (s->binary, &bin) < 0)
         {
           fb_buf_printf (why, "failed to start services: service %s (declared at %s): cannot execute %s: %s",
                          s->name, s->decl_pos, s->binary, strerror (errno));
@@ -278,7 +279,7 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
       /* not a spec right in /tmp: the host's would hide the service's fresh one */
       if (strcmp (sp->dir, "/tmp") != 0)
         in->binds[i][nb++] = fb_xstrdup (sp->dir);
-      if (!s->rootfs)
+      if (!own_root)
         {
           in->binds[i][nb++] = fb_xstrdup (bin.dir);
           in->binds[i][nb++] = fb_xstrdup (bin.real_dir);
@@ -310,6 +311,8 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
         .binds = in->volumes[i],
         .n_binds = s->n_volumes,
         .rootfs = s->rootfs,
+        .lowers = (const char *const *) s->layers,
+        .cwd = s->cwd,
         .caps_add = s->caps_add,
         .caps_drop = s->caps_drop,
         .proxied = sp->proxied_svc[i],
@@ -575,6 +578,11 @@ start_services (fb_session *ss, const size_t *order, fb_buf *why, fb_error *e)
       const char *mock = plan->services[idx].mock ? "kind" : NULL;
       const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss->lab, idx), mock, "mock", NULL };
       session_event (ss, "service_started", name, kv);
+      for (char **w = plan->services[idx].warnings; w && *w; w++)
+        {
+          const char *wk[] = { "image", plan->services[idx].image, "message", *w, NULL };
+          session_event (ss, "image_warning", name, wk);
+        }
       if (plan->services[idx].hc.kind != FB_HC_NONE)
         {
           if (wait_ready (ss, idx, why) < 0)

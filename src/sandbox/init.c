@@ -225,25 +225,69 @@ host_root (const char *root)
     tmpfs_at (root, var[i], strcmp (var[i], "/var/tmp") == 0 ? "1777" : "755");
 }
 
-/* service(rootfs=): the directory as the lower layer of an overlay whose
- * upper layer lives in the lab's work directory, so writes go there and
- * the directory itself is never changed. */
+/* The overlay's lowerdir=: rootfs, or an image's layers topmost first.
+ * Layers that share a directory (the image cache) are named relative to
+ * it, init moving there first: the whole option must fit in a page. */
+static void
+lower_option (const fb_service_plan *p, char *out, size_t len)
+{
+  if (!p->lowers)
+    {
+      if (strpbrk (p->rootfs, ",:\\"))
+        die ("rootfs %s: overlayfs cannot take a directory whose path has ',', ':' or '\\'", p->rootfs);
+      snprintf (out, len, "%s", p->rootfs);
+      return;
+    }
+  size_t n = 0, off = 0;
+  while (p->lowers[n])
+    n++;
+  const char *slash = n ? strrchr (p->lowers[0], '/') : NULL;
+  size_t plen = slash ? (size_t) (slash - p->lowers[0]) : 0;
+  bool common = plen > 0;
+  for (size_t i = 0; i < n && common; i++)
+    common = !strncmp (p->lowers[i], p->lowers[0], plen + 1) && !strchr (p->lowers[i] + plen + 1, '/');
+  char parent[4096];
+  snprintf (parent, sizeof parent, "%.*s", (int) plen, p->lowers[0]);
+  if (common && chdir (parent) < 0)
+    die ("image layers %s: %s", parent, strerror (errno));
+  for (size_t i = n; i-- > 0;)
+    {
+      const char *l = common ? p->lowers[i] + plen + 1 : p->lowers[i];
+      if (strpbrk (l, ",:\\"))
+        die ("image layer %s: overlayfs cannot take a path with ',', ':' or '\\'", l);
+      off += (size_t) snprintf (out + off, len - off, "%s%s", off ? ":" : "", l);
+      if (off >= len)
+        die ("the image's %zu layers do not fit in one overlay mount", n);
+    }
+}
+
+/* service(rootfs=) or image=: the directory (the layers) as the lower
+ * layer of an overlay whose upper layer lives in the lab's work
+ * directory, so writes go there and the lower layers never change. */
 static void
 overlay_root (const fb_init_args *a, const char *root)
 {
-  char upper[4096], work[4096], opts[12400];
+  char upper[4096], work[4096], lower[3072], opts[12400];
   snprintf (upper, sizeof upper, "%s/%s.upper", a->workdir, a->plan->name);
   snprintf (work, sizeof work, "%s/%s.overlay-work", a->workdir, a->plan->name);
-  if (strpbrk (a->plan->rootfs, ",:\\"))
-    die ("rootfs %s: overlayfs cannot take a directory whose path has ',', ':' or '\\'", a->plan->rootfs);
+  lower_option (a->plan, lower, sizeof lower);
   if (fb_mkdir_p (upper, 0755, NULL) < 0 || fb_mkdir_p (work, 0755, NULL) < 0)
     die ("cannot make the overlay directories in %s: %s", a->workdir, strerror (errno));
-  snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->plan->rootfs, upper, work);
+  int n = snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+  if (n >= 4096) /* the kernel copies one page of mount options */
+    die ("the overlay's options for %s are longer than a page (%d bytes)", a->plan->name, n);
   xmount ("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts);
+  if (a->plan->cwd)
+    {
+      char cwd[8200];
+      snprintf (cwd, sizeof cwd, "%s%s", root, a->plan->cwd);
+      if (fb_mkdir_p (cwd, 0755, NULL) < 0)
+        die ("cannot make the working directory %s: %s", a->plan->cwd, strerror (errno));
+    }
 }
 
-/* service(user=): what a daemon writes is its user's: the work directory
- * and, in our default root, the state directories made for it. */
+/* service(user=) or an image's User: what a daemon writes is its user's: the work
+ * directory and, in our default root, the state directories made for it. */
 static void
 own_state_dirs (const fb_init_args *a, const char *root, const char *work)
 {
@@ -252,7 +296,7 @@ own_state_dirs (const fb_init_args *a, const char *root, const char *work)
   if (chown (work, u, g) < 0)
     die ("cannot give %s to uid %u: %s", work, (unsigned) u, strerror (errno));
   static const char *const state[] = { "/run", "/var/lib", "/var/log", "/var/cache" };
-  for (size_t i = 0; i < sizeof state / sizeof state[0] && !a->plan->rootfs; i++)
+  for (size_t i = 0; i < sizeof state / sizeof state[0] && !a->plan->rootfs && !a->plan->lowers; i++)
     {
       char d[4200];
       snprintf (d, sizeof d, "%s%s", root, state[i]);
@@ -268,7 +312,7 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   if (fb_mkdir_p (root, 0755, NULL) < 0)
     die ("mkdir %s: %s", root, strerror (errno));
   chrooted = make_mounts_private ();
-  if (a->plan->rootfs)
+  if (a->plan->rootfs || a->plan->lowers)
     overlay_root (a, root);
   else
     host_root (root);
@@ -444,6 +488,35 @@ echo_drain (echo *e, bool at_exit)
     echo_line (e, e->buf, e->len);
 }
 
+/* execve, or for a bare name (an image's Entrypoint or Cmd) execvpe's
+ * search of the service's own PATH; the errno that explains a failure. */
+static int
+exec_service (const fb_service_plan *p)
+{
+  const char *name = p->argv[0], *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (strchr (name, '/'))
+    {
+      execve (name, p->argv, p->envp);
+      return errno;
+    }
+  for (char *const *e = p->envp; e && *e; e++)
+    if (!strncmp (*e, "PATH=", 5))
+      path = *e + 5;
+  int first = ENOENT;
+  for (const char *d = path;; d++)
+    {
+      size_t n = strcspn (d, ":");
+      char full[4096];
+      snprintf (full, sizeof full, "%.*s%s%s", (int) n, d, n ? "/" : "", name);
+      execve (full, p->argv, p->envp);
+      if (errno != ENOENT && errno != ENOTDIR && first == ENOENT)
+        first = errno;
+      d += n;
+      if (!*d)
+        return first;
+    }
+}
+
 typedef struct {
   const fb_init_args *a;
   int logfd, execpipe;
@@ -497,7 +570,7 @@ service_main (void *p)
       dup2 (st->out, 1);
       dup2 (st->err, 2);
     }
-  if (chdir ("/work") < 0)
+  if (chdir (a->plan->cwd ? a->plan->cwd : "/work") < 0)
     _exit (126);
   int ue = a->plan->set_user ? take_user (a->plan) : 0;
   if (ue)
@@ -524,8 +597,7 @@ service_main (void *p)
       /* no routed syscall may run before the runner holds the listener */
       kill (getpid (), SIGSTOP);
     }
-  execve (a->plan->argv[0], a->plan->argv, a->plan->envp);
-  int e = errno;
+  int e = exec_service (a->plan);
   if (write (execpipe, &e, sizeof e) < 0)
     _exit (127);
   _exit (127);
@@ -553,7 +625,7 @@ fb_init_main (const fb_init_args *a)
   echo_open (&ec, a);
   char root[4096];
   make_root (a, root, sizeof root);
-  enter_root (root, a->plan->rootfs != NULL);
+  enter_root (root, a->plan->rootfs || a->plan->lowers);
   set_caps (a->plan);
   /* the sandbox is ready: the service starts when the runner says so */
   int pipes[FB_INIT_MAX_FDS];

@@ -67,6 +67,8 @@ fb_init_pack (const fb_init_args *a, fb_buf *b)
   put_u64 (b, p->caps_add);
   put_u64 (b, p->caps_drop);
   put_u64 (b, (uint64_t) p->capture_stdout | (uint64_t) p->capture_stderr << 1 | (uint64_t) p->set_user << 2);
+  put_strv (b, p->lowers);
+  put_str (b, p->cwd);
   put_u64 (b, p->uid);
   put_u64 (b, p->gid);
 }
@@ -175,6 +177,8 @@ fb_init_unpack (char *data, size_t len, fb_init_args *a, fb_service_plan *p)
   p->capture_stdout = flags & 1;
   p->capture_stderr = flags >> 1 & 1;
   p->set_user = flags >> 2 & 1;
+  p->lowers = (const char *const *) get_strv (&c);
+  p->cwd = get_str (&c);
   p->uid = (uint32_t) get_u64 (&c);
   p->gid = (uint32_t) get_u64 (&c);
   return c.bad || c.p != c.end || !p->name || !p->argv || !p->argv[0] || !a->workdir || !a->log_path

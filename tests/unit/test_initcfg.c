@@ -28,6 +28,7 @@ free_unpacked (fb_service_plan *q)
     free (q->seccomp_filter->filter);
   free ((void *) q->seccomp_filter);
   free ((void *) q->binds);
+  free ((void *) q->lowers);
 }
 
 static fb_init_args
@@ -37,12 +38,15 @@ sample (const fb_service_plan *p)
                           .addr = 0x0200d50a, .prefix = 24, .gateway = 0x0100d50a };
 }
 
+static const char *const lowers_[] = { "/cache/layers/sha256/a", "/cache/layers/sha256/b", NULL };
+
 static void
 test_round_trip_keeps_every_field (void **state)
 {
   fb_service_plan p = { .name = "db", .argv = argv_, .envp = envp_, .ro_binds = ro_, .seccomp_filter = &prog_,
                         .inherit_stdio = false, .echo_output = true, .binds = binds_, .n_binds = 2,
-                        .rootfs = "/srv/root", .caps_add = 1u << 12, .caps_drop = 1u << 0 };
+                        .rootfs = "/srv/root", .caps_add = 1u << 12, .caps_drop = 1u << 0,
+                        .lowers = lowers_, .cwd = "/srv/app", .set_user = true, .uid = 1000, .gid = 50 };
   fb_init_args a = sample (&p);
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   fb_init_pack (&a, &b);
@@ -77,6 +81,13 @@ test_round_trip_keeps_every_field (void **state)
   assert_string_equal (q.rootfs, "/srv/root");
   assert_int_equal (q.caps_add, 1u << 12);
   assert_int_equal (q.caps_drop, 1u);
+  assert_string_equal (q.lowers[0], "/cache/layers/sha256/a");
+  assert_string_equal (q.lowers[1], "/cache/layers/sha256/b");
+  assert_null (q.lowers[2]);
+  assert_string_equal (q.cwd, "/srv/app");
+  assert_true (q.set_user);
+  assert_int_equal (q.uid, 1000);
+  assert_int_equal (q.gid, 50);
   free_unpacked (&q);
 }
 
@@ -95,6 +106,9 @@ test_absent_fields_stay_absent (void **state)
   assert_null (q.ro_binds);
   assert_null (q.seccomp_filter);
   assert_null (q.rootfs);
+  assert_null (q.lowers);
+  assert_null (q.cwd);
+  assert_false (q.set_user);
   assert_int_equal (q.n_binds, 0);
   free_unpacked (&q);
 }
