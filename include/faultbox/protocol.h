@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "faultbox/error.h"
-#include "faultbox/report.h"
+#include "faultbox/buf.h"
 
 #define FB_STEP_MAX_PARAMS 6
 

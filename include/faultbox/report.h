@@ -8,14 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "faultbox/buf.h"
 #include "faultbox/error.h"
-
-typedef struct fb_buf fb_buf;
-
-typedef struct fb_kv {
-  char *key;
-  char *value;
-} fb_kv;
 
 /* One component of a vector clock. */
 typedef struct fb_clock_entry {

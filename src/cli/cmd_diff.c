@@ -1,6 +1,6 @@
 #include "cli/commands.h"
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 #include <errno.h>

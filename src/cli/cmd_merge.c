@@ -1,7 +1,7 @@
 #include "cli/commands.h"
 #include "cli/report_out.h"
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 #include "cli/commands.h"
 #include "cli/replay.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 #include "cli/commands.h"
 #include "faultbox/runner.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 

@@ -4,7 +4,7 @@
 #include "faultbox/lab.h"
 #include "faultbox/report.h"
 #include "faultbox/runner.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 

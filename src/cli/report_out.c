@@ -1,6 +1,6 @@
 #include "cli/report_out.h"
 #include "cli/commands.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 static int
 write_file (const char *path, const fb_buf *b)

@@ -5,7 +5,7 @@
  * which the next run removes. */
 #include "image/image.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/proc.h"
 

@@ -11,7 +11,7 @@
 
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 #define LOAD_MAX_BYTES_DEFAULT 52428800LL

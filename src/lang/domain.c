@@ -8,7 +8,7 @@
 
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 

@@ -11,7 +11,7 @@
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 /* Steps a spec may take while it loads (about 0.2 s): plenty for building

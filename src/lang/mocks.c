@@ -13,7 +13,7 @@
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 typedef struct {

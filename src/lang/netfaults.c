@@ -20,7 +20,7 @@
 #include "faultbox/netfault.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/hash.h"
 #include "util/parse.h"
 #include "util/time.h"

@@ -2,7 +2,7 @@
 #include "faultbox/plan.h"
 #include "faultbox/engine.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <ctype.h>
 #include <errno.h>

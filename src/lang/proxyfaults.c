@@ -11,7 +11,7 @@
 #include "faultbox/proxy.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/time.h"

@@ -12,7 +12,7 @@
 #include "faultbox/runner.h"
 #include "faultbox/spec.h"
 #include "faultbox/star.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 typedef struct fb_session fb_session;
 

@@ -7,7 +7,7 @@
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 #define STEP_NEEDS_TEST "steps can only run inside a test"

@@ -15,7 +15,7 @@
 #include "lang/internal.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/parse.h"
 #include "util/suggest.h"
 

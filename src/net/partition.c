@@ -1,6 +1,6 @@
 #include "net/partition.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/time.h"
 

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "protocol/internal.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* A head larger than this is not HTTP we proxy (nginx's default is 8 KiB). */
 #define HTTP_MAX_HEAD 65536

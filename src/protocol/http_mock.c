@@ -11,7 +11,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* Faultbox reads at most 1 MiB of a request's body. */
 #define MOCK_HTTP_MAX (1024 * 1024 + 64 * 1024)

@@ -12,7 +12,7 @@
 
 #include "faultbox/mock.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* A message larger than this is not one we sent. */
 #define MOCK_MSG_MAX (256u * 1024 * 1024)

@@ -14,7 +14,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* The untyped first messages' codes (protocol.h of postgres). */
 #define PG_SSL_REQUEST 80877103u

@@ -9,7 +9,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres };

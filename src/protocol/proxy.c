@@ -18,7 +18,7 @@
 
 #include "faultbox/proxy.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/hash.h"
 #include "util/time.h"

@@ -14,7 +14,7 @@
 
 #include "protocol/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 
 #define REDIS_MAX_REQ (64 * 1024 * 1024)

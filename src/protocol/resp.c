@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "protocol/internal.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* Deeper replies than this are not what a Redis server sends. */
 #define RESP_MAX_DEPTH 64

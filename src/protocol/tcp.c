@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "protocol/internal.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/time.h"
 

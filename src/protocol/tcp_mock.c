@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "protocol/internal.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #define MOCK_LINE_MAX (64 * 1024)
 #define MOCK_TCP_TIMEOUT_S 10

@@ -3,7 +3,7 @@
  * gzip writer of our own. */
 #include "faultbox/bundle.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/proc.h"
 

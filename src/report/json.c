@@ -1,6 +1,6 @@
 #include "faultbox/report.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -1,5 +1,5 @@
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <string.h>
 #include <time.h>

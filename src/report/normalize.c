@@ -10,7 +10,7 @@
 #include "faultbox/engine.h"
 #include "faultbox/report.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <stdint.h>
 

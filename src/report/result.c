@@ -1,6 +1,6 @@
 #include "faultbox/report.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <stdlib.h>
 #include <string.h>

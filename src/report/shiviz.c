@@ -6,7 +6,7 @@
  * to start at 1 and grow by one per event, which is how the runner ticks
  * clocks (src/lang/faults.c). */
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <string.h>
 

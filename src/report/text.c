@@ -1,5 +1,5 @@
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include "faultbox/protocol.h"
 #include "runner/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/parse.h"
 #include "util/time.h"

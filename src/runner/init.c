@@ -16,7 +16,7 @@
 #include "faultbox/protocol.h"
 #include "faultbox/runner.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/time.h"
 

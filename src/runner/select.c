@@ -5,7 +5,7 @@
 #include "runner/match.h"
 #include "runner/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 int
 fb_run_select (const fb_spec *sp, const fb_test_options *o, size_t **out, size_t *n_out,

@@ -19,7 +19,7 @@
 
 #include "runner/internal.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/time.h"
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "faultbox/lab.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 typedef struct fb_init_args {
   const fb_service_plan *plan;

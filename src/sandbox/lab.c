@@ -7,7 +7,7 @@
 #include "sandbox/init.h"
 #include "sandbox/watch.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/proc.h"
 #include "util/time.h"

@@ -13,7 +13,7 @@
 
 #include "faultbox/star.h"
 #include "star/bigint.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 /* ---- values ------------------------------------------------------------ */
 

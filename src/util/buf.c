@@ -1,4 +1,4 @@
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 

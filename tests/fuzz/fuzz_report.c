@@ -2,7 +2,7 @@
  * round trip: what a reader accepts, written and read again, writes the
  * same text (so `faultbox merge` of merged reports is stable). */
 #include "faultbox/report.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

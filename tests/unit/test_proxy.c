@@ -3,7 +3,7 @@
 #include "fb_test.h"
 
 #include "faultbox/proxy.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

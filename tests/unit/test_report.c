@@ -2,7 +2,7 @@
 
 #include "faultbox/report.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 
 #include <json-c/json.h>
 

@@ -2,7 +2,7 @@
 
 #include "faultbox/error.h"
 #include "util/alloc.h"
-#include "util/buf.h"
+#include "faultbox/buf.h"
 #include "util/cleanup.h"
 #include "util/hash.h"
 #include "util/parse.h"

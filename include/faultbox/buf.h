@@ -1,6 +1,8 @@
-/* Growable byte buffer, always NUL-terminated so it doubles as a string. */
-#ifndef FB_UTIL_BUF_H
-#define FB_UTIL_BUF_H
+/* Strings the library hands out: a growable byte buffer, always
+ * NUL-terminated so it doubles as a string (renderers and messages write
+ * into a caller's fb_buf), and key-value pairs (event fields, headers). */
+#ifndef FAULTBOX_BUF_H
+#define FAULTBOX_BUF_H
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +16,11 @@ typedef struct fb_buf {
 } fb_buf;
 
 #define FB_BUF_INIT { NULL, 0, 0 }
+
+typedef struct fb_kv {
+  char *key;
+  char *value;
+} fb_kv;
 
 void fb_buf_reserve (fb_buf *b, size_t extra);
 void fb_buf_append (fb_buf *b, const void *data, size_t n);
