@@ -248,6 +248,10 @@ set_paused (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc, b
       fb_star_errorf (th, "%s: service %s is %s", fname, name, on ? "paused already" : "not paused");
       return -1;
     }
+  /* resumed before the thaw, paused after the freeze: what the service
+   * does once running again comes later in the log, never before */
+  if (!on)
+    session_event (ss, "service_resumed", name, NULL);
   fb_error e = { 0 };
   if ((on ? fb_lab_pause_service : fb_lab_resume_service) (ss->lab, svc, &e) < 0)
     {
@@ -258,7 +262,8 @@ set_paused (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc, b
   l->paused = on;
   l->pause_scope = on ? scope : 0;
   pthread_mutex_unlock (&ss->mu);
-  session_event (ss, on ? "service_paused" : "service_resumed", name, NULL);
+  if (on)
+    session_event (ss, "service_paused", name, NULL);
   return 0;
 }
 
@@ -332,11 +337,11 @@ session_life_remove_scope (fb_session *ss, uint64_t scope)
       life_svc *l = &ss->life->svcs[i];
       if (!l->paused || l->pause_scope != scope)
         continue;
+      session_event (ss, "service_resumed", ss->spec->plan.services[i].name, NULL);
       if (fb_lab_resume_service (ss->lab, i, NULL) == 0)
         {
           l->paused = false;
           l->pause_scope = 0;
-          session_event (ss, "service_resumed", ss->spec->plan.services[i].name, NULL);
         }
     }
 }
