@@ -344,7 +344,8 @@ flush_slots (px_conn *c)
         break;
       k++;
     }
-  memmove (c->slots, c->slots + k, (c->n_slots - k) * sizeof *c->slots);
+  if (k)
+    memmove (c->slots, c->slots + k, (c->n_slots - k) * sizeof *c->slots);
   c->n_slots -= k;
 }
 
@@ -719,17 +720,16 @@ proxy_main (void *p)
           if (t->kind == TAG_LISTENER)
             accept_one (px, t->p);
         }
-      /* a connection may go away in the middle of the batch: act on the
-       * ones still listed */
+      /* a connection may go away in the middle of the batch, its tags
+       * with it: find a still-listed one by their addresses before
+       * reading anything through the event */
       for (int i = 0; i < n; i++)
         {
-          px_tag *t = evs[i].data.ptr;
-          if (t->kind != TAG_CLIENT && t->kind != TAG_UPSTREAM)
-            continue;
+          const void *t = evs[i].data.ptr;
           for (px_conn *c = px->conns; c; c = c->next)
-            if (c == t->p)
+            if (t == &c->ctag || t == &c->utag)
               {
-                on_conn (px, c, t->kind == TAG_UPSTREAM, evs[i].events);
+                on_conn (px, c, t == &c->utag, evs[i].events);
                 progress (px, c);
                 break;
               }

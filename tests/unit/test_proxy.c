@@ -176,7 +176,7 @@ test_pg_startup_passes_unseen_and_partial_reads (void **state)
   void *st = fb_pg_framing.state_new ();
   fb_buf b = FB_BUF_INIT;
   pg_put (&b, 0, "\x04\xd2\x16\x2f", 4); /* SSLRequest */
-  pg_put (&b, 0, "\0\3\0\0user\0postgres\0\0", 23);
+  pg_put (&b, 0, "\0\3\0\0user\0postgres\0\0", 19);
   fb_msg m;
   fb_error e = { 0 };
   for (size_t n = 0; n < 8; n++)
@@ -211,18 +211,18 @@ test_pg_pipelined_extended_query_matches_statement_text (void **state)
   (void) state;
   void *st = fb_pg_framing.state_new ();
   fb_buf b = FB_BUF_INIT;
-  pg_put (&b, 'P', "s1\0INSERT INTO t VALUES($1);\0\0\0", 33);
+  pg_put (&b, 'P', "s1\0INSERT INTO t VALUES($1);\0\0\0", 31);
   pg_put (&b, 'S', "", 0);
   size_t first = b.len;
   for (int i = 0; i < 2; i++)
     {
-      pg_put (&b, 'B', "\0s1\0\0\0\0\1\0\0\0\1" "7\0\0", 18);
+      pg_put (&b, 'B', "\0s1\0\0\0\0\1\0\0\0\1" "7\0\0", 15);
       pg_put (&b, 'E', "\0\0\0\0\0", 5);
       pg_put (&b, 'S', "", 0);
     }
   pg_put (&b, 'Q', "select 1\0", 9);
   pg_put (&b, 'C', "Ss1\0", 4);
-  pg_put (&b, 'B', "\0s1\0\0\0\0\0\0\0", 11);
+  pg_put (&b, 'B', "\0s1\0\0\0\0\0\0\0", 10);
   pg_put (&b, 'S', "", 0);
   fb_proxy_rule rule = { .target = fb_sql_canonical ("insert into t values (?)", 24) };
   const char *verbs[] = { "extended", "extended", "extended", "query", "extended" };
