@@ -308,11 +308,11 @@ int
 img_unpack (const char *file, const char *dest, const char *digest, bool layer, img_skip_fn skip, void *ctx,
             fb_error *err)
 {
-  _cleanup_free_ reader *r = FB_NEW (reader);
-  r->fd = open (file, O_RDONLY | O_CLOEXEC);
-  if (r->fd < 0)
+  _cleanup_close_ int fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return fb_error_setsys (err, errno, "cannot open %s", file);
-  _cleanup_close_ int fd = r->fd;
+  _cleanup_free_ reader *r = FB_NEW (reader);
+  r->fd = fd;
   _cleanup_close_ int root = open (dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return fb_error_setsys (err, errno, "cannot open %s", dest);

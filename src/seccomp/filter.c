@@ -44,8 +44,9 @@ add_conds (scmp_filter_ctx ctx, char *const *syscalls, const fb_filter_cond *con
       if (plain || nr == __NR_SCMP_ERROR)
         continue;
       const fb_filter_cond *c = &conds[i];
-      struct scmp_arg_cmp cmp = c->ne ? SCMP_CMP (c->arg, SCMP_CMP_NE, c->value)
-                                      : SCMP_CMP (c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value);
+      /* spelled out: SCMP_CMP leaves datum_b to the compiler, which clang flags */
+      struct scmp_arg_cmp cmp = c->ne ? (struct scmp_arg_cmp) { c->arg, SCMP_CMP_NE, c->value, 0 }
+                                      : (struct scmp_arg_cmp) { c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value };
       int r = seccomp_rule_add_array (ctx, SCMP_ACT_NOTIFY, nr, 1, &cmp);
       if (r < 0)
         return fb_error_set (err, -r, "seccomp filter: cannot route %s to the supervisor: %s", c->syscall,
