@@ -125,14 +125,6 @@ fb_plan_service_env (const fb_plan *p, size_t idx, const char *const *addrs)
   return env;
 }
 
-static void
-free_strv_n (char **v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free (v[i]);
-  free (v);
-}
-
 void
 fb_plan_free (fb_plan *p)
 {
@@ -143,8 +135,8 @@ fb_plan_free (fb_plan *p)
       fb_plan_service *s = &p->services[i];
       free (s->name);
       free (s->binary);
-      free_strv_n (s->args, s->n_args);
-      free_strv_n (s->env, s->n_env);
+      fb_strv_free_n (s->args, s->n_args);
+      fb_strv_free_n (s->env, s->n_env);
       for (size_t j = 0; j < s->n_ifaces; j++)
         {
           free (s->ifaces[j].name);
@@ -158,7 +150,7 @@ fb_plan_free (fb_plan *p)
       for (size_t j = 0; j < s->n_ops; j++)
         {
           free (s->ops[j].name);
-          free_strv_n (s->ops[j].syscalls, s->ops[j].n_syscalls);
+          fb_strv_free_n (s->ops[j].syscalls, s->ops[j].n_syscalls);
           free (s->ops[j].path);
         }
       free (s->ops);

@@ -79,14 +79,6 @@ fb_test_result_fail (fb_test_result *t, fb_result_kind kind, const char *reason)
   t->reason = fb_xstrdup (reason ? reason : "");
 }
 
-static void
-free_strv (char **v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free (v[i]);
-  free (v);
-}
-
 void
 fb_test_result_clear (fb_test_result *t)
 {
@@ -148,8 +140,8 @@ fb_report_free (fb_report *r)
   free (r->tests);
   free (r->star_file);
   free (r->hostname);
-  free_strv (r->matrix_scenarios, r->n_matrix_scenarios);
-  free_strv (r->matrix_faults, r->n_matrix_faults);
+  fb_strv_free_n (r->matrix_scenarios, r->n_matrix_scenarios);
+  fb_strv_free_n (r->matrix_faults, r->n_matrix_faults);
   memset (r, 0, sizeof *r);
 }
 

@@ -92,3 +92,11 @@ fb_grow (void *arr, size_t *cap, size_t need, size_t elt)
   memset ((char *) *a + *cap * elt, 0, (n - *cap) * elt);
   *cap = n;
 }
+
+void
+fb_strv_free_n (char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+}

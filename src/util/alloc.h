@@ -17,6 +17,9 @@ char *fb_xstrndup (const char *s, size_t n);
 char *fb_xmemdup0 (const void *p, size_t n);
 char *fb_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* Frees the first n strings of v, then v. */
+void fb_strv_free_n (char **v, size_t n);
+
 #define FB_NEW(T) ((T *) fb_xcalloc (1, sizeof (T)))
 
 /* Grow *arr (holding *cap elements of size elt) so index `need - 1` fits. */
