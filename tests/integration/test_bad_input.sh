@@ -8,13 +8,12 @@ dir="$TMP/cases"
 cp -r "$FAULTBOX_SRC/tests/bad-input" "$dir"
 chmod 000 "$dir"/*.noperm
 mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
-n=0
-for case in "$dir"/*.star "$dir"/*.cli; do
-  [ -e "$case" ] || continue
-  n=$((n + 1))
+# check_case CASE OUT: one case, its output files named OUT.*; prints FAIL
+# lines (run in a subshell, so lib.sh's counter stays in the caller)
+check_case() {
+  local case=$1 o=$2 name want_rc pid rc stream want left
   name=$(basename "$case")
   want_rc=$(sed -n 's/^# expect-exit: //p' "$case")
-  set +e
   cd "$dir"
   if [[ $case == *.cli ]]; then
     eval "set -- $(grep -v '^#' "$case")"
@@ -24,22 +23,34 @@ for case in "$dir"/*.star "$dir"/*.cli; do
   # in the background, to know the runner's pid: its cgroups are named
   # faultbox-<pid>-<n>, so leftovers of this case (and only this case) show;
   # setsid makes it a process group leader, so a child it left shows too
-  setsid "$FAULTBOX" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
+  setsid "$FAULTBOX" "$@" </dev/null >"$o.out" 2>"$o.err" &
   pid=$!
+  set +e
   wait $pid
   rc=$?
   set -e
-  [ "$rc" = "$want_rc" ] || { fail "$name: exit $rc, want $want_rc"; sed 's/^/  stderr: /' "$TMP/err" | head -5; continue; }
+  [ "$rc" = "$want_rc" ] || { fail "$name: exit $rc, want $want_rc"; sed 's/^/  stderr: /' "$o.err" | head -5; return; }
   for stream in out err; do
     while IFS= read -r want; do
-      grep -qF -- "$want" "$TMP/$stream" || { fail "$name: std$stream lacks: $want"; sed "s/^/  std$stream: /" "$TMP/$stream" | head -5; }
+      grep -qF -- "$want" "$o.$stream" || { fail "$name: std$stream lacks: $want"; sed "s/^/  std$stream: /" "$o.$stream" | head -5; }
     done < <(sed -n "s/^# expect-std$stream: //p" "$case")
   done
   # (find fails when another suite's cgroup vanishes under it)
   left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" 2>/dev/null || true)
   [ -z "$left" ] || fail "$name: left a faultbox cgroup behind: $left"
   ! pgrep -g "$pid" >/dev/null || fail "$name: left a process running: $(pgrep -g "$pid" -a)"
+}
+cases=()
+for case in "$dir"/*.star "$dir"/*.cli; do [ -e "$case" ] && cases+=("$case"); done
+n=${#cases[@]}
+# two shards at once: the cases are independent and mostly wait on the runner
+shards=2
+for s in $(seq 0 $((shards - 1))); do
+  (for ((i = s; i < n; i += shards)); do check_case "${cases[$i]}" "$TMP/shard$s"; done) >"$TMP/shard$s.log" 2>&1 &
 done
+wait
+cat "$TMP"/shard*.log
+failures=$((failures + $(cat "$TMP"/shard*.log | grep -c '^FAIL:' || true)))
 [ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] || fail "faultbox mounts left behind"
 [ "$n" -ge 150 ] || fail "only $n cases found in $dir"
 echo "$n cases"

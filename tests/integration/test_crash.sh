@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Crash safety: SIGKILL of the runner at 50 seeded random points of a matrix
-# run (-j 2). After each kill every process of that runner (its workers, the
+# Crash safety: SIGKILL of the runner at 50 (CRASH_KILLS) seeded random
+# points of a matrix run (-j 2). After each kill every process of that runner (its workers, the
 # service inits and services) is gone within a second or so, and the
 # next run sweeps the cgroups and work dirs the dead runner left. CRASH_SEED
 # replays a run.
@@ -10,6 +10,7 @@ need_root
 prep_specs
 spec="$TMP/domain-fixed.star"
 seed=${CRASH_SEED:-20261202}
+kills=${CRASH_KILLS:-50}
 RANDOM=$seed
 echo "seed $seed (CRASH_SEED=$seed replays these kill points)"
 links_before=$(ip -o link | wc -l)
@@ -44,7 +45,7 @@ killed=()
 worst_ms=0
 with_services=0
 swept=0
-for i in $(seq 50); do
+for i in $(seq "$kills"); do
   "$FAULTBOX" test "$spec" -j 2 --no-progress >"$TMP/run.out" 2>&1 &
   pid=$!
   disown $pid # (no "Killed" notice; bash still reaps it)
@@ -87,7 +88,7 @@ for i in $(seq 50); do
   pending+=("${runners[@]}")
   killed+=("${runners[@]}")
 done
-ok "50 kills at 0-3 s ($with_services with services up): every process of the runner gone within ${worst_ms}ms at worst"
+ok "$kills kills at 0-3 s ($with_services with services up): every process of the runner gone within ${worst_ms}ms at worst"
 
 # a last run to the end sweeps what the last kills left
 "$FAULTBOX" test "$spec" --test "$("$FAULTBOX" list "$spec" | head -1)" --no-progress >"$TMP/run.out" 2>&1 ||
@@ -101,7 +102,7 @@ left=$(lab_cgroups "${pending[@]}")
 # runner's older build swept): those stay, counted here, then removed.
 # (kept dirs and tmpfs-less hosts use /tmp; the tmpfs base is swept whole)
 stray=$(for r in "${killed[@]}"; do ls -d /tmp/faultbox-"$r"-* 2>/dev/null; done | wc -l)
-echo "work dirs left by the 50 dead runners in /tmp: $stray"
+echo "work dirs left by the $kills dead runners in /tmp: $stray"
 for r in "${killed[@]}"; do rm -rf /tmp/faultbox-"$r"-*; done
 shm=$(for r in "${killed[@]}"; do ls -d /dev/shm/faultbox-"$r"-* 2>/dev/null || true; done)
 [ -z "$shm" ] && ok "no work dir of a dead runner left in /dev/shm" || fail "work dirs left in /dev/shm: $shm"

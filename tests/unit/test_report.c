@@ -255,7 +255,11 @@ test_junit_escapes_and_counts_failures (void **state)
 static fb_event *
 add_event (fb_test_result *t, const char *type, const char *service, int64_t ms)
 {
-  t->events = fb_xreallocarray (t->events, t->n_events + 1, sizeof *t->events);
+  /* Doubling at powers of two: +1 growth is quadratic under ASan, whose realloc
+     always copies (20000 events took 70 s). */
+  size_t n = t->n_events;
+  if ((n & (n - 1)) == 0)
+    t->events = fb_xreallocarray (t->events, n ? 2 * n : 1, sizeof *t->events);
   fb_event *ev = &t->events[t->n_events];
   fb_event_init (ev, type, service);
   ev->seq = ++t->n_events;
