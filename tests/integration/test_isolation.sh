@@ -73,4 +73,8 @@ done
 ls -d /tmp/faultbox-$pid-* 2>/dev/null && fail "a lab work dir is left" || ok "no lab work dir left"
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "faultbox-$pid-*" | wc -l)
 [ "$left" -eq 0 ] && ok "no cgroup left" || fail "$left cgroups of runner $pid left"
+
+# a service no rule of the spec can reach runs with no seccomp filter at all
+run_fb test "$TMP/nofilter.star"
+expect_rc 0 "only the ruled service carries a filter (Seccomp: 0 for the other)"
 finish
