@@ -267,7 +267,9 @@ b_grpc_error (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     fb_value_as_int64 (code, &n);
   if (n < 0 || n > 16)
     {
-      _cleanup_free_ char *shown = fb_value_str (th, code);
+      _cleanup_free_ char *shown = fb_value_type_of (code) == FB_V_STRING
+                                       ? fb_xasprintf ("\"%s\"", fb_value_as_string (code, NULL))
+                                       : fb_value_str (th, code);
       return fb_star_errorf (th, "grpc_error: unknown gRPC status code %s (%s, or their numbers 0-16)", shown,
                              fb_grpc_code_names ());
     }
