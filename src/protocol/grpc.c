@@ -317,5 +317,6 @@ const fb_protocol fb_protocol_grpc = {
   .step = grpc_step,
   .ready = grpc_ready,
   .ready_timeout_ms = 1000,
+  .framing = &fb_grpc_framing,
   .mock = &fb_grpc_mock,
 };

@@ -52,6 +52,7 @@ int fb_grpc_unframe (const char *body, size_t n, const char **msg, size_t *len);
 char *fb_grpc_pct_encode (const char *s);
 char *fb_grpc_pct_decode (const char *s);
 extern const fb_mock_ops fb_http2_mock, fb_grpc_mock;
+extern const fb_framing fb_http2_framing, fb_grpc_framing;
 extern const fb_protocol fb_protocol_http2;
 extern const fb_protocol fb_protocol_grpc;
 

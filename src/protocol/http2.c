@@ -63,5 +63,6 @@ const fb_protocol fb_protocol_http2 = {
   .step = http2_step,
   .ready = http2_ready,
   .ready_timeout_ms = 1000,
+  .framing = &fb_http2_framing,
   .mock = &fb_http2_mock,
 };
