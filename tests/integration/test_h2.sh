@@ -13,8 +13,8 @@ sed -i -e "s|NGINXCONF|$TMP/nginx.conf|" -e "s|GWCONF|$TMP/gw.conf|" h2.star
 run_fb test h2.star
 expect_rc 0 "http2 and grpc steps, mocks and ready()"
 for t in http2_steps_against_nginx http2_mock_routes grpc_mock_calls real_grpc_client_reaches_mock \
-  http2_proxy_rules grpc_proxy_rules; do
+  http2_proxy_rules grpc_proxy_rules recipes_on_http2_and_grpc; do
   expect_out out "^--- PASS: test_$t "
 done
-expect_out out '^6 passed, 0 failed$'
+expect_out out '^7 passed, 0 failed$'
 finish
