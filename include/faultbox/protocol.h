@@ -110,7 +110,7 @@ typedef enum {
  * buffer framed (not NUL-terminated: _len) or into the fb_msg itself. */
 typedef struct fb_msg {
   size_t len;             /* the message's bytes, head and body */
-  char verb[32];          /* HTTP method, RESP command upper-cased */
+  char verb[256];         /* HTTP method, RESP command upper-cased, gRPC method path */
   char target[512];       /* HTTP path without the query, RESP key; cut at 511 bytes */
   int status;             /* responses: HTTP status; 0 where none */
   struct {
@@ -168,6 +168,12 @@ typedef struct fb_framing {
   bool no_respond;     /* response() has no meaning here: refused */
   bool sqlstate;       /* error(status=) is a SQLSTATE string, not a number */
   bool delay_final;    /* a delay ends the rules' evaluation (Faultbox's postgres) */
+  bool grpc_status;    /* error(status=) is a gRPC status code (0-16) */
+  /* A protocol whose connection is one session rather than a sequence of
+   * messages (HTTP/2: multiplexed streams, header compression each way):
+   * it takes all the bytes and asks the rules per request itself
+   * (faultbox/proxy.h); request/response/reply are then unused. */
+  const struct fb_proxy_session_ops *session;
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's

@@ -62,6 +62,29 @@ typedef struct fb_proxy_conn_event {
   const char *reason;
 } fb_proxy_conn_event;
 
+/* What the rules decided for one request of a session protocol: action
+ * -1 forwards it; reply's strings are body and message (the receiver's to
+ * free); until_ns > now: held back until then. */
+typedef struct fb_proxy_verdict {
+  int action;
+  fb_reply reply;
+  char *body, *message;
+  int64_t until_ns;
+} fb_proxy_verdict;
+
+typedef void (*fb_proxy_decide_fn) (void *ctx, const fb_msg *m, fb_proxy_verdict *v);
+
+/* A session protocol's side of a proxied connection (fb_framing.session). */
+typedef struct fb_proxy_session_ops {
+  void *(*open) (fb_proxy_decide_fn decide, void *ctx);
+  /* Takes all of cin (from the client) and uin (from the server), appends
+   * what goes out to cout and uout, and sets *due_ns to when a held
+   * request is due (0: none), when io is called again; -1: the
+   * connection is over. */
+  int (*io) (void *st, fb_buf *cin, fb_buf *uin, fb_buf *cout, fb_buf *uout, int64_t *due_ns);
+  void (*close) (void *st);
+} fb_proxy_session_ops;
+
 typedef struct fb_proxy fb_proxy;
 
 typedef struct fb_proxy_callbacks {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultbox/grpc.h"
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
@@ -208,6 +209,87 @@ b_dynamic (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return new_response (th, m);
 }
 
+/* ---- gRPC responses ------------------------------------------------------ */
+
+/* grpc_response(body={...}): the dict as a google.protobuf.Struct. */
+static fb_value *
+b_grpc_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_value *body = NULL;
+  if (fb_star_unpack (th, "grpc_response", a, "body?", &body, NULL) < 0)
+    return NULL;
+  _cleanup_free_ char *json = body ? fb_star_json_encode (th, body) : fb_xstrdup ("{}");
+  if (!json)
+    return NULL;
+  _cleanup_buf_ fb_buf wire = FB_BUF_INIT;
+  char why[256];
+  if (fb_grpc_struct_from_json (json, &wire, why, sizeof why) < 0)
+    return fb_star_errorf (th, "grpc_response: %s", why);
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.content_type = fb_xstrdup ("application/grpc");
+  set_body (&m->r, wire.data, wire.len);
+  return new_response (th, m);
+}
+
+/* grpc_raw_response(body=b"..."): the message's wire bytes as given. */
+static fb_value *
+b_grpc_raw_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_value *body;
+  if (fb_star_unpack (th, "grpc_raw_response", a, "body", &body, NULL) < 0)
+    return NULL;
+  fb_value_type t = fb_value_type_of (body);
+  if (t != FB_V_STRING && t != FB_V_BYTES)
+    return fb_star_errorf (th, "grpc_raw_response: body must be bytes or a string, got %s", fb_value_type_name (body));
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.content_type = fb_xstrdup ("application/grpc+raw");
+  size_t n = 0;
+  const char *p = fb_value_as_string (body, &n);
+  set_body (&m->r, p, n);
+  return new_response (th, m);
+}
+
+/* grpc_error(code="UNAVAILABLE" or 14, message=""): the status the call ends with. */
+static fb_value *
+b_grpc_error (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  fb_value *code;
+  const char *message = "";
+  if (fb_star_unpack (th, "grpc_error", a, "code", &code, "message?:s", &message, NULL) < 0)
+    return NULL;
+  int64_t n = -1;
+  if (fb_value_type_of (code) == FB_V_STRING)
+    n = fb_grpc_code (fb_value_as_string (code, NULL));
+  else if (fb_value_type_of (code) == FB_V_INT)
+    fb_value_as_int64 (code, &n);
+  if (n < 0 || n > 16)
+    {
+      _cleanup_free_ char *shown = fb_value_type_of (code) == FB_V_STRING
+                                       ? fb_xasprintf ("\"%s\"", fb_value_as_string (code, NULL))
+                                       : fb_value_str (th, code);
+      return fb_star_errorf (th, "grpc_error: unknown gRPC status code %s (%s, or their numbers 0-16)", shown,
+                             fb_grpc_code_names ());
+    }
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.status = (int) n;
+  m->r.content_type = fb_xstrdup ("application/grpc");
+  set_body (&m->r, message, strlen (message));
+  return new_response (th, m);
+}
+
+/* grpc_typed_response(body=): encoded with a FileDescriptorSet's types. */
+static fb_value *
+b_grpc_typed_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self, (void) a;
+  return fb_star_errorf (th, "grpc_typed_response: typed gRPC responses need mock_service(descriptors=), which is "
+                             "not supported yet: use grpc_response(body={...}) (a google.protobuf.Struct) or "
+                             "grpc_raw_response(body=b\"...\")");
+}
+
 /* ---- mock_service -------------------------------------------------------- */
 
 static void
@@ -290,7 +372,7 @@ take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f,
                       fb_value_type_name (routes));
       return -1;
     }
-  bool http = !strcmp (f->protocol, "http");
+  bool http = !strcmp (f->protocol, "http") || !strcmp (f->protocol, "http2");
   fb_value *k, *v;
   for (size_t i = 0; fb_dict_entry (routes, i, &k, &v); i++)
     {
@@ -299,6 +381,12 @@ take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f,
         {
           fb_star_errorf (th, "mock_service %s: route keys must be non-empty strings, got %s", svc,
                           key ? "\"\"" : fb_value_type_name (k));
+          return -1;
+        }
+      if (!strcmp (f->protocol, "grpc") && key[0] != '/')
+        {
+          fb_star_errorf (th, "mock_service %s: route \"%s\" is not a gRPC method path (e.g. "
+                              "\"/pkg.Service/Method\", \"/pkg.Service/*\", \"/**\")", svc, key);
           return -1;
         }
       char *pattern = http ? http_route (th, svc, key) : fb_xstrdup (key);
@@ -359,7 +447,7 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
       const fb_protocol *p = fb_protocol_find (pi->protocol);
       if (!p || !p->mock)
         {
-          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, redis and tcp do)",
+          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, http2, grpc, redis and tcp do)",
                           sv->name, pi->protocol);
           return -1;
         }
@@ -457,6 +545,8 @@ spec_predeclare_mocks (fb_spec *s)
     { "mock_service", b_mock_service }, { "json_response", b_json_response },
     { "text_response", b_text_response }, { "bytes_response", b_bytes_response },
     { "status_only", b_status_only }, { "redirect", b_redirect }, { "dynamic", b_dynamic },
+    { "grpc_response", b_grpc_response }, { "grpc_raw_response", b_grpc_raw_response },
+    { "grpc_error", b_grpc_error }, { "grpc_typed_response", b_grpc_typed_response },
   };
   spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

@@ -53,13 +53,17 @@ make_response (fb_star_thread *th, const fb_step_result *r)
    * replies as JSON), else the body */
   fb_value *data = fb_star_json_decode (th, r->body ? r->body : "",
                                         r->body ? strlen (r->body) : 0);
+  /* .fields: the step_recv event's (http2's "proto") */
+  fb_value *fields = fb_dict_new (th);
+  for (size_t i = 0; i < r->n_fields; i++)
+    fb_dict_set_str (th, fields, r->fields[i].key, fb_string (th, r->fields[i].value));
   const char *names[] = { "status", "body", "headers", "duration_ms", "ok",
-                          "error", "data", "json" };
+                          "error", "data", "json", "fields" };
   fb_value *vals[] = { fb_int (th, r->status), body, headers,
                        fb_int (th, r->duration_ms), fb_bool (!r->error),
                        fb_string (th, r->error ? r->error : ""), data ? data : body,
-                       fb_builtin_new (th, "json", json_method, body) };
-  return fb_struct_new (th, 8, names, vals);
+                       fb_builtin_new (th, "json", json_method, body), fields };
+  return fb_struct_new (th, 9, names, vals);
 }
 
 static const char *

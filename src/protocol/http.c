@@ -201,14 +201,14 @@ http_ready (const fb_ready_call *c, fb_error *err)
     .params = { { "path", FB_PARAM_STRING, false, "/" }, { "body", FB_PARAM_STRING, false, NULL },           \
                 { "headers", FB_PARAM_DICT, false, NULL } } }
 
-static const fb_step_method http_methods[] = {
+const fb_step_method fb_http_methods[FB_HTTP_N_METHODS] = {
   HTTP_METHOD ("get"), HTTP_METHOD ("post"), HTTP_METHOD ("put"), HTTP_METHOD ("delete"), HTTP_METHOD ("patch"),
 };
 
 const fb_protocol fb_protocol_http = {
   .name = "http",
-  .methods = http_methods,
-  .n_methods = sizeof http_methods / sizeof *http_methods,
+  .methods = fb_http_methods,
+  .n_methods = FB_HTTP_N_METHODS,
   .methods_hint = "get/post/put/delete/patch",
   .step = http_step,
   .ready = http_ready,

@@ -69,14 +69,10 @@ path_match (const char *pattern, const char *path)
   return ok;
 }
 
-typedef struct {
-  const char *method, *path;
-} http_key;
-
-static bool
-route_matches (const char *pattern, const void *ctx)
+bool
+fb_http_route_matches (const char *pattern, const void *ctx)
 {
-  const http_key *k = ctx;
+  const fb_http_route_key *k = ctx;
   size_t ml = strcspn (pattern, " ");
   if (!pattern[ml])
     return false;
@@ -101,9 +97,8 @@ kv_clear (fb_kv *kv, size_t n)
   free (kv);
 }
 
-/* The query of the request line's target: its first value per name. */
-static void
-parse_query (const char *buf, size_t len, fb_mock_request *req, fb_kv **q)
+void
+fb_http_parse_query (const char *buf, size_t len, fb_mock_request *req, fb_kv **q)
 {
   const char *sp = memchr (buf, ' ', len);
   const char *end = sp ? memchr (sp + 1, ' ', len - (size_t) (sp + 1 - buf)) : NULL;
@@ -171,12 +166,12 @@ answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
     kv_add (&headers, &req.n_headers, m->headers[i].name, m->headers[i].name_len, m->headers[i].value,
             m->headers[i].value_len);
   req.headers = headers;
-  parse_query (buf, m->len, &req, &query);
+  fb_http_parse_query (buf, m->len, &req, &query);
   const char *head_end = memmem (buf, m->len, "\r\n\r\n", 4);
   req.body = head_end ? head_end + 4 : buf + m->len;
   req.body_len = (size_t) (buf + m->len - req.body);
-  http_key key = { m->verb, m->target };
-  const fb_mock_route *route = fb_mock_pick (c->iface, route_matches, &key);
+  fb_http_route_key key = { m->verb, m->target };
+  const fb_mock_route *route = fb_mock_pick (c->iface, fb_http_route_matches, &key);
   fb_mock_response owned = { 0 }, failed = { 0 };
   static const fb_mock_response not_found = { 404, "not found\n", 10, "text/plain", NULL, 0 };
   char *error;

@@ -23,6 +23,9 @@ int fb_http_request (const char *method, const char *url, const char *body, cons
 int fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply,
                      fb_error *err);
 
+/* A non-blocking socket connected to host:port within timeout_ms, or -errno. */
+int fb_tcp_dial (const char *host, int port, int64_t timeout_ms);
+
 /* 0 when a TCP connection to host:port is accepted within timeout_ms. */
 int fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err);
 
@@ -116,6 +119,20 @@ void fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
 int fb_mock_write (int fd, const char *p, size_t n);
 /* Reads and writes on fd give up after seconds. */
 void fb_mock_timeout (int fd, int seconds);
+
+/* get/post/put/delete/patch(path=, body=, headers=): HTTP's steps, HTTP/2's too. */
+#define FB_HTTP_N_METHODS 5
+extern const fb_step_method fb_http_methods[FB_HTTP_N_METHODS];
+
+/* An HTTP mock route ("METHOD /glob") against a request (fb_mock_pick's
+ * match; ctx a fb_http_route_key). */
+typedef struct fb_http_route_key {
+  const char *method, *path;
+} fb_http_route_key;
+bool fb_http_route_matches (const char *pattern, const void *ctx);
+/* The query of a request line's target ("GET /p?a=1 HTTP/1.1"): its first
+ * value per name into *q (malloc'd, req->n_query counts), req->query. */
+void fb_http_parse_query (const char *buf, size_t len, fb_mock_request *req, fb_kv **q);
 
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);

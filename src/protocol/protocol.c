@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/h2.h"
 #include "protocol/internal.h"
 #include "util/alloc.h"
 #include "faultbox/buf.h"
 
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
-                                                &fb_protocol_postgres };
+                                                &fb_protocol_postgres,
+                                                &fb_protocol_http2, &fb_protocol_grpc,
+};
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
 const fb_protocol *

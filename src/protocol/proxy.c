@@ -76,7 +76,9 @@ typedef struct px_conn {
   px_slot *slots;
   size_t n_slots, cap_slots;
   px_hold hold;
-  void *fst;               /* the framing's state of this connection */
+  void *fst;               /* the framing's state of this connection (a session's) */
+  fb_proxy *px;            /* a session's decide() reaches the rules through it */
+  int64_t due_ns;          /* a session's next held request, 0: none */
   char client[INET_ADDRSTRLEN + 8];
   uint32_t cmask, umask;   /* epoll interest now */
   struct px_conn *next;
@@ -274,6 +276,18 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
     }
   pthread_mutex_unlock (&px->mu);
   h->until_ns = delay ? fb_now_ns () + delay : 0;
+}
+
+/* A session protocol's request: decide() as for a framed message, the
+ * verdict handed over instead of held on the connection. */
+static void
+session_decide (void *ctx, const fb_msg *m, fb_proxy_verdict *v)
+{
+  px_conn *c = ctx;
+  decide (c->px, c, m);
+  px_hold *h = &c->hold;
+  *v = (fb_proxy_verdict) { h->action, h->reply, h->body, h->message, h->until_ns };
+  memset (h, 0, sizeof *h);
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -557,7 +571,9 @@ conn_free (fb_proxy *px, px_conn *c)
     fb_buf_free (&c->slots[i].out);
   free (c->slots);
   hold_clear (&c->hold);
-  if (c->fst)
+  if (c->fst && c->l->proto->framing->session)
+    c->l->proto->framing->session->close (c->fst);
+  else if (c->fst)
     c->l->proto->framing->state_free (c->fst);
   free (c);
 }
@@ -591,7 +607,10 @@ accept_one (fb_proxy *px, px_listener *l)
   c->ctag = (px_tag) { TAG_CLIENT, c };
   c->utag = (px_tag) { TAG_UPSTREAM, c };
   c->tunnel = !l->proto;
-  if (l->proto && l->proto->framing->state_new)
+  c->px = px;
+  if (l->proto && l->proto->framing->session)
+    c->fst = l->proto->framing->session->open (session_decide, c);
+  else if (l->proto && l->proto->framing->state_new)
     c->fst = l->proto->framing->state_new ();
   inet_ntop (AF_INET, &peer.sin_addr, c->client, sizeof c->client);
   c->next = px->conns;
@@ -625,9 +644,9 @@ on_conn (fb_proxy *px, px_conn *c, bool upstream, uint32_t ev)
     }
 }
 
-/* After any event: frame, decide, write, and close what is finished. */
+/* Frames and decides, or relays, what both sides sent. */
 static void
-progress (fb_proxy *px, px_conn *c)
+exchange (fb_proxy *px, px_conn *c)
 {
   if (!c->dead && c->l->proto)
     from_client (px, c);
@@ -643,6 +662,17 @@ progress (fb_proxy *px, px_conn *c)
       fb_buf_append (&c->cout, c->uin.data, c->uin.len);
       take_front (&c->uin, c->uin.len);
     }
+}
+
+/* After any event: frame, decide, write, and close what is finished. */
+static void
+progress (fb_proxy *px, px_conn *c)
+{
+  const fb_proxy_session_ops *so = c->l->proto ? c->l->proto->framing->session : NULL;
+  if (!so)
+    exchange (px, c);
+  else if (!c->dead && so->io (c->fst, &c->cin, &c->uin, &c->cout, &c->uout, &c->due_ns) < 0)
+    conn_kill (c);
   if (!c->dead && c->connected && !write_out (c->ufd, &c->uout))
     conn_kill (c);
   if (!c->dead && !write_out (c->cfd, &c->cout))
@@ -678,9 +708,10 @@ next_timeout (fb_proxy *px)
 {
   int64_t now = fb_now_ns (), best = -1;
   for (px_conn *c = px->conns; c; c = c->next)
-    if (c->hold.until_ns)
+    if (c->hold.until_ns || c->due_ns)
       {
-        int64_t d = c->hold.until_ns > now ? c->hold.until_ns - now : 0;
+        int64_t at = c->hold.until_ns ? c->hold.until_ns : c->due_ns;
+        int64_t d = at > now ? at - now : 0;
         if (best < 0 || d < best)
           best = d;
       }
@@ -699,6 +730,8 @@ release_due (fb_proxy *px)
           c->hold.until_ns = 0;
           progress (px, c);
         }
+      else if (c->due_ns && c->due_ns <= now)
+        progress (px, c);
     }
 }
 
