@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,15 @@ typedef struct {
   char *body, *message; /* the reply's strings: the rule may go meanwhile */
 } px_hold;
 
+/* A partition's share of the proxy: what a client at `client` sends to
+ * `service` (up) or gets from it (down) is cut. */
+typedef struct {
+  uint64_t id;
+  char client[INET_ADDRSTRLEN];
+  char *service;
+  bool up, down;
+} px_cut;
+
 typedef struct px_conn {
   px_tag ctag, utag;
   px_listener *l;
@@ -79,6 +89,8 @@ typedef struct px_conn {
   void *fst;               /* the framing's state of this connection */
   char client[INET_ADDRSTRLEN + 8];
   uint32_t cmask, umask;   /* epoll interest now */
+  uint64_t cut_gen;        /* the cuts cut_up/cut_down were found in */
+  bool cut_up, cut_down;
   struct px_conn *next;
 } px_conn;
 
@@ -91,11 +103,15 @@ struct fb_proxy {
   px_tag wake_tag;
   pthread_t tid;
   bool running;
+  atomic_bool stop;
   px_conn *conns;
   pthread_mutex_t mu;  /* rules */
   px_rule *rules;
   size_t n_rules;
   uint64_t next_id;
+  px_cut *cuts;        /* under mu */
+  size_t n_cuts;
+  atomic_uint_fast64_t cut_gen;  /* bumped on every change of cuts */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -225,6 +241,67 @@ fb_proxy_rule_stats (fb_proxy *px, uint64_t id, uint64_t *matched, uint64_t *fir
     if (px->rules[i].id == id)
       *matched = px->rules[i].matched, *fired = px->rules[i].fired;
   pthread_mutex_unlock (&px->mu);
+}
+
+/* ---- partitions ----------------------------------------------------------- */
+
+/* The loop looks at every connection again (a cut came or went). */
+static void
+wake (fb_proxy *px)
+{
+  uint64_t one = 1;
+  if (px->running && write (px->wakefd, &one, sizeof one) < 0)
+    abort (); /* an eventfd write fails only on overflow */
+}
+
+void
+fb_proxy_cut (fb_proxy *px, uint64_t id, const char *client, const char *service, bool up, bool down)
+{
+  if (!px)
+    return;
+  px_cut cut = { .id = id, .service = fb_xstrdup (service), .up = up, .down = down };
+  snprintf (cut.client, sizeof cut.client, "%s", client);
+  pthread_mutex_lock (&px->mu);
+  px->cuts = fb_xreallocarray (px->cuts, px->n_cuts + 1, sizeof *px->cuts);
+  px->cuts[px->n_cuts++] = cut;
+  atomic_fetch_add (&px->cut_gen, 1);
+  pthread_mutex_unlock (&px->mu);
+  wake (px);
+}
+
+void
+fb_proxy_heal (fb_proxy *px, uint64_t id)
+{
+  if (!px)
+    return;
+  pthread_mutex_lock (&px->mu);
+  size_t k = 0;
+  for (size_t i = 0; i < px->n_cuts; i++)
+    if (px->cuts[i].id == id)
+      free (px->cuts[i].service);
+    else
+      px->cuts[k++] = px->cuts[i];
+  px->n_cuts = k;
+  atomic_fetch_add (&px->cut_gen, 1);
+  pthread_mutex_unlock (&px->mu);
+  wake (px);
+}
+
+/* Which ways the cuts in force stop traffic between client and l's
+ * service; the lock is taken only when the cuts changed. */
+static void
+find_cuts (fb_proxy *px, const px_listener *l, const char *client, uint64_t *gen, bool *up, bool *down)
+{
+  uint64_t now = atomic_load (&px->cut_gen);
+  if (*gen == now)
+    return;
+  *up = *down = false;
+  pthread_mutex_lock (&px->mu);
+  for (size_t i = 0; i < px->n_cuts; i++)
+    if (!strcmp (px->cuts[i].client, client) && !strcmp (px->cuts[i].service, l->service))
+      *up |= px->cuts[i].up, *down |= px->cuts[i].down;
+  pthread_mutex_unlock (&px->mu);
+  *gen = now;
 }
 
 /* The rules in insertion order, as Faultbox evaluates them: a match, then
@@ -484,7 +561,9 @@ set_mask (fb_proxy *px, int fd, px_tag *tag, uint32_t *have, uint32_t want)
   if (fd < 0 || *have == want)
     return;
   struct epoll_event ev = { .events = want, .data.ptr = tag };
-  epoll_ctl (px->epfd, *have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+  /* (an interest of 0 stays registered: a later one modifies it) */
+  if (epoll_ctl (px->epfd, *have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+    epoll_ctl (px->epfd, EPOLL_CTL_MOD, fd, &ev);
   *have = want;
 }
 
@@ -492,12 +571,14 @@ set_mask (fb_proxy *px, int fd, px_tag *tag, uint32_t *have, uint32_t want)
 static void
 update_masks (fb_proxy *px, px_conn *c)
 {
-  uint32_t cw = EPOLLRDHUP | (c->cout.len ? EPOLLOUT : 0);
-  if (!c->c_eof && c->cin.len < PX_MAX_BUFFER && !c->hold.until_ns)
-    cw |= EPOLLIN;
-  uint32_t uw = EPOLLRDHUP | (!c->connected || c->uout.len ? EPOLLOUT : 0);
-  if (!c->u_eof && c->uin.len < PX_MAX_BUFFER)
-    uw |= EPOLLIN;
+  /* a cut way is neither read nor written: its bytes wait in the
+   * kernel's buffers and flow on when the partition heals */
+  uint32_t cw = (c->cout.len && !c->cut_down ? EPOLLOUT : 0);
+  if (!c->c_eof && c->cin.len < PX_MAX_BUFFER && !c->hold.until_ns && !c->cut_up)
+    cw |= EPOLLIN | EPOLLRDHUP;
+  uint32_t uw = (!c->connected || (c->uout.len && !c->cut_up) ? EPOLLOUT : 0);
+  if (!c->u_eof && c->uin.len < PX_MAX_BUFFER && !c->cut_down)
+    uw |= EPOLLIN | EPOLLRDHUP;
   set_mask (px, c->cfd, &c->ctag, &c->cmask, cw);
   set_mask (px, c->ufd, &c->utag, &c->umask, uw);
 }
@@ -570,10 +651,16 @@ accept_one (fb_proxy *px, px_listener *l)
   int cfd = accept4 (l->fd, (struct sockaddr *) &peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (cfd < 0)
     return;
-  int ufd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  char client[INET_ADDRSTRLEN];
+  inet_ntop (AF_INET, &peer.sin_addr, client, sizeof client);
+  uint64_t gen = UINT64_MAX;
+  bool up, down;
+  find_cuts (px, l, client, &gen, &up, &down);
+  int ufd = up || down ? -1 : socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (ufd < 0 || (connect (ufd, (struct sockaddr *) &l->upstream, sizeof l->upstream) < 0 && errno != EINPROGRESS))
     {
-      /* the service is not there: the client sees its connection reset */
+      /* the service is not there, or a partition is in the way: the
+       * client sees its connection reset */
       struct linger lg = { 1, 0 };
       setsockopt (cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
       close (cfd);
@@ -593,7 +680,8 @@ accept_one (fb_proxy *px, px_listener *l)
   c->tunnel = !l->proto;
   if (l->proto && l->proto->framing->state_new)
     c->fst = l->proto->framing->state_new ();
-  inet_ntop (AF_INET, &peer.sin_addr, c->client, sizeof c->client);
+  snprintf (c->client, sizeof c->client, "%s", client);
+  c->cut_gen = gen;
   c->next = px->conns;
   px->conns = c;
   update_masks (px, c);
@@ -643,9 +731,10 @@ progress (fb_proxy *px, px_conn *c)
       fb_buf_append (&c->cout, c->uin.data, c->uin.len);
       take_front (&c->uin, c->uin.len);
     }
-  if (!c->dead && c->connected && !write_out (c->ufd, &c->uout))
+  find_cuts (px, c->l, c->client, &c->cut_gen, &c->cut_up, &c->cut_down);
+  if (!c->dead && c->connected && !c->cut_up && !write_out (c->ufd, &c->uout))
     conn_kill (c);
-  if (!c->dead && !write_out (c->cfd, &c->cout))
+  if (!c->dead && !c->cut_down && !write_out (c->cfd, &c->cout))
     conn_kill (c);
   /* a reply running to the end of the stream ends with it */
   if (c->u_eof && c->streaming)
@@ -658,7 +747,7 @@ progress (fb_proxy *px, px_conn *c)
           }
       c->streaming = false;
       flush_slots (c);
-      if (!write_out (c->cfd, &c->cout))
+      if (!c->cut_down && !write_out (c->cfd, &c->cout))
         conn_kill (c);
     }
   if (!c->dead && c->c_eof && !c->cin.len && !c->uout.len && c->connected && !c->u_shut && !c->hold.pending)
@@ -709,6 +798,7 @@ proxy_main (void *p)
   struct epoll_event evs[64];
   for (;;)
     {
+      bool recheck = false;
       int n = epoll_wait (px->epfd, evs, 64, next_timeout (px));
       if (n < 0 && errno != EINTR)
         break;
@@ -716,7 +806,13 @@ proxy_main (void *p)
         {
           px_tag *t = evs[i].data.ptr;
           if (t->kind == TAG_WAKE)
-            return NULL;
+            {
+              uint64_t v;
+              if (atomic_load (&px->stop))
+                return NULL;
+              if (read (px->wakefd, &v, sizeof v) == sizeof v)
+                recheck = true;
+            }
           if (t->kind == TAG_LISTENER)
             accept_one (px, t->p);
         }
@@ -735,6 +831,12 @@ proxy_main (void *p)
               }
         }
       release_due (px);
+      /* the cuts changed: every connection's ways open or close */
+      for (px_conn *c = recheck ? px->conns : NULL, *next; c; c = next)
+        {
+          next = c->next;
+          progress (px, c);
+        }
     }
   return NULL;
 }
@@ -770,9 +872,8 @@ fb_proxy_free (fb_proxy *px)
     return;
   if (px->running)
     {
-      uint64_t one = 1;
-      if (write (px->wakefd, &one, sizeof one) < 0)
-        abort (); /* the loop would never stop */
+      atomic_store (&px->stop, true);
+      wake (px);
       pthread_join (px->tid, NULL);
     }
   while (px->conns)
@@ -789,6 +890,9 @@ fb_proxy_free (fb_proxy *px)
   for (size_t i = 0; i < px->n_rules; i++)
     fb_proxy_rule_clear (&px->rules[i].rule);
   free (px->rules);
+  for (size_t i = 0; i < px->n_cuts; i++)
+    free (px->cuts[i].service);
+  free (px->cuts);
   if (px->epfd >= 0)
     close (px->epfd);
   if (px->wakefd >= 0)
