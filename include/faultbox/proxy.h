@@ -46,6 +46,8 @@ const char *fb_proxy_action_name (fb_proxy_action a);
  * equality ignoring case. */
 bool fb_proxy_glob_match (const char *pattern, const char *s);
 bool fb_proxy_rule_matches (const fb_proxy_rule *r, const fb_msg *m);
+/* Which of m's statements r matches (0 for a message of one), or -1. */
+ssize_t fb_proxy_rule_match_part (const fb_proxy_rule *r, const fb_msg *m);
 
 /* A rule that fired on a message. */
 typedef struct fb_proxy_event {

@@ -304,6 +304,23 @@ find_cuts (fb_proxy *px, const px_listener *l, const char *client, uint64_t *gen
   *gen = now;
 }
 
+/* The `fired` callback, its message naming the statement the rule matched
+ * when m has several. */
+static void
+fire (fb_proxy *px, px_conn *c, const px_rule *r, const fb_msg *m, ssize_t part)
+{
+  fb_msg shown;
+  if (part > 0)
+    {
+      shown = *m;
+      snprintf (shown.target, sizeof shown.target, "%s", m->part_target[part]);
+      shown.text = m->part_text[part];
+      m = &shown;
+    }
+  px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule, r->id, m,
+                                               c->client });
+}
+
 /* The rules in insertion order, as Faultbox evaluates them: a match, then
  * the seeded probability, then the action; delays add up and let later
  * rules apply, any other action ends the evaluation. */
@@ -326,7 +343,8 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
   for (size_t i = 0; i < px->n_rules && h->action < 0 && !final; i++)
     {
       px_rule *r = &px->rules[i];
-      if (r->listener != li || !fb_proxy_rule_matches (&r->rule, m))
+      ssize_t part = r->listener == li ? fb_proxy_rule_match_part (&r->rule, m) : -1;
+      if (part < 0)
         continue;
       uint64_t occ = r->matched++;
       if (!fb_hash_chance (fb_hash_decision (px->seed, c->l->name, r->id, occ), r->rule.probability))
@@ -346,8 +364,7 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
                                   r->rule.sqlstate[0] ? r->rule.sqlstate : NULL };
         }
       if (px->cb.fired)
-        px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule,
-                                                     r->id, m, c->client });
+        fire (px, c, r, m, part);
     }
   pthread_mutex_unlock (&px->mu);
   h->until_ns = delay ? fb_now_ns () + delay : 0;
@@ -402,6 +419,7 @@ slot_push (px_conn *c, bool fwd, const fb_msg *req)
       s->req = *req;
       s->req.n_headers = 0;
       s->req.text = NULL;
+      s->req.n_parts = 0;
     }
   return s;
 }

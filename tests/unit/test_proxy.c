@@ -251,6 +251,52 @@ test_pg_pipelined_extended_query_matches_statement_text (void **state)
   fb_pg_framing.state_free (st);
 }
 
+/* One batch, one Sync, three statements (as libpq's pipeline mode or a
+ * JDBC batch writes them): a rule matches any of them, and says which. */
+static void
+test_pg_batch_matches_rules_per_statement (void **state)
+{
+  (void) state;
+  void *st = fb_pg_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  const char *sql[] = { "INSERT INTO t VALUES ($1)", "UPDATE t SET n = $1", "SELECT n FROM t WHERE n = $1" };
+  for (int i = 0; i < 3; i++)
+    {
+      /* the unnamed statement, its text, no parameter types */
+      fb_buf parse = FB_BUF_INIT;
+      fb_buf_append (&parse, "", 1);
+      fb_buf_append (&parse, sql[i], strlen (sql[i]) + 1);
+      fb_buf_append (&parse, "\0\0", 2);
+      pg_put (&b, 'P', parse.data, parse.len);
+      fb_buf_free (&parse);
+      pg_put (&b, 'B', "\0\0\0\0\0\1\0\0\0\1" "7\0\0", 14);
+      pg_put (&b, 'E', "\0\0\0\0\0", 5);
+    }
+  pg_put (&b, 'S', "", 0);
+  fb_msg m;
+  fb_error e = { 0 };
+  assert_int_equal (fb_pg_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.len, b.len);
+  assert_int_equal (m.n_parts, 3);
+  assert_string_equal (m.target, sql[0]);
+  const char *pattern[] = { "insert into t*", "update t set n = ?", "select n from t where n = ?", "delete*" };
+  const ssize_t want[] = { 0, 1, 2, -1 };
+  for (int i = 0; i < 4; i++)
+    {
+      fb_proxy_rule rule = { .target = fb_sql_canonical (pattern[i], strlen (pattern[i])) };
+      assert_int_equal (fb_proxy_rule_match_part (&rule, &m), want[i]);
+      assert_int_equal (fb_proxy_rule_matches (&rule, &m), want[i] >= 0);
+      if (want[i] >= 0)
+        assert_string_equal (m.part_target[want[i]], sql[i]);
+      free (rule.target);
+    }
+  /* the next request is one statement again */
+  assert_int_equal (fb_pg_framing.request (st, "Q\0\0\0\x0dselect 1\0", 14, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.n_parts, 1);
+  fb_buf_free (&b);
+  fb_pg_framing.state_free (st);
+}
+
 static void
 test_pg_response_up_to_ready_for_query_and_injected_error (void **state)
 {
@@ -492,6 +538,7 @@ main (void)
     cmocka_unit_test (test_glob_as_faultbox),
     cmocka_unit_test (test_pg_startup_passes_unseen_and_partial_reads),
     cmocka_unit_test (test_pg_pipelined_extended_query_matches_statement_text),
+    cmocka_unit_test (test_pg_batch_matches_rules_per_statement),
     cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
     cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),
