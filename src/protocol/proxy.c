@@ -105,11 +105,11 @@ struct fb_proxy {
   bool running;
   atomic_bool stop;
   px_conn *conns;
-  pthread_mutex_t mu;  /* rules */
+  pthread_mutex_t mu;  /* rules and cuts */
   px_rule *rules;
   size_t n_rules;
   uint64_t next_id;
-  px_cut *cuts;        /* under mu */
+  px_cut *cuts;
   size_t n_cuts;
   atomic_uint_fast64_t cut_gen;  /* bumped on every change of cuts */
 };
