@@ -30,6 +30,6 @@ e = fired("test_matrix_write_item_insert_fails")
 assert [(f["action"], f["from"]) for f in e] == [("error", "app")], e
 assert e[0]["query"].startswith("INSERT INTO item (id, name) VALUES ($1::int, $2)"), e
 e = fired("test_slow_query_then_fast_from_cache")
-assert [(f["action"], f["delay_ms"]) for f in e] == [("delay", 500)], e
+assert [(f["action"], f["delay_ms"]) for f in e] == [("delay", "500")], e
 PY
 finish
