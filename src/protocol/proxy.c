@@ -644,10 +644,13 @@ conn_free (fb_proxy *px, px_conn *c)
         *p = c->next;
         break;
       }
+  /* out of the epoll set first: a fork elsewhere in the process (nft for
+   * a partition) may hold the sockets a while after close, and epoll
+   * would go on reporting them with this freed connection as their tag */
   if (c->cfd >= 0)
-    close (c->cfd);
+    epoll_ctl (px->epfd, EPOLL_CTL_DEL, c->cfd, NULL), close (c->cfd);
   if (c->ufd >= 0)
-    close (c->ufd);
+    epoll_ctl (px->epfd, EPOLL_CTL_DEL, c->ufd, NULL), close (c->ufd);
   fb_buf_free (&c->cin);
   fb_buf_free (&c->uin);
   fb_buf_free (&c->cout);
