@@ -129,6 +129,12 @@ typedef struct fb_msg {
    * events). Owned by the connection's framing state: valid until it
    * frames again. */
   const char *text;
+  /* A request of several statements (a postgres batch): each one's text
+   * as sent and as rules match it (owned as text is), n_parts of them;
+   * a rule matching any matches the request. target and text are the
+   * first's. 0: target/text alone. */
+  const char *const *part_target, *const *part_text;
+  size_t n_parts;
 } fb_msg;
 
 /* What an injected reply says: respond() or error() of a rule. */

@@ -46,6 +46,8 @@ const char *fb_proxy_action_name (fb_proxy_action a);
  * equality ignoring case. */
 bool fb_proxy_glob_match (const char *pattern, const char *s);
 bool fb_proxy_rule_matches (const fb_proxy_rule *r, const fb_msg *m);
+/* Which of m's statements r matches (0 for a message of one), or -1. */
+ssize_t fb_proxy_rule_match_part (const fb_proxy_rule *r, const fb_msg *m);
 
 /* A rule that fired on a message. */
 typedef struct fb_proxy_event {
@@ -115,6 +117,14 @@ int fb_proxy_add_rule (fb_proxy *px, size_t listener, const fb_proxy_rule *r, ui
 void fb_proxy_remove_scope (fb_proxy *px, uint64_t scope);
 /* Messages the rule matched, and how many of those it fired on. */
 void fb_proxy_rule_stats (fb_proxy *px, uint64_t id, uint64_t *matched, uint64_t *fired);
+/* A partition's part in the proxy, whose hop to a service leaves from
+ * the worker where the lab's own partitions cannot see it: a client at
+ * client_addr connecting through the proxy to service's listeners is
+ * refused, and on its open connections what it sends (up) or receives
+ * (down) is held in the kernel's buffers. fb_proxy_heal(id) removes the
+ * cuts made with id; held traffic then flows on. Any thread; NULL-safe. */
+void fb_proxy_cut (fb_proxy *px, uint64_t id, const char *client_addr, const char *service, bool up, bool down);
+void fb_proxy_heal (fb_proxy *px, uint64_t id);
 /* Stops the thread and closes every socket. NULL-safe. */
 void fb_proxy_free (fb_proxy *px);
 

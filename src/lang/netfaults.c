@@ -404,6 +404,7 @@ net_apply (fb_session *ss, net_fault *nf, fb_error *err)
     }
   if (fb_lab_partition (ss->lab, nf->a, nf->na, nf->b, nf->nb, nf->dir, &nf->id, err) < 0)
     return -1;
+  session_proxy_partition (ss, nf->id, nf->a, nf->na, nf->b, nf->nb, nf->dir);
   const char *kv[] = { "between", nf->between, "direction", dir_names[nf->dir], NULL };
   session_event (ss, "partition_applied", NULL, kv);
   return 0;
@@ -414,6 +415,8 @@ static int
 net_remove (fb_session *ss, net_fault *nf, const char *event, fb_error *err)
 {
   fb_error e = { 0 };
+  if (!nf->link)
+    session_proxy_heal (ss, nf->id);
   int rc = nf->link ? each_pair (ss, nf, link_off, &e) : fb_lab_heal (ss->lab, nf->id, &e);
   rc = e.msg[0] ? -1 : rc;
   char ms[32];

@@ -336,6 +336,31 @@ session_proxy_start (fb_session *ss, fb_error *err)
 }
 
 void
+session_proxy_partition (fb_session *ss, unsigned id, const size_t *a, size_t na, const size_t *b, size_t nb,
+                         fb_lab_part_dir dir)
+{
+  if (!ss->proxy)
+    return;
+  const fb_plan *p = &ss->spec->plan;
+  /* ab: what a sends to b is lost; a's connections to b then lose their
+   * requests, b's connections to a their replies */
+  bool ab = dir != FB_LAB_PART_B_TO_A, ba = dir != FB_LAB_PART_A_TO_B;
+  for (size_t i = 0; i < na; i++)
+    for (size_t k = 0; k < nb; k++)
+      {
+        fb_proxy_cut (ss->proxy->px, id, fb_lab_service_addr (ss->lab, a[i]), p->services[b[k]].name, ab, ba);
+        fb_proxy_cut (ss->proxy->px, id, fb_lab_service_addr (ss->lab, b[k]), p->services[a[i]].name, ba, ab);
+      }
+}
+
+void
+session_proxy_heal (fb_session *ss, unsigned id)
+{
+  if (ss->proxy)
+    fb_proxy_heal (ss->proxy->px, id);
+}
+
+void
 session_proxy_close (fb_session *ss)
 {
   struct session_proxy *sx = ss->proxy;

@@ -177,6 +177,12 @@ bool session_traced_locked (fb_session *ss, const char *service, const char *sys
  * runs), listening before any service starts; closed with its rules. */
 int session_proxy_start (fb_session *ss, fb_error *err);
 void session_proxy_close (fb_session *ss);
+/* A partition applied on the lab (its id) applies on the proxy too: the
+ * services of a and b cannot reach each other through it, in the
+ * directions dir cuts. Healed with the partition. */
+void session_proxy_partition (fb_session *ss, unsigned id, const size_t *a, size_t na, const size_t *b, size_t nb,
+                              fb_lab_part_dir dir);
+void session_proxy_heal (fb_session *ss, unsigned id);
 /* The hub mock servers fetch their tables from, report events to and
  * call dynamic() handlers through: listening on the worker's address
  * (the calling thread in the lab network) before any service starts,

@@ -2,13 +2,17 @@
  * (SSLRequest, StartupMessage, the authentication exchange) passes through
  * unseen by rules. A request is a simple Query, or an extended-query batch
  * (Parse/Bind/Describe/Execute/Close up to its Sync); rules match its query
- * text, for a batch without a Parse the text of the statement its Bind
- * names, remembered per connection. A response is the server's messages up
+ * text, in a batch each statement's (a Parse's, or the text of the one a
+ * Bind names, remembered per connection). A rule that matches one
+ * statement of a batch acts on the batch: postgres runs a batch as one
+ * implicit transaction, so an error answering all of it is what the
+ * client would see had that statement failed, with none of it applied. A response is the server's messages up
  * to ReadyForQuery, handed on as they arrive. The postgres table entry
  * points at fb_pg_framing. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,14 +34,24 @@ typedef struct {
   char *name, *text;   /* text: as the Parse gave it */
 } pg_stmt;
 
-/* One connection's memory: its prepared statements, the query of the
- * request framed last, and the transaction status the server reported. */
+/* One connection's memory: its prepared statements, the statements of the
+ * request framed last (as sent, and canonical for rules), and the
+ * transaction status the server reported. */
 typedef struct {
   pg_stmt *stmts;
   size_t n_stmts, cap_stmts;
-  char *query;
+  char **raw, **canon;
+  size_t n_parts, cap_parts;
   char tx_status;
 } pg_state;
+
+static void
+parts_clear (pg_state *st)
+{
+  for (size_t i = 0; i < st->n_parts; i++)
+    free (st->raw[i]), free (st->canon[i]);
+  st->n_parts = 0;
+}
 
 static void *
 pg_state_new (void)
@@ -56,7 +70,9 @@ pg_state_free (void *p)
   for (size_t i = 0; i < st->n_stmts; i++)
     free (st->stmts[i].name), free (st->stmts[i].text);
   free (st->stmts);
-  free (st->query);
+  parts_clear (st);
+  free (st->raw);
+  free (st->canon);
   free (st);
 }
 
@@ -163,17 +179,24 @@ fb_sql_canonical (const char *sql, size_t len)
   return fb_buf_steal (&out);
 }
 
+/* One more statement of the request being framed; the first is m's
+ * target and text. The same text twice in a row (a Parse, then the Bind
+ * that runs it) is one statement. */
 static void
-set_query (pg_state *st, fb_msg *m, const char *text)
+add_query (pg_state *st, fb_msg *m, const char *text)
 {
-  size_t n = strlen (text);
-  if (n >= sizeof m->target)
-    n = sizeof m->target - 1;
-  memcpy (m->target, text, n);
-  m->target[n] = '\0';
-  free (st->query);
-  st->query = fb_sql_canonical (text, strlen (text));
-  m->text = st->query;
+  if (st->n_parts && !strcmp (st->raw[st->n_parts - 1], text))
+    return;
+  size_t cap = st->cap_parts;   /* the two arrays grow alike */
+  FB_GROW (st->raw, cap, st->n_parts + 1);
+  FB_GROW (st->canon, st->cap_parts, st->n_parts + 1);
+  st->raw[st->n_parts] = fb_xstrdup (text);
+  st->canon[st->n_parts++] = fb_sql_canonical (text, strlen (text));
+  snprintf (m->target, sizeof m->target, "%s", st->raw[0]);
+  m->text = st->canon[0];
+  m->part_target = (const char *const *) st->raw;
+  m->part_text = (const char *const *) st->canon;
+  m->n_parts = st->n_parts;
 }
 
 /* A message before the typed ones: SSLRequest, GSSENCRequest,
@@ -224,11 +247,10 @@ typed_at (const char *buf, size_t len, size_t pos, char *type, size_t *end, fb_e
 }
 
 /* What one extended-query message tells: a Parse's statement (remembered),
- * the statement a Bind runs, a Close of a statement. The batch's query is
- * its first Parse's, else its first Bind's statement's: set on m the
- * first time (*found), before a later message may replace it. */
+ * the statement a Bind runs, a Close of a statement. Each Parse's and
+ * Bind's statement is one of the batch's, in order, for the rules. */
 static void
-extended_one (pg_state *st, char type, const char *body, size_t n, fb_msg *m, bool *found)
+extended_one (pg_state *st, char type, const char *body, size_t n, fb_msg *m)
 {
   size_t pos = 0;
   const char *a = cstr (body, n, &pos), *b = a ? cstr (body, n, &pos) : NULL;
@@ -247,11 +269,8 @@ extended_one (pg_state *st, char type, const char *body, size_t n, fb_msg *m, bo
   else if (type == 'C' && a && a[0] == 'S')
     stmt_forget (st, a + 1);
   /* an empty query runs nothing, and Faultbox's rules never see one */
-  if (query && *query && !*found)
-    {
-      set_query (st, m, query);
-      *found = true;
-    }
+  if (query && *query)
+    add_query (st, m, query);
 }
 
 /* Parse, Bind, Describe, Execute and Close up to the Sync that ends the
@@ -276,14 +295,13 @@ frame_extended (pg_state *st, const char *buf, size_t len, fb_msg *m, fb_error *
   m->len = pos;
   m->no_reply = type != 'S';
   strcpy (m->verb, "extended");
-  bool found = false;
   for (size_t p = 0; p < pos; p = end)
     {
       typed_at (buf, len, p, &type, &end, err);
-      extended_one (st, type, buf + p + 5, end - p - 5, m, &found);
+      extended_one (st, type, buf + p + 5, end - p - 5, m);
     }
   /* a batch that runs no statement we know (a lone Sync) is no query */
-  m->passthrough = !found;
+  m->passthrough = !st->n_parts;
   return FB_FRAME_OK;
 }
 
@@ -298,6 +316,7 @@ pg_frame_request (void *p, const char *buf, size_t len, fb_msg *m, fb_error *err
    * length's high byte, 0 under 16 MiB */
   if (buf[0] == '\0')
     return frame_untyped (buf, len, m, err);
+  parts_clear (st);
   if (strchr ("PBDECSH", buf[0]))
     return frame_extended (st, buf, len, m, err);
   size_t end;
@@ -313,7 +332,7 @@ pg_frame_request (void *p, const char *buf, size_t len, fb_msg *m, fb_error *err
       if (!q)
         return fb_error_set (err, EPROTO, "postgres: a Query without its terminating NUL"), FB_FRAME_BAD;
       strcpy (m->verb, "query");
-      set_query (st, m, q);
+      add_query (st, m, q);
       m->passthrough = !*q;
       return FB_FRAME_OK;
     }

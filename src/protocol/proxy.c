@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,15 @@ typedef struct {
   char *body, *message; /* the reply's strings: the rule may go meanwhile */
 } px_hold;
 
+/* A partition's share of the proxy: what a client at `client` sends to
+ * `service` (up) or gets from it (down) is cut. */
+typedef struct {
+  uint64_t id;
+  char client[INET_ADDRSTRLEN];
+  char *service;
+  bool up, down;
+} px_cut;
+
 typedef struct px_conn {
   px_tag ctag, utag;
   px_listener *l;
@@ -81,6 +91,8 @@ typedef struct px_conn {
   int64_t due_ns;          /* a session's next held request, 0: none */
   char client[INET_ADDRSTRLEN + 8];
   uint32_t cmask, umask;   /* epoll interest now */
+  uint64_t cut_gen;        /* the cuts cut_up/cut_down were found in */
+  bool cut_up, cut_down;
   struct px_conn *next;
 } px_conn;
 
@@ -93,11 +105,15 @@ struct fb_proxy {
   px_tag wake_tag;
   pthread_t tid;
   bool running;
+  atomic_bool stop;
   px_conn *conns;
-  pthread_mutex_t mu;  /* rules */
+  pthread_mutex_t mu;  /* rules and cuts */
   px_rule *rules;
   size_t n_rules;
   uint64_t next_id;
+  px_cut *cuts;
+  size_t n_cuts;
+  atomic_uint_fast64_t cut_gen;  /* bumped on every change of cuts */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -229,6 +245,84 @@ fb_proxy_rule_stats (fb_proxy *px, uint64_t id, uint64_t *matched, uint64_t *fir
   pthread_mutex_unlock (&px->mu);
 }
 
+/* ---- partitions ----------------------------------------------------------- */
+
+/* The loop looks at every connection again (a cut came or went). */
+static void
+wake (fb_proxy *px)
+{
+  uint64_t one = 1;
+  if (px->running && write (px->wakefd, &one, sizeof one) < 0)
+    abort (); /* an eventfd write fails only on overflow */
+}
+
+void
+fb_proxy_cut (fb_proxy *px, uint64_t id, const char *client, const char *service, bool up, bool down)
+{
+  if (!px)
+    return;
+  px_cut cut = { .id = id, .service = fb_xstrdup (service), .up = up, .down = down };
+  snprintf (cut.client, sizeof cut.client, "%s", client);
+  pthread_mutex_lock (&px->mu);
+  px->cuts = fb_xreallocarray (px->cuts, px->n_cuts + 1, sizeof *px->cuts);
+  px->cuts[px->n_cuts++] = cut;
+  atomic_fetch_add (&px->cut_gen, 1);
+  pthread_mutex_unlock (&px->mu);
+  wake (px);
+}
+
+void
+fb_proxy_heal (fb_proxy *px, uint64_t id)
+{
+  if (!px)
+    return;
+  pthread_mutex_lock (&px->mu);
+  size_t k = 0;
+  for (size_t i = 0; i < px->n_cuts; i++)
+    if (px->cuts[i].id == id)
+      free (px->cuts[i].service);
+    else
+      px->cuts[k++] = px->cuts[i];
+  px->n_cuts = k;
+  atomic_fetch_add (&px->cut_gen, 1);
+  pthread_mutex_unlock (&px->mu);
+  wake (px);
+}
+
+/* Which ways the cuts in force stop traffic between client and l's
+ * service; the lock is taken only when the cuts changed. */
+static void
+find_cuts (fb_proxy *px, const px_listener *l, const char *client, uint64_t *gen, bool *up, bool *down)
+{
+  uint64_t now = atomic_load (&px->cut_gen);
+  if (*gen == now)
+    return;
+  *up = *down = false;
+  pthread_mutex_lock (&px->mu);
+  for (size_t i = 0; i < px->n_cuts; i++)
+    if (!strcmp (px->cuts[i].client, client) && !strcmp (px->cuts[i].service, l->service))
+      *up |= px->cuts[i].up, *down |= px->cuts[i].down;
+  pthread_mutex_unlock (&px->mu);
+  *gen = now;
+}
+
+/* The `fired` callback, its message naming the statement the rule matched
+ * when m has several. */
+static void
+fire (fb_proxy *px, px_conn *c, const px_rule *r, const fb_msg *m, ssize_t part)
+{
+  fb_msg shown;
+  if (part > 0)
+    {
+      shown = *m;
+      snprintf (shown.target, sizeof shown.target, "%s", m->part_target[part]);
+      shown.text = m->part_text[part];
+      m = &shown;
+    }
+  px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule, r->id, m,
+                                               c->client });
+}
+
 /* The rules in insertion order, as Faultbox evaluates them: a match, then
  * the seeded probability, then the action; delays add up and let later
  * rules apply, any other action ends the evaluation. */
@@ -251,7 +345,8 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
   for (size_t i = 0; i < px->n_rules && h->action < 0 && !final; i++)
     {
       px_rule *r = &px->rules[i];
-      if (r->listener != li || !fb_proxy_rule_matches (&r->rule, m))
+      ssize_t part = r->listener == li ? fb_proxy_rule_match_part (&r->rule, m) : -1;
+      if (part < 0)
         continue;
       uint64_t occ = r->matched++;
       if (!fb_hash_chance (fb_hash_decision (px->seed, c->l->name, r->id, occ), r->rule.probability))
@@ -271,8 +366,7 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
                                   r->rule.sqlstate[0] ? r->rule.sqlstate : NULL };
         }
       if (px->cb.fired)
-        px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule,
-                                                     r->id, m, c->client });
+        fire (px, c, r, m, part);
     }
   pthread_mutex_unlock (&px->mu);
   h->until_ns = delay ? fb_now_ns () + delay : 0;
@@ -339,6 +433,7 @@ slot_push (px_conn *c, bool fwd, const fb_msg *req)
       s->req = *req;
       s->req.n_headers = 0;
       s->req.text = NULL;
+      s->req.n_parts = 0;
     }
   return s;
 }
@@ -498,7 +593,9 @@ set_mask (fb_proxy *px, int fd, px_tag *tag, uint32_t *have, uint32_t want)
   if (fd < 0 || *have == want)
     return;
   struct epoll_event ev = { .events = want, .data.ptr = tag };
-  epoll_ctl (px->epfd, *have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+  /* (an interest of 0 stays registered: a later one modifies it) */
+  if (epoll_ctl (px->epfd, *have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+    epoll_ctl (px->epfd, EPOLL_CTL_MOD, fd, &ev);
   *have = want;
 }
 
@@ -506,12 +603,14 @@ set_mask (fb_proxy *px, int fd, px_tag *tag, uint32_t *have, uint32_t want)
 static void
 update_masks (fb_proxy *px, px_conn *c)
 {
-  uint32_t cw = EPOLLRDHUP | (c->cout.len ? EPOLLOUT : 0);
-  if (!c->c_eof && c->cin.len < PX_MAX_BUFFER && !c->hold.until_ns)
-    cw |= EPOLLIN;
-  uint32_t uw = EPOLLRDHUP | (!c->connected || c->uout.len ? EPOLLOUT : 0);
-  if (!c->u_eof && c->uin.len < PX_MAX_BUFFER)
-    uw |= EPOLLIN;
+  /* a cut way is neither read nor written: its bytes wait in the
+   * kernel's buffers and flow on when the partition heals */
+  uint32_t cw = (c->cout.len && !c->cut_down ? EPOLLOUT : 0);
+  if (!c->c_eof && c->cin.len < PX_MAX_BUFFER && !c->hold.until_ns && !c->cut_up)
+    cw |= EPOLLIN | EPOLLRDHUP;
+  uint32_t uw = (!c->connected || (c->uout.len && !c->cut_up) ? EPOLLOUT : 0);
+  if (!c->u_eof && c->uin.len < PX_MAX_BUFFER && !c->cut_down)
+    uw |= EPOLLIN | EPOLLRDHUP;
   set_mask (px, c->cfd, &c->ctag, &c->cmask, cw);
   set_mask (px, c->ufd, &c->utag, &c->umask, uw);
 }
@@ -559,10 +658,13 @@ conn_free (fb_proxy *px, px_conn *c)
         *p = c->next;
         break;
       }
+  /* out of the epoll set first: a fork elsewhere in the process (nft for
+   * a partition) may hold the sockets a while after close, and epoll
+   * would go on reporting them with this freed connection as their tag */
   if (c->cfd >= 0)
-    close (c->cfd);
+    epoll_ctl (px->epfd, EPOLL_CTL_DEL, c->cfd, NULL), close (c->cfd);
   if (c->ufd >= 0)
-    close (c->ufd);
+    epoll_ctl (px->epfd, EPOLL_CTL_DEL, c->ufd, NULL), close (c->ufd);
   fb_buf_free (&c->cin);
   fb_buf_free (&c->uin);
   fb_buf_free (&c->cout);
@@ -586,10 +688,16 @@ accept_one (fb_proxy *px, px_listener *l)
   int cfd = accept4 (l->fd, (struct sockaddr *) &peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (cfd < 0)
     return;
-  int ufd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  char client[INET_ADDRSTRLEN];
+  inet_ntop (AF_INET, &peer.sin_addr, client, sizeof client);
+  uint64_t gen = UINT64_MAX;
+  bool up, down;
+  find_cuts (px, l, client, &gen, &up, &down);
+  int ufd = up || down ? -1 : socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (ufd < 0 || (connect (ufd, (struct sockaddr *) &l->upstream, sizeof l->upstream) < 0 && errno != EINPROGRESS))
     {
-      /* the service is not there: the client sees its connection reset */
+      /* the service is not there, or a partition is in the way: the
+       * client sees its connection reset */
       struct linger lg = { 1, 0 };
       setsockopt (cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
       close (cfd);
@@ -612,7 +720,8 @@ accept_one (fb_proxy *px, px_listener *l)
     c->fst = l->proto->framing->session->open (session_decide, c);
   else if (l->proto && l->proto->framing->state_new)
     c->fst = l->proto->framing->state_new ();
-  inet_ntop (AF_INET, &peer.sin_addr, c->client, sizeof c->client);
+  snprintf (c->client, sizeof c->client, "%s", client);
+  c->cut_gen = gen;
   c->next = px->conns;
   px->conns = c;
   update_masks (px, c);
@@ -673,9 +782,10 @@ progress (fb_proxy *px, px_conn *c)
     exchange (px, c);
   else if (!c->dead && so->io (c->fst, &c->cin, &c->uin, &c->cout, &c->uout, &c->due_ns) < 0)
     conn_kill (c);
-  if (!c->dead && c->connected && !write_out (c->ufd, &c->uout))
+  find_cuts (px, c->l, c->client, &c->cut_gen, &c->cut_up, &c->cut_down);
+  if (!c->dead && c->connected && !c->cut_up && !write_out (c->ufd, &c->uout))
     conn_kill (c);
-  if (!c->dead && !write_out (c->cfd, &c->cout))
+  if (!c->dead && !c->cut_down && !write_out (c->cfd, &c->cout))
     conn_kill (c);
   /* a reply running to the end of the stream ends with it */
   if (c->u_eof && c->streaming)
@@ -688,7 +798,7 @@ progress (fb_proxy *px, px_conn *c)
           }
       c->streaming = false;
       flush_slots (c);
-      if (!write_out (c->cfd, &c->cout))
+      if (!c->cut_down && !write_out (c->cfd, &c->cout))
         conn_kill (c);
     }
   if (!c->dead && c->c_eof && !c->cin.len && !c->uout.len && c->connected && !c->u_shut && !c->hold.pending)
@@ -742,6 +852,7 @@ proxy_main (void *p)
   struct epoll_event evs[64];
   for (;;)
     {
+      bool recheck = false;
       int n = epoll_wait (px->epfd, evs, 64, next_timeout (px));
       if (n < 0 && errno != EINTR)
         break;
@@ -749,7 +860,13 @@ proxy_main (void *p)
         {
           px_tag *t = evs[i].data.ptr;
           if (t->kind == TAG_WAKE)
-            return NULL;
+            {
+              uint64_t v;
+              if (atomic_load (&px->stop))
+                return NULL;
+              if (read (px->wakefd, &v, sizeof v) == sizeof v)
+                recheck = true;
+            }
           if (t->kind == TAG_LISTENER)
             accept_one (px, t->p);
         }
@@ -768,6 +885,12 @@ proxy_main (void *p)
               }
         }
       release_due (px);
+      /* the cuts changed: every connection's ways open or close */
+      for (px_conn *c = recheck ? px->conns : NULL, *next; c; c = next)
+        {
+          next = c->next;
+          progress (px, c);
+        }
     }
   return NULL;
 }
@@ -803,9 +926,8 @@ fb_proxy_free (fb_proxy *px)
     return;
   if (px->running)
     {
-      uint64_t one = 1;
-      if (write (px->wakefd, &one, sizeof one) < 0)
-        abort (); /* the loop would never stop */
+      atomic_store (&px->stop, true);
+      wake (px);
       pthread_join (px->tid, NULL);
     }
   while (px->conns)
@@ -822,6 +944,9 @@ fb_proxy_free (fb_proxy *px)
   for (size_t i = 0; i < px->n_rules; i++)
     fb_proxy_rule_clear (&px->rules[i].rule);
   free (px->rules);
+  for (size_t i = 0; i < px->n_cuts; i++)
+    free (px->cuts[i].service);
+  free (px->cuts);
   if (px->epfd >= 0)
     close (px->epfd);
   if (px->wakefd >= 0)

@@ -68,9 +68,21 @@ header_matches (const fb_proxy_rule *r, const fb_msg *m)
   return false;
 }
 
+ssize_t
+fb_proxy_rule_match_part (const fb_proxy_rule *r, const fb_msg *m)
+{
+  if (!fb_proxy_glob_match (r->verb, m->verb) || !header_matches (r, m))
+    return -1;
+  if (!m->n_parts)
+    return fb_proxy_glob_match (r->target, m->text ? m->text : m->target) ? 0 : -1;
+  for (size_t i = 0; i < m->n_parts; i++)
+    if (fb_proxy_glob_match (r->target, m->part_text[i]))
+      return (ssize_t) i;
+  return -1;
+}
+
 bool
 fb_proxy_rule_matches (const fb_proxy_rule *r, const fb_msg *m)
 {
-  return fb_proxy_glob_match (r->verb, m->verb) && fb_proxy_glob_match (r->target, m->text ? m->text : m->target)
-         && header_matches (r, m);
+  return fb_proxy_rule_match_part (r, m) >= 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Protocol-level faults through the lab's proxy: an unmodified service with
 # hard-wired names meets HTTP and RESP faults (error, delay, drop, a rule
-# switched on over an open keep-alive connection, pipelined commands),
+# switched on over an open keep-alive connection, pipelined commands), a
+# partition that cuts the proxied traffic between two services,
 # probabilities replay by seed, matrices apply rules=, and bad rules fail
 # with clear reasons.
 . "$(dirname "$0")/lib.sh"

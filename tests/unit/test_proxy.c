@@ -251,6 +251,52 @@ test_pg_pipelined_extended_query_matches_statement_text (void **state)
   fb_pg_framing.state_free (st);
 }
 
+/* One batch, one Sync, three statements (as libpq's pipeline mode or a
+ * JDBC batch writes them): a rule matches any of them, and says which. */
+static void
+test_pg_batch_matches_rules_per_statement (void **state)
+{
+  (void) state;
+  void *st = fb_pg_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  const char *sql[] = { "INSERT INTO t VALUES ($1)", "UPDATE t SET n = $1", "SELECT n FROM t WHERE n = $1" };
+  for (int i = 0; i < 3; i++)
+    {
+      /* the unnamed statement, its text, no parameter types */
+      fb_buf parse = FB_BUF_INIT;
+      fb_buf_append (&parse, "", 1);
+      fb_buf_append (&parse, sql[i], strlen (sql[i]) + 1);
+      fb_buf_append (&parse, "\0\0", 2);
+      pg_put (&b, 'P', parse.data, parse.len);
+      fb_buf_free (&parse);
+      pg_put (&b, 'B', "\0\0\0\0\0\1\0\0\0\1" "7\0\0", 14);
+      pg_put (&b, 'E', "\0\0\0\0\0", 5);
+    }
+  pg_put (&b, 'S', "", 0);
+  fb_msg m;
+  fb_error e = { 0 };
+  assert_int_equal (fb_pg_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.len, b.len);
+  assert_int_equal (m.n_parts, 3);
+  assert_string_equal (m.target, sql[0]);
+  const char *pattern[] = { "insert into t*", "update t set n = ?", "select n from t where n = ?", "delete*" };
+  const ssize_t want[] = { 0, 1, 2, -1 };
+  for (int i = 0; i < 4; i++)
+    {
+      fb_proxy_rule rule = { .target = fb_sql_canonical (pattern[i], strlen (pattern[i])) };
+      assert_int_equal (fb_proxy_rule_match_part (&rule, &m), want[i]);
+      assert_int_equal (fb_proxy_rule_matches (&rule, &m), want[i] >= 0);
+      if (want[i] >= 0)
+        assert_string_equal (m.part_target[want[i]], sql[i]);
+      free (rule.target);
+    }
+  /* the next request is one statement again */
+  assert_int_equal (fb_pg_framing.request (st, "Q\0\0\0\x0dselect 1\0", 14, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.n_parts, 1);
+  fb_buf_free (&b);
+  fb_pg_framing.state_free (st);
+}
+
 static void
 test_pg_response_up_to_ready_for_query_and_injected_error (void **state)
 {
@@ -415,6 +461,71 @@ test_proxy_injects_a_reply_in_its_place_among_pipelined_commands (void **state)
   close (sfd);
 }
 
+static int
+dial (int port)
+{
+  int c = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  assert_int_equal (connect (c, (struct sockaddr *) &a, sizeof a), 0);
+  return c;
+}
+
+/* What c receives within ms milliseconds ("" when nothing, "EOF" when the
+ * connection ends); at most n - 1 bytes. */
+static const char *
+recv_within (int c, int ms, char *buf, size_t n)
+{
+  struct pollfd pf = { c, POLLIN, 0 };
+  if (poll (&pf, 1, ms) != 1)
+    return "";
+  ssize_t k = recv (c, buf, n - 1, 0);
+  if (k <= 0)
+    return "EOF";
+  buf[k] = '\0';
+  return buf;
+}
+
+static void
+test_proxy_partition_refuses_and_holds_until_healed (void **state)
+{
+  (void) state;
+  int sport, pport;
+  int sfd = listener (&sport);
+  int tmp = listener (&pport);
+  close (tmp);
+  pthread_t t;
+  pthread_create (&t, NULL, resp_server, &sfd);
+  fb_proxy *px = fb_proxy_new (1, NULL);
+  fb_error e = { 0 };
+  assert_int_equal (fb_proxy_listen (px, "cache", "main", fb_protocol_find ("redis"), "127.0.0.1", pport, "127.0.0.1",
+                                     sport, &e), 0);
+  assert_int_equal (fb_proxy_start (px, &e), 0);
+  char buf[64];
+  int c = dial (pport);
+  assert_int_equal (send (c, "PING\r\n", 6, 0), 6);
+  assert_string_equal (recv_within (c, 5000, buf, sizeof buf), "+OK1\r\n");
+  /* cuts of other clients or services leave this connection alone */
+  fb_proxy_cut (px, 8, "127.0.0.2", "cache", true, true);
+  fb_proxy_cut (px, 9, "127.0.0.1", "db", true, true);
+  assert_int_equal (send (c, "PING\r\n", 6, 0), 6);
+  assert_string_equal (recv_within (c, 5000, buf, sizeof buf), "+OK2\r\n");
+  fb_proxy_cut (px, 7, "127.0.0.1", "cache", true, false);
+  assert_int_equal (send (c, "PING\r\n", 6, 0), 6);
+  assert_string_equal (recv_within (c, 200, buf, sizeof buf), "");
+  /* a new connection is refused (its server never sees it) */
+  int d = dial (pport);
+  assert_string_equal (recv_within (d, 5000, buf, sizeof buf), "EOF");
+  close (d);
+  /* the held command goes on once healed */
+  fb_proxy_heal (px, 7);
+  assert_string_equal (recv_within (c, 5000, buf, sizeof buf), "+OK3\r\n");
+  close (c);
+  fb_proxy_free (px);
+  pthread_join (t, NULL);
+  close (sfd);
+}
+
 int
 main (void)
 {
@@ -427,9 +538,11 @@ main (void)
     cmocka_unit_test (test_glob_as_faultbox),
     cmocka_unit_test (test_pg_startup_passes_unseen_and_partial_reads),
     cmocka_unit_test (test_pg_pipelined_extended_query_matches_statement_text),
+    cmocka_unit_test (test_pg_batch_matches_rules_per_statement),
     cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
     cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),
+    cmocka_unit_test (test_proxy_partition_refuses_and_holds_until_healed),
   };
   return cmocka_run_group_tests_name ("proxy", tests, NULL, NULL);
 }

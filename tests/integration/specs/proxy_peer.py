@@ -55,10 +55,13 @@ class Backend(http.server.BaseHTTPRequestHandler):
 keep = None
 
 
-def keep_call(path):
+def keep_call(path, timeout):
     global keep
     if keep is None:
-        keep = http.client.HTTPConnection("backend", 8080, timeout=10)
+        keep = http.client.HTTPConnection("backend", 8080, timeout=timeout)
+    keep.timeout = timeout
+    if keep.sock:
+        keep.sock.settimeout(timeout)
     try:
         keep.request("GET", path)
         r = keep.getresponse()
@@ -130,7 +133,7 @@ class Caller(http.server.BaseHTTPRequestHandler):
         elif u.path == "/http":
             text = http_call(q["m"][0], q["p"][0])
         elif u.path == "/keep":
-            text = keep_call(q["p"][0])
+            text = keep_call(q["p"][0], float(q.get("t", ["10"])[0]))
         elif u.path == "/redis":
             text = redis_call(q["c"])
         elif u.path == "/psql":
