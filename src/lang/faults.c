@@ -234,6 +234,7 @@ session_event (fb_session *ss, const char *type, const char *service,
   for (; kv && kv[0]; kv += 2)
     fb_event_set (ev, kv[0], kv[1]);
   tick_clock (ss, ev);
+  session_time_event_locked (ss);
   pthread_cond_broadcast (&ss->cv);
   pthread_mutex_unlock (&ss->mu);
 }

@@ -192,6 +192,14 @@ void session_net_close (fb_session *ss);
 /* test(): the body's context once the services are up: the deadline, the
  * expectations, setup=; -1 with the reason in why. */
 int session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_buf *why);
+/* test(): from any thread, under ss->mu, for every event appended. */
+void session_time_event_locked (fb_session *ss);
+/* test(): an eventfd readable after events arrived (-1: no test() runs),
+ * for a step to wait on beside its socket; then session_test_check, on
+ * the body's thread, checks its expectations: -1 (raised) when the body
+ * must stop (an always() violated, terminate_when fired). */
+int session_wake_fd (fb_session *ss);
+int session_test_check (fb_star_thread *th, fb_session *ss);
 /* test(): the verdict once the body ended (why holds its error, if any;
  * timed_out: the deadline ended it), Faultbox's table: FAIL, INCONCLUSIVE
  * (ss->inconclusive) or PASS (why empty). */

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lang/internal.h"
 #include "util/alloc.h"
@@ -179,6 +181,8 @@ struct session_time {
   size_t body_start, body_end, stable; /* log lengths at those moments; SIZE_MAX: not yet */
   fb_value *terminate_when;
   bool terminated;
+  bool checking;        /* a check runs Starlark: events it causes wait for the next */
+  int wake_fd;          /* eventfd written on every event: wakes a blocked step */
   const char *stop;     /* why a check stopped the body: a violation or terminate_when */
 };
 
@@ -335,6 +339,8 @@ check_one (fb_star_thread *th, fb_session *ss, xstate *s, size_t n)
     }
 }
 
+static int checkpoint_at (fb_star_thread *th, fb_session *ss, struct session_time *st, bool raise);
+
 /* Checks every expectation at each event appended since it last looked,
  * then terminate_when; -1 after raising when the body must stop (an
  * always() violated, terminate_when fired). */
@@ -342,8 +348,50 @@ static int
 checkpoint (fb_star_thread *th, fb_session *ss, bool raise)
 {
   struct session_time *st = ss->time;
-  if (!st)
+  if (!st || st->checking)
     return 0;
+  st->checking = true;
+  int r = checkpoint_at (th, ss, st, raise);
+  st->checking = false;
+  return r;
+}
+
+/* From any thread, under ss->mu, for each event: pokes the body so its
+ * next step checks, and wakes a step it is blocked in. */
+void
+session_time_event_locked (fb_session *ss)
+{
+  if (!ss->time)
+    return;
+  fb_star_poke (ss->spec->th);
+  if (ss->time->wake_fd >= 0)
+    eventfd_write (ss->time->wake_fd, 1);
+}
+
+int
+session_wake_fd (fb_session *ss)
+{
+  return ss->time ? ss->time->wake_fd : -1;
+}
+
+int
+session_test_check (fb_star_thread *th, fb_session *ss)
+{
+  eventfd_t n;
+  if (ss->time && ss->time->wake_fd >= 0)
+    eventfd_read (ss->time->wake_fd, &n);
+  return checkpoint (th, ss, true);
+}
+
+static int
+poll_check (fb_star_thread *th, void *ss)
+{
+  return checkpoint (th, ss, true);
+}
+
+static int
+checkpoint_at (fb_star_thread *th, fb_session *ss, struct session_time *st, bool raise)
+{
   size_t n = session_log_len (ss);
   for (size_t i = 0; i < st->n; i++)
     {
@@ -773,10 +821,13 @@ int
 session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_buf *why)
 {
   struct session_time *st = FB_NEW (struct session_time);
-  ss->time = st;
   st->timeout_ns = t->timeout_ns;
   st->terminate_when = t->terminate_when;
   st->body_end = st->stable = SIZE_MAX;
+  st->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pthread_mutex_lock (&ss->mu);
+  ss->time = st;
+  pthread_mutex_unlock (&ss->mu);
   if (t->setup && !fb_star_call (th, t->setup, NULL))
     {
       _cleanup_free_ char *m = take_message (th);
@@ -786,6 +837,9 @@ session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_b
   st->body_start = session_log_len (ss);
   for (long i = 0; t->expectations && i < fb_value_len (t->expectations); i++)
     expect_add (ss, fb_value_at (t->expectations, (size_t) i), st->body_start);
+  /* Faultbox re-evaluates after every event: an event from any thread
+   * makes the body check at its next step (or wakes it) */
+  fb_star_set_poll (th, poll_check, ss);
   return 0;
 }
 
@@ -842,10 +896,15 @@ session_test_end (fb_star_thread *th, fb_session *ss, bool timed_out, fb_buf *wh
       ss->inconclusive = true;
       *failure_type = "timeout";
     }
+  fb_star_set_poll (th, NULL, NULL);
+  pthread_mutex_lock (&ss->mu);
+  ss->time = NULL;
+  pthread_mutex_unlock (&ss->mu);
+  if (st->wake_fd >= 0)
+    close (st->wake_fd);
   free (st->xs);
   free (st->checked_to);
   free (st);
-  ss->time = NULL;
 }
 
 void

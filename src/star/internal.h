@@ -318,6 +318,11 @@ struct fb_star_thread {
   tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
   char cancel_reason[256];
+  /* fb_star_set_poll: called at the next step once poked */
+  atomic_bool poked;
+  int (*poll_fn) (fb_star_thread *th, void *ctx);
+  void *poll_ctx;
+  bool in_poll;
 };
 
 /* ---- shared helpers ---------------------------------------------------- */

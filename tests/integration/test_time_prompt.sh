@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# always() and terminate_when are re-checked after every event, whoever
+# recorded it: an observed stdout line stops a body that sleeps 20 s, spins
+# in a loop or waits on a step to a paused service, right at that event
+# (the body never reaches its next step), not at the body's end.
+. "$(dirname "$0")/lib.sh"
+need_root
+prep_specs
+cd "$TMP"
+
+run_fb test time-prompt.star --format json --output prompt.json
+expect_rc 2 "time-prompt.star: the violations fail"
+expect_out err 'reason: time-prompt.star:25:5: always\(no_tick\): violated at event [0-9]+$'
+expect_out err 'reason: time-prompt.star:29:5: always\(no_tick\): violated at event [0-9]+$'
+expect_out err 'reason: time-prompt.star:35:5: always\(no_tick\): violated at event [0-9]+$'
+expect_out err '^--- PASS: test_sleep_terminated \('
+expect_out err '^--- PASS: test_step_terminated \('
+expect_out err '^2 passed, 3 failed$'
+if python3 - prompt.json <<'PY'
+import json, sys
+for t in json.load(open(sys.argv[1]))["tests"]:
+    sends = [e["fields"].get("data") for e in t["events"] if e["type"] == "step_send"]
+    # stopped where it was: the step after the sleep, loop or step never ran
+    assert "AFTER" not in sends, (t["name"], sends)
+    last = t["events"][-1]
+    if "step" in t["name"]:
+        # the blocked step gave up when the line arrived
+        recv = [e for e in t["events"] if e["type"] == "step_recv"][-1]
+        assert recv["fields"]["error"].endswith("failed: interrupted"), recv
+PY
+then ok "each body stopped at the event"; else fail "a body ran past the event"; fi
+finish
