@@ -278,6 +278,9 @@ typedef struct fb_host_type {
   void (*destroy) (void *data);
   /* Identity comparison when NULL. */
   bool (*equal) (fb_value *a, fb_value *b);
+  /* Non-NULL: the value is a sequence of this list's items (iteration,
+   * len(), indexing), with attributes of its own. */
+  fb_value *(*items) (fb_value *self);
 } fb_host_type;
 
 fb_value *fb_host_new (fb_star_thread *th, const fb_host_type *type, void *data);

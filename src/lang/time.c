@@ -63,9 +63,8 @@ go_duration (const char *s, int64_t *out)
   return NULL;
 }
 
-/* A duration argument: a string ("1.5s") or an int of nanoseconds. */
-static int
-duration_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
+int
+spec_duration_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
 {
   if (fb_value_as_int64 (v, out))
     return 0;
@@ -98,7 +97,7 @@ b_duration (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   (void) self;
   fb_value *v;
   int64_t ns;
-  if (fb_star_unpack (th, "duration", a, "s", &v, NULL) < 0 || duration_arg (th, "duration", v, &ns) < 0)
+  if (fb_star_unpack (th, "duration", a, "s", &v, NULL) < 0 || spec_duration_arg (th, "duration", v, &ns) < 0)
     return NULL;
   return fb_int (th, ns);
 }
@@ -193,21 +192,30 @@ typedef struct {
   size_t n;             /* the first n events of the log */
 } trace;
 
-static const char *const trace_attrs[] = { "event", "events", "first", "last", "count", NULL };
+static const char *const trace_attrs[] = { "event", "events", "first", "last", "count", "events_between",
+                                           "events_within", "causal_chain", NULL };
 static fb_value *trace_attr (fb_star_thread *th, fb_value *self, const char *name);
 static const fb_host_type trace_type = {
   .name = "trace", .attr = trace_attr, .attr_names = trace_attrs, .destroy = free,
 };
+
+/* The trace's events, copied under the lock; free(). */
+static fb_event *
+trace_events (const trace *t)
+{
+  pthread_mutex_lock (&t->ss->mu);
+  fb_event *evs = fb_xcalloc (t->n + 1, sizeof *evs);
+  memcpy (evs, t->ss->result->events, t->n * sizeof *evs);
+  pthread_mutex_unlock (&t->ss->mu);
+  return evs;
+}
 
 /* The events of t matching m (NULL: all), into a new list; NULL when a
  * predicate raised. */
 static fb_value *
 trace_select (fb_star_thread *th, const trace *t, fb_value *m)
 {
-  pthread_mutex_lock (&t->ss->mu);
-  _cleanup_free_ fb_event *evs = fb_xcalloc (t->n + 1, sizeof *evs);
-  memcpy (evs, t->ss->result->events, t->n * sizeof *evs);
-  pthread_mutex_unlock (&t->ss->mu);
+  _cleanup_free_ fb_event *evs = trace_events (t);
   fb_value *l = fb_list_new (th, 0, NULL);
   for (size_t i = 0; i < t->n; i++)
     {
@@ -226,6 +234,11 @@ trace_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *name = fb_builtin_name (self);
   const trace *t = fb_builtin_data (self);
   fb_value *m = NULL;
+  if (!strncmp (name, "events_", 7) || !strcmp (name, "causal_chain"))
+    {
+      _cleanup_free_ fb_event *evs = trace_events (t);
+      return spec_trace_query (th, name, evs, t->n, a);
+    }
   /* event(type=, **fields): the last event those filters match */
   if (!strcmp (name, "event") && (m = spec_match_event (th, "trace.event", a)) == NULL)
     return NULL;
@@ -238,7 +251,7 @@ trace_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                            name, fb_value_type_name (m));
   fb_value *l = trace_select (th, t, m);
   if (!l || !strcmp (name, "events"))
-    return l;
+    return l ? spec_event_list (th, l) : NULL;
   long n = fb_value_len (l);
   if (!strcmp (name, "count"))
     return fb_int (th, n);
@@ -480,7 +493,7 @@ b_sleep (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *clock = NULL;
   int64_t d;
   if (fb_star_unpack (th, "sleep", a, "duration", &v, "clock?:s", &clock, NULL) < 0
-      || duration_arg (th, "sleep", v, &d) < 0 || check_clock (th, "sleep", clock) < 0)
+      || spec_duration_arg (th, "sleep", v, &d) < 0 || check_clock (th, "sleep", clock) < 0)
     return NULL;
   fb_session *ss = body_session (th, "sleep");
   if (!ss)
@@ -552,7 +565,7 @@ wait_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
   *out = -1;
   if (!v || v == fb_none ())
     return 0;
-  if (duration_arg (th, fname, v, out) < 0)
+  if (spec_duration_arg (th, fname, v, out) < 0)
     return -1;
   if (*out <= 0)
     {
@@ -629,7 +642,7 @@ b_await_stable (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return fb_star_errorf (th, "await_stable: takes keyword arguments only (quiescence_window=, ignore=)");
   if (fb_star_unpack (th, "await_stable", a, "quiescence_window?", &wv, "ignore?", &ignore, "timeout?", &tv,
                       "clock?:s", &clock, NULL) < 0
-      || check_clock (th, "await_stable", clock) < 0 || (wv && duration_arg (th, "await_stable", wv, &window) < 0)
+      || check_clock (th, "await_stable", clock) < 0 || (wv && spec_duration_arg (th, "await_stable", wv, &window) < 0)
       || wait_arg (th, "await_stable", tv, &want) < 0)
     return NULL;
   if (window <= 0)
@@ -787,7 +800,7 @@ b_test (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (!*name)
     return fb_star_errorf (th, "test: name must not be empty");
   int64_t timeout = 30 * FB_NS_PER_S;
-  if ((tv && duration_arg (th, "test", tv, &timeout) < 0))
+  if ((tv && spec_duration_arg (th, "test", tv, &timeout) < 0))
     return NULL;
   if (timeout <= 0)
     return fb_star_errorf (th, "test(\"%s\"): timeout= must be > 0", name);

@@ -686,6 +686,7 @@ fb_value *
 star_index (fb_star_thread *th, fb_value *x, fb_value *i)
 {
   int64_t k;
+  x = star_host_items (x);
   switch (vtype (x))
     {
     case FB_V_LIST:

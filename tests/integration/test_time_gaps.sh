@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# always() and terminate_when are re-checked after every event, whoever
+# What issue 19 left: always() and terminate_when are re-checked after every event, whoever
 # recorded it: an observed stdout line stops a body that sleeps 20 s, spins
 # in a loop or waits on a step to a paused service, right at that event
-# (the body never reaches its next step), not at the body's end.
+# (the body never reaches its next step), not at the body's end. Then the
+# trace API a predicate gets (time-trace.star).
 . "$(dirname "$0")/lib.sh"
 need_root
 prep_specs
@@ -29,4 +30,11 @@ for t in json.load(open(sys.argv[1]))["tests"]:
         assert recv["fields"]["error"].endswith("failed: interrupted"), recv
 PY
 then ok "each body stopped at the event"; else fail "a body ran past the event"; fi
+
+run_fb test time-trace.star
+expect_rc 2 "time-trace.star: the bad arguments fail"
+expect_out out '^--- PASS: test_trace_api \('
+expect_out out 'reason: always\(lambda\): trace.causal_chain: argument must be an event, got string$'
+expect_out out 'reason: always\(lambda\): event.followed_by_within\("soon"\): time: invalid duration "soon"$'
+expect_out out '^1 passed, 2 failed$'
 finish
