@@ -714,6 +714,7 @@ done:
   session_observe_close (&ss);
   session_life_close (&ss);
   fb_engine_free (ss.engine);
+  ss.engine = NULL; /* the events after it read no virtual clock */
   /* after the engine: every call the services made is counted */
   session_det_finish (&ss, &why, &failure_type);
   lab_inputs_free (&in);
