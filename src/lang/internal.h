@@ -178,6 +178,13 @@ fb_value *spec_trace_query (fb_star_thread *th, const char *name, const fb_event
 /* event.happens_before(...), .duration_since(...), ...: a bound method,
  * NULL when name is none. */
 fb_value *spec_event_method (fb_star_thread *th, fb_value *self, const char *name);
+/* choose.c: choose, halt, assume */
+void spec_predeclare_choose (fb_spec *s);
+/* An assume= predicate: callable or bool, else -1 after raising naming fname. */
+int spec_check_assume (fb_star_thread *th, const char *fname, fb_value *v);
+/* Evaluates one: 0 with *why NULL (held) or "assume(p) not satisfied";
+ * -1 with *why "assume(p) raised: ..." (the error taken). */
+int spec_eval_assume (fb_star_thread *th, fb_value *pred, char **why);
 /* data.c: load_file, load_json, load_yaml */
 void spec_predeclare_data (fb_spec *s);
 

@@ -33,6 +33,7 @@ typedef struct {
   fb_value *setup;       /* test(setup=), or NULL */
   fb_value *expectations; /* test(expect=): list of eventually()/always(), or NULL */
   fb_value *terminate_when;
+  fb_value *assume;      /* test(assume=): list of predicates, or NULL */
   char *decl;            /* file:line:col where it was registered */
 } spec_test;
 
@@ -113,6 +114,7 @@ struct fb_session {
   int64_t deadline;     /* monotonic ns when the test's timeout= ends, 0: none */
   struct session_time *time; /* time.c: a test()'s expectations and anchors */
   bool inconclusive;    /* the failure reason is an INCONCLUSIVE verdict */
+  char *halted;         /* halt() or a false assume=: the HALTED result's reason */
   size_t cap_events;
   int64_t t0;
   uint64_t next_scope;

@@ -434,6 +434,9 @@ b_nondet (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (a->nkw)
     return fb_star_errorf (th, "nondet: unexpected keyword argument %s", a->kwnames[0]);
   fb_session *ss = spec_of (th)->session;
+  /* nondet() alone: Faultbox's anonymous choose([True, False]) */
+  if (!a->npos)
+    return fb_bool (true);
   for (size_t i = 0; i < a->npos; i++)
     {
       ssize_t svc = spec_service_arg (th, "nondet", a->pos[i]);

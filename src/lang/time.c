@@ -792,8 +792,16 @@ b_test (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_value *body, *setup = NULL, *expect = NULL, *tv = NULL, *term = NULL, *assume = NULL;
   if (fb_star_unpack (th, "test", a, "name:s", &name, "body", &body, "setup?", &setup, "expect?", &expect,
                       "timeout?", &tv, "terminate_when?", &term, "assume?", &assume, "clock?:s", &clock, NULL) < 0
-      || check_clock (th, "test", clock) < 0 || spec_unsupported (th, "test", name, "assume", assume, true) < 0)
+      || check_clock (th, "test", clock) < 0)
     return NULL;
+  if (assume == fb_none ())
+    assume = NULL;
+  if (assume && fb_value_type_of (assume) != FB_V_LIST)
+    return fb_star_errorf (th, "test(\"%s\"): assume= must be a list of predicates, got %s", name,
+                           fb_value_type_name (assume));
+  for (long i = 0; assume && i < fb_value_len (assume); i++)
+    if (spec_check_assume (th, "test: assume[]", fb_value_at (assume, (size_t) i)) < 0)
+      return NULL;
   fb_spec *sp = spec_of (th);
   if (sp->session)
     return fb_star_errorf (th, "test(\"%s\"): register tests at the top level of the spec, not in a test body", name);
@@ -824,7 +832,7 @@ b_test (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   _cleanup_free_ char *decl = fb_xasprintf ("%s:%d:%d", file, line, col);
   spec_test t = { .name = tname, .fn = body, .timeout_ns = timeout, .lifecycle = true, .decl = decl,
                   .setup = setup && setup != fb_none () ? setup : NULL, .expectations = xs,
-                  .terminate_when = term };
+                  .terminate_when = term, .assume = assume };
   tname = decl = NULL; /* the test owns them */
   spec_add_test (sp, &t);
   return fb_none ();
@@ -846,6 +854,19 @@ session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_b
       _cleanup_free_ char *m = take_message (th);
       fb_buf_printf (why, "setup: %.*s", (int) strcspn (m, "\n"), m);
       return -1;
+    }
+  /* assume=: false halts the test before its body, raising fails it */
+  for (long i = 0; t->assume && i < fb_value_len (t->assume); i++)
+    {
+      _cleanup_free_ char *m = NULL;
+      int r = spec_eval_assume (th, fb_value_at (t->assume, (size_t) i), &m);
+      if (r == 0 && m)
+        ss->halted = fb_xstrdup (m);
+      if (m)
+        {
+          fb_buf_puts (why, m);
+          return -1;
+        }
     }
   st->body_start = session_log_len (ss);
   for (long i = 0; t->expectations && i < fb_value_len (t->expectations); i++)

@@ -736,11 +736,14 @@ done:
   pthread_mutex_destroy (&ss.mu);
   pthread_cond_destroy (&ss.cv);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
-  if (why.len)
+  if (ss.halted)
+    fb_test_result_fail (t, FB_RESULT_HALTED, ss.halted);
+  else if (why.len)
     {
       fb_test_result_fail (t, ss.inconclusive ? FB_RESULT_INCONCLUSIVE : FB_RESULT_FAIL, fb_buf_str (&why));
       t->failure_type = fb_xstrdup (failure_type);
     }
+  free (ss.halted);
 }
 
 /* Runs the test again with its seed; a different normalized trace fails

@@ -3,7 +3,8 @@
 # recorded it: an observed stdout line stops a body that sleeps 20 s, spins
 # in a loop or waits on a step to a paused service, right at that event
 # (the body never reaches its next step), not at the body's end. Then the
-# trace API a predicate gets (time-trace.star).
+# trace API a predicate gets (time-trace.star); choose(), nondet(), halt()
+# and assume with the HALTED result (time-choose.star).
 . "$(dirname "$0")/lib.sh"
 need_root
 prep_specs
@@ -37,4 +38,30 @@ expect_out out '^--- PASS: test_trace_api \('
 expect_out out 'reason: always\(lambda\): trace.causal_chain: argument must be an event, got string$'
 expect_out out 'reason: always\(lambda\): event.followed_by_within\("soon"\): time: invalid duration "soon"$'
 expect_out out '^1 passed, 2 failed$'
+
+# halted tests are neither passes nor failures: exit 2 for the one failure
+run_fb test time-choose.star --format json --output choose.json --junit choose.xml
+expect_rc 2 "time-choose.star: the raising assume= fails"
+expect_out err '^--- PASS: test_choose \('
+expect_out err '^--- HALTED: test_halt \('
+expect_out err '^  reason: halt: not this leaf$'
+expect_out err '^  reason: halt$'
+expect_out err '^--- HALTED: test_assume_false \('
+expect_out err '^  reason: assume\(lambda\) not satisfied$'
+expect_out err '^  reason: assume\(lambda\) raised: key "missing" not in dict$'
+expect_out err '^1 passed, 1 failed, 3 halted$'
+if python3 - choose.json <<'PY'
+import json, sys
+t = {t["name"]: t for t in json.load(open(sys.argv[1]))["tests"]}
+assert [n for n in sorted(t) if t[n]["result"] == "halted"] == ["test_assume_false", "test_halt", "test_halt_bare"]
+# halt() stopped the body: the step after it never ran
+assert [e["fields"]["data"] for e in t["test_halt"]["events"] if e["type"] == "step_send"] == ["PING"]
+# a false assume= halts before the body
+assert not [e for e in t["test_assume_false"]["events"] if e["type"] == "step_send"]
+PY
+then ok "JSON: halted results, bodies stopped"; else fail "JSON halted results"; fi
+grep -q '<skipped message="halted: halt: not this leaf"' choose.xml && ok "JUnit: halted is a skip" || fail "JUnit halted"
+# only halted: exit 0
+run_fb test time-choose.star --test halt
+expect_rc 0 "halted only"
 finish
