@@ -189,6 +189,8 @@ void session_mock_close (fb_session *ss);
 /* Where a step to service svc goes: the proxy when it is proxied, as
  * Faultbox's steps do, else the service. */
 const char *session_step_host (fb_session *ss, size_t svc);
+/* After restart(svc): its partitions and link faults applied again. */
+int session_net_restarted (fb_session *ss, size_t svc, fb_error *err);
 /* Removes what the test left open, recording *_leaked events. */
 void session_net_close (fb_session *ss);
 /* test(): the body's context once the services are up: the deadline, the

@@ -4,7 +4,8 @@
 # in a loop or waits on a step to a paused service, right at that event
 # (the body never reaches its next step), not at the body's end. Then the
 # trace API a predicate gets (time-trace.star); choose(), nondet(), halt()
-# and assume with the HALTED result (time-choose.star).
+# and assume with the HALTED result (time-choose.star); restart() keeping
+# the service's link faults and partitions (restart-net.star).
 . "$(dirname "$0")/lib.sh"
 need_root
 prep_specs
@@ -64,4 +65,7 @@ grep -q '<skipped message="halted: halt: not this leaf"' choose.xml && ok "JUnit
 # only halted: exit 0
 run_fb test time-choose.star --test halt
 expect_rc 0 "halted only"
+
+run_fb test restart-net.star
+expect_rc 0 "restart keeps the link fault and the partition"
 finish
