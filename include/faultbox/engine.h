@@ -136,6 +136,9 @@ void fb_engine_set_virtual_time (fb_engine *e, bool on);
 /* The test's own sleep() under virtual time: moves the virtual clock on by
  * ns (any thread). False, doing nothing, when the clock is not virtual. */
 bool fb_engine_advance_clock (fb_engine *e, int64_t ns);
+/* How far the virtual clock was moved on (0 when it is not virtual, or e
+ * is NULL): added to wall time, it is the test's time on that clock. */
+int64_t fb_engine_virtual_ns (fb_engine *e);
 /* Starts the loop thread. While it has a single live service and nothing
  * parked, the loop waits in that listener's RECV rather than in epoll; to
  * interrupt it, the engine installs a do-nothing handler for SIGRTMIN+3 and

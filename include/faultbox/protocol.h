@@ -62,6 +62,11 @@ typedef struct fb_step_call {
    * request is framed, before it goes out. */
   void (*on_send) (void *ctx, const char *const *kv);
   void *ctx;
+  /* Where set (wake_fd >= 0), a step blocked on the network also waits
+   * for wake_fd to turn readable, then asks interrupted(ctx) whether to
+   * give up now (the test's expectations decided it must stop). */
+  int wake_fd;
+  bool (*interrupted) (void *ctx);
 } fb_step_call;
 
 typedef struct fb_step_result {

@@ -66,7 +66,8 @@ typedef struct fb_service_log {
 
 /* INCONCLUSIVE: a test() whose timeout ended it before its temporal
  * expectations were decided; not a failure, but never a pass (exit 3). */
-typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR, FB_RESULT_INCONCLUSIVE } fb_result_kind;
+/* HALTED: halt() or a false test(assume=) stopped it; not a failure */
+typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR, FB_RESULT_INCONCLUSIVE, FB_RESULT_HALTED } fb_result_kind;
 
 typedef struct fb_test_result {
   char *name;                 /* "test_order_flow", "test_matrix_order_flow_db_down" */
@@ -143,6 +144,7 @@ size_t fb_report_passed (const fb_report *r);
 /* failed or errored */
 size_t fb_report_failed (const fb_report *r);
 size_t fb_report_inconclusive (const fb_report *r);
+size_t fb_report_halted (const fb_report *r);
 /* The result of the matrix cell scenario × fault; NULL when it did not run
  * (excluded, another shard's, interrupted). */
 const fb_test_result *fb_report_matrix_cell (const fb_report *r, const char *scenario, const char *fault);
@@ -156,7 +158,7 @@ void fb_report_replay_command (const fb_report *r, const fb_test_result *t, fb_b
 void fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out);
 /* The fault matrix table, "Result: ..." and failures; nothing when no matrix. */
 void fb_report_text_matrix (const fb_report *r, fb_buf *out);
-/* "N passed, M failed[, K inconclusive]", then the inconclusive reasons */
+/* "N passed, M failed[, K inconclusive][, H halted]", then the inconclusive reasons */
 void fb_report_text_summary (const fb_report *r, fb_buf *out);
 
 /* The normalized trace of a test / a run: what varies between two runs of

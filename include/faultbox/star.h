@@ -87,6 +87,13 @@ void fb_star_thread_join (fb_star_thread *th, fb_star_thread *child);
  * test timeout); safe to call from another thread. NULL clears it. */
 void fb_star_cancel (fb_star_thread *th, const char *reason);
 
+/* Calls fn(th, ctx) on th's own thread at its next step after another
+ * thread called fb_star_poke (th): a check that must run Starlark but is
+ * caused elsewhere. fn returning -1 (after raising) fails the evaluation
+ * there. Never called inside itself; NULL fn: none. */
+void fb_star_set_poll (fb_star_thread *th, int (*fn) (fb_star_thread *th, void *ctx), void *ctx);
+void fb_star_poke (fb_star_thread *th);
+
 /* Predeclared names visible to every module later executed on th. */
 void fb_star_predeclare (fb_star_thread *th, const char *name, fb_value *v);
 
@@ -271,6 +278,9 @@ typedef struct fb_host_type {
   void (*destroy) (void *data);
   /* Identity comparison when NULL. */
   bool (*equal) (fb_value *a, fb_value *b);
+  /* Non-NULL: the value is a sequence of this list's items (iteration,
+   * len(), indexing), with attributes of its own. */
+  fb_value *(*items) (fb_value *self);
 } fb_host_type;
 
 fb_value *fb_host_new (fb_star_thread *th, const fb_host_type *type, void *data);

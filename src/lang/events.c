@@ -103,8 +103,10 @@ observable_type (const char *type)
 
 /* ---- event values ------------------------------------------------------ */
 
-static const char *const event_attrs[] = { "seq", "service", "type", "event_type", "timestamp",
-                                           "data", "fields", NULL };
+static const char *const event_attrs[] = { "seq", "service", "type", "event_type", "timestamp", "data",
+                                           "fields", "happens_before", "happens_after", "concurrent_with",
+                                           "same_service_as", "duration_since", "preceded_by", "followed_by",
+                                           "preceded_by_within", "followed_by_within", NULL };
 
 static fb_value *
 fields_dict (fb_star_thread *th, const fb_event *ev)
@@ -151,7 +153,8 @@ event_attr (fb_star_thread *th, fb_value *self, const char *name)
       return v ? v : fields_dict (th, ev);
     }
   const char *f = fb_event_get (ev, name);
-  return fb_string (th, f ? f : "");
+  fb_value *m = f ? NULL : spec_event_method (th, self, name);
+  return m ? m : fb_string (th, f ? f : "");
 }
 
 fb_value *

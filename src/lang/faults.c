@@ -230,10 +230,13 @@ session_event (fb_session *ss, const char *type, const char *service,
   fb_event *ev = &t->events[t->n_events];
   fb_event_init (ev, type, service);
   ev->seq = ++t->n_events;
-  ev->time_ns = fb_now_ns () - ss->t0;
+  /* under --virtual-time the time a sleep or delay skipped counts, so the
+   * trace agrees with them */
+  ev->time_ns = fb_now_ns () - ss->t0 + fb_engine_virtual_ns (ss->engine);
   for (; kv && kv[0]; kv += 2)
     fb_event_set (ev, kv[0], kv[1]);
   tick_clock (ss, ev);
+  session_time_event_locked (ss);
   pthread_cond_broadcast (&ss->cv);
   pthread_mutex_unlock (&ss->mu);
 }

@@ -107,6 +107,7 @@ void session_remove_traces (fb_session *ss, uint64_t scope);
 int spec_parse_probability (fb_star_thread *th, const char *fname, fb_value *v, double *out);
 
 /* An event of the log as a Starlark value (a shallow copy). */
+extern const fb_host_type spec_event_type;
 fb_value *spec_event_value (fb_star_thread *th, const fb_event *ev);
 /* The log up to now, as shallow copies taken under the lock; free(). */
 fb_event *session_snapshot (fb_session *ss, size_t *n);
@@ -164,6 +165,26 @@ fb_value *spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name);
  * test() */
 void spec_predeclare_time (fb_spec *s);
 
+/* A duration argument: a string ("1.5s") or an int of nanoseconds; -1
+ * after raising naming fname. */
+int spec_duration_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out);
+/* trace.c: the event list trace queries return (a sequence with .map,
+ * .filter, .reduce, .first, .last, .count) wrapping a list of events */
+extern const fb_host_type spec_event_list_type;
+fb_value *spec_event_list (fb_star_thread *th, fb_value *list);
+/* trace.events_between/events_within/causal_chain over evs[0, n). */
+fb_value *spec_trace_query (fb_star_thread *th, const char *name, const fb_event *evs, size_t n,
+                            const fb_star_args *a);
+/* event.happens_before(...), .duration_since(...), ...: a bound method,
+ * NULL when name is none. */
+fb_value *spec_event_method (fb_star_thread *th, fb_value *self, const char *name);
+/* choose.c: choose, halt, assume */
+void spec_predeclare_choose (fb_spec *s);
+/* An assume= predicate: callable or bool, else -1 after raising naming fname. */
+int spec_check_assume (fb_star_thread *th, const char *fname, fb_value *v);
+/* Evaluates one: 0 with *why NULL (held) or "assume(p) not satisfied";
+ * -1 with *why "assume(p) raised: ..." (the error taken). */
+int spec_eval_assume (fb_star_thread *th, fb_value *pred, char **why);
 /* data.c: load_file, load_json, load_yaml */
 void spec_predeclare_data (fb_spec *s);
 

@@ -211,6 +211,11 @@ do_restart (fb_star_thread *th, const char *fname, fb_session *ss, size_t svc)
   snprintf (pid, sizeof pid, "%d", (int) fb_lab_service_pid (ss->lab, svc));
   const char *kv[] = { "pid", pid, "addr", fb_lab_service_addr (ss->lab, svc), NULL };
   session_event (ss, "service_restarted", s->name, kv);
+  if (session_net_restarted (ss, svc, &e) < 0)
+    {
+      fb_star_errorf (th, "%s: %s: its network faults: %s", fname, s->name, e.msg);
+      return -1;
+    }
   if (s->hc.kind == FB_HC_NONE || !ss->wait_healthy)
     return 0;
   _cleanup_buf_ fb_buf why = FB_BUF_INIT;

@@ -389,6 +389,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_domain (sp);
   spec_predeclare_events (sp);
   spec_predeclare_time (sp);
+  spec_predeclare_choose (sp);
   spec_predeclare_data (sp);
   spec_predeclare_expect (sp);
   spec_predeclare_determinism (sp);

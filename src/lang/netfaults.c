@@ -410,6 +410,35 @@ net_apply (fb_session *ss, net_fault *nf, fb_error *err)
   return 0;
 }
 
+/* restart(svc) gave it a new port: the link faults into it (and a netem
+ * partition's cut on it) went with the old one, so they are applied
+ * again; what other ports hold for its address still applies. */
+int
+session_net_restarted (fb_session *ss, size_t svc, fb_error *err)
+{
+  struct session_net *net = ss->net;
+  for (size_t k = 0; net && k < net->n_open; k++)
+    {
+      net_fault *nf = &net->open[k];
+      if (!has (nf->a, nf->na, svc) && !has (nf->b, nf->nb, svc))
+        continue;
+      if (!nf->link)
+        {
+          fb_error ignored = { 0 }; /* the new port has no cut to clear */
+          fb_lab_heal (ss->lab, nf->id, &ignored);
+          if (fb_lab_partition (ss->lab, nf->a, nf->na, nf->b, nf->nb, nf->dir, &nf->id, err) < 0)
+            return -1;
+          continue;
+        }
+      for (size_t i = 0; i < nf->na; i++)
+        for (size_t j = 0; j < nf->nb; j++)
+          if ((nf->dir != FB_LAB_PART_B_TO_A && nf->b[j] == svc && link_on (ss, nf, nf->a[i], svc, err) < 0)
+              || (nf->dir != FB_LAB_PART_A_TO_B && nf->a[i] == svc && link_on (ss, nf, nf->b[j], svc, err) < 0))
+            return -1;
+    }
+  return 0;
+}
+
 /* Removes nf and records `event` (…_removed, or …_leaked at test end). */
 static int
 net_remove (fb_session *ss, net_fault *nf, const char *event, fb_error *err)

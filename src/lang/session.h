@@ -33,6 +33,7 @@ typedef struct {
   fb_value *setup;       /* test(setup=), or NULL */
   fb_value *expectations; /* test(expect=): list of eventually()/always(), or NULL */
   fb_value *terminate_when;
+  fb_value *assume;      /* test(assume=): list of predicates, or NULL */
   char *decl;            /* file:line:col where it was registered */
 } spec_test;
 
@@ -113,6 +114,7 @@ struct fb_session {
   int64_t deadline;     /* monotonic ns when the test's timeout= ends, 0: none */
   struct session_time *time; /* time.c: a test()'s expectations and anchors */
   bool inconclusive;    /* the failure reason is an INCONCLUSIVE verdict */
+  char *halted;         /* halt() or a false assume=: the HALTED result's reason */
   size_t cap_events;
   int64_t t0;
   uint64_t next_scope;
@@ -193,11 +195,21 @@ void session_mock_close (fb_session *ss);
 /* Where a step to service svc goes: the proxy when it is proxied, as
  * Faultbox's steps do, else the service. */
 const char *session_step_host (fb_session *ss, size_t svc);
+/* After restart(svc): its partitions and link faults applied again. */
+int session_net_restarted (fb_session *ss, size_t svc, fb_error *err);
 /* Removes what the test left open, recording *_leaked events. */
 void session_net_close (fb_session *ss);
 /* test(): the body's context once the services are up: the deadline, the
  * expectations, setup=; -1 with the reason in why. */
 int session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_buf *why);
+/* test(): from any thread, under ss->mu, for every event appended. */
+void session_time_event_locked (fb_session *ss);
+/* test(): an eventfd readable after events arrived (-1: no test() runs),
+ * for a step to wait on beside its socket; then session_test_check, on
+ * the body's thread, checks its expectations: -1 (raised) when the body
+ * must stop (an always() violated, terminate_when fired). */
+int session_wake_fd (fb_session *ss);
+int session_test_check (fb_star_thread *th, fb_session *ss);
 /* test(): the verdict once the body ended (why holds its error, if any;
  * timed_out: the deadline ended it), Faultbox's table: FAIL, INCONCLUSIVE
  * (ss->inconclusive) or PASS (why empty). */

@@ -192,6 +192,8 @@ step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, con
 typedef struct {
   fb_session *ss;
   const char *target;
+  fb_star_thread *th;
+  bool stopped;         /* the test's expectations stopped the body (raised) */
 } step_ctx;
 
 /* A step's event: "target" first, then the protocol's fields. */
@@ -222,6 +224,16 @@ step_sent (void *ctx, const char *const *kv)
   step_event (ctx, "step_send", kv, NULL, 0);
 }
 
+/* Events arrived while the step waits: a test()'s always() or
+ * terminate_when may stop the body now rather than after the step. */
+static bool
+step_interrupted (void *ctx)
+{
+  step_ctx *sc = ctx;
+  sc->stopped = session_test_check (sc->th, sc->ss) < 0;
+  return sc->stopped;
+}
+
 /* db.main.get(path=...), db.main.send(data=...): one step of the
  * interface's protocol against the service in the running test's lab. */
 static fb_value *
@@ -246,17 +258,21 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       step_args_clear (&sa);
       return NULL;
     }
-  step_ctx sc = { ss, s->name };
+  step_ctx sc = { ss, s->name, th, false };
+  /* only the body's own thread checks (parallel()'s branches run apart) */
+  bool body = th == ss->spec->th;
   fb_step_call call = { .method = m, .args = sa.args, .service = s->name,
                         .host = session_step_host (ss, r.svc), .port = i->port,
-                        .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc };
+                        .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc,
+                        .wake_fd = body ? session_wake_fd (ss) : -1, .interrupted = body ? step_interrupted : NULL };
   fb_step_result res = { 0 };
   fb_error e = { 0 };
   int rc = p->step (&call, &res, &e);
   step_args_clear (&sa);
   if (res.n_fields)
     step_event (&sc, "step_recv", NULL, res.fields, res.n_fields);
-  fb_value *out = rc < 0                   ? fb_star_errorf (th, "%s.%s", label, e.msg)
+  fb_value *out = sc.stopped              ? NULL
+                  : rc < 0                 ? fb_star_errorf (th, "%s.%s", label, e.msg)
                   : m->returns_text ? fb_string (th, res.body ? res.body : "")
                                     : make_response (th, &res);
   fb_step_result_clear (&res);
@@ -422,6 +438,9 @@ b_nondet (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (a->nkw)
     return fb_star_errorf (th, "nondet: unexpected keyword argument %s", a->kwnames[0]);
   fb_session *ss = spec_of (th)->session;
+  /* nondet() alone: Faultbox's anonymous choose([True, False]) */
+  if (!a->npos)
+    return fb_bool (true);
   for (size_t i = 0; i < a->npos; i++)
     {
       ssize_t svc = spec_service_arg (th, "nondet", a->pos[i]);

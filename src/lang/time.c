@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lang/internal.h"
 #include "util/alloc.h"
@@ -61,9 +63,8 @@ go_duration (const char *s, int64_t *out)
   return NULL;
 }
 
-/* A duration argument: a string ("1.5s") or an int of nanoseconds. */
-static int
-duration_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
+int
+spec_duration_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
 {
   if (fb_value_as_int64 (v, out))
     return 0;
@@ -96,7 +97,7 @@ b_duration (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   (void) self;
   fb_value *v;
   int64_t ns;
-  if (fb_star_unpack (th, "duration", a, "s", &v, NULL) < 0 || duration_arg (th, "duration", v, &ns) < 0)
+  if (fb_star_unpack (th, "duration", a, "s", &v, NULL) < 0 || spec_duration_arg (th, "duration", v, &ns) < 0)
     return NULL;
   return fb_int (th, ns);
 }
@@ -179,6 +180,8 @@ struct session_time {
   size_t body_start, body_end, stable; /* log lengths at those moments; SIZE_MAX: not yet */
   fb_value *terminate_when;
   bool terminated;
+  bool checking;        /* a check runs Starlark: events it causes wait for the next */
+  int wake_fd;          /* eventfd written on every event: wakes a blocked step */
   const char *stop;     /* why a check stopped the body: a violation or terminate_when */
 };
 
@@ -189,21 +192,30 @@ typedef struct {
   size_t n;             /* the first n events of the log */
 } trace;
 
-static const char *const trace_attrs[] = { "event", "events", "first", "last", "count", NULL };
+static const char *const trace_attrs[] = { "event", "events", "first", "last", "count", "events_between",
+                                           "events_within", "causal_chain", NULL };
 static fb_value *trace_attr (fb_star_thread *th, fb_value *self, const char *name);
 static const fb_host_type trace_type = {
   .name = "trace", .attr = trace_attr, .attr_names = trace_attrs, .destroy = free,
 };
+
+/* The trace's events, copied under the lock; free(). */
+static fb_event *
+trace_events (const trace *t)
+{
+  pthread_mutex_lock (&t->ss->mu);
+  fb_event *evs = fb_xcalloc (t->n + 1, sizeof *evs);
+  memcpy (evs, t->ss->result->events, t->n * sizeof *evs);
+  pthread_mutex_unlock (&t->ss->mu);
+  return evs;
+}
 
 /* The events of t matching m (NULL: all), into a new list; NULL when a
  * predicate raised. */
 static fb_value *
 trace_select (fb_star_thread *th, const trace *t, fb_value *m)
 {
-  pthread_mutex_lock (&t->ss->mu);
-  _cleanup_free_ fb_event *evs = fb_xcalloc (t->n + 1, sizeof *evs);
-  memcpy (evs, t->ss->result->events, t->n * sizeof *evs);
-  pthread_mutex_unlock (&t->ss->mu);
+  _cleanup_free_ fb_event *evs = trace_events (t);
   fb_value *l = fb_list_new (th, 0, NULL);
   for (size_t i = 0; i < t->n; i++)
     {
@@ -222,6 +234,11 @@ trace_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *name = fb_builtin_name (self);
   const trace *t = fb_builtin_data (self);
   fb_value *m = NULL;
+  if (!strncmp (name, "events_", 7) || !strcmp (name, "causal_chain"))
+    {
+      _cleanup_free_ fb_event *evs = trace_events (t);
+      return spec_trace_query (th, name, evs, t->n, a);
+    }
   /* event(type=, **fields): the last event those filters match */
   if (!strcmp (name, "event") && (m = spec_match_event (th, "trace.event", a)) == NULL)
     return NULL;
@@ -234,7 +251,7 @@ trace_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                            name, fb_value_type_name (m));
   fb_value *l = trace_select (th, t, m);
   if (!l || !strcmp (name, "events"))
-    return l;
+    return l ? spec_event_list (th, l) : NULL;
   long n = fb_value_len (l);
   if (!strcmp (name, "count"))
     return fb_int (th, n);
@@ -335,6 +352,8 @@ check_one (fb_star_thread *th, fb_session *ss, xstate *s, size_t n)
     }
 }
 
+static int checkpoint_at (fb_star_thread *th, fb_session *ss, struct session_time *st, bool raise);
+
 /* Checks every expectation at each event appended since it last looked,
  * then terminate_when; -1 after raising when the body must stop (an
  * always() violated, terminate_when fired). */
@@ -342,8 +361,50 @@ static int
 checkpoint (fb_star_thread *th, fb_session *ss, bool raise)
 {
   struct session_time *st = ss->time;
-  if (!st)
+  if (!st || st->checking)
     return 0;
+  st->checking = true;
+  int r = checkpoint_at (th, ss, st, raise);
+  st->checking = false;
+  return r;
+}
+
+/* From any thread, under ss->mu, for each event: pokes the body so its
+ * next step checks, and wakes a step it is blocked in. */
+void
+session_time_event_locked (fb_session *ss)
+{
+  if (!ss->time)
+    return;
+  fb_star_poke (ss->spec->th);
+  if (ss->time->wake_fd >= 0)
+    eventfd_write (ss->time->wake_fd, 1);
+}
+
+int
+session_wake_fd (fb_session *ss)
+{
+  return ss->time ? ss->time->wake_fd : -1;
+}
+
+int
+session_test_check (fb_star_thread *th, fb_session *ss)
+{
+  eventfd_t n;
+  if (ss->time && ss->time->wake_fd >= 0)
+    eventfd_read (ss->time->wake_fd, &n);
+  return checkpoint (th, ss, true);
+}
+
+static int
+poll_check (fb_star_thread *th, void *ss)
+{
+  return checkpoint (th, ss, true);
+}
+
+static int
+checkpoint_at (fb_star_thread *th, fb_session *ss, struct session_time *st, bool raise)
+{
   size_t n = session_log_len (ss);
   for (size_t i = 0; i < st->n; i++)
     {
@@ -432,7 +493,7 @@ b_sleep (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   const char *clock = NULL;
   int64_t d;
   if (fb_star_unpack (th, "sleep", a, "duration", &v, "clock?:s", &clock, NULL) < 0
-      || duration_arg (th, "sleep", v, &d) < 0 || check_clock (th, "sleep", clock) < 0)
+      || spec_duration_arg (th, "sleep", v, &d) < 0 || check_clock (th, "sleep", clock) < 0)
     return NULL;
   fb_session *ss = body_session (th, "sleep");
   if (!ss)
@@ -504,7 +565,7 @@ wait_arg (fb_star_thread *th, const char *fname, fb_value *v, int64_t *out)
   *out = -1;
   if (!v || v == fb_none ())
     return 0;
-  if (duration_arg (th, fname, v, out) < 0)
+  if (spec_duration_arg (th, fname, v, out) < 0)
     return -1;
   if (*out <= 0)
     {
@@ -581,7 +642,7 @@ b_await_stable (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return fb_star_errorf (th, "await_stable: takes keyword arguments only (quiescence_window=, ignore=)");
   if (fb_star_unpack (th, "await_stable", a, "quiescence_window?", &wv, "ignore?", &ignore, "timeout?", &tv,
                       "clock?:s", &clock, NULL) < 0
-      || check_clock (th, "await_stable", clock) < 0 || (wv && duration_arg (th, "await_stable", wv, &window) < 0)
+      || check_clock (th, "await_stable", clock) < 0 || (wv && spec_duration_arg (th, "await_stable", wv, &window) < 0)
       || wait_arg (th, "await_stable", tv, &want) < 0)
     return NULL;
   if (window <= 0)
@@ -731,15 +792,23 @@ b_test (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   fb_value *body, *setup = NULL, *expect = NULL, *tv = NULL, *term = NULL, *assume = NULL;
   if (fb_star_unpack (th, "test", a, "name:s", &name, "body", &body, "setup?", &setup, "expect?", &expect,
                       "timeout?", &tv, "terminate_when?", &term, "assume?", &assume, "clock?:s", &clock, NULL) < 0
-      || check_clock (th, "test", clock) < 0 || spec_unsupported (th, "test", name, "assume", assume, true) < 0)
+      || check_clock (th, "test", clock) < 0)
     return NULL;
+  if (assume == fb_none ())
+    assume = NULL;
+  if (assume && fb_value_type_of (assume) != FB_V_LIST)
+    return fb_star_errorf (th, "test(\"%s\"): assume= must be a list of predicates, got %s", name,
+                           fb_value_type_name (assume));
+  for (long i = 0; assume && i < fb_value_len (assume); i++)
+    if (spec_check_assume (th, "test: assume[]", fb_value_at (assume, (size_t) i)) < 0)
+      return NULL;
   fb_spec *sp = spec_of (th);
   if (sp->session)
     return fb_star_errorf (th, "test(\"%s\"): register tests at the top level of the spec, not in a test body", name);
   if (!*name)
     return fb_star_errorf (th, "test: name must not be empty");
   int64_t timeout = 30 * FB_NS_PER_S;
-  if ((tv && duration_arg (th, "test", tv, &timeout) < 0))
+  if ((tv && spec_duration_arg (th, "test", tv, &timeout) < 0))
     return NULL;
   if (timeout <= 0)
     return fb_star_errorf (th, "test(\"%s\"): timeout= must be > 0", name);
@@ -763,7 +832,7 @@ b_test (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   _cleanup_free_ char *decl = fb_xasprintf ("%s:%d:%d", file, line, col);
   spec_test t = { .name = tname, .fn = body, .timeout_ns = timeout, .lifecycle = true, .decl = decl,
                   .setup = setup && setup != fb_none () ? setup : NULL, .expectations = xs,
-                  .terminate_when = term };
+                  .terminate_when = term, .assume = assume };
   tname = decl = NULL; /* the test owns them */
   spec_add_test (sp, &t);
   return fb_none ();
@@ -773,19 +842,38 @@ int
 session_test_begin (fb_star_thread *th, fb_session *ss, const spec_test *t, fb_buf *why)
 {
   struct session_time *st = FB_NEW (struct session_time);
-  ss->time = st;
   st->timeout_ns = t->timeout_ns;
   st->terminate_when = t->terminate_when;
   st->body_end = st->stable = SIZE_MAX;
+  st->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pthread_mutex_lock (&ss->mu);
+  ss->time = st;
+  pthread_mutex_unlock (&ss->mu);
   if (t->setup && !fb_star_call (th, t->setup, NULL))
     {
       _cleanup_free_ char *m = take_message (th);
       fb_buf_printf (why, "setup: %.*s", (int) strcspn (m, "\n"), m);
       return -1;
     }
+  /* assume=: false halts the test before its body, raising fails it */
+  for (long i = 0; t->assume && i < fb_value_len (t->assume); i++)
+    {
+      _cleanup_free_ char *m = NULL;
+      int r = spec_eval_assume (th, fb_value_at (t->assume, (size_t) i), &m);
+      if (r == 0 && m)
+        ss->halted = fb_xstrdup (m);
+      if (m)
+        {
+          fb_buf_puts (why, m);
+          return -1;
+        }
+    }
   st->body_start = session_log_len (ss);
   for (long i = 0; t->expectations && i < fb_value_len (t->expectations); i++)
     expect_add (ss, fb_value_at (t->expectations, (size_t) i), st->body_start);
+  /* Faultbox re-evaluates after every event: an event from any thread
+   * makes the body check at its next step (or wakes it) */
+  fb_star_set_poll (th, poll_check, ss);
   return 0;
 }
 
@@ -842,10 +930,15 @@ session_test_end (fb_star_thread *th, fb_session *ss, bool timed_out, fb_buf *wh
       ss->inconclusive = true;
       *failure_type = "timeout";
     }
+  fb_star_set_poll (th, NULL, NULL);
+  pthread_mutex_lock (&ss->mu);
+  ss->time = NULL;
+  pthread_mutex_unlock (&ss->mu);
+  if (st->wake_fd >= 0)
+    close (st->wake_fd);
   free (st->xs);
   free (st->checked_to);
   free (st);
-  ss->time = NULL;
 }
 
 void

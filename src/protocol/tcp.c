@@ -74,8 +74,32 @@ fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err)
   return 0;
 }
 
-int
-fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply, fb_error *err)
+/* Waits for events on fd until deadline (monotonic ns): 1 ready, 0 timed
+ * out, -1 when the step's caller interrupted it. */
+static int
+wait_io (int fd, short events, int64_t deadline, const fb_step_call *c)
+{
+  bool wake = c && c->wake_fd >= 0 && c->interrupted;
+  for (;;)
+    {
+      struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = wake ? c->wake_fd : -1, .events = POLLIN } };
+      int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
+      if (left <= 0)
+        return 0;
+      int r = poll (p, 2, (int) left);
+      if (r < 0 && errno != EINTR)
+        return 0;
+      if (r > 0 && p[0].revents)
+        return 1;
+      if (r > 0 && p[1].revents && c->interrupted (c->ctx))
+        return -1;
+    }
+}
+
+/* One line out, one line back; c (or NULL) may interrupt the waits. */
+static int
+exchange (const char *host, int port, const char *data, int64_t timeout_ms, const fb_step_call *c, char **reply,
+          fb_error *err)
 {
   _cleanup_close_ int fd = fb_tcp_dial (host, port, timeout_ms);
   if (fd < 0)
@@ -91,10 +115,10 @@ fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_m
       ssize_t n = send (fd, msg.data + off, msg.len - off, MSG_NOSIGNAL);
       if (n < 0 && errno == EAGAIN)
         {
-          struct pollfd p = { .fd = fd, .events = POLLOUT };
-          int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
-          if (left <= 0 || poll (&p, 1, (int) left) <= 0)
-            return fb_error_set (err, ETIMEDOUT, "tcp send to %s:%d failed: write timed out", host, port);
+          int w = wait_io (fd, POLLOUT, deadline, c);
+          if (w <= 0)
+            return fb_error_set (err, w ? ECANCELED : ETIMEDOUT, "tcp send to %s:%d failed: %s", host, port,
+                                 w ? "interrupted" : "write timed out");
           continue;
         }
       if (n < 0)
@@ -117,9 +141,10 @@ fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_m
         break;
       if (errno != EAGAIN && errno != EINTR)
         return fb_error_setsys (err, errno, "tcp send to %s:%d failed: read", host, port);
-      struct pollfd p = { .fd = fd, .events = POLLIN };
-      int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
-      if (left <= 0 || poll (&p, 1, (int) left) == 0)
+      int w = wait_io (fd, POLLIN, deadline, c);
+      if (w < 0)
+        return fb_error_set (err, ECANCELED, "tcp send to %s:%d failed: interrupted", host, port);
+      if (w == 0)
         return fb_error_set (err, ETIMEDOUT, "tcp send to %s:%d failed: no reply within %lldms", host, port,
                              (long long) timeout_ms);
     }
@@ -129,6 +154,11 @@ fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_m
   return 0;
 }
 
+int
+fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply, fb_error *err)
+{
+  return exchange (host, port, data, timeout_ms, NULL, reply, err);
+}
 
 #define TCP_STEP_TIMEOUT_MS 10000
 
@@ -140,7 +170,7 @@ tcp_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
     return fb_error_set (err, EINVAL, "send: data must not be empty");
   c->on_send (c->ctx, (const char *const[]) { "method", "send", "data", data, NULL });
   fb_error e = { 0 };
-  if (fb_tcp_exchange (c->host, c->port, data, TCP_STEP_TIMEOUT_MS, &out->body, &e) < 0)
+  if (exchange (c->host, c->port, data, TCP_STEP_TIMEOUT_MS, c, &out->body, &e) < 0)
     {
       fb_step_field (out, "success", "false");
       fb_step_field (out, "error", e.msg);

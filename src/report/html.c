@@ -29,10 +29,12 @@ put_ms (fb_buf *out, int64_t ms)
 
 static const char *const result_class[] = { [FB_RESULT_PASS] = "pass", [FB_RESULT_FAIL] = "fail",
                                              [FB_RESULT_ERROR] = "error",
-                                             [FB_RESULT_INCONCLUSIVE] = "inconclusive" };
+                                             [FB_RESULT_INCONCLUSIVE] = "inconclusive",
+                                             [FB_RESULT_HALTED] = "halted" };
 static const char *const result_word[] = { [FB_RESULT_PASS] = "PASS", [FB_RESULT_FAIL] = "FAIL",
                                            [FB_RESULT_ERROR] = "ERROR",
-                                           [FB_RESULT_INCONCLUSIVE] = "INCONCLUSIVE" };
+                                           [FB_RESULT_INCONCLUSIVE] = "INCONCLUSIVE",
+                                           [FB_RESULT_HALTED] = "HALTED" };
 
 /* The grid's PASS green and FAIL red are used nowhere else on the page, so
  * a screenshot's pixels of them are the grid's. CSP forbids every fetch:
@@ -62,7 +64,7 @@ static const char page_head[] =
   ".cell{min-width:150px;height:52px;border-radius:6px;text-align:center;font-weight:700;padding:0}\n"
   ".cell a{display:block;padding:7px 12px;color:inherit;text-decoration:none}\n"
   ".cell small{display:block;font-weight:400;font-size:12px}\n"
-  ".cell.pass{background:#2da44e;color:#fff}.cell.fail,.cell.error{background:#cf222e;color:#fff}.cell.inconclusive{background:#9a6700;color:#fff}\n"
+  ".cell.pass{background:#2da44e;color:#fff}.cell.fail,.cell.error{background:#cf222e;color:#fff}.cell.inconclusive,.cell.halted{background:#9a6700;color:#fff}\n"
   ".cell.none{background:#e6eaef;color:#6e7781}\n"
   "details.test{border:1px solid var(--line);border-radius:8px;margin:10px 0}\n"
   "details.test>summary{cursor:pointer;padding:9px 14px;display:flex;align-items:center;gap:10px}\n"
@@ -70,7 +72,7 @@ static const char page_head[] =
   "border-radius:8px 8px 0 0}\n"
   "summary code{font-size:13.5px;font-weight:600}summary .meta{color:var(--muted);margin-left:auto}\n"
   ".badge{font-size:11.5px;font-weight:700;border-radius:10px;padding:1px 9px;color:#fff}\n"
-  ".badge.pass{background:#1a7f37}.badge.fail{background:#d1242f}.badge.error,.badge.inconclusive{background:#9a6700}\n"
+  ".badge.pass{background:#1a7f37}.badge.fail{background:#d1242f}.badge.error,.badge.inconclusive,.badge.halted{background:#9a6700}\n"
   ".body{padding:10px 16px 14px}.row{display:flex;align-items:center;gap:6px;margin:4px 0}.row pre{flex:1}\n"
   ".k{color:var(--muted);flex:none;width:56px}\n"
   ".reason{background:#ffebe9;border:1px solid #ffcecb;border-radius:6px;padding:8px 12px;"

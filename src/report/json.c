@@ -14,6 +14,7 @@ static const char *const result_names[] = {
   [FB_RESULT_FAIL] = "fail",
   [FB_RESULT_ERROR] = "error",
   [FB_RESULT_INCONCLUSIVE] = "inconclusive",
+  [FB_RESULT_HALTED] = "halted",
 };
 
 static void
@@ -457,7 +458,7 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   while (kind < sizeof result_names / sizeof *result_names && strcmp (result_names[kind], result))
     kind++;
   if (kind == sizeof result_names / sizeof *result_names)
-    return fb_error_set (err, EINVAL, "%s.result: \"%s\" is not pass, fail, error or inconclusive", where, result);
+    return fb_error_set (err, EINVAL, "%s.result: \"%s\" is not pass, fail, error, inconclusive or halted", where, result);
   t->result = (fb_result_kind) kind;
   uint64_t runs[3];
   if (read_uint (o, "seed", &t->seed, where, err) < 0 || read_int (o, "duration_ms", &t->duration_ms, where, err) < 0

@@ -36,7 +36,7 @@ system_out (fb_buf *out, const fb_test_result *t)
 void
 fb_report_junit (const fb_report *r, fb_buf *out)
 {
-  size_t failures = 0, errors = 0, skipped = fb_report_inconclusive (r);
+  size_t failures = 0, errors = 0, skipped = fb_report_inconclusive (r) + fb_report_halted (r);
   for (size_t i = 0; i < r->n_tests; i++)
     {
       failures += r->tests[i].result == FB_RESULT_FAIL;
@@ -72,10 +72,11 @@ fb_report_junit (const fb_report *r, fb_buf *out)
           continue;
         }
       fb_buf_puts (out, ">\n");
-      if (t->result == FB_RESULT_INCONCLUSIVE)
+      if (t->result == FB_RESULT_INCONCLUSIVE || t->result == FB_RESULT_HALTED)
         {
           /* neither passed nor failed: JUnit's nearest is a skip */
-          fb_buf_puts (out, "      <skipped message=\"inconclusive: ");
+          fb_buf_printf (out, "      <skipped message=\"%s: ",
+                         t->result == FB_RESULT_HALTED ? "halted" : "inconclusive");
           fb_buf_put_markup (out, t->reason);
           fb_buf_puts (out, "\"/>\n");
         }

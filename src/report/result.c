@@ -167,9 +167,15 @@ fb_report_inconclusive (const fb_report *r)
 }
 
 size_t
+fb_report_halted (const fb_report *r)
+{
+  return count_results (r, FB_RESULT_HALTED);
+}
+
+size_t
 fb_report_failed (const fb_report *r)
 {
-  return r->n_tests - fb_report_passed (r) - fb_report_inconclusive (r);
+  return r->n_tests - fb_report_passed (r) - fb_report_inconclusive (r) - fb_report_halted (r);
 }
 
 const fb_test_result *

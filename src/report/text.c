@@ -134,7 +134,10 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       fb_buf_printf (out, "--- PASS: %s (%u/%u runs) ---\n", t->name, t->runs_passed, t->runs);
       return;
     }
-  const char *word = pass ? "PASS" : t->result == FB_RESULT_INCONCLUSIVE ? "INCONCLUSIVE" : "FAIL";
+  const char *word = pass                                    ? "PASS"
+                     : t->result == FB_RESULT_INCONCLUSIVE ? "INCONCLUSIVE"
+                     : t->result == FB_RESULT_HALTED       ? "HALTED"
+                                                           : "FAIL";
   fb_buf_printf (out, "--- %s: %s (%lldms, seed=%llu) ---\n", word, t->name,
                  (long long) t->duration_ms, (unsigned long long) t->seed);
   if (!pass)
@@ -308,14 +311,16 @@ fb_report_text_matrix (const fb_report *r, fb_buf *out)
 void
 fb_report_text_summary (const fb_report *r, fb_buf *out)
 {
-  size_t k = fb_report_inconclusive (r);
+  size_t k = fb_report_inconclusive (r), h = fb_report_halted (r);
   fb_buf_printf (out, "\n%zu passed, %zu failed", fb_report_passed (r), fb_report_failed (r));
+  if (k)
+    fb_buf_printf (out, ", %zu inconclusive", k);
+  if (h)
+    fb_buf_printf (out, ", %zu halted", h);
+  fb_buf_putc (out, '\n');
   if (!k)
-    {
-      fb_buf_putc (out, '\n');
-      return;
-    }
-  fb_buf_printf (out, ", %zu inconclusive\ninconclusive:\n", k);
+    return;
+  fb_buf_puts (out, "inconclusive:\n");
   for (size_t i = 0; i < r->n_tests; i++)
     if (r->tests[i].result == FB_RESULT_INCONCLUSIVE)
       fb_buf_printf (out, "  %s: %s\n", r->tests[i].name, r->tests[i].reason ? r->tests[i].reason : "");

@@ -441,6 +441,9 @@ run_body (fb_spec *sp, const spec_test *test, fb_session *ss, fb_buf *why,
   watchdog_start (&w);
   fb_value *r = test->lifecycle && session_test_begin (sp->th, ss, test, why) < 0 ? fb_none ()
                 : fb_star_call (sp->th, test->fn, NULL);
+  /* test()'s checks after each event stop with its body: the monitors'
+   * Starlark below is not theirs to interrupt */
+  fb_star_set_poll (sp->th, NULL, NULL);
   /* (a wait that ended at the deadline may beat the watchdog to it) */
   bool timed_out = w.fired || (ss->deadline && fb_now_ns () >= ss->deadline);
   watchdog_stop (&w);
@@ -716,6 +719,7 @@ done:
   session_observe_close (&ss);
   session_life_close (&ss);
   fb_engine_free (ss.engine);
+  ss.engine = NULL; /* the events after it read no virtual clock */
   /* after the engine: every call the services made is counted */
   session_det_finish (&ss, &why, &failure_type);
   lab_inputs_free (&in);
@@ -737,11 +741,14 @@ done:
   pthread_mutex_destroy (&ss.mu);
   pthread_cond_destroy (&ss.cv);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
-  if (why.len)
+  if (ss.halted)
+    fb_test_result_fail (t, FB_RESULT_HALTED, ss.halted);
+  else if (why.len)
     {
       fb_test_result_fail (t, ss.inconclusive ? FB_RESULT_INCONCLUSIVE : FB_RESULT_FAIL, fb_buf_str (&why));
       t->failure_type = fb_xstrdup (failure_type);
     }
+  free (ss.halted);
 }
 
 /* Runs the test again with its seed; a different normalized trace fails

@@ -135,6 +135,19 @@ tmpfs_at (const char *root, const char *path, const char *mode)
   xmount ("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
+/* Binds the cell's directory <workdir>/<service>.<suffix> (made with mode)
+ * at path inside root. */
+static void
+cell_dir_at (const fb_init_args *a, const char *root, const char *suffix, const char *path, mode_t mode)
+{
+  char src[4096], dst[4096];
+  snprintf (src, sizeof src, "%s/%s.%s", a->workdir, a->plan->name, suffix);
+  snprintf (dst, sizeof dst, "%s%s", root, path);
+  if (fb_mkdir_p (src, 0755, NULL) < 0 || chmod (src, mode) < 0 || fb_mkdir_p (dst, 0755, NULL) < 0)
+    die ("mkdir %s: %s", src, strerror (errno));
+  bind_rw (src, dst);
+}
+
 /* True when some mount we can see propagates to other namespaces. */
 static bool
 any_shared_mount (void)
@@ -357,14 +370,12 @@ make_root (const fb_init_args *a, char *root, size_t rootlen)
   snprintf (f, sizeof f, "%s/dev/fd", root);
   symlink ("/proc/self/fd", f);
   tmpfs_at (root, "/dev/shm", "1777");
-  tmpfs_at (root, "/tmp", "1777");
-  /* the per-cell writable work directory, kept with --keep-workdir */
+  /* the per-cell writable work directory, kept with --keep-workdir, and
+   * /tmp: both outlive a restart of the service */
   char work[4096];
+  cell_dir_at (a, root, "tmp", "/tmp", 01777);
+  cell_dir_at (a, root, "work", "/work", 0755);
   snprintf (work, sizeof work, "%s/%s.work", a->workdir, a->plan->name);
-  fb_mkdir_p (work, 0755, NULL);
-  snprintf (f, sizeof f, "%s/work", root);
-  mkdir (f, 0755);
-  bind_rw (work, f);
   if (a->plan->set_user)
     own_state_dirs (a, root, work);
   /* last, so that a binary under /tmp or /work is not hidden by our mounts */

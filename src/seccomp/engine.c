@@ -519,6 +519,12 @@ fb_engine_advance_clock (fb_engine *e, int64_t ns)
   return true;
 }
 
+int64_t
+fb_engine_virtual_ns (fb_engine *e)
+{
+  return e && e->virtual_time ? __atomic_load_n (&e->vclock, __ATOMIC_ACQUIRE) : 0;
+}
+
 /* Lock-free so that a signal handler may call it: the loop does the rest. */
 void
 fb_engine_drain (fb_engine *e)

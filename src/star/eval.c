@@ -102,6 +102,33 @@ fb_star_cancel (fb_star_thread *th, const char *reason)
 }
 
 void
+fb_star_set_poll (fb_star_thread *th, int (*fn) (fb_star_thread *th, void *ctx), void *ctx)
+{
+  th->poll_fn = fn;
+  th->poll_ctx = ctx;
+  atomic_store (&th->poked, false);
+}
+
+void
+fb_star_poke (fb_star_thread *th)
+{
+  atomic_store_explicit (&th->poked, true, memory_order_relaxed);
+}
+
+/* The poll hook, once per poke and never inside itself (it runs Starlark). */
+static bool
+star_poll (fb_star_thread *th)
+{
+  if (!th->poll_fn || th->in_poll || !atomic_load_explicit (&th->poked, memory_order_relaxed))
+    return true;
+  atomic_store_explicit (&th->poked, false, memory_order_relaxed);
+  th->in_poll = true;
+  int r = th->poll_fn (th, th->poll_ctx);
+  th->in_poll = false;
+  return r == 0;
+}
+
+void
 fb_star_predeclare (fb_star_thread *th, const char *name, fb_value *v)
 {
   for (size_t i = 0; i < th->npre; i++)
@@ -247,7 +274,7 @@ star_step (fb_star_thread *th)
       fb_star_errorf (th, "%s", c);
       return false;
     }
-  return true;
+  return star_poll (th);
 }
 
 /* ---- function values --------------------------------------------------- */
@@ -659,6 +686,7 @@ fb_value *
 star_index (fb_star_thread *th, fb_value *x, fb_value *i)
 {
   int64_t k;
+  x = star_host_items (x);
   switch (vtype (x))
     {
     case FB_V_LIST:

@@ -318,6 +318,11 @@ struct fb_star_thread {
   tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
   char cancel_reason[256];
+  /* fb_star_set_poll: called at the next step once poked */
+  atomic_bool poked;
+  int (*poll_fn) (fb_star_thread *th, void *ctx);
+  void *poll_ctx;
+  bool in_poll;
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -373,6 +378,8 @@ typedef struct {
   int64_t r;
 } star_iter;
 int iter_start (fb_star_thread *th, fb_value *seq, star_iter *it);
+/* The list a sequence-like host value (fb_host_type.items) stands for, else v. */
+fb_value *star_host_items (fb_value *v);
 bool iter_next (star_iter *it, fb_value **out, fb_star_thread *th);
 void iter_done (star_iter *it);
 /* Collects an iterable into a fresh array (borrowed values). */

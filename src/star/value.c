@@ -586,6 +586,15 @@ fb_host_data (const fb_value *v, const fb_host_type *type)
   return AS (const fv_host, v)->data;
 }
 
+/* The list a sequence-like host value stands for, else v. */
+fb_value *
+star_host_items (fb_value *v)
+{
+  if (vtype (v) != FB_V_HOST || !AS (const fv_host, v)->type->items)
+    return v;
+  return AS (const fv_host, v)->type->items (v);
+}
+
 /* ---- accessors --------------------------------------------------------- */
 
 fb_value_type
@@ -680,6 +689,8 @@ fb_value_as_string (const fb_value *v, size_t *len)
 long
 fb_value_len (const fb_value *v)
 {
+  if (vtype (v) == FB_V_HOST)
+    v = star_host_items ((fb_value *) v);
   switch (vtype (v))
     {
     case FB_V_STRING:
@@ -696,6 +707,8 @@ fb_value_len (const fb_value *v)
 fb_value *
 fb_value_at (const fb_value *v, size_t i)
 {
+  if (vtype (v) == FB_V_HOST)
+    v = star_host_items ((fb_value *) v);
   if (vtype (v) == FB_V_LIST)
     return i < LIST (v)->len ? LIST (v)->items[i] : NULL;
   if (vtype (v) == FB_V_TUPLE)
@@ -1614,6 +1627,7 @@ fb_value_str (fb_star_thread *th, fb_value *v)
 int
 iter_start (fb_star_thread *th, fb_value *seq, star_iter *it)
 {
+  seq = star_host_items (seq);
   it->seq = seq;
   it->i = 0;
   switch (vtype (seq))

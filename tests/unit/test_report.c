@@ -92,6 +92,28 @@ test_fail_line_has_reason_and_replay (void **state)
   fb_report_free (&r);
 }
 
+/* halt() and a false assume=: neither passed nor failed, counted apart */
+static void
+test_halted_is_counted_apart (void **state)
+{
+  fb_report r = { 0 };
+  r.star_file = fb_xstrdup ("spec.star");
+  add (&r, "test_ok", NULL, NULL, 1, true);
+  add (&r, "test_bad", NULL, NULL, 1, false);
+  fb_test_result *h = add (&r, "test_leaf", NULL, NULL, 3, true);
+  fb_test_result_fail (h, FB_RESULT_HALTED, "halt: not this leaf");
+  assert_int_equal (fb_report_halted (&r), 1);
+  assert_int_equal (fb_report_failed (&r), 1);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_test (&r, h, &b);
+  assert_non_null (strstr (fb_buf_str (&b), "--- HALTED: test_leaf (3ms, seed=0) ---\n  reason: halt: not this leaf\n"));
+  fb_buf_truncate (&b, 0);
+  fb_report_text_summary (&r, &b);
+  assert_string_equal (fb_buf_str (&b), "\n1 passed, 1 failed, 1 halted\n");
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
 static void
 test_zero_traffic_rule_warns_with_hint (void **state)
 {
@@ -218,7 +240,7 @@ test_json_reader_names_what_is_wrong (void **state)
   assert_int_equal (fb_report_from_json ("{\"version\": 1}", &r, &err), -1);
   assert_string_equal (err.msg, "report version 1 is not supported (want 2)");
   assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": \"maybe\"}]}", &r, &err), -1);
-  assert_string_equal (err.msg, "tests[0].result: \"maybe\" is not pass, fail, error or inconclusive");
+  assert_string_equal (err.msg, "tests[0].result: \"maybe\" is not pass, fail, error, inconclusive or halted");
   /* null where a string belongs (found by fuzz_report: it crashed) */
   assert_int_equal (fb_report_from_json ("{\"version\": 2, \"tests\": [{\"name\": \"t\", \"result\": null}]}", &r, &err), -1);
   assert_string_equal (err.msg, "tests[0].result: missing or not a string");
@@ -426,6 +448,7 @@ main (void)
     cmocka_unit_test (test_matrix_table_has_seed_layout),
     cmocka_unit_test (test_matrix_failures_are_listed_with_reason),
     cmocka_unit_test (test_fail_line_has_reason_and_replay),
+    cmocka_unit_test (test_halted_is_counted_apart),
     cmocka_unit_test (test_zero_traffic_rule_warns_with_hint),
     cmocka_unit_test (test_json_report_round_trips),
     cmocka_unit_test (test_json_reader_reproduces_the_report),
