@@ -13,7 +13,7 @@ mariadb-install-db --no-defaults --datadir="$TMP/mydata" --user=root --auth-root
   --skip-test-db --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
   --innodb-flush-method=nosync --innodb-log-file-size=8M --innodb-buffer-pool-size=16M \
   --innodb-use-native-aio=0 --skip-log-bin >"$TMP/install-db.log" 2>&1 || fail "mariadb-install-db: $(tail -3 "$TMP/install-db.log")"
-sed -i -e "s|MYSERVER|$FAULTBOX_SRC/tests/integration/specs/my-server.sh|" -e "s|TEMPLATE|$TMP/mydata|" "$TMP/myproxy.star"
+sed -i -e "s|MYSERVER|$FAULTBOX_SRC/specs/examples/mariadb-server.sh|" -e "s|TEMPLATE|$TMP/mydata|" "$TMP/myproxy.star"
 cd "$TMP"
 
 run_fb test myproxy.star -j 2 --format json
