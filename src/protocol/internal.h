@@ -130,5 +130,6 @@ extern const fb_protocol fb_protocol_tcp;
 extern const fb_protocol fb_protocol_redis;
 extern const fb_protocol fb_protocol_postgres;
 extern const fb_protocol fb_protocol_mysql;
+extern const fb_protocol fb_protocol_memcached;
 
 #endif

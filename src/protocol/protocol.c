@@ -12,7 +12,8 @@
 #include "faultbox/buf.h"
 
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
-                                                &fb_protocol_postgres, &fb_protocol_mysql };
+                                                &fb_protocol_postgres, &fb_protocol_mysql,
+                                                &fb_protocol_memcached };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
 const fb_protocol *

@@ -1,4 +1,4 @@
-/* The proxy's framing (HTTP/1.1, RESP, postgres, mysql), its rule matching, and one proxy
+/* The proxy's framing (HTTP/1.1, RESP, postgres, mysql, memcached), its rule matching, and one proxy
  * on loopback sockets between a client and a server in the test. */
 #include "fb_test.h"
 
@@ -405,6 +405,44 @@ test_mysql_prepared_statement_matches_its_text (void **state)
   fb_mysql_framing.state_free (st);
 }
 
+/* A storage command waits for its data block; a get's reply runs to END
+ * over its VALUE blocks (which may hold "END" themselves); noreply asks
+ * for nothing; injected lines are Faultbox's. */
+static void
+test_memcached_text_commands_and_replies (void **state)
+{
+  (void) state;
+  const fb_framing *f = &fb_memcached_framing;
+  fb_msg m, r;
+  fb_error e = { 0 };
+  static const char set[] = "set user:1 0 0 5\r\nalice\r\nget user:1 x\r\n";
+  for (size_t n = 0; n < 25; n++)
+    assert_int_equal (f->request (NULL, set, n, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (f->request (NULL, set, sizeof set - 1, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.len, 25);
+  assert_string_equal (m.verb, "SET");
+  assert_string_equal (m.target, "user:1");
+  assert_false (m.no_reply || m.passthrough);
+  assert_int_equal (req (f, set + 25, &m), FB_FRAME_OK);
+  assert_string_equal (m.verb, "GET");
+  static const char got[] = "VALUE user:1 0 5\r\nEND\r\n\r\nEND\r\nSTORED\r\n";
+  assert_int_equal (f->response (NULL, got, 20, &m, &r, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (f->response (NULL, got, sizeof got - 1, &m, &r, &e), FB_FRAME_OK);
+  assert_int_equal (r.len, sizeof got - 1 - 8);
+  assert_int_equal (f->response (NULL, "SERVER_ERROR busy\r\n", 19, &m, &r, &e), FB_FRAME_OK);
+  assert_int_equal (r.len, 19);
+  assert_int_equal (req (f, "delete k noreply\r\n", &m), FB_FRAME_OK);
+  assert_true (m.no_reply);
+  assert_int_equal (req (f, "\x80\x01\0\0", &m), FB_FRAME_BAD);
+  size_t n;
+  char *x = f->reply (NULL, &(fb_reply) { .error = true }, &m, &n);
+  assert_string_equal (x, "SERVER_ERROR injected fault\r\n");
+  free (x);
+  x = f->reply (NULL, &(fb_reply) { .error = false }, &m, &n);
+  assert_string_equal (x, "NOT_FOUND\r\n");
+  free (x);
+}
+
 static void
 test_sql_canonical_as_faultbox (void **state)
 {
@@ -549,6 +587,7 @@ main (void)
     cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
     cmocka_unit_test (test_mysql_handshake_passes_and_result_set_is_one_reply),
     cmocka_unit_test (test_mysql_prepared_statement_matches_its_text),
+    cmocka_unit_test (test_memcached_text_commands_and_replies),
     cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),
   };
