@@ -31,7 +31,7 @@ PY
 if [ -x /usr/sbin/mariadbd ]; then
   run_fb test "$FAULTBOX_SRC/specs/examples/mariadb-orders.star" -j 2
   expect_rc 0 "mariadb-orders.star"
-  expect_out err '^2 passed, 0 failed$'
+  expect_out out '^2 passed, 0 failed$'
 elif [ "${FAULTBOX_REQUIRE_ALL:-0}" = 1 ]; then
   fail "mariadb-server is not installed (scripts/bootstrap installs it)"
 else

@@ -9,5 +9,5 @@ prep_specs
 cd "$TMP"
 run_fb test memcached.star -j 2
 expect_rc 0 "memcached steps and faults"
-expect_out err '^2 passed, 0 failed$'
+expect_out out '^2 passed, 0 failed$'
 finish
