@@ -283,7 +283,9 @@ my_frame_request (void *p, const char *buf, size_t len, fb_msg *m, fb_error *err
 static void
 greeting (my_state *st, const my_packet *p)
 {
-  const unsigned char *nul = p->n > 1 ? memchr (p->payload + 1, '\0', p->n - 1) : NULL;
+  if (p->n < 2)
+    return;
+  const unsigned char *nul = memchr (p->payload + 1, '\0', p->n - 1);
   size_t pos = nul ? (size_t) (nul - p->payload) + 1 + 4 + 8 + 1 : p->n;
   if (p->payload[0] == 10 && pos + 2 <= p->n)
     st->server_caps = le (p->payload + pos, 2);
@@ -297,6 +299,8 @@ end_status (const my_state *st, const my_packet *p)
 {
   size_t pos = 1;
   uint64_t skip;
+  if (!p->n)
+    return 0;
   if (p->payload[0] == 0xfe && !(st->caps & CLIENT_DEPRECATE_EOF))
     return p->n >= 5 ? le (p->payload + 3, 2) : 0;
   if (!lenenc (p->payload, p->n, &pos, &skip) || !lenenc (p->payload, p->n, &pos, &skip) || pos + 2 > p->n)
