@@ -222,10 +222,13 @@ typedef struct fb_protocol {
 
 /* The framings of the protocols the proxy understands; the redis step
  * client's table entry points at fb_resp_framing, postgres's at
- * fb_pg_framing. */
+ * fb_pg_framing, mysql's at fb_mysql_framing, memcached's at
+ * fb_memcached_framing. */
 extern const fb_framing fb_http_framing;
 extern const fb_framing fb_resp_framing;
 extern const fb_framing fb_pg_framing;
+extern const fb_framing fb_mysql_framing;
+extern const fb_framing fb_memcached_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'

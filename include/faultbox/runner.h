@@ -155,16 +155,18 @@ typedef enum {
   FB_SPEAKS_HTTP,
   FB_SPEAKS_REDIS,
   FB_SPEAKS_POSTGRES,
+  FB_SPEAKS_MYSQL,
 } fb_speaks;
 
-/* The protocol name of what it speaks: "tcp", "http", "redis", "postgres". */
+/* The protocol name of what it speaks: "tcp", "http", "redis", "postgres", "mysql". */
 const char *fb_speaks_name (fb_speaks s);
 
 /* What each probe got back (NULL: nothing, or the connection closed): the
- * bytes the server sent unasked, its answer to a RESP PING, to an HTTP GET,
- * and to a Postgres SSLRequest. Pure: which protocol that is. */
-fb_speaks fb_speaks_classify (const char *banner, const char *ping, const char *get, const char *ssl,
-                              size_t ssl_len);
+ * bytes the server sent unasked (a MySQL greeting), its answer to a RESP
+ * PING, to an HTTP GET, and to a Postgres SSLRequest. Pure: which
+ * protocol that is. */
+fb_speaks fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, const char *get,
+                              const char *ssl, size_t ssl_len);
 
 typedef struct fb_init_options {
   const char *binary;

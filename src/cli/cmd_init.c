@@ -87,8 +87,8 @@ const fb_command fb_cmd_init = {
            "Postgres, else plain TCP. Edit it from there. Refuses to overwrite a file.\n\n"
            "  --name N             the service's name (default: the binary's file name)\n"
            "  --port P             the port it listens on (default 8080; with --protocol\n"
-           "                       its usual one: redis 6379, postgres and tcp 5432)\n"
-           "  --protocol P         tcp, http, redis or postgres: skip the probe\n"
+           "                       its usual one: redis 6379, postgres and tcp 5432, mysql 3306)\n"
+           "  --protocol P         tcp, http, redis, postgres or mysql: skip the probe\n"
            "  --output FILE        where to write (default faultbox.star; - for stdout)\n",
   .run = run,
 };

@@ -117,7 +117,7 @@ set_param (fb_star_thread *th, const char *fname, pfault_val *f, const char *kw,
       /* which one the interface takes is checked when the rule is attached */
       if (!fb_value_as_int64 (v, &n) || n < 0 || n > 999 || (n > 16 && n < 100))
         return fb_star_errorf (th, "%s(): status= must be an HTTP status code (100-999), a gRPC status code (0-16) "
-                                   "or a postgres SQLSTATE (\"40001\")",
+                                   "or a postgres or mysql SQLSTATE (\"40001\")",
                                fname), -1;
       f->rule.status = (int) n;
       return 0;
@@ -404,7 +404,7 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
     return fb_star_errorf (th, "%s: %s(status=%d) on %s.%s: %s takes %s", fname, pf->fname, r->status, s->name,
                            f->name, f->protocol, fr->grpc_status ? "a gRPC status code (0-16)" : "an HTTP status code (100-999)"), -1;
   if (!fr->sqlstate && r->sqlstate[0])
-    return fb_star_errorf (th, "%s: error(status=\"%s\") on %s.%s: a SQLSTATE is for postgres interfaces; %s takes a status code",
+    return fb_star_errorf (th, "%s: error(status=\"%s\") on %s.%s: a SQLSTATE is for postgres and mysql interfaces; %s takes a status code",
                            fname, r->sqlstate, s->name, f->name, f->protocol), -1;
   return 0;
 }
@@ -429,7 +429,7 @@ spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const
                            fname, fb_value_type_name (v)), -1;
   const fb_protocol *p = fb_protocol_find (f->protocol);
   if (!p->framing)
-    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, http2, grpc, redis, postgres); use syscall faults on %s instead",
+    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, redis, postgres, mysql, memcached, http2, grpc); use syscall faults on %s instead",
                            fname, s->name, f->name, f->protocol, s->name), -1;
   if (rule_unfit (th, fname, pf, s, f, p->framing) < 0)
     return -1;

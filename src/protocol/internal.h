@@ -70,13 +70,16 @@ void fb_step_outcome (fb_step_result *r, const char *method);
  * reply. */
 int fb_redis_decode (const char *resp, size_t n, char **json, char **error, fb_error *err);
 
-/* Postgres: the rows of a query as the JSON body of a step, a list of
- * objects with their keys sorted (as Faultbox's encoder writes them),
- * "null" for no rows. cells[row * n_cols + col] is the text form, NULL for
- * SQL NULL; types are the columns' type oids (integers, floats and
- * booleans become JSON numbers and booleans, the rest strings). */
-char *fb_pg_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const unsigned *types,
-                       const char *const *cells);
+/* How a column's text becomes JSON in a query step's rows. */
+typedef enum { FB_CELL_TEXT, FB_CELL_INT, FB_CELL_FLOAT, FB_CELL_BOOL } fb_cell_kind;
+
+/* Postgres and MySQL: the rows of a query as the JSON body of a step, a
+ * list of objects with their keys sorted (as Faultbox's encoder writes
+ * them), "null" for no rows. cells[row * n_cols + col] is the text form,
+ * NULL for SQL NULL; kinds say which columns become JSON numbers and
+ * booleans (the rest strings; a float that is not finite stays text). */
+char *fb_sql_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const fb_cell_kind *kinds,
+                        const char *const *cells);
 
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
@@ -143,5 +146,7 @@ extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
 extern const fb_protocol fb_protocol_redis;
 extern const fb_protocol fb_protocol_postgres;
+extern const fb_protocol fb_protocol_mysql;
+extern const fb_protocol fb_protocol_memcached;
 
 #endif

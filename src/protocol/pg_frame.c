@@ -130,55 +130,6 @@ cstr (const char *body, size_t n, size_t *pos)
   return s;
 }
 
-char *
-fb_sql_canonical (const char *sql, size_t len)
-{
-  while (len && (isspace ((unsigned char) *sql)))
-    sql++, len--;
-  while (len && (isspace ((unsigned char) sql[len - 1]) || sql[len - 1] == ';'))
-    len--;
-  fb_buf b = FB_BUF_INIT;
-  bool quoted = false;
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = sql[i];
-      if (c == '\'' || quoted)
-        {
-          quoted ^= c == '\'';
-          fb_buf_putc (&b, c);
-          continue;
-        }
-      /* two-character operators first, so "<=" is not a lone "<" */
-      if (i + 1 < len && strchr ("!<>", c) && (sql[i + 1] == '=' || (c == '<' && sql[i + 1] == '>')))
-        {
-          fb_buf_printf (&b, " %c%c ", c, sql[i + 1]);
-          i++;
-        }
-      else if (strchr ("=<>,()", c))
-        fb_buf_printf (&b, " %c ", c);
-      else if (c == '?' || (c == '$' && i + 1 < len && isdigit ((unsigned char) sql[i + 1])))
-        {
-          fb_buf_puts (&b, "$?");
-          while (c == '$' && i + 1 < len && isdigit ((unsigned char) sql[i + 1]))
-            i++;
-        }
-      else
-        fb_buf_putc (&b, (char) tolower ((unsigned char) c));
-    }
-  /* white space outside literals collapsed to one space, as Go's
-   * strings.Fields joined (which does not spare literals either) */
-  fb_buf out = FB_BUF_INIT;
-  const char *s = fb_buf_str (&b);
-  for (size_t i = 0; i < b.len; i++)
-    if (!isspace ((unsigned char) s[i]))
-      fb_buf_putc (&out, s[i]);
-    else if (out.len && !isspace ((unsigned char) s[i + 1]) && s[i + 1])
-      fb_buf_putc (&out, ' ');
-  fb_buf_free (&b);
-  fb_buf_str (&out);
-  return fb_buf_steal (&out);
-}
-
 /* One more statement of the request being framed; the first is m's
  * target and text. The same text twice in a row (a Parse, then the Bind
  * that runs it) is one statement. */

@@ -3,9 +3,7 @@
  * POSTGRES_DB), and the healthcheck's SELECT 1. A statement the server
  * rejects is a failed result with its message, never an exception. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <libpq-fe.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,62 +62,24 @@ pq_load (void)
  * and booleans; the rest arrive as text */
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701 };
 
-static json_object *
-cell_json (unsigned type, const char *text)
+static fb_cell_kind
+oid_kind (unsigned oid)
 {
-  if (!text)
-    return NULL;
-  switch (type)
+  switch (oid)
     {
     case OID_BOOL:
-      return json_object_new_boolean (text[0] == 't');
+      return FB_CELL_BOOL;
     case OID_INT2:
     case OID_INT4:
     case OID_INT8:
     case OID_OID:
-      return json_object_new_int64 (strtoll (text, NULL, 10));
+      return FB_CELL_INT;
     case OID_FLOAT4:
     case OID_FLOAT8:
-      {
-        double d = strtod (text, NULL);
-        /* NaN and Infinity have no JSON number */
-        return isfinite (d) ? json_object_new_double_s (d, text) : json_object_new_string (text);
-      }
+      return FB_CELL_FLOAT;
     default:
-      return json_object_new_string (text);
+      return FB_CELL_TEXT;
     }
-}
-
-static int
-by_name (const void *a, const void *b, void *names)
-{
-  size_t x = *(const size_t *) a, y = *(const size_t *) b;
-  int c = strcmp (((const char *const *) names)[x], ((const char *const *) names)[y]);
-  return c ? c : (x > y) - (x < y);
-}
-
-char *
-fb_pg_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const unsigned *types,
-                 const char *const *cells)
-{
-  /* Faultbox's driver returns a nil list for no rows: .data is None */
-  if (n_rows == 0)
-    return fb_xstrdup ("null");
-  _cleanup_free_ size_t *order = fb_xcalloc (n_cols ? n_cols : 1, sizeof *order);
-  for (size_t i = 0; i < n_cols; i++)
-    order[i] = i;
-  qsort_r (order, n_cols, sizeof *order, by_name, (void *) names);
-  json_object *rows = json_object_new_array ();
-  for (size_t r = 0; r < n_rows; r++)
-    {
-      json_object *row = json_object_new_object ();
-      for (size_t i = 0; i < n_cols; i++)
-        json_object_object_add (row, names[order[i]], cell_json (types[order[i]], cells[r * n_cols + order[i]]));
-      json_object_array_add (rows, row);
-    }
-  char *s = fb_xstrdup (json_object_to_json_string_ext (rows, JSON_C_TO_STRING_PLAIN));
-  json_object_put (rows);
-  return s;
 }
 
 static void
@@ -190,16 +150,16 @@ pg_run (PGconn *conn, const char *sql, bool query, fb_step_result *out, char **w
     {
       size_t rows = (size_t) pq.ntuples (res), cols = (size_t) pq.nfields (res);
       _cleanup_free_ const char **names = fb_xcalloc (cols + 1, sizeof *names);
-      _cleanup_free_ unsigned *types = fb_xcalloc (cols + 1, sizeof *types);
+      _cleanup_free_ fb_cell_kind *kinds = fb_xcalloc (cols + 1, sizeof *kinds);
       _cleanup_free_ const char **cells = fb_xcalloc (rows * cols + 1, sizeof *cells);
       for (size_t j = 0; j < cols; j++)
         {
           names[j] = pq.fname (res, (int) j);
-          types[j] = pq.ftype (res, (int) j);
+          kinds[j] = oid_kind (pq.ftype (res, (int) j));
           for (size_t i = 0; i < rows; i++)
             cells[i * cols + j] = pq.getisnull (res, (int) i, (int) j) ? NULL : pq.getvalue (res, (int) i, (int) j);
         }
-      out->body = fb_pg_rows_json (rows, cols, names, types, cells);
+      out->body = fb_sql_rows_json (rows, cols, names, kinds, cells);
       snprintf (n, sizeof n, "%zu", rows);
       fb_step_field (out, "rows", n);
     }

@@ -1,6 +1,7 @@
 /* `faultbox init`: a starter spec for one service that passes as written.
  * Unless told the protocol, the binary runs in a lab and its port is asked
- * in turn what it speaks — RESP PING, an HTTP GET, a Postgres SSLRequest —
+ * in turn what it speaks — a MySQL greeting, RESP PING, an HTTP GET, a
+ * Postgres SSLRequest —
  * and the spec's steps and protocol fault are of that protocol. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,21 +36,29 @@ const char *
 fb_speaks_name (fb_speaks s)
 {
   static const char *const names[] = { [FB_SPEAKS_TCP] = "tcp", [FB_SPEAKS_HTTP] = "http",
-                                       [FB_SPEAKS_REDIS] = "redis", [FB_SPEAKS_POSTGRES] = "postgres" };
+                                       [FB_SPEAKS_REDIS] = "redis", [FB_SPEAKS_POSTGRES] = "postgres",
+                                       [FB_SPEAKS_MYSQL] = "mysql" };
   return names[s];
 }
 
 fb_speaks
-fb_speaks_classify (const char *banner, const char *ping, const char *get, const char *ssl, size_t ssl_len)
+fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, const char *get, const char *ssl,
+                    size_t ssl_len)
 {
   fb_msg m;
   fb_error e = { 0 };
+  /* MySQL talks first: one packet (sequence 0) of protocol 10, or an ERR
+   * (0xff) when it refuses the host */
+  const unsigned char *u = (const unsigned char *) banner;
+  if (banner && banner_len > 5 && banner_len == 4u + (u[0] | u[1] << 8 | (unsigned) u[2] << 16) && u[3] == 0
+      && (u[4] == 10 || u[4] == 0xff))
+    return FB_SPEAKS_MYSQL;
   /* redis refuses a connection with an error reply before any command
    * (-DENIED in protected mode, -ERR max number of clients) */
   if (banner && banner[0] == '-' && fb_resp_framing.response (NULL, banner, strlen (banner), NULL, &m, &e) == FB_FRAME_OK)
     return FB_SPEAKS_REDIS;
-  /* a server that talks first (SSH, SMTP, MySQL) is none we have steps for */
-  if (banner && *banner)
+  /* another server that talks first (SSH, SMTP) is none we have steps for */
+  if (banner && banner_len)
     return FB_SPEAKS_TCP;
   /* a whole RESP reply that is not our PING echoed back */
   if (ping && fb_resp_framing.response (NULL, ping, strlen (ping), NULL, &m, &e) == FB_FRAME_OK
@@ -132,7 +141,8 @@ describe (fb_speaks s, const char *ping, const char *get)
     case FB_SPEAKS_REDIS: return fb_xasprintf ("RESP: %s", first);
     case FB_SPEAKS_HTTP: return fb_xasprintf ("%s answered %s", get ? "GET /" : "a RESP PING", first);
     case FB_SPEAKS_POSTGRES: return fb_xstrdup ("an SSLRequest was answered as Postgres answers it");
-    default: return fb_xstrdup ("no RESP, HTTP or Postgres answer: plain TCP");
+    case FB_SPEAKS_MYSQL: return fb_xstrdup ("it greeted as MySQL and MariaDB greet");
+    default: return fb_xstrdup ("no MySQL, RESP, HTTP or Postgres answer: plain TCP");
     }
 }
 
@@ -160,7 +170,7 @@ probe (void *ctx, fb_lab *lab, fb_error *err)
   _cleanup_free_ char *get = banner || ping ? NULL : exchange (ip, p->port, HTTP_GET, sizeof HTTP_GET - 1, PROBE_REPLY_MS, &gl);
   _cleanup_free_ char *ssl = banner || ping || get ? NULL
                              : exchange (ip, p->port, PG_SSL_REQUEST, sizeof PG_SSL_REQUEST, PROBE_REPLY_MS, &sl);
-  p->speaks = fb_speaks_classify (banner, ping, get, ssl, ssl ? sl : 0);
+  p->speaks = fb_speaks_classify (banner, banner ? bl : 0, ping, get, ssl, ssl ? sl : 0);
   const char *said = banner ? banner : ping;
   p->redis_protected = p->speaks == FB_SPEAKS_REDIS && !strncmp (said, "-DENIED", 7);
   p->probed = describe (p->speaks, said, get);
@@ -222,6 +232,17 @@ static const struct {
     "        assert_true(\"READONLY\" in r.error, r.error)\n"
     "    fault(%1$s.main, error(command = \"SET\", message = \"READONLY injected by faultbox\"), run = body)\n\n" },
   [FB_SPEAKS_POSTGRES] = {
+    "    r = %1$s.main.query(sql = \"SELECT 1 AS one\")\n"
+    "    assert_eq(r.data, [{\"one\": 1}], r.error)\n",
+    "def test_query_fails_under_a_protocol_fault():\n"
+    "    # the lab's proxy answers the query itself while run= executes\n"
+    "    def body():\n"
+    "        r = %1$s.main.query(sql = \"SELECT 1 AS one\")\n"
+    "        assert_eq(r.ok, False)\n"
+    "        assert_true(\"injected\" in r.error, r.error)\n"
+    "    fault(%1$s.main, error(query = \"SELECT 1*\", message = \"injected by faultbox\"), run = body)\n\n" },
+  /* the same SQL as postgres's */
+  [FB_SPEAKS_MYSQL] = {
     "    r = %1$s.main.query(sql = \"SELECT 1 AS one\")\n"
     "    assert_eq(r.data, [{\"one\": 1}], r.error)\n",
     "def test_query_fails_under_a_protocol_fault():\n"
@@ -346,14 +367,14 @@ fb_init_spec (const fb_init_options *o, fb_init_result *out, fb_error *err)
   if (o->protocol)
     {
       size_t i = 0;
-      while (i <= FB_SPEAKS_POSTGRES && strcmp (fb_speaks_name ((fb_speaks) i), o->protocol))
+      while (i <= FB_SPEAKS_MYSQL && strcmp (fb_speaks_name ((fb_speaks) i), o->protocol))
         i++;
-      if (i > FB_SPEAKS_POSTGRES)
-        return fb_error_set (err, EINVAL, "init: --protocol takes tcp, http, redis or postgres, not \"%s\"",
+      if (i > FB_SPEAKS_MYSQL)
+        return fb_error_set (err, EINVAL, "init: --protocol takes tcp, http, redis, postgres or mysql, not \"%s\"",
                              o->protocol);
       p.speaks = (fb_speaks) i;
       /* the protocol's usual port (tcp: 5432, as init always said) */
-      static const int ports[] = { 5432, 8080, 6379, 5432 };
+      static const int ports[] = { 5432, 8080, 6379, 5432, 3306 };
       p.port = p.port ? p.port : ports[i];
     }
   else if (!p.port)

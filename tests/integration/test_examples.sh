@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# specs/examples against the real servers they name: the etcd cluster
+# specs/examples against the real servers they name: MariaDB behind the
+# mysql proxy, and the etcd cluster
 # (Debian's etcd-server) under partition, crash, restart and pause, waiting
 # on what etcd logs. Every test must pass, under two seeds (EXAMPLE_SEEDS).
 . "$(dirname "$0")/lib.sh"
@@ -25,4 +26,15 @@ msgs = [e["fields"].get("msg", "") for e in t["events"] if e["type"] == "stderr"
 assert any("lost leader" in m for m in msgs) and any("elected leader" in m for m in msgs), msgs[:5]
 assert any(e["type"] == "partition_applied" for e in t["events"])
 PY
+
+# MariaDB behind the mysql proxy (Debian's mariadb-server)
+if [ -x /usr/sbin/mariadbd ]; then
+  run_fb test "$FAULTBOX_SRC/specs/examples/mariadb-orders.star" -j 2
+  expect_rc 0 "mariadb-orders.star"
+  expect_out out '^2 passed, 0 failed$'
+elif [ "${FAULTBOX_REQUIRE_ALL:-0}" = 1 ]; then
+  fail "mariadb-server is not installed (scripts/bootstrap installs it)"
+else
+  echo "skip: mariadb-orders.star: mariadb-server is not installed (scripts/bootstrap installs it)"
+fi
 finish

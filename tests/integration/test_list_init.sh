@@ -38,7 +38,7 @@ expect_out_file api.star 'interface\("main", "http", 9090\)'
 [ "$(id -u)" != 0 ] || expect_out out '^.*/mock-api speaks http \(GET / answered HTTP/1.1 404 Not Found\)$'
 run_fb init --protocol udp --output - "$demo/mock-db"
 expect_rc 1 "init --protocol udp is refused"
-expect_out err 'init: --protocol takes tcp, http, redis or postgres, not "udp"'
+expect_out err 'init: --protocol takes tcp, http, redis, postgres or mysql, not "udp"'
 run_fb init --protocol redis --output -  /usr/bin/true
 expect_rc 0 "init --protocol redis skips the probe"
 expect_out out 'interface\("main", "redis", 6379\)'

@@ -181,10 +181,10 @@ static void
 test_pg_rows_sorted_and_typed (void **state)
 {
   const char *names[] = { "name", "id", "ok", "price", "n", "nothing" };
-  const unsigned types[] = { 25, 23, 16, 701, 1700, 25 };
+  const fb_cell_kind kinds[] = { FB_CELL_TEXT, FB_CELL_INT, FB_CELL_BOOL, FB_CELL_FLOAT, FB_CELL_TEXT, FB_CELL_TEXT };
   const char *cells[] = { "a", "1", "t", "1.5", "2.50", NULL,
                           "b", "-2", "f", "NaN", "1", "x" };
-  char *s = fb_pg_rows_json (2, 6, names, types, cells);
+  char *s = fb_sql_rows_json (2, 6, names, kinds, cells);
   assert_string_equal (s, "[{\"id\":1,\"n\":\"2.50\",\"name\":\"a\",\"nothing\":null,\"ok\":true,\"price\":1.5},"
                           "{\"id\":-2,\"n\":\"1\",\"name\":\"b\",\"nothing\":\"x\",\"ok\":false,\"price\":\"NaN\"}]");
   free (s);
@@ -195,8 +195,8 @@ test_pg_no_rows_is_null (void **state)
 {
   /* Faultbox's .data is None, not [], for a query without rows */
   const char *names[] = { "id" };
-  const unsigned types[] = { 23 };
-  char *s = fb_pg_rows_json (0, 1, names, types, NULL);
+  const fb_cell_kind kinds[] = { FB_CELL_INT };
+  char *s = fb_sql_rows_json (0, 1, names, kinds, NULL);
   assert_string_equal (s, "null");
   free (s);
 }

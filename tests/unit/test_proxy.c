@@ -1,4 +1,4 @@
-/* The proxy's framing (HTTP/1.1, RESP), its rule matching, and one proxy
+/* The proxy's framing (HTTP/1.1, RESP, postgres, mysql, memcached), its rule matching, and one proxy
  * on loopback sockets between a client and a server in the test. */
 #include "fb_test.h"
 
@@ -332,6 +332,163 @@ test_pg_response_up_to_ready_for_query_and_injected_error (void **state)
   fb_pg_framing.state_free (st);
 }
 
+/* Appends a MySQL packet: 3-byte length, sequence, payload. */
+static void
+my_put (fb_buf *b, uint8_t seq, const char *payload, size_t n)
+{
+  char h[4] = { (char) n, (char) (n >> 8), (char) (n >> 16), (char) seq };
+  fb_buf_append (b, h, 4);
+  fb_buf_append (b, payload, n);
+}
+
+static fb_frame_rc
+my_resp (void *st, const fb_buf *b, const char *verb, fb_msg *m)
+{
+  fb_msg r = { 0 };
+  fb_error e = { 0 };
+  strcpy (r.verb, verb);
+  return fb_mysql_framing.response (st, b->data, b->len, &r, m, &e);
+}
+
+/* The greeting and the client's answer pass unseen; then a COM_QUERY is
+ * matched by its SQL, and its result set (columns, EOF, rows, EOF) is
+ * one reply however it arrives. */
+static void
+test_mysql_handshake_passes_and_result_set_is_one_reply (void **state)
+{
+  (void) state;
+  void *st = fb_mysql_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  fb_msg m;
+  fb_error e = { 0 };
+  /* protocol 10, "10.11", id, 8 bytes of scramble, filler, capabilities */
+  my_put (&b, 0, "\x0a" "10.11\0" "\1\0\0\0" "abcdefgh" "\0" "\xff\xf7" "\x08" "\x02\0" "\xff\x81", 27);
+  assert_int_equal (fb_mysql_framing.response (st, b.data, b.len - 1, NULL, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (fb_mysql_framing.response (st, b.data, b.len, NULL, &m, &e), FB_FRAME_OK);
+  assert_true (m.len == b.len && !m.interim);
+  b.len = 0;
+  char auth[40] = { (char) 0x85, (char) 0xa6, 0x0f, 0 }; /* protocol 41, no DEPRECATE_EOF */
+  my_put (&b, 1, auth, sizeof auth);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_true (m.passthrough && !m.no_reply && !m.upgrade);
+  b.len = 0;
+  my_put (&b, 2, "\0\0\0\2\0\0\0", 7);
+  assert_int_equal (my_resp (st, &b, "auth", &m), FB_FRAME_OK);
+  assert_false (m.interim);
+  b.len = 0;
+  my_put (&b, 0, "\x03SELECT  id FROM t WHERE id=?;", 30);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_string_equal (m.verb, "query");
+  assert_string_equal (m.text, "select id from t where id = $?");
+  assert_false (m.passthrough);
+  b.len = 0;
+  my_put (&b, 1, "\x01", 1);                       /* one column */
+  my_put (&b, 2, "\x03" "def" "\0\0\0\x02" "id\0\x0c\x3f\0\x0b\0\0\0\x03\0\0\0\0\0", 25);
+  my_put (&b, 3, "\xfe\0\0\x22\0", 5);             /* EOF after the columns */
+  my_put (&b, 4, "\x01" "7", 2);                   /* a row */
+  my_put (&b, 5, "\xfe\0\0\x22\0", 5);             /* EOF: the end */
+  fb_buf half = { .data = b.data, .len = 20 };
+  assert_int_equal (my_resp (st, &half, "query", &m), FB_FRAME_OK);
+  assert_true (m.interim && m.len == 5);
+  fb_buf rest = { .data = b.data + 5, .len = b.len - 5 };
+  assert_int_equal (my_resp (st, &rest, "query", &m), FB_FRAME_OK);
+  assert_true (!m.interim && m.len == b.len - 5);
+  fb_buf_free (&b);
+  fb_mysql_framing.state_free (st);
+}
+
+/* COM_STMT_PREPARE's text is remembered under the id the server gives;
+ * COM_STMT_EXECUTE matches by it until COM_STMT_CLOSE; an injected ERR
+ * answers in sequence. */
+static void
+test_mysql_prepared_statement_matches_its_text (void **state)
+{
+  (void) state;
+  void *st = fb_mysql_framing.state_new ();
+  fb_buf b = FB_BUF_INIT;
+  fb_msg m;
+  fb_error e = { 0 };
+  my_put (&b, 0, "\x0a" "8.0\0" "\1\0\0\0" "abcdefgh" "\0" "\xff\xf7" "\x08" "\x02\0" "\xff\x81", 25);
+  assert_int_equal (fb_mysql_framing.response (st, b.data, b.len, NULL, &m, &e), FB_FRAME_OK);
+  b.len = 0;
+  char auth[40] = { (char) 0x85, (char) 0xa6, 0x0f, 0x01 }; /* with DEPRECATE_EOF */
+  my_put (&b, 1, auth, sizeof auth);
+  fb_mysql_framing.request (st, b.data, b.len, &m, &e);
+  b.len = 0;
+  my_put (&b, 2, "\0\0\0\2\0\0\0", 7);
+  my_resp (st, &b, "auth", &m);
+  b.len = 0;
+  my_put (&b, 0, "\x16INSERT INTO t VALUES (?)", 25);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_string_equal (m.verb, "prepare");
+  b.len = 0;
+  /* PREPARE_OK: id 7, no columns, one parameter: its definition, no EOF */
+  my_put (&b, 1, "\0\x07\0\0\0\0\0\x01\0\0\0\0", 12);
+  my_put (&b, 2, "\x03" "def" "\0\0\0\x01" "?\0\x0c\x3f\0\0\0\0\0\xfd\x80\0\0\0\0", 24);
+  assert_int_equal (my_resp (st, &b, "prepare", &m), FB_FRAME_OK);
+  assert_true (!m.interim && m.len == b.len);
+  b.len = 0;
+  my_put (&b, 0, "\x17\x07\0\0\0\0\1\0\0\0", 10);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_string_equal (m.verb, "execute");
+  assert_string_equal (m.text, "insert into t values ( $? )");
+  assert_false (m.passthrough);
+  size_t n;
+  char *x = fb_mysql_framing.reply (st, &(fb_reply) { .error = true, .message = "disk full" }, &m, &n);
+  static const char want[] = "\x12\0\0\x01\xff\x51\x04#HY000disk full";
+  assert_int_equal (n, sizeof want - 1);
+  assert_memory_equal (x, want, n);
+  free (x);
+  b.len = 0;
+  my_put (&b, 0, "\x19\x07\0\0\0", 5);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
+  assert_true (m.passthrough && m.no_reply);
+  b.len = 0;
+  my_put (&b, 0, "\x17\x07\0\0\0\0\1\0\0\0", 10);
+  fb_mysql_framing.request (st, b.data, b.len, &m, &e);
+  assert_true (m.passthrough);
+  fb_buf_free (&b);
+  fb_mysql_framing.state_free (st);
+}
+
+/* A storage command waits for its data block; a get's reply runs to END
+ * over its VALUE blocks (which may hold "END" themselves); noreply asks
+ * for nothing; injected lines are Faultbox's. */
+static void
+test_memcached_text_commands_and_replies (void **state)
+{
+  (void) state;
+  const fb_framing *f = &fb_memcached_framing;
+  fb_msg m, r;
+  fb_error e = { 0 };
+  static const char set[] = "set user:1 0 0 5\r\nalice\r\nget user:1 x\r\n";
+  for (size_t n = 0; n < 25; n++)
+    assert_int_equal (f->request (NULL, set, n, &m, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (f->request (NULL, set, sizeof set - 1, &m, &e), FB_FRAME_OK);
+  assert_int_equal (m.len, 25);
+  assert_string_equal (m.verb, "SET");
+  assert_string_equal (m.target, "user:1");
+  assert_false (m.no_reply || m.passthrough);
+  assert_int_equal (req (f, set + 25, &m), FB_FRAME_OK);
+  assert_string_equal (m.verb, "GET");
+  static const char got[] = "VALUE user:1 0 5\r\nEND\r\n\r\nEND\r\nSTORED\r\n";
+  assert_int_equal (f->response (NULL, got, 20, &m, &r, &e), FB_FRAME_PARTIAL);
+  assert_int_equal (f->response (NULL, got, sizeof got - 1, &m, &r, &e), FB_FRAME_OK);
+  assert_int_equal (r.len, sizeof got - 1 - 8);
+  assert_int_equal (f->response (NULL, "SERVER_ERROR busy\r\n", 19, &m, &r, &e), FB_FRAME_OK);
+  assert_int_equal (r.len, 19);
+  assert_int_equal (req (f, "delete k noreply\r\n", &m), FB_FRAME_OK);
+  assert_true (m.no_reply);
+  assert_int_equal (req (f, "\x80\x01\0\0", &m), FB_FRAME_BAD);
+  size_t n;
+  char *x = f->reply (NULL, &(fb_reply) { .error = true }, &m, &n);
+  assert_string_equal (x, "SERVER_ERROR injected fault\r\n");
+  free (x);
+  x = f->reply (NULL, &(fb_reply) { .error = false }, &m, &n);
+  assert_string_equal (x, "NOT_FOUND\r\n");
+  free (x);
+}
+
 static void
 test_sql_canonical_as_faultbox (void **state)
 {
@@ -540,6 +697,9 @@ main (void)
     cmocka_unit_test (test_pg_pipelined_extended_query_matches_statement_text),
     cmocka_unit_test (test_pg_batch_matches_rules_per_statement),
     cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
+    cmocka_unit_test (test_mysql_handshake_passes_and_result_set_is_one_reply),
+    cmocka_unit_test (test_mysql_prepared_statement_matches_its_text),
+    cmocka_unit_test (test_memcached_text_commands_and_replies),
     cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),
     cmocka_unit_test (test_proxy_partition_refuses_and_holds_until_healed),

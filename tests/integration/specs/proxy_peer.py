@@ -14,6 +14,8 @@ caller: a service with hard-wired names that calls others on request:
       statements, one after another on one connection to pg:5432
   GET /pgx?bin=PATH            -> the output of that libpq client (extended
       query, tests/helpers/pg_client.c) against pg:5432
+  GET /myx?bin=PATH            -> the output of that libmariadb client
+      (prepared statements, tests/helpers/my_client.c) against db:3306
 """
 import subprocess
 import http.client
@@ -140,6 +142,8 @@ class Caller(http.server.BaseHTTPRequestHandler):
             text = psql_call(q["s"])
         elif u.path == "/pgx":
             text = run([q["bin"][0], "host=pg user=postgres connect_timeout=10"])
+        elif u.path == "/myx":
+            text = run([q["bin"][0], "db"])
         else:
             text = "unknown"
         print(u.path, "->", text, flush=True)
