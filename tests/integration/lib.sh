@@ -17,7 +17,13 @@ skip() {
   exit 77
 }
 
-need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# need_root: root, or an unprivileged user faultbox runs rootless for (its
+# own user namespace); need_real_root: what only the host's root may do.
+need_root() { [ "$(id -u)" = 0 ] || unshare -Urn true 2>/dev/null || skip "needs root or unprivileged user namespaces"; }
+need_real_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# rootless_no_cgroup: faultbox runs rootless here without a delegated cgroup
+# (FAULTBOX_CGROUP unset): labs have no cgroup, limits are refused.
+rootless_no_cgroup() { [ "$(id -u)" != 0 ] && [ -z "${FAULTBOX_CGROUP:-}" ]; }
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
