@@ -4,7 +4,10 @@ set -u
 : "${FAULTBOX_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "/tmp/fbtest-$TEST_NAME.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# rm_tmp: rootless runs leave files of subordinate uids (image layers): an
+# unprivileged user removes them from a user namespace with its range mapped.
+rm_tmp() { rm -rf "$TMP" 2>/dev/null || unshare --map-auto --map-root-user rm -rf "$TMP"; }
+trap rm_tmp EXIT
 failures=0
 
 # skip REASON: exit 77 (meson's skip), or fail under FAULTBOX_REQUIRE_ALL=1.
