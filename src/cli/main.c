@@ -140,7 +140,8 @@ main (int argc, char **argv)
   if (c->sandbox)
     {
       fb_error err = { 0 };
-      if (fb_rootless_enter (&err) < 0)
+      /* doctor reports what keeps it from entering */
+      if (fb_rootless_enter (&err) < 0 && strcmp (c->name, "doctor"))
         return fb_cli_fail ("%s", err.msg);
       say_rootless (c);
     }

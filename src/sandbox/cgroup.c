@@ -73,8 +73,8 @@ file_has_word (const char *dir, const char *file, const char *word)
 
 /* Where labs' cgroups go: the v2 root, or rootless the delegated subtree
  * (none: labs have no cgroup, and no limits). */
-static char *
-labs_root (void)
+char *
+fb_cgroup_labs_root (void)
 {
   const fb_rootless *rl = fb_rootless_get ();
   if (rl->active)
@@ -86,7 +86,7 @@ int
 fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err)
 {
   memset (out, 0, sizeof *out);
-  _cleanup_free_ char *root = labs_root ();
+  _cleanup_free_ char *root = fb_cgroup_labs_root ();
   if (root)
     {
       out->v2 = fb_xasprintf ("%s/%s", root, name);
@@ -330,7 +330,7 @@ fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx)
   const sweep_cb cb = { on_swept, ctx }, none = { NULL, NULL };
   const sweep_cb *tell = &cb;
   int n = 0;
-  _cleanup_free_ char *v2 = labs_root ();
+  _cleanup_free_ char *v2 = fb_cgroup_labs_root ();
   if (v2)
     {
       n = sweep_hierarchy (v2, true, tell);
