@@ -75,6 +75,34 @@ assert not f["rootless.subuid"]["ok"] and "usermod --add-subuids" in f["rootless
 assert not f["rootless.cgroup"]["ok"] and "Delegate=yes" in f["rootless.cgroup"]["detail"], f["rootless.cgroup"]
 assert not f["cgroup.kill"]["ok"], f["cgroup.kill"]
 PY
+# A delegated cgroup v2 subtree, as systemd's Delegate=yes makes one: the
+# runner starts inside it (a directory of its user's) and its labs go below.
+v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+D="$v2/fbtest-rootless-$$"
+mkdir "$D"
+trap 'rmdir "$D" 2>/dev/null; rm_tmp' EXIT
+chown 65534 "$D" "$D/cgroup.procs" "$D/cgroup.subtree_control" "$D/cgroup.threads"
+in_delegated() { # in_delegated ARGS...: as_nobody, from inside $D
+  set +e
+  (echo "$BASHPID" >"$D/cgroup.procs" && cd "$W" && setpriv --reuid=65534 --regid=65534 --clear-groups \
+    env -u FAULTBOX_CGROUP -u SUDO_USER HOME="$W" "$FAULTBOX" "$@") >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  set -e
+}
+in_delegated lab --service 'a=/bin/sleep 1000' --run "cat $D/faultbox-*/a/cgroup.procs"
+expect_rc 0 "a lab in a delegated cgroup"
+expect_out err "^faultbox: rootless: .*; cgroup $D\$"
+[ "$(grep -c '^[0-9][0-9]*$' "$TMP/out")" -ge 1 ] && ok "the service runs in the lab's cgroup below it" \
+  || { fail "no process in $D/faultbox-*/a"; sed 's/^/  out: /' "$TMP/out"; }
+in_delegated doctor --format json
+python3 - "$TMP/out" "$D" <<'PY' && ok "doctor: the delegated cgroup, kill and freeze there" || fail "doctor's delegated cgroup"
+import json, sys
+f = {x["name"]: x for x in json.load(open(sys.argv[1]))["features"]}
+assert f["rootless.cgroup"]["ok"] and f["rootless.cgroup"]["detail"] == "delegated: " + sys.argv[2], f["rootless.cgroup"]
+assert f["cgroup.kill"]["ok"] and f["cgroup.freeze"]["ok"], (f["cgroup.kill"], f["cgroup.freeze"])
+PY
+[ -z "$(find "$D" -mindepth 1 -type d)" ] && ok "its labs' cgroups are gone" || fail "left below $D: $(find "$D" -mindepth 1 -type d)"
+
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'faultbox-*' -user 65534 | wc -l)
 [ "$left" -eq 0 ] && ok "no cgroup of nobody's" || fail "$left cgroups of nobody's"
 finish
