@@ -113,14 +113,16 @@ start_mapper (const char *user, int go, unsigned long *ids)
     }
   pid_t parent = getpid ();
   pid_t c = fork ();
+  if (c < 0)
+    snprintf (state.why_single, sizeof state.why_single, "cannot fork for newuidmap: %s", strerror (errno));
   if (c != 0)
     {
       *ids = un + 1;
       return c < 0 ? 0 : c;
     }
   char b;
-  if (read (go, &b, 1) != 1)
-    _exit (2);
+  if (read (go, &b, 1) != 1 || b != 'g')
+    _exit (2); /* the parent has no namespace to map */
   int r = run_map_tool ("newuidmap", parent, state.uid, us, un);
   if (r == 0)
     r = run_map_tool ("newgidmap", parent, state.gid, gs, gn);
