@@ -87,4 +87,5 @@ const fb_command fb_cmd_doctor = {
            "qdiscs (netem, htb) and nftables, each as ok or missing with the reason.\n"
            "Exits 0 when everything the core needs is present, 1 otherwise.\n",
   .run = run,
+  .sandbox = true,
 };

@@ -91,4 +91,5 @@ const fb_command fb_cmd_init = {
            "  --protocol P         tcp, http, redis, postgres or mysql: skip the probe\n"
            "  --output FILE        where to write (default faultbox.star; - for stdout)\n",
   .run = run,
+  .sandbox = true,
 };

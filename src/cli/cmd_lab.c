@@ -215,4 +215,5 @@ const fb_command fb_cmd_lab = {
            "--verbose streams the services' output live to stderr as [name] lines (instead\n"
            "of printing it at the end) and names each leftover cgroup of a dead runner swept.\n",
   .run = run,
+  .sandbox = true,
 };

@@ -131,4 +131,5 @@ const fb_command fb_cmd_replay = {
            "names, as when it was recorded (a missing one fails its tests, as in faultbox\n"
            "test). Exit: as faultbox test; 1 when the bundle is missing or not readable.\n",
   .run = run,
+  .sandbox = true,
 };

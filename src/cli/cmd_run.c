@@ -130,4 +130,5 @@ const fb_command fb_cmd_run = {
            "  write=EIO:30%:/data/*   openat=ENOENT:100%:/tmp/x*:nth=3   connect=delay:200ms:100%\n"
            "A keyword covers its family: write = write, writev, pwrite64, pwritev, pwritev2.\n",
   .run = run,
+  .sandbox = true,
 };

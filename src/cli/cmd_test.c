@@ -393,4 +393,5 @@ const fb_command fb_cmd_test = {
            "                   and what it loads, seeds, command line, environment, the JSON\n"
            "                   report and each test's service logs; see faultbox replay\n",
   .run = run,
+  .sandbox = true,
 };

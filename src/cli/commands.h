@@ -9,6 +9,7 @@ typedef struct fb_command {
   const char *summary;  /* one line for `faultbox --help` */
   const char *usage;    /* full text for `faultbox help NAME` */
   int (*run) (int argc, char **argv);  /* argv[0] is the command name */
+  bool sandbox;         /* makes labs: an unprivileged runner enters its user namespace first */
 } fb_command;
 
 extern const fb_command fb_cmd_doctor;

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "faultbox/rootless.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -82,6 +83,24 @@ cmd_help (int argc, char **argv)
   return 0;
 }
 
+/* The first line of a rootless run: what the user namespace gives it. */
+static void
+say_rootless (const fb_command *c)
+{
+  const fb_rootless *r = fb_rootless_get ();
+  if (!r->active || !strcmp (c->name, "doctor"))
+    return;
+  if (r->subuid)
+    fprintf (stderr, "faultbox: rootless: uid %u is root inside, with %lu uids mapped; ", (unsigned) r->uid, r->ids);
+  else
+    fprintf (stderr, "faultbox: rootless: uid %u is root inside, the only uid mapped (user= unavailable: %s); ",
+             (unsigned) r->uid, r->why_single);
+  if (r->cgroup)
+    fprintf (stderr, "cgroup %s\n", r->cgroup);
+  else
+    fputs ("no delegated cgroup: labs run without limits (faultbox doctor)\n", stderr);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -118,5 +137,13 @@ main (int argc, char **argv)
       }
     else if (strcmp (argv[i], "--") == 0)
       break;
+  if (c->sandbox)
+    {
+      fb_error err = { 0 };
+      /* doctor reports what keeps it from entering */
+      if (fb_rootless_enter (&err) < 0 && strcmp (c->name, "doctor"))
+        return fb_cli_fail ("%s", err.msg);
+      say_rootless (c);
+    }
   return c->run (argc - 1, argv + 1);
 }

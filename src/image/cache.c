@@ -4,6 +4,7 @@
  * half-made entry and a killed run leaves only a temporary directory,
  * which the next run removes. */
 #include "image/image.h"
+#include "faultbox/rootless.h"
 #include "util/alloc.h"
 #include "faultbox/buf.h"
 #include "util/cleanup.h"
@@ -28,7 +29,7 @@ fb_image_cache_dir (void)
   const char *xdg = getenv ("XDG_CACHE_HOME"), *home = getenv ("HOME");
   if (xdg && xdg[0] == '/')
     return fb_xasprintf ("%s/faultbox", xdg);
-  if (geteuid () != 0 && home && home[0] == '/')
+  if ((geteuid () != 0 || fb_rootless_get ()->active) && home && home[0] == '/')
     return fb_xasprintf ("%s/.cache/faultbox", home);
   return fb_xstrdup ("/var/cache/faultbox");
 }

@@ -217,7 +217,7 @@ image_etc_file (const fb_image *img, const char *name)
         }
       _cleanup_close_ int etc = openat (root, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
       char y;
-      if (etc >= 0 && fgetxattr (etc, "trusted.overlay.opaque", &y, 1) == 1 && y == 'y')
+      if (etc >= 0 && fgetxattr (etc, img_opaque_xattr (), &y, 1) == 1 && y == 'y')
         return NULL;
     }
   return NULL;

@@ -58,6 +58,10 @@ int img_read_small (const char *path, size_t max, char **out, size_t *len, fb_er
  * digest, the raw bytes must hash to it. skip (may be NULL) says which
  * regular files of an archive to leave out. */
 typedef bool (*img_skip_fn) (void *ctx, const char *path);
+/* The attribute of an opaque directory: trusted.overlay.opaque, or rootless
+ * (where only user.* attributes are ours, and the overlay is mounted with
+ * userxattr) user.overlay.opaque. */
+const char *img_opaque_xattr (void);
 int img_unpack (const char *file, const char *dest, const char *digest, bool layer, img_skip_fn skip,
                 void *ctx, fb_error *err);
 /* The entry name made relative and lexical ("./a//b/../c" -> "a/c"), into

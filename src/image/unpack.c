@@ -3,6 +3,7 @@
  * the destination, so a symlink an entry put there is resolved inside it
  * and never followed out; ".." that would climb out is refused outright. */
 #include "image/image.h"
+#include "faultbox/rootless.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
@@ -31,7 +32,8 @@ typedef struct {
 typedef struct {
   struct archive *a;
   int root;          /* the destination, O_PATH */
-  bool layer, as_root;
+  bool layer, as_root; /* as_root: the host's root (devices, every attribute) */
+  bool owners;         /* files get the archive's owners: root, or rootless with a subuid range */
   img_skip_fn skip;
   void *ctx;
 } unpacker;
@@ -115,7 +117,7 @@ static void
 set_meta (const unpacker *u, int dir, const char *name, struct archive_entry *e)
 {
   mode_t type = archive_entry_filetype (e);
-  if (u->as_root)
+  if (u->owners)
     (void) !fchownat (dir, name, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e),
                       AT_SYMLINK_NOFOLLOW);
   if (type != AE_IFLNK)
@@ -156,6 +158,12 @@ write_file (const unpacker *u, int dir, const char *name, struct archive_entry *
   return 0;
 }
 
+const char *
+img_opaque_xattr (void)
+{
+  return fb_rootless_get ()->active ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}
+
 /* A whiteout: the lower layers' name is hidden (overlayfs's character
  * device 0/0); an opaque directory hides all they hold below it. */
 static int
@@ -164,7 +172,7 @@ whiteout (const unpacker *u, int dir, const char *dirpath, const char *name, fb_
   if (!strcmp (name, OPAQUE))
     {
       _cleanup_close_ int fd = open_in (u->root, dirpath, O_RDONLY | O_DIRECTORY);
-      if (fd < 0 || fsetxattr (fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+      if (fd < 0 || fsetxattr (fd, img_opaque_xattr (), "y", 1, 0) < 0)
         return fb_error_setsys (err, errno, "cannot mark the directory opaque");
       return 0;
     }
@@ -320,7 +328,10 @@ img_unpack (const char *file, const char *dest, const char *digest, bool layer, 
   _cleanup_ (archive_read_freep) struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
-  unpacker u = { a, root, layer, geteuid () == 0, skip, ctx };
+  /* rootless: devices are skipped; with one uid mapped files stay the user's */
+  const fb_rootless *rl = fb_rootless_get ();
+  unpacker u = { a, root, layer, geteuid () == 0 && !rl->active, geteuid () == 0 && (!rl->active || rl->subuid),
+                 skip, ctx };
   fb_error e = { 0 };
   int rc = archive_read_open (a, r, NULL, read_cb, NULL) != ARCHIVE_OK
                ? fb_error_set (&e, EINVAL, "%s: not a tar archive: %s", file, archive_error_string (a))

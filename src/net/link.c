@@ -96,6 +96,15 @@ fb_net_add_address (int ifindex, uint32_t addr, int prefix, fb_error *err)
 }
 
 int
+fb_net_lo_up (fb_error *err)
+{
+  __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;
+  if (fb_net_route_socket (&sk, err) < 0)
+    return -1;
+  return link_up (sk, LOOPBACK_IFINDEX, "lo", err);
+}
+
+int
 fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err)
 {
   __attribute__ ((cleanup (sock_freep))) nl_sock *sk = NULL;

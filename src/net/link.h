@@ -12,6 +12,9 @@ struct nl_sock;
 /* A connected NETLINK_ROUTE socket; free with nl_socket_free. */
 int fb_net_route_socket (struct nl_sock **out, fb_error *err);
 
+/* Brings lo up (a fresh network namespace has it down). */
+int fb_net_lo_up (fb_error *err);
+
 /* Creates bridge `name` with addr/prefix and brings it and lo up; returns
  * the bridge's ifindex in *ifindex. */
 int fb_net_make_bridge (const char *name, uint32_t addr, int prefix, int *ifindex, fb_error *err);

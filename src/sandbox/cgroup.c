@@ -1,4 +1,5 @@
 #include "sandbox/cgroup.h"
+#include "faultbox/rootless.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/proc.h"
@@ -70,11 +71,22 @@ file_has_word (const char *dir, const char *file, const char *word)
   return false;
 }
 
+/* Where labs' cgroups go: the v2 root, or rootless the delegated subtree
+ * (none: labs have no cgroup, and no limits). */
+char *
+fb_cgroup_labs_root (void)
+{
+  const fb_rootless *rl = fb_rootless_get ();
+  if (rl->active)
+    return rl->cgroup ? fb_xstrdup (rl->cgroup) : NULL;
+  return fb_cgroup_mountpoint (-1);
+}
+
 int
 fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *err)
 {
   memset (out, 0, sizeof *out);
-  _cleanup_free_ char *root = fb_cgroup_mountpoint (-1);
+  _cleanup_free_ char *root = fb_cgroup_labs_root ();
   if (root)
     {
       out->v2 = fb_xasprintf ("%s/%s", root, name);
@@ -94,7 +106,8 @@ fb_cgroup_create_lab (const char *name, bool limits, fb_cgroup *out, fb_error *e
             write_to (out->v2, "cgroup.subtree_control", plus, NULL);
           }
     }
-  for (int c = 0; c < FB_CG_N && limits; c++)
+  /* v1 hierarchies are root's alone: nothing there delegates */
+  for (int c = 0; c < FB_CG_N && limits && !fb_rootless_get ()->active; c++)
     {
       if (out->v2 && file_has_word (out->v2, "cgroup.subtree_control", ctl_names[c]))
         continue;
@@ -169,6 +182,10 @@ fb_cgroup_create_service (const fb_cgroup *lab, const char *svc, const fb_limits
             return -1;
           continue;
         }
+      if (!lab->v1[c] && fb_rootless_get ()->active)
+        return fb_error_set (err, EOPNOTSUPP, "cannot limit %s: rootless %s (faultbox doctor: rootless.cgroup)",
+                             ctl_names[c], lab->v2 ? "and the delegated cgroup does not offer the controller"
+                                                   : "without a delegated cgroup v2 subtree");
       if (!lab->v1[c])
         return fb_error_set (err, EOPNOTSUPP, "cannot limit %s: no cgroup controller for it (faultbox doctor)",
                              ctl_names[c]);
@@ -313,7 +330,7 @@ fb_cgroup_sweep (void (*on_swept) (int pid, unsigned id, void *ctx), void *ctx)
   const sweep_cb cb = { on_swept, ctx }, none = { NULL, NULL };
   const sweep_cb *tell = &cb;
   int n = 0;
-  _cleanup_free_ char *v2 = fb_cgroup_mountpoint (-1);
+  _cleanup_free_ char *v2 = fb_cgroup_labs_root ();
   if (v2)
     {
       n = sweep_hierarchy (v2, true, tell);

@@ -20,6 +20,9 @@ typedef struct fb_cgroup {
  * carries controller ctl; NULL when absent. Caller frees. */
 char *fb_cgroup_mountpoint (int ctl);
 const char *fb_cgroup_controller_name (int ctl);
+/* Where labs' v2 cgroups go: the hierarchy's root, or rootless the
+ * delegated subtree; NULL: none (rootless without one). Caller frees. */
+char *fb_cgroup_labs_root (void);
 
 /* Creates <hierarchy>/<name> on v2 and, with limits (some service has
  * some), on the v1 hierarchies of controllers the v2 root does not offer. */

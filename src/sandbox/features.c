@@ -1,10 +1,13 @@
 #include "faultbox/features.h"
+#include "faultbox/rootless.h"
 #include "util/kernel_compat.h"
 #include "net/probe.h"
 #include "sandbox/cgroup.h"
 #include "util/cleanup.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -46,6 +49,9 @@ static const struct {
   [FB_FEAT_NETEM] = { "qdisc.netem", "link delay, jitter, loss; partitions", false },
   [FB_FEAT_HTB] = { "qdisc.htb", "link faults between services, rate limits", false },
   [FB_FEAT_NFTABLES] = { "nftables", "partitions where sch_netem is missing", false },
+  [FB_FEAT_ROOTLESS_USERNS] = { "rootless.userns", "running without root: a user namespace of its own", false },
+  [FB_FEAT_ROOTLESS_SUBUID] = { "rootless.subuid", "rootless user= and image users: several uids mapped", false },
+  [FB_FEAT_ROOTLESS_CGROUP] = { "rootless.cgroup", "rootless limits, kill and freeze: a delegated cgroup", false },
 };
 
 static void
@@ -251,12 +257,19 @@ probe_cgroups (fb_features *f)
       set_feat (f, FB_FEAT_CGROUP_FREEZE, false, "no cgroup2 hierarchy");
       return;
     }
+  _cleanup_free_ char *labs = fb_cgroup_labs_root ();
+  if (!labs)
+    {
+      set_feat (f, FB_FEAT_CGROUP_KILL, false, "rootless without a delegated cgroup (see rootless.cgroup)");
+      set_feat (f, FB_FEAT_CGROUP_FREEZE, false, "rootless without a delegated cgroup (see rootless.cgroup)");
+      return;
+    }
   char dir[600];
-  snprintf (dir, sizeof dir, "%s/faultbox-probe-%d", v2, (int) getpid ());
+  snprintf (dir, sizeof dir, "%s/faultbox-probe-%d", labs, (int) getpid ());
   if (mkdir (dir, 0755) < 0)
     {
-      set_feat (f, FB_FEAT_CGROUP_KILL, false, "cannot create a cgroup in %s: %s", v2, strerror (errno));
-      set_feat (f, FB_FEAT_CGROUP_FREEZE, false, "cannot create a cgroup in %s", v2);
+      set_feat (f, FB_FEAT_CGROUP_KILL, false, "cannot create a cgroup in %s: %s", labs, strerror (errno));
+      set_feat (f, FB_FEAT_CGROUP_FREEZE, false, "cannot create a cgroup in %s", labs);
       return;
     }
   snprintf (path, sizeof path, "%s/cgroup.kill", dir);
@@ -266,6 +279,85 @@ probe_cgroups (fb_features *f)
   bool freeze_ok = access (path, W_OK) == 0;
   set_feat (f, FB_FEAT_CGROUP_FREEZE, freeze_ok, freeze_ok ? "present" : "missing (needs Linux 5.2)");
   rmdir (dir);
+}
+
+/* A number in /proc/sys; -1 when the knob is absent. */
+static long
+read_sysctl (const char *path)
+{
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  long v = -1;
+  if (!f || fscanf (f, "%ld", &v) != 1)
+    return -1;
+  return v;
+}
+
+static void
+probe_userns (fb_features *f, const fb_rootless *rl)
+{
+  if (read_sysctl ("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+    set_feat (f, FB_FEAT_ROOTLESS_USERNS, false, "kernel.unprivileged_userns_clone is 0: "
+              "sudo sysctl -w kernel.unprivileged_userns_clone=1");
+  else if (read_sysctl ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+    set_feat (f, FB_FEAT_ROOTLESS_USERNS, false, "AppArmor restricts unprivileged user namespaces: "
+              "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or a profile with 'userns,')");
+  else if (read_sysctl ("/proc/sys/user/max_user_namespaces") == 0)
+    set_feat (f, FB_FEAT_ROOTLESS_USERNS, false, "user.max_user_namespaces is 0: "
+              "sudo sysctl -w user.max_user_namespaces=15000");
+  else if (rl->active)
+    set_feat (f, FB_FEAT_ROOTLESS_USERNS, true, "in use: uid %u is root in a user namespace of its own",
+              (unsigned) rl->uid);
+  else
+    set_feat (f, FB_FEAT_ROOTLESS_USERNS, f->items[FB_FEAT_NS_USER].ok, "%s",
+              f->items[FB_FEAT_NS_USER].ok ? "unprivileged user namespaces allowed" : f->items[FB_FEAT_NS_USER].detail);
+}
+
+/* Whose ranges matter: the rootless runner's, or the user sudo came from. */
+static void
+probe_subuid (fb_features *f, const fb_rootless *rl)
+{
+  uid_t uid = rl->active ? rl->uid : getuid ();
+  struct passwd *pw = getpwuid (uid);
+  const char *user = uid == 0 ? getenv ("SUDO_USER") : pw ? pw->pw_name : NULL;
+  if (rl->active && rl->subuid)
+    {
+      set_feat (f, FB_FEAT_ROOTLESS_SUBUID, true, "%lu uids mapped (/etc/subuid, newuidmap)", rl->ids);
+      return;
+    }
+  if (!rl->active && uid == 0 && !user)
+    {
+      set_feat (f, FB_FEAT_ROOTLESS_SUBUID, true, "running as root: every uid is there");
+      return;
+    }
+  unsigned long s, n;
+  struct passwd *who = user ? getpwnam (user) : NULL;
+  unsigned long id = who ? who->pw_uid : uid;
+  bool range = fb_rootless_subid_range ("/etc/subuid", user, id, &s, &n)
+               && fb_rootless_subid_range ("/etc/subgid", user, who ? who->pw_gid : id, &s, &n);
+  bool tool = access ("/usr/bin/newuidmap", X_OK) == 0 && access ("/usr/bin/newgidmap", X_OK) == 0;
+  if (range && tool && !rl->active)
+    set_feat (f, FB_FEAT_ROOTLESS_SUBUID, true, "%s has a subordinate range and newuidmap", user ? user : "the user");
+  else
+    set_feat (f, FB_FEAT_ROOTLESS_SUBUID, false, "single mapped uid, user= unavailable: %s%s%s%s%s",
+              rl->active && range && tool ? rl->why_single : "", tool ? "" : "sudo apt-get install uidmap",
+              !tool && !range ? "; " : "", range ? "" : "sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ",
+              range ? "" : user ? user : "USER");
+}
+
+static void
+probe_delegation (fb_features *f, const fb_rootless *rl)
+{
+  if (!rl->active && geteuid () == 0)
+    {
+      set_feat (f, FB_FEAT_ROOTLESS_CGROUP, true, "running as root: the whole hierarchy");
+      return;
+    }
+  _cleanup_free_ char *cg = rl->active ? (rl->cgroup ? strdup (rl->cgroup) : NULL) : fb_rootless_cgroup ();
+  if (cg)
+    set_feat (f, FB_FEAT_ROOTLESS_CGROUP, true, "delegated: %s", cg);
+  else
+    set_feat (f, FB_FEAT_ROOTLESS_CGROUP, false, "none, labs run without limits: run under "
+              "systemd-run --user --scope -p Delegate=yes, or set FAULTBOX_CGROUP to a cgroup2 directory of yours");
 }
 
 int
@@ -282,8 +374,13 @@ fb_features_probe (fb_features *out, fb_error *err)
     }
   char why[256];
 
+  const fb_rootless *rl = fb_rootless_get ();
   bool root = geteuid () == 0;
-  set_feat (&f, FB_FEAT_ROOT, root, root ? "running as root" : "not root (uid %d): run as root", (int) geteuid ());
+  if (rl->active)
+    set_feat (&f, FB_FEAT_ROOT, true, "rootless: root in a user namespace of its own (see rootless.*)");
+  else
+    set_feat (&f, FB_FEAT_ROOT, root, root ? "running as root" : "not root (uid %d): run as root, or rootless (see rootless.userns)",
+              (int) geteuid ());
 
   static const struct { fb_feature_id id; int flag; } ns[] = {
     { FB_FEAT_NS_MOUNT, CLONE_NEWNS }, { FB_FEAT_NS_NET, CLONE_NEWNET },
@@ -319,9 +416,15 @@ fb_features_probe (fb_features *out, fb_error *err)
   for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
     {
       bool ok = root && run_probe (nets[i].fn, nets[i].kind, why, sizeof why);
-      set_feat (&f, nets[i].id, ok, "%s", ok ? "works in a fresh network namespace" : root ? why : "needs root");
+      /* a user namespace's request loads no module: the host's root must */
+      set_feat (&f, nets[i].id, ok, "%s%s", ok ? "works in a fresh network namespace" : root ? why : "needs root",
+                !ok && rl->active ? " (rootless: no module loads for a user namespace: sudo modprobe sch_netem nf_tables)"
+                                  : "");
     }
 
+  probe_userns (&f, rl);
+  probe_subuid (&f, rl);
+  probe_delegation (&f, rl);
   *out = f;
   return 0;
 }

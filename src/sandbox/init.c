@@ -274,6 +274,19 @@ lower_option (const fb_service_plan *p, char *out, size_t len)
     }
 }
 
+/* Inside a user namespace (rootless) the overlay keeps its attributes in
+ * user.overlay.*: trusted.* ones are the host root's alone. */
+static bool
+in_user_ns (void)
+{
+  FILE *f = fopen ("/proc/self/uid_map", "re");
+  unsigned long in = 0, out = 0, n = 0;
+  bool full = f && fscanf (f, "%lu %lu %lu", &in, &out, &n) == 3 && in == 0 && out == 0 && n == 4294967295UL;
+  if (f)
+    fclose (f);
+  return !full;
+}
+
 /* service(rootfs=) or image=: the directory (the layers) as the lower
  * layer of an overlay whose upper layer lives in the lab's work
  * directory, so writes go there and the lower layers never change. */
@@ -286,7 +299,8 @@ overlay_root (const fb_init_args *a, const char *root)
   lower_option (a->plan, lower, sizeof lower);
   if (fb_mkdir_p (upper, 0755, NULL) < 0 || fb_mkdir_p (work, 0755, NULL) < 0)
     die ("cannot make the overlay directories in %s: %s", a->workdir, strerror (errno));
-  int n = snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+  int n = snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
+                    in_user_ns () ? ",userxattr" : "");
   if (n >= 4096) /* the kernel copies one page of mount options */
     die ("the overlay's options for %s are longer than a page (%d bytes)", a->plan->name, n);
   xmount ("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts);

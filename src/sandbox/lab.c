@@ -1,5 +1,6 @@
 #include "faultbox/lab.h"
 #include "faultbox/features.h"
+#include "faultbox/rootless.h"
 #include "net/link.h"
 #include "net/partition.h"
 #include "net/qdisc.h"
@@ -303,6 +304,11 @@ fb_lab_create (const fb_lab_plan *plan, fb_lab **out, fb_error *err)
       for (size_t j = 0; j < i; j++)
         if (!strcmp (plan->services[j].name, name))
           return fb_error_set (err, EINVAL, "duplicate service name \"%s\"", name);
+      const fb_rootless *rl = fb_rootless_get ();
+      if (rl->active && !rl->subuid && plan->services[i].set_user && (plan->services[i].uid || plan->services[i].gid))
+        return fb_error_set (err, EPERM, "service \"%s\": uid %u gid %u: rootless maps one uid (%s; "
+                             "faultbox doctor: rootless.subuid)", name, (unsigned) plan->services[i].uid,
+                             (unsigned) plan->services[i].gid, rl->why_single);
     }
   fb_lab *lab = FB_NEW (fb_lab);
   pthread_mutex_init (&lab->wmu, NULL);

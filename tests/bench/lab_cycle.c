@@ -4,17 +4,25 @@
  * runner's worker does; otherwise each makes its own. With FB_BENCH_PHASES
  * set, also the mean ms of each phase on stderr; FB_BENCH_WORKDIR is the
  * labs' work directory base (default /tmp).
- * Usage: lab_cycle SERVICES ITERATIONS [kept]   (root) */
+ * Not root, it runs rootless (fb_rootless_enter) as faultbox would.
+ * Usage: lab_cycle SERVICES ITERATIONS [kept] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "faultbox/lab.h"
+#include "faultbox/rootless.h"
 #include "util/time.h"
 
 int
 main (int argc, char **argv)
 {
+  fb_error rerr = { 0 };
+  if (fb_rootless_enter (&rerr) < 0)
+    {
+      fprintf (stderr, "%s\n", rerr.msg);
+      return 1;
+    }
   size_t n = argc > 1 ? (size_t) atol (argv[1]) : 2;
   long iters = argc > 2 ? atol (argv[2]) : 50;
   static char *const true_argv[] = { "/bin/true", NULL };

@@ -4,7 +4,10 @@ set -u
 : "${FAULTBOX_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "/tmp/fbtest-$TEST_NAME.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# rm_tmp: rootless runs leave files of subordinate uids (image layers): an
+# unprivileged user removes them from a user namespace with its range mapped.
+rm_tmp() { rm -rf "$TMP" 2>/dev/null || unshare --map-auto --map-root-user rm -rf "$TMP"; }
+trap rm_tmp EXIT
 failures=0
 
 # skip REASON: exit 77 (meson's skip), or fail under FAULTBOX_REQUIRE_ALL=1.
@@ -17,7 +20,13 @@ skip() {
   exit 77
 }
 
-need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# need_root: root, or an unprivileged user faultbox runs rootless for (its
+# own user namespace); need_real_root: what only the host's root may do.
+need_root() { [ "$(id -u)" = 0 ] || unshare -Urn true 2>/dev/null || skip "needs root or unprivileged user namespaces"; }
+need_real_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# rootless_no_cgroup: faultbox runs rootless here without a delegated cgroup
+# (FAULTBOX_CGROUP unset): labs have no cgroup, limits are refused.
+rootless_no_cgroup() { [ "$(id -u)" != 0 ] && [ -z "${FAULTBOX_CGROUP:-}" ]; }
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }

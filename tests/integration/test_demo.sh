@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 DEMO="$FAULTBOX_BUILD/src/demo"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm_tmp' EXIT
 # Never let curl go through a proxy from the environment (non-loopback).
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 

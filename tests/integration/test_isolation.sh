@@ -13,8 +13,13 @@ cd "$TMP"
 # address, so the host's own addresses answer too.
 addr="198.18.77.$(($$ % 250 + 1))"
 listener=""
-trap 'kill $listener 2>/dev/null; ip addr del "$addr/32" dev lo 2>/dev/null; rm -rf "$TMP"' EXIT
-ip addr add "$addr/32" dev lo || skip "cannot add an address to lo"
+trap 'kill $listener 2>/dev/null; [ "$addr" = 127.0.0.1 ] || ip addr del "$addr/32" dev lo 2>/dev/null; rm_tmp' EXIT
+# rootless (no address of our own on the host's lo): the host's own addresses
+if [ "$(id -u)" = 0 ]; then
+  ip addr add "$addr/32" dev lo || skip "cannot add an address to lo"
+else
+  addr=127.0.0.1
+fi
 targets="\"$addr\""
 for a in $(ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4 }'); do
   [ "$a" = "$addr" ] || targets="$targets, \"$a\""
