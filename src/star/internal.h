@@ -346,8 +346,10 @@ fb_value *star_str (fb_star_thread *th, fb_value *v);
 void utf8_append (fb_buf *b, uint32_t cp);
 /* Length of the valid UTF-8 sequence starting s (n bytes left), 0 if none. */
 size_t utf8_valid (const char *s, size_t n);
-/* Length of the sequence a lead byte announces, 1 for stray bytes. */
-size_t utf8_len (const unsigned char *s, size_t n);
+/* Appends s with each byte of invalid UTF-8 replaced by U+FFFD. */
+void utf8_sanitize (fb_buf *b, const char *s, size_t n);
+/* Code points in s, each invalid byte counting as one. */
+size_t utf8_count (const char *s, size_t n);
 uint32_t utf8_decode (const unsigned char *s, size_t len);
 void quote_string (fb_buf *b, const char *s, size_t n, bool bytes);
 fb_value *int_from_big (fb_star_thread *th, fb_bigint *b);

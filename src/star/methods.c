@@ -545,18 +545,21 @@ elems_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   for (size_t i = 0; i < s->len;)
     {
       const unsigned char *p = (const unsigned char *) s->s + i;
-      size_t len = mode >= 2 ? utf8_len (p, s->len - i) : 1;
+      /* an invalid byte is one code point, U+FFFD (as starlark-go) */
+      size_t len = mode >= 2 ? utf8_valid ((const char *) p, s->len - i) : 1;
       fb_value *v;
       if (mode == 0 && bytes)
         v = mk_small (p[0]);
-      else if (mode == 0 || mode == 2)
+      else if (mode == 0 || (mode == 2 && len))
         v = fb_string_n (th, (const char *) p, len);
+      else if (mode == 2)
+        v = fb_string_n (th, "\xef\xbf\xbd", 3);
       else if (mode == 1)
         v = mk_small (p[0]);
       else
-        v = mk_small (utf8_decode (p, len));
+        v = mk_small (len ? utf8_decode (p, len) : 0xfffd);
       list_push (th, l, v);
-      i += len;
+      i += len ? len : 1;
     }
   return l;
 }
