@@ -1490,7 +1490,9 @@ repr_opaque (fb_value *v, fb_buf *b)
     case FB_V_RANGE:
       {
         fv_range *r = AS (fv_range, v);
-        if (r->step == 1)
+        if (r->step == 1 && r->start == 0) /* as starlark-go */
+          fb_buf_printf (b, "range(%" PRId64 ")", r->stop);
+        else if (r->step == 1)
           fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ")", r->start,
                          r->stop);
         else
