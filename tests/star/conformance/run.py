@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
 """Runs the vendored Starlark conformance files (testdata/*.star) with
-`faultbox star --dialect=standard --test-builtins`.
+`faultbox star --test-builtins`.
 
 Each file is split into chunks at lines that are exactly "---"; a chunk is
-run on its own, padded with blank lines so that its line numbers are those of
-the file, beside assert.star (load("assert.star", "assert")). A chunk with
-"### pattern" comments must fail on one of those lines; any other chunk must
-succeed. Wording differences (assert.fails patterns, ### patterns) are only
-shown with -v. Chunks needing what we deliberately lack are skipped with a
-reason (SKIP below and "# option:" lines).
+run on its own beside assert.star (load("assert.star", "assert")), padded
+with blank lines so that its line numbers are those of the file, after one
+dialect line: the spec's (and starlark-go's) defaults, plus what its
+"# option:" lines allow (while, recursion, ...). A chunk with "### pattern"
+comments must fail on one of those lines; any other chunk must succeed.
+Wording differences (assert.fails patterns, ### patterns) are only shown with
+-v. Chunks needing what we deliberately lack are skipped with a reason
+(SKIP below).
 
 Usage: run.py [-v] FAULTBOX [FILE...]"""
 import os, re, shutil, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# "# option:NAME" lines of starlark-go we do not offer in the standard dialect.
+# starlark-go's "# option:NAME" lines that map to our "allow=" switches (the
+# others, float, set, ..., name what is always on).
 OPTIONS = {
-    "recursion": "recursion is never allowed (spec; starlark-go's option)",
-    "globalreassign": "no global reassignment option",
+    "while": ["while"],
+    "recursion": ["recursion"],
+    "toplevelcontrol": ["toplevelcontrol"],
+    "globalreassign": ["globalreassign", "toplevelcontrol"],
 }
 
 # (file, chunk number from 1): reason
@@ -39,11 +44,14 @@ def chunks(text):
 
 
 def run_chunk(fb, tmp, first, body):
+    """Runs the chunk; its line N is line N + 1 of chunk.star."""
+    allow = sorted({a for o in re.findall(r"option:(\w+)", body) for a in OPTIONS.get(o, [])})
     path = os.path.join(tmp, "chunk.star")
     with open(path, "w") as f:
+        f.write("# starlark: %s\n" % ("allow=" + ",".join(allow) if allow else "dialect=faultbox"))
         f.write("\n" * (first - 1) + body + "\n")
     try:
-        r = subprocess.run([fb, "star", "--dialect=standard", "--test-builtins", "chunk.star"],
+        r = subprocess.run([fb, "star", "--dialect=faultbox", "--test-builtins", "chunk.star"],
                            cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
     except subprocess.TimeoutExpired:
         return 124, "", "timed out"
@@ -63,7 +71,7 @@ def check(fb, tmp, first, body):
         return (None if rc == 0 else "exit %d: %s" % (rc, err.strip())), notes
     if rc != 1:
         return "exit %d, want an error matching %s" % (rc, list(want.values())), notes
-    lines = [int(n) for n in re.findall(r"chunk\.star:(\d+)", err)]
+    lines = [int(n) - 1 for n in re.findall(r"chunk\.star:(\d+)", err)]
     if not any(n in want for n in lines):
         return "error at lines %s, want one of %s: %s" % (lines, sorted(want), err.strip()), notes
     pats = [p for n, p in want.items() if n in lines]
@@ -91,8 +99,7 @@ def main():
             name = os.path.basename(path)
             for n, (first, body) in enumerate(chunks(open(path, encoding="utf-8").read()), 1):
                 where = "%s chunk %d (line %d)" % (name, n, first)
-                opts = [o for o in re.findall(r"^# option:(\w+)", body, re.M) if o in OPTIONS]
-                reason = SKIP.get((name, n)) or (OPTIONS[opts[0]] if opts else None)
+                reason = SKIP.get((name, n))
                 if reason:
                     nskip += 1
                     if verbose:
