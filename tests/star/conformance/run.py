@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs the vendored Starlark conformance files (testdata/*.star) with
-`faultbox star --test-builtins`.
+"""Runs the vendored Starlark conformance files with
+`faultbox star --test-builtins`: starlark-go's (testdata/*.star) and the
+bazelbuild/starlark suite's (testdata/bazel/*.star).
 
 Each file is split into chunks at lines that are exactly "---"; a chunk is
 run on its own beside assert.star (load("assert.star", "assert")), padded
@@ -16,6 +17,7 @@ Usage: run.py [-v] FAULTBOX [FILE...]"""
 import os, re, shutil, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TESTDATA = os.path.join(HERE, "testdata")
 
 # starlark-go's "# option:NAME" lines that map to our "allow=" switches (the
 # others, float, set, ..., name what is always on).
@@ -43,12 +45,18 @@ def chunks(text):
     yield start, "\n".join(cur)
 
 
-def run_chunk(fb, tmp, first, body):
-    """Runs the chunk; its line N is line N + 1 of chunk.star."""
+# Lines before a chunk's own: the dialect line, and for the bazelbuild suite
+# (testdata/bazel) the load of its global helpers.
+HEADER = 2
+
+
+def run_chunk(fb, tmp, first, body, bazel):
+    """Runs the chunk; its line N is line N + HEADER of chunk.star."""
     allow = sorted({a for o in re.findall(r"option:(\w+)", body) for a in OPTIONS.get(o, [])})
     path = os.path.join(tmp, "chunk.star")
     with open(path, "w") as f:
         f.write("# starlark: %s\n" % ("allow=" + ",".join(allow) if allow else "dialect=faultbox"))
+        f.write('load("assert.star", "assert_eq", "assert_")\n' if bazel else "\n")
         f.write("\n" * (first - 1) + body + "\n")
     try:
         r = subprocess.run([fb, "star", "--dialect=faultbox", "--test-builtins", "chunk.star"],
@@ -58,20 +66,20 @@ def run_chunk(fb, tmp, first, body):
     return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
 
-def check(fb, tmp, first, body):
+def check(fb, tmp, first, body, bazel):
     """Returns (failure or None, wording notes)."""
     want = {}
     for i, line in enumerate(body.split("\n"), first):
         m = re.search(r"###\s*(.*)$", line)
         if m:
             want[i] = m.group(1).strip().strip("\"`")
-    rc, out, err = run_chunk(fb, tmp, first, body)
+    rc, out, err = run_chunk(fb, tmp, first, body, bazel)
     notes = [l[len("wording: "):] for l in out.split("\n") if l.startswith("wording: ")]
     if not want:
         return (None if rc == 0 else "exit %d: %s" % (rc, err.strip())), notes
     if rc != 1:
         return "exit %d, want an error matching %s" % (rc, list(want.values())), notes
-    lines = [int(n) - 1 for n in re.findall(r"chunk\.star:(\d+)", err)]
+    lines = [int(n) - HEADER for n in re.findall(r"chunk\.star:(\d+)", err)]
     if not any(n in want for n in lines):
         return "error at lines %s, want one of %s: %s" % (lines, sorted(want), err.strip()), notes
     pats = [p for n, p in want.items() if n in lines]
@@ -88,15 +96,16 @@ def main():
     if not args:
         sys.exit(__doc__)
     fb = os.path.abspath(args[0])
-    files = args[1:] or sorted(os.path.join(HERE, "testdata", f)
-                               for f in os.listdir(os.path.join(HERE, "testdata")) if f.endswith(".star"))
+    files = args[1:] or sorted(os.path.join(root, f) for root in (TESTDATA, os.path.join(TESTDATA, "bazel"))
+                               for f in os.listdir(root) if f.endswith(".star"))
     tmp = tempfile.mkdtemp(prefix="star-conformance.")
     shutil.copy(os.path.join(HERE, "assert.star"), tmp)
     npass = nskip = 0
     failures = []
     try:
         for path in files:
-            name = os.path.basename(path)
+            bazel = os.path.basename(os.path.dirname(os.path.abspath(path))) == "bazel"
+            name = ("bazel/" if bazel else "") + os.path.basename(path)
             for n, (first, body) in enumerate(chunks(open(path, encoding="utf-8").read()), 1):
                 where = "%s chunk %d (line %d)" % (name, n, first)
                 reason = SKIP.get((name, n))
@@ -105,7 +114,7 @@ def main():
                     if verbose:
                         print("SKIP %s: %s" % (where, reason))
                     continue
-                fail, notes = check(fb, tmp, first, body)
+                fail, notes = check(fb, tmp, first, body, bazel)
                 if fail:
                     failures.append("FAIL %s: %s" % (where, fail))
                 else:
