@@ -453,6 +453,45 @@ check_toplevel_control (resolver *r, block *b, stmt *s, const char *what)
     rerror (r, s->pos, "%s not within a function", what);
 }
 
+/* No effects and no calls: evaluating e only allocates values that nothing
+   but its own result can reach (see heap_squeeze). Comprehensions bind
+   frame slots, attributes may be host code: both excluded. */
+static bool
+expr_pure (const expr *e)
+{
+  if (!e)
+    return true;
+  switch (e->kind)
+    {
+    case E_IDENT:
+    case E_CONST:
+      return true;
+    case E_LIST:
+    case E_TUPLE:
+    case E_DICT:
+      for (size_t i = 0; i < e->u.seq.n; i++)
+        if (!expr_pure (e->u.seq.items[i]))
+          return false;
+      return true;
+    case E_UNARY:
+      return expr_pure (e->u.un.x);
+    case E_BINARY:
+    case E_AND:
+    case E_OR:
+      return expr_pure (e->u.bin.x) && expr_pure (e->u.bin.y);
+    case E_COND:
+      return expr_pure (e->u.cond.cond) && expr_pure (e->u.cond.a)
+             && expr_pure (e->u.cond.b);
+    case E_INDEX:
+      return expr_pure (e->u.index.x) && expr_pure (e->u.index.i);
+    case E_SLICE:
+      return expr_pure (e->u.slice.x) && expr_pure (e->u.slice.lo)
+             && expr_pure (e->u.slice.hi) && expr_pure (e->u.slice.step);
+    default:
+      return false;
+    }
+}
+
 static void
 resolve_stmts (resolver *r, block *b, stmt_list *l)
 {
@@ -466,6 +505,7 @@ resolve_stmts (resolver *r, block *b, stmt_list *l)
         case S_AUGASSIGN:
           resolve_expr (r, b, s->u.assign.rhs);
           resolve_target (r, b, s->u.assign.lhs);
+          s->pure = expr_pure (s->u.assign.rhs);
           break;
         case S_RETURN:
           if (b->fn->def->is_toplevel)
@@ -476,6 +516,7 @@ resolve_stmts (resolver *r, block *b, stmt_list *l)
         case S_IF:
           check_toplevel_control (r, b, s, "if statement");
           resolve_expr (r, b, s->u.ifs.cond);
+          s->pure = expr_pure (s->u.ifs.cond);
           resolve_stmts (r, b, &s->u.ifs.then);
           resolve_stmts (r, b, &s->u.ifs.els);
           break;
