@@ -1382,7 +1382,7 @@ exec_augassign (ectx *x, stmt *s)
   else if (!(v = star_binary (th, op, old, rhs)))
     return fail_at (x, s->pos), X_ERROR;
   else if (s->pure) /* not after an in-place list +=: old keeps rhs's items */
-    v = heap_squeeze (&th->heap, &at, v, false);
+    v = heap_squeeze (&th->heap, &at, v, true);
   if (lhs->kind == E_INDEX)
     {
       if (store_item (th, container, index, v) < 0)

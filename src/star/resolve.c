@@ -453,9 +453,26 @@ check_toplevel_control (resolver *r, block *b, stmt *s, const char *what)
     rerror (r, s->pos, "%s not within a function", what);
 }
 
-/* No effects and no calls: evaluating e only allocates values that nothing
-   but its own result can reach (see heap_squeeze). Comprehensions bind
-   frame slots, attributes may be host code: both excluded. */
+/* A call of a universal builtin that only computes its result. */
+static bool
+pure_call (const expr *e)
+{
+  static const char *const names[] = {
+    "abs", "bool", "float", "hash", "int", "len", "repr", "str", "type",
+  };
+  const expr *fn = e->u.call.fn;
+  if (fn->kind != E_IDENT || fn->u.id.scope != SC_UNIVERSAL)
+    return false;
+  bool known = false;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    known |= !strcmp (fn->u.id.name, names[i]);
+  return known;
+}
+
+/* No effects and no calls but of pure builtins: evaluating e only allocates
+   values that nothing but its own result can reach (see heap_squeeze).
+   Comprehensions bind frame slots, attributes may be host code: both
+   excluded. */
 static bool
 expr_pure (const expr *e)
 {
@@ -487,6 +504,13 @@ expr_pure (const expr *e)
     case E_SLICE:
       return expr_pure (e->u.slice.x) && expr_pure (e->u.slice.lo)
              && expr_pure (e->u.slice.hi) && expr_pure (e->u.slice.step);
+    case E_CALL:
+      if (!pure_call (e))
+        return false;
+      for (size_t i = 0; i < e->u.call.n; i++)
+        if (e->u.call.args[i].kind != 0 || !expr_pure (e->u.call.args[i].x))
+          return false;
+      return true;
     default:
       return false;
     }
