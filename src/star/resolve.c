@@ -366,27 +366,26 @@ static void
 resolve_comp (resolver *r, block *b, expr *e)
 {
   block cb = { .parent = b, .fn = b->fn };
+  /* one lexical block for all clauses, as in starlark-go: every loop
+     variable is bound first, each name in a fresh slot */
+  for (size_t i = 0; i < e->u.comp.n; i++)
+    {
+      comp_clause *cl = &e->u.comp.clauses[i];
+      if (cl->is_if)
+        continue;
+      block tmp = { .fn = b->fn };
+      collect_targets (r, &tmp, cl->vars, false);
+      for (size_t k = 0; k < tmp.n; k++)
+        if (!block_find (&cb, tmp.b[k].name))
+          bind (&cb, tmp.b[k].name, SC_LOCAL, tmp.b[k].index, tmp.b[k].pos);
+    }
   for (size_t i = 0; i < e->u.comp.n; i++)
     {
       comp_clause *cl = &e->u.comp.clauses[i];
       /* the first iterable is evaluated in the enclosing block */
       resolve_expr (r, i == 0 ? b : &cb, cl->x);
       if (!cl->is_if)
-        {
-          /* each loop variable gets a fresh slot: comprehension scope */
-          block tmp = { .fn = b->fn };
-          collect_targets (r, &tmp, cl->vars, false);
-          for (size_t k = 0; k < tmp.n; k++)
-            {
-              binding *old = block_find (&cb, tmp.b[k].name);
-              if (old)
-                old->index = tmp.b[k].index;
-              else
-                bind (&cb, tmp.b[k].name, SC_LOCAL, tmp.b[k].index,
-                      tmp.b[k].pos);
-            }
-          resolve_target (r, &cb, cl->vars);
-        }
+        resolve_target (r, &cb, cl->vars);
     }
   resolve_expr (r, &cb, e->u.comp.body);
   if (e->u.comp.value)
