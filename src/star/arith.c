@@ -317,6 +317,12 @@ contains (fb_star_thread *th, fb_value *c, fb_value *x, bool *res)
               return 0;
             i = (int64_t) d;
           }
+        else if (vtype (x) != FB_V_INT)
+          {
+            fb_star_errorf (th, "'in <range>' requires integer as left operand, not %s",
+                            type_name (x));
+            return -1;
+          }
         else if (!fb_value_as_int64 (x, &i))
           return 0;
         if (r->len == 0)

@@ -52,15 +52,17 @@ convert (fb_star_thread *th, const char *fname, uparam *p)
       if (!fb_value_as_double (v, (double *) p->out))
         break;
       return true;
-    case 'b':
-      *(bool *) p->out = truth (v);
+    case 'b': /* a real bool, not a truth value (as starlark-go) */
+      if (vtype (v) != FB_V_BOOL)
+        break;
+      *(bool *) p->out = v == TRUE_V;
       return true;
     default:
       *(fb_value **) p->out = v;
       return true;
     }
   static const char *const want[] = { ['s'] = "string", ['i'] = "int",
-                                      ['f'] = "float" };
+                                      ['f'] = "float", ['b'] = "bool" };
   fb_star_errorf (th, "%s: for parameter %.*s: got %s, want %s", fname,
                   (int) p->namelen, p->name, type_name (v), want[(int) p->type]);
   return false;
@@ -334,7 +336,11 @@ b_bytes (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (t == FB_V_BYTES)
     return x;
   if (t == FB_V_STRING)
-    return fb_bytes_n (th, STR (x)->s, STR (x)->len);
+    {
+      _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+      utf8_sanitize (&b, STR (x)->s, STR (x)->len);
+      return fb_bytes_n (th, fb_buf_str (&b), b.len);
+    }
   fb_value **items;
   size_t n;
   if (iter_collect (th, x, &items, &n) < 0)
@@ -701,7 +707,7 @@ b_int (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   int64_t base = 10;
   bool has_base = false;
   fb_value *basev = NULL;
-  if (fb_star_unpack (th, "int", a, "x?", &x, "base?", &basev, NULL) < 0)
+  if (fb_star_unpack (th, "int", a, "x", &x, "base?", &basev, NULL) < 0)
     return NULL;
   if (basev)
     {
@@ -712,8 +718,6 @@ b_int (fb_star_thread *th, fb_value *self, const fb_star_args *a)
       if (base != 0 && (base < 2 || base > 36))
         return fb_star_errorf (th, "int: base must be an integer >= 2 && <= 36");
     }
-  if (!x)
-    return mk_small (0);
   if (vtype (x) == FB_V_STRING)
     return parse_int_string (th, x, base, has_base);
   if (has_base)
@@ -845,13 +849,14 @@ b_ord (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     }
   if (vtype (x) != FB_V_STRING)
     return fb_star_errorf (th, "ord: got %s, want string", type_name (x));
-  const unsigned char *s = (const unsigned char *) STR (x)->s;
+  const char *s = STR (x)->s;
   size_t n = STR (x)->len;
-  size_t len = n ? utf8_len (s, n) : 0;
-  if (!n || len != n)
-    return fb_star_errorf (th, "ord: string encodes %s Unicode code points, want 1",
-                           n ? "several" : "0");
-  uint32_t cp = utf8_decode (s, len);
+  /* an invalid byte counts as one code point, U+FFFD (as starlark-go) */
+  size_t len = n ? utf8_valid (s, n) : 0;
+  if (n != (len ? len : 1))
+    return fb_star_errorf (th, "ord: string encodes %zu Unicode code points, want 1",
+                           utf8_count (s, n));
+  uint32_t cp = len ? utf8_decode ((const unsigned char *) s, len) : 0xfffd;
   return mk_small (cp);
 }
 
@@ -999,27 +1004,11 @@ b_str (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   else if (fb_star_unpack (th, "str", a, "x?", &x, NULL) < 0)
     return NULL;
   if (!x)
-    return fb_string_n (th, "", 0); /* str() is "", like int() is 0 */
+    return fb_string_n (th, "", 0); /* str() is "", as in Python */
   if (vtype (x) == FB_V_BYTES)
     {
-      /* decode, replacing invalid UTF-8 with U+FFFD */
       _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-      const unsigned char *s = (const unsigned char *) STR (x)->s;
-      size_t n = STR (x)->len;
-      for (size_t i = 0; i < n;)
-        {
-          size_t len = utf8_valid ((const char *) s + i, n - i);
-          if (len)
-            {
-              fb_buf_append (&b, s + i, len);
-              i += len;
-            }
-          else
-            {
-              fb_buf_puts (&b, "\xef\xbf\xbd");
-              i++;
-            }
-        }
+      utf8_sanitize (&b, STR (x)->s, STR (x)->len);
       return fb_string_n (th, fb_buf_str (&b), b.len);
     }
   return star_str (th, x);

@@ -1389,6 +1389,7 @@ exec_augassign (ectx *x, stmt *s)
     }
   else if (!(old = eval (x, lhs)))
     return X_ERROR;
+  heap_pos at = heap_here (&th->heap);
   fb_value *rhs = eval (x, s->u.assign.rhs);
   if (!rhs)
     return X_ERROR;
@@ -1408,6 +1409,8 @@ exec_augassign (ectx *x, stmt *s)
     }
   else if (!(v = star_binary (th, op, old, rhs)))
     return fail_at (x, s->pos), X_ERROR;
+  else if (s->pure) /* not after an in-place list +=: old keeps rhs's items */
+    v = heap_squeeze (&th->heap, &at, v, true);
   if (lhs->kind == E_INDEX)
     {
       if (store_item (th, container, index, v) < 0)
@@ -1523,7 +1526,10 @@ exec_stmt (ectx *x, stmt *s)
       return eval (x, s->u.x) ? X_NORMAL : X_ERROR;
     case S_ASSIGN:
       {
+        heap_pos at = heap_here (&x->th->heap);
         fb_value *v = eval (x, s->u.assign.rhs);
+        if (v && s->pure)
+          v = heap_squeeze (&x->th->heap, &at, v, true);
         if (!v || assign (x, s->u.assign.lhs, v) < 0)
           return X_ERROR;
         return X_NORMAL;
@@ -1541,10 +1547,14 @@ exec_stmt (ectx *x, stmt *s)
       return X_RETURN;
     case S_IF:
       {
+        heap_pos at = heap_here (&x->th->heap);
         fb_value *c = eval (x, s->u.ifs.cond);
         if (!c)
           return X_ERROR;
-        return exec_list (x, truth (c) ? &s->u.ifs.then : &s->u.ifs.els);
+        bool t = truth (c);
+        if (s->pure)
+          heap_squeeze (&x->th->heap, &at, NONE, true);
+        return exec_list (x, t ? &s->u.ifs.then : &s->u.ifs.els);
       }
     case S_FOR: return exec_for (x, s);
     case S_WHILE: return exec_while (x, s);

@@ -67,6 +67,11 @@ format_one (fb_star_thread *th, fb_buf *b, char conv, fb_value *v)
     case 'c':
       if (vtype (v) == FB_V_STRING)
         {
+          if (utf8_count (STR (v)->s, STR (v)->len) != 1)
+            {
+              fb_star_errorf (th, "%%c format requires a single-character string");
+              return false;
+            }
           fb_buf_append (b, STR (v)->s, STR (v)->len);
           return true;
         }
@@ -76,13 +81,13 @@ format_one (fb_star_thread *th, fb_buf *b, char conv, fb_value *v)
           fb_value_as_int64 (v, &cp);
           if (cp < 0 || cp > 0x10ffff)
             {
-              fb_star_errorf (th, "%%c format: code point %" PRId64 " out of range", cp);
+              fb_star_errorf (th, "%%c format requires a valid Unicode code point, got %" PRId64, cp);
               return false;
             }
           utf8_append (b, (uint32_t) cp);
           return true;
         }
-      fb_star_errorf (th, "%%c format requires a single-character string or int: got %s",
+      fb_star_errorf (th, "%%c format requires int or single-character string: got %s",
                       type_name (v));
       return false;
     default:

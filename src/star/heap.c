@@ -2,6 +2,7 @@
  * objects in chunks of their own. Marks record the tops of both chunk
  * stacks, so releasing a mark frees exactly what was allocated after it. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "star/internal.h"
@@ -78,6 +79,37 @@ heap_alloc (fb_heap *h, size_t n)
   void *p = h->cur;
   h->cur += n;
   return p;
+}
+
+heap_pos
+heap_here (const fb_heap *h)
+{
+  return (heap_pos) { h->small, h->big, h->cur, h->fins };
+}
+
+fb_value *
+heap_squeeze (fb_heap *h, const heap_pos *at, fb_value *v, bool drop_all)
+{
+  /* only within the current small chunk, and with no finalizer to run */
+  if (h->small != at->small || h->big != at->big || h->fins != at->fins
+      || h->cur == at->cur)
+    return v;
+  uintptr_t p = (uintptr_t) v;
+  if (IS_SMALL (v) || p < (uintptr_t) at->cur || p >= (uintptr_t) h->cur)
+    {
+      if (drop_all)
+        h->cur = at->cur;
+      return v;
+    }
+  fb_value_type t = vtype (v);
+  if (t != FB_V_STRING && t != FB_V_BYTES)
+    return v;
+  size_t n = (sizeof (fv_string) + STR (v)->len + 1 + 15) & ~(size_t) 15;
+  if (n > (size_t) (h->cur - (char *) v))
+    n = (size_t) (h->cur - (char *) v);
+  memmove (at->cur, v, n);
+  h->cur = at->cur + n;
+  return (fb_value *) at->cur;
 }
 
 void

@@ -122,6 +122,20 @@ typedef struct fb_heap {
 } fb_heap;
 
 void *heap_alloc (fb_heap *h, size_t n);
+/* Where the next allocation goes, for heap_squeeze. */
+typedef struct heap_pos {
+  heap_chunk *small, *big;
+  char *cur;
+  heap_fin *fins;
+} heap_pos;
+heap_pos heap_here (const fb_heap *h);
+/* After a side-effect-free expression that called nothing was evaluated
+   from `at` to v, nothing allocated since `at` is reachable but v: drops it
+   all, moving v down to `at` if it is a string allocated since (bytes
+   values and strings are self-contained). Other values allocated since keep
+   everything. With !drop_all, only a string v allocated since lets go. */
+fb_value *heap_squeeze (fb_heap *h, const heap_pos *at, fb_value *v,
+                        bool drop_all);
 void heap_add_fin (fb_heap *h, void (*fn) (void *), void *data);
 void heap_free_all (fb_heap *h);
 /* Moves every chunk of src into dst (a joined parallel branch). */
@@ -257,6 +271,9 @@ struct fn_def {
 struct stmt {
   stmt_kind kind;
   fb_pos pos;
+  /* S_ASSIGN, S_AUGASSIGN: the right side, S_IF: the condition, has no
+     effects and calls nothing (see heap_squeeze) */
+  bool pure;
   union {
     expr *x; /* S_EXPR, S_RETURN (may be NULL) */
     struct { expr *lhs, *rhs; tok_kind op; } assign;
@@ -351,8 +368,10 @@ fb_value *star_str (fb_star_thread *th, fb_value *v);
 void utf8_append (fb_buf *b, uint32_t cp);
 /* Length of the valid UTF-8 sequence starting s (n bytes left), 0 if none. */
 size_t utf8_valid (const char *s, size_t n);
-/* Length of the sequence a lead byte announces, 1 for stray bytes. */
-size_t utf8_len (const unsigned char *s, size_t n);
+/* Appends s with each byte of invalid UTF-8 replaced by U+FFFD. */
+void utf8_sanitize (fb_buf *b, const char *s, size_t n);
+/* Code points in s, each invalid byte counting as one. */
+size_t utf8_count (const char *s, size_t n);
 uint32_t utf8_decode (const unsigned char *s, size_t len);
 void quote_string (fb_buf *b, const char *s, size_t n, bool bytes);
 fb_value *int_from_big (fb_star_thread *th, fb_bigint *b);

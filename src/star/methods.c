@@ -134,6 +134,56 @@ same_kind (fb_star_thread *th, fb_value *like, const char *p, size_t n)
                                     : fb_string_n (th, p, n);
 }
 
+/* Simple case mapping of ASCII, Latin-1, Latin Extended-A, Greek and
+   Cyrillic (what spec strings meet); other code points have no case. */
+static uint32_t
+case_map (uint32_t cp, bool upper)
+{
+  if (cp < 0x80)
+    return (uint32_t) (upper ? toupper ((int) cp) : tolower ((int) cp));
+  if (upper)
+    {
+      if ((cp >= 0xe0 && cp <= 0xfe && cp != 0xf7)
+          || (cp >= 0x3b1 && cp <= 0x3cb && cp != 0x3c2)
+          || (cp >= 0x430 && cp <= 0x44f))
+        return cp - 0x20;
+      if (cp == 0xff)
+        return 0x178;
+      if (cp == 0x3c2)
+        return 0x3a3;
+      if (cp >= 0x450 && cp <= 0x45f)
+        return cp - 0x50;
+    }
+  else
+    {
+      if ((cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
+          || (cp >= 0x391 && cp <= 0x3ab && cp != 0x3a2)
+          || (cp >= 0x410 && cp <= 0x42f))
+        return cp + 0x20;
+      if (cp == 0x178)
+        return 0xff;
+      if (cp >= 0x400 && cp <= 0x40f)
+        return cp + 0x50;
+    }
+  /* Latin Extended-A pairs: even upper/odd lower, then odd/even */
+  bool even_pairs = (cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137)
+                    || (cp >= 0x14a && cp <= 0x177);
+  bool odd_pairs = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e);
+  if (even_pairs || odd_pairs)
+    {
+      bool is_upper = (cp % 2 == 0) == even_pairs;
+      if (is_upper != upper)
+        return upper ? cp - 1 : cp + 1;
+    }
+  return cp;
+}
+
+static bool
+is_cased (uint32_t cp)
+{
+  return case_map (cp, true) != cp || case_map (cp, false) != cp;
+}
+
 static fb_value *
 map_chars (fb_star_thread *th, fb_value *self, const fb_star_args *a,
            const char *fname, int mode)
@@ -141,23 +191,24 @@ map_chars (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   if (!star_no_args (th, fname, a))
     return NULL;
   fv_string *s = STR (RECV);
-  char *buf = star_alloc (th, s->len + 1);
+  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   bool start = true;
-  for (size_t i = 0; i < s->len; i++)
+  for (size_t i = 0; i < s->len;)
     {
-      unsigned char c = (unsigned char) s->s[i];
-      switch (mode)
+      size_t len = utf8_valid (s->s + i, s->len - i);
+      if (!len) /* a stray byte is kept */
         {
-        case 0: buf[i] = (char) tolower (c); break;
-        case 1: buf[i] = (char) toupper (c); break;
-        case 2: buf[i] = (char) (i == 0 ? toupper (c) : tolower (c)); break;
-        default:
-          buf[i] = (char) (start ? toupper (c) : tolower (c));
-          start = !isalpha (c);
-          break;
+          fb_buf_putc (&b, s->s[i++]);
+          start = true;
+          continue;
         }
+      uint32_t cp = utf8_decode ((const unsigned char *) s->s + i, len);
+      bool up = mode == 1 || (mode == 2 && i == 0) || (mode == 3 && start);
+      utf8_append (&b, case_map (cp, up));
+      start = !(cp < 0x80 ? isalpha ((int) cp) != 0 : is_cased (cp));
+      i += len;
     }
-  return same_kind (th, RECV, buf, s->len);
+  return same_kind (th, RECV, fb_buf_str (&b), b.len);
 }
 
 METHOD (s_lower) { return map_chars (th, self, a, "lower", 0); }
@@ -275,7 +326,8 @@ strip_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
       if (vtype (chars) != FB_V_STRING)
         return fb_star_errorf (th, "%s: got %s, want string", fname,
                                type_name (chars));
-      set = STR (chars)->s;
+      if (STR (chars)->len) /* "" strips white space, as in starlark-go */
+        set = STR (chars)->s;
     }
   fv_string *s = STR (RECV);
   size_t lo = 0, hi = s->len;
@@ -545,18 +597,20 @@ elems_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   for (size_t i = 0; i < s->len;)
     {
       const unsigned char *p = (const unsigned char *) s->s + i;
-      size_t len = mode >= 2 ? utf8_len (p, s->len - i) : 1;
+      /* an invalid byte is one code point: itself, or U+FFFD as an ord (as
+         starlark-go) */
+      size_t len = mode >= 2 ? utf8_valid ((const char *) p, s->len - i) : 1;
       fb_value *v;
       if (mode == 0 && bytes)
         v = mk_small (p[0]);
       else if (mode == 0 || mode == 2)
-        v = fb_string_n (th, (const char *) p, len);
+        v = fb_string_n (th, (const char *) p, len ? len : 1);
       else if (mode == 1)
         v = mk_small (p[0]);
       else
-        v = mk_small (utf8_decode (p, len));
+        v = mk_small (len ? utf8_decode (p, len) : 0xfffd);
       list_push (th, l, v);
-      i += len;
+      i += len ? len : 1;
     }
   return l;
 }

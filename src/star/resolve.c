@@ -366,27 +366,26 @@ static void
 resolve_comp (resolver *r, block *b, expr *e)
 {
   block cb = { .parent = b, .fn = b->fn };
+  /* one lexical block for all clauses, as in starlark-go: every loop
+     variable is bound first, each name in a fresh slot */
+  for (size_t i = 0; i < e->u.comp.n; i++)
+    {
+      comp_clause *cl = &e->u.comp.clauses[i];
+      if (cl->is_if)
+        continue;
+      block tmp = { .fn = b->fn };
+      collect_targets (r, &tmp, cl->vars, false);
+      for (size_t k = 0; k < tmp.n; k++)
+        if (!block_find (&cb, tmp.b[k].name))
+          bind (&cb, tmp.b[k].name, SC_LOCAL, tmp.b[k].index, tmp.b[k].pos);
+    }
   for (size_t i = 0; i < e->u.comp.n; i++)
     {
       comp_clause *cl = &e->u.comp.clauses[i];
       /* the first iterable is evaluated in the enclosing block */
       resolve_expr (r, i == 0 ? b : &cb, cl->x);
       if (!cl->is_if)
-        {
-          /* each loop variable gets a fresh slot: comprehension scope */
-          block tmp = { .fn = b->fn };
-          collect_targets (r, &tmp, cl->vars, false);
-          for (size_t k = 0; k < tmp.n; k++)
-            {
-              binding *old = block_find (&cb, tmp.b[k].name);
-              if (old)
-                old->index = tmp.b[k].index;
-              else
-                bind (&cb, tmp.b[k].name, SC_LOCAL, tmp.b[k].index,
-                      tmp.b[k].pos);
-            }
-          resolve_target (r, &cb, cl->vars);
-        }
+        resolve_target (r, &cb, cl->vars);
     }
   resolve_expr (r, &cb, e->u.comp.body);
   if (e->u.comp.value)
@@ -453,6 +452,69 @@ check_toplevel_control (resolver *r, block *b, stmt *s, const char *what)
     rerror (r, s->pos, "%s not within a function", what);
 }
 
+/* A call of a universal builtin that only computes its result. */
+static bool
+pure_call (const expr *e)
+{
+  static const char *const names[] = {
+    "abs", "bool", "float", "hash", "int", "len", "repr", "str", "type",
+  };
+  const expr *fn = e->u.call.fn;
+  if (fn->kind != E_IDENT || fn->u.id.scope != SC_UNIVERSAL)
+    return false;
+  bool known = false;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    known |= !strcmp (fn->u.id.name, names[i]);
+  return known;
+}
+
+/* No effects and no calls but of pure builtins: evaluating e only allocates
+   values that nothing but its own result can reach (see heap_squeeze).
+   Comprehensions bind frame slots, attributes may be host code: both
+   excluded. */
+static bool
+expr_pure (const expr *e)
+{
+  if (!e)
+    return true;
+  switch (e->kind)
+    {
+    case E_IDENT:
+    case E_CONST:
+      return true;
+    case E_LIST:
+    case E_TUPLE:
+    case E_DICT:
+      for (size_t i = 0; i < e->u.seq.n; i++)
+        if (!expr_pure (e->u.seq.items[i]))
+          return false;
+      return true;
+    case E_UNARY:
+      return expr_pure (e->u.un.x);
+    case E_BINARY:
+    case E_AND:
+    case E_OR:
+      return expr_pure (e->u.bin.x) && expr_pure (e->u.bin.y);
+    case E_COND:
+      return expr_pure (e->u.cond.cond) && expr_pure (e->u.cond.a)
+             && expr_pure (e->u.cond.b);
+    case E_INDEX:
+      return expr_pure (e->u.index.x) && expr_pure (e->u.index.i);
+    case E_SLICE:
+      return expr_pure (e->u.slice.x) && expr_pure (e->u.slice.lo)
+             && expr_pure (e->u.slice.hi) && expr_pure (e->u.slice.step);
+    case E_CALL:
+      if (!pure_call (e))
+        return false;
+      for (size_t i = 0; i < e->u.call.n; i++)
+        if (e->u.call.args[i].kind != 0 || !expr_pure (e->u.call.args[i].x))
+          return false;
+      return true;
+    default:
+      return false;
+    }
+}
+
 static void
 resolve_stmts (resolver *r, block *b, stmt_list *l)
 {
@@ -466,6 +528,7 @@ resolve_stmts (resolver *r, block *b, stmt_list *l)
         case S_AUGASSIGN:
           resolve_expr (r, b, s->u.assign.rhs);
           resolve_target (r, b, s->u.assign.lhs);
+          s->pure = expr_pure (s->u.assign.rhs);
           break;
         case S_RETURN:
           if (b->fn->def->is_toplevel)
@@ -476,6 +539,7 @@ resolve_stmts (resolver *r, block *b, stmt_list *l)
         case S_IF:
           check_toplevel_control (r, b, s, "if statement");
           resolve_expr (r, b, s->u.ifs.cond);
+          s->pure = expr_pure (s->u.ifs.cond);
           resolve_stmts (r, b, &s->u.ifs.then);
           resolve_stmts (r, b, &s->u.ifs.els);
           break;

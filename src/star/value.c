@@ -981,6 +981,22 @@ leave_recursion (fb_star_thread *th)
     th->recursion_guard--;
 }
 
+/* Containers are compared element by element even when identical, so that
+   comparing a cyclic structure fails (as in starlark-go) instead of
+   answering. */
+static bool
+identity_decides (fb_value *v)
+{
+  switch (vtype (v))
+    {
+    case FB_V_LIST: case FB_V_TUPLE: case FB_V_DICT: case FB_V_SET:
+    case FB_V_STRUCT:
+      return false;
+    default:
+      return true;
+    }
+}
+
 static int
 seq_compare (fb_star_thread *th, fb_value *const *a, size_t na,
              fb_value *const *b, size_t nb, bool eq_only, int *cmp)
@@ -996,7 +1012,7 @@ seq_compare (fb_star_thread *th, fb_value *const *a, size_t na,
   for (size_t i = 0; i < n; i++)
     {
       bool eq;
-      if (a[i] != b[i])
+      if (a[i] != b[i] || !identity_decides (a[i]))
         {
           if (star_equal (th, a[i], b[i], &eq) < 0)
             goto fail;
@@ -1022,7 +1038,7 @@ fail:
 int
 star_equal (fb_star_thread *th, fb_value *a, fb_value *b, bool *eq)
 {
-  if (a == b)
+  if (a == b && identity_decides (a))
     {
       *eq = true; /* NaN too: floats are totally ordered */
       return 0;
@@ -1256,15 +1272,38 @@ utf8_valid (const char *s, size_t n)
   for (size_t k = 1; k < len; k++)
     if (((unsigned char) s[k] & 0xc0) != 0x80)
       return 0;
+  /* overlong forms, surrogates and values past U+10FFFF are invalid too */
+  static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+  uint32_t cp = utf8_decode ((const unsigned char *) s, len);
+  if (cp < min[len] || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+    return 0;
   return len;
 }
 
-size_t
-utf8_len (const unsigned char *s, size_t n)
+void
+utf8_sanitize (fb_buf *b, const char *s, size_t n)
 {
-  size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3
-               : s[0] >= 0xc0 ? 2 : 1;
-  return len > n ? 1 : len;
+  for (size_t i = 0; i < n;)
+    {
+      size_t len = utf8_valid (s + i, n - i);
+      if (len)
+        fb_buf_append (b, s + i, len);
+      else
+        fb_buf_puts (b, "\xef\xbf\xbd");
+      i += len ? len : 1;
+    }
+}
+
+size_t
+utf8_count (const char *s, size_t n)
+{
+  size_t count = 0;
+  for (size_t i = 0; i < n; count++)
+    {
+      size_t len = utf8_valid (s + i, n - i);
+      i += len ? len : 1;
+    }
+  return count;
 }
 
 uint32_t
@@ -1304,8 +1343,9 @@ quote_string (fb_buf *b, const char *s, size_t n, bool bytes)
           fb_buf_putc (b, (char) c);
           continue;
         }
-      /* keep valid UTF-8 sequences, escape stray bytes */
-      size_t len = bytes ? 0 : utf8_valid (s + i, n - i);
+      /* keep valid UTF-8 sequences, escape stray bytes (bytes too, as
+         starlark-go) */
+      size_t len = utf8_valid (s + i, n - i);
       if (len)
         {
           uint32_t cp = utf8_decode ((const unsigned char *) s + i, len);
@@ -1463,7 +1503,9 @@ repr_opaque (fb_value *v, fb_buf *b)
     case FB_V_RANGE:
       {
         fv_range *r = AS (fv_range, v);
-        if (r->step == 1)
+        if (r->step == 1 && r->start == 0) /* as starlark-go */
+          fb_buf_printf (b, "range(%" PRId64 ")", r->stop);
+        else if (r->step == 1)
           fb_buf_printf (b, "range(%" PRId64 ", %" PRId64 ")", r->start,
                          r->stop);
         else
