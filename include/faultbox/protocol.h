@@ -168,6 +168,7 @@ typedef struct fb_framing {
   bool no_respond;     /* response() has no meaning here: refused */
   bool sqlstate;       /* error(status=) is a SQLSTATE string, not a number */
   bool delay_final;    /* a delay ends the rules' evaluation (Faultbox's postgres) */
+  bool drop_message;   /* drop() discards the message, the connection stays (nats) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's
@@ -209,6 +210,7 @@ typedef struct fb_protocol {
 extern const fb_framing fb_http_framing;
 extern const fb_framing fb_resp_framing;
 extern const fb_framing fb_pg_framing;
+extern const fb_framing fb_nats_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'
@@ -220,6 +222,8 @@ char *fb_sql_canonical (const char *sql, size_t len);
 const fb_protocol *fb_protocol_find (const char *name);
 /* "tcp, http, redis or postgres": the known protocols, for messages. */
 const char *fb_protocol_names (void);
+/* "http, redis, postgres, nats": those whose interfaces take protocol-level rules. */
+const char *fb_protocol_framed_names (void);
 const fb_step_method *fb_protocol_method (const fb_protocol *p, const char *name);
 /* The first protocol with a step method of that name, or NULL. */
 const fb_protocol *fb_protocol_with_method (const char *name);

@@ -399,8 +399,8 @@ spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const
                            fname, fb_value_type_name (v)), -1;
   const fb_protocol *p = fb_protocol_find (f->protocol);
   if (!p->framing)
-    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, redis, postgres); use syscall faults on %s instead",
-                           fname, s->name, f->name, f->protocol, s->name), -1;
+    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (%s); use syscall faults on %s instead",
+                           fname, s->name, f->name, f->protocol, fb_protocol_framed_names (), s->name), -1;
   if (rule_unfit (th, fname, pf, s, f, p->framing) < 0)
     return -1;
   for (size_t i = 0; i < pf->n_given; i++)

@@ -23,6 +23,9 @@ int fb_http_request (const char *method, const char *url, const char *body, cons
 int fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply,
                      fb_error *err);
 
+/* Connects with a deadline; returns a non-blocking socket or -errno. */
+int fb_tcp_dial (const char *host, int port, int64_t timeout_ms);
+
 /* 0 when a TCP connection to host:port is accepted within timeout_ms. */
 int fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err);
 
@@ -75,6 +78,18 @@ int fb_redis_decode (const char *resp, size_t n, char **json, char **error, fb_e
 char *fb_pg_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const unsigned *types,
                        const char *const *cells);
 
+/* NATS: one protocol operation at the head of buf (nats_frame.c). op is
+ * upper-cased; args the rest of its line; payload (PUB HPUB MSG HMSG) the
+ * bytes its last word counts; len all of it, CRLFs included. */
+typedef struct fb_nats_op {
+  char op[12];
+  const char *args, *payload;
+  size_t args_len, payload_len, len;
+} fb_nats_op;
+fb_frame_rc fb_nats_next (const char *buf, size_t len, fb_nats_op *o, fb_error *err);
+/* The k-th word (from 0) of an operation's arguments; 0: none. */
+size_t fb_nats_word (const fb_nats_op *o, size_t k, const char **w);
+
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
 typedef struct fb_mock_server fb_mock_server;
@@ -126,5 +141,6 @@ extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
 extern const fb_protocol fb_protocol_redis;
 extern const fb_protocol fb_protocol_postgres;
+extern const fb_protocol fb_protocol_nats;
 
 #endif

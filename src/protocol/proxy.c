@@ -358,7 +358,8 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
   switch (h->action)
     {
     case FB_PX_DROP:
-      conn_kill (c);
+      if (!c->l->proto->framing->drop_message)
+        conn_kill (c);
       break;
     case FB_PX_RESPOND:
     case FB_PX_ERROR:
@@ -373,7 +374,8 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
       }
     case FB_PX_DUPLICATE:
       fb_buf_append (&c->uout, bytes, m->len);
-      slot_push (c, true, m)->discard = true;
+      if (!m->no_reply)
+        slot_push (c, true, m)->discard = true;
       /* and once more below, whose reply the client gets */
       __attribute__ ((fallthrough));
     default:

@@ -13,9 +13,8 @@
 #include "util/cleanup.h"
 #include "util/time.h"
 
-/* Connects with a deadline; returns the socket or -errno. */
-static int
-dial (const char *host, int port, int64_t timeout_ms)
+int
+fb_tcp_dial (const char *host, int port, int64_t timeout_ms)
 {
   struct sockaddr_storage ss;
   socklen_t sl;
@@ -68,7 +67,7 @@ dial (const char *host, int port, int64_t timeout_ms)
 int
 fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err)
 {
-  int fd = dial (host, port, timeout_ms);
+  int fd = fb_tcp_dial (host, port, timeout_ms);
   if (fd < 0)
     return fb_error_setsys (err, -fd, "connect %s:%d", host, port);
   close (fd);
@@ -78,7 +77,7 @@ fb_tcp_probe (const char *host, int port, int64_t timeout_ms, fb_error *err)
 int
 fb_tcp_exchange (const char *host, int port, const char *data, int64_t timeout_ms, char **reply, fb_error *err)
 {
-  _cleanup_close_ int fd = dial (host, port, timeout_ms);
+  _cleanup_close_ int fd = fb_tcp_dial (host, port, timeout_ms);
   if (fd < 0)
     return fb_error_setsys (err, -fd, "tcp send to %s:%d failed: connect", host, port);
   _cleanup_buf_ fb_buf msg = FB_BUF_INIT;
