@@ -297,7 +297,7 @@ nats_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
   const char *m = c->method->name, *subject = step_arg (c, "subject"), *data = step_arg (c, "data");
   if (!*subject)
-    return fb_error_set (err, EINVAL, "nats.%s requires subject= argument", m);
+    return fb_error_set (err, EINVAL, "%s: subject must not be empty (nats.%s requires subject= argument)", m, m);
   c->on_send (c->ctx, (const char *const[]) { "method", m, "subject", subject, data ? "data" : NULL, data, NULL });
   char *why = NULL;
   nats_conn nc = { .fd = -1 };
