@@ -21,6 +21,7 @@ typedef enum {
   FB_PARAM_STRING,
   FB_PARAM_DICT,   /* string keys and values, e.g. headers */
   FB_PARAM_LIST,   /* a list of values as strings, or one string (redis command args=) */
+  FB_PARAM_INT,    /* an int, handed over as its decimal string in .s (udp timeout_ms=) */
 } fb_param_kind;
 
 typedef struct fb_step_param {
@@ -202,6 +203,8 @@ typedef struct fb_protocol {
   const fb_framing *framing;
   /* Its mock_service() server; NULL: the protocol cannot be mocked. */
   const fb_mock_ops *mock;
+  /* Datagrams (udp): the proxy relays them per datagram, not as a stream. */
+  bool datagram;
 } fb_protocol;
 
 /* The framings of the protocols the proxy understands; the redis step
@@ -211,6 +214,7 @@ extern const fb_framing fb_http_framing;
 extern const fb_framing fb_resp_framing;
 extern const fb_framing fb_pg_framing;
 extern const fb_framing fb_nats_framing;
+extern const fb_framing fb_udp_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'

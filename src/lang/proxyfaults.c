@@ -320,8 +320,10 @@ session_proxy_start (fb_session *ss, fb_error *err)
         const fb_plan_interface *f = &p->services[i].ifaces[k];
         bool framed = sp->proxied[iface_slot (p, i, k)];
         const char *listen = fb_lab_proxy_addr (ss->lab, i), *up = fb_lab_service_addr (ss->lab, i);
-        if (fb_proxy_listen (sx->px, p->services[i].name, f->name, framed ? fb_protocol_find (f->protocol) : NULL,
-                             listen, f->port, up, f->port, err) < 0)
+        /* datagrams are relayed as datagrams, framed or not */
+        const fb_protocol *pr = fb_protocol_find (f->protocol);
+        if (fb_proxy_listen (sx->px, p->services[i].name, f->name, framed || pr->datagram ? pr : NULL, listen,
+                             f->port, up, f->port, err) < 0)
           return -1;
         char addr[64], target[64];
         snprintf (addr, sizeof addr, "%s:%d", listen, f->port);
@@ -367,6 +369,9 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
             const fb_plan_interface *f, const fb_framing *fr)
 {
   const fb_proxy_rule *r = &pf->rule;
+  if (!fr->reply && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
+    return fb_star_errorf (th, "%s: %s() on %s.%s: the %s proxy only drops, delays and duplicates what passes",
+                           fname, pf->fname, s->name, f->name, f->protocol), -1;
   if (fr->no_respond && r->action == FB_PX_RESPOND)
     return fb_star_errorf (th, "%s: response() on %s.%s: the %s proxy answers only error() (and drop(), delay())",
                            fname, s->name, f->name, f->protocol), -1;
@@ -383,6 +388,8 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
 static void
 matcher_list (const fb_framing *fr, fb_buf *b)
 {
+  if (!*fr->matchers)
+    fb_buf_puts (b, "no field (its rules apply to every message)");
   for (const char *const *m = fr->matchers; *m; m++)
     fb_buf_printf (b, "%s%s=", m == fr->matchers ? "" : m[1] ? ", " : " and ", *m);
 }

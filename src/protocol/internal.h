@@ -142,5 +142,6 @@ extern const fb_protocol fb_protocol_tcp;
 extern const fb_protocol fb_protocol_redis;
 extern const fb_protocol fb_protocol_postgres;
 extern const fb_protocol fb_protocol_nats;
+extern const fb_protocol fb_protocol_udp;
 
 #endif

@@ -13,7 +13,7 @@
 
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres,
-                                                &fb_protocol_nats };
+                                                &fb_protocol_nats, &fb_protocol_udp };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
 const fb_protocol *

@@ -28,7 +28,7 @@
 #define PX_MAX_BUFFER (64u * 1024 * 1024)
 #define PX_READ_CHUNK 65536
 
-enum { TAG_LISTENER, TAG_CLIENT, TAG_UPSTREAM, TAG_WAKE };
+enum { TAG_LISTENER, TAG_CLIENT, TAG_UPSTREAM, TAG_WAKE, TAG_FLOW };
 
 typedef struct {
   int kind;
@@ -41,7 +41,29 @@ typedef struct px_listener {
   char *service, *iface, *name;  /* name: "service.iface" */
   const fb_protocol *proto;      /* NULL: relay only */
   struct sockaddr_in upstream;
+  bool dgram;                    /* a UDP socket: datagrams, per client flows */
+  struct px_flow *flows;
 } px_listener;
+
+/* A datagram held back by delay(). */
+typedef struct {
+  int64_t due_ns;
+  char *data;
+  size_t len;
+} px_dgram;
+
+/* A UDP client of a listener: its own socket connected upstream, so the
+ * replies come back to it alone; datagrams held back in order of due. */
+typedef struct px_flow {
+  px_tag tag;
+  px_listener *l;
+  struct sockaddr_in client;
+  char name[INET_ADDRSTRLEN + 8];
+  int ufd;
+  px_dgram *held;
+  size_t n_held, cap_held;
+  struct px_flow *next;
+} px_flow;
 
 typedef struct {
   uint64_t id, scope;
@@ -132,10 +154,11 @@ fb_proxy_listen (fb_proxy *px, const char *service, const char *iface, const fb_
   l->fd = -1;
   if (parse_ipv4 (listen_ip, port, &la, err) < 0 || parse_ipv4 (upstream_ip, upstream_port, &l->upstream, err) < 0)
     goto fail;
-  l->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  l->dgram = p && p->datagram;
+  l->fd = socket (AF_INET, (l->dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (l->fd < 0 || setsockopt (l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
-      || bind (l->fd, (struct sockaddr *) &la, sizeof la) < 0 || listen (l->fd, 128) < 0)
+      || bind (l->fd, (struct sockaddr *) &la, sizeof la) < 0 || (!l->dgram && listen (l->fd, 128) < 0))
     {
       fb_error_setsys (err, errno, "proxy for %s.%s: cannot listen on %s:%d", service, iface, listen_ip, port);
       goto fail;
@@ -231,11 +254,10 @@ fb_proxy_rule_stats (fb_proxy *px, uint64_t id, uint64_t *matched, uint64_t *fir
  * the seeded probability, then the action; delays add up and let later
  * rules apply, any other action ends the evaluation. */
 static void
-decide (fb_proxy *px, px_conn *c, const fb_msg *m)
+decide (fb_proxy *px, px_listener *l, const char *client, const fb_msg *m, px_hold *h)
 {
-  px_hold *h = &c->hold;
   size_t li = 0;
-  while (px->listeners[li] != c->l)
+  while (px->listeners[li] != l)
     li++;
   int64_t delay = 0;
   h->action = -1;
@@ -252,13 +274,13 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
       if (r->listener != li || !fb_proxy_rule_matches (&r->rule, m))
         continue;
       uint64_t occ = r->matched++;
-      if (!fb_hash_chance (fb_hash_decision (px->seed, c->l->name, r->id, occ), r->rule.probability))
+      if (!fb_hash_chance (fb_hash_decision (px->seed, l->name, r->id, occ), r->rule.probability))
         continue;
       r->fired++;
       if (r->rule.action == FB_PX_DELAY)
         {
           delay += r->rule.delay_ns;
-          final = c->l->proto->framing->delay_final;
+          final = l->proto->framing->delay_final;
         }
       else
         {
@@ -269,8 +291,8 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
                                   r->rule.sqlstate[0] ? r->rule.sqlstate : NULL };
         }
       if (px->cb.fired)
-        px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule,
-                                                     r->id, m, c->client });
+        px->cb.fired (px->cb.ctx, &(fb_proxy_event) { l->service, l->iface, l->proto->name, &r->rule, r->id, m,
+                                                     client });
     }
   pthread_mutex_unlock (&px->mu);
   h->until_ns = delay ? fb_now_ns () + delay : 0;
@@ -436,7 +458,7 @@ from_client (fb_proxy *px, px_conn *c)
           continue;
         }
       if (!c->hold.pending)
-        decide (px, c, &m);
+        decide (px, c->l, c->client, &m, &c->hold);
       if (c->hold.until_ns > fb_now_ns ())
         return;
       apply (px, c, &m);
@@ -476,6 +498,136 @@ from_upstream (fb_proxy *px, px_conn *c)
       c->tunnel |= m.upgrade;
     }
   flush_slots (c);
+}
+
+/* ---- datagrams ------------------------------------------------------------ */
+
+#define PX_MAX_DATAGRAM 65536
+
+/* The flow of the client at from, made on its first datagram. */
+static px_flow *
+flow_for (fb_proxy *px, px_listener *l, const struct sockaddr_in *from)
+{
+  for (px_flow *f = l->flows; f; f = f->next)
+    if (f->client.sin_addr.s_addr == from->sin_addr.s_addr && f->client.sin_port == from->sin_port)
+      return f;
+  int ufd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (ufd < 0 || connect (ufd, (struct sockaddr *) &l->upstream, sizeof l->upstream) < 0)
+    {
+      if (ufd >= 0)
+        close (ufd);
+      return NULL;
+    }
+  px_flow *f = FB_NEW (px_flow);
+  f->tag = (px_tag) { TAG_FLOW, f };
+  f->l = l;
+  f->client = *from;
+  f->ufd = ufd;
+  inet_ntop (AF_INET, &from->sin_addr, f->name, sizeof f->name);
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->tag };
+  epoll_ctl (px->epfd, EPOLL_CTL_ADD, ufd, &ev);
+  f->next = l->flows;
+  l->flows = f;
+  return f;
+}
+
+/* Keeps a copy of a datagram until due, after those due no later. */
+static void
+flow_hold (px_flow *f, int64_t due_ns, const char *p, size_t n)
+{
+  FB_GROW (f->held, f->cap_held, f->n_held + 1);
+  size_t k = f->n_held;
+  while (k && f->held[k - 1].due_ns > due_ns)
+    k--;
+  memmove (f->held + k + 1, f->held + k, (f->n_held - k) * sizeof *f->held);
+  f->held[k] = (px_dgram) { due_ns, fb_xmalloc (n ? n : 1), n };
+  memcpy (f->held[k].data, p, n);
+  f->n_held++;
+}
+
+/* Each datagram clients sent: the rules decide, then it goes upstream
+ * now, later, twice or not at all. */
+static void
+dgram_from_clients (fb_proxy *px, px_listener *l)
+{
+  static __thread char buf[PX_MAX_DATAGRAM];
+  for (int i = 0; i < 64; i++)
+    {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom (l->fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &fl);
+      if (n < 0)
+        return;
+      px_flow *f = flow_for (px, l, &from);
+      if (!f)
+        continue;
+      fb_msg m;
+      fb_error e = { 0 };
+      px_hold h = { .action = -1 };
+      if (l->proto && l->proto->framing->request (NULL, buf, (size_t) n, &m, &e) == FB_FRAME_OK)
+        decide (px, l, f->name, &m, &h);
+      int action = h.action;
+      int64_t until = h.until_ns;
+      hold_clear (&h);
+      for (int k = 0; action != FB_PX_DROP && k < (action == FB_PX_DUPLICATE ? 2 : 1); k++)
+        if (until)
+          flow_hold (f, until, buf, (size_t) n);
+        else if (send (f->ufd, buf, (size_t) n, 0) < 0)
+          break;
+    }
+}
+
+/* The server's datagrams go back to the client of the flow. */
+static void
+dgram_from_upstream (px_flow *f)
+{
+  static __thread char buf[PX_MAX_DATAGRAM];
+  for (int i = 0; i < 64; i++)
+    {
+      ssize_t n = recv (f->ufd, buf, sizeof buf, 0);
+      if (n < 0)
+        return;
+      sendto (f->l->fd, buf, (size_t) n, 0, (struct sockaddr *) &f->client, sizeof f->client);
+    }
+}
+
+/* Sends the held datagrams due by now when release is set; the earliest
+ * due time left, 0: none. */
+static int64_t
+flows_due (fb_proxy *px, int64_t now, bool release)
+{
+  int64_t next = 0;
+  for (size_t i = 0; i < px->n_listeners; i++)
+    for (px_flow *f = px->listeners[i]->flows; f; f = f->next)
+      {
+        size_t k = 0;
+        for (; release && k < f->n_held && f->held[k].due_ns <= now; k++)
+          {
+            /* a datagram the kernel refuses is lost, as on the wire */
+            send (f->ufd, f->held[k].data, f->held[k].len, 0);
+            free (f->held[k].data);
+          }
+        memmove (f->held, f->held + k, (f->n_held - k) * sizeof *f->held);
+        f->n_held -= k;
+        if (f->n_held && (!next || f->held[0].due_ns < next))
+          next = f->held[0].due_ns;
+      }
+  return next;
+}
+
+static void
+flows_free (px_listener *l)
+{
+  while (l->flows)
+    {
+      px_flow *f = l->flows;
+      l->flows = f->next;
+      for (size_t k = 0; k < f->n_held; k++)
+        free (f->held[k].data);
+      free (f->held);
+      close (f->ufd);
+      free (f);
+    }
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -678,7 +830,9 @@ progress (fb_proxy *px, px_conn *c)
 static int
 next_timeout (fb_proxy *px)
 {
-  int64_t now = fb_now_ns (), best = -1;
+  int64_t now = fb_now_ns (), best = -1, dg = flows_due (px, now, false);
+  if (dg)
+    best = dg > now ? dg - now : 0;
   for (px_conn *c = px->conns; c; c = c->next)
     if (c->hold.until_ns)
       {
@@ -693,6 +847,7 @@ static void
 release_due (fb_proxy *px)
 {
   int64_t now = fb_now_ns ();
+  flows_due (px, now, true);
   for (px_conn *c = px->conns, *next; c; c = next)
     {
       next = c->next;
@@ -720,7 +875,9 @@ proxy_main (void *p)
           if (t->kind == TAG_WAKE)
             return NULL;
           if (t->kind == TAG_LISTENER)
-            accept_one (px, t->p);
+            ((px_listener *) t->p)->dgram ? dgram_from_clients (px, t->p) : accept_one (px, t->p);
+          if (t->kind == TAG_FLOW)
+            dgram_from_upstream (t->p);
         }
       /* a connection may go away in the middle of the batch, its tags
        * with it: find a still-listed one by their addresses before
@@ -782,6 +939,7 @@ fb_proxy_free (fb_proxy *px)
   for (size_t i = 0; i < px->n_listeners; i++)
     {
       close (px->listeners[i]->fd);
+      flows_free (px->listeners[i]);
       free (px->listeners[i]->service);
       free (px->listeners[i]->iface);
       free (px->listeners[i]->name);
