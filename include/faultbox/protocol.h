@@ -181,6 +181,8 @@ struct fb_mock_iface;
 typedef struct fb_mock_ops {
   void *(*start) (struct fb_mock_server *s, const struct fb_mock_iface *f);
   void (*serve) (struct fb_mock_conn *c);
+  /* serve gets the interface's datagram socket, once, on its own thread */
+  bool datagram;
 } fb_mock_ops;
 
 typedef struct fb_protocol {

@@ -135,7 +135,7 @@ void fb_mock_timeout (int fd, int seconds);
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
-extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock;
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;

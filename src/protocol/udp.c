@@ -163,5 +163,6 @@ const fb_protocol fb_protocol_udp = {
   .ready = udp_ready,
   .ready_timeout_ms = 100,
   .framing = &fb_udp_framing,
+  .mock = &fb_udp_mock,
   .datagram = true,
 };

@@ -13,7 +13,8 @@ cd "$TMP"
 
 run_fb test udp.star -j 2 --format json --output report.json
 expect_rc 0 "udp.star passes"
-for t in send_and_reply failures_are_results drop_every_datagram delay_holds_each_datagram duplicate_sends_twice; do
+for t in send_and_reply failures_are_results drop_every_datagram delay_holds_each_datagram duplicate_sends_twice \
+  mock_routes_by_prefix; do
   expect_out err "^--- PASS: test_$t "
 done
 if python3 - report.json <<'PY'
