@@ -170,6 +170,7 @@ typedef struct fb_framing {
   bool sqlstate;       /* error(status=) is a SQLSTATE string, not a number */
   bool delay_final;    /* a delay ends the rules' evaluation (Faultbox's postgres) */
   bool drop_message;   /* drop() discards the message, the connection stays (nats) */
+  bool deliveries;     /* server messages with a verb meet the rules too (nats' MSG) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's

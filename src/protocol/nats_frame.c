@@ -2,8 +2,9 @@
  * CRLF-ended control lines, of which PUB/HPUB (client to server) and
  * MSG/HMSG (server to client) carry a payload whose size is their last
  * word. One parser, fb_nats_next, serves the proxy's framing and the step
- * client (nats.c). Rules see PUB and HPUB by subject (topic=); every other
- * line (CONNECT with its credentials, SUB, PING, ...) passes through.
+ * client (nats.c). Rules see PUB and HPUB by subject (topic=), and the
+ * server's MSG and HMSG (as Faultbox's proxy: direction "deliver"); every
+ * other line (CONNECT with its credentials, SUB, PING, ...) passes through.
  * Nothing a client sends pairs with a reply (PONG and -ERR come as the
  * server pleases, MSG whenever a subscription matches), so every message
  * is no_reply and the server's lines reach the client in their order. */
@@ -193,4 +194,5 @@ const fb_framing fb_nats_framing = {
   .default_error = "injected fault",
   .no_respond = true,
   .drop_message = true,
+  .deliveries = true,
 };

@@ -97,7 +97,7 @@ typedef struct px_conn {
   fb_buf cin, uin, cout, uout;
   px_slot *slots;
   size_t n_slots, cap_slots;
-  px_hold hold;
+  px_hold hold, uhold;    /* uhold: a server message the rules hold back */
   void *fst;               /* the framing's state of this connection */
   char client[INET_ADDRSTRLEN + 8];
   uint32_t cmask, umask;   /* epoll interest now */
@@ -465,6 +465,21 @@ from_client (fb_proxy *px, px_conn *c)
     }
 }
 
+/* A server message the rules see (nats' MSG): false while it is held
+ * back; *copies is how many times it goes on (drop: 0, duplicate: 2). */
+static bool
+delivery_ruled (fb_proxy *px, px_conn *c, const fb_msg *m, int *copies)
+{
+  px_hold *h = &c->uhold;
+  if (!h->pending)
+    decide (px, c->l, c->client, m, h);
+  if (h->until_ns > fb_now_ns ())
+    return false;
+  *copies = h->action == FB_PX_DROP ? 0 : h->action == FB_PX_DUPLICATE ? 2 : 1;
+  hold_clear (h);
+  return true;
+}
+
 /* Frames what the server sent and puts each reply in its slot. */
 static void
 from_upstream (fb_proxy *px, px_conn *c)
@@ -490,7 +505,11 @@ from_upstream (fb_proxy *px, px_conn *c)
             break;
           continue;
         }
-      fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
+      int copies = 1;
+      if (c->l->proto->framing->deliveries && m.verb[0] && !delivery_ruled (px, c, &m, &copies))
+        break;
+      for (int k = 0; k < copies; k++)
+        fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
       take_front (&c->uin, m.len);
       if (s && !m.interim)
         s->done = !m.until_close;
@@ -711,6 +730,7 @@ conn_free (fb_proxy *px, px_conn *c)
     fb_buf_free (&c->slots[i].out);
   free (c->slots);
   hold_clear (&c->hold);
+  hold_clear (&c->uhold);
   if (c->fst)
     c->l->proto->framing->state_free (c->fst);
   free (c);
@@ -834,13 +854,24 @@ next_timeout (fb_proxy *px)
   if (dg)
     best = dg > now ? dg - now : 0;
   for (px_conn *c = px->conns; c; c = c->next)
-    if (c->hold.until_ns)
+    for (int k = 0; k < 2; k++)
       {
-        int64_t d = c->hold.until_ns > now ? c->hold.until_ns - now : 0;
-        if (best < 0 || d < best)
+        int64_t u = k ? c->uhold.until_ns : c->hold.until_ns;
+        int64_t d = u > now ? u - now : 0;
+        if (u && (best < 0 || d < best))
           best = d;
       }
   return best < 0 ? -1 : (int) ((best + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
+}
+
+/* True when h's delay is over (it is then no longer waited on). */
+static bool
+hold_due (px_hold *h, int64_t now)
+{
+  if (!h->until_ns || h->until_ns > now)
+    return false;
+  h->until_ns = 0;
+  return true;
 }
 
 static void
@@ -851,11 +882,9 @@ release_due (fb_proxy *px)
   for (px_conn *c = px->conns, *next; c; c = next)
     {
       next = c->next;
-      if (c->hold.until_ns && c->hold.until_ns <= now)
-        {
-          c->hold.until_ns = 0;
-          progress (px, c);
-        }
+      bool due = hold_due (&c->hold, now);
+      if (hold_due (&c->uhold, now) || due)
+        progress (px, c);
     }
 }
 

@@ -16,7 +16,7 @@ run_fb test nats.star -j 2 --format json --output report.json
 expect_rc 0 "nats.star passes"
 for t in publish subscribe_gets_a_publish request_reply request_without_responders_fails credentials \
   drop_discards_the_publish delay_holds_the_publish error_is_a_server_err_line duplicate_publishes_twice \
-  requests_through_the_proxy; do
+  requests_through_the_proxy delay_holds_the_delivery_too; do
   expect_out err "^--- PASS: test_$t "
 done
 if python3 - report.json <<'PY'

@@ -80,7 +80,7 @@ test_nats_injected_error_is_an_err_line (void **state)
   r = fb_nats_framing.reply (NULL, &(fb_reply) { .error = true }, NULL, &len);
   assert_string_equal (r, "-ERR 'injected fault'\r\n");
   free (r);
-  assert_true (fb_nats_framing.drop_message && fb_nats_framing.no_respond);
+  assert_true (fb_nats_framing.drop_message && fb_nats_framing.no_respond && fb_nats_framing.deliveries);
 }
 
 int
