@@ -4,6 +4,7 @@
  * without a reply. The UDP mock routes each datagram by the same byte
  * prefixes and answers the sender only with a non-empty body. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,13 +82,19 @@ const fb_mock_ops fb_tcp_mock = { .serve = tcp_mock_serve };
 static void
 udp_mock_serve (fb_mock_conn *c)
 {
+  /* the thread serves the socket for the life of the mock */
   char *buf = malloc (MOCK_DATAGRAM_MAX);
-  for (ssize_t n; buf;)
+  if (!buf)
+    return;
+  for (;;)
     {
       struct sockaddr_in from;
       socklen_t fl = sizeof from;
-      if ((n = recvfrom (c->fd, buf, MOCK_DATAGRAM_MAX, 0, (struct sockaddr *) &from, &fl)) < 0)
+      ssize_t n = recvfrom (c->fd, buf, MOCK_DATAGRAM_MAX, 0, (struct sockaddr *) &from, &fl);
+      if (n < 0 && errno == EINTR)
         continue;
+      if (n < 0)
+        break;
       line_key key = { buf, (size_t) n };
       const fb_mock_route *route = fb_mock_pick (c->iface, prefix_matches, &key);
       fb_mock_request req = { .method = "", .path = "", .body = buf, .body_len = (size_t) n };
@@ -110,6 +117,7 @@ udp_mock_serve (fb_mock_conn *c)
       free (error);
       fb_mock_response_clear (&owned);
     }
+  free (buf);
 }
 
 const fb_mock_ops fb_udp_mock = { .serve = udp_mock_serve, .datagram = true };
