@@ -21,6 +21,7 @@ typedef enum {
   FB_PARAM_STRING,
   FB_PARAM_DICT,   /* string keys and values, e.g. headers */
   FB_PARAM_LIST,   /* a list of values as strings, or one string (redis command args=) */
+  FB_PARAM_INT,    /* an int, handed over as its decimal string in .s (udp timeout_ms=) */
 } fb_param_kind;
 
 typedef struct fb_step_param {
@@ -185,6 +186,8 @@ typedef struct fb_framing {
    * it takes all the bytes and asks the rules per request itself
    * (faultbox/proxy.h); request/response/reply are then unused. */
   const struct fb_proxy_session_ops *session;
+  bool drop_message;   /* drop() discards the message, the connection stays (nats) */
+  bool deliveries;     /* server messages with a verb meet the rules too (nats' MSG) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's
@@ -196,6 +199,8 @@ struct fb_mock_iface;
 typedef struct fb_mock_ops {
   void *(*start) (struct fb_mock_server *s, const struct fb_mock_iface *f);
   void (*serve) (struct fb_mock_conn *c);
+  /* serve gets the interface's datagram socket, once, on its own thread */
+  bool datagram;
 } fb_mock_ops;
 
 typedef struct fb_protocol {
@@ -218,6 +223,8 @@ typedef struct fb_protocol {
   const fb_framing *framing;
   /* Its mock_service() server; NULL: the protocol cannot be mocked. */
   const fb_mock_ops *mock;
+  /* Datagrams (udp): the proxy relays them per datagram, not as a stream. */
+  bool datagram;
 } fb_protocol;
 
 /* The framings of the protocols the proxy understands; the redis step
@@ -229,6 +236,8 @@ extern const fb_framing fb_resp_framing;
 extern const fb_framing fb_pg_framing;
 extern const fb_framing fb_mysql_framing;
 extern const fb_framing fb_memcached_framing;
+extern const fb_framing fb_nats_framing;
+extern const fb_framing fb_udp_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'
@@ -240,6 +249,8 @@ char *fb_sql_canonical (const char *sql, size_t len);
 const fb_protocol *fb_protocol_find (const char *name);
 /* "tcp, http, redis or postgres": the known protocols, for messages. */
 const char *fb_protocol_names (void);
+/* "http, redis, postgres, nats": those whose interfaces take protocol-level rules. */
+const char *fb_protocol_framed_names (void);
 const fb_step_method *fb_protocol_method (const fb_protocol *p, const char *name);
 /* The first protocol with a step method of that name, or NULL. */
 const fb_protocol *fb_protocol_with_method (const char *name);

@@ -322,8 +322,10 @@ session_proxy_start (fb_session *ss, fb_error *err)
         const fb_plan_interface *f = &p->services[i].ifaces[k];
         bool framed = sp->proxied[iface_slot (p, i, k)];
         const char *listen = fb_lab_proxy_addr (ss->lab, i), *up = fb_lab_service_addr (ss->lab, i);
-        if (fb_proxy_listen (sx->px, p->services[i].name, f->name, framed ? fb_protocol_find (f->protocol) : NULL,
-                             listen, f->port, up, f->port, err) < 0)
+        /* datagrams are relayed as datagrams, framed or not */
+        const fb_protocol *pr = fb_protocol_find (f->protocol);
+        if (fb_proxy_listen (sx->px, p->services[i].name, f->name, framed || pr->datagram ? pr : NULL, listen,
+                             f->port, up, f->port, err) < 0)
           return -1;
         char addr[64], target[64];
         snprintf (addr, sizeof addr, "%s:%d", listen, f->port);
@@ -394,6 +396,9 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
             const fb_plan_interface *f, const fb_framing *fr)
 {
   const fb_proxy_rule *r = &pf->rule;
+  if (!fr->reply && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
+    return fb_star_errorf (th, "%s: %s() on %s.%s: the %s proxy only drops, delays and duplicates what passes",
+                           fname, pf->fname, s->name, f->name, f->protocol), -1;
   if (fr->no_respond && r->action == FB_PX_RESPOND)
     return fb_star_errorf (th, "%s: response() on %s.%s: the %s proxy answers only error() (and drop(), delay())",
                            fname, s->name, f->name, f->protocol), -1;
@@ -413,6 +418,8 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
 static void
 matcher_list (const fb_framing *fr, fb_buf *b)
 {
+  if (!*fr->matchers)
+    fb_buf_puts (b, "no field (its rules apply to every message)");
   for (const char *const *m = fr->matchers; *m; m++)
     fb_buf_printf (b, "%s%s=", m == fr->matchers ? "" : m[1] ? ", " : " and ", *m);
 }
@@ -429,8 +436,8 @@ spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const
                            fname, fb_value_type_name (v)), -1;
   const fb_protocol *p = fb_protocol_find (f->protocol);
   if (!p->framing)
-    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (http, redis, postgres, mysql, memcached, http2, grpc); use syscall faults on %s instead",
-                           fname, s->name, f->name, f->protocol, s->name), -1;
+    return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (%s); use syscall faults on %s instead",
+                           fname, s->name, f->name, f->protocol, fb_protocol_framed_names (), s->name), -1;
   if (rule_unfit (th, fname, pf, s, f, p->framing) < 0)
     return -1;
   for (size_t i = 0; i < pf->n_given; i++)

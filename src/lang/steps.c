@@ -94,7 +94,8 @@ step_args_clear (step_args *sa)
   free (sa->kv);
   for (size_t i = 0; i < FB_STEP_MAX_PARAMS; i++)
     {
-      for (size_t j = 0; j < sa->args[i].n_list; j++)
+      /* NULL-terminated: an int parameter's string is one too */
+      for (size_t j = 0; sa->lists[i] && sa->lists[i][j]; j++)
         free (sa->lists[i][j]);
       free (sa->lists[i]);
     }
@@ -128,6 +129,27 @@ step_list (fb_star_thread *th, const char *fname, const fb_step_method *m, size_
   return 0;
 }
 
+/* An integer parameter (udp's timeout_ms=), handed to the protocol as its
+ * decimal string; not given: the default. */
+static int
+step_int (fb_star_thread *th, const char *fname, const fb_step_method *m, size_t i, step_args *sa)
+{
+  fb_value *v = sa->dicts[i];
+  int64_t n;
+  if (!v || v == fb_none ())
+    {
+      sa->args[i].s = m->params[i].dflt;
+      return 0;
+    }
+  if (fb_value_type_of (v) != FB_V_INT || !fb_value_as_int64 (v, &n))
+    return fb_star_errorf (th, "%s: %s must be an int, got %s", fname, m->params[i].name, fb_value_type_name (v)),
+           -1;
+  sa->lists[i] = fb_xcalloc (2, sizeof *sa->lists[i]);
+  sa->lists[i][0] = fb_xasprintf ("%lld", (long long) n);
+  sa->args[i].s = sa->lists[i][0];
+  return 0;
+}
+
 /* fname names the step in errors: "db.main.query". */
 static int
 step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, const fb_star_args *a,
@@ -156,9 +178,9 @@ step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, con
             sa->args[i].s = p->dflt;
           continue;
         }
-      if (p->kind == FB_PARAM_LIST)
+      if (p->kind == FB_PARAM_LIST || p->kind == FB_PARAM_INT)
         {
-          if (step_list (th, fname, m, i, sa) < 0)
+          if ((p->kind == FB_PARAM_LIST ? step_list : step_int) (th, fname, m, i, sa) < 0)
             return -1;
           continue;
         }

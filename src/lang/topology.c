@@ -155,7 +155,8 @@ static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "send", "set", "del", "keys", "ping",
                                            "incr", "lpush", "rpush", "lrange",
                                            "command", "query", "exec",
-                                           "call", NULL };
+                                           "call", "publish", "request", "subscribe",
+                                           "send_no_reply", NULL };
 
 const fb_host_type spec_iface_ref_type = {
   .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,

@@ -81,6 +81,18 @@ typedef enum { FB_CELL_TEXT, FB_CELL_INT, FB_CELL_FLOAT, FB_CELL_BOOL } fb_cell_
 char *fb_sql_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const fb_cell_kind *kinds,
                         const char *const *cells);
 
+/* NATS: one protocol operation at the head of buf (nats_frame.c). op is
+ * upper-cased; args the rest of its line; payload (PUB HPUB MSG HMSG) the
+ * bytes its last word counts; len all of it, CRLFs included. */
+typedef struct fb_nats_op {
+  char op[12];
+  const char *args, *payload;
+  size_t args_len, payload_len, len;
+} fb_nats_op;
+fb_frame_rc fb_nats_next (const char *buf, size_t len, fb_nats_op *o, fb_error *err);
+/* The k-th word (from 0) of an operation's arguments; 0: none. */
+size_t fb_nats_word (const fb_nats_op *o, size_t k, const char **w);
+
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
 typedef struct fb_mock_server fb_mock_server;
@@ -140,7 +152,7 @@ void fb_http_parse_query (const char *buf, size_t len, fb_mock_request *req, fb_
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
-extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock;
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
@@ -148,5 +160,7 @@ extern const fb_protocol fb_protocol_redis;
 extern const fb_protocol fb_protocol_postgres;
 extern const fb_protocol fb_protocol_mysql;
 extern const fb_protocol fb_protocol_memcached;
+extern const fb_protocol fb_protocol_nats;
+extern const fb_protocol fb_protocol_udp;
 
 #endif

@@ -156,16 +156,16 @@ fetch_config (fb_mock_server *s, const char *hub, fb_error *err)
 }
 
 static int
-listen_on (int port, fb_error *err)
+listen_on (int port, bool dgram, fb_error *err)
 {
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket (AF_INET, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return fb_error_setsys (err, errno, "mock: socket");
   int one = 1;
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
                            .sin_addr.s_addr = htonl (INADDR_ANY) };
-  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0 || listen (fd, 128) < 0)
+  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0 || (!dgram && listen (fd, 128) < 0))
     {
       int e = errno;
       close (fd);
@@ -189,12 +189,10 @@ conn_main (void *p)
   return NULL;
 }
 
+/* Serves fd (a connection, or a datagram interface's socket) on a thread. */
 static void
-accept_one (fb_mock_server *s, int lfd, const fb_mock_iface *f, const fb_mock_ops *ops, void *state)
+serve_on_thread (fb_mock_server *s, int fd, const fb_mock_iface *f, const fb_mock_ops *ops, void *state)
 {
-  int fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
-  if (fd < 0)
-    return;
   conn_job *j = FB_NEW (conn_job);
   *j = (conn_job) { { s, f, state, fd }, ops };
   pthread_t t;
@@ -207,6 +205,19 @@ accept_one (fb_mock_server *s, int lfd, const fb_mock_iface *f, const fb_mock_op
       free (j);
     }
   pthread_attr_destroy (&at);
+}
+
+static void
+accept_one (fb_mock_server *s, int lfd, const fb_mock_iface *f, const fb_mock_ops *ops, void *state)
+{
+  int fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0)
+    return;
+  /* a datagram interface's TCP twin only says it is bound */
+  if (ops->datagram)
+    close (fd);
+  else
+    serve_on_thread (s, fd, f, ops, state);
 }
 
 int
@@ -223,20 +234,27 @@ fb_mock_serve (const char *hub, const char *service, fb_error *err)
   struct pollfd *pf = fb_xcalloc (n + 1, sizeof *pf);
   void **state = fb_xcalloc (n + 1, sizeof *state);
   const fb_mock_ops **ops = fb_xcalloc (n + 1, sizeof *ops);
+  int *dgram = fb_xcalloc (n + 1, sizeof *dgram);
   /* every interface listens before any is served: the healthcheck's
-   * connect to the first then means all are up */
+   * connect to the first then means all are up (a datagram interface
+   * also listens on TCP at its port, for that connect) */
   for (size_t i = 0; i < n; i++)
     {
       const fb_protocol *p = fb_protocol_find (s.cfg.ifaces[i].protocol);
       if (!p || !p->mock)
         return fb_error_set (err, EINVAL, "mock: protocol %s has no mock", s.cfg.ifaces[i].protocol);
       ops[i] = p->mock;
-      if ((pf[i].fd = listen_on (s.cfg.ifaces[i].port, err)) < 0)
+      if ((pf[i].fd = listen_on (s.cfg.ifaces[i].port, false, err)) < 0
+          || (ops[i]->datagram && (dgram[i] = listen_on (s.cfg.ifaces[i].port, true, err)) < 0))
         return -1;
       pf[i].events = POLLIN;
     }
   for (size_t i = 0; i < n; i++)
-    state[i] = ops[i]->start ? ops[i]->start (&s, &s.cfg.ifaces[i]) : NULL;
+    {
+      state[i] = ops[i]->start ? ops[i]->start (&s, &s.cfg.ifaces[i]) : NULL;
+      if (ops[i]->datagram)
+        serve_on_thread (&s, dgram[i], &s.cfg.ifaces[i], ops[i], state[i]);
+    }
   for (;;)
     {
       if (poll (pf, n, -1) < 0 && errno != EINTR)

@@ -15,6 +15,7 @@
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres, &fb_protocol_mysql,
                                                 &fb_protocol_memcached, &fb_protocol_http2, &fb_protocol_grpc,
+                                                &fb_protocol_nats, &fb_protocol_udp,
 };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
@@ -27,16 +28,21 @@ fb_protocol_find (const char *name)
   return NULL;
 }
 
-static char *names;
+static char *names, *framed_names;
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static void
 names_build (void)
 {
-  fb_buf b = FB_BUF_INIT;
+  fb_buf b = FB_BUF_INIT, f = FB_BUF_INIT;
   for (size_t i = 0; i < N_PROTOCOLS; i++)
-    fb_buf_printf (&b, "%s%s", i == 0 ? "" : i + 1 == N_PROTOCOLS ? " or " : ", ", protocols[i]->name);
+    {
+      fb_buf_printf (&b, "%s%s", i == 0 ? "" : i + 1 == N_PROTOCOLS ? " or " : ", ", protocols[i]->name);
+      if (protocols[i]->framing)
+        fb_buf_printf (&f, "%s%s", f.len ? ", " : "", protocols[i]->name);
+    }
   names = fb_buf_steal (&b);
+  framed_names = fb_buf_steal (&f);
 }
 
 const char *
@@ -44,6 +50,13 @@ fb_protocol_names (void)
 {
   pthread_once (&names_once, names_build);
   return names;
+}
+
+const char *
+fb_protocol_framed_names (void)
+{
+  pthread_once (&names_once, names_build);
+  return framed_names;
 }
 
 const fb_step_method *

@@ -29,7 +29,7 @@
 #define PX_MAX_BUFFER (64u * 1024 * 1024)
 #define PX_READ_CHUNK 65536
 
-enum { TAG_LISTENER, TAG_CLIENT, TAG_UPSTREAM, TAG_WAKE };
+enum { TAG_LISTENER, TAG_CLIENT, TAG_UPSTREAM, TAG_WAKE, TAG_FLOW };
 
 typedef struct {
   int kind;
@@ -42,7 +42,29 @@ typedef struct px_listener {
   char *service, *iface, *name;  /* name: "service.iface" */
   const fb_protocol *proto;      /* NULL: relay only */
   struct sockaddr_in upstream;
+  bool dgram;                    /* a UDP socket: datagrams, per client flows */
+  struct px_flow *flows;
 } px_listener;
+
+/* A datagram held back by delay(). */
+typedef struct {
+  int64_t due_ns;
+  char *data;
+  size_t len;
+} px_dgram;
+
+/* A UDP client of a listener: its own socket connected upstream, so the
+ * replies come back to it alone; datagrams held back in order of due. */
+typedef struct px_flow {
+  px_tag tag;
+  px_listener *l;
+  struct sockaddr_in client;
+  char name[INET_ADDRSTRLEN + 8];
+  int ufd;
+  px_dgram *held;
+  size_t n_held, cap_held;
+  struct px_flow *next;
+} px_flow;
 
 typedef struct {
   uint64_t id, scope;
@@ -85,7 +107,7 @@ typedef struct px_conn {
   fb_buf cin, uin, cout, uout;
   px_slot *slots;
   size_t n_slots, cap_slots;
-  px_hold hold;
+  px_hold hold, uhold;     /* uhold: a server message the rules hold back */
   void *fst;               /* the framing's state of this connection (a session's) */
   fb_proxy *px;            /* a session's decide() reaches the rules through it */
   int64_t due_ns;          /* a session's next held request, 0: none */
@@ -150,10 +172,11 @@ fb_proxy_listen (fb_proxy *px, const char *service, const char *iface, const fb_
   l->fd = -1;
   if (parse_ipv4 (listen_ip, port, &la, err) < 0 || parse_ipv4 (upstream_ip, upstream_port, &l->upstream, err) < 0)
     goto fail;
-  l->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  l->dgram = p && p->datagram;
+  l->fd = socket (AF_INET, (l->dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (l->fd < 0 || setsockopt (l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
-      || bind (l->fd, (struct sockaddr *) &la, sizeof la) < 0 || listen (l->fd, 128) < 0)
+      || bind (l->fd, (struct sockaddr *) &la, sizeof la) < 0 || (!l->dgram && listen (l->fd, 128) < 0))
     {
       fb_error_setsys (err, errno, "proxy for %s.%s: cannot listen on %s:%d", service, iface, listen_ip, port);
       goto fail;
@@ -309,7 +332,7 @@ find_cuts (fb_proxy *px, const px_listener *l, const char *client, uint64_t *gen
 /* The `fired` callback, its message naming the statement the rule matched
  * when m has several. */
 static void
-fire (fb_proxy *px, px_conn *c, const px_rule *r, const fb_msg *m, ssize_t part)
+fire (fb_proxy *px, const px_listener *l, const char *client, const px_rule *r, const fb_msg *m, ssize_t part)
 {
   fb_msg shown;
   if (part > 0)
@@ -319,19 +342,17 @@ fire (fb_proxy *px, px_conn *c, const px_rule *r, const fb_msg *m, ssize_t part)
       shown.text = m->part_text[part];
       m = &shown;
     }
-  px->cb.fired (px->cb.ctx, &(fb_proxy_event) { c->l->service, c->l->iface, c->l->proto->name, &r->rule, r->id, m,
-                                               c->client });
+  px->cb.fired (px->cb.ctx, &(fb_proxy_event) { l->service, l->iface, l->proto->name, &r->rule, r->id, m, client });
 }
 
 /* The rules in insertion order, as Faultbox evaluates them: a match, then
  * the seeded probability, then the action; delays add up and let later
  * rules apply, any other action ends the evaluation. */
 static void
-decide (fb_proxy *px, px_conn *c, const fb_msg *m)
+decide (fb_proxy *px, px_listener *l, const char *client, const fb_msg *m, px_hold *h)
 {
-  px_hold *h = &c->hold;
   size_t li = 0;
-  while (px->listeners[li] != c->l)
+  while (px->listeners[li] != l)
     li++;
   int64_t delay = 0;
   h->action = -1;
@@ -349,13 +370,13 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
       if (part < 0)
         continue;
       uint64_t occ = r->matched++;
-      if (!fb_hash_chance (fb_hash_decision (px->seed, c->l->name, r->id, occ), r->rule.probability))
+      if (!fb_hash_chance (fb_hash_decision (px->seed, l->name, r->id, occ), r->rule.probability))
         continue;
       r->fired++;
       if (r->rule.action == FB_PX_DELAY)
         {
           delay += r->rule.delay_ns;
-          final = c->l->proto->framing->delay_final;
+          final = l->proto->framing->delay_final;
         }
       else
         {
@@ -366,7 +387,7 @@ decide (fb_proxy *px, px_conn *c, const fb_msg *m)
                                   r->rule.sqlstate[0] ? r->rule.sqlstate : NULL };
         }
       if (px->cb.fired)
-        fire (px, c, r, m, part);
+        fire (px, l, client, r, m, part);
     }
   pthread_mutex_unlock (&px->mu);
   h->until_ns = delay ? fb_now_ns () + delay : 0;
@@ -378,7 +399,7 @@ static void
 session_decide (void *ctx, const fb_msg *m, fb_proxy_verdict *v)
 {
   px_conn *c = ctx;
-  decide (c->px, c, m);
+  decide (c->px, c->l, c->client, m, &c->hold);
   px_hold *h = &c->hold;
   *v = (fb_proxy_verdict) { h->action, h->reply, h->body, h->message, h->until_ns };
   memset (h, 0, sizeof *h);
@@ -467,7 +488,8 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
   switch (h->action)
     {
     case FB_PX_DROP:
-      conn_kill (c);
+      if (!c->l->proto->framing->drop_message)
+        conn_kill (c);
       break;
     case FB_PX_RESPOND:
     case FB_PX_ERROR:
@@ -482,7 +504,8 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
       }
     case FB_PX_DUPLICATE:
       fb_buf_append (&c->uout, bytes, m->len);
-      slot_push (c, true, m)->discard = true;
+      if (!m->no_reply)
+        slot_push (c, true, m)->discard = true;
       /* and once more below, whose reply the client gets */
       __attribute__ ((fallthrough));
     default:
@@ -543,11 +566,26 @@ from_client (fb_proxy *px, px_conn *c)
           continue;
         }
       if (!c->hold.pending)
-        decide (px, c, &m);
+        decide (px, c->l, c->client, &m, &c->hold);
       if (c->hold.until_ns > fb_now_ns ())
         return;
       apply (px, c, &m);
     }
+}
+
+/* A server message the rules see (nats' MSG): false while it is held
+ * back; *copies is how many times it goes on (drop: 0, duplicate: 2). */
+static bool
+delivery_ruled (fb_proxy *px, px_conn *c, const fb_msg *m, int *copies)
+{
+  px_hold *h = &c->uhold;
+  if (!h->pending)
+    decide (px, c->l, c->client, m, h);
+  if (h->until_ns > fb_now_ns ())
+    return false;
+  *copies = h->action == FB_PX_DROP ? 0 : h->action == FB_PX_DUPLICATE ? 2 : 1;
+  hold_clear (h);
+  return true;
 }
 
 /* Frames what the server sent and puts each reply in its slot. */
@@ -575,7 +613,11 @@ from_upstream (fb_proxy *px, px_conn *c)
             break;
           continue;
         }
-      fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
+      int copies = 1;
+      if (c->l->proto->framing->deliveries && m.verb[0] && !delivery_ruled (px, c, &m, &copies))
+        break;
+      for (int k = 0; k < copies; k++)
+        fb_buf_append (s ? &s->out : &c->cout, c->uin.data, m.len);
       take_front (&c->uin, m.len);
       if (s && !m.interim)
         s->done = !m.until_close;
@@ -583,6 +625,136 @@ from_upstream (fb_proxy *px, px_conn *c)
       c->tunnel |= m.upgrade;
     }
   flush_slots (c);
+}
+
+/* ---- datagrams ------------------------------------------------------------ */
+
+#define PX_MAX_DATAGRAM 65536
+
+/* The flow of the client at from, made on its first datagram. */
+static px_flow *
+flow_for (fb_proxy *px, px_listener *l, const struct sockaddr_in *from)
+{
+  for (px_flow *f = l->flows; f; f = f->next)
+    if (f->client.sin_addr.s_addr == from->sin_addr.s_addr && f->client.sin_port == from->sin_port)
+      return f;
+  int ufd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (ufd < 0 || connect (ufd, (struct sockaddr *) &l->upstream, sizeof l->upstream) < 0)
+    {
+      if (ufd >= 0)
+        close (ufd);
+      return NULL;
+    }
+  px_flow *f = FB_NEW (px_flow);
+  f->tag = (px_tag) { TAG_FLOW, f };
+  f->l = l;
+  f->client = *from;
+  f->ufd = ufd;
+  inet_ntop (AF_INET, &from->sin_addr, f->name, sizeof f->name);
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->tag };
+  epoll_ctl (px->epfd, EPOLL_CTL_ADD, ufd, &ev);
+  f->next = l->flows;
+  l->flows = f;
+  return f;
+}
+
+/* Keeps a copy of a datagram until due, after those due no later. */
+static void
+flow_hold (px_flow *f, int64_t due_ns, const char *p, size_t n)
+{
+  FB_GROW (f->held, f->cap_held, f->n_held + 1);
+  size_t k = f->n_held;
+  while (k && f->held[k - 1].due_ns > due_ns)
+    k--;
+  memmove (f->held + k + 1, f->held + k, (f->n_held - k) * sizeof *f->held);
+  f->held[k] = (px_dgram) { due_ns, fb_xmalloc (n ? n : 1), n };
+  memcpy (f->held[k].data, p, n);
+  f->n_held++;
+}
+
+/* Each datagram clients sent: the rules decide, then it goes upstream
+ * now, later, twice or not at all. */
+static void
+dgram_from_clients (fb_proxy *px, px_listener *l)
+{
+  static __thread char buf[PX_MAX_DATAGRAM];
+  for (int i = 0; i < 64; i++)
+    {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom (l->fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &fl);
+      if (n < 0)
+        return;
+      px_flow *f = flow_for (px, l, &from);
+      if (!f)
+        continue;
+      fb_msg m;
+      fb_error e = { 0 };
+      px_hold h = { .action = -1 };
+      if (l->proto && l->proto->framing->request (NULL, buf, (size_t) n, &m, &e) == FB_FRAME_OK)
+        decide (px, l, f->name, &m, &h);
+      int action = h.action;
+      int64_t until = h.until_ns;
+      hold_clear (&h);
+      for (int k = 0; action != FB_PX_DROP && k < (action == FB_PX_DUPLICATE ? 2 : 1); k++)
+        if (until)
+          flow_hold (f, until, buf, (size_t) n);
+        else if (send (f->ufd, buf, (size_t) n, 0) < 0)
+          break;
+    }
+}
+
+/* The server's datagrams go back to the client of the flow. */
+static void
+dgram_from_upstream (px_flow *f)
+{
+  static __thread char buf[PX_MAX_DATAGRAM];
+  for (int i = 0; i < 64; i++)
+    {
+      ssize_t n = recv (f->ufd, buf, sizeof buf, 0);
+      if (n < 0)
+        return;
+      sendto (f->l->fd, buf, (size_t) n, 0, (struct sockaddr *) &f->client, sizeof f->client);
+    }
+}
+
+/* Sends the held datagrams due by now when release is set; the earliest
+ * due time left, 0: none. */
+static int64_t
+flows_due (fb_proxy *px, int64_t now, bool release)
+{
+  int64_t next = 0;
+  for (size_t i = 0; i < px->n_listeners; i++)
+    for (px_flow *f = px->listeners[i]->flows; f; f = f->next)
+      {
+        size_t k = 0;
+        for (; release && k < f->n_held && f->held[k].due_ns <= now; k++)
+          {
+            /* a datagram the kernel refuses is lost, as on the wire */
+            send (f->ufd, f->held[k].data, f->held[k].len, 0);
+            free (f->held[k].data);
+          }
+        memmove (f->held, f->held + k, (f->n_held - k) * sizeof *f->held);
+        f->n_held -= k;
+        if (f->n_held && (!next || f->held[0].due_ns < next))
+          next = f->held[0].due_ns;
+      }
+  return next;
+}
+
+static void
+flows_free (px_listener *l)
+{
+  while (l->flows)
+    {
+      px_flow *f = l->flows;
+      l->flows = f->next;
+      for (size_t k = 0; k < f->n_held; k++)
+        free (f->held[k].data);
+      free (f->held);
+      close (f->ufd);
+      free (f);
+    }
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -673,6 +845,7 @@ conn_free (fb_proxy *px, px_conn *c)
     fb_buf_free (&c->slots[i].out);
   free (c->slots);
   hold_clear (&c->hold);
+  hold_clear (&c->uhold);
   if (c->fst && c->l->proto->framing->session)
     c->l->proto->framing->session->close (c->fst);
   else if (c->fst)
@@ -816,31 +989,41 @@ progress (fb_proxy *px, px_conn *c)
 static int
 next_timeout (fb_proxy *px)
 {
-  int64_t now = fb_now_ns (), best = -1;
+  int64_t now = fb_now_ns (), best = -1, dg = flows_due (px, now, false);
+  if (dg)
+    best = dg > now ? dg - now : 0;
   for (px_conn *c = px->conns; c; c = c->next)
-    if (c->hold.until_ns || c->due_ns)
+    for (int k = 0; k < 3; k++)
       {
-        int64_t at = c->hold.until_ns ? c->hold.until_ns : c->due_ns;
-        int64_t d = at > now ? at - now : 0;
-        if (best < 0 || d < best)
+        int64_t u = k == 0 ? c->hold.until_ns : k == 1 ? c->uhold.until_ns : c->due_ns;
+        int64_t d = u > now ? u - now : 0;
+        if (u && (best < 0 || d < best))
           best = d;
       }
   return best < 0 ? -1 : (int) ((best + FB_NS_PER_MS - 1) / FB_NS_PER_MS);
+}
+
+/* True when h's delay is over (it is then no longer waited on). */
+static bool
+hold_due (px_hold *h, int64_t now)
+{
+  if (!h->until_ns || h->until_ns > now)
+    return false;
+  h->until_ns = 0;
+  return true;
 }
 
 static void
 release_due (fb_proxy *px)
 {
   int64_t now = fb_now_ns ();
+  flows_due (px, now, true);
   for (px_conn *c = px->conns, *next; c; c = next)
     {
       next = c->next;
-      if (c->hold.until_ns && c->hold.until_ns <= now)
-        {
-          c->hold.until_ns = 0;
-          progress (px, c);
-        }
-      else if (c->due_ns && c->due_ns <= now)
+      bool due = hold_due (&c->hold, now);
+      due |= hold_due (&c->uhold, now);
+      if (due || (c->due_ns && c->due_ns <= now))
         progress (px, c);
     }
 }
@@ -868,7 +1051,9 @@ proxy_main (void *p)
                 recheck = true;
             }
           if (t->kind == TAG_LISTENER)
-            accept_one (px, t->p);
+            ((px_listener *) t->p)->dgram ? dgram_from_clients (px, t->p) : accept_one (px, t->p);
+          if (t->kind == TAG_FLOW)
+            dgram_from_upstream (t->p);
         }
       /* a connection may go away in the middle of the batch, its tags
        * with it: find a still-listed one by their addresses before
@@ -935,6 +1120,7 @@ fb_proxy_free (fb_proxy *px)
   for (size_t i = 0; i < px->n_listeners; i++)
     {
       close (px->listeners[i]->fd);
+      flows_free (px->listeners[i]);
       free (px->listeners[i]->service);
       free (px->listeners[i]->iface);
       free (px->listeners[i]->name);

@@ -1,10 +1,15 @@
 /* The TCP line mock, as Faultbox's: per connection one line is read, the
  * first route whose pattern is a prefix of it answers (its body written
  * back), and the connection is closed. No route and no default: closed
- * without a reply. */
+ * without a reply. The UDP mock routes each datagram by the same byte
+ * prefixes and answers the sender only with a non-empty body. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "protocol/internal.h"
@@ -71,3 +76,48 @@ tcp_mock_serve (fb_mock_conn *c)
 }
 
 const fb_mock_ops fb_tcp_mock = { .serve = tcp_mock_serve };
+
+#define MOCK_DATAGRAM_MAX 65536
+
+static void
+udp_mock_serve (fb_mock_conn *c)
+{
+  /* the thread serves the socket for the life of the mock */
+  char *buf = malloc (MOCK_DATAGRAM_MAX);
+  if (!buf)
+    return;
+  for (;;)
+    {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom (c->fd, buf, MOCK_DATAGRAM_MAX, 0, (struct sockaddr *) &from, &fl);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      line_key key = { buf, (size_t) n };
+      const fb_mock_route *route = fb_mock_pick (c->iface, prefix_matches, &key);
+      fb_mock_request req = { .method = "", .path = "", .body = buf, .body_len = (size_t) n };
+      fb_mock_response owned = { 0 };
+      char *error;
+      const fb_mock_response *resp = fb_mock_respond (c, route, &req, &owned, &error);
+      char req_size[24], resp_size[24], src[INET_ADDRSTRLEN + 8], ip[INET_ADDRSTRLEN];
+      snprintf (req_size, sizeof req_size, "%zd", n);
+      snprintf (resp_size, sizeof resp_size, "%zu", resp ? resp->body_len : 0);
+      inet_ntop (AF_INET, &from.sin_addr, ip, sizeof ip);
+      snprintf (src, sizeof src, "%s:%d", ip, ntohs (from.sin_port));
+      if (error)
+        fb_mock_emit (c->srv, c->iface, "dynamic_error", (const char *const[]) { "error", error, NULL });
+      else
+        fb_mock_emit (c->srv, c->iface, "recv",
+                      (const char *const[]) { "req_size", req_size, "resp_size", resp_size, "matched",
+                                              route ? "true" : "false", "src", src, NULL });
+      if (!error && resp && resp->body_len)
+        sendto (c->fd, resp->body, resp->body_len, 0, (struct sockaddr *) &from, fl);
+      free (error);
+      fb_mock_response_clear (&owned);
+    }
+  free (buf);
+}
+
+const fb_mock_ops fb_udp_mock = { .serve = udp_mock_serve, .datagram = true };

@@ -1,0 +1,142 @@
+/* For tests/bench/proxy_msg: one-connection clients of NATS and UDP round
+ * trips, to compare the lab's proxy against a direct path.
+ *
+ *   bench_msg_client nats PORT N
+ *       N times PUB + PING, each waiting for its PONG: the publish a
+ *       nats step confirms; prints "<round trips/s> <p50 µs>"
+ *   bench_msg_client udp PORT N
+ *       N datagrams, each waiting for its echo; same output
+ *   bench_msg_client udp-echo PORT
+ *       echoes datagrams on 127.0.0.1:PORT until killed; prints "ready"
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+now_s (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static int
+dial (int type, int port)
+{
+  int fd = socket (AF_INET, type, 0), one = 1;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  if (fd < 0 || connect (fd, (struct sockaddr *) &a, sizeof a) < 0)
+    return -1;
+  if (type == SOCK_STREAM)
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* Reads until a line is want; the server's own PINGs are answered. */
+static int
+read_until (int fd, const char *want)
+{
+  char buf[4096];
+  size_t n = 0;
+  for (;;)
+    {
+      ssize_t k = recv (fd, buf + n, sizeof buf - n - 1, 0);
+      if (k <= 0)
+        return -1;
+      n += (size_t) k;
+      buf[n] = '\0';
+      char *nl;
+      while ((nl = strstr (buf, "\r\n")))
+        {
+          size_t ll = (size_t) (nl + 2 - buf);
+          bool hit = !strncmp (buf, want, ll) && want[ll] == '\0';
+          if (!strncmp (buf, "PING\r\n", ll) && send (fd, "PONG\r\n", 6, 0) != 6)
+            return -1;
+          memmove (buf, buf + ll, n - ll + 1);
+          n -= ll;
+          if (hit)
+            return 0;
+        }
+      if (n > sizeof buf / 2)
+        n = 0;
+    }
+}
+
+static int
+round_trips (const char *mode, int port, int n)
+{
+  bool nats = !strcmp (mode, "nats");
+  int fd = dial (nats ? SOCK_STREAM : SOCK_DGRAM, port);
+  if (fd < 0)
+    return perror ("connect"), 1;
+  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n", pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  char info[4096];
+  if (nats && (recv (fd, info, sizeof info, 0) <= 0 || send (fd, hello, sizeof hello - 1, 0) < 0 || read_until (fd, "PONG\r\n") < 0))
+    return fprintf (stderr, "nats handshake failed\n"), 1;
+  double *lat = calloc ((size_t) n, sizeof *lat);
+  double start = now_s ();
+  for (int i = 0; i < n; i++)
+    {
+      double t = now_s ();
+      char d[64];
+      bool ok = nats ? send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0
+                     : send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+      if (!ok)
+        return fprintf (stderr, "round trip %d failed\n", i), 1;
+      lat[i] = now_s () - t;
+    }
+  double total = now_s () - start;
+  qsort (lat, (size_t) n, sizeof *lat, cmp_double);
+  printf ("%.0f %.1f\n", n / total, lat[n / 2] * 1e6);
+  free (lat);
+  close (fd);
+  return 0;
+}
+
+static int
+udp_echo (int port)
+{
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0)
+    return perror ("bind"), 1;
+  printf ("ready\n");
+  fflush (stdout);
+  for (;;)
+    {
+      char d[65536];
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t k = recvfrom (fd, d, sizeof d, 0, (struct sockaddr *) &from, &fl);
+      if (k >= 0)
+        sendto (fd, d, (size_t) k, 0, (struct sockaddr *) &from, fl);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp")))
+    return round_trips (argv[1], atoi (argv[2]), atoi (argv[3]));
+  if (argc == 3 && !strcmp (argv[1], "udp-echo"))
+    return udp_echo (atoi (argv[2]));
+  fprintf (stderr, "usage: bench_msg_client nats|udp PORT N | udp-echo PORT\n");
+  return 2;
+}
