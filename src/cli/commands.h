@@ -21,6 +21,7 @@ extern const fb_command fb_cmd_list;
 extern const fb_command fb_cmd_init;
 extern const fb_command fb_cmd_diff;
 extern const fb_command fb_cmd_replay;
+extern const fb_command fb_cmd_check;
 
 /* The hidden mock server mode (argv[0] "__mock", argv[1] the service). */
 int fb_cmd_mock_serve (int argc, char **argv);

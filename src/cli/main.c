@@ -11,6 +11,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_lab,
   &fb_cmd_star,
   &fb_cmd_test,
+  &fb_cmd_check,
   &fb_cmd_merge,
   &fb_cmd_list,
   &fb_cmd_init,

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "faultbox/bundle.h"
 #include "faultbox/report.h"
@@ -11,6 +12,10 @@
 
 /* `faultbox test` (argv[0] "test"); with from, the spec is the bundle's. */
 int fb_cli_test (int argc, char **argv, const fb_bundle *from);
+
+/* `faultbox test --dry-run`'s listing of a loaded spec: services (with
+ * their seccomp filters under o) and tests. */
+void fb_cli_dry_run (const fb_spec *s, const fb_test_options *o, FILE *out);
 
 /* Writes the bundle of a finished run of spec: the run's seed, its
  * command line as typed, and to replay it "--seed SEED" and the flags of argv

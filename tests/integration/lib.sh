@@ -5,6 +5,8 @@ set -u
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "/tmp/fbtest-$TEST_NAME.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# the bundles failing runs write unasked stay out of the build tree
+export FAULTBOX_RUNS_DIR="$TMP/runs"
 failures=0
 
 # skip REASON: exit 77 (meson's skip), or fail under FAULTBOX_REQUIRE_ALL=1.
