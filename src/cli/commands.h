@@ -35,6 +35,8 @@ void fb_cli_sweep (bool verbose);
  * starts with ':' so that a flag without its value is told apart from an
  * unknown one): "CMD: --output needs a value" or "CMD: unknown flag". */
 int fb_cli_bad_flag (const char *cmd, int c, char **argv);
+/* `faultbox help builtins ...` (argv[0] "builtins"). */
+int fb_cli_help_builtins (int argc, char **argv);
 /* A spec's print(): the line to stderr (fb_spec_source.print). */
 void fb_cli_print_stderr (void *ctx, const char *msg);
 
