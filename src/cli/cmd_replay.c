@@ -33,7 +33,7 @@ strv_clear (strv *s)
 int
 fb_cli_bundle_write (const char *path, const fb_spec *spec, uint64_t seed, char *const *typed, int argc, char **argv,
                      const char *shortopts, const struct option *opts, const char *skip,
-                     const fb_report *rep)
+                     const fb_report *rep, bool asked)
 {
   strv args = { 0 }, cmd = { 0 };
   char n[24];
@@ -71,8 +71,10 @@ fb_cli_bundle_write (const char *path, const fb_spec *spec, uint64_t seed, char 
   strv_clear (&args);
   strv_clear (&cmd);
   strv_clear (&files);
-  if (rc < 0)
+  if (rc < 0 && asked)
     fb_cli_fail ("test: --bundle: %s", err.msg);
+  else if (rc < 0)
+    fb_cli_fail ("test: cannot keep the failed run's bundle: %s (--no-bundle skips it)", err.msg);
   return rc;
 }
 

@@ -292,9 +292,11 @@ run_spec (fb_spec *spec, test_flags *f, char *const *typed, int argc, char **arg
       ret = fb_cli_report_finish (&rep, &f->ro);
       bool any_failed = fb_report_failed (&rep) + fb_report_inconclusive (&rep) > 0;
       /* what a replay runs again: every flag but those naming output files */
+      /* an unasked bundle that cannot be written leaves the verdict alone */
       if ((f->bundle || (fallback && any_failed))
           && fb_cli_bundle_write (rep.bundle, spec, f->o.seed, typed, argc, argv, test_shortopts, test_opts,
-                                  "sJHonVBN", &rep) < 0)
+                                  "sJHonVBN", &rep, f->bundle != NULL) < 0
+          && f->bundle)
         ret = 1;
       if (fallback && any_failed)
         fb_runs_prune (FB_RUNS_KEEP);

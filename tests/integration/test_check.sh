@@ -68,6 +68,10 @@ run_fb replay
 expect_rc 1 "replay with nothing recorded"
 expect_out err "^faultbox: replay: no bundle given and no failed run under $TMP/runs "
 
+FAULTBOX_RUNS_DIR=/proc/no-runs run_fb test failures.star --test assert_fails
+expect_rc 2 "a bundle that cannot be kept leaves the verdict alone"
+expect_out err "^faultbox: test: cannot keep the failed run's bundle: .*/proc/no-runs.* \(--no-bundle skips it\)$"
+
 # only the newest FB_RUNS_KEEP (10) are kept
 for i in $(seq 10 20); do mkdir -p "runs/20000101-0000$i-1" && echo '{}' >"runs/20000101-0000$i-1/bundle.json"; done
 mkdir runs/keep-me
