@@ -7,6 +7,32 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* One spec: 0 it loads (warnings counted into *warned), 1 it does not. */
+static int
+check_one (const char *file, int *warned)
+{
+  fb_spec *spec;
+  fb_error err = { 0 };
+  if (fb_spec_load_source (&(fb_spec_source) { .path = file, .print = fb_cli_print_stderr }, &spec, &err) < 0)
+    {
+      fflush (stdout);
+      fprintf (stderr, "%s\n", err.msg);
+      return 1;
+    }
+  printf ("Checked %s\n", file);
+  fb_cli_dry_run (spec, &(fb_test_options) { .runs = 1 }, stdout);
+  char **warnings;
+  int n = fb_spec_check (spec, &warnings);
+  for (int i = 0; i < n; i++)
+    printf ("warning: %s\n", warnings[i]);
+  printf ("%d warning%s\n", n, n == 1 ? "" : "s");
+  fflush (stdout);
+  fb_strv_free (warnings);
+  fb_spec_free (spec);
+  *warned += n;
+  return 0;
+}
+
 static int
 run (int argc, char **argv)
 {
@@ -23,40 +49,26 @@ run (int argc, char **argv)
       strict = true;
     else
       return fb_cli_bad_flag ("check", c, argv);
-  if (optind + 1 < argc)
-    return fb_cli_fail ("check: unexpected argument \"%s\" (one spec file)", argv[optind + 1]);
-  const char *file = optind < argc ? argv[optind] : "faultbox.star";
-  if (optind == argc && access (file, F_OK) != 0)
+  if (optind == argc && access ("faultbox.star", F_OK) != 0)
     return fb_cli_fail ("check: no spec file given and no ./faultbox.star");
-  fb_spec *spec;
-  fb_error err = { 0 };
-  if (fb_spec_load_source (&(fb_spec_source) { .path = file, .print = fb_cli_print_stderr }, &spec, &err) < 0)
-    {
-      fprintf (stderr, "%s\n", err.msg);
-      return 1;
-    }
-  printf ("Checked %s\n", file);
-  fb_cli_dry_run (spec, &(fb_test_options) { .runs = 1 }, stdout);
-  char **warnings;
-  int n = fb_spec_check (spec, &warnings);
-  for (int i = 0; i < n; i++)
-    printf ("warning: %s\n", warnings[i]);
-  printf ("%d warning%s\n", n, n == 1 ? "" : "s");
-  fb_strv_free (warnings);
-  fb_spec_free (spec);
-  return strict && n ? 1 : 0;
+  int ret = 0, warned = 0;
+  if (optind == argc)
+    ret = check_one ("faultbox.star", &warned);
+  for (int i = optind; i < argc; i++)
+    ret |= check_one (argv[i], &warned);
+  return ret || (strict && warned) ? 1 : 0;
 }
 
 const fb_command fb_cmd_check = {
   .name = "check",
-  .summary = "load and validate a spec without running it, with warnings",
-  .usage = "usage: faultbox check [--strict] [SPEC.star]\n\n"
-           "Loads SPEC (default ./faultbox.star) as faultbox test would, starts nothing, and\n"
+  .summary = "load and validate specs without running them, with warnings",
+  .usage = "usage: faultbox check [--strict] [SPEC.star...]\n\n"
+           "Loads each SPEC (default ./faultbox.star) as faultbox test would, starts nothing, and\n"
            "prints what --dry-run prints (services with their seccomp filters, tests, matrix\n"
            "cells), then warnings: a service nothing depends on and no test names, a\n"
            "fault_assumption no test, scenario or matrix applies, a matrix cell with the\n"
            "default oracle (neither an overrides= entry nor default_expect=).\n"
-           "Exit: 0 the spec loads (warnings or not), 1 it does not.\n\n"
+           "Exit: 0 every spec loads (warnings or not), 1 one does not.\n\n"
            "  --strict   exit 1 when there is a warning\n",
   .run = run,
 };
