@@ -37,7 +37,7 @@ static const fb_doc docs[] = {
   {
     .name = "service",
     .section = "Topology",
-    .signature = "service(name, binary=None, *interfaces, args=[], env={}, depends_on=[], healthcheck=None, ops={}, image=None, observe=[], memory_max=None, pids_max=None, caps=[], drop_caps=[], rootfs=None, volumes={}, nondeterministic_ok=False, user=None, may_exit=False)",
+    .signature = "service(name, binary=None, *interfaces, args=[], env={}, depends_on=[], healthcheck=None, ops={}, image=None, build=None, observe=[], seccomp=None, memory_max=None, pids_max=None, caps=[], drop_caps=[], rootfs=None, volumes={}, nondeterministic_ok=False, user=None, may_exit=False)",
     .summary = "Declares a service: a binary (or container image) started in its own sandbox on the lab network, reachable by the other services under its name.",
     .args = "name (str): the service's name, its hostname in the lab (letters, digits, -, _)\n"
       "binary (str, default None): the program, relative to the spec's directory; or image=\n"
@@ -55,7 +55,9 @@ static const fb_doc docs[] = {
       "volumes (dict host->path, default {}): read-only binds (\":rw\" to write)\n"
       "nondeterministic_ok (bool or list, default False): exempt from determinism()\n"
       "user (str, default None): run as this user\n"
-      "may_exit (bool, default False): exiting on its own does not fail the test",
+      "may_exit (bool, default False): exiting on its own does not fail the test\n"
+      "build (default None): not supported: build and save the image yourself, then image=\n"
+      "seccomp (default None): not supported yet (a load error when given)",
     .returns = "a service value: svc.NAME is its interface NAME; svc.get(...), svc.send(...) call its default interface",
     .events = "service_started, service_ready, service_exited (lifecycle.*)",
     .errors = "a duplicate name, a missing or unreadable binary, an unknown keyword (with a suggestion), a dependency cycle: load errors naming file:line:col",
@@ -209,9 +211,9 @@ static const fb_doc docs[] = {
   {
     .name = "fault_stop",
     .section = "Syscall faults",
-    .signature = "fault_stop(target)",
+    .signature = "fault_stop(service)",
     .summary = "Removes what fault_start(target) installed.",
-    .args = "target (service or interface)",
+    .args = "service (service or interface): what fault_start() named",
     .returns = "None",
     .events = "fault_removed",
     .errors = "called while loading",
@@ -362,14 +364,15 @@ static const fb_doc docs[] = {
   {
     .name = "mock_service",
     .section = "Mocks",
-    .signature = "mock_service(name, *interfaces, routes={}, default=None, config={}, depends_on=[])",
+    .signature = "mock_service(name, *interfaces, routes={}, default=None, config={}, depends_on=[], tls=None, openapi=None, examples=None, overrides=None, validate=None, descriptors=None)",
     .summary = "A service served by faultbox itself from a route table: a real process in its own sandbox, reached by name, faults apply to it.",
     .args = "name (str)\n"
       "*interfaces (interface): http, redis or tcp\n"
       "routes (dict \"METHOD /glob\" -> response): http routes; tcp: line prefixes\n"
       "default (response, default None): otherwise (http: 404)\n"
       "config (dict): redis {\"state\": {...}} seed\n"
-      "depends_on (list of service)",
+      "depends_on (list of service)\n"
+      "tls, openapi, examples, overrides, validate, descriptors: Faultbox's; not supported yet (a load error when given)",
     .returns = "a service value",
     .events = "mock.<op> events per request (mock.GET /path ...)",
     .errors = "a protocol without a mock; tls=, openapi=, overrides=, descriptors= (not supported yet)",
@@ -571,7 +574,7 @@ static const fb_doc docs[] = {
   {
     .name = "expect_success",
     .section = "Oracles",
-    .signature = "expect_success()",
+    .signature = "expect_success() -> oracle(result)",
     .summary = "Oracle: the scenario's result is a success (ok / 2xx, no error).",
     .returns = "an oracle (result -> None or failure)",
     .errors = "the failure names the result",
@@ -580,7 +583,7 @@ static const fb_doc docs[] = {
   {
     .name = "expect_error_within",
     .section = "Oracles",
-    .signature = "expect_error_within(ms)",
+    .signature = "expect_error_within(ms) -> oracle(result)",
     .summary = "Oracle: the scenario failed (an error reply or exception) within ms milliseconds.",
     .args = "ms (int)",
     .returns = "an oracle",
@@ -590,7 +593,7 @@ static const fb_doc docs[] = {
   {
     .name = "expect_hang",
     .section = "Oracles",
-    .signature = "expect_hang()",
+    .signature = "expect_hang() -> oracle(result)",
     .summary = "Oracle: the scenario did not return before its timeout.",
     .returns = "an oracle",
     .errors = "the failure",
@@ -831,14 +834,16 @@ static const fb_doc docs[] = {
   {
     .name = "test",
     .section = "Time and waiting",
-    .signature = "test(name, body, setup=None, expect=[], timeout=\"30s\", terminate_when=None)",
+    .signature = "test(name, body, setup=None, expect=[], timeout=\"30s\", terminate_when=None, assume=None, clock=\"wall\")",
     .summary = "Registers test_<name> with Faultbox's verdict table: PASS, FAIL, or INCONCLUSIVE when the timeout hits with expectations pending (exit 3).",
     .args = "name (str)\n"
       "body (function)\n"
       "setup (function)\n"
       "expect (list of eventually()/always())\n"
       "timeout (duration str)\n"
-      "terminate_when (matcher): end the body early",
+      "terminate_when (matcher): end the body early\n"
+      "assume (list): not supported yet (a load error when given)\n"
+      "clock (str, default \"wall\"): only \"wall\"",
     .returns = "None",
     .events = "test_timeout when the body is stopped",
     .errors = "a duplicate name",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The docs cannot drift: every builtin, module function and step method the
 # interpreter registers has an entry in src/lang/builtins_doc.c (and no
-# entry names nothing), doc/spec-language.md is what `faultbox help builtins
+# entry names nothing), every keyword a builtin unpacks by name is in its
+# entry's signature (doc_keywords.py), doc/spec-language.md is what `faultbox help builtins
 # --markdown` generates from it, and every ```starlark block of doc/*.md
 # loads with `faultbox check` (see doc_blocks.py).
 . "$(dirname "$0")/lib.sh"
@@ -10,6 +11,11 @@ demo="$FAULTBOX_BUILD/src/demo"
 run_fb help builtins --check
 expect_rc 0 "every registered builtin has a doc entry"
 [ -s "$TMP/err" ] && sed 's/^/  /' "$TMP/err"
+if python3 "$FAULTBOX_SRC/tests/integration/doc_keywords.py" "$FAULTBOX_SRC" "$FAULTBOX" >"$TMP/kw"; then
+  ok "every keyword a builtin unpacks is in its entry's signature"
+else
+  fail "keywords missing from builtins_doc.c:"; sed 's/^/  /' "$TMP/kw"
+fi
 "$FAULTBOX" help builtins --markdown >"$TMP/gen.md"
 if diff -u "$FAULTBOX_SRC/doc/spec-language.md" "$TMP/gen.md" >"$TMP/md.diff"; then
   ok "doc/spec-language.md is the generated reference"
