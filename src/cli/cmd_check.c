@@ -63,11 +63,12 @@ const fb_command fb_cmd_check = {
   .name = "check",
   .summary = "load and validate specs without running them, with warnings",
   .usage = "usage: faultbox check [--strict] [SPEC.star...]\n\n"
-           "Loads each SPEC (default ./faultbox.star) as faultbox test would, starts nothing, and\n"
-           "prints what --dry-run prints (services with their seccomp filters, tests, matrix\n"
-           "cells), then warnings: a service nothing depends on and no test names, a\n"
-           "fault_assumption no test, scenario or matrix applies, a matrix cell with the\n"
-           "default oracle (neither an overrides= entry nor default_expect=).\n"
+           "Loads each SPEC (default ./faultbox.star) as faultbox test would, starts\n"
+           "nothing, and prints what --dry-run prints (services with their seccomp\n"
+           "filters, tests, matrix cells), then warnings: a service nothing depends on\n"
+           "and no test names, a fault_assumption no test, scenario or matrix applies, a\n"
+           "matrix cell with the default oracle (neither an overrides= entry nor\n"
+           "default_expect=). Needs no privileges.\n"
            "Exit: 0 every spec loads (warnings or not), 1 one does not.\n\n"
            "  --strict   exit 1 when there is a warning\n",
   .run = run,
