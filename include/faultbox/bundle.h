@@ -53,4 +53,18 @@ int fb_bundle_open (const char *path, fb_bundle *out, fb_error *err);
 /* Frees b and removes what open unpacked. */
 void fb_bundle_clear (fb_bundle *b);
 
+/* Where a failing `faultbox test` keeps its bundle unasked:
+ * $FAULTBOX_RUNS_DIR, else .faultbox/runs (relative to the working dir). */
+#define FB_RUNS_KEEP 10
+const char *fb_runs_dir (void);
+/* A new run's bundle path in fb_runs_dir(): DIR/YYYYMMDD-HHMMSS-PID, so
+ * names sort by age. Free it. */
+char *fb_runs_new_path (void);
+/* Removes all but the newest keep bundles of fb_runs_dir(); what another
+ * run removes at the same time is not an error. */
+void fb_runs_prune (size_t keep);
+/* The newest bundle of fb_runs_dir() (free it); NULL and err when there is
+ * none. */
+char *fb_runs_latest (fb_error *err);
+
 #endif

@@ -114,6 +114,7 @@ typedef struct fb_report {
   bool show_failures_only;
   bool show_return_values;    /* --debug: "  return: <repr>" per test */
   size_t not_run;             /* selected tests an interruption kept from running */
+  const char *bundle;         /* the replay bundle this run writes, NULL: none (not owned) */
 } fb_report;
 
 /* Event helpers: fields are copied. */

@@ -45,5 +45,9 @@ size_t fb_spec_test_count (const fb_spec *s);
 const char *fb_spec_test_name (const fb_spec *s, size_t i);
 /* True for the cells of a fault_matrix(). */
 bool fb_spec_test_is_matrix_cell (const fb_spec *s, size_t i);
+/* What `faultbox check` warns of: services and fault assumptions nothing
+ * uses, matrix cells with no oracle; "file:line:col: ..." each, into
+ * *warnings (NULL-terminated, free with fb_strv_free). Returns how many. */
+int fb_spec_check (const fb_spec *s, char ***warnings);
 
 #endif

@@ -96,6 +96,12 @@ void fb_star_poke (fb_star_thread *th);
 
 /* Predeclared names visible to every module later executed on th. */
 void fb_star_predeclare (fb_star_thread *th, const char *name, fb_value *v);
+/* The i-th predeclared name of th and its value (v may be NULL); NULL past
+ * the last. */
+const char *fb_star_predeclared_at (const fb_star_thread *th, size_t i, fb_value **v);
+/* The i-th field of a struct or module value and its value; NULL past the
+ * last, or when s is neither. */
+const char *fb_star_field_at (const fb_value *s, size_t i, fb_value **v);
 
 /* catch(fn), matches(regex, s), freeze(v), module(name, **kv): what
  * Starlark test suites use (faultbox star --test-builtins). */

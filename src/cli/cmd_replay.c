@@ -2,6 +2,7 @@
 #include "cli/replay.h"
 #include "util/alloc.h"
 #include "faultbox/buf.h"
+#include "util/cleanup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ strv_clear (strv *s)
 int
 fb_cli_bundle_write (const char *path, const fb_spec *spec, uint64_t seed, char *const *typed, int argc, char **argv,
                      const char *shortopts, const struct option *opts, const char *skip,
-                     const fb_report *rep)
+                     const fb_report *rep, bool asked)
 {
   strv args = { 0 }, cmd = { 0 };
   char n[24];
@@ -70,8 +71,10 @@ fb_cli_bundle_write (const char *path, const fb_spec *spec, uint64_t seed, char 
   strv_clear (&args);
   strv_clear (&cmd);
   strv_clear (&files);
-  if (rc < 0)
+  if (rc < 0 && asked)
     fb_cli_fail ("test: --bundle: %s", err.msg);
+  else if (rc < 0)
+    fb_cli_fail ("test: cannot keep the failed run's bundle: %s (--no-bundle skips it)", err.msg);
   return rc;
 }
 
@@ -92,23 +95,29 @@ note_differences (const fb_bundle *b)
 static int
 run (int argc, char **argv)
 {
-  if (argc < 2 || argv[1][0] == '-')
-    return fb_cli_fail ("replay: no bundle given (faultbox replay BUNDLE [--test PATTERN] [flags])");
-  fb_bundle b;
   fb_error err = { 0 };
-  if (fb_bundle_open (argv[1], &b, &err) < 0)
+  /* no bundle named: the last failed run's */
+  bool named = argc >= 2 && argv[1][0] != '-';
+  _cleanup_free_ char *latest = named ? NULL : fb_runs_latest (&err);
+  if (!named && !latest)
+    return fb_cli_fail ("replay: no bundle given and %s (faultbox replay [BUNDLE] [--test PATTERN] [flags])",
+                        err.msg);
+  const char *path = named ? argv[1] : latest;
+  int first_flag = named ? 2 : 1;
+  fb_bundle b;
+  if (fb_bundle_open (path, &b, &err) < 0)
     return fb_cli_fail ("replay: %s", err.msg);
   /* the recorded flags first: the ones given here override them */
   strv av = { 0 };
   push (&av, "test");
   for (char **a = b.args; *a; a++)
     push (&av, *a);
-  for (int i = 2; i < argc; i++)
+  for (int i = first_flag; i < argc; i++)
     push (&av, argv[i]);
   fputs ("replay: faultbox", stderr);
   for (size_t i = 0; i < av.n; i++)
     fprintf (stderr, " %s", av.v[i]);
-  fprintf (stderr, " %s (from %s)\n", b.star_file, argv[1]);
+  fprintf (stderr, " %s (from %s)\n", b.star_file, path);
   note_differences (&b);
   fflush (stderr);
   int rc = fb_cli_test ((int) av.n, av.v, &b);
@@ -120,11 +129,13 @@ run (int argc, char **argv)
 const fb_command fb_cmd_replay = {
   .name = "replay",
   .summary = "run a replay bundle (faultbox test --bundle) again",
-  .usage = "usage: faultbox replay BUNDLE [--test PATTERN] [test flags]\n\n"
+  .usage = "usage: faultbox replay [BUNDLE] [--test PATTERN] [test flags]\n\n"
            "Runs the run recorded in BUNDLE (a directory or .tar.gz written by faultbox test\n"
-           "--bundle) again: the spec and the files it loaded as the bundle holds them, the\n"
-           "same seed, test selection and flags (--runs, --check-determinism, --shard ...),\n"
-           "printed as faultbox test prints. Flags given here are added after the recorded\n"
+           "--bundle, or unasked by a failing run) again; without BUNDLE, the newest bundle\n"
+           "of $FAULTBOX_RUNS_DIR (default .faultbox/runs), the last failed run. Again: the\n"
+           "spec and the files it loaded as the bundle holds them, the same seed, test\n"
+           "selection and flags (--runs, --check-determinism, --shard ...), printed as\n"
+           "faultbox test prints. Flags given here are added after the recorded\n"
            "ones, so --test narrows the run and --seed, --runs ... override; output files\n"
            "(--output, --junit, --normalize, --bundle) are only written when given here.\n"
            "Service binaries are not in the bundle: they are run from the paths the spec\n"

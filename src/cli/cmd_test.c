@@ -90,8 +90,8 @@ cores (void)
   return n > 0 ? (unsigned) n : 1;
 }
 
-static void
-dry_run (const fb_spec *s, const fb_test_options *o, FILE *out)
+void
+fb_cli_dry_run (const fb_spec *s, const fb_test_options *o, FILE *out)
 {
   const fb_plan *p = fb_spec_plan (s);
   fprintf (out, "Services: %zu\n", p->n_services);
@@ -119,7 +119,7 @@ typedef struct {
   fb_test_options o;
   fb_cli_report_out ro;    /* its files; human and interrupted set once running */
   const char *bundle;
-  bool dry, progress, debug, runs_given;
+  bool dry, progress, debug, runs_given, no_bundle;
 } test_flags;
 
 static const struct option test_opts[] = {
@@ -142,6 +142,7 @@ static const struct option test_opts[] = {
   { "debug", no_argument, NULL, 'g' },
   { "verbose", no_argument, NULL, 'v' },
   { "bundle", required_argument, NULL, 'B' },
+  { "no-bundle", no_argument, NULL, 'N' },
   { "max-events", required_argument, NULL, 'E' },
   { "virtual-time", no_argument, NULL, 'T' },
   { "explore", required_argument, NULL, 'X' },
@@ -207,6 +208,7 @@ parse_flags (int argc, char **argv, test_flags *f)
       case 'g': f->debug = true; break;
       case 'v': o->echo_output = true; break;
       case 'B': f->bundle = optarg; break;
+      case 'N': f->no_bundle = true; break;
       case 'E':
         if (fb_parse_int (optarg, 1, INT64_MAX, &n, &err) < 0)
           return fb_cli_fail ("test: --max-events: %s", err.msg);
@@ -270,7 +272,9 @@ run_spec (fb_spec *spec, test_flags *f, char *const *typed, int argc, char **arg
   struct sigaction sa = { .sa_handler = on_stop };
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
-  fb_report rep = { .show_return_values = f->debug };
+  /* unasked, a failing run keeps its bundle in the runs directory */
+  _cleanup_free_ char *fallback = f->bundle || f->no_bundle ? NULL : fb_runs_new_path ();
+  fb_report rep = { .show_return_values = f->debug, .bundle = f->bundle ? f->bundle : fallback };
   fb_error err = { 0 };
   int ret;
   int rc = fb_run_tests (spec, &f->o, &rep, &err);
@@ -286,11 +290,16 @@ run_spec (fb_spec *spec, test_flags *f, char *const *typed, int argc, char **arg
     {
       f->ro.interrupted = stop_signal != 0;
       ret = fb_cli_report_finish (&rep, &f->ro);
+      bool any_failed = fb_report_failed (&rep) + fb_report_inconclusive (&rep) > 0;
       /* what a replay runs again: every flag but those naming output files */
-      if (f->bundle
-          && fb_cli_bundle_write (f->bundle, spec, f->o.seed, typed, argc, argv, test_shortopts, test_opts, "sJHonVB",
-                                  &rep) < 0)
+      /* an unasked bundle that cannot be written leaves the verdict alone */
+      if ((f->bundle || (fallback && any_failed))
+          && fb_cli_bundle_write (rep.bundle, spec, f->o.seed, typed, argc, argv, test_shortopts, test_opts,
+                                  "sJHonVBN", &rep, f->bundle != NULL) < 0
+          && f->bundle)
         ret = 1;
+      if (fallback && any_failed)
+        fb_runs_prune (FB_RUNS_KEEP);
       if (stop_signal)
         ret = 128 + stop_signal;
     }
@@ -311,6 +320,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
     ret = spec_file (argc, argv, from, &file);
   if (ret)
     return ret;
+  /* a bundle made unasked keeps no events: a replay makes them again */
   f.o.keep_events = f.ro.json || f.ro.output || f.ro.normalize || f.ro.shiviz || f.ro.html || f.bundle;
   f.ro.human = f.ro.json ? stderr : stdout;
   fb_spec *spec;
@@ -329,7 +339,7 @@ fb_cli_test (int argc, char **argv, const fb_bundle *from)
   if (f.dry)
     {
       fprintf (f.ro.human, "Dry-run: loaded %s\n", file);
-      dry_run (spec, &f.o, f.ro.human);
+      fb_cli_dry_run (spec, &f.o, f.ro.human);
     }
   else
     ret = run_spec (spec, &f, typed, argc, argv);
@@ -391,7 +401,11 @@ const fb_command fb_cmd_test = {
            "  --no-progress    no live progress line on a terminal\n"
            "  --bundle PATH    write a replay bundle (a directory, or PATH.tar.gz): the spec\n"
            "                   and what it loads, seeds, command line, environment, the JSON\n"
-           "                   report and each test's service logs; see faultbox replay\n",
+           "                   report and each test's service logs; see faultbox replay.\n"
+           "                   Without it, a run with a failure writes its bundle to\n"
+           "                   $FAULTBOX_RUNS_DIR (default .faultbox/runs/, the newest 10 kept)\n"
+           "                   and each failure's replay lines name it\n"
+           "  --no-bundle      write no bundle unless --bundle asks\n",
   .run = run,
   .sandbox = true,
 };

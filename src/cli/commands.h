@@ -22,6 +22,7 @@ extern const fb_command fb_cmd_list;
 extern const fb_command fb_cmd_init;
 extern const fb_command fb_cmd_diff;
 extern const fb_command fb_cmd_replay;
+extern const fb_command fb_cmd_check;
 
 /* The hidden mock server mode (argv[0] "__mock", argv[1] the service). */
 int fb_cmd_mock_serve (int argc, char **argv);
@@ -35,6 +36,8 @@ void fb_cli_sweep (bool verbose);
  * starts with ':' so that a flag without its value is told apart from an
  * unknown one): "CMD: --output needs a value" or "CMD: unknown flag". */
 int fb_cli_bad_flag (const char *cmd, int c, char **argv);
+/* `faultbox help builtins ...` (argv[0] "builtins"). */
+int fb_cli_help_builtins (int argc, char **argv);
 /* A spec's print(): the line to stderr (fb_spec_source.print). */
 void fb_cli_print_stderr (void *ctx, const char *msg);
 

@@ -12,6 +12,7 @@ static const fb_command *const commands[] = {
   &fb_cmd_lab,
   &fb_cmd_star,
   &fb_cmd_test,
+  &fb_cmd_check,
   &fb_cmd_merge,
   &fb_cmd_list,
   &fb_cmd_init,
@@ -63,7 +64,7 @@ print_help (FILE *out)
          "usage: faultbox <command> [flags] [args]\n\ncommands:\n", out);
   for (size_t i = 0; i < N_COMMANDS; i++)
     fprintf (out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-  fputs ("  help       show help for a command\n\n"
+  fputs ("  help       show help for a command; help builtins [NAME]: the spec language\n\n"
          "flags: --help, --version\n"
          "Run 'faultbox help <command>' for a command's flags.\n", out);
 }
@@ -76,6 +77,8 @@ cmd_help (int argc, char **argv)
       print_help (stdout);
       return 0;
     }
+  if (!strcmp (argv[1], "builtins"))
+    return fb_cli_help_builtins (argc - 1, argv + 1);
   const fb_command *c = fb_command_find (argv[1]);
   if (!c)
     return fb_cli_fail ("unknown command \"%s\" (run 'faultbox --help')", argv[1]);

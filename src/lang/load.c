@@ -425,7 +425,8 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
       spec_add_test (sp, &(spec_test) { .name = fb_xstrdup (name), .fn = v,
                                         .decl = fb_xasprintf ("%s:%d:%d", file, line, col) });
     }
-  qsort (sp->tests, sp->n_tests, sizeof *sp->tests, cmp_tests);
+  if (sp->n_tests) /* a spec without tests has no array: qsort wants one */
+    qsort (sp->tests, sp->n_tests, sizeof *sp->tests, cmp_tests);
   for (size_t i = 1; i < sp->n_tests; i++)
     if (!strcmp (sp->tests[i - 1].name, sp->tests[i].name))
       {

@@ -28,6 +28,12 @@ fb_protocol_find (const char *name)
   return NULL;
 }
 
+const fb_protocol *
+fb_protocol_at (size_t i)
+{
+  return i < N_PROTOCOLS ? protocols[i] : NULL;
+}
+
 static char *names, *framed_names;
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 

@@ -7,6 +7,7 @@
 #include "util/cleanup.h"
 #include "util/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MANIFEST "bundle.json"
@@ -484,4 +486,88 @@ fb_bundle_open (const char *path, fb_bundle *out, fb_error *err)
     }
   *out = b;
   return 0;
+}
+
+/* ---- the runs directory -------------------------------------------------- */
+
+const char *
+fb_runs_dir (void)
+{
+  const char *d = getenv ("FAULTBOX_RUNS_DIR");
+  return d && *d ? d : ".faultbox/runs";
+}
+
+char *
+fb_runs_new_path (void)
+{
+  time_t now = time (NULL);
+  struct tm tm;
+  char stamp[32] = "00000000-000000";
+  if (localtime_r (&now, &tm))
+    strftime (stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return fb_xasprintf ("%s/%s-%ld", fb_runs_dir (), stamp, (long) getpid ());
+}
+
+static int
+by_name (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The bundles of the runs directory, oldest first (names sort by age). */
+static char **
+runs_list (size_t *n)
+{
+  *n = 0;
+  DIR *d = opendir (fb_runs_dir ());
+  if (!d)
+    return NULL;
+  char **v = NULL;
+  struct dirent *e;
+  while ((e = readdir (d)))
+    {
+      unsigned long long date, hms;
+      long pid;
+      char rest;
+      if (sscanf (e->d_name, "%8llu-%6llu-%ld%c", &date, &hms, &pid, &rest) != 3)
+        continue;
+      v = fb_xreallocarray (v, *n + 1, sizeof *v);
+      v[(*n)++] = fb_xasprintf ("%s/%s", fb_runs_dir (), e->d_name);
+    }
+  closedir (d);
+  if (*n)
+    qsort (v, *n, sizeof *v, by_name);
+  return v;
+}
+
+void
+fb_runs_prune (size_t keep)
+{
+  size_t n;
+  char **v = runs_list (&n);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i + keep < n && is_bundle_dir (v[i]))
+        fb_rm_rf (v[i]);
+      free (v[i]);
+    }
+  free (v);
+}
+
+char *
+fb_runs_latest (fb_error *err)
+{
+  size_t n;
+  char **v = runs_list (&n);
+  char *latest = NULL;
+  for (size_t i = n; i-- > 0;)
+    {
+      if (!latest && is_bundle_dir (v[i]))
+        latest = steal_pointer (&v[i]);
+      free (v[i]);
+    }
+  free (v);
+  if (!latest)
+    fb_error_set (err, ENOENT, "no failed run under %s", fb_runs_dir ());
+  return latest;
 }

@@ -95,6 +95,8 @@ test_json (const fb_report *r, const fb_test_result *t)
       fb_buf cmd = FB_BUF_INIT;
       fb_report_replay_command (r, t, &cmd);
       add_str (o, "replay_command", fb_buf_str (&cmd));
+      if (r->bundle)
+        add_str (o, "replay_bundle", r->bundle);
       fb_buf_free (&cmd);
     }
   if (t->n_faults)

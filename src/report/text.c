@@ -146,6 +146,8 @@ fb_report_text_test (const fb_report *r, const fb_test_result *t, fb_buf *out)
       fb_buf_puts (out, "  replay: ");
       fb_report_replay_command (r, t, out);
       fb_buf_putc (out, '\n');
+      if (r->bundle)
+        fb_buf_printf (out, "          faultbox replay %s --test %s\n", r->bundle, t->name);
       if (t->runs > 1)
         fb_buf_printf (out, "  (%u/%u runs passed before failure)\n", t->runs_passed, t->runs_wanted);
     }

@@ -143,6 +143,26 @@ fb_star_predeclare (fb_star_thread *th, const char *name, fb_value *v)
   th->pre_vals[th->npre++] = v;
 }
 
+const char *
+fb_star_predeclared_at (const fb_star_thread *th, size_t i, fb_value **v)
+{
+  if (i >= th->npre)
+    return NULL;
+  if (v)
+    *v = th->pre_vals[i];
+  return th->pre_names[i];
+}
+
+const char *
+fb_star_field_at (const fb_value *s, size_t i, fb_value **v)
+{
+  if (!s || (vtype (s) != FB_V_STRUCT && vtype (s) != FB_V_MODULE) || i >= AS (const fv_struct, s)->n)
+    return NULL;
+  if (v)
+    *v = AS (const fv_struct, s)->vals[i];
+  return AS (const fv_struct, s)->names[i];
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 fb_value *

@@ -125,8 +125,11 @@ expect_out err '^faultbox: replay: badjson: bundle.json: not JSON'
 run_fb replay b extra.star
 expect_rc 1 "replay takes its spec from the bundle"
 expect_out err 'unexpected argument "extra.star" \(the spec comes from the bundle\)'
-run_fb replay
-expect_rc 1 "replay without a bundle"
+FAULTBOX_RUNS_DIR="$TMP/no-runs" run_fb replay
+expect_rc 1 "replay without a bundle, and no failed run recorded"
+expect_out err '^faultbox: replay: no bundle given and no failed run under .*/no-runs '
+run_fb replay --test ping_fails
+expect_rc 2 "replay without a bundle: the last failed run's (test_check.sh checks which)"
 mkdir other && touch other/keep
 run_fb test replay.star --test ping_passes --bundle other
 expect_rc 1 "--bundle refuses a directory that is not a bundle"

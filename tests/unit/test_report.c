@@ -1,10 +1,14 @@
 #include "fb_test.h"
 
+#include "faultbox/bundle.h"
 #include "faultbox/report.h"
+#include "util/proc.h"
 #include "util/alloc.h"
 #include "faultbox/buf.h"
 
 #include <json-c/json.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static fb_test_result *
 add (fb_report *r, const char *name, const char *scn, const char *fault, int64_t ms, bool pass)
@@ -112,6 +116,60 @@ test_halted_is_counted_apart (void **state)
   assert_string_equal (fb_buf_str (&b), "\n1 passed, 1 failed, 1 halted\n");
   fb_buf_free (&b);
   fb_report_free (&r);
+}
+
+/* A run that writes a bundle names it under the replay command. */
+static void
+test_fail_line_names_the_bundle (void **state)
+{
+  fb_report r = { .bundle = ".faultbox/runs/20260101-000000-1" };
+  r.star_file = fb_xstrdup ("spec.star");
+  fb_test_result *t = add (&r, "test_db_down", NULL, NULL, 12, false);
+  fb_buf b = FB_BUF_INIT;
+  fb_report_text_test (&r, t, &b);
+  assert_non_null (strstr (fb_buf_str (&b), "  replay: faultbox test spec.star --test db_down --seed 0\n"
+                                            "          faultbox replay .faultbox/runs/20260101-000000-1 --test test_db_down\n"));
+  fb_buf_free (&b);
+  fb_report_free (&r);
+}
+
+/* The runs directory keeps the newest bundles; other files are left alone. */
+static void
+test_runs_keep_the_newest (void **state)
+{
+  char dir[] = "/tmp/fb-runs-XXXXXX";
+  assert_non_null (mkdtemp (dir));
+  setenv ("FAULTBOX_RUNS_DIR", dir, 1);
+  fb_error err = { 0 };
+  assert_null (fb_runs_latest (&err));
+  assert_non_null (strstr (err.msg, "no failed run under"));
+  const char *names[] = { "20260101-000001-5", "20260101-000002-3", "20260101-000003-9", "notes" };
+  for (size_t i = 0; i < 4; i++)
+    {
+      char *d = fb_xasprintf ("%s/%s", dir, names[i]), *m = fb_xasprintf ("%s/bundle.json", d);
+      assert_int_equal (mkdir (d, 0755), 0);
+      FILE *f = fopen (m, "w");
+      assert_non_null (f);
+      fclose (f);
+      free (d);
+      free (m);
+    }
+  char *p = fb_runs_new_path ();
+  assert_true (strncmp (p, dir, strlen (dir)) == 0);
+  free (p);
+  fb_runs_prune (2);
+  char *latest = fb_runs_latest (&err);
+  char *want = fb_xasprintf ("%s/20260101-000003-9", dir);
+  assert_string_equal (latest, want);
+  char *gone = fb_xasprintf ("%s/20260101-000001-5", dir), *notes = fb_xasprintf ("%s/notes", dir);
+  assert_int_not_equal (access (gone, F_OK), 0);
+  assert_int_equal (access (notes, F_OK), 0);
+  free (latest);
+  free (want);
+  free (gone);
+  free (notes);
+  fb_rm_rf (dir);
+  unsetenv ("FAULTBOX_RUNS_DIR");
 }
 
 static void
@@ -449,6 +507,8 @@ main (void)
     cmocka_unit_test (test_matrix_failures_are_listed_with_reason),
     cmocka_unit_test (test_fail_line_has_reason_and_replay),
     cmocka_unit_test (test_halted_is_counted_apart),
+    cmocka_unit_test (test_fail_line_names_the_bundle),
+    cmocka_unit_test (test_runs_keep_the_newest),
     cmocka_unit_test (test_zero_traffic_rule_warns_with_hint),
     cmocka_unit_test (test_json_report_round_trips),
     cmocka_unit_test (test_json_reader_reproduces_the_report),

@@ -6,7 +6,7 @@ _faultbox() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   cmd=${COMP_WORDS[1]}
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "test list merge init diff replay run lab star doctor help --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "test check list merge init diff replay run lab star doctor help --help --version" -- "$cur"))
     return
   fi
   case $prev in
@@ -21,10 +21,11 @@ _faultbox() {
       COMPREPLY=(); return ;;
   esac
   local flags files
-  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --max-events --bundle --virtual-time --explore --explore-index"
+  local test_flags="--test --seed --runs --jobs -j --shard --show --format --output --junit --html --dry-run --keep-workdir --verbose -v --no-progress --normalize --shiviz --debug --check-determinism --max-events --bundle --no-bundle --virtual-time --explore --explore-index"
   case $cmd in
     test) flags=$test_flags; files=star ;;
     replay) flags=$test_flags; files=any ;;
+    check) flags="--strict"; files=star ;;
     list) flags="--test --shard --format"; files=star ;;
     merge) flags="--format --output --junit --html"; files=json ;;
     init) flags="--name --port --protocol --output"; files=any ;;
@@ -33,7 +34,7 @@ _faultbox() {
     lab) flags="--service --bind --run --memory-max --pids-max --rootfs --keep-workdir --verbose" ;;
     star) flags="--dialect=faultbox --dialect=standard --test-builtins"; files=star ;;
     doctor) flags="--format" ;;
-    help) COMPREPLY=($(compgen -W "test list merge init diff replay run lab star doctor" -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W "test check list merge init diff replay run lab star doctor builtins" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
