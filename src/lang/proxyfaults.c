@@ -396,7 +396,8 @@ rule_unfit (fb_star_thread *th, const char *fname, const pfault_val *pf, const f
             const fb_plan_interface *f, const fb_framing *fr)
 {
   const fb_proxy_rule *r = &pf->rule;
-  if (!fr->reply && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
+  /* a session protocol (HTTP/2) answers from the verdict, without reply() */
+  if (!fr->reply && !fr->session && (r->action == FB_PX_RESPOND || r->action == FB_PX_ERROR))
     return fb_star_errorf (th, "%s: %s() on %s.%s: the %s proxy only drops, delays and duplicates what passes",
                            fname, pf->fname, s->name, f->name, f->protocol), -1;
   if (fr->no_respond && r->action == FB_PX_RESPOND)
