@@ -165,9 +165,7 @@ http_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
   const char *path = c->args[0].s, *body = c->args[1].s;
   char upper[16];
-  size_t ml = strlen (c->method->name);
-  for (size_t i = 0; i <= ml && i < sizeof upper; i++)
-    upper[i] = (char) toupper ((unsigned char) c->method->name[i]);
+  fb_step_verb (c, upper, sizeof upper);
   _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s%s", c->host, c->port, path[0] == '/' ? "" : "/", path);
   c->on_send (c->ctx, (const char *const[]) { "method", upper, "path", path, NULL });
   fb_error e = { 0 };

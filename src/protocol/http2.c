@@ -1,6 +1,5 @@
 /* HTTP/2 (h2c): HTTP's get/post/put/delete/patch steps and Response over
  * nghttp2, a healthcheck that waits for the server's SETTINGS. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,9 +16,7 @@ http2_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
   const char *path = c->args[0].s, *body = c->args[1].s;
   char upper[16];
-  size_t ml = strlen (c->method->name);
-  for (size_t i = 0; i <= ml && i < sizeof upper; i++)
-    upper[i] = (char) toupper ((unsigned char) c->method->name[i]);
+  fb_step_verb (c, upper, sizeof upper);
   _cleanup_free_ char *full = fb_xasprintf ("%s%s", path[0] == '/' ? "" : "/", path);
   c->on_send (c->ctx, (const char *const[]) { "method", upper, "path", full, NULL });
   bool with_body = body && (strcmp (upper, "GET") != 0 || *body);

@@ -63,6 +63,11 @@ void fb_step_fail (fb_step_result *r, const char *msg);
 /* The step_recv fields of a result whose protocol has no status code:
  * method, duration_ms, success, and error when it failed. */
 void fb_step_outcome (fb_step_result *r, const char *method);
+/* A step's end: its duration since t0, why (owned, NULL: it succeeded) as
+ * its failure, then fb_step_outcome. */
+void fb_step_finish (fb_step_result *r, int64_t t0, char *why, const char *method);
+/* The step's method name upper-cased (an HTTP verb) into buf. */
+void fb_step_verb (const fb_step_call *c, char *buf, size_t size);
 
 /* Redis: one RESP reply (bytes as a server sends them) as the JSON body
  * of a step, {"value": ...}; a top-level error reply sets *error to
@@ -78,6 +83,17 @@ typedef enum { FB_CELL_TEXT, FB_CELL_INT, FB_CELL_FLOAT, FB_CELL_BOOL } fb_cell_
  * them), "null" for no rows. cells[row * n_cols + col] is the text form,
  * NULL for SQL NULL; kinds say which columns become JSON numbers and
  * booleans (the rest strings; a float that is not finite stays text). */
+/* The step methods of a SQL protocol: query/exec(sql=, user=, password=,
+ * database=) and the protocol's own connection-string keyword. */
+#define FB_SQL_METHOD(m, conn_param)                                                                        \
+  { .name = m, .n_params = 5,                                                                               \
+    .params = { { "sql", FB_PARAM_STRING, true, NULL }, { "user", FB_PARAM_STRING, false, NULL },           \
+                { "password", FB_PARAM_STRING, false, NULL }, { "database", FB_PARAM_STRING, false, NULL }, \
+                { conn_param, FB_PARAM_STRING, false, NULL } } }
+
+/* A SQL healthcheck's end: why (owned, NULL when ready) as the error. */
+int fb_sql_ready_result (char *why, fb_error *err);
+
 char *fb_sql_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const fb_cell_kind *kinds,
                         const char *const *cells);
 

@@ -310,20 +310,10 @@ my_ready (const fb_ready_call *c, fb_error *err)
       my.close (conn);
     }
   fb_step_result_clear (&r);
-  if (!why)
-    return 0;
-  fb_error_set (err, EAGAIN, "%s", why);
-  free (why);
-  return -1;
+  return fb_sql_ready_result (why, err);
 }
 
-#define MY_METHOD(m)                                                                                        \
-  { .name = m, .n_params = 5,                                                                               \
-    .params = { { "sql", FB_PARAM_STRING, true, NULL }, { "user", FB_PARAM_STRING, false, NULL },           \
-                { "password", FB_PARAM_STRING, false, NULL }, { "database", FB_PARAM_STRING, false, NULL }, \
-                { "dsn", FB_PARAM_STRING, false, NULL } } }
-
-static const fb_step_method my_methods[] = { MY_METHOD ("query"), MY_METHOD ("exec") };
+static const fb_step_method my_methods[] = { FB_SQL_METHOD ("query", "dsn"), FB_SQL_METHOD ("exec", "dsn") };
 
 const fb_protocol fb_protocol_mysql = {
   .name = "mysql",

@@ -229,20 +229,10 @@ pg_ready (const fb_ready_call *c, fb_error *err)
       pq.finish (conn);
     }
   fb_step_result_clear (&r);
-  if (!why)
-    return 0;
-  fb_error_set (err, EAGAIN, "%s", why);
-  free (why);
-  return -1;
+  return fb_sql_ready_result (why, err);
 }
 
-#define PG_METHOD(m)                                                                                        \
-  { .name = m, .n_params = 5,                                                                               \
-    .params = { { "sql", FB_PARAM_STRING, true, NULL }, { "user", FB_PARAM_STRING, false, NULL },           \
-                { "password", FB_PARAM_STRING, false, NULL }, { "database", FB_PARAM_STRING, false, NULL }, \
-                { "connstr", FB_PARAM_STRING, false, NULL } } }
-
-static const fb_step_method pg_methods[] = { PG_METHOD ("query"), PG_METHOD ("exec") };
+static const fb_step_method pg_methods[] = { FB_SQL_METHOD ("query", "connstr"), FB_SQL_METHOD ("exec", "connstr") };
 
 const fb_protocol fb_protocol_postgres = {
   .name = "postgres",

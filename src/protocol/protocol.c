@@ -10,6 +10,7 @@
 #include "protocol/h2.h"
 #include "protocol/internal.h"
 #include "util/alloc.h"
+#include "util/time.h"
 #include "faultbox/buf.h"
 
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
@@ -162,6 +163,25 @@ fb_step_outcome (fb_step_result *r, const char *method)
   fb_step_field (r, "success", r->error ? "false" : "true");
   if (r->error)
     fb_step_field (r, "error", r->error);
+}
+
+void
+fb_step_finish (fb_step_result *r, int64_t t0, char *why, const char *method)
+{
+  r->duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;
+  if (why)
+    fb_step_fail (r, why);
+  free (why);
+  fb_step_outcome (r, method);
+}
+
+void
+fb_step_verb (const fb_step_call *c, char *buf, size_t size)
+{
+  size_t i = 0;
+  for (const char *m = c->method->name; *m && i + 1 < size; m++)
+    buf[i++] = (char) toupper ((unsigned char) *m);
+  buf[i] = '\0';
 }
 
 int

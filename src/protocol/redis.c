@@ -216,11 +216,7 @@ redis_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
       freeReplyObject (r);
       redisFree (rc);
     }
-  out->duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;
-  if (why)
-    fb_step_fail (out, why);
-  free (why);
-  fb_step_outcome (out, c->method->name);
+  fb_step_finish (out, t0, why, c->method->name);
   return 0;
 }
 

@@ -114,3 +114,13 @@ fb_sql_rows_json (size_t n_rows, size_t n_cols, const char *const *names, const 
   json_object_put (rows);
   return s;
 }
+
+int
+fb_sql_ready_result (char *why, fb_error *err)
+{
+  if (!why)
+    return 0;
+  fb_error_set (err, EAGAIN, "%s", why);
+  free (why);
+  return -1;
+}

@@ -108,11 +108,7 @@ udp_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   int64_t t0 = fb_now_ns ();
   if (udp_payload (data, hex, &p, &why) == 0)
     udp_exchange (c->host, c->port, &p, reply ? strtoll (c->args[2].s, NULL, 10) : -1, &out->body, &why);
-  out->duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;
-  if (why)
-    fb_step_fail (out, why);
-  free (why);
-  fb_step_outcome (out, c->method->name);
+  fb_step_finish (out, t0, why, c->method->name);
   return 0;
 }
 
