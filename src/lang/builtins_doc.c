@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis or postgres\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats or udp\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
@@ -367,8 +367,8 @@ static const fb_doc docs[] = {
     .signature = "mock_service(name, *interfaces, routes={}, default=None, config={}, depends_on=[], tls=None, openapi=None, examples=None, overrides=None, validate=None, descriptors=None)",
     .summary = "A service served by faultbox itself from a route table: a real process in its own sandbox, reached by name, faults apply to it.",
     .args = "name (str)\n"
-      "*interfaces (interface): http, redis or tcp\n"
-      "routes (dict \"METHOD /glob\" -> response): http routes; tcp: line prefixes\n"
+      "*interfaces (interface): http, http2, grpc, redis, tcp or udp\n"
+      "routes (dict \"METHOD /glob\" -> response): http and http2 routes; grpc: method paths (\"/pkg.Svc/*\", \"/**\"); tcp: line prefixes; udp: byte prefixes\n"
       "default (response, default None): otherwise (http: 404)\n"
       "config (dict): redis {\"state\": {...}} seed\n"
       "depends_on (list of service)\n"
@@ -1462,10 +1462,9 @@ static const fb_doc docs[] = {
     .summary = "Sends one datagram (data= as text, or hex=) and waits timeout_ms (default 5000) for one back.",
     .returns = "a Response (.data {\"raw\": the reply as hex, \"size\": its length})",
     .events = "step_send, step_recv",
-    .errors = "a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
-    .example = "echo = service(\"echo\", \"/usr/bin/python3\",\n"
-      "    interface(\"main\", \"udp\", 9000),\n"
-      "    args = [\"udp_echo.py\", \"9000\"])\n"
+    .errors = "called while loading; a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
+    .example = "echo = mock_service(\"echo\", interface(\"main\", \"udp\", 9000),\n"
+      "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
       "def test_echo():\n"
       "    r = echo.main.send(data = \"hi\", timeout_ms = 2000)",
   },
@@ -1476,10 +1475,9 @@ static const fb_doc docs[] = {
     .summary = "Sends one datagram (data= or hex=) and waits for nothing.",
     .returns = "a Response (.data {\"size\": the bytes sent})",
     .events = "step_send, step_recv",
-    .errors = "a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
-    .example = "echo = service(\"echo\", \"/usr/bin/python3\",\n"
-      "    interface(\"main\", \"udp\", 9000),\n"
-      "    args = [\"udp_echo.py\", \"9000\"])\n"
+    .errors = "called while loading; a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
+    .example = "echo = mock_service(\"echo\", interface(\"main\", \"udp\", 9000),\n"
+      "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
       "def test_fire():\n"
       "    assert_eq(echo.main.send_no_reply(data = \"fire\").data, {\"size\": 4})",
   },
