@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis or postgres\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats or udp\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
@@ -367,8 +367,8 @@ static const fb_doc docs[] = {
     .signature = "mock_service(name, *interfaces, routes={}, default=None, config={}, depends_on=[], tls=None, openapi=None, examples=None, overrides=None, validate=None, descriptors=None)",
     .summary = "A service served by faultbox itself from a route table: a real process in its own sandbox, reached by name, faults apply to it.",
     .args = "name (str)\n"
-      "*interfaces (interface): http, redis or tcp\n"
-      "routes (dict \"METHOD /glob\" -> response): http routes; tcp: line prefixes\n"
+      "*interfaces (interface): http, http2, grpc, redis, tcp or udp\n"
+      "routes (dict \"METHOD /glob\" -> response): http and http2 routes; grpc: method paths (\"/pkg.Svc/*\", \"/**\"); tcp: line prefixes; udp: byte prefixes\n"
       "default (response, default None): otherwise (http: 404)\n"
       "config (dict): redis {\"state\": {...}} seed\n"
       "depends_on (list of service)\n"
@@ -445,6 +445,55 @@ static const fb_doc docs[] = {
       "r = dynamic(echo)",
   },
   {
+    .name = "grpc_response",
+    .section = "Mocks",
+    .signature = "grpc_response(body={})",
+    .summary = "A grpc mock reply: body encoded as a google.protobuf.Struct (as Faultbox ships it without a .proto); the call ends with status OK.",
+    .args = "body (dict, default {}): the Struct's fields (JSON values)",
+    .returns = "a mock response for a grpc mock_service route",
+    .events = "mock.* events per call",
+    .errors = "a body a Struct cannot hold (not a dict, or a value JSON cannot hold)",
+    .example = "flags = mock_service(\"flags\", interface(\"main\", \"grpc\", 50051),\n"
+      "    routes = {\"/flags.v1.Flags/Get\": grpc_response(body = {\"enabled\": True, \"variant\": \"B\"})})",
+  },
+  {
+    .name = "grpc_raw_response",
+    .section = "Mocks",
+    .signature = "grpc_raw_response(body)",
+    .summary = "A grpc mock reply: the response message's wire bytes exactly as given; the call ends with status OK.",
+    .args = "body (bytes or str): the encoded message",
+    .returns = "a mock response for a grpc mock_service route",
+    .events = "mock.* events per call",
+    .errors = "a body that is neither bytes nor a string",
+    .example = "flags = mock_service(\"flags\", interface(\"main\", \"grpc\", 50051),\n"
+      "    routes = {\"/flags.v1.Flags/Raw\": grpc_raw_response(body = b\"\\x08\\x2a\")})",
+  },
+  {
+    .name = "grpc_error",
+    .section = "Mocks",
+    .signature = "grpc_error(code, message=\"\")",
+    .summary = "A grpc mock reply: the call ends with this gRPC status and message.",
+    .args = "code (str or int): a status name (\"UNAVAILABLE\", \"NOT_FOUND\", ...) or its number 0-16\n"
+      "message (str, default \"\"): the grpc-message",
+    .returns = "a mock response for a grpc mock_service route",
+    .events = "mock.* events per call",
+    .errors = "an unknown status name or a number outside 0-16 (listing the names)",
+    .example = "flags = mock_service(\"flags\", interface(\"main\", \"grpc\", 50051),\n"
+      "    routes = {\"/flags.v1.Flags/Fail\": grpc_error(code = \"UNAVAILABLE\", message = \"backend down\")})",
+  },
+  {
+    .name = "grpc_typed_response",
+    .section = "Mocks",
+    .signature = "grpc_typed_response(body={})",
+    .summary = "Faultbox's reply encoded with the types of mock_service(descriptors=): not supported yet; every call is an error saying so.",
+    .args = "body (dict, default {}): Faultbox's message fields",
+    .returns = "nothing: it always raises",
+    .errors = "always: typed gRPC responses need mock_service(descriptors=), which is not supported yet; use grpc_response(body={...}) or grpc_raw_response(body=b\"...\")",
+    .example = "def typed_reply():\n"
+      "    # raises: use grpc_response or grpc_raw_response instead\n"
+      "    return grpc_typed_response(body = {\"enabled\": True})",
+  },
+  {
     .name = "assert_true",
     .section = "Steps and assertions",
     .signature = "assert_true(condition, msg=None)",
@@ -502,6 +551,40 @@ static const fb_doc docs[] = {
     .returns = "None",
     .example = "def test_n():\n"
       "    nondet(db)",
+  },
+  {
+    .name = "choose",
+    .section = "Steps and assertions",
+    .signature = "choose(options) / choose(name, options)",
+    .summary = "Faultbox's non-deterministic choice, single-leaf: returns the first option (Faultbox fans a test out into one leaf per named choice; we run the one leaf of first options, no fan-out).",
+    .args = "name (str, optional, positional): the choice's name\n"
+      "options (list, positional): non-empty",
+    .returns = "options[0]",
+    .errors = "a keyword argument, not 1 or 2 arguments, a name that is not a string, options that are not a list or are empty",
+    .example = "mode = choose(\"mode\", [\"fast\", \"safe\"])",
+  },
+  {
+    .name = "halt",
+    .section = "Steps and assertions",
+    .signature = "halt(reason=\"\")",
+    .summary = "Stops the test body: the test is HALTED (counted as \", H halted\"), not failed. A false test(assume=[...]) predicate halts the same way.",
+    .args = "reason (str, default \"\", positional): shown as \"halt: REASON\"",
+    .returns = "never returns",
+    .errors = "called at the top level (outside a test body); a keyword argument, more than one argument, a reason that is not a string",
+    .example = "def test_only_when_up():\n"
+      "    if not api.get(path = \"/health\").ok:\n"
+      "        halt(\"api not up\")",
+  },
+  {
+    .name = "assume",
+    .section = "Steps and assertions",
+    .signature = "assume(predicate)",
+    .summary = "At the top level: checks predicate while loading; false fails the load. A callable is called with the choices (a dict, empty: one leaf of first options).",
+    .args = "predicate (function(choices) or bool, positional)",
+    .returns = "None",
+    .errors = "not exactly one positional argument, a predicate neither callable nor bool; false: \"assume(NAME) violated at spec load\"; one that raises names its error",
+    .example = "mode = choose(\"mode\", [\"fast\", \"safe\"])\n"
+      "assume(lambda choices: mode in [\"fast\", \"safe\"])",
   },
   {
     .name = "scenario",
@@ -1165,6 +1248,238 @@ static const fb_doc docs[] = {
       "    healthcheck = ready())\n"
       "def test_pg():\n"
       "    assert_true(pg.main.exec(sql = \"CREATE TABLE t (x int)\").ok)",
+  },
+  {
+    .name = "mysql.query",
+    .section = "Step methods",
+    .signature = "svc.IFACE.query(...)",
+    .summary = "Runs a MySQL/MariaDB query (credentials from MYSQL_USER/MYSQL_PASSWORD, else root and MYSQL_ROOT_PASSWORD; MYSQL_DATABASE; user=/password=/database= or a Go-style dsn= instead).",
+    .returns = "a Response (.data the rows, a list of dicts)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a statement the server rejects, or a failed connection, is ok=False with go-sql-driver's words, not an exception",
+    .example = "shop = service(\"shop\", BIN + \"/mock-db\",\n"
+      "    interface(\"main\", \"mysql\", 3306),\n"
+      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"})\n"
+      "def test_orders():\n"
+      "    rows = shop.main.query(sql = \"SELECT item, qty FROM orders\").data",
+  },
+  {
+    .name = "mysql.exec",
+    .section = "Step methods",
+    .signature = "svc.IFACE.exec(...)",
+    .summary = "Runs a MySQL/MariaDB statement (credentials as mysql.query).",
+    .returns = "a Response (.data {\"rows_affected\": N}; a statement with rows affects none, as Go's Exec)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a statement the server rejects, or a failed connection, is ok=False with go-sql-driver's words, not an exception",
+    .example = "shop = service(\"shop\", BIN + \"/mock-db\",\n"
+      "    interface(\"main\", \"mysql\", 3306),\n"
+      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"})\n"
+      "def test_create():\n"
+      "    assert_true(shop.main.exec(sql = \"CREATE TABLE t (x INT)\").ok)",
+  },
+  {
+    .name = "memcached.get",
+    .section = "Step methods",
+    .signature = "svc.IFACE.get(...)",
+    .summary = "Memcached get key (text protocol; ours: Faultbox has no memcached steps).",
+    .returns = "a Response (.data {\"value\": V}, None for a miss)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
+    .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "def test_miss():\n"
+      "    assert_eq(cache.main.get(key = \"k\").data, {\"value\": None})",
+  },
+  {
+    .name = "memcached.set",
+    .section = "Step methods",
+    .signature = "svc.IFACE.set(...)",
+    .summary = "Memcached set key value (no expiry, no flags).",
+    .returns = "a Response (.data {\"value\": True})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
+    .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "def test_set():\n"
+      "    assert_true(cache.main.set(key = \"k\", value = \"hello\").ok)",
+  },
+  {
+    .name = "memcached.delete",
+    .section = "Step methods",
+    .signature = "svc.IFACE.delete(...)",
+    .summary = "Memcached delete key; a missing key is ok=False, error \"NOT FOUND\".",
+    .returns = "a Response (.data {\"value\": True})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
+    .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "def test_delete():\n"
+      "    cache.main.set(key = \"k\", value = \"v\")\n"
+      "    assert_true(cache.main.delete(key = \"k\").ok)",
+  },
+  {
+    .name = "memcached.incr",
+    .section = "Step methods",
+    .signature = "svc.IFACE.incr(...)",
+    .summary = "Memcached incr key by (default 1) on a number stored with set.",
+    .returns = "a Response (.data {\"value\": N}, the new value)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
+    .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "def test_incr():\n"
+      "    cache.main.set(key = \"n\", value = \"41\")\n"
+      "    assert_eq(cache.main.incr(key = \"n\").data, {\"value\": 42})",
+  },
+  {
+    .name = "http2.get",
+    .section = "Step methods",
+    .signature = "svc.IFACE.get(...)",
+    .summary = "HTTP/2 GET over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .returns = "a Response as http's (.ok .status .body .data .error .duration_ms); .fields[\"proto\"] is \"HTTP/2.0\"",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
+    .example = "web = mock_service(\"web\", interface(\"main\", \"http2\", 8443),\n"
+      "    routes = {\"* /data/**\": json_response(body = {\"ok\": True})})\n"
+      "def test_get():\n"
+      "    assert_eq(web.main.get(path = \"/data/k\").status, 200)",
+  },
+  {
+    .name = "http2.post",
+    .section = "Step methods",
+    .signature = "svc.IFACE.post(...)",
+    .summary = "HTTP/2 POST over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .returns = "a Response as http.get's",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
+    .example = "web = mock_service(\"web\", interface(\"main\", \"http2\", 8443),\n"
+      "    routes = {\"* /data/**\": json_response(body = {\"ok\": True})})\n"
+      "def test_post():\n"
+      "    web.main.post(path = \"/data/k\", body = \"v\")",
+  },
+  {
+    .name = "http2.put",
+    .section = "Step methods",
+    .signature = "svc.IFACE.put(...)",
+    .summary = "HTTP/2 PUT over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .returns = "a Response as http.get's",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
+    .example = "web = mock_service(\"web\", interface(\"main\", \"http2\", 8443),\n"
+      "    routes = {\"* /data/**\": json_response(body = {\"ok\": True})})\n"
+      "def test_put():\n"
+      "    web.main.put(path = \"/data/k\", body = \"v\")",
+  },
+  {
+    .name = "http2.delete",
+    .section = "Step methods",
+    .signature = "svc.IFACE.delete(...)",
+    .summary = "HTTP/2 DELETE over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .returns = "a Response as http.get's",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
+    .example = "web = mock_service(\"web\", interface(\"main\", \"http2\", 8443),\n"
+      "    routes = {\"* /data/**\": json_response(body = {\"ok\": True})})\n"
+      "def test_delete():\n"
+      "    web.main.delete(path = \"/data/k\")",
+  },
+  {
+    .name = "http2.patch",
+    .section = "Step methods",
+    .signature = "svc.IFACE.patch(...)",
+    .summary = "HTTP/2 PATCH over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .returns = "a Response as http.get's",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
+    .example = "web = mock_service(\"web\", interface(\"main\", \"http2\", 8443),\n"
+      "    routes = {\"* /data/**\": json_response(body = {\"ok\": True})})\n"
+      "def test_patch():\n"
+      "    web.main.patch(path = \"/data/k\", body = \"v\")",
+  },
+  {
+    .name = "grpc.call",
+    .section = "Step methods",
+    .signature = "svc.IFACE.call(...)",
+    .summary = "A unary gRPC call over h2c: method= is the method path, body='s bytes are the request message (\"{}\", the default, sends an empty one).",
+    .returns = "a Response: .data {\"method\": M, \"raw\": the reply message's bytes}, .status the gRPC code; not OK: .ok False, .error grpc-go's \"rpc error: code = Unavailable desc = ...\" (a failed connection is UNAVAILABLE)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty method= raises; a gRPC status other than OK is ok=False, not an exception",
+    .example = "flags = mock_service(\"flags\", interface(\"main\", \"grpc\", 50051),\n"
+      "    routes = {\"/flags.v1.Flags/Get\": grpc_response(body = {\"enabled\": True})})\n"
+      "def test_flags():\n"
+      "    r = flags.main.call(method = \"/flags.v1.Flags/Get\")\n"
+      "    assert_eq(r.status, 0)",
+  },
+  {
+    .name = "nats.publish",
+    .section = "Step methods",
+    .signature = "svc.IFACE.publish(...)",
+    .summary = "NATS PUB of data on subject, confirmed by a PING/PONG flush (user=/password= for a server that asks).",
+    .returns = "a Response (.data {\"published\": True, \"subject\": S})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty subject= raises; a timeout, a closed connection or the server's -ERR is ok=False, not an exception",
+    .example = "bus = service(\"bus\", \"/usr/sbin/nats-server\",\n"
+      "    interface(\"main\", \"nats\", 4222),\n"
+      "    args = [\"-a\", \"0.0.0.0\", \"-p\", \"4222\"],\n"
+      "    healthcheck = ready(timeout = \"10s\"))\n"
+      "def test_publish():\n"
+      "    assert_true(bus.main.publish(subject = \"orders.new\", data = \"{\\\"id\\\":1}\").ok)",
+  },
+  {
+    .name = "nats.request",
+    .section = "Step methods",
+    .signature = "svc.IFACE.request(...)",
+    .summary = "NATS request: publishes data on subject with a reply inbox and waits up to 5 s for the answer.",
+    .returns = "a Response (.data {\"subject\": the subject asked, \"data\": the reply's})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty subject= raises; a timeout, a closed connection or the server's -ERR is ok=False, not an exception",
+    .example = "bus = service(\"bus\", \"/usr/sbin/nats-server\",\n"
+      "    interface(\"main\", \"nats\", 4222),\n"
+      "    args = [\"-a\", \"0.0.0.0\", \"-p\", \"4222\"],\n"
+      "    healthcheck = ready(timeout = \"10s\"))\n"
+      "def test_request():\n"
+      "    r = bus.main.request(subject = \"svc.echo\", data = \"hi\")",
+  },
+  {
+    .name = "nats.subscribe",
+    .section = "Step methods",
+    .signature = "svc.IFACE.subscribe(...)",
+    .summary = "NATS SUB to subject, waiting up to 10 s for one message (\"subscribe timeout: no message received\" otherwise).",
+    .returns = "a Response (.data {\"subject\": S, \"data\": D} of the message)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty subject= raises; a timeout, a closed connection or the server's -ERR is ok=False, not an exception",
+    .example = "bus = service(\"bus\", \"/usr/sbin/nats-server\",\n"
+      "    interface(\"main\", \"nats\", 4222),\n"
+      "    args = [\"-a\", \"0.0.0.0\", \"-p\", \"4222\"],\n"
+      "    healthcheck = ready(timeout = \"10s\"))\n"
+      "def test_subscribe():\n"
+      "    r = bus.main.subscribe(subject = \"orders.*\")",
+  },
+  {
+    .name = "udp.send",
+    .section = "Step methods",
+    .signature = "svc.IFACE.send(...)",
+    .summary = "Sends one datagram (data= as text, or hex=) and waits timeout_ms (default 5000) for one back.",
+    .returns = "a Response (.data {\"raw\": the reply as hex, \"size\": its length})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
+    .example = "echo = mock_service(\"echo\", interface(\"main\", \"udp\", 9000),\n"
+      "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
+      "def test_echo():\n"
+      "    r = echo.main.send(data = \"hi\", timeout_ms = 2000)",
+  },
+  {
+    .name = "udp.send_no_reply",
+    .section = "Step methods",
+    .signature = "svc.IFACE.send_no_reply(...)",
+    .summary = "Sends one datagram (data= or hex=) and waits for nothing.",
+    .returns = "a Response (.data {\"size\": the bytes sent})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing data=/hex=, invalid hex, a timeout (\"read: i/o timeout\") are ok=False, not an exception",
+    .example = "echo = mock_service(\"echo\", interface(\"main\", \"udp\", 9000),\n"
+      "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
+      "def test_fire():\n"
+      "    assert_eq(echo.main.send_no_reply(data = \"fire\").data, {\"size\": 4})",
   },
 };
 

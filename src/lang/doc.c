@@ -30,7 +30,8 @@ step_method (const char *name)
   return p ? fb_protocol_method (p, dot + 1) : NULL;
 }
 
-static const char *const kind_names[] = { "str", "dict", "list" };
+/* indexed by fb_param_kind */
+static const char *const kind_names[] = { "str", "dict", "list", "int" };
 
 /* The argument lines: the entry's, or a step method's from its table. */
 static void
@@ -42,7 +43,7 @@ arg_lines (const fb_doc *d, const char *bullet, fb_buf *out)
       const fb_step_param *p = &m->params[i];
       fb_buf_printf (out, "%s%s (%s%s", bullet, p->name, kind_names[p->kind], p->required ? ", required" : "");
       if (p->dflt)
-        fb_buf_printf (out, ", default \"%s\"", p->dflt);
+        fb_buf_printf (out, p->kind == FB_PARAM_INT ? ", default %s" : ", default \"%s\"", p->dflt);
       fb_buf_puts (out, ")\n");
     }
   for (const char *l = d->args; l && *l;)
