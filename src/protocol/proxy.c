@@ -734,7 +734,8 @@ flows_due (fb_proxy *px, int64_t now, bool release)
             send (f->ufd, f->held[k].data, f->held[k].len, 0);
             free (f->held[k].data);
           }
-        memmove (f->held, f->held + k, (f->n_held - k) * sizeof *f->held);
+        if (k)
+          memmove (f->held, f->held + k, (f->n_held - k) * sizeof *f->held);
         f->n_held -= k;
         if (f->n_held && (!next || f->held[0].due_ns < next))
           next = f->held[0].due_ns;
