@@ -6,6 +6,11 @@
 # rootless mode has and the command that fixes what it lacks.
 # (scripts/test-rootless runs the other integration probes as a user with
 # a subordinate range.)
+# (as in scripts/test-rootless: out of a chroot, which refuses user namespaces)
+if [ "$(id -u)" = 0 ] && [ -z "${FAULTBOX_UNCHROOTED:-}" ]; then
+  exec "${FAULTBOX_SRC:-$(dirname "$0")/../..}/scripts/unchroot" bash "$0" "$@"
+fi
+[ "$(id -u)" != 0 ] || [ -n "$(find / -maxdepth 0 -perm -o=x)" ] || chmod o+rx /
 . "$(dirname "$0")/lib.sh"
 need_real_root
 command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
