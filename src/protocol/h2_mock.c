@@ -169,33 +169,10 @@ http2_answer (h2_mock *m, nghttp2_session *s, int32_t id, h2_stream *st, fb_mock
   _cleanup_free_ char *line = fb_xasprintf ("%s %s H", req->method, st->path.data);
   fb_kv *query = NULL;
   fb_http_parse_query (line, strlen (line), req, &query);
-  fb_http_route_key key = { req->method, req->path };
-  const fb_mock_route *route = fb_mock_pick (m->c->iface, fb_http_route_matches, &key);
-  fb_mock_response owned = { 0 }, failed = { 0 };
-  static const fb_mock_response not_found = { 404, "not found\n", 10, "text/plain", NULL, 0 };
-  char *error;
-  const fb_mock_response *r = fb_mock_respond (m->c, route, req, &owned, &error);
-  if (error)
-    {
-      failed = (fb_mock_response) { .status = 500, .content_type = "text/plain; charset=utf-8" };
-      failed.body = fb_xasprintf ("dynamic handler error: %s\n", error);
-      failed.body_len = strlen (failed.body);
-      r = &failed;
-    }
-  else if (!r)
-    r = &not_found;
-  char op[600], status[16], body_size[24], req_size[24];
-  snprintf (op, sizeof op, "%s %s", req->method, req->path);
-  snprintf (status, sizeof status, "%d", r->status ? r->status : 200);
-  snprintf (body_size, sizeof body_size, "%zu", r->body_len);
-  snprintf (req_size, sizeof req_size, "%zu", req->body_len);
-  const char *kv[] = { "status", status, "body_size", body_size, "req_size", req_size, "proto", "HTTP/2.0",
-                       error ? "error" : NULL, error, NULL };
-  fb_mock_emit (m->c->srv, m->c->iface, op, kv);
-  http2_reply (s, id, st, r);
-  free (error);
-  free (failed.body);
-  fb_mock_response_clear (&owned);
+  fb_http_mock_answer a;
+  fb_http_mock_answer_req (m->c, req, "HTTP/2.0", &a);
+  http2_reply (s, id, st, a.r);
+  fb_http_mock_answer_clear (&a);
   for (size_t i = 0; i < req->n_query; i++)
     free (query[i].key), free (query[i].value);
   free (query);

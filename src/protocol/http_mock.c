@@ -156,6 +156,45 @@ write_response (int fd, const fb_mock_response *r, bool head, bool close_after)
   fb_buf_free (&out);
 }
 
+void
+fb_http_mock_answer_req (fb_mock_conn *c, const fb_mock_request *req, const char *proto, fb_http_mock_answer *a)
+{
+  memset (a, 0, sizeof *a);
+  fb_http_route_key key = { req->method, req->path };
+  const fb_mock_route *route = fb_mock_pick (c->iface, fb_http_route_matches, &key);
+  static const fb_mock_response not_found = { 404, "not found\n", 10, "text/plain", NULL, 0 };
+  a->r = fb_mock_respond (c, route, req, &a->owned, &a->error);
+  if (a->error)
+    {
+      a->failed = (fb_mock_response) { .status = 500, .content_type = "text/plain; charset=utf-8" };
+      a->failed.body = fb_xasprintf ("dynamic handler error: %s\n", a->error);
+      a->failed.body_len = strlen (a->failed.body);
+      a->r = &a->failed;
+    }
+  else if (!a->r)
+    a->r = &not_found;
+  char op[600], status[16], body_size[24], req_size[24];
+  snprintf (op, sizeof op, "%s %s", req->method, req->path);
+  snprintf (status, sizeof status, "%d", a->r->status ? a->r->status : 200);
+  snprintf (body_size, sizeof body_size, "%zu", a->r->body_len);
+  snprintf (req_size, sizeof req_size, "%zu", req->body_len);
+  const char *kv[11] = { "status", status, "body_size", body_size, "req_size", req_size };
+  size_t k = 6;
+  if (proto)
+    kv[k++] = "proto", kv[k++] = proto;
+  if (a->error)
+    kv[k++] = "error", kv[k++] = a->error;
+  fb_mock_emit (c->srv, c->iface, op, kv);
+}
+
+void
+fb_http_mock_answer_clear (fb_http_mock_answer *a)
+{
+  free (a->error);
+  free (a->failed.body);
+  fb_mock_response_clear (&a->owned);
+}
+
 /* Answers the request framed at buf (m); false when the connection ends. */
 static bool
 answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
@@ -170,35 +209,12 @@ answer (fb_mock_conn *c, const char *buf, const fb_msg *m)
   const char *head_end = memmem (buf, m->len, "\r\n\r\n", 4);
   req.body = head_end ? head_end + 4 : buf + m->len;
   req.body_len = (size_t) (buf + m->len - req.body);
-  fb_http_route_key key = { m->verb, m->target };
-  const fb_mock_route *route = fb_mock_pick (c->iface, fb_http_route_matches, &key);
-  fb_mock_response owned = { 0 }, failed = { 0 };
-  static const fb_mock_response not_found = { 404, "not found\n", 10, "text/plain", NULL, 0 };
-  char *error;
-  const fb_mock_response *r = fb_mock_respond (c, route, &req, &owned, &error);
-  if (error)
-    {
-      failed = (fb_mock_response) { .status = 500, .content_type = "text/plain; charset=utf-8" };
-      failed.body = fb_xasprintf ("dynamic handler error: %s\n", error);
-      failed.body_len = strlen (failed.body);
-      r = &failed;
-    }
-  else if (!r)
-    r = &not_found;
-  char op[600], status[16], body_size[24], req_size[24];
-  snprintf (op, sizeof op, "%s %s", m->verb, m->target);
-  snprintf (status, sizeof status, "%d", r->status ? r->status : 200);
-  snprintf (body_size, sizeof body_size, "%zu", r->body_len);
-  snprintf (req_size, sizeof req_size, "%zu", req.body_len);
-  const char *kv[] = { "status", status, "body_size", body_size, "req_size", req_size,
-                       error ? "error" : NULL, error, NULL };
-  fb_mock_emit (c->srv, c->iface, op, kv);
+  fb_http_mock_answer a;
+  fb_http_mock_answer_req (c, &req, NULL, &a);
   /* after the event: the client never sees the reply before it is logged */
   bool close_after = wants_close (buf, m);
-  write_response (c->fd, r, m->head_only, close_after);
-  free (error);
-  free (failed.body);
-  fb_mock_response_clear (&owned);
+  write_response (c->fd, a.r, m->head_only, close_after);
+  fb_http_mock_answer_clear (&a);
   kv_clear (headers, req.n_headers);
   kv_clear (query, req.n_query);
   return !close_after;

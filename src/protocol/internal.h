@@ -165,6 +165,19 @@ bool fb_http_route_matches (const char *pattern, const void *ctx);
  * value per name into *q (malloc'd, req->n_query counts), req->query. */
 void fb_http_parse_query (const char *buf, size_t len, fb_mock_request *req, fb_kv **q);
 
+/* An HTTP mock's answer to one request: r is what to send; owned and
+ * failed hold what r may point into, error a dynamic handler's failure. */
+typedef struct fb_http_mock_answer {
+  const fb_mock_response *r;
+  fb_mock_response owned, failed;
+  char *error;
+} fb_http_mock_answer;
+/* Picks c's route for req and runs it (404 without one, a 500 naming a
+ * dynamic handler's error), then emits its mock event (proto, when not
+ * NULL, as a field) before anything is sent; clear a after sending. */
+void fb_http_mock_answer_req (fb_mock_conn *c, const fb_mock_request *req, const char *proto, fb_http_mock_answer *a);
+void fb_http_mock_answer_clear (fb_http_mock_answer *a);
+
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
