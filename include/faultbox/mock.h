@@ -41,7 +41,7 @@ typedef struct fb_mock_iface {
   size_t n_routes;
   bool has_default;
   fb_mock_response dflt;
-  fb_kv *state;           /* redis: config={"state": {...}}, seeded at start */
+  fb_kv *state;           /* redis: config={"state": {...}}; mongodb: each collection's JSON; seeded at start */
   size_t n_state;
 } fb_mock_iface;
 

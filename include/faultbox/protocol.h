@@ -15,13 +15,14 @@
 #include "faultbox/error.h"
 #include "faultbox/buf.h"
 
-#define FB_STEP_MAX_PARAMS 6
+#define FB_STEP_MAX_PARAMS 8
 
 typedef enum {
   FB_PARAM_STRING,
   FB_PARAM_DICT,   /* string keys and values, e.g. headers */
   FB_PARAM_LIST,   /* a list of values as strings, or one string (redis command args=) */
   FB_PARAM_INT,    /* an int, handed over as its decimal string in .s (udp timeout_ms=) */
+  FB_PARAM_JSON,   /* a dict or list as its JSON text in .s, a string as given (mongodb filter=) */
 } fb_param_kind;
 
 typedef struct fb_step_param {
@@ -238,6 +239,7 @@ extern const fb_framing fb_mysql_framing;
 extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
 extern const fb_framing fb_udp_framing;
+extern const fb_framing fb_mongo_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'

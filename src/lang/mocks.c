@@ -402,7 +402,9 @@ take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f,
   return 0;
 }
 
-/* config={"state": {...}}: the redis mock's seed (values as str()). */
+/* config={"state": {...}}: the redis mock's seed (values as str());
+ * config={"collections": {name: [doc, ...]}}: the mongodb mock's (each
+ * list as its JSON text). */
 static int
 take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
 {
@@ -411,21 +413,27 @@ take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *co
       fb_star_errorf (th, "mock_service %s: config must be a dict (got %s)", svc, fb_value_type_name (config));
       return -1;
     }
-  fb_value *state = fb_dict_get_str (config, "state"), *k, *v;
+  bool json = !strcmp (f->protocol, "mongodb");
+  const char *key = json ? "collections" : "state";
+  fb_value *state = fb_dict_get_str (config, key), *k, *v;
   if (!state || state == fb_none ())
     return 0;
   if (fb_value_type_of (state) != FB_V_DICT)
     {
-      fb_star_errorf (th, "mock_service %s: config[\"state\"] must be a dict (got %s)", svc,
+      fb_star_errorf (th, "mock_service %s: config[\"%s\"] must be a dict (got %s)", svc, key,
                       fb_value_type_name (state));
       return -1;
     }
   for (size_t i = 0; fb_dict_entry (state, i, &k, &v); i++)
     {
+      char *val = json ? fb_star_json_encode (th, v)
+                  : fb_value_type_of (v) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL))
+                                                        : fb_value_str (th, v);
+      if (!val)
+        return -1;
       f->state = fb_xreallocarray (f->state, f->n_state + 1, sizeof *f->state);
       f->state[f->n_state++] = (fb_kv) {
-        fb_value_type_of (k) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (k, NULL)) : fb_value_str (th, k),
-        fb_value_type_of (v) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL)) : fb_value_str (th, v)
+        fb_value_type_of (k) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (k, NULL)) : fb_value_str (th, k), val
       };
     }
   return 0;

@@ -181,7 +181,7 @@ void fb_http_mock_answer_clear (fb_http_mock_answer *a);
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
-extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock;
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock, fb_mongo_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
@@ -191,5 +191,6 @@ extern const fb_protocol fb_protocol_mysql;
 extern const fb_protocol fb_protocol_memcached;
 extern const fb_protocol fb_protocol_nats;
 extern const fb_protocol fb_protocol_udp;
+extern const fb_protocol fb_protocol_mongodb;
 
 #endif
