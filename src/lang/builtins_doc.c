@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats or udp\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats, udp or mongodb\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
@@ -1454,6 +1454,104 @@ static const fb_doc docs[] = {
       "    healthcheck = ready(timeout = \"10s\"))\n"
       "def test_subscribe():\n"
       "    r = bus.main.subscribe(subject = \"orders.*\")",
+  },
+  {
+    .name = "mongodb.find",
+    .section = "Step methods",
+    .signature = "svc.IFACE.find(...)",
+    .summary = "Runs find on collection= with filter= (a dict or JSON text; default {}) and limit= (0: none), in database= (default MONGO_INITDB_DATABASE, else \"test\").",
+    .returns = "a Response (.data the documents: ObjectIds as hex, dates RFC 3339; step_recv has documents= and collection=)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_find():\n"
+      "    r = db.main.find(collection = \"users\", filter = {\"name\": \"alice\"})",
+  },
+  {
+    .name = "mongodb.insert",
+    .section = "Step methods",
+    .signature = "svc.IFACE.insert(...)",
+    .summary = "Inserts document= (a dict or JSON text) into collection=; an _id it lacks is made here.",
+    .returns = "a Response (.data {\"inserted_id\": the id, an ObjectId as hex})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_insert():\n"
+      "    r = db.main.insert(collection = \"users\", document = {\"name\": \"bob\"})",
+  },
+  {
+    .name = "mongodb.insert_many",
+    .section = "Step methods",
+    .signature = "svc.IFACE.insert_many(...)",
+    .summary = "Inserts documents= (a list of dicts, or JSON text of one) into collection=.",
+    .returns = "a Response (.data {\"inserted_count\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= or documents= that is not a list raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_insert_many():\n"
+      "    r = db.main.insert_many(collection = \"users\", documents = [{\"n\": 1}, {\"n\": 2}])",
+  },
+  {
+    .name = "mongodb.update",
+    .section = "Step methods",
+    .signature = "svc.IFACE.update(...)",
+    .summary = "Updates every document of collection= matching filter= with update= (an update document such as {\"$set\": {...}}).",
+    .returns = "a Response (.data {\"matched\": N, \"modified\": M})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_update():\n"
+      "    r = db.main.update(collection = \"users\", filter = {\"name\": \"bob\"}, update = {\"$set\": {\"age\": 31}})",
+  },
+  {
+    .name = "mongodb.delete",
+    .section = "Step methods",
+    .signature = "svc.IFACE.delete(...)",
+    .summary = "Deletes every document of collection= matching filter=.",
+    .returns = "a Response (.data {\"deleted\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_delete():\n"
+      "    r = db.main.delete(collection = \"users\", filter = {\"name\": \"bob\"})",
+  },
+  {
+    .name = "mongodb.count",
+    .section = "Step methods",
+    .signature = "svc.IFACE.count(...)",
+    .summary = "Counts the documents of collection= matching filter= (an aggregate, as drivers' count_documents).",
+    .returns = "a Response (.data {\"count\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_count():\n"
+      "    r = db.main.count(collection = \"users\")",
+  },
+  {
+    .name = "mongodb.command",
+    .section = "Step methods",
+    .signature = "svc.IFACE.command(...)",
+    .summary = "Runs the command document cmd= (a dict or JSON text; its first key names the command) in database=.",
+    .returns = "a Response (.data the server's reply document)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing cmd= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
+    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
+      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+      "def test_command():\n"
+      "    r = db.main.command(cmd = {\"ping\": 1})",
   },
   {
     .name = "udp.send",

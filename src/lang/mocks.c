@@ -455,7 +455,7 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
       const fb_protocol *p = fb_protocol_find (pi->protocol);
       if (!p || !p->mock)
         {
-          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, http2, grpc, redis, tcp and udp do)",
+          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, http2, grpc, redis, mongodb, tcp and udp do)",
                           sv->name, pi->protocol);
           return -1;
         }
