@@ -1464,10 +1464,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_find():\n"
-      "    r = db.main.find(collection = \"users\", filter = {\"name\": \"alice\"})",
+      "    r = users.main.find(collection = \"users\", filter = {\"name\": \"alice\"})",
   },
   {
     .name = "mongodb.insert",
@@ -1478,10 +1478,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_insert():\n"
-      "    r = db.main.insert(collection = \"users\", document = {\"name\": \"bob\"})",
+      "    r = users.main.insert(collection = \"users\", document = {\"name\": \"bob\"})",
   },
   {
     .name = "mongodb.insert_many",
@@ -1492,10 +1492,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= or documents= that is not a list raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_insert_many():\n"
-      "    r = db.main.insert_many(collection = \"users\", documents = [{\"n\": 1}, {\"n\": 2}])",
+      "    r = users.main.insert_many(collection = \"users\", documents = [{\"n\": 1}, {\"n\": 2}])",
   },
   {
     .name = "mongodb.update",
@@ -1506,10 +1506,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_update():\n"
-      "    r = db.main.update(collection = \"users\", filter = {\"name\": \"bob\"}, update = {\"$set\": {\"age\": 31}})",
+      "    r = users.main.update(collection = \"users\", filter = {\"name\": \"bob\"}, update = {\"$set\": {\"age\": 31}})",
   },
   {
     .name = "mongodb.delete",
@@ -1520,10 +1520,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_delete():\n"
-      "    r = db.main.delete(collection = \"users\", filter = {\"name\": \"bob\"})",
+      "    r = users.main.delete(collection = \"users\", filter = {\"name\": \"bob\"})",
   },
   {
     .name = "mongodb.count",
@@ -1534,10 +1534,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_count():\n"
-      "    r = db.main.count(collection = \"users\")",
+      "    r = users.main.count(collection = \"users\")",
   },
   {
     .name = "mongodb.command",
@@ -1548,10 +1548,10 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; a missing cmd= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
     .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "db = mongo.server(name = \"db\", interface = interface(\"main\", \"mongodb\", 27017),\n"
+      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_command():\n"
-      "    r = db.main.command(cmd = {\"ping\": 1})",
+      "    r = users.main.command(cmd = {\"ping\": 1})",
   },
   {
     .name = "udp.send",
