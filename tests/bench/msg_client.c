@@ -8,6 +8,11 @@
  *       N datagrams, each waiting for its echo; same output
  *   bench_msg_client udp-echo PORT
  *       echoes datagrams on 127.0.0.1:PORT until killed; prints "ready"
+ *   bench_msg_client mongo PORT N
+ *       N OP_MSG finds on one connection, each waiting for its reply
+ *   bench_msg_client mongo-server PORT
+ *       answers every MongoDB message on 127.0.0.1:PORT with {ok: 1}
+ *       until killed (no mongod on Debian); prints "ready"
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -78,14 +83,95 @@ read_until (int fd, const char *want)
     }
 }
 
+/* MongoDB: a message is its little-endian length first. */
+static void
+put_le32 (char *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (char) (v >> (8 * i));
+}
+
+/* Reads one whole message into buf (at most size bytes); its length or -1. */
+static ssize_t
+mongo_read (int fd, char *buf, size_t size)
+{
+  size_t n = 0, want = 16;
+  while (n < want)
+    {
+      ssize_t k = recv (fd, buf + n, want - n, 0);
+      if (k <= 0)
+        return -1;
+      n += (size_t) k;
+      if (n == 16)
+        want = (uint32_t) (uint8_t) buf[0] | (uint32_t) (uint8_t) buf[1] << 8 | (uint32_t) (uint8_t) buf[2] << 16
+               | (uint32_t) (uint8_t) buf[3] << 24;
+      if (want < 16 || want > size)
+        return -1;
+    }
+  return (ssize_t) n;
+}
+
+/* OP_MSG {find: "users", $db: "test"}: header, flags, section kind 0, BSON */
+static const char mongo_find[56] = {
+  56, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
+  35, 0, 0, 0, 2, 'f', 'i', 'n', 'd', 0, 6, 0, 0, 0, 'u', 's', 'e', 'r', 's', 0,
+  2, '$', 'd', 'b', 0, 5, 0, 0, 0, 't', 'e', 's', 't', 0, 0,
+};
+
+static int
+mongo_server (int port)
+{
+  int lfd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 16) < 0)
+    return perror ("listen"), 1;
+  printf ("ready\n");
+  fflush (stdout);
+  /* OP_MSG {ok: 1.0} */
+  char reply[38] = { 38, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
+                     17, 0, 0, 0, 1, 'o', 'k', 0, 0, 0, 0, 0, 0, 0, (char) 0xf0, 0x3f, 0 };
+  for (;;)
+    {
+      int fd = accept (lfd, NULL, NULL);
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char buf[65536];
+      while (fd >= 0 && mongo_read (fd, buf, sizeof buf) > 0)
+        {
+          memcpy (reply + 8, buf + 4, 4);
+          if (send (fd, reply, sizeof reply, 0) != (ssize_t) sizeof reply)
+            break;
+        }
+      if (fd >= 0)
+        close (fd);
+    }
+}
+
+/* One round trip of mode on fd. */
+static bool
+round_trip (const char *mode, int fd, int i)
+{
+  static const char pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  char d[4096];
+  if (!strcmp (mode, "nats"))
+    return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
+  if (!strcmp (mode, "udp"))
+    return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+  char req[sizeof mongo_find];
+  memcpy (req, mongo_find, sizeof req);
+  put_le32 (req + 4, (uint32_t) i + 1);
+  return send (fd, req, sizeof req, 0) == (ssize_t) sizeof req && mongo_read (fd, d, sizeof d) > 0;
+}
+
 static int
 round_trips (const char *mode, int port, int n)
 {
   bool nats = !strcmp (mode, "nats");
-  int fd = dial (nats ? SOCK_STREAM : SOCK_DGRAM, port);
+  int fd = dial (strcmp (mode, "udp") ? SOCK_STREAM : SOCK_DGRAM, port);
   if (fd < 0)
     return perror ("connect"), 1;
-  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n", pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n";
   char info[4096];
   if (nats && (recv (fd, info, sizeof info, 0) <= 0 || send (fd, hello, sizeof hello - 1, 0) < 0 || read_until (fd, "PONG\r\n") < 0))
     return fprintf (stderr, "nats handshake failed\n"), 1;
@@ -94,10 +180,7 @@ round_trips (const char *mode, int port, int n)
   for (int i = 0; i < n; i++)
     {
       double t = now_s ();
-      char d[64];
-      bool ok = nats ? send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0
-                     : send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
-      if (!ok)
+      if (!round_trip (mode, fd, i))
         return fprintf (stderr, "round trip %d failed\n", i), 1;
       lat[i] = now_s () - t;
     }
@@ -133,10 +216,12 @@ udp_echo (int port)
 int
 main (int argc, char **argv)
 {
-  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp")))
+  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "mongo")))
     return round_trips (argv[1], atoi (argv[2]), atoi (argv[3]));
   if (argc == 3 && !strcmp (argv[1], "udp-echo"))
     return udp_echo (atoi (argv[2]));
-  fprintf (stderr, "usage: bench_msg_client nats|udp PORT N | udp-echo PORT\n");
+  if (argc == 3 && !strcmp (argv[1], "mongo-server"))
+    return mongo_server (atoi (argv[2]));
+  fprintf (stderr, "usage: bench_msg_client nats|udp|mongo PORT N | udp-echo PORT | mongo-server PORT\n");
   return 2;
 }
