@@ -204,15 +204,6 @@ json_text (json_object *o)
 
 /* ---- steps ---------------------------------------------------------------- */
 
-static const char *
-step_arg (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
-}
-
 /* A JSON argument's value, parsed: *wrap is {"v": value}, it on the value
  * ({} when not given). -1 and *why when the text is not JSON. */
 static int
@@ -233,7 +224,7 @@ doc_arg (const fb_step_call *c, const char *name, bson_t *doc, char **why)
 {
   bson_t *wrap;
   bson_iter_t it;
-  if (json_arg (name, step_arg (c, name), &wrap, &it, why) < 0)
+  if (json_arg (name, fb_step_string (c, name), &wrap, &it, why) < 0)
     return -1;
   const uint8_t *data;
   uint32_t len;
@@ -380,7 +371,7 @@ mg_delete (mg_step *s)
 static int
 many_docs (const fb_step_call *c, bson_t **wrap, bson_iter_t *it, char **why, fb_error *err)
 {
-  if (json_arg ("documents", step_arg (c, "documents"), wrap, it, why) < 0)
+  if (json_arg ("documents", fb_step_string (c, "documents"), wrap, it, why) < 0)
     return 0;
   if (BSON_ITER_HOLDS_ARRAY (it))
     return 0;
@@ -408,7 +399,7 @@ mg_insert_many (mg_step *s, const bson_iter_t *docs)
 static void
 mg_find (mg_step *s, fb_step_result *out)
 {
-  const char *limit = step_arg (s->c, "limit");
+  const char *limit = fb_step_string (s->c, "limit");
   bson_t opts = BSON_INITIALIZER;
   if (limit && atoll (limit) > 0)
     BSON_APPEND_INT64 (&opts, "limit", atoll (limit));
@@ -494,7 +485,7 @@ mg_usage (const fb_step_call *c, fb_error *err)
 {
   const char *m = c->method->name;
   bool cmd = !strcmp (m, "command");
-  const char *v = step_arg (c, cmd ? "cmd" : "collection");
+  const char *v = fb_step_string (c, cmd ? "cmd" : "collection");
   if (v && *v)
     return 0;
   return fb_error_set (err, EINVAL, "%s: mongodb.%s requires %s= argument", m, m, cmd ? "cmd" : "collection");
@@ -541,15 +532,15 @@ mg_step_run (const fb_step_call *c, fb_step_result *out, fb_error *err)
   bson_iter_t docs;
   if (!strcmp (c->method->name, "insert_many") && many_docs (c, &many, &docs, &s.why, err) < 0)
     return -1;
-  const char *user = fb_step_credential (step_arg (c, "user"), c->env, c->n_env, "MONGO_INITDB_ROOT_USERNAME", NULL);
+  const char *user = fb_step_credential (fb_step_string (c, "user"), c->env, c->n_env, "MONGO_INITDB_ROOT_USERNAME", NULL);
   const char *password
-      = fb_step_credential (step_arg (c, "password"), c->env, c->n_env, "MONGO_INITDB_ROOT_PASSWORD", NULL);
-  s.db = fb_step_credential (step_arg (c, "database"), c->env, c->n_env, "MONGO_INITDB_DATABASE", "test");
-  s.coll = step_arg (c, "collection");
+      = fb_step_credential (fb_step_string (c, "password"), c->env, c->n_env, "MONGO_INITDB_ROOT_PASSWORD", NULL);
+  s.db = fb_step_credential (fb_step_string (c, "database"), c->env, c->n_env, "MONGO_INITDB_DATABASE", "test");
+  s.coll = fb_step_string (c, "collection");
   const char *m = c->method->name;
   c->on_send (c->ctx, (const char *const[]) { "method", m, s.coll ? "collection" : NULL, s.coll, NULL });
   int64_t t0 = fb_now_ns ();
-  if (!s.why && (s.cl = mg_client (c->host, c->port, user, password, step_arg (c, "auth_source"), MG_STEP_MS,
+  if (!s.why && (s.cl = mg_client (c->host, c->port, user, password, fb_step_string (c, "auth_source"), MG_STEP_MS,
                                    &s.why)))
     mg_run (&s, &docs, out);
   if (s.cl)

@@ -126,6 +126,15 @@ fb_protocol_trim (char *s)
 }
 
 const char *
+fb_step_string (const fb_step_call *c, const char *name)
+{
+  for (size_t i = 0; i < c->method->n_params; i++)
+    if (!strcmp (c->method->params[i].name, name))
+      return c->args[i].s;
+  return NULL;
+}
+
+const char *
 fb_step_env (char *const *env, size_t n_env, const char *key)
 {
   size_t kl = strlen (key);
