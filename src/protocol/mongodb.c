@@ -228,14 +228,14 @@ doc_arg (const fb_step_call *c, const char *name, bson_t *doc, char **why)
     return -1;
   const uint8_t *data;
   uint32_t len;
+  bson_t view;
   bool ok = BSON_ITER_HOLDS_DOCUMENT (&it);
   if (ok)
     {
       bson_iter_document (&it, &len, &data);
-      bson_init_static (doc, data, len);
-      /* doc outlives the wrapper */
-      bson_t *copy = bson_copy (doc);
-      bson_steal (doc, copy);
+      /* a copy: doc outlives the wrapper */
+      bson_init_static (&view, data, len);
+      bson_copy_to (&view, doc);
     }
   else
     *why = fb_xasprintf ("%s: expected dict or JSON string", name);
