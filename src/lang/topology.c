@@ -156,7 +156,8 @@ static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "incr", "lpush", "rpush", "lrange",
                                            "command", "query", "exec",
                                            "call", "publish", "request", "subscribe",
-                                           "send_no_reply", NULL };
+                                           "send_no_reply", "find", "insert",
+                                           "insert_many", "update", "count", NULL };
 
 const fb_host_type spec_iface_ref_type = {
   .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,
