@@ -237,6 +237,7 @@ extern const fb_framing fb_pg_framing;
 extern const fb_framing fb_mysql_framing;
 extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
+extern const fb_framing fb_kafka_framing;
 extern const fb_framing fb_udp_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without

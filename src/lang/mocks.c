@@ -402,7 +402,25 @@ take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f,
   return 0;
 }
 
-/* config={"state": {...}}: the redis mock's seed (values as str()). */
+/* kafka's config["partitions"]: each topic's, a positive int. */
+static int
+take_partitions (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
+{
+  fb_value *n = fb_dict_get_str (config, "partitions");
+  int64_t v = 1;
+  if (n && n != fb_none () && (!fb_value_as_int64 (n, &v) || v < 1 || v > 1024))
+    {
+      _cleanup_free_ char *got = fb_value_str (th, n);
+      fb_star_errorf (th, "mock_service %s: config[\"partitions\"] must be an int from 1 to 1024 (got %s)", svc, got);
+      return -1;
+    }
+  f->partitions = (int) v;
+  return 0;
+}
+
+/* config={"state": {...}}: the redis mock's seed (values as str());
+ * kafka's config={"topics": {...}, "partitions": N}: its topics (their
+ * seed messages ignored, as Faultbox's kfake does). */
 static int
 take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
 {
@@ -411,12 +429,16 @@ take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *co
       fb_star_errorf (th, "mock_service %s: config must be a dict (got %s)", svc, fb_value_type_name (config));
       return -1;
     }
-  fb_value *state = fb_dict_get_str (config, "state"), *k, *v;
+  bool kafka = !strcmp (f->protocol, "kafka");
+  if (kafka && take_partitions (th, svc, f, config) < 0)
+    return -1;
+  const char *seed = kafka ? "topics" : "state";
+  fb_value *state = fb_dict_get_str (config, seed), *k, *v;
   if (!state || state == fb_none ())
     return 0;
   if (fb_value_type_of (state) != FB_V_DICT)
     {
-      fb_star_errorf (th, "mock_service %s: config[\"state\"] must be a dict (got %s)", svc,
+      fb_star_errorf (th, "mock_service %s: config[\"%s\"] must be a dict (got %s)", svc, seed,
                       fb_value_type_name (state));
       return -1;
     }

@@ -16,7 +16,7 @@
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres, &fb_protocol_mysql,
                                                 &fb_protocol_memcached, &fb_protocol_http2, &fb_protocol_grpc,
-                                                &fb_protocol_nats, &fb_protocol_udp,
+                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_kafka,
 };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
@@ -144,6 +144,15 @@ fb_step_credential (const char *given, char *const *env, size_t n_env, const cha
     return given;
   const char *v = fb_step_env (env, n_env, key);
   return v && *v ? v : dflt;
+}
+
+const char *
+fb_step_string (const fb_step_call *c, const char *name)
+{
+  for (size_t i = 0; i < c->method->n_params; i++)
+    if (!strcmp (c->method->params[i].name, name))
+      return c->args[i].s;
+  return NULL;
 }
 
 void
