@@ -3,10 +3,11 @@
 # dynamic(), reached by test steps and by real services by name (nginx
 # proxying to an HTTP mock, redis-cli writing to a redis mock, the demo
 # order-svc calling a TCP mock), protocol and syscall faults on mocks,
-# mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks.
+# mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks;
+# the kafka mock (kafka.star) under librdkafka steps, kcat and proxy rules.
 . "$(dirname "$0")/lib.sh"
 need_root
-for bin in /usr/sbin/nginx /usr/bin/redis-cli; do
+for bin in /usr/sbin/nginx /usr/bin/redis-cli /usr/bin/kcat; do
   [ -x "$bin" ] || skip "$bin is not installed (scripts/bootstrap installs it)"
 done
 prep_specs
@@ -26,4 +27,11 @@ for t in http_response_constructors http_dynamic real_service_reaches_http_mock 
   expect_out out "^--- PASS: test_$t "
 done
 expect_out out '^9 passed, 0 failed$'
+
+run_fb test kafka.star -j 2
+expect_rc 0 "kafka mock reached by librdkafka steps and kcat, faulted through the proxy"
+for t in publish_and_consume real_client_through_the_proxy delay_holds_the_produce drop_swallows_the_produce \
+  error_closes_the_connection; do
+  expect_out out "^--- PASS: test_$t "
+done
 finish
