@@ -6,8 +6,13 @@
  *       nats step confirms; prints "<round trips/s> <p50 µs>"
  *   bench_msg_client udp PORT N
  *       N datagrams, each waiting for its echo; same output
+ *   bench_msg_client kafka PORT N
+ *       N Produce requests (v3, one topic), each waiting for its response
  *   bench_msg_client udp-echo PORT
  *       echoes datagrams on 127.0.0.1:PORT until killed; prints "ready"
+ *   bench_msg_client kafka-echo PORT
+ *       answers each size-prefixed request on 127.0.0.1:PORT with its
+ *       correlation id alone, one connection at a time; prints "ready"
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -78,14 +83,57 @@ read_until (int fd, const char *want)
     }
 }
 
+/* Reads exactly n bytes. */
+static int
+read_full (int fd, char *p, size_t n)
+{
+  while (n)
+    {
+      ssize_t k = recv (fd, p, n, 0);
+      if (k <= 0)
+        return -1;
+      p += k;
+      n -= (size_t) k;
+    }
+  return 0;
+}
+
+/* One size-prefixed Kafka message into buf (at most size bytes); its length. */
+static ssize_t
+read_kafka (int fd, char *buf, size_t size)
+{
+  unsigned char h[4];
+  if (read_full (fd, (char *) h, 4) < 0)
+    return -1;
+  size_t n = (size_t) h[0] << 24 | (size_t) h[1] << 16 | (size_t) h[2] << 8 | h[3];
+  return n > size || read_full (fd, buf, n) < 0 ? -1 : (ssize_t) n;
+}
+
+/* Produce v3: client "b", acks -1, topic "bench" partition 0, 5 record bytes */
+static const char kafka_produce[] = "\0\0\0\x2f" "\0\0\0\3\0\0\0\1\0\1b" "\xff\xff\xff\xff\0\0\x03\xe8"
+                                    "\0\0\0\1\0\5bench\0\0\0\1\0\0\0\0\0\0\0\5hello";
+
+static bool
+one_trip (int fd, const char *mode)
+{
+  static const char pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  char d[4096];
+  if (!strcmp (mode, "nats"))
+    return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
+  if (!strcmp (mode, "kafka"))
+    return send (fd, kafka_produce, sizeof kafka_produce - 1, 0) == (ssize_t) sizeof kafka_produce - 1
+           && read_kafka (fd, d, sizeof d) >= 4;
+  return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+}
+
 static int
 round_trips (const char *mode, int port, int n)
 {
   bool nats = !strcmp (mode, "nats");
-  int fd = dial (nats ? SOCK_STREAM : SOCK_DGRAM, port);
+  int fd = dial (strcmp (mode, "udp") ? SOCK_STREAM : SOCK_DGRAM, port);
   if (fd < 0)
     return perror ("connect"), 1;
-  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n", pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n";
   char info[4096];
   if (nats && (recv (fd, info, sizeof info, 0) <= 0 || send (fd, hello, sizeof hello - 1, 0) < 0 || read_until (fd, "PONG\r\n") < 0))
     return fprintf (stderr, "nats handshake failed\n"), 1;
@@ -94,10 +142,7 @@ round_trips (const char *mode, int port, int n)
   for (int i = 0; i < n; i++)
     {
       double t = now_s ();
-      char d[64];
-      bool ok = nats ? send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0
-                     : send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
-      if (!ok)
+      if (!one_trip (fd, mode))
         return fprintf (stderr, "round trip %d failed\n", i), 1;
       lat[i] = now_s () - t;
     }
@@ -130,13 +175,44 @@ udp_echo (int port)
     }
 }
 
+static int
+kafka_echo (int port)
+{
+  int lfd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 8) < 0)
+    return perror ("bind"), 1;
+  printf ("ready\n");
+  fflush (stdout);
+  for (;;)
+    {
+      int fd = accept (lfd, NULL, NULL);
+      if (fd < 0)
+        continue;
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char d[65536], out[8] = { 0, 0, 0, 4 };
+      /* the correlation id follows the API key and version */
+      while (read_kafka (fd, d, sizeof d) >= 8)
+        {
+          memcpy (out + 4, d + 4, 4);
+          if (send (fd, out, sizeof out, 0) != (ssize_t) sizeof out)
+            break;
+        }
+      close (fd);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
-  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp")))
+  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "kafka")))
     return round_trips (argv[1], atoi (argv[2]), atoi (argv[3]));
   if (argc == 3 && !strcmp (argv[1], "udp-echo"))
     return udp_echo (atoi (argv[2]));
-  fprintf (stderr, "usage: bench_msg_client nats|udp PORT N | udp-echo PORT\n");
+  if (argc == 3 && !strcmp (argv[1], "kafka-echo"))
+    return kafka_echo (atoi (argv[2]));
+  fprintf (stderr, "usage: bench_msg_client nats|udp|kafka PORT N | udp-echo PORT | kafka-echo PORT\n");
   return 2;
 }
