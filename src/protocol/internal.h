@@ -125,7 +125,9 @@ typedef struct fb_kafka_rd {
   size_t len, pos;
   bool bad;
 } fb_kafka_rd;
+/* A big-endian integer of n bytes (at most 8), sign-extended. */
 int64_t fb_kafka_int (fb_kafka_rd *r, size_t n);
+void fb_kafka_skip (fb_kafka_rd *r, size_t n);
 uint64_t fb_kafka_uvarint (fb_kafka_rd *r);
 /* A string (compact: varint length + 1), NULL for a null one. */
 const char *fb_kafka_str (fb_kafka_rd *r, bool compact, size_t *len);

@@ -30,6 +30,12 @@ rd_take (fb_kafka_rd *r, size_t n)
   return p;
 }
 
+void
+fb_kafka_skip (fb_kafka_rd *r, size_t n)
+{
+  rd_take (r, n);
+}
+
 int64_t
 fb_kafka_int (fb_kafka_rd *r, size_t n)
 {
@@ -198,17 +204,17 @@ kafka_topic (fb_kafka_req *h, fb_msg *m)
       if (h->version >= 3)
         fb_kafka_str (r, fx, &n);  /* transactional_id */
       m->no_reply = fb_kafka_int (r, 2) == 0;
-      fb_kafka_int (r, 4);
+      fb_kafka_skip (r, 4);
     }
   else
     {
-      fb_kafka_int (r, 4 + 4 + 4);  /* replica, max_wait, min_bytes */
+      fb_kafka_skip (r, 4 + 4 + 4);  /* replica, max_wait, min_bytes */
       if (h->version >= 3)
-        fb_kafka_int (r, 4);
+        fb_kafka_skip (r, 4);
       if (h->version >= 4)
-        fb_kafka_int (r, 1);
+        fb_kafka_skip (r, 1);
       if (h->version >= 7)
-        fb_kafka_int (r, 8);      /* session id and epoch */
+        fb_kafka_skip (r, 8);      /* session id and epoch */
       if (h->version >= 13)
         return;
     }

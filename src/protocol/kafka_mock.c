@@ -260,11 +260,11 @@ append_batches (kpart *p, const char *rec, size_t len, int64_t *base)
   while (r.pos < len)
     {
       size_t at = r.pos;
-      fb_kafka_int (&r, 8);
+      fb_kafka_skip (&r, 8);
       int64_t blen = fb_kafka_int (&r, 4);
-      fb_kafka_int (&r, 4);
+      fb_kafka_skip (&r, 4);
       int64_t magic = fb_kafka_int (&r, 1);
-      fb_kafka_int (&r, 4 + 2);
+      fb_kafka_skip (&r, 4 + 2);
       int64_t last = fb_kafka_int (&r, 4);
       if (r.bad || magic != 2 || blen < 49 || (uint64_t) blen > len - at - 12 || last < 0)
         return -1;
@@ -288,7 +288,7 @@ put_produce (kx *x)
   fb_kafka_rd *r = &x->h->rd;
   size_t len;
   fb_kafka_str (r, false, &len);  /* transactional_id */
-  fb_kafka_int (r, 2 + 4);        /* acks, timeout */
+  fb_kafka_skip (r, 2 + 4);       /* acks, timeout */
   int64_t nt = fb_kafka_count (r, false);
   fb_kafka_put_count (o, false, nt < 0 ? 0 : nt);
   for (int64_t i = 0; i < nt && !r->bad; i++)
@@ -302,7 +302,7 @@ put_produce (kx *x)
           int32_t idx = (int32_t) fb_kafka_int (r, 4);
           int64_t rl = fb_kafka_int (r, 4), base = -1;
           const char *rec = rl > 0 && (size_t) rl <= r->len - r->pos ? r->p + r->pos : NULL;
-          r->pos += rec ? (size_t) rl : 0;
+          fb_kafka_skip (r, rl > 0 ? (size_t) rl : 0);
           kpart *p = topic ? part_find (x->s, topic, len, idx, true) : NULL;
           int e = !p ? KERR_UNKNOWN_PARTITION : !rec || append_batches (p, rec, (size_t) rl, &base) < 0
                                                     ? KERR_CORRUPT_MESSAGE : KERR_NONE;
@@ -351,9 +351,9 @@ static void
 put_fetch (kx *x)
 {
   fb_kafka_rd *r = &x->h->rd, start;
-  fb_kafka_int (r, 4);
+  fb_kafka_skip (r, 4);
   int64_t wait_ms = fb_kafka_int (r, 4);
-  fb_kafka_int (r, 4 + 4 + 1);
+  fb_kafka_skip (r, 4 + 4 + 1);
   start = *r;
   int64_t deadline = fb_now_ns () + (wait_ms < KMOCK_MAX_WAIT_MS ? wait_ms : KMOCK_MAX_WAIT_MS) * FB_NS_PER_MS;
   size_t from = x->out->len;
@@ -396,7 +396,7 @@ put_list_offsets (kx *x)
 {
   fb_buf *o = x->out;
   fb_kafka_rd *r = &x->h->rd;
-  fb_kafka_int (r, 4);
+  fb_kafka_skip (r, 4);
   int64_t nt = fb_kafka_count (r, false);
   fb_kafka_put_count (o, false, nt < 0 ? 0 : nt);
   for (int64_t i = 0; i < nt && !r->bad; i++)
@@ -431,9 +431,9 @@ put_offsets (kx *x, bool commit)
   _cleanup_free_ char *group = fb_xstrndup (g ? g : "", glen);
   if (commit)
     {
-      fb_kafka_int (r, 4);
-      fb_kafka_str (r, false, &len);
-      fb_kafka_int (r, 8);
+      fb_kafka_skip (r, 4);           /* generation */
+      fb_kafka_str (r, false, &len);  /* member */
+      fb_kafka_skip (r, 8);           /* retention */
     }
   int64_t nt = fb_kafka_count (r, false);
   fb_kafka_put_count (o, false, nt < 0 ? 0 : nt);
