@@ -311,9 +311,9 @@ kafka_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   int64_t ms = step_timeout_ms (c, err);
   if (ms < 0)
     return -1;
-  const char *data = fb_step_string (c, "data"), *key = fb_step_string (c, "key");
-  c->on_send (c->ctx, (const char *const[]) { "method", m, "topic", topic, "key", key && *key ? key : NULL,
-                                              data ? "value" : NULL, data, NULL });
+  /* Faultbox's step_send names topic= and key=, not data= */
+  const char *key = fb_step_string (c, "key");
+  c->on_send (c->ctx, (const char *const[]) { "method", m, "topic", topic, key && *key ? "key" : NULL, key, NULL });
   int64_t t0 = fb_now_ns ();
   char *why = !strcmp (m, "publish") ? kafka_publish (c, topic, ms, &out->body)
                                      : kafka_consume (c, topic, ms, &out->body);
