@@ -41,8 +41,12 @@ typedef struct fb_mock_iface {
   size_t n_routes;
   bool has_default;
   fb_mock_response dflt;
-  fb_kv *state;           /* redis: config={"state": {...}}; mongodb: each collection's JSON; seeded at start */
+  fb_kv *state;           /* redis: config={"state": {...}}; mongodb: each collection's JSON; kafka: its topics; seeded at start */
   size_t n_state;
+  int partitions;         /* kafka: config={"partitions": N} per topic, 0: 1 */
+  /* The address clients reach the mock at (the proxy's when it is
+   * proxied), as the runner says at start: kafka's Metadata advertises it. */
+  char *host;
 } fb_mock_iface;
 
 typedef struct fb_mock_config {
@@ -91,6 +95,9 @@ void fb_mock_msg_clear (fb_mock_msg *m);
 
 /* A table as fields and back (out is cleared first; on failure left empty). */
 void fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs);
+/* The runner's last field after the table: the address its clients reach
+ * the mock at (fb_mock_iface.host). */
+void fb_mock_pack_host (const char *host, fb_mock_fields *fs);
 int fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err);
 /* One response as fields, from field *i on; fb_mock_take_response reads it back. */
 void fb_mock_put_response (const fb_mock_response *r, fb_mock_fields *fs);

@@ -238,6 +238,7 @@ extern const fb_framing fb_pg_framing;
 extern const fb_framing fb_mysql_framing;
 extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
+extern const fb_framing fb_kafka_framing;
 extern const fb_framing fb_udp_framing;
 extern const fb_framing fb_mongo_framing;
 

@@ -104,6 +104,18 @@ static const fb_doc docs[] = {
     .example = "h = http(\"localhost:8080/health\")",
   },
   {
+    .name = "kafka_ready",
+    .section = "Topology",
+    .signature = "kafka_ready(addr, timeout=\"120s\")",
+    .summary = "Healthcheck: the Kafka broker at addr (kafka:// optional) answers a Metadata request. Faultbox's also creates a topic __faultbox_ready__; ours does not.",
+    .args = "addr (str): host:port, localhost is the service itself\n"
+      "timeout (duration str, default \"120s\")",
+    .returns = "a healthcheck for service(healthcheck=)",
+    .events = "healthcheck_failed when it never passes",
+    .errors = "a malformed address or duration",
+    .example = "h = kafka_ready(\"localhost:9092\", timeout = \"30s\")",
+  },
+  {
     .name = "ready",
     .section = "Topology",
     .signature = "ready(timeout=\"30s\")",
@@ -1552,6 +1564,31 @@ static const fb_doc docs[] = {
       "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
       "def test_command():\n"
       "    r = users.main.command(cmd = {\"ping\": 1})",
+  },
+  {
+    .name = "kafka.publish",
+    .section = "Step methods",
+    .signature = "svc.IFACE.publish(...)",
+    .summary = "Kafka produce through librdkafka of data (key= its key) to topic, acks=all: waits for the broker's acknowledgement, timeout= (default 10s; ours, Faultbox has none) at most. Each step has its own client.",
+    .returns = "a Response (.data {\"published\": True, \"topic\": T})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty topic= or a bad timeout= raises; no acknowledgement in time is ok=False, not an exception",
+    .example = "bus = mock_service(\"bus\", interface(\"main\", \"kafka\", 9092))\n"
+      "def test_publish():\n"
+      "    assert_true(bus.main.publish(topic = \"orders\", data = \"{\\\"id\\\":1}\", key = \"order-1\").ok)",
+  },
+  {
+    .name = "kafka.consume",
+    .section = "Step methods",
+    .signature = "svc.IFACE.consume(...)",
+    .summary = "Kafka consume of one message of topic (every partition) through librdkafka, from group='s committed offset, else the first; the offset is committed once read. The default group is one per faultbox process (Faultbox's: per run and test), so a test's consumes read on. timeout= (default 10s).",
+    .returns = "a Response (.data {\"topic\", \"partition\", \"offset\", \"key\", \"value\"})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty topic= or a bad timeout= raises; no message in time is ok=False, not an exception",
+    .example = "bus = mock_service(\"bus\", interface(\"main\", \"kafka\", 9092))\n"
+      "def test_consume():\n"
+      "    bus.main.publish(topic = \"orders\", data = \"x\")\n"
+      "    assert_eq(bus.main.consume(topic = \"orders\").data[\"value\"], \"x\")",
   },
   {
     .name = "udp.send",

@@ -50,6 +50,7 @@ hub_hello (struct session_mock *h, hub_conn *c, const fb_mock_msg *m)
     {
       c->svc = svc;
       fb_mock_pack (p->services[svc].mock, &fs);
+      fb_mock_pack_host (session_step_host (h->ss, (size_t) svc), &fs);
       fb_mock_send (c->fd, FB_MOCK_CONFIG, &fs, NULL);
     }
   fb_mock_fields_free (&fs);

@@ -402,9 +402,26 @@ take_routes (fb_star_thread *th, fb_spec *sp, const char *svc, fb_mock_iface *f,
   return 0;
 }
 
+/* kafka's config["partitions"]: each topic's, a positive int. */
+static int
+take_partitions (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
+{
+  fb_value *n = fb_dict_get_str (config, "partitions");
+  int64_t v = 1;
+  if (n && n != fb_none () && (!fb_value_as_int64 (n, &v) || v < 1 || v > 1024))
+    {
+      _cleanup_free_ char *got = fb_value_str (th, n);
+      fb_star_errorf (th, "mock_service %s: config[\"partitions\"] must be an int from 1 to 1024 (got %s)", svc, got);
+      return -1;
+    }
+  f->partitions = (int) v;
+  return 0;
+}
+
 /* config={"state": {...}}: the redis mock's seed (values as str());
  * config={"collections": {name: [doc, ...]}}: the mongodb mock's (each
- * list as its JSON text). */
+ * list as its JSON text); kafka's config={"topics": {...}, "partitions": N}:
+ * its topics (their seed messages ignored, as Faultbox's kfake does). */
 static int
 take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
 {
@@ -413,8 +430,10 @@ take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *co
       fb_star_errorf (th, "mock_service %s: config must be a dict (got %s)", svc, fb_value_type_name (config));
       return -1;
     }
-  bool json = !strcmp (f->protocol, "mongodb");
-  const char *key = json ? "collections" : "state";
+  bool json = !strcmp (f->protocol, "mongodb"), kafka = !strcmp (f->protocol, "kafka");
+  if (kafka && take_partitions (th, svc, f, config) < 0)
+    return -1;
+  const char *key = json ? "collections" : kafka ? "topics" : "state";
   fb_value *state = fb_dict_get_str (config, key), *k, *v;
   if (!state || state == fb_none ())
     return 0;

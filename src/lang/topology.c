@@ -157,7 +157,7 @@ static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "command", "query", "exec",
                                            "call", "publish", "request", "subscribe",
                                            "send_no_reply", "find", "insert",
-                                           "insert_many", "update", "count", NULL };
+                                           "insert_many", "update", "count", "consume", NULL };
 
 const fb_host_type spec_iface_ref_type = {
   .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,
@@ -223,19 +223,22 @@ parse_timeout (fb_star_thread *th, const char *fname, const char *s,
   return 0;
 }
 
-/* "localhost:8080/health" or "http://localhost:8080/health" */
+/* "localhost:8080/health" or "http://localhost:8080/health"; tcp(),
+ * http() and kafka_ready() (its protocol's readiness: a Metadata answer) */
 static fb_value *
-make_healthcheck (fb_star_thread *th, const fb_star_args *a, bool http)
+make_healthcheck (fb_star_thread *th, const fb_star_args *a, const char *fname)
 {
-  const char *fname = http ? "http" : "tcp";
-  const char *addr, *timeout = "10s";
-  if (fb_star_unpack (th, fname, a, http ? "url:s" : "addr:s", &addr,
+  bool http = !strcmp (fname, "http");
+  const char *addr, *timeout = strcmp (fname, "kafka") ? "10s" : "120s";
+  _cleanup_free_ char *shown = fb_xasprintf ("%s%s", fname, strcmp (fname, "kafka") ? "" : "_ready");
+  if (fb_star_unpack (th, shown, a, http ? "url:s" : "addr:s", &addr,
                       "timeout?:s", &timeout, NULL) < 0)
     return NULL;
   const char *p = addr;
-  const char *scheme = http ? "http://" : "tcp://";
+  _cleanup_free_ char *scheme = fb_xasprintf ("%s://", fname);
   if (!strncmp (p, scheme, strlen (scheme)))
     p += strlen (scheme);
+  fname = shown;
   const char *colon = strchr (p, ':');
   if (!colon)
     return fb_star_errorf (th, "%s: \"%s\" has no port (want host:port%s)", fname,
@@ -253,7 +256,7 @@ make_healthcheck (fb_star_thread *th, const fb_star_args *a, bool http)
     return fb_star_errorf (th, "%s: port in \"%s\": %s", fname, addr, e.msg);
   fb_plan_healthcheck *h = FB_NEW (fb_plan_healthcheck);
   h->kind = http ? FB_HC_HTTP : FB_HC_TCP;
-  h->protocol = fb_xstrdup (fname);
+  h->protocol = fb_xstrndup (fname, strcspn (fname, "_"));
   h->host = fb_xstrndup (p, (size_t) (colon - p));
   h->port = (int) port;
   h->path = fb_xstrdup (slash ? slash : "/");
@@ -293,14 +296,21 @@ static fb_value *
 b_tcp (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  return make_healthcheck (th, a, false);
+  return make_healthcheck (th, a, "tcp");
 }
 
 static fb_value *
 b_http (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   (void) self;
-  return make_healthcheck (th, a, true);
+  return make_healthcheck (th, a, "http");
+}
+
+static fb_value *
+b_kafka_ready (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  (void) self;
+  return make_healthcheck (th, a, "kafka");
 }
 
 static fb_value *
@@ -952,7 +962,7 @@ spec_predeclare_topology (fb_spec *s)
 {
   static const spec_builtin fns[] = {
     { "service", b_service }, { "interface", b_interface }, { "tcp", b_tcp },
-    { "http", b_http }, { "ready", b_ready }, { "op", b_op },
+    { "http", b_http }, { "ready", b_ready }, { "kafka_ready", b_kafka_ready }, { "op", b_op },
   };
   spec_predeclare_all (s, fns, sizeof fns / sizeof *fns);
 }

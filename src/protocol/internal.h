@@ -111,6 +111,46 @@ fb_frame_rc fb_nats_next (const char *buf, size_t len, fb_nats_op *o, fb_error *
 /* The k-th word (from 0) of an operation's arguments; 0: none. */
 size_t fb_nats_word (const fb_nats_op *o, size_t k, const char **w);
 
+/* Kafka (kafka_frame.c): a reader of a message's fields (a field past
+ * the end sets bad and reads as 0 / NULL), the writers of its types, and
+ * a request's header, after which rd is at its body. */
+enum {
+  FB_KAFKA_PRODUCE = 0, FB_KAFKA_FETCH = 1, FB_KAFKA_LIST_OFFSETS = 2, FB_KAFKA_METADATA = 3,
+  FB_KAFKA_OFFSET_COMMIT = 8, FB_KAFKA_OFFSET_FETCH = 9, FB_KAFKA_FIND_COORDINATOR = 10,
+  FB_KAFKA_API_VERSIONS = 18,
+};
+typedef struct fb_kafka_rd {
+  const char *p;
+  size_t len, pos;
+  bool bad;
+} fb_kafka_rd;
+/* A big-endian integer of n bytes (at most 8), sign-extended. */
+int64_t fb_kafka_int (fb_kafka_rd *r, size_t n);
+void fb_kafka_skip (fb_kafka_rd *r, size_t n);
+uint64_t fb_kafka_uvarint (fb_kafka_rd *r);
+/* A string (compact: varint length + 1), NULL for a null one. */
+const char *fb_kafka_str (fb_kafka_rd *r, bool compact, size_t *len);
+/* An array's count, -1 for null or bad. */
+int64_t fb_kafka_count (fb_kafka_rd *r, bool compact);
+void fb_kafka_skip_tags (fb_kafka_rd *r, bool compact);
+/* Whether api's version uses the compact ("flexible") encodings. */
+bool fb_kafka_flexible (int api, int version);
+typedef struct fb_kafka_req {
+  int api, version;
+  int32_t correlation;
+  const char *client_id;
+  size_t client_id_len;
+  bool flexible;
+  fb_kafka_rd rd;
+} fb_kafka_req;
+/* buf: a whole message, its size included. */
+int fb_kafka_header (const char *buf, size_t len, fb_kafka_req *h);
+void fb_kafka_put_int (fb_buf *b, int64_t v, size_t n);
+void fb_kafka_put_uvarint (fb_buf *b, uint64_t v);
+void fb_kafka_put_count (fb_buf *b, bool compact, int64_t n);
+void fb_kafka_put_str (fb_buf *b, bool compact, const char *s, size_t n);
+void fb_kafka_put_tags (fb_buf *b, bool compact);
+
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
 typedef struct fb_mock_server fb_mock_server;
@@ -183,7 +223,7 @@ void fb_http_mock_answer_clear (fb_http_mock_answer *a);
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
-extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock, fb_mongo_mock;
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock, fb_mongo_mock, fb_kafka_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
@@ -192,6 +232,7 @@ extern const fb_protocol fb_protocol_postgres;
 extern const fb_protocol fb_protocol_mysql;
 extern const fb_protocol fb_protocol_memcached;
 extern const fb_protocol fb_protocol_nats;
+extern const fb_protocol fb_protocol_kafka;
 extern const fb_protocol fb_protocol_udp;
 extern const fb_protocol fb_protocol_mongodb;
 

@@ -52,6 +52,7 @@ fb_mock_config_clear (fb_mock_config *c)
       free (f->routes);
       fb_mock_response_clear (&f->dflt);
       kv_free (f->state, f->n_state);
+      free (f->host);
     }
   free (c->ifaces);
   memset (c, 0, sizeof *c);
@@ -246,7 +247,14 @@ fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs)
       fb_mock_field_num (fs, f->has_default);
       fb_mock_put_response (&f->dflt, fs);
       fb_mock_put_pairs (fs, f->state, f->n_state);
+      fb_mock_field_num (fs, f->partitions);
     }
+}
+
+void
+fb_mock_pack_host (const char *host, fb_mock_fields *fs)
+{
+  fb_mock_field_str (fs, host);
 }
 
 /* ---- reading it back ---------------------------------------------------- */
@@ -358,7 +366,12 @@ fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err)
       f->has_default = take_num (&c) != 0;
       take_resp (&c, &f->dflt);
       f->state = take_kv (&c, &f->n_state);
+      f->partitions = (int) take_num (&c);
     }
+  /* the runner's address of the mock, when it says one */
+  const char *host = c.i < m->n ? take (&c, NULL) : "";
+  for (size_t i = 0; i < out->n_ifaces && *host; i++)
+    out->ifaces[i].host = fb_xstrdup (host);
   if (c.bad)
     {
       fb_mock_config_clear (out);

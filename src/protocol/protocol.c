@@ -16,7 +16,7 @@
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres, &fb_protocol_mysql,
                                                 &fb_protocol_memcached, &fb_protocol_http2, &fb_protocol_grpc,
-                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_mongodb,
+                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_mongodb, &fb_protocol_kafka,
 };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 

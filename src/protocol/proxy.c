@@ -496,6 +496,12 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
       {
         size_t n;
         char *r = c->l->proto->framing->reply (c->fst, &h->reply, m, &n);
+        /* no reply to make (kafka's error()): the connection closes */
+        if (!r)
+          {
+            conn_kill (c);
+            break;
+          }
         px_slot *s = slot_push (c, false, m);
         fb_buf_append (&s->out, r, n);
         free (r);

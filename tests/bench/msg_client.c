@@ -6,6 +6,8 @@
  *       nats step confirms; prints "<round trips/s> <p50 µs>"
  *   bench_msg_client udp PORT N
  *       N datagrams, each waiting for its echo; same output
+ *   bench_msg_client kafka PORT N
+ *       N Produce requests (v3, one topic), each waiting for its response
  *   bench_msg_client udp-echo PORT
  *       echoes datagrams on 127.0.0.1:PORT until killed; prints "ready"
  *   bench_msg_client mongo PORT N
@@ -13,6 +15,9 @@
  *   bench_msg_client mongo-server PORT
  *       answers every MongoDB message on 127.0.0.1:PORT with {ok: 1}
  *       until killed (no mongod on Debian); prints "ready"
+ *   bench_msg_client kafka-echo PORT
+ *       answers each size-prefixed request on 127.0.0.1:PORT with its
+ *       correlation id alone, one connection at a time; prints "ready"
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -118,35 +123,35 @@ static const char mongo_find[56] = {
   2, '$', 'd', 'b', 0, 5, 0, 0, 0, 't', 'e', 's', 't', 0, 0,
 };
 
+/* Reads exactly n bytes. */
 static int
-mongo_server (int port)
+read_full (int fd, char *p, size_t n)
 {
-  int lfd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 16) < 0)
-    return perror ("listen"), 1;
-  printf ("ready\n");
-  fflush (stdout);
-  /* OP_MSG {ok: 1.0} */
-  char reply[38] = { 38, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
-                     17, 0, 0, 0, 1, 'o', 'k', 0, 0, 0, 0, 0, 0, 0, (char) 0xf0, 0x3f, 0 };
-  for (;;)
+  while (n)
     {
-      int fd = accept (lfd, NULL, NULL);
-      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      char buf[65536];
-      while (fd >= 0 && mongo_read (fd, buf, sizeof buf) > 0)
-        {
-          memcpy (reply + 8, buf + 4, 4);
-          if (send (fd, reply, sizeof reply, 0) != (ssize_t) sizeof reply)
-            break;
-        }
-      if (fd >= 0)
-        close (fd);
+      ssize_t k = recv (fd, p, n, 0);
+      if (k <= 0)
+        return -1;
+      p += k;
+      n -= (size_t) k;
     }
+  return 0;
 }
+
+/* One size-prefixed Kafka message into buf (at most size bytes); its length. */
+static ssize_t
+read_kafka (int fd, char *buf, size_t size)
+{
+  unsigned char h[4];
+  if (read_full (fd, (char *) h, 4) < 0)
+    return -1;
+  size_t n = (size_t) h[0] << 24 | (size_t) h[1] << 16 | (size_t) h[2] << 8 | h[3];
+  return n > size || read_full (fd, buf, n) < 0 ? -1 : (ssize_t) n;
+}
+
+/* Produce v3: client "b", acks -1, topic "bench" partition 0, 5 record bytes */
+static const char kafka_produce[] = "\0\0\0\x2f" "\0\0\0\3\0\0\0\1\0\1b" "\xff\xff\xff\xff\0\0\x03\xe8"
+                                    "\0\0\0\1\0\5bench\0\0\0\1\0\0\0\0\0\0\0\5hello";
 
 /* One round trip of mode on fd. */
 static bool
@@ -158,6 +163,9 @@ round_trip (const char *mode, int fd, int i)
     return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
   if (!strcmp (mode, "udp"))
     return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+  if (!strcmp (mode, "kafka"))
+    return send (fd, kafka_produce, sizeof kafka_produce - 1, 0) == (ssize_t) sizeof kafka_produce - 1
+           && read_kafka (fd, d, sizeof d) >= 4;
   char req[sizeof mongo_find];
   memcpy (req, mongo_find, sizeof req);
   put_le32 (req + 4, (uint32_t) i + 1);
@@ -213,15 +221,55 @@ udp_echo (int port)
     }
 }
 
+/* Answers each message on 127.0.0.1:PORT, one connection at a time:
+ * mongodb's with OP_MSG {ok: 1} (no mongod on Debian), kafka's with its
+ * correlation id alone. */
+static int
+responder (const char *kind, int port)
+{
+  bool kafka = !strcmp (kind, "kafka-echo");
+  int lfd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 16) < 0)
+    return perror ("listen"), 1;
+  printf ("ready\n");
+  fflush (stdout);
+  char mongo_ok[38] = { 38, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
+                        17, 0, 0, 0, 1, 'o', 'k', 0, 0, 0, 0, 0, 0, 0, (char) 0xf0, 0x3f, 0 };
+  char kafka_ok[8] = { 0, 0, 0, 4 };
+  char *reply = kafka ? kafka_ok : mongo_ok;
+  size_t len = kafka ? sizeof kafka_ok : sizeof mongo_ok;
+  for (;;)
+    {
+      int fd = accept (lfd, NULL, NULL);
+      if (fd < 0)
+        continue;
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char buf[65536];
+      /* the request's id: kafka's correlation id follows its API key and
+       * version; mongodb's requestID becomes the reply's responseTo */
+      while (kafka ? read_kafka (fd, buf, sizeof buf) >= 8 : mongo_read (fd, buf, sizeof buf) > 0)
+        {
+          memcpy (reply + (kafka ? 4 : 8), buf + 4, 4);
+          if (send (fd, reply, len, 0) != (ssize_t) len)
+            break;
+        }
+      close (fd);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
-  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "mongo")))
+  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "mongo")
+                    || !strcmp (argv[1], "kafka")))
     return round_trips (argv[1], atoi (argv[2]), atoi (argv[3]));
   if (argc == 3 && !strcmp (argv[1], "udp-echo"))
     return udp_echo (atoi (argv[2]));
-  if (argc == 3 && !strcmp (argv[1], "mongo-server"))
-    return mongo_server (atoi (argv[2]));
-  fprintf (stderr, "usage: bench_msg_client nats|udp|mongo PORT N | udp-echo PORT | mongo-server PORT\n");
+  if (argc == 3 && (!strcmp (argv[1], "mongo-server") || !strcmp (argv[1], "kafka-echo")))
+    return responder (argv[1], atoi (argv[2]));
+  fprintf (stderr, "usage: bench_msg_client nats|udp|mongo|kafka PORT N | udp-echo PORT | mongo-server PORT | kafka-echo PORT\n");
   return 2;
 }

@@ -5,10 +5,10 @@
 # order-svc calling a TCP mock), protocol and syscall faults on mocks,
 # mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks;
 # mongodb steps (libmongoc) against the mongodb mock, straight and through
-# the proxy's rules.
+# the proxy's rules; the kafka mock (kafka.star) under librdkafka steps, kcat and proxy rules.
 . "$(dirname "$0")/lib.sh"
 need_root
-for bin in /usr/sbin/nginx /usr/bin/redis-cli; do
+for bin in /usr/sbin/nginx /usr/bin/redis-cli /usr/bin/kcat; do
   [ -x "$bin" ] || skip "$bin is not installed (scripts/bootstrap installs it)"
 done
 prep_specs
@@ -33,6 +33,13 @@ run_fb test mongodb.star
 expect_rc 0 "mongodb steps against the mongodb mock, rules by command and collection"
 for t in steps error_rule_fails_the_matching_command error_default_message_and_method_keyword \
   delay_rule_holds_the_command drop_rule_closes_the_connection every_command_fails_not_the_handshake; do
+  expect_out out "^--- PASS: test_$t "
+done
+
+run_fb test kafka.star -j 2
+expect_rc 0 "kafka mock reached by librdkafka steps and kcat, faulted through the proxy"
+for t in publish_and_consume real_client_through_the_proxy delay_holds_the_produce drop_swallows_the_produce \
+  error_closes_the_connection; do
   expect_out out "^--- PASS: test_$t "
 done
 finish

@@ -212,10 +212,11 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
     { "GET /users/*", { 201, "a\0b", 3, "application/json", &hdr, 1 }, 0 },
     { "* /dyn/**", { 0 }, 4 },
   };
-  fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1 };
+  fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1, 3, NULL };
   fb_mock_config c = { &f, 1 };
   fb_mock_fields fs = { 0 };
   fb_mock_pack (&c, &fs);
+  fb_mock_pack_host ("10.0.0.9", &fs);
   int sv[2];
   assert_int_equal (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), 0);
   fb_error err = { 0 };
@@ -230,6 +231,8 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
   fb_mock_iface *g = &out.ifaces[0];
   assert_string_equal (g->protocol, "http");
   assert_int_equal (g->port, 8080);
+  assert_int_equal (g->partitions, 3);
+  assert_string_equal (g->host, "10.0.0.9");
   assert_int_equal (g->n_routes, 2);
   assert_int_equal (g->routes[0].resp.status, 201);
   assert_int_equal (g->routes[0].resp.body_len, 3);
