@@ -1467,6 +1467,12 @@ static const fb_doc docs[] = {
       "def test_subscribe():\n"
       "    r = bus.main.subscribe(subject = \"orders.*\")",
   },
+/* what the mongodb step entries share */
+#define MONGO_FAILS "a server error, an injected error() or a failed connection is ok=False with its message, not an exception"
+#define MONGO_EXAMPLE                                                                                      \
+  "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"                                                    \
+  "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"          \
+  "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
   {
     .name = "mongodb.find",
     .section = "Step methods",
@@ -1474,10 +1480,8 @@ static const fb_doc docs[] = {
     .summary = "Runs find on collection= with filter= (a dict or JSON text; default {}) and limit= (0: none), in database= (default MONGO_INITDB_DATABASE, else \"test\").",
     .returns = "a Response (.data the documents: ObjectIds as hex, dates RFC 3339; step_recv has documents= and collection=)",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_find():\n"
       "    r = users.main.find(collection = \"users\", filter = {\"name\": \"alice\"})",
   },
@@ -1488,10 +1492,8 @@ static const fb_doc docs[] = {
     .summary = "Inserts document= (a dict or JSON text) into collection=; an _id it lacks is made here.",
     .returns = "a Response (.data {\"inserted_id\": the id, an ObjectId as hex})",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_insert():\n"
       "    r = users.main.insert(collection = \"users\", document = {\"name\": \"bob\"})",
   },
@@ -1502,10 +1504,8 @@ static const fb_doc docs[] = {
     .summary = "Inserts documents= (a list of dicts, or JSON text of one) into collection=.",
     .returns = "a Response (.data {\"inserted_count\": N})",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= or documents= that is not a list raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= or documents= that is not a list raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_insert_many():\n"
       "    r = users.main.insert_many(collection = \"users\", documents = [{\"n\": 1}, {\"n\": 2}])",
   },
@@ -1516,10 +1516,8 @@ static const fb_doc docs[] = {
     .summary = "Updates every document of collection= matching filter= with update= (an update document such as {\"$set\": {...}}).",
     .returns = "a Response (.data {\"matched\": N, \"modified\": M})",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_update():\n"
       "    r = users.main.update(collection = \"users\", filter = {\"name\": \"bob\"}, update = {\"$set\": {\"age\": 31}})",
   },
@@ -1530,10 +1528,8 @@ static const fb_doc docs[] = {
     .summary = "Deletes every document of collection= matching filter=.",
     .returns = "a Response (.data {\"deleted\": N})",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_delete():\n"
       "    r = users.main.delete(collection = \"users\", filter = {\"name\": \"bob\"})",
   },
@@ -1544,10 +1540,8 @@ static const fb_doc docs[] = {
     .summary = "Counts the documents of collection= matching filter= (an aggregate, as drivers' count_documents).",
     .returns = "a Response (.data {\"count\": N})",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing collection= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_count():\n"
       "    r = users.main.count(collection = \"users\")",
   },
@@ -1558,10 +1552,8 @@ static const fb_doc docs[] = {
     .summary = "Runs the command document cmd= (a dict or JSON text; its first key names the command) in database=.",
     .returns = "a Response (.data the server's reply document)",
     .events = "step_send, step_recv",
-    .errors = "called while loading; a missing cmd= raises; a server error, an injected error() or a failed connection is ok=False with its message, not an exception",
-    .example = "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"
-      "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"
-      "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+    .errors = "called while loading; a missing cmd= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
       "def test_command():\n"
       "    r = users.main.command(cmd = {\"ping\": 1})",
   },

@@ -117,6 +117,15 @@ mongo_state_new (void)
   return FB_NEW (mongo_state);
 }
 
+/* An OP_MSG flagged moreToCome: its sender expects no answer to it, or
+ * sends more answers after it. */
+static bool
+more_to_come (const char *buf, const fb_mongo_head *h)
+{
+  return h->opcode == FB_MONGO_OP_MSG && h->len >= FB_MONGO_HEADER + 4
+         && le32 (buf + FB_MONGO_HEADER) & FB_MONGO_MORE_TO_COME;
+}
+
 static bool
 is_handshake (const char *cmd)
 {
@@ -151,7 +160,7 @@ mongo_request (void *p, const char *buf, size_t len, fb_msg *m, fb_error *err)
       if (BSON_ITER_HOLDS_UTF8 (&it))
         snprintf (m->target, sizeof m->target, "%s", bson_iter_utf8 (&it, NULL));
     }
-  if (h.opcode == FB_MONGO_OP_MSG && le32 (buf + FB_MONGO_HEADER) & FB_MONGO_MORE_TO_COME)
+  if (more_to_come (buf, &h))
     m->no_reply = true;
   return FB_FRAME_OK;
 }
@@ -166,8 +175,7 @@ mongo_response (void *st, const char *buf, size_t len, const fb_msg *req, fb_msg
   if (rc != FB_FRAME_OK)
     return rc;
   m->len = h.len;
-  m->interim = h.opcode == FB_MONGO_OP_MSG && h.len >= FB_MONGO_HEADER + 4
-               && le32 (buf + FB_MONGO_HEADER) & FB_MONGO_MORE_TO_COME;
+  m->interim = more_to_come (buf, &h);
   return FB_FRAME_OK;
 }
 

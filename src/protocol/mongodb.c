@@ -101,7 +101,8 @@ container_json (const bson_iter_t *parent, bool array)
       FB_GROW (keys, cap, n + 1);
       keys[n++] = bson_iter_key (&it);
     }
-  qsort (keys, n, sizeof *keys, key_cmp);
+  if (n > 1)
+    qsort (keys, n, sizeof *keys, key_cmp);
   for (size_t i = 0; i < n; i++)
     {
       bson_iter_t v;

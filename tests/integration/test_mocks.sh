@@ -32,7 +32,8 @@ expect_out out '^9 passed, 0 failed$'
 run_fb test mongodb.star
 expect_rc 0 "mongodb steps against the mongodb mock, rules by command and collection"
 for t in steps error_rule_fails_the_matching_command error_default_message_and_method_keyword \
-  delay_rule_holds_the_command drop_rule_closes_the_connection every_command_fails_not_the_handshake; do
+  delay_rule_holds_the_command drop_rule_closes_the_connection every_command_fails_not_the_handshake \
+  auth_failed_rejects_the_sasl_handshake; do
   expect_out out "^--- PASS: test_$t "
 done
 

@@ -1,7 +1,8 @@
 /* MongoDB framing for the proxy (mongo_frame.c) and the step's BSON as
  * JSON (mongodb.c): OP_MSG commands named by their first key and
  * collection across partial reads, what passes unseen, moreToCome both
- * ways, error()'s reply, and Faultbox's JSON forms of BSON values. */
+ * ways, a message too short for its flags, error()'s reply, and
+ * Faultbox's JSON forms of BSON values (an empty document too). */
 #include "fb_test.h"
 
 #include "protocol/mongo.h"
@@ -108,6 +109,11 @@ test_mongo_handshake_legacy_and_more_to_come (void **state)
   assert_true (msg.passthrough);
   assert_false (msg.no_reply);
   free (m);
+  /* an OP_MSG too short for its flags: framed, passed through */
+  char shortmsg[18] = { 18, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 2, 0 };
+  assert_int_equal (req (NULL, shortmsg, sizeof shortmsg, &msg), FB_FRAME_OK);
+  assert_true (msg.passthrough);
+  assert_false (msg.no_reply);
   /* a length no MongoDB message has */
   const char bad[16] = { 3, 0, 0, 0 };
   assert_int_equal (req (NULL, bad, sizeof bad, &msg), FB_FRAME_BAD);
@@ -123,10 +129,10 @@ test_mongo_json_as_faultbox_writes_it (void **state)
   bson_oid_init_from_string (&oid, "6632a1b2c3d4e5f601234567");
   bson_t *doc = BCON_NEW ("z", BCON_DOUBLE (2.0), "a", BCON_OID (&oid), "when", BCON_DATE_TIME (1700000000123),
                           "n", BCON_INT64 (5), "list", "[", BCON_UTF8 ("x"), BCON_NULL, "]", "f", BCON_DOUBLE (1.5),
-                          "sub", "{", "b", BCON_BOOL (true), "a", BCON_INT32 (1), "}");
+                          "sub", "{", "b", BCON_BOOL (true), "a", BCON_INT32 (1), "}", "e", "{", "}");
   json_object *o = fb_mongo_json (doc);
   assert_string_equal (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN),
-                       "{\"a\":\"6632a1b2c3d4e5f601234567\",\"f\":1.5,\"list\":[\"x\",null],\"n\":5,"
+                       "{\"a\":\"6632a1b2c3d4e5f601234567\",\"e\":{},\"f\":1.5,\"list\":[\"x\",null],\"n\":5,"
                        "\"sub\":{\"a\":1,\"b\":true},\"when\":\"2023-11-14T22:13:20.123Z\",\"z\":2}");
   json_object_put (o);
   bson_destroy (doc);
