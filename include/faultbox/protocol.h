@@ -188,6 +188,7 @@ typedef struct fb_framing {
   const struct fb_proxy_session_ops *session;
   bool drop_message;   /* drop() discards the message, the connection stays (nats) */
   bool deliveries;     /* server messages with a verb meet the rules too (nats' MSG) */
+  bool error_closes;   /* the connection closes once error()'s reply is sent (amqp's Connection.Close) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's
@@ -238,6 +239,7 @@ extern const fb_framing fb_mysql_framing;
 extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
 extern const fb_framing fb_udp_framing;
+extern const fb_framing fb_amqp_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'

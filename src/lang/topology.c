@@ -155,7 +155,7 @@ static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "send", "set", "del", "keys", "ping",
                                            "incr", "lpush", "rpush", "lrange",
                                            "command", "query", "exec",
-                                           "call", "publish", "request", "subscribe",
+                                           "call", "publish", "request", "subscribe", "consume", "declare",
                                            "send_no_reply", NULL };
 
 const fb_host_type spec_iface_ref_type = {

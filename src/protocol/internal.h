@@ -109,6 +109,10 @@ fb_frame_rc fb_nats_next (const char *buf, size_t len, fb_nats_op *o, fb_error *
 /* The k-th word (from 0) of an operation's arguments; 0: none. */
 size_t fb_nats_word (const fb_nats_op *o, size_t k, const char **w);
 
+/* AMQP: the reply code a broker's reply text names by its first word
+ * ("NOT_FOUND - no queue": 404); 541 (INTERNAL_ERROR) for another. */
+int fb_amqp_reply_code (const char *text);
+
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
 typedef struct fb_mock_server fb_mock_server;
@@ -191,5 +195,7 @@ extern const fb_protocol fb_protocol_mysql;
 extern const fb_protocol fb_protocol_memcached;
 extern const fb_protocol fb_protocol_nats;
 extern const fb_protocol fb_protocol_udp;
+extern const fb_protocol fb_protocol_amqp;
+extern const fb_protocol fb_protocol_clickhouse;
 
 #endif

@@ -16,7 +16,8 @@
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres, &fb_protocol_mysql,
                                                 &fb_protocol_memcached, &fb_protocol_http2, &fb_protocol_grpc,
-                                                &fb_protocol_nats, &fb_protocol_udp,
+                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_amqp,
+                                                &fb_protocol_clickhouse,
 };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
 
