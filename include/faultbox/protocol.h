@@ -249,6 +249,8 @@ char *fb_sql_canonical (const char *sql, size_t len);
 
 /* The protocol named name, or NULL. */
 const fb_protocol *fb_protocol_find (const char *name);
+/* Why a protocol Faultbox speaks is not supported yet ("cassandra"), or NULL. */
+const char *fb_protocol_missing (const char *name);
 /* The i-th known protocol, NULL past the last (for the builtins' docs). */
 const fb_protocol *fb_protocol_at (size_t i);
 /* "tcp, http, redis or postgres": the known protocols, for messages. */

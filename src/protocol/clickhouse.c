@@ -63,7 +63,7 @@ ch_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
   const char *m = c->method->name, *sql = step_arg (c, "sql");
   if (!sql || !*sql)
-    return fb_error_set (err, EINVAL, "%s: clickhouse.%s requires sql= argument", m, m);
+    return fb_error_set (err, EINVAL, "%s: sql must not be empty (clickhouse.%s requires sql= argument)", m, m);
   const char *user = fb_step_credential (step_arg (c, "user"), c->env, c->n_env, "CLICKHOUSE_USER", NULL);
   const char *pass = fb_step_credential (step_arg (c, "password"), c->env, c->n_env, "CLICKHOUSE_PASSWORD", NULL);
   const char *db = fb_step_credential (step_arg (c, "database"), c->env, c->n_env, "CLICKHOUSE_DB", NULL);
