@@ -82,7 +82,15 @@ ch_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   if (fb_http_request ("POST", url, body, hdr, user ? 3 : 1, CH_STEP_TIMEOUT_MS, out, &e) < 0)
     why = fb_xstrdup (e.msg);
   else if (out->status != 200)
-    why = fb_xstrdup (out->body ? out->body : "");
+    {
+      /* .error as Faultbox's code has it, .data.error as its docs do */
+      why = fb_xstrdup (out->body ? out->body : "");
+      json_object *j = json_object_new_object ();
+      json_object_object_add (j, "error", json_object_new_string (why));
+      free (out->body);
+      out->body = fb_xstrdup (json_object_to_json_string_ext (j, JSON_C_TO_STRING_PLAIN));
+      json_object_put (j);
+    }
   else if (query)
     {
       long long rows = 0;
