@@ -240,6 +240,7 @@ extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
 extern const fb_framing fb_udp_framing;
 extern const fb_framing fb_amqp_framing;
+extern const fb_framing fb_clickhouse_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'

@@ -235,7 +235,7 @@ ch_reply (void *st, const fb_reply *r, const fb_msg *req, size_t *len)
 
 static const char *const ch_matchers[] = { "query", NULL };
 
-static const fb_framing ch_framing = {
+const fb_framing fb_clickhouse_framing = {
   .state_new = ch_state_new,
   .state_free = ch_state_free,
   .request = ch_frame_request,
@@ -261,7 +261,7 @@ const fb_protocol fb_protocol_clickhouse = {
   .step = ch_step,
   .ready = ch_ready,
   .ready_timeout_ms = 2000,
-  .framing = &ch_framing,
+  .framing = &fb_clickhouse_framing,
   /* an HTTP mock_service answers as a stand-in: routes on "POST /" */
   .mock = &fb_http_mock,
 };
