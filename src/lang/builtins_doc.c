@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats or udp\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats, udp, amqp or clickhouse\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
