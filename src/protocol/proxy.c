@@ -554,7 +554,7 @@ from_client (fb_proxy *px, px_conn *c)
   /* past an injected close, nothing more reaches the server */
   if (c->closing)
     take_front (&c->cin, c->cin.len);
-  while (!c->dead && c->cin.len)
+  while (!c->dead && !c->closing && c->cin.len)
     {
       if (c->tunnel)
         {
