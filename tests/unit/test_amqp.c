@@ -8,6 +8,14 @@
 
 #include "faultbox/buf.h"
 #include "faultbox/protocol.h"
+#include "faultbox/proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void
 put_frame (fb_buf *b, int type, int ch, const char *payload, size_t n)
@@ -147,6 +155,88 @@ test_clickhouse_rules_see_the_sql (void **state)
   f->state_free (st);
 }
 
+static int
+listener (int *port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t l = sizeof a;
+  assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
+  assert_int_equal (listen (fd, 8), 0);
+  getsockname (fd, (struct sockaddr *) &a, &l);
+  *port = ntohs (a.sin_port);
+  return fd;
+}
+
+typedef struct {
+  int fd;
+  size_t got;   /* the bytes the server received before the proxy closed */
+} sink;
+
+static void *
+sink_server (void *p)
+{
+  sink *s = p;
+  int c = accept (s->fd, NULL, NULL);
+  char buf[4096];
+  ssize_t k;
+  while ((k = recv (c, buf, sizeof buf, 0)) > 0)
+    s->got += (size_t) k;
+  close (c);
+  return NULL;
+}
+
+/* error(): the client gets the Connection.Close, then the end of the
+ * connection; the server never sees the publish nor what followed it. */
+static void
+test_amqp_error_closes_the_connection_after_its_reply (void **state)
+{
+  (void) state;
+  int pport, tmp = listener (&pport);
+  close (tmp);
+  sink s = { 0 };
+  int sport;
+  s.fd = listener (&sport);
+  pthread_t t;
+  pthread_create (&t, NULL, sink_server, &s);
+  fb_proxy *px = fb_proxy_new (1, NULL);
+  fb_error e = { 0 };
+  assert_int_equal (fb_proxy_listen (px, "mq", "main", fb_protocol_find ("amqp"), "127.0.0.1", pport, "127.0.0.1",
+                                     sport, &e), 0);
+  assert_int_equal (fb_proxy_start (px, &e), 0);
+  uint64_t id;
+  fb_proxy_rule r = { .action = FB_PX_ERROR, .target = "orders", .message = "NOT_FOUND - gone", .probability = 1 };
+  assert_int_equal (fb_proxy_add_rule (px, 0, &r, 1, &id, &e), 0);
+  int c = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) pport),
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  assert_int_equal (connect (c, (struct sockaddr *) &a, sizeof a), 0);
+  fb_buf b = FB_BUF_INIT;
+  fb_buf_append (&b, "AMQP\0\0\x09\x01", 8);
+  put_publish (&b, "", "orders", "lost");
+  put_frame (&b, 1, 1, "\0\x14\0\x28\0\0\0\0\0\0", 10);
+  assert_int_equal (send (c, b.data, b.len, 0), (ssize_t) b.len);
+  unsigned char got[256];
+  size_t n = 0;
+  ssize_t k = 1;
+  while (k > 0)
+    {
+      struct pollfd pf = { c, POLLIN, 0 };
+      assert_int_equal (poll (&pf, 1, 5000), 1);
+      k = recv (c, got + n, sizeof got - n, 0);
+      n += k > 0 ? (size_t) k : 0;
+    }
+  assert_int_equal (n, 7 + 4 + 2 + 1 + 16 + 4 + 1);
+  assert_int_equal (got[11] << 8 | got[12], 404);
+  close (c);
+  fb_proxy_free (px);
+  pthread_join (t, NULL);
+  close (s.fd);
+  /* the protocol header at most (the upstream may not be connected yet) */
+  assert_true (s.got <= 8);
+  fb_buf_free (&b);
+}
+
 int
 main (void)
 {
@@ -155,6 +245,7 @@ main (void)
     cmocka_unit_test (test_amqp_bad_frames_and_server_frames),
     cmocka_unit_test (test_amqp_error_is_a_connection_close_with_its_code),
     cmocka_unit_test (test_clickhouse_rules_see_the_sql),
+    cmocka_unit_test (test_amqp_error_closes_the_connection_after_its_reply),
   };
   return cmocka_run_group_tests_name ("amqp_frame", tests, NULL, NULL);
 }
