@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats, udp or mongodb\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats, udp, mongodb, kafka, amqp or clickhouse\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
@@ -1607,6 +1607,75 @@ static const fb_doc docs[] = {
       "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
       "def test_fire():\n"
       "    assert_eq(echo.main.send_no_reply(data = \"fire\").data, {\"size\": 4})",
+  },
+  {
+    .name = "amqp.publish",
+    .section = "Step methods",
+    .signature = "svc.IFACE.publish(...)",
+    .summary = "AMQP 0-9-1 Basic.Publish of body on exchange (\"\", the default exchange, routes to the queue named routing_key), through librabbitmq; the channel's close that follows confirms the broker took it. Credentials: user=/password=/vhost=, else RABBITMQ_DEFAULT_USER/_PASS/_VHOST from the service's env=, else guest/guest on \"/\". Faultbox has amqp rules and recipes but no steps: these are ours.",
+    .returns = "a Response (.data {\"published\": True, \"exchange\": E, \"routing_key\": K}); a broker's exception: .ok False, .error Exception (504) Reason: \"CHANNEL_ERROR - ...\"",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_publish():\n"
+      "    assert_true(mq.main.publish(routing_key = \"orders\", body = \"{}\").ok)",
+  },
+  {
+    .name = "amqp.consume",
+    .section = "Step methods",
+    .signature = "svc.IFACE.consume(...)",
+    .summary = "Takes one message from queue (Basic.Get, acknowledged as taken), polling up to 5 s for one to arrive (\"consume timeout: no message received\" otherwise).",
+    .returns = "a Response (.data {\"queue\", \"exchange\", \"routing_key\", \"body\"} of the message)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty queue= raises; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_consume():\n"
+      "    r = mq.main.consume(queue = \"orders\")",
+  },
+  {
+    .name = "amqp.declare",
+    .section = "Step methods",
+    .signature = "svc.IFACE.declare(...)",
+    .summary = "Declares queue (Queue.Declare: not durable, not exclusive, kept), as a publish to the default exchange needs it; how many messages it holds.",
+    .returns = "a Response (.data {\"queue\": Q, \"messages\": N, \"consumers\": C})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty queue= raises; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_declare():\n"
+      "    assert_eq(mq.main.declare(queue = \"orders\").data[\"messages\"], 0)",
+  },
+  {
+    .name = "clickhouse.query",
+    .section = "Step methods",
+    .signature = "svc.IFACE.query(...)",
+    .summary = "A SELECT over ClickHouse's HTTP interface: POST /?default_format=JSON[&database=] with sql (FORMAT JSON appended unless it names a format) as the body; user=/password= as X-ClickHouse-User/-Key, else CLICKHOUSE_USER/_PASSWORD/_DB from env=.",
+    .returns = "a Response: .data the rows (ClickHouse's JSON \"data\"), its step_recv event's rows the count",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a failed connection or a status other than 200 is ok=False (.error the server's exception text, .status its code), not an exception",
+    .example = "ch = mock_service(\"ch\", interface(\"main\", \"clickhouse\", 8123),\n"
+      "    routes = {\"POST /\": json_response(body = {\"data\": [{\"n\": 1}], \"rows\": 1})})\n"      "def test_query():\n"
+      "    assert_eq(ch.main.query(sql = \"SELECT 1 AS n\").data, [{\"n\": 1}])",
+  },
+  {
+    .name = "clickhouse.exec",
+    .section = "Step methods",
+    .signature = "svc.IFACE.exec(...)",
+    .summary = "A statement (DDL, INSERT) over ClickHouse's HTTP interface, posted as query's, nothing appended.",
+    .returns = "a Response (.data {\"ok\": True}, .status 200)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a failed connection or a status other than 200 is ok=False (.error the server's exception text, .status its code), not an exception",
+    .example = "ch = mock_service(\"ch\", interface(\"main\", \"clickhouse\", 8123),\n"
+      "    routes = {\"POST /\": json_response(body = {\"data\": [{\"n\": 1}], \"rows\": 1})})\n"      "def test_exec():\n"
+      "    assert_true(ch.main.exec(sql = \"INSERT INTO t VALUES (1)\").ok)",
   },
 };
 

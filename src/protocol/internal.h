@@ -150,6 +150,9 @@ void fb_kafka_put_uvarint (fb_buf *b, uint64_t v);
 void fb_kafka_put_count (fb_buf *b, bool compact, int64_t n);
 void fb_kafka_put_str (fb_buf *b, bool compact, const char *s, size_t n);
 void fb_kafka_put_tags (fb_buf *b, bool compact);
+/* AMQP: the reply code a broker's reply text names by its first word
+ * ("NOT_FOUND - no queue": 404); 541 (INTERNAL_ERROR) for another. */
+int fb_amqp_reply_code (const char *text);
 
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
@@ -235,5 +238,7 @@ extern const fb_protocol fb_protocol_nats;
 extern const fb_protocol fb_protocol_kafka;
 extern const fb_protocol fb_protocol_udp;
 extern const fb_protocol fb_protocol_mongodb;
+extern const fb_protocol fb_protocol_amqp;
+extern const fb_protocol fb_protocol_clickhouse;
 
 #endif
