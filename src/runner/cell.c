@@ -563,16 +563,28 @@ body_wait_ready (fb_session *ss, size_t idx, fb_buf *why)
   return r;
 }
 
+/* Adds the time since *mark to phase p of the result; *mark becomes now. */
+static void
+phase_end (fb_test_result *t, fb_phase p, int64_t *mark)
+{
+  int64_t now = fb_now_ns ();
+  t->phase_us[p] += (now - *mark) / 1000;
+  *mark = now;
+}
+
 /* Every service in dependency order, each healthy before the next. */
 static int
 start_services (fb_session *ss, const size_t *order, fb_buf *why, fb_error *e)
 {
   const fb_plan *plan = &ss->spec->plan;
+  int64_t mark = fb_now_ns ();
   for (size_t k = 0; k < plan->n_services; k++)
     {
       size_t idx = order[k];
       const char *name = plan->services[idx].name;
-      if (fb_lab_start_service (ss->lab, idx, e) < 0)
+      int rc = fb_lab_start_service (ss->lab, idx, e);
+      phase_end (ss->result, FB_PHASE_START, &mark);
+      if (rc < 0)
         {
           fb_buf_printf (why, "failed to start services: %s", e->msg);
           return -1;
@@ -590,7 +602,9 @@ start_services (fb_session *ss, const size_t *order, fb_buf *why, fb_error *e)
         }
       if (plan->services[idx].hc.kind != FB_HC_NONE)
         {
-          if (wait_ready (ss, idx, why) < 0)
+          int ready = wait_ready (ss, idx, why);
+          phase_end (ss->result, FB_PHASE_HEALTH, &mark);
+          if (ready < 0)
             return -1;
           session_event (ss, "service_ready", name, kv + 4);
         }
@@ -662,6 +676,7 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
   size_t *order = fb_xcalloc (n + 1, sizeof *order);
   fb_star_mark mark = fb_star_mark_heap (sp->th);
   const char *failure_type = "service_start";
+  int64_t at;
   if (lab_inputs_build (sp, &in, o, &why) < 0 || fb_plan_start_order (&sp->plan, order, &e) < 0)
     goto done;
   if (fb_engine_new (seed, engine_event, &ss, &ss.engine, &e) < 0)
@@ -689,17 +704,22 @@ run_test (fb_spec *sp, const spec_test *test, uint64_t seed, uint64_t explore_in
     if (prc < 0)
       goto done;
   }
+  at = fb_now_ns ();
+  t->phase_us[FB_PHASE_CREATE] = (at - ss.t0) / 1000;
   if (start_services (&ss, order, &why, &e) < 0)
     goto done;
   /* the body: steps leave from the worker's address on the lab bridge */
   failure_type = "assertion";
   sp->session = &ss;
+  at = fb_now_ns ();
   if (fb_lab_enter (ss.lab, -1, &e) < 0)
     goto done;
   run_body (sp, test, &ss, &why, &failure_type);
   fb_lab_leave (ss.lab);
   check_services (&ss, &why, &failure_type);
+  phase_end (t, FB_PHASE_BODY, &at);
 done:
+  at = fb_now_ns ();
   sp->session = NULL;
   if (ss.engine)
     session_remove_all (&ss);
@@ -740,6 +760,7 @@ done:
   fb_star_release (sp->th, mark);
   pthread_mutex_destroy (&ss.mu);
   pthread_cond_destroy (&ss.cv);
+  phase_end (t, FB_PHASE_TEARDOWN, &at);
   t->duration_ms = (fb_now_ns () - ss.t0) / 1000000;
   if (ss.halted)
     fb_test_result_fail (t, FB_RESULT_HALTED, ss.halted);
