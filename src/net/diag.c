@@ -44,9 +44,12 @@ listening (int fd, int family, int port, fb_error *err)
         continue;
       if (n <= 0)
         return fb_error_setsys (err, n < 0 ? errno : EPROTO, "sock_diag answer");
-      int len = (int) n;
-      for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK (h, len); h = NLMSG_NEXT (h, len))
+      for (size_t off = 0; off + sizeof (struct nlmsghdr) <= (size_t) n; )
         {
+          const struct nlmsghdr *h = (const struct nlmsghdr *) ((const char *) buf + off);
+          if (h->nlmsg_len < sizeof *h || h->nlmsg_len > (size_t) n - off)
+            return fb_error_set (err, EPROTO, "sock_diag: a truncated answer");
+          off += NLMSG_ALIGN (h->nlmsg_len);
           if (h->nlmsg_type == NLMSG_DONE)
             return found;
           if (h->nlmsg_type == NLMSG_ERROR)
