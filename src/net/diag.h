@@ -10,8 +10,9 @@
 /* A NETLINK_SOCK_DIAG socket of the calling thread's network namespace. */
 int fb_net_diag_socket (fb_error *err);
 
-/* 1 when a TCP socket (IPv4 or IPv6) of fd's namespace listens on port,
- * 0 when none does. */
+/* 1 when a TCP socket of fd's namespace listens on port at the wildcard
+ * address (IPv4, IPv6 or both), 0 when none does. A listener bound to one
+ * address only is not seen: this is a hint, never the verdict. */
 int fb_net_tcp_listening (int fd, int port, fb_error *err);
 
 #endif
