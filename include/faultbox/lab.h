@@ -157,6 +157,13 @@ bool fb_lab_is_service_log (const fb_lab *lab, size_t idx, const char *path);
  * service's own network namespace; fb_lab_leave returns it home. */
 int fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err);
 void fb_lab_leave (fb_lab *lab);
+
+/* Readiness without connecting: a socket (the caller closes it) that
+ * answers for service idx's network whether a TCP port there has a
+ * listener (fb_lab_listening: 1 yes, 0 not yet). It holds that network
+ * while open. */
+int fb_lab_listen_watch (fb_lab *lab, size_t idx, fb_error *err);
+int fb_lab_listening (int watch, int port, fb_error *err);
 /* Partitions: IP packets between the services of group a and group b are
  * dropped on the lab bridge (both ways, or one way), cutting established
  * connections silently; heal removes exactly that partition. Built with

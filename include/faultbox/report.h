@@ -69,6 +69,14 @@ typedef struct fb_service_log {
 /* HALTED: halt() or a false test(assume=) stopped it; not a failure */
 typedef enum { FB_RESULT_PASS, FB_RESULT_FAIL, FB_RESULT_ERROR, FB_RESULT_INCONCLUSIVE, FB_RESULT_HALTED } fb_result_kind;
 
+/* Where a test's time went, in the order they happen: the lab made (and
+ * the engine, proxy, hub), services started, healthcheck waits, the body
+ * with its checks, the teardown the test waited for. */
+typedef enum {
+  FB_PHASE_CREATE, FB_PHASE_START, FB_PHASE_HEALTH, FB_PHASE_BODY, FB_PHASE_TEARDOWN, FB_PHASE_N
+} fb_phase;
+extern const char *const fb_phase_names[FB_PHASE_N];
+
 typedef struct fb_test_result {
   char *name;                 /* "test_order_flow", "test_matrix_order_flow_db_down" */
   fb_result_kind result;
@@ -97,6 +105,7 @@ typedef struct fb_test_result {
   fb_unmediated *unmediated;
   size_t n_unmediated;
   uint64_t unmediated_dropped; /* calls past the distinct entries kept */
+  int64_t phase_us[FB_PHASE_N]; /* of its last run; the JSON report's "phases_us" */
 } fb_test_result;
 
 typedef struct fb_report {

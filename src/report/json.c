@@ -125,6 +125,10 @@ test_json (const fb_report *r, const fb_test_result *t)
   if (t->determinism)
     json_object_object_add (o, "determinism", determinism_json (t));
   json_object_object_add (o, "assertions", json_object_new_uint64 (t->assertions));
+  json_object *ph = json_object_new_object ();
+  for (int k = 0; k < FB_PHASE_N; k++)
+    json_object_object_add (ph, fb_phase_names[k], json_object_new_int64 (t->phase_us[k]));
+  json_object_object_add (o, "phases_us", ph);
   if (t->runs)
     {
       json_object_object_add (o, "runs", json_object_new_uint64 (t->runs));
@@ -472,6 +476,10 @@ read_test (json_object *o, fb_test_result *t, const char *where, fb_error *err)
   if (read_uint (o, "explore_index", &t->explore_index, where, err) < 0)
     return -1;
   t->virtual_time = json_object_object_get_ex (o, "virtual_time", &v) && json_object_get_boolean (v);
+  if (json_object_object_get_ex (o, "phases_us", &v))
+    for (int k = 0; k < FB_PHASE_N; k++)
+      if (read_int (v, fb_phase_names[k], &t->phase_us[k], where, err) < 0)
+        return -1;
   json_object *a;
   size_t n;
   char at[128];

@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const fb_phase_names[FB_PHASE_N] = {
+  [FB_PHASE_CREATE] = "create", [FB_PHASE_START] = "start", [FB_PHASE_HEALTH] = "health",
+  [FB_PHASE_BODY] = "body", [FB_PHASE_TEARDOWN] = "teardown",
+};
+
 void
 fb_event_init (fb_event *ev, const char *type, const char *service)
 {

@@ -1,6 +1,7 @@
 #include "faultbox/lab.h"
 #include "faultbox/features.h"
 #include "faultbox/rootless.h"
+#include "net/diag.h"
 #include "net/link.h"
 #include "net/partition.h"
 #include "net/qdisc.h"
@@ -629,6 +630,28 @@ fb_lab_enter (fb_lab *lab, ssize_t svc, fb_error *err)
     close (lab->entered_netns);
   lab->entered_netns = steal_fd (&fd);
   return 0;
+}
+
+int
+fb_lab_listen_watch (fb_lab *lab, size_t idx, fb_error *err)
+{
+  const lab_svc *s = &lab->svcs[idx];
+  if (!s->started || s->exited)
+    return fb_error_set (err, ESRCH, "service \"%s\" is not running", s->plan->name);
+  char p[64];
+  snprintf (p, sizeof p, "/proc/%d/ns/net", (int) s->init);
+  _cleanup_close_ int ns = open (p, O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns (ns, CLONE_NEWNET) < 0)
+    return fb_error_setsys (err, errno, "cannot enter the network of service \"%s\"", s->plan->name);
+  int fd = fb_net_diag_socket (err);
+  back_home (lab);
+  return fd;
+}
+
+int
+fb_lab_listening (int watch, int port, fb_error *err)
+{
+  return fb_net_tcp_listening (watch, port, err);
 }
 
 void

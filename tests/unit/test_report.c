@@ -259,6 +259,7 @@ test_json_reader_reproduces_the_report (void **state)
   t->events[0].clock[0] = (fb_clock_entry){ fb_xstrdup ("db"), 3 };
   t->events[0].n_clock = 1;
   t->runs = 2, t->runs_passed = 1, t->runs_wanted = 5;
+  t->phase_us[FB_PHASE_HEALTH] = 4321;
   add (&r, "test_order_flow", NULL, NULL, 5, true)->return_value = fb_xstrdup ("\"ok\"");
   r.not_run = 2;
   fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT, ta = FB_BUF_INIT, tb = FB_BUF_INIT;
@@ -279,6 +280,7 @@ test_json_reader_reproduces_the_report (void **state)
   assert_string_equal (one.faults[0].hint, "db never calls connect()");
   assert_string_equal (fb_event_get (&one.events[0], "decision"), "deny(EIO)");
   assert_true (one.events[0].n_clock == 1 && one.events[0].clock[0].n == 3 && one.runs_wanted == 5);
+  assert_int_equal (one.phase_us[FB_PHASE_HEALTH], 4321);
   fb_test_result_clear (&one);
   fb_report_free (&back);
   fb_report_free (&r);
