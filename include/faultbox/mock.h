@@ -43,6 +43,8 @@ typedef struct fb_mock_iface {
   fb_mock_response dflt;
   fb_kv *state;           /* redis: config={"state": {...}}, seeded at start */
   size_t n_state;
+  char *descriptors;      /* grpc: descriptors=, a FileDescriptorSet's bytes; NULL: none */
+  size_t descriptors_len;
 } fb_mock_iface;
 
 typedef struct fb_mock_config {

@@ -52,6 +52,7 @@ fb_mock_config_clear (fb_mock_config *c)
       free (f->routes);
       fb_mock_response_clear (&f->dflt);
       kv_free (f->state, f->n_state);
+      free (f->descriptors);
     }
   free (c->ifaces);
   memset (c, 0, sizeof *c);
@@ -246,6 +247,7 @@ fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs)
       fb_mock_field_num (fs, f->has_default);
       fb_mock_put_response (&f->dflt, fs);
       fb_mock_put_pairs (fs, f->state, f->n_state);
+      fb_mock_field (fs, f->descriptors ? f->descriptors : "", f->descriptors_len);
     }
 }
 
@@ -358,6 +360,8 @@ fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err)
       f->has_default = take_num (&c) != 0;
       take_resp (&c, &f->dflt);
       f->state = take_kv (&c, &f->n_state);
+      const char *d = take (&c, &f->descriptors_len);
+      f->descriptors = f->descriptors_len ? fb_xmemdup0 (d, f->descriptors_len) : NULL;
     }
   if (c.bad)
     {

@@ -224,7 +224,12 @@ read_enum (fb_pb_set *set, const char *scope, const uint8_t *d, size_t n)
   return e->full != NULL;
 }
 
-static bool read_message (fb_pb_set *set, const char *scope, const uint8_t *d, size_t n, bool proto3, int depth);
+static int
+by_number (const void *a, const void *b)
+{
+  return ((const pb_field *) a)->number - ((const pb_field *) b)->number;
+}
+
 
 /* A message's own fields and name first, then its nested types under it. */
 static bool
@@ -267,6 +272,7 @@ read_message (fb_pb_set *set, const char *scope, const uint8_t *d, size_t n, boo
     }
   if (!set->msgs[me].full)
     return false;
+  qsort (set->msgs[me].fields, set->msgs[me].n_fields, sizeof *set->msgs[me].fields, by_number);
   _cleanup_free_ char *self = fb_xstrdup (set->msgs[me].full);
   for (r.p = d; r.p < r.end;)
     {
@@ -762,11 +768,17 @@ encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf 
   if (!json_object_is_type (o, json_type_object))
     return fb_error_set (err, EINVAL, "%s wants an object, got %s", m->full,
                          json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN));
-  json_object_object_foreach (o, key, val)
+  for (struct json_object_iterator it = json_object_iter_begin (o), end = json_object_iter_end (o);
+       !json_object_iter_equal (&it, &end); json_object_iter_next (&it))
+    if (!field_named (m, json_object_iter_peek_name (&it)))
+      return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s", json_object_iter_peek_name (&it), m->full);
+  /* in field number order, as protobuf's own encoders write */
+  for (size_t i = 0; i < m->n_fields; i++)
     {
-      const pb_field *f = field_named (m, key);
-      if (!f)
-        return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s", key, m->full);
+      const pb_field *f = &m->fields[i];
+      json_object *val = NULL;
+      if (!json_object_object_get_ex (o, f->name, &val) && f->json_name)
+        json_object_object_get_ex (o, f->json_name, &val);
       if (!val)
         continue;
       if (f->label == LABEL_REPEATED)

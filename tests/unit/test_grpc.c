@@ -71,13 +71,13 @@ test_grpc_struct_from_json (void **state)
   fb_buf_free (&b);
 }
 
-/* tests/integration/specs/flags.pb, the set of flags.proto beside it. */
+/* tests/bad-input/data-files/flags.pb, the set of flags.proto beside it. */
 static fb_pb_set *
 flags_set (void)
 {
   const char *src = getenv ("FAULTBOX_SRC");
   char path[4096];
-  snprintf (path, sizeof path, "%s/tests/integration/specs/flags.pb", src ? src : ".");
+  snprintf (path, sizeof path, "%s/tests/bad-input/data-files/flags.pb", src ? src : ".");
   FILE *f = fopen (path, "rb");
   assert_non_null (f);
   char buf[4096];
