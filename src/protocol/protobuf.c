@@ -911,6 +911,25 @@ json_key (const pb_field *f)
   return f->json_name ? f->json_name : f->name;
 }
 
+/* The wire type a value of f comes in (a packed run aside). */
+static int
+wire_type (const pb_field *f)
+{
+  switch (f->type)
+    {
+    case T_DOUBLE:
+    case T_FIXED64:
+    case T_SFIXED64: return 1;
+    case T_FLOAT:
+    case T_FIXED32:
+    case T_SFIXED32: return 5;
+    case T_STRING:
+    case T_BYTES:
+    case T_MESSAGE: return 2;
+    default: return 0;
+    }
+}
+
 /* A field's value read off the wire into o: lists grow, maps take entries. */
 static bool
 decode_field (const fb_pb_set *s, const pb_field *f, json_object *o, int wt, uint64_t v, const uint8_t *d, size_t l,
@@ -918,6 +937,8 @@ decode_field (const fb_pb_set *s, const pb_field *f, json_object *o, int wt, uin
 {
   const pb_message *entry = f->type == T_MESSAGE ? find_message (s, f->type_name) : NULL;
   json_object *val;
+  if (wt != wire_type (f) && !(wt == 2 && f->label == LABEL_REPEATED))
+    return false;
   if (f->label != LABEL_REPEATED)
     {
       if (!(val = decode_scalar (s, f, v, d, l, depth)))

@@ -169,6 +169,33 @@ test_protobuf_errors_name_the_field (void **state)
   fb_pb_set_free (s);
 }
 
+/* Bytes that are not a message of the type, or not a set at all, fail
+ * cleanly whatever they hold (run under ASan and UBSan in CI). */
+static void
+test_protobuf_garbage_fails_cleanly (void **state)
+{
+  (void) state;
+  fb_pb_set *s = flags_set ();
+  unsigned seed = 7;
+  unsigned char junk[64];
+  for (int round = 0; round < 2000; round++)
+    {
+      size_t n = (size_t) (rand_r (&seed) % sizeof junk);
+      for (size_t i = 0; i < n; i++)
+        junk[i] = (unsigned char) rand_r (&seed);
+      fb_error e = { 0 };
+      free (fb_pb_decode_json (s, "flags.v1.Flag", junk, n, &e));
+      fb_pb_set *other = NULL;
+      if (fb_pb_set_parse (junk, n, &other, &e) == 0)
+        fb_pb_set_free (other);
+    }
+  /* a string field sent as a varint is not a Flag */
+  fb_error e = { 0 };
+  assert_null (fb_pb_decode_json (s, "flags.v1.Flag", "\x08\x01", 2, &e));
+  assert_string_equal (e.msg, "decode as flags.v1.Flag: not a message of that type");
+  fb_pb_set_free (s);
+}
+
 int
 main (void)
 {
@@ -179,6 +206,7 @@ main (void)
     cmocka_unit_test (test_grpc_struct_from_json),
     cmocka_unit_test (test_protobuf_json_round_trip_by_descriptor_set),
     cmocka_unit_test (test_protobuf_errors_name_the_field),
+    cmocka_unit_test (test_protobuf_garbage_fails_cleanly),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
