@@ -18,4 +18,10 @@ const char *fb_grpc_code_names (void);
  * object. */
 int fb_grpc_struct_from_json (const char *json, fb_buf *out, char *why, size_t why_len);
 
+/* The content type marking a mock response's body as grpc_typed_response()'s
+ * JSON, encoded per call by the mock's descriptors=, and grpc_raw_response()'s
+ * wire bytes. */
+#define FB_GRPC_TYPED "application/grpc+json"
+#define FB_GRPC_RAW "application/grpc+raw"
+
 #endif

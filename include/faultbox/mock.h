@@ -47,6 +47,8 @@ typedef struct fb_mock_iface {
   /* The address clients reach the mock at (the proxy's when it is
    * proxied), as the runner says at start: kafka's Metadata advertises it. */
   char *host;
+  char *descriptors;      /* grpc: descriptors=, a FileDescriptorSet's bytes; NULL: none */
+  size_t descriptors_len;
 } fb_mock_iface;
 
 typedef struct fb_mock_config {

@@ -156,17 +156,19 @@ typedef enum {
   FB_SPEAKS_REDIS,
   FB_SPEAKS_POSTGRES,
   FB_SPEAKS_MYSQL,
+  FB_SPEAKS_MEMCACHED,
+  FB_SPEAKS_NATS,      /* the last */
 } fb_speaks;
 
-/* The protocol name of what it speaks: "tcp", "http", "redis", "postgres", "mysql". */
+/* The protocol name of what it speaks: "tcp", "http", "redis", "postgres", "mysql", "memcached", "nats". */
 const char *fb_speaks_name (fb_speaks s);
 
 /* What each probe got back (NULL: nothing, or the connection closed): the
- * bytes the server sent unasked (a MySQL greeting), its answer to a RESP
- * PING, to an HTTP GET, and to a Postgres SSLRequest. Pure: which
- * protocol that is. */
+ * bytes the server sent unasked (a MySQL greeting, NATS's INFO), its
+ * answer to a RESP PING, to an HTTP GET, to a Postgres SSLRequest, and to
+ * memcached's "version". Pure: which protocol that is. */
 fb_speaks fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, const char *get,
-                              const char *ssl, size_t ssl_len);
+                              const char *ssl, size_t ssl_len, const char *version);
 
 typedef struct fb_init_options {
   const char *binary;

@@ -83,12 +83,14 @@ const fb_command fb_cmd_init = {
            "Writes a spec that runs as written: BINARY (with ARGS) as one service, a\n"
            "test that it starts, one that sends it a request, one under a protocol\n"
            "fault and one under a syscall fault. Unless --protocol says, BINARY runs\n"
-           "in a lab (root) and its port is asked what it speaks: RESP (redis), HTTP,\n"
-           "Postgres, else plain TCP. Edit it from there. Refuses to overwrite a file.\n\n"
+           "in a lab (root) and its port is asked what it speaks: MySQL, NATS, RESP\n"
+           "(redis), HTTP, Postgres, memcached, else plain TCP. Edit it from there.\n"
+           "Refuses to overwrite a file.\n\n"
            "  --name N             the service's name (default: the binary's file name)\n"
            "  --port P             the port it listens on (default 8080; with --protocol\n"
-           "                       its usual one: redis 6379, postgres and tcp 5432, mysql 3306)\n"
-           "  --protocol P         tcp, http, redis, postgres or mysql: skip the probe\n"
+           "                       its usual one: redis 6379, postgres and tcp 5432, mysql 3306,\n"
+           "                       memcached 11211, nats 4222)\n"
+           "  --protocol P         tcp, http, redis, postgres, mysql, memcached or nats: skip the probe\n"
            "  --output FILE        where to write (default faultbox.star; - for stdout)\n",
   .run = run,
   .sandbox = true,

@@ -384,10 +384,14 @@ static const fb_doc docs[] = {
       "default (response, default None): otherwise (http: 404)\n"
       "config (dict): redis {\"state\": {...}} seed\n"
       "depends_on (list of service)\n"
-      "tls, openapi, examples, overrides, validate, descriptors: Faultbox's; not supported yet (a load error when given)",
+      "descriptors (str, default None): grpc: the path (relative to the spec) of a FileDescriptorSet "
+      "(protoc --include_imports --descriptor_set_out=FILE); grpc_typed_response bodies are encoded as the method's output message\n"
+      "tls, openapi, examples, overrides, validate: Faultbox's; not supported yet (a load error when given)",
     .returns = "a service value",
     .events = "mock.<op> events per request (mock.GET /path ...)",
-    .errors = "a protocol without a mock; tls=, openapi=, overrides=, descriptors= (not supported yet)",
+    .errors = "a protocol without a mock; tls=, openapi=, overrides= (not supported yet); descriptors= that is not a "
+      "FileDescriptorSet or not on one grpc interface; a typed route without descriptors=, or whose method the set lacks "
+      "or whose body does not fit the method's output type",
     .example = "users = mock_service(\"users\", interface(\"main\", \"http\", 9000),\n"
       "    routes = {\"GET /users/*\": json_response(body = {\"id\": 1}),\n"
       "              \"POST /pay\": status_only(503)})",
@@ -497,13 +501,18 @@ static const fb_doc docs[] = {
     .name = "grpc_typed_response",
     .section = "Mocks",
     .signature = "grpc_typed_response(body={})",
-    .summary = "Faultbox's reply encoded with the types of mock_service(descriptors=): not supported yet; every call is an error saying so.",
-    .args = "body (dict, default {}): Faultbox's message fields",
-    .returns = "nothing: it always raises",
-    .errors = "always: typed gRPC responses need mock_service(descriptors=), which is not supported yet; use grpc_response(body={...}) or grpc_raw_response(body=b\"...\")",
-    .example = "def typed_reply():\n"
-      "    # raises: use grpc_response or grpc_raw_response instead\n"
-      "    return grpc_typed_response(body = {\"enabled\": True})",
+    .summary = "A grpc mock reply encoded as the called method's output message of mock_service(descriptors=), "
+      "as protojson reads JSON: proto or json field names, enums by name, 64-bit integers as numbers or strings, "
+      "bytes as base64; the call ends with status OK. An exact route's body is checked while the spec loads; "
+      "a glob's per call (INTERNAL \"mock: encode response for METHOD: ...\", a mock.encode_error event, or "
+      "mock.resolve_error for a method the set lacks).",
+    .args = "body (dict, default {}): the message's fields",
+    .returns = "a mock response for a grpc mock_service route with descriptors=",
+    .events = "mock.ok, mock.encode_error, mock.resolve_error per call",
+    .errors = "a body JSON cannot hold; at mock_service(): no descriptors=, an unknown method or a field that does not fit",
+    .example = "def flags_mock(pb):\n"
+      "    return mock_service(\"flags\", interface(\"main\", \"grpc\", 50051), descriptors = pb,\n"
+      "        routes = {\"/flags.v1.Flags/Get\": grpc_typed_response(body = {\"name\": \"rollout\", \"enabled\": True})})",
   },
   {
     .name = "assert_true",

@@ -48,8 +48,8 @@ check_hermetic (fb_star_thread *th, const char *fname, const char *path, const c
 
 /* Reads path (relative: to the spec's directory) into out; raises naming
  * fname and the path as the user wrote it. */
-static int
-read_data (fb_star_thread *th, const char *fname, const char *path, fb_buf *out)
+int
+spec_read_data (fb_star_thread *th, const char *fname, const char *path, fb_buf *out)
 {
   fb_spec *sp = spec_of (th);
   if (strstr (path, "://"))
@@ -109,7 +109,7 @@ b_load_file (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (fb_star_unpack (th, "load_file", a, "path:s", &path, NULL) < 0)
     return NULL;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  if (read_data (th, "load_file", path, &b) < 0)
+  if (spec_read_data (th, "load_file", path, &b) < 0)
     return NULL;
   return fb_string_n (th, b.data ? b.data : "", b.len);
 }
@@ -122,7 +122,7 @@ b_load_json (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (fb_star_unpack (th, "load_json", a, "path:s", &path, NULL) < 0)
     return NULL;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  if (read_data (th, "load_json", path, &b) < 0)
+  if (spec_read_data (th, "load_json", path, &b) < 0)
     return NULL;
   fb_value *v = fb_star_json_decode (th, b.data ? b.data : "", b.len);
   if (!v && !fb_star_error_message (th))
@@ -237,7 +237,7 @@ b_load_yaml (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (fb_star_unpack (th, "load_yaml", a, "path:s", &path, NULL) < 0)
     return NULL;
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  if (read_data (th, "load_yaml", path, &b) < 0)
+  if (spec_read_data (th, "load_yaml", path, &b) < 0)
     return NULL;
   yaml_parser_t p;
   yaml_document_t doc;

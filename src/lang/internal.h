@@ -45,6 +45,9 @@ int spec_unsupported (fb_star_thread *th, const char *fname, const char *name, c
 
 /* Notes a file the spec read (by real path), for replay bundles. */
 void spec_record_file (fb_spec *sp, const char *real);
+/* Reads path (relative: to the spec's directory) into out, recorded for
+ * bundles; raises naming fname and the path as the user wrote it. */
+int spec_read_data (fb_star_thread *th, const char *fname, const char *path, fb_buf *out);
 
 /* topology.c: service, interface, tcp, http, op */
 void spec_predeclare_topology (fb_spec *s);

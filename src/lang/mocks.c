@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "faultbox/grpc.h"
+#include "faultbox/protobuf.h"
 #include "faultbox/protocol.h"
 #include "lang/internal.h"
 #include "util/alloc.h"
@@ -244,7 +245,7 @@ b_grpc_raw_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (t != FB_V_STRING && t != FB_V_BYTES)
     return fb_star_errorf (th, "grpc_raw_response: body must be bytes or a string, got %s", fb_value_type_name (body));
   mock_resp *m = FB_NEW (mock_resp);
-  m->r.content_type = fb_xstrdup ("application/grpc+raw");
+  m->r.content_type = fb_xstrdup (FB_GRPC_RAW);
   size_t n = 0;
   const char *p = fb_value_as_string (body, &n);
   set_body (&m->r, p, n);
@@ -280,14 +281,22 @@ b_grpc_error (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return new_response (th, m);
 }
 
-/* grpc_typed_response(body=): encoded with a FileDescriptorSet's types. */
+/* grpc_typed_response(body={...}): the dict as JSON, encoded per call as
+ * the method's output message of the mock's descriptors=. */
 static fb_value *
 b_grpc_typed_response (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
-  (void) self, (void) a;
-  return fb_star_errorf (th, "grpc_typed_response: typed gRPC responses need mock_service(descriptors=), which is "
-                             "not supported yet: use grpc_response(body={...}) (a google.protobuf.Struct) or "
-                             "grpc_raw_response(body=b\"...\")");
+  (void) self;
+  fb_value *body = NULL;
+  if (fb_star_unpack (th, "grpc_typed_response", a, "body?", &body, NULL) < 0)
+    return NULL;
+  _cleanup_free_ char *json = body && body != fb_none () ? fb_star_json_encode (th, body) : fb_xstrdup ("{}");
+  if (!json)
+    return NULL;
+  mock_resp *m = FB_NEW (mock_resp);
+  m->r.content_type = fb_xstrdup (FB_GRPC_TYPED);
+  set_body (&m->r, json, strlen (json));
+  return new_response (th, m);
 }
 
 /* ---- mock_service -------------------------------------------------------- */
@@ -462,6 +471,81 @@ typedef struct {
   fb_value *routes, *dflt, *config, *deps, *tls, *openapi, *examples, *overrides, *validate, *descriptors;
 } mock_kwargs;
 
+static bool
+typed (const fb_mock_response *r)
+{
+  return r->content_type && !strcmp (r->content_type, FB_GRPC_TYPED);
+}
+
+/* A static typed response of an exact method is encoded now, so a body
+ * that does not fit its type fails at its line, as in Faultbox. */
+static int
+check_typed (fb_star_thread *th, const char *svc, const fb_pb_set *set, const fb_mock_route *r)
+{
+  const char *type;
+  fb_error e = { 0 };
+  _cleanup_buf_ fb_buf wire = FB_BUF_INIT;
+  if (r->dynamic || !typed (&r->resp) || strchr (r->pattern, '*'))
+    return 0;
+  if (fb_pb_method_output (set, r->pattern, &type, &e) < 0
+      || fb_pb_encode_json (set, type, r->resp.body, &wire, &e) < 0)
+    {
+      fb_star_errorf (th, "mock_service %s: route \"%s\": %s", svc, r->pattern, e.msg);
+      return -1;
+    }
+  return 0;
+}
+
+/* descriptors="x.pb": the set's bytes go to the mock server with the
+ * table; read and checked here. Without it, no typed response. */
+static int
+take_descriptors (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *path)
+{
+  bool given = path && path != fb_none ();
+  if (!given)
+    {
+      for (size_t i = 0; i < f->n_routes; i++)
+        if (!f->routes[i].dynamic && typed (&f->routes[i].resp))
+          {
+            fb_star_errorf (th, "mock_service %s: route \"%s\": grpc_typed_response needs descriptors= "
+                                "(a FileDescriptorSet: protoc --include_imports --descriptor_set_out=FILE)",
+                            svc, f->routes[i].pattern);
+            return -1;
+          }
+      if (f->has_default && typed (&f->dflt))
+        {
+          fb_star_errorf (th, "mock_service %s: default: grpc_typed_response needs descriptors= "
+                              "(a FileDescriptorSet: protoc --include_imports --descriptor_set_out=FILE)", svc);
+          return -1;
+        }
+      return 0;
+    }
+  if (fb_value_type_of (path) != FB_V_STRING || strcmp (f->protocol, "grpc"))
+    {
+      fb_star_errorf (th, "mock_service %s: descriptors= is the path of a FileDescriptorSet for a grpc interface%s",
+                      svc, strcmp (f->protocol, "grpc") ? "" : " (a string)");
+      return -1;
+    }
+  const char *p = fb_value_as_string (path, NULL);
+  _cleanup_buf_ fb_buf data = FB_BUF_INIT;
+  if (spec_read_data (th, "descriptors", p, &data) < 0)
+    return -1;
+  fb_pb_set *set;
+  fb_error e = { 0 };
+  if (fb_pb_set_parse (data.data, data.len, &set, &e) < 0)
+    {
+      fb_star_errorf (th, "mock_service %s: descriptors \"%s\": %s", svc, p, e.msg);
+      return -1;
+    }
+  int rc = 0;
+  for (size_t i = 0; i < f->n_routes && rc == 0; i++)
+    rc = check_typed (th, svc, set, &f->routes[i]);
+  fb_pb_set_free (set);
+  f->descriptors_len = data.len;
+  f->descriptors = fb_buf_steal (&data);
+  return rc;
+}
+
 /* The interfaces' tables; the per-interface keywords need exactly one. */
 static int
 build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_kwargs *kw)
@@ -481,10 +565,11 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
       c->ifaces[i] = (fb_mock_iface) { .name = fb_xstrdup (pi->name), .protocol = fb_xstrdup (pi->protocol),
                                        .port = pi->port };
     }
-  if ((kw->routes || kw->dflt || kw->config) && sv->n_ifaces != 1)
+  bool descriptors = kw->descriptors && kw->descriptors != fb_none ();
+  if ((kw->routes || kw->dflt || kw->config || descriptors) && sv->n_ifaces != 1)
     {
       fb_star_errorf (th, "mock_service %s: mock_service has %zu interfaces, disambiguation required "
-                          "(routes=, default= and config= need exactly one)", sv->name, sv->n_ifaces);
+                          "(routes=, default=, config= and descriptors= need exactly one)", sv->name, sv->n_ifaces);
       return -1;
     }
   fb_mock_iface *f = &c->ifaces[0];
@@ -498,7 +583,7 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
     }
   if (kw->config && kw->config != fb_none () && take_config (th, sv->name, f, kw->config) < 0)
     return -1;
-  return 0;
+  return take_descriptors (th, sv->name, f, kw->descriptors);
 }
 
 /* faultbox itself, in its mock server mode, pointed at the hub; ready
@@ -543,8 +628,7 @@ b_mock_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return NULL;
   if (spec_unsupported (th, "mock_service", name, "tls", kw.tls, true) < 0
       || spec_unsupported (th, "mock_service", name, "openapi", kw.openapi, true) < 0
-      || spec_unsupported (th, "mock_service", name, "overrides", kw.overrides, true) < 0
-      || spec_unsupported (th, "mock_service", name, "descriptors", kw.descriptors, true) < 0)
+      || spec_unsupported (th, "mock_service", name, "overrides", kw.overrides, true) < 0)
     return NULL;
   fb_plan_service *sv = FB_NEW (fb_plan_service);
   sv->name = fb_xstrdup (name);

@@ -3,7 +3,8 @@
  * grpc routes the method path as Faultbox's grpc mock (the path, a
  * service's path and a "*" for any of its methods, or "/" and "**"), answers one message per call and ends it with
  * grpc-status trailers (a status != 0 response is that gRPC error, its
- * body the message). */
+ * body the message). With descriptors=, a grpc_typed_response's JSON is
+ * encoded as the called method's output message. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "faultbox/grpc.h"
+#include "faultbox/protobuf.h"
 #include "protocol/h2.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -203,6 +206,47 @@ grpc_fail (nghttp2_session *s, int32_t id, int code, const char *message)
   nghttp2_submit_response (s, id, nv, 4, NULL);
 }
 
+/* The interface's descriptor set, parsed once when the server starts (it
+ * lives as long as the mock server process). */
+static void *
+grpc_start (struct fb_mock_server *srv, const fb_mock_iface *f)
+{
+  (void) srv;
+  fb_pb_set *set = NULL;
+  fb_error e = { 0 };
+  if (f->descriptors && fb_pb_set_parse (f->descriptors, f->descriptors_len, &set, &e) < 0)
+    return NULL;
+  return set;
+}
+
+/* A typed response's wire bytes: its JSON as the method's output type.
+ * NULL and *op, *why (Faultbox's event and words) when it cannot be. */
+static const char *
+typed_body (const fb_pb_set *set, const char *method, const fb_mock_response *r, fb_buf *wire, const char **op,
+            char **why)
+{
+  const char *type;
+  fb_error e = { 0 };
+  if (!set)
+    {
+      *op = "resolve_error";
+      *why = fb_xstrdup ("mock: grpc_typed_response needs descriptors=");
+    }
+  else if (fb_pb_method_output (set, method, &type, &e) < 0)
+    {
+      *op = "resolve_error";
+      *why = fb_xasprintf ("mock: %s", e.msg);
+    }
+  else if (fb_pb_encode_json (set, type, r->body ? r->body : "{}", wire, &e) < 0)
+    {
+      *op = "encode_error";
+      *why = fb_xasprintf ("mock: encode response for %s: %s", method, e.msg);
+    }
+  else
+    return wire->data ? wire->data : "";
+  return NULL;
+}
+
 static void
 grpc_answer (h2_mock *m, nghttp2_session *s, int32_t id, h2_stream *st, fb_mock_request *req)
 {
@@ -216,7 +260,16 @@ grpc_answer (h2_mock *m, nghttp2_session *s, int32_t id, h2_stream *st, fb_mock_
   const fb_mock_response *r = route || m->c->iface->has_default ? fb_mock_respond (m->c, route, req, &owned, &error)
                                                                   : NULL;
   char code[16], size[24];
-  if (error)
+  _cleanup_buf_ fb_buf wire = FB_BUF_INIT;
+  const char *body = r ? r->body : NULL, *fail_op = NULL;
+  size_t body_len = r ? r->body_len : 0;
+  if (r && !r->status && r->content_type && !strcmp (r->content_type, FB_GRPC_TYPED)
+      && !(body = typed_body (m->c->state, req->path, r, &wire, &fail_op, &error)))
+    {
+      fb_mock_emit (m->c->srv, m->c->iface, fail_op, (const char *[]) { "method", req->path, "error", error, NULL });
+      grpc_fail (s, id, fb_grpc_code ("INTERNAL"), error);
+    }
+  else if (error)
     {
       fb_mock_emit (m->c->srv, m->c->iface, "dynamic_error", (const char *[]) { "method", req->path, "error", error, NULL });
       grpc_fail (s, id, fb_grpc_code ("INTERNAL"), error);
@@ -235,9 +288,10 @@ grpc_answer (h2_mock *m, nghttp2_session *s, int32_t id, h2_stream *st, fb_mock_
     }
   else
     {
-      snprintf (size, sizeof size, "%zu", r->body_len);
+      body_len = wire.data ? wire.len : body_len;
+      snprintf (size, sizeof size, "%zu", body_len);
       fb_mock_emit (m->c->srv, m->c->iface, "ok", (const char *[]) { "method", req->path, "resp_size", size, NULL });
-      fb_grpc_frame (&st->out, r->body ? r->body : "", r->body_len);
+      fb_grpc_frame (&st->out, body ? body : "", body_len);
       snprintf (st->status, sizeof st->status, "0");
       nghttp2_nv nv[] = { FB_H2_NV (":status", "200"), FB_H2_NV ("content-type", "application/grpc") };
       nghttp2_data_provider dp = { .read_callback = read_out };
@@ -313,4 +367,4 @@ grpc_serve (fb_mock_conn *c)
 }
 
 const fb_mock_ops fb_http2_mock = { .serve = http2_serve };
-const fb_mock_ops fb_grpc_mock = { .serve = grpc_serve };
+const fb_mock_ops fb_grpc_mock = { .start = grpc_start, .serve = grpc_serve };

@@ -53,6 +53,7 @@ fb_mock_config_clear (fb_mock_config *c)
       fb_mock_response_clear (&f->dflt);
       kv_free (f->state, f->n_state);
       free (f->host);
+      free (f->descriptors);
     }
   free (c->ifaces);
   memset (c, 0, sizeof *c);
@@ -248,6 +249,7 @@ fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs)
       fb_mock_put_response (&f->dflt, fs);
       fb_mock_put_pairs (fs, f->state, f->n_state);
       fb_mock_field_num (fs, f->partitions);
+      fb_mock_field (fs, f->descriptors ? f->descriptors : "", f->descriptors_len);
     }
 }
 
@@ -367,6 +369,8 @@ fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err)
       take_resp (&c, &f->dflt);
       f->state = take_kv (&c, &f->n_state);
       f->partitions = (int) take_num (&c);
+      const char *d = take (&c, &f->descriptors_len);
+      f->descriptors = f->descriptors_len ? fb_xmemdup0 (d, f->descriptors_len) : NULL;
     }
   /* the runner's address of the mock, when it says one */
   const char *host = c.i < m->n ? take (&c, NULL) : "";

@@ -32,7 +32,7 @@
 enum {
   COM_QUIT = 0x01, COM_QUERY = 0x03, COM_FIELD_LIST = 0x04, COM_CHANGE_USER = 0x11, COM_BINLOG_DUMP = 0x12,
   COM_STMT_PREPARE = 0x16, COM_STMT_EXECUTE = 0x17, COM_STMT_SEND_LONG_DATA = 0x18, COM_STMT_CLOSE = 0x19,
-  COM_STMT_FETCH = 0x1c, COM_BINLOG_DUMP_GTID = 0x1e,
+  COM_STMT_FETCH = 0x1c, COM_BINLOG_DUMP_GTID = 0x1e, COM_RESET_CONNECTION = 0x1f,
 };
 
 typedef enum { PH_GREETING, PH_AUTH, PH_COMMAND } my_phase;
@@ -65,14 +65,23 @@ my_state_new (void)
   return FB_NEW (my_state);
 }
 
+/* The server forgets every statement on COM_RESET_CONNECTION and
+ * COM_CHANGE_USER, and may hand their ids out again. */
+static void
+stmts_forget (my_state *st)
+{
+  for (size_t i = 0; i < st->n_stmts; i++)
+    free (st->stmts[i].text);
+  st->n_stmts = 0;
+}
+
 static void
 my_state_free (void *p)
 {
   my_state *st = p;
   if (!st)
     return;
-  for (size_t i = 0; i < st->n_stmts; i++)
-    free (st->stmts[i].text);
+  stmts_forget (st);
   for (size_t i = 0; i < st->n_preparing; i++)
     free (st->preparing[i]);
   free (st->stmts);
@@ -226,6 +235,10 @@ frame_command (my_state *st, const my_packet *p, fb_msg *m)
     case COM_CHANGE_USER:
       /* a new authentication exchange, unseen as the first */
       st->phase = PH_AUTH;
+      stmts_forget (st);
+      break;
+    case COM_RESET_CONNECTION:
+      stmts_forget (st);
       break;
     case COM_BINLOG_DUMP:
     case COM_BINLOG_DUMP_GTID:
@@ -336,8 +349,17 @@ prepared (my_state *st, const my_packet *p)
       free (text);
       return true;
     }
-  FB_GROW (st->stmts, st->cap_stmts, st->n_stmts + 1);
-  st->stmts[st->n_stmts++] = (my_stmt) { le (p->payload + 1, 4), text ? text : fb_xstrdup ("") };
+  /* an id given again (a server that reuses them) names the newest text */
+  uint32_t id = le (p->payload + 1, 4);
+  my_stmt *s = stmt_find (st, id);
+  if (s)
+    free (s->text);
+  else
+    {
+      FB_GROW (st->stmts, st->cap_stmts, st->n_stmts + 1);
+      s = &st->stmts[st->n_stmts++];
+    }
+  *s = (my_stmt) { id, text ? text : fb_xstrdup ("") };
   uint64_t cols = le (p->payload + 5, 2), params = le (p->payload + 7, 2);
   bool eofs = !(st->caps & CLIENT_DEPRECATE_EOF);
   st->left = cols + params + (eofs ? (cols > 0) + (params > 0) : 0);

@@ -1,7 +1,7 @@
 /* `faultbox init`: a starter spec for one service that passes as written.
  * Unless told the protocol, the binary runs in a lab and its port is asked
- * in turn what it speaks — a MySQL greeting, RESP PING, an HTTP GET, a
- * Postgres SSLRequest —
+ * in turn what it speaks — a MySQL greeting or NATS's INFO line, RESP PING,
+ * an HTTP GET, a Postgres SSLRequest, memcached's version —
  * and the spec's steps and protocol fault are of that protocol. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,19 +31,21 @@ static const char RESP_PING[] = "*1\r\n$4\r\nPING\r\n";
 static const char HTTP_GET[] = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 /* length 8, code 80877103 */
 static const char PG_SSL_REQUEST[8] = { 0, 0, 0, 8, 0x04, (char) 0xd2, 0x16, 0x2f };
+static const char MC_VERSION[] = "version\r\n";
 
 const char *
 fb_speaks_name (fb_speaks s)
 {
   static const char *const names[] = { [FB_SPEAKS_TCP] = "tcp", [FB_SPEAKS_HTTP] = "http",
                                        [FB_SPEAKS_REDIS] = "redis", [FB_SPEAKS_POSTGRES] = "postgres",
-                                       [FB_SPEAKS_MYSQL] = "mysql" };
+                                       [FB_SPEAKS_MYSQL] = "mysql", [FB_SPEAKS_MEMCACHED] = "memcached",
+                                       [FB_SPEAKS_NATS] = "nats" };
   return names[s];
 }
 
 fb_speaks
 fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, const char *get, const char *ssl,
-                    size_t ssl_len)
+                    size_t ssl_len, const char *version)
 {
   fb_msg m;
   fb_error e = { 0 };
@@ -53,6 +55,9 @@ fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, con
   if (banner && banner_len > 5 && banner_len == 4u + (u[0] | u[1] << 8 | (unsigned) u[2] << 16) && u[3] == 0
       && (u[4] == 10 || u[4] == 0xff))
     return FB_SPEAKS_MYSQL;
+  /* NATS greets with INFO and a JSON object on one line */
+  if (banner && !strncmp (banner, "INFO {", 6) && strstr (banner, "}"))
+    return FB_SPEAKS_NATS;
   /* redis refuses a connection with an error reply before any command
    * (-DENIED in protected mode, -ERR max number of clients) */
   if (banner && banner[0] == '-' && fb_resp_framing.response (NULL, banner, strlen (banner), NULL, &m, &e) == FB_FRAME_OK)
@@ -69,6 +74,8 @@ fb_speaks_classify (const char *banner, size_t banner_len, const char *ping, con
   /* 'N' (no TLS), 'S' (TLS), or an ErrorResponse from a server too old */
   if (ssl && ((ssl_len == 1 && strchr ("NS", ssl[0])) || (ssl_len > 5 && ssl[0] == 'E')))
     return FB_SPEAKS_POSTGRES;
+  if (version && !strncmp (version, "VERSION ", 8))
+    return FB_SPEAKS_MEMCACHED;
   return FB_SPEAKS_TCP;
 }
 
@@ -130,10 +137,13 @@ typedef struct {
 
 /* What the probes saw, for the CLI to say. */
 static char *
-describe (fb_speaks s, const char *ping, const char *get)
+describe (fb_speaks s, const char *ping, const char *get, const char *version)
 {
   char first[64] = "";
-  const char *src = s == FB_SPEAKS_REDIS ? ping : s == FB_SPEAKS_HTTP ? (get ? get : ping) : NULL;
+  const char *src = s == FB_SPEAKS_REDIS       ? ping
+                    : s == FB_SPEAKS_HTTP      ? (get ? get : ping)
+                    : s == FB_SPEAKS_MEMCACHED ? version
+                                               : NULL;
   if (src)
     snprintf (first, sizeof first, "%.*s", (int) strcspn (src, "\r\n"), src);
   switch (s)
@@ -142,7 +152,9 @@ describe (fb_speaks s, const char *ping, const char *get)
     case FB_SPEAKS_HTTP: return fb_xasprintf ("%s answered %s", get ? "GET /" : "a RESP PING", first);
     case FB_SPEAKS_POSTGRES: return fb_xstrdup ("an SSLRequest was answered as Postgres answers it");
     case FB_SPEAKS_MYSQL: return fb_xstrdup ("it greeted as MySQL and MariaDB greet");
-    default: return fb_xstrdup ("no MySQL, RESP, HTTP or Postgres answer: plain TCP");
+    case FB_SPEAKS_MEMCACHED: return fb_xasprintf ("version answered %s", first);
+    case FB_SPEAKS_NATS: return fb_xstrdup ("it sent an INFO line as NATS servers do");
+    default: return fb_xstrdup ("no MySQL, NATS, RESP, HTTP, Postgres or memcached answer: plain TCP");
     }
 }
 
@@ -164,16 +176,21 @@ probe (void *ctx, fb_lab *lab, fb_error *err)
       usleep (100000);
     }
   close (fd);
-  size_t bl, pl, gl, sl;
+  size_t bl, pl, gl, sl, vl;
   _cleanup_free_ char *banner = exchange (ip, p->port, NULL, 0, PROBE_BANNER_MS, &bl);
   _cleanup_free_ char *ping = banner ? NULL : exchange (ip, p->port, RESP_PING, sizeof RESP_PING - 1, PROBE_REPLY_MS, &pl);
   _cleanup_free_ char *get = banner || ping ? NULL : exchange (ip, p->port, HTTP_GET, sizeof HTTP_GET - 1, PROBE_REPLY_MS, &gl);
   _cleanup_free_ char *ssl = banner || ping || get ? NULL
                              : exchange (ip, p->port, PG_SSL_REQUEST, sizeof PG_SSL_REQUEST, PROBE_REPLY_MS, &sl);
-  p->speaks = fb_speaks_classify (banner, banner ? bl : 0, ping, get, ssl, ssl ? sl : 0);
+  p->speaks = fb_speaks_classify (banner, banner ? bl : 0, ping, get, ssl, ssl ? sl : 0, NULL);
+  /* a text protocol that called the PING an error: memcached's version? */
+  _cleanup_free_ char *version = p->speaks != FB_SPEAKS_TCP || !ping ? NULL
+                                 : exchange (ip, p->port, MC_VERSION, sizeof MC_VERSION - 1, PROBE_REPLY_MS, &vl);
+  if (version)
+    p->speaks = fb_speaks_classify (banner, banner ? bl : 0, ping, get, ssl, ssl ? sl : 0, version);
   const char *said = banner ? banner : ping;
   p->redis_protected = p->speaks == FB_SPEAKS_REDIS && !strncmp (said, "-DENIED", 7);
-  p->probed = describe (p->speaks, said, get);
+  p->probed = describe (p->speaks, said, get, version);
   return 0;
 }
 
@@ -252,6 +269,28 @@ static const struct {
     "        assert_eq(r.ok, False)\n"
     "        assert_true(\"injected\" in r.error, r.error)\n"
     "    fault(%1$s.main, error(query = \"SELECT 1*\", message = \"injected by faultbox\"), run = body)\n\n" },
+  [FB_SPEAKS_MEMCACHED] = {
+    "    assert_true(%1$s.main.set(key = \"faultbox\", value = \"1\").ok)\n"
+    "    assert_eq(%1$s.main.get(key = \"faultbox\").data, {\"value\": \"1\"})\n",
+    "def test_write_refused_under_a_protocol_fault():\n"
+    "    # the lab's proxy answers set itself while run= executes\n"
+    "    def body():\n"
+    "        r = %1$s.main.set(key = \"faultbox\", value = \"1\")\n"
+    "        assert_eq(r.ok, False)\n"
+    "        # libmemcached's words for SERVER_ERROR out of memory\n"
+    "        assert_eq(r.error, \"SERVER FAILED TO ALLOCATE OBJECT\")\n"
+    "    fault(%1$s.main, error(command = \"SET\", message = \"SERVER_ERROR out of memory storing object\"),\n"
+    "          run = body)\n\n" },
+  [FB_SPEAKS_NATS] = {
+    "    r = %1$s.main.publish(subject = \"faultbox.hello\", data = \"hi\")\n"
+    "    assert_true(r.ok, r.error)\n",
+    "def test_publish_refused_under_a_protocol_fault():\n"
+    "    # the lab's proxy answers the publish with -ERR while run= executes\n"
+    "    def body():\n"
+    "        r = %1$s.main.publish(subject = \"faultbox.hello\", data = \"hi\")\n"
+    "        assert_eq(r.ok, False)\n"
+    "        assert_true(\"Permissions Violation\" in r.error, r.error)\n"
+    "    fault(%1$s.main, error(topic = \"faultbox.*\", message = \"Permissions Violation for Publish\"), run = body)\n\n" },
 };
 
 static void
@@ -367,14 +406,15 @@ fb_init_spec (const fb_init_options *o, fb_init_result *out, fb_error *err)
   if (o->protocol)
     {
       size_t i = 0;
-      while (i <= FB_SPEAKS_MYSQL && strcmp (fb_speaks_name ((fb_speaks) i), o->protocol))
+      while (i <= FB_SPEAKS_NATS && strcmp (fb_speaks_name ((fb_speaks) i), o->protocol))
         i++;
-      if (i > FB_SPEAKS_MYSQL)
-        return fb_error_set (err, EINVAL, "init: --protocol takes tcp, http, redis, postgres or mysql, not \"%s\"",
+      if (i > FB_SPEAKS_NATS)
+        return fb_error_set (err, EINVAL,
+                             "init: --protocol takes tcp, http, redis, postgres, mysql, memcached or nats, not \"%s\"",
                              o->protocol);
       p.speaks = (fb_speaks) i;
       /* the protocol's usual port (tcp: 5432, as init always said) */
-      static const int ports[] = { 5432, 8080, 6379, 5432, 3306 };
+      static const int ports[] = { 5432, 8080, 6379, 5432, 3306, 11211, 4222 };
       p.port = p.port ? p.port : ports[i];
     }
   else if (!p.port)

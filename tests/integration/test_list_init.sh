@@ -38,7 +38,7 @@ expect_out_file api.star 'interface\("main", "http", 9090\)'
 [ "$(id -u)" != 0 ] || expect_out out '^.*/mock-api speaks http \(GET / answered HTTP/1.1 404 Not Found\)$'
 run_fb init --protocol udp --output - "$demo/mock-db"
 expect_rc 1 "init --protocol udp is refused"
-expect_out err 'init: --protocol takes tcp, http, redis, postgres or mysql, not "udp"'
+expect_out err 'init: --protocol takes tcp, http, redis, postgres, mysql, memcached or nats, not "udp"'
 run_fb init --protocol redis --output -  /usr/bin/true
 expect_rc 0 "init --protocol redis skips the probe"
 expect_out out 'interface\("main", "redis", 6379\)'
@@ -61,10 +61,20 @@ if [ "$(id -u)" = 0 ]; then
     expect_out out '^/usr/sbin/nginx speaks http '
     expect_out_file web.star "args = \[\"-c\", \"$TMP/nginx.conf\"\],"
   else echo "no nginx: not probed"; fi
+  if [ -x /usr/bin/memcached ]; then
+    run_fb init --port 11211 --output mc.star /usr/bin/memcached -u root
+    expect_rc 0 "init probes memcached"
+    expect_out out '^/usr/bin/memcached speaks memcached \(version answered VERSION '
+  else echo "no memcached: not probed"; fi
+  if [ -x /usr/sbin/nats-server ]; then
+    run_fb init --port 4222 --output nats.star /usr/sbin/nats-server
+    expect_rc 0 "init probes nats-server"
+    expect_out out '^/usr/sbin/nats-server speaks nats \(it sent an INFO line'
+  else echo "no nats-server: not probed"; fi
   run_fb init --output never.star /bin/true
   expect_rc 1 "init of a binary that never listens"
   expect_out err '^faultbox: init: probing /bin/true: /bin/true exited before it listened on port 8080$'
-  for spec in faultbox.star api.star cache.star web.star; do
+  for spec in faultbox.star api.star cache.star web.star mc.star nats.star; do
     [ -f "$spec" ] || continue
     run_fb test --no-progress "$spec"
     expect_rc 0 "the starter $spec passes as written"
@@ -74,6 +84,8 @@ if [ "$(id -u)" = 0 ]; then
   done
   expect_out_file cache.star 'error\(command = "SET"'
   expect_out_file web.star 'error\(method = "GET", path = "/", status = 503\)' 
+  expect_out_file mc.star 'error\(command = "SET", message = "SERVER_ERROR'
+  expect_out_file nats.star 'error\(topic = "faultbox.\*"'
 else
   echo "not root: starter specs not run"
 fi

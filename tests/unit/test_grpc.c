@@ -1,7 +1,9 @@
 #include "fb_test.h"
 
+#include "faultbox/protobuf.h"
 #include "protocol/h2.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +71,131 @@ test_grpc_struct_from_json (void **state)
   fb_buf_free (&b);
 }
 
+/* tests/bad-input/data-files/flags.pb, the set of flags.proto beside it. */
+static fb_pb_set *
+flags_set (void)
+{
+  const char *src = getenv ("FAULTBOX_SRC");
+  char path[4096];
+  snprintf (path, sizeof path, "%s/tests/bad-input/data-files/flags.pb", src ? src : ".");
+  FILE *f = fopen (path, "rb");
+  assert_non_null (f);
+  char buf[4096];
+  size_t n = fread (buf, 1, sizeof buf, f);
+  fclose (f);
+  fb_pb_set *s = NULL;
+  fb_error e = { 0 };
+  assert_int_equal (fb_pb_set_parse (buf, n, &s, &e), 0);
+  return s;
+}
+
+/* JSON with protojson's names encodes to the bytes `protoc --encode` made
+ * of the same message (fields in number order), and decodes back with
+ * the unpopulated ones shown; a method names its output type. */
+static void
+test_protobuf_json_round_trip_by_descriptor_set (void **state)
+{
+  (void) state;
+  fb_pb_set *s = flags_set ();
+  fb_error e = { 0 };
+  const char *type;
+  assert_int_equal (fb_pb_method_output (s, "/flags.v1.Flags/Get", &type, &e), 0);
+  assert_string_equal (type, "flags.v1.Flag");
+  static const char json[] = "{\"name\":\"rollout\",\"enabled\":true,\"variant\":\"B\",\"rolloutPpm\":\"-5000000000\","
+                             "\"buckets\":[1,-2,300],\"weights\":{\"eu\":7},\"owner\":{\"team\":\"core\",\"id\":42},"
+                             "\"blob\":\"AQL/\",\"ratio\":0.25,\"delta\":-3,"
+                             "\"reviewers\":[{\"team\":\"a\"},{\"team\":\"b\",\"id\":1}],\"line\":9}";
+  static const char want[] =
+    "\x0a\x07rollout\x10\x01\x18\x02\x20\x80\x9c\xe8\xaf\xed\xff\xff\xff\xff\x01"
+    "\x2a\x0d\x01\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\xac\x02\x32\x06\x0a\x02" "eu\x10\x07"
+    "\x3a\x0b\x0a\x04" "core\x15\x2a\x00\x00\x00\x42\x03\x01\x02\xff\x49\x00\x00\x00\x00\x00\x00\xd0\x3f"
+    "\x50\x05\x5a\x03\x0a\x01" "a\x5a\x08\x0a\x01" "b\x15\x01\x00\x00\x00\x68\x09";
+  fb_buf b = FB_BUF_INIT;
+  assert_int_equal (fb_pb_encode_json (s, type, json, &b, &e), 0);
+  assert_int_equal (b.len, sizeof want - 1);
+  assert_memory_equal (b.data, want, b.len);
+  char *back = fb_pb_decode_json (s, type, b.data, b.len, &e);
+  assert_non_null (back);
+  assert_string_equal (back, "{\"name\":\"rollout\",\"enabled\":true,\"variant\":\"B\",\"rolloutPpm\":\"-5000000000\","
+                             "\"buckets\":[1,-2,300],\"weights\":{\"eu\":7},\"owner\":{\"team\":\"core\",\"id\":42},"
+                             "\"blob\":\"AQL/\",\"ratio\":0.25,\"delta\":-3,"
+                             "\"reviewers\":[{\"team\":\"a\",\"id\":0},{\"team\":\"b\",\"id\":1}],\"line\":9}");
+  free (back);
+  /* proto names work too; an empty message shows every field's zero */
+  b.len = 0;
+  assert_int_equal (fb_pb_encode_json (s, type, "{\"rollout_ppm\": 7}", &b, &e), 0);
+  assert_memory_equal (b.data, "\x20\x07", 2);
+  back = fb_pb_decode_json (s, type, "", 0, &e);
+  assert_string_equal (back, "{\"name\":\"\",\"enabled\":false,\"variant\":\"VARIANT_UNSPECIFIED\",\"rolloutPpm\":\"0\","
+                             "\"buckets\":[],\"weights\":{},\"owner\":null,\"blob\":\"\",\"ratio\":0,\"delta\":0,"
+                             "\"reviewers\":[]}");
+  free (back);
+  fb_buf_free (&b);
+  fb_pb_set_free (s);
+}
+
+/* What does not fit the type, and a method the set lacks, say what and where. */
+static void
+test_protobuf_errors_name_the_field (void **state)
+{
+  (void) state;
+  fb_pb_set *s = flags_set ();
+  fb_buf b = FB_BUF_INIT;
+  static const struct {
+    const char *json, *msg;
+  } bad[] = {
+    { "{\"nam\": \"x\"}", "encode as flags.v1.Flag: unknown field \"nam\" of flags.v1.Flag" },
+    { "{\"enabled\": \"yes\"}", "encode as flags.v1.Flag: enabled: invalid value \"yes\" (want a bool)" },
+    { "{\"delta\": 3000000000}", "encode as flags.v1.Flag: delta: invalid value 3000000000 (want an integer in range)" },
+    { "{\"variant\": \"C\"}", "encode as flags.v1.Flag: variant: invalid value \"C\" (want an enum name or number)" },
+    { "{\"owner\": {\"team\": 1}}", "encode as flags.v1.Flag: owner: team: invalid value 1 (want a string)" },
+    { "{\"reviewers\": [{}, {\"x\": 1}]}", "encode as flags.v1.Flag: reviewers[1]: unknown field \"x\" of flags.v1.Flag.Owner" },
+    { "[1]", "encode as flags.v1.Flag: flags.v1.Flag wants an object, got [1]" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      fb_error e = { 0 };
+      assert_true (fb_pb_encode_json (s, "flags.v1.Flag", bad[i].json, &b, &e) < 0);
+      assert_string_equal (e.msg, bad[i].msg);
+    }
+  fb_error e = { 0 };
+  const char *type;
+  assert_true (fb_pb_method_output (s, "/flags.v1.Flags/Nope", &type, &e) < 0);
+  assert_string_equal (e.msg, "method \"Nope\" not found on service \"flags.v1.Flags\"");
+  assert_true (fb_pb_method_output (s, "/x.Y/Z", &type, &e) < 0);
+  assert_string_equal (e.msg, "service \"x.Y\" not found in descriptor set");
+  assert_true (fb_pb_set_parse ("\x0a\x05zz", 3, &(fb_pb_set *) { NULL }, &e) < 0);
+  fb_buf_free (&b);
+  fb_pb_set_free (s);
+}
+
+/* Bytes that are not a message of the type, or not a set at all, fail
+ * cleanly whatever they hold (run under ASan and UBSan in CI). */
+static void
+test_protobuf_garbage_fails_cleanly (void **state)
+{
+  (void) state;
+  fb_pb_set *s = flags_set ();
+  unsigned seed = 7;
+  unsigned char junk[64];
+  for (int round = 0; round < 2000; round++)
+    {
+      size_t n = (size_t) (rand_r (&seed) % sizeof junk);
+      for (size_t i = 0; i < n; i++)
+        junk[i] = (unsigned char) rand_r (&seed);
+      fb_error e = { 0 };
+      free (fb_pb_decode_json (s, "flags.v1.Flag", junk, n, &e));
+      fb_pb_set *other = NULL;
+      if (fb_pb_set_parse (junk, n, &other, &e) == 0)
+        fb_pb_set_free (other);
+    }
+  /* a string field sent as a varint is not a Flag */
+  fb_error e = { 0 };
+  assert_null (fb_pb_decode_json (s, "flags.v1.Flag", "\x08\x01", 2, &e));
+  assert_string_equal (e.msg, "decode as flags.v1.Flag: not a message of that type");
+  fb_pb_set_free (s);
+}
+
 int
 main (void)
 {
@@ -77,6 +204,9 @@ main (void)
     cmocka_unit_test (test_grpc_message_frames_round_trip),
     cmocka_unit_test (test_grpc_message_percent_encoding),
     cmocka_unit_test (test_grpc_struct_from_json),
+    cmocka_unit_test (test_protobuf_json_round_trip_by_descriptor_set),
+    cmocka_unit_test (test_protobuf_errors_name_the_field),
+    cmocka_unit_test (test_protobuf_garbage_fails_cleanly),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -212,7 +212,8 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
     { "GET /users/*", { 201, "a\0b", 3, "application/json", &hdr, 1 }, 0 },
     { "* /dyn/**", { 0 }, 4 },
   };
-  fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1, 3, NULL };
+  fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1, 3, NULL,
+                      "\x0a\0", 2 };
   fb_mock_config c = { &f, 1 };
   fb_mock_fields fs = { 0 };
   fb_mock_pack (&c, &fs);
@@ -243,6 +244,8 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
   assert_string_equal (g->dflt.body, "teapot");
   assert_null (g->dflt.content_type);
   assert_string_equal (g->state[0].key, "k");
+  assert_int_equal (g->descriptors_len, 2);
+  assert_memory_equal (g->descriptors, "\x0a\0", 2);
   fb_mock_config_clear (&out);
   fb_mock_msg_clear (&m);
   /* the peer gone: a clean end is 0 */

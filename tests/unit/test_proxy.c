@@ -397,13 +397,10 @@ test_mysql_handshake_passes_and_result_set_is_one_reply (void **state)
   fb_mysql_framing.state_free (st);
 }
 
-/* COM_STMT_PREPARE's text is remembered under the id the server gives;
- * COM_STMT_EXECUTE matches by it until COM_STMT_CLOSE; an injected ERR
- * answers in sequence. */
-static void
-test_mysql_prepared_statement_matches_its_text (void **state)
+/* A MySQL 8 connection past its handshake, with DEPRECATE_EOF. */
+static void *
+my_connected (void)
 {
-  (void) state;
   void *st = fb_mysql_framing.state_new ();
   fb_buf b = FB_BUF_INIT;
   fb_msg m;
@@ -411,13 +408,27 @@ test_mysql_prepared_statement_matches_its_text (void **state)
   my_put (&b, 0, "\x0a" "8.0\0" "\1\0\0\0" "abcdefgh" "\0" "\xff\xf7" "\x08" "\x02\0" "\xff\x81", 25);
   assert_int_equal (fb_mysql_framing.response (st, b.data, b.len, NULL, &m, &e), FB_FRAME_OK);
   b.len = 0;
-  char auth[40] = { (char) 0x85, (char) 0xa6, 0x0f, 0x01 }; /* with DEPRECATE_EOF */
+  char auth[40] = { (char) 0x85, (char) 0xa6, 0x0f, 0x01 };
   my_put (&b, 1, auth, sizeof auth);
   fb_mysql_framing.request (st, b.data, b.len, &m, &e);
   b.len = 0;
   my_put (&b, 2, "\0\0\0\2\0\0\0", 7);
   my_resp (st, &b, "auth", &m);
-  b.len = 0;
+  fb_buf_free (&b);
+  return st;
+}
+
+/* COM_STMT_PREPARE's text is remembered under the id the server gives;
+ * COM_STMT_EXECUTE matches by it until COM_STMT_CLOSE; an injected ERR
+ * answers in sequence. */
+static void
+test_mysql_prepared_statement_matches_its_text (void **state)
+{
+  (void) state;
+  void *st = my_connected ();
+  fb_buf b = FB_BUF_INIT;
+  fb_msg m;
+  fb_error e = { 0 };
   my_put (&b, 0, "\x16INSERT INTO t VALUES (?)", 25);
   assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, &m, &e), FB_FRAME_OK);
   assert_string_equal (m.verb, "prepare");
@@ -448,6 +459,69 @@ test_mysql_prepared_statement_matches_its_text (void **state)
   fb_mysql_framing.request (st, b.data, b.len, &m, &e);
   assert_true (m.passthrough);
   fb_buf_free (&b);
+  fb_mysql_framing.state_free (st);
+}
+
+/* Sends one request packet and returns the text rules would see. */
+static const char *
+my_request_text (void *st, const char *payload, size_t n, fb_msg *m)
+{
+  fb_buf b = FB_BUF_INIT;
+  fb_error e = { 0 };
+  my_put (&b, 0, payload, n);
+  assert_int_equal (fb_mysql_framing.request (st, b.data, b.len, m, &e), FB_FRAME_OK);
+  fb_buf_free (&b);
+  return m->passthrough ? NULL : m->text;
+}
+
+/* PREPARE_OK of a statement without columns or parameters, id given. */
+static void
+my_prepare_ok (void *st, char id)
+{
+  fb_buf b = FB_BUF_INIT;
+  fb_msg m;
+  char ok[12] = { 0, id };
+  my_put (&b, 1, ok, sizeof ok);
+  assert_int_equal (my_resp (st, &b, "prepare", &m), FB_FRAME_OK);
+  fb_buf_free (&b);
+}
+
+/* Each id keeps the text of the prepare it answered: the same text twice
+ * is two ids, pipelined prepares take their ids in order, an id the
+ * server gives again (after COM_RESET_CONNECTION, or a server that
+ * reuses them) names the newest text, and a reset forgets them all. */
+static void
+test_mysql_prepared_ids_keep_their_own_text (void **state)
+{
+  (void) state;
+  void *st = my_connected ();
+  fb_msg m;
+  my_request_text (st, "\x16SELECT a FROM t", 16, &m);
+  my_prepare_ok (st, 1);
+  my_request_text (st, "\x16SELECT a FROM t", 16, &m);
+  my_prepare_ok (st, 2);
+  my_request_text (st, "\x16SELECT b FROM t", 16, &m);
+  my_request_text (st, "\x16SELECT c FROM t", 16, &m);
+  my_prepare_ok (st, 3);
+  my_prepare_ok (st, 4);
+  static const char *const want[] = { "select a from t", "select a from t", "select b from t", "select c from t" };
+  for (char id = 1; id <= 4; id++)
+    {
+      char exec[10] = { 0x17, id, 0, 0, 0, 0, 1, 0, 0, 0 };
+      const char *text = my_request_text (st, exec, sizeof exec, &m);
+      assert_non_null (text);
+      assert_string_equal (text, want[id - 1]);
+    }
+  my_request_text (st, "\x16SELECT d FROM t", 16, &m);
+  my_prepare_ok (st, 2);
+  assert_string_equal (my_request_text (st, "\x17\x02\0\0\0\0\1\0\0\0", 10, &m), "select d from t");
+  assert_string_equal (my_request_text (st, "\x17\x01\0\0\0\0\1\0\0\0", 10, &m), "select a from t");
+  my_request_text (st, "\x1f", 1, &m);
+  assert_false (m.no_reply);
+  assert_null (my_request_text (st, "\x17\x01\0\0\0\0\1\0\0\0", 10, &m));
+  my_request_text (st, "\x16SELECT e FROM t", 16, &m);
+  my_prepare_ok (st, 1);
+  assert_string_equal (my_request_text (st, "\x17\x01\0\0\0\0\1\0\0\0", 10, &m), "select e from t");
   fb_mysql_framing.state_free (st);
 }
 
@@ -699,6 +773,7 @@ main (void)
     cmocka_unit_test (test_pg_response_up_to_ready_for_query_and_injected_error),
     cmocka_unit_test (test_mysql_handshake_passes_and_result_set_is_one_reply),
     cmocka_unit_test (test_mysql_prepared_statement_matches_its_text),
+    cmocka_unit_test (test_mysql_prepared_ids_keep_their_own_text),
     cmocka_unit_test (test_memcached_text_commands_and_replies),
     cmocka_unit_test (test_sql_canonical_as_faultbox),
     cmocka_unit_test (test_proxy_injects_a_reply_in_its_place_among_pipelined_commands),

@@ -136,22 +136,32 @@ static void
 test_init_classifies_what_a_port_answers (void **state)
 {
   (void) state;
-  assert_int_equal (fb_speaks_classify (NULL, 0, "+PONG\r\n", NULL, NULL, 0), FB_SPEAKS_REDIS);
-  assert_int_equal (fb_speaks_classify ("-DENIED Redis is running in protected mode\r\n", 44, NULL, NULL, NULL, 0),
+  assert_int_equal (fb_speaks_classify (NULL, 0, "+PONG\r\n", NULL, NULL, 0, NULL), FB_SPEAKS_REDIS);
+  assert_int_equal (fb_speaks_classify ("-DENIED Redis is running in protected mode\r\n", 44, NULL, NULL, NULL, 0, NULL),
                     FB_SPEAKS_REDIS);
   /* nginx answers a PING line with a 400 */
-  assert_int_equal (fb_speaks_classify (NULL, 0, "HTTP/1.1 400 Bad Request\r\n\r\n", NULL, NULL, 0), FB_SPEAKS_HTTP);
-  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, "HTTP/1.0 200 OK\r\n", NULL, 0), FB_SPEAKS_HTTP);
-  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, NULL, "N", 1), FB_SPEAKS_POSTGRES);
+  assert_int_equal (fb_speaks_classify (NULL, 0, "HTTP/1.1 400 Bad Request\r\n\r\n", NULL, NULL, 0, NULL), FB_SPEAKS_HTTP);
+  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, "HTTP/1.0 200 OK\r\n", NULL, 0, NULL), FB_SPEAKS_HTTP);
+  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, NULL, "N", 1, NULL), FB_SPEAKS_POSTGRES);
   /* an echo server is not redis; a banner (SSH) is none of ours */
-  assert_int_equal (fb_speaks_classify (NULL, 0, "*1\r\n$4\r\nPING\r\n", NULL, NULL, 0), FB_SPEAKS_TCP);
-  assert_int_equal (fb_speaks_classify ("SSH-2.0-OpenSSH\r\n", 17, NULL, NULL, NULL, 0), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify (NULL, 0, "*1\r\n$4\r\nPING\r\n", NULL, NULL, 0, NULL), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify ("SSH-2.0-OpenSSH\r\n", 17, NULL, NULL, NULL, 0, NULL), FB_SPEAKS_TCP);
   /* a MariaDB greeting: length 8, sequence 0, protocol 10, its version */
-  assert_int_equal (fb_speaks_classify ("\x08\0\0\0\x0a" "5.5.5\0", 12, NULL, NULL, NULL, 0), FB_SPEAKS_MYSQL);
-  assert_int_equal (fb_speaks_classify ("\x08\0\0\0\x0a" "5.5.5\0", 11, NULL, NULL, NULL, 0), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify ("\x08\0\0\0\x0a" "5.5.5\0", 12, NULL, NULL, NULL, 0, NULL), FB_SPEAKS_MYSQL);
+  assert_int_equal (fb_speaks_classify ("\x08\0\0\0\x0a" "5.5.5\0", 11, NULL, NULL, NULL, 0, NULL), FB_SPEAKS_TCP);
   assert_string_equal (fb_speaks_name (FB_SPEAKS_MYSQL), "mysql");
-  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, NULL, "X", 1), FB_SPEAKS_TCP);
+  assert_int_equal (fb_speaks_classify (NULL, 0, NULL, NULL, "X", 1, NULL), FB_SPEAKS_TCP);
   assert_string_equal (fb_speaks_name (FB_SPEAKS_POSTGRES), "postgres");
+  /* memcached calls each line of the PING an ERROR, and answers version */
+  assert_int_equal (fb_speaks_classify (NULL, 0, "ERROR\r\nERROR\r\n", NULL, NULL, 0, "VERSION 1.6.18\r\n"),
+                    FB_SPEAKS_MEMCACHED);
+  assert_int_equal (fb_speaks_classify (NULL, 0, "ERROR\r\n", NULL, NULL, 0, "ERROR\r\n"), FB_SPEAKS_TCP);
+  assert_string_equal (fb_speaks_name (FB_SPEAKS_MEMCACHED), "memcached");
+  /* NATS talks first: one INFO line of JSON */
+  static const char info[] = "INFO {\"server_id\":\"N1\",\"version\":\"2.9.11\"} \r\n";
+  assert_int_equal (fb_speaks_classify (info, sizeof info - 1, NULL, NULL, NULL, 0, NULL), FB_SPEAKS_NATS);
+  assert_int_equal (fb_speaks_classify ("INFO x\r\n", 8, NULL, NULL, NULL, 0, NULL), FB_SPEAKS_TCP);
+  assert_string_equal (fb_speaks_name (FB_SPEAKS_NATS), "nats");
 }
 
 int

@@ -1,0 +1,36 @@
+/* Protobuf messages by a FileDescriptorSet (`protoc --include_imports
+ * --descriptor_set_out=set.pb x.proto`), for typed gRPC mocks: the set's
+ * messages, enums and methods, a JSON object encoded as a message of a
+ * named type (protojson's names and forms), a message decoded back to JSON
+ * (protojson's, unpopulated fields included). Our own small wire codec
+ * (protocol/protobuf.c): no protobuf library. Google's well-known types
+ * are plain messages here: their JSON forms (Timestamp as a string) are not
+ * special. */
+#ifndef FAULTBOX_PROTOBUF_H
+#define FAULTBOX_PROTOBUF_H
+
+#include <stddef.h>
+
+#include "faultbox/buf.h"
+#include "faultbox/error.h"
+
+typedef struct fb_pb_set fb_pb_set;
+
+/* The set's descriptors; -1 (err) when the bytes are not a FileDescriptorSet
+ * or a type one names is not in it. */
+int fb_pb_set_parse (const void *data, size_t n, fb_pb_set **out, fb_error *err);
+void fb_pb_set_free (fb_pb_set *s);
+
+/* The output message type of a unary method "/pkg.Service/Method"; -1
+ * (err, as Faultbox words it) when the set has no such service or method. */
+int fb_pb_method_output (const fb_pb_set *s, const char *path, const char **type, fb_error *err);
+
+/* JSON text as the wire bytes of message type ("pkg.Msg"), appended to
+ * out; -1 (err: the field and what is wrong) when it does not fit. */
+int fb_pb_encode_json (const fb_pb_set *s, const char *type, const char *json, fb_buf *out, fb_error *err);
+
+/* Wire bytes of message type as JSON text (malloc'd); NULL (err) when they
+ * are not one. */
+char *fb_pb_decode_json (const fb_pb_set *s, const char *type, const void *msg, size_t n, fb_error *err);
+
+#endif
