@@ -41,7 +41,7 @@ typedef struct fb_mock_iface {
   size_t n_routes;
   bool has_default;
   fb_mock_response dflt;
-  fb_kv *state;           /* redis: config={"state": {...}}, seeded at start; kafka: its topics */
+  fb_kv *state;           /* redis: config={"state": {...}}; mongodb: each collection's JSON; kafka: its topics; seeded at start */
   size_t n_state;
   int partitions;         /* kafka: config={"partitions": N} per topic, 0: 1 */
   /* The address clients reach the mock at (the proxy's when it is

@@ -15,13 +15,14 @@
 #include "faultbox/error.h"
 #include "faultbox/buf.h"
 
-#define FB_STEP_MAX_PARAMS 6
+#define FB_STEP_MAX_PARAMS 8
 
 typedef enum {
   FB_PARAM_STRING,
   FB_PARAM_DICT,   /* string keys and values, e.g. headers */
   FB_PARAM_LIST,   /* a list of values as strings, or one string (redis command args=) */
   FB_PARAM_INT,    /* an int, handed over as its decimal string in .s (udp timeout_ms=) */
+  FB_PARAM_JSON,   /* a dict or list as its JSON text in .s, a string as given (mongodb filter=) */
 } fb_param_kind;
 
 typedef struct fb_step_param {
@@ -188,6 +189,7 @@ typedef struct fb_framing {
   const struct fb_proxy_session_ops *session;
   bool drop_message;   /* drop() discards the message, the connection stays (nats) */
   bool deliveries;     /* server messages with a verb meet the rules too (nats' MSG) */
+  bool error_closes;   /* the connection closes once error()'s reply is sent (amqp's Connection.Close) */
 } fb_framing;
 
 /* A protocol's mock server (mock_service()): start makes an interface's
@@ -239,6 +241,9 @@ extern const fb_framing fb_memcached_framing;
 extern const fb_framing fb_nats_framing;
 extern const fb_framing fb_kafka_framing;
 extern const fb_framing fb_udp_framing;
+extern const fb_framing fb_mongo_framing;
+extern const fb_framing fb_amqp_framing;
+extern const fb_framing fb_clickhouse_framing;
 
 /* Faultbox's SQL canonical form (sqlmatch.Canonicalize): trimmed, without
  * trailing ";", lower-case and with "$N" and "?" as "$?" outside '...'
@@ -248,6 +253,8 @@ char *fb_sql_canonical (const char *sql, size_t len);
 
 /* The protocol named name, or NULL. */
 const fb_protocol *fb_protocol_find (const char *name);
+/* Why a protocol Faultbox speaks is not supported yet ("cassandra"), or NULL. */
+const char *fb_protocol_missing (const char *name);
 /* The i-th known protocol, NULL past the last (for the builtins' docs). */
 const fb_protocol *fb_protocol_at (size_t i);
 /* "tcp, http, redis or postgres": the known protocols, for messages. */

@@ -73,7 +73,7 @@ static const fb_doc docs[] = {
     .signature = "interface(name, protocol, port, spec=None, tls=False)",
     .summary = "An endpoint of a service: the protocol its steps and proxy speak, and its port.",
     .args = "name (str): svc.NAME reaches it\n"
-      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats or udp\n"
+      "protocol (str): tcp, http, redis, postgres, mysql, memcached, http2, grpc, nats, udp, mongodb, kafka, amqp or clickhouse\n"
       "port (int): 1-65535",
     .returns = "an interface declaration for service(); on the service, svc.NAME has .addr (\"db:5432\"), .host, .port, .proxy_addr and the protocol's step methods",
     .errors = "an unknown protocol (listing the known ones), a port out of range; tls= is not supported yet",
@@ -1467,6 +1467,96 @@ static const fb_doc docs[] = {
       "def test_subscribe():\n"
       "    r = bus.main.subscribe(subject = \"orders.*\")",
   },
+/* what the mongodb step entries share */
+#define MONGO_FAILS "a server error, an injected error() or a failed connection is ok=False with its message, not an exception"
+#define MONGO_EXAMPLE                                                                                      \
+  "load(\"@faultbox/mocks/mongodb.star\", \"mongo\")\n"                                                    \
+  "users = mongo.server(name = \"users\", interface = interface(\"main\", \"mongodb\", 27017),\n"          \
+  "    collections = {\"users\": [{\"_id\": \"1\", \"name\": \"alice\"}]})\n"
+  {
+    .name = "mongodb.find",
+    .section = "Step methods",
+    .signature = "svc.IFACE.find(...)",
+    .summary = "Runs find on collection= with filter= (a dict or JSON text; default {}) and limit= (0: none), in database= (default MONGO_INITDB_DATABASE, else \"test\").",
+    .returns = "a Response (.data the documents: ObjectIds as hex, dates RFC 3339; step_recv has documents= and collection=)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_find():\n"
+      "    r = users.main.find(collection = \"users\", filter = {\"name\": \"alice\"})",
+  },
+  {
+    .name = "mongodb.insert",
+    .section = "Step methods",
+    .signature = "svc.IFACE.insert(...)",
+    .summary = "Inserts document= (a dict or JSON text) into collection=; an _id it lacks is made here.",
+    .returns = "a Response (.data {\"inserted_id\": the id, an ObjectId as hex})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_insert():\n"
+      "    r = users.main.insert(collection = \"users\", document = {\"name\": \"bob\"})",
+  },
+  {
+    .name = "mongodb.insert_many",
+    .section = "Step methods",
+    .signature = "svc.IFACE.insert_many(...)",
+    .summary = "Inserts documents= (a list of dicts, or JSON text of one) into collection=.",
+    .returns = "a Response (.data {\"inserted_count\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= or documents= that is not a list raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_insert_many():\n"
+      "    r = users.main.insert_many(collection = \"users\", documents = [{\"n\": 1}, {\"n\": 2}])",
+  },
+  {
+    .name = "mongodb.update",
+    .section = "Step methods",
+    .signature = "svc.IFACE.update(...)",
+    .summary = "Updates every document of collection= matching filter= with update= (an update document such as {\"$set\": {...}}).",
+    .returns = "a Response (.data {\"matched\": N, \"modified\": M})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_update():\n"
+      "    r = users.main.update(collection = \"users\", filter = {\"name\": \"bob\"}, update = {\"$set\": {\"age\": 31}})",
+  },
+  {
+    .name = "mongodb.delete",
+    .section = "Step methods",
+    .signature = "svc.IFACE.delete(...)",
+    .summary = "Deletes every document of collection= matching filter=.",
+    .returns = "a Response (.data {\"deleted\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_delete():\n"
+      "    r = users.main.delete(collection = \"users\", filter = {\"name\": \"bob\"})",
+  },
+  {
+    .name = "mongodb.count",
+    .section = "Step methods",
+    .signature = "svc.IFACE.count(...)",
+    .summary = "Counts the documents of collection= matching filter= (an aggregate, as drivers' count_documents).",
+    .returns = "a Response (.data {\"count\": N})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing collection= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_count():\n"
+      "    r = users.main.count(collection = \"users\")",
+  },
+  {
+    .name = "mongodb.command",
+    .section = "Step methods",
+    .signature = "svc.IFACE.command(...)",
+    .summary = "Runs the command document cmd= (a dict or JSON text; its first key names the command) in database=.",
+    .returns = "a Response (.data the server's reply document)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a missing cmd= raises; " MONGO_FAILS,
+    .example = MONGO_EXAMPLE
+      "def test_command():\n"
+      "    r = users.main.command(cmd = {\"ping\": 1})",
+  },
   {
     .name = "kafka.publish",
     .section = "Step methods",
@@ -1517,6 +1607,75 @@ static const fb_doc docs[] = {
       "    routes = {\"hi\": bytes_response(data = \"hello\")})\n"
       "def test_fire():\n"
       "    assert_eq(echo.main.send_no_reply(data = \"fire\").data, {\"size\": 4})",
+  },
+  {
+    .name = "amqp.publish",
+    .section = "Step methods",
+    .signature = "svc.IFACE.publish(...)",
+    .summary = "AMQP 0-9-1 Basic.Publish of body on exchange (\"\", the default exchange, routes to the queue named routing_key), through librabbitmq; the channel's close that follows confirms the broker took it. Credentials: user=/password=/vhost=, else RABBITMQ_DEFAULT_USER/_PASS/_VHOST from the service's env=, else guest/guest on \"/\". Faultbox has amqp rules and recipes but no steps: these are ours.",
+    .returns = "a Response (.data {\"published\": True, \"exchange\": E, \"routing_key\": K}); a broker's exception: .ok False, .error Exception (504) Reason: \"CHANNEL_ERROR - ...\"",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_publish():\n"
+      "    assert_true(mq.main.publish(routing_key = \"orders\", body = \"{}\").ok)",
+  },
+  {
+    .name = "amqp.consume",
+    .section = "Step methods",
+    .signature = "svc.IFACE.consume(...)",
+    .summary = "Takes one message from queue (Basic.Get, acknowledged as taken), polling up to 5 s for one to arrive (\"consume timeout: no message received\" otherwise).",
+    .returns = "a Response (.data {\"queue\", \"exchange\", \"routing_key\", \"body\"} of the message)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty queue= raises; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_consume():\n"
+      "    r = mq.main.consume(queue = \"orders\")",
+  },
+  {
+    .name = "amqp.declare",
+    .section = "Step methods",
+    .signature = "svc.IFACE.declare(...)",
+    .summary = "Declares queue (Queue.Declare: not durable, not exclusive, kept), as a publish to the default exchange needs it; how many messages it holds.",
+    .returns = "a Response (.data {\"queue\": Q, \"messages\": N, \"consumers\": C})",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty queue= raises; a failed login, a broker's exception (a Channel.Close or Connection.Close) or a timeout is ok=False, not an exception",
+    .example = "# a broker: rabbitmq-server, or faultbox's tests/integration/specs/amqp_broker.py\n"
+      "mq = service(\"mq\", \"/usr/bin/python3\",\n"
+      "    interface(\"main\", \"amqp\", 5672),\n"
+      "    args = [\"amqp_broker.py\", \"5672\"],\n"
+      "    healthcheck = ready(timeout = \"5s\"))\n"      "def test_declare():\n"
+      "    assert_eq(mq.main.declare(queue = \"orders\").data[\"messages\"], 0)",
+  },
+  {
+    .name = "clickhouse.query",
+    .section = "Step methods",
+    .signature = "svc.IFACE.query(...)",
+    .summary = "A SELECT over ClickHouse's HTTP interface: POST /?default_format=JSON[&database=] with sql (FORMAT JSON appended unless it names a format) as the body; user=/password= as X-ClickHouse-User/-Key, else CLICKHOUSE_USER/_PASSWORD/_DB from env=.",
+    .returns = "a Response: .data the rows (ClickHouse's JSON \"data\"), its step_recv event's rows the count",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a failed connection or a status other than 200 is ok=False (.error the server's exception text, .status its code), not an exception",
+    .example = "ch = mock_service(\"ch\", interface(\"main\", \"clickhouse\", 8123),\n"
+      "    routes = {\"POST /\": json_response(body = {\"data\": [{\"n\": 1}], \"rows\": 1})})\n"      "def test_query():\n"
+      "    assert_eq(ch.main.query(sql = \"SELECT 1 AS n\").data, [{\"n\": 1}])",
+  },
+  {
+    .name = "clickhouse.exec",
+    .section = "Step methods",
+    .signature = "svc.IFACE.exec(...)",
+    .summary = "A statement (DDL, INSERT) over ClickHouse's HTTP interface, posted as query's, nothing appended.",
+    .returns = "a Response (.data {\"ok\": True}, .status 200)",
+    .events = "step_send, step_recv",
+    .errors = "called while loading; an empty sql= raises; a failed connection or a status other than 200 is ok=False (.error the server's exception text, .status its code), not an exception",
+    .example = "ch = mock_service(\"ch\", interface(\"main\", \"clickhouse\", 8123),\n"
+      "    routes = {\"POST /\": json_response(body = {\"data\": [{\"n\": 1}], \"rows\": 1})})\n"      "def test_exec():\n"
+      "    assert_true(ch.main.exec(sql = \"INSERT INTO t VALUES (1)\").ok)",
   },
 };
 

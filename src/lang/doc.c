@@ -31,7 +31,7 @@ step_method (const char *name)
 }
 
 /* indexed by fb_param_kind */
-static const char *const kind_names[] = { "str", "dict", "list", "int" };
+static const char *const kind_names[] = { "str", "dict", "list", "int", "json" };
 
 /* The argument lines: the entry's, or a step method's from its table. */
 static void

@@ -419,8 +419,9 @@ take_partitions (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value
 }
 
 /* config={"state": {...}}: the redis mock's seed (values as str());
- * kafka's config={"topics": {...}, "partitions": N}: its topics (their
- * seed messages ignored, as Faultbox's kfake does). */
+ * config={"collections": {name: [doc, ...]}}: the mongodb mock's (each
+ * list as its JSON text); kafka's config={"topics": {...}, "partitions": N}:
+ * its topics (their seed messages ignored, as Faultbox's kfake does). */
 static int
 take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *config)
 {
@@ -429,25 +430,29 @@ take_config (fb_star_thread *th, const char *svc, fb_mock_iface *f, fb_value *co
       fb_star_errorf (th, "mock_service %s: config must be a dict (got %s)", svc, fb_value_type_name (config));
       return -1;
     }
-  bool kafka = !strcmp (f->protocol, "kafka");
+  bool json = !strcmp (f->protocol, "mongodb"), kafka = !strcmp (f->protocol, "kafka");
   if (kafka && take_partitions (th, svc, f, config) < 0)
     return -1;
-  const char *seed = kafka ? "topics" : "state";
-  fb_value *state = fb_dict_get_str (config, seed), *k, *v;
+  const char *key = json ? "collections" : kafka ? "topics" : "state";
+  fb_value *state = fb_dict_get_str (config, key), *k, *v;
   if (!state || state == fb_none ())
     return 0;
   if (fb_value_type_of (state) != FB_V_DICT)
     {
-      fb_star_errorf (th, "mock_service %s: config[\"%s\"] must be a dict (got %s)", svc, seed,
+      fb_star_errorf (th, "mock_service %s: config[\"%s\"] must be a dict (got %s)", svc, key,
                       fb_value_type_name (state));
       return -1;
     }
   for (size_t i = 0; fb_dict_entry (state, i, &k, &v); i++)
     {
+      char *val = json ? fb_star_json_encode (th, v)
+                  : fb_value_type_of (v) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL))
+                                                        : fb_value_str (th, v);
+      if (!val)
+        return -1;
       f->state = fb_xreallocarray (f->state, f->n_state + 1, sizeof *f->state);
       f->state[f->n_state++] = (fb_kv) {
-        fb_value_type_of (k) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (k, NULL)) : fb_value_str (th, k),
-        fb_value_type_of (v) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL)) : fb_value_str (th, v)
+        fb_value_type_of (k) == FB_V_STRING ? fb_xstrdup (fb_value_as_string (k, NULL)) : fb_value_str (th, k), val
       };
     }
   return 0;
@@ -469,7 +474,7 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
       const fb_protocol *p = fb_protocol_find (pi->protocol);
       if (!p || !p->mock)
         {
-          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, http2, grpc, redis, tcp and udp do)",
+          fb_star_errorf (th, "mock_service %s: protocol \"%s\" does not support mock_service() yet (http, http2, grpc, redis, mongodb, tcp and udp do)",
                           sv->name, pi->protocol);
           return -1;
         }

@@ -150,6 +150,29 @@ step_int (fb_star_thread *th, const char *fname, const fb_step_method *m, size_t
   return 0;
 }
 
+/* A JSON parameter (mongodb's filter=): a dict or list handed to the
+ * protocol as its JSON text, a string as given (Faultbox takes JSON text
+ * too); None or not given: NULL. */
+static int
+step_json (fb_star_thread *th, const char *fname, const fb_step_method *m, size_t i, step_args *sa)
+{
+  fb_value *v = sa->dicts[i];
+  if (!v || v == fb_none ())
+    return 0;
+  fb_value_type t = fb_value_type_of (v);
+  if (t != FB_V_STRING && t != FB_V_DICT && t != FB_V_LIST && t != FB_V_TUPLE)
+    return fb_star_errorf (th, "%s: %s must be a dict, a list or a JSON string, got %s", fname, m->params[i].name,
+                           fb_value_type_name (v)),
+           -1;
+  char *json = t == FB_V_STRING ? fb_xstrdup (fb_value_as_string (v, NULL)) : fb_star_json_encode (th, v);
+  if (!json)
+    return -1;
+  sa->lists[i] = fb_xcalloc (2, sizeof *sa->lists[i]);
+  sa->lists[i][0] = json;
+  sa->args[i].s = json;
+  return 0;
+}
+
 /* fname names the step in errors: "db.main.query". */
 static int
 step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, const fb_star_args *a,
@@ -167,7 +190,7 @@ step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, con
       out[i] = str ? (void *) &sa->args[i].s : (void *) &sa->dicts[i];
     }
   if (fb_star_unpack (th, fname, a, spec[0], out[0], spec[1], out[1], spec[2], out[2], spec[3], out[3],
-                      spec[4], out[4], spec[5], out[5], NULL) < 0)
+                      spec[4], out[4], spec[5], out[5], spec[6], out[6], spec[7], out[7], NULL) < 0)
     return -1;
   for (size_t i = 0; i < m->n_params; i++)
     {
@@ -178,9 +201,11 @@ step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, con
             sa->args[i].s = p->dflt;
           continue;
         }
-      if (p->kind == FB_PARAM_LIST || p->kind == FB_PARAM_INT)
+      if (p->kind == FB_PARAM_LIST || p->kind == FB_PARAM_INT || p->kind == FB_PARAM_JSON)
         {
-          if ((p->kind == FB_PARAM_LIST ? step_list : step_int) (th, fname, m, i, sa) < 0)
+          int (*take) (fb_star_thread *, const char *, const fb_step_method *, size_t, step_args *)
+              = p->kind == FB_PARAM_LIST ? step_list : p->kind == FB_PARAM_INT ? step_int : step_json;
+          if (take (th, fname, m, i, sa) < 0)
             return -1;
           continue;
         }

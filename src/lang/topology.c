@@ -155,8 +155,8 @@ static const char *const iface_attrs[] = { "name", "protocol", "port", "host",
                                            "send", "set", "del", "keys", "ping",
                                            "incr", "lpush", "rpush", "lrange",
                                            "command", "query", "exec",
-                                           "call", "publish", "request", "subscribe",
-                                           "send_no_reply", "consume", NULL };
+                                           "call", "publish", "request", "subscribe", "consume", "declare",
+                                           "send_no_reply", "find", "insert", "insert_many", "update", "count", NULL };
 
 const fb_host_type spec_iface_ref_type = {
   .name = "interface_ref", .attr = iface_ref_attr, .attr_names = iface_attrs,
@@ -193,6 +193,9 @@ b_interface (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   if (spec_unsupported (th, "interface", name, "spec", spec, true) < 0
       || spec_unsupported (th, "interface", name, "tls", tls, true) < 0)
     return NULL;
+  const char *missing = fb_protocol_missing (protocol);
+  if (missing)
+    return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported yet: %s", name, protocol, missing);
   if (!fb_protocol_find (protocol))
     return fb_star_errorf (th, "interface %s: protocol \"%s\" is not supported (%s)",
                            name, protocol, fb_protocol_names ());

@@ -52,15 +52,14 @@ char *fb_protocol_trim (char *s);
 /* Appends k=v (copied) to a result's event fields. */
 void fb_step_field (fb_step_result *r, const char *k, const char *v);
 
+/* The string argument name of a step (its default when not given), or NULL. */
+const char *fb_step_string (const fb_step_call *c, const char *name);
 /* The value of key in a service's env ("K=V"), or NULL. */
 const char *fb_step_env (char *const *env, size_t n_env, const char *key);
 /* A credential as Faultbox fills it: the step's own argument when
  * non-empty, else the env's key when non-empty, else dflt. */
 const char *fb_step_credential (const char *given, char *const *env, size_t n_env, const char *key,
                                 const char *dflt);
-/* A string parameter's value (its default when not given), NULL for a
- * parameter the method does not have. */
-const char *fb_step_string (const fb_step_call *c, const char *name);
 /* Marks a result failed (.ok False) with msg as its .error. */
 void fb_step_fail (fb_step_result *r, const char *msg);
 /* The step_recv fields of a result whose protocol has no status code:
@@ -152,6 +151,9 @@ void fb_kafka_put_uvarint (fb_buf *b, uint64_t v);
 void fb_kafka_put_count (fb_buf *b, bool compact, int64_t n);
 void fb_kafka_put_str (fb_buf *b, bool compact, const char *s, size_t n);
 void fb_kafka_put_tags (fb_buf *b, bool compact);
+/* AMQP: the reply code a broker's reply text names by its first word
+ * ("NOT_FOUND - no queue": 404); 541 (INTERNAL_ERROR) for another. */
+int fb_amqp_reply_code (const char *text);
 
 /* ---- mock servers (mock.c) ----------------------------------------------
  * A connection of a mock interface, served by its protocol's fb_mock_ops. */
@@ -225,7 +227,7 @@ void fb_http_mock_answer_clear (fb_http_mock_answer *a);
 /* An HTTP status line's reason phrase ("Injected" for codes it does not know). */
 const char *fb_http_reason (int status);
 
-extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock, fb_kafka_mock;
+extern const fb_mock_ops fb_http_mock, fb_redis_mock, fb_tcp_mock, fb_udp_mock, fb_mongo_mock, fb_kafka_mock;
 
 extern const fb_protocol fb_protocol_http;
 extern const fb_protocol fb_protocol_tcp;
@@ -236,5 +238,8 @@ extern const fb_protocol fb_protocol_memcached;
 extern const fb_protocol fb_protocol_nats;
 extern const fb_protocol fb_protocol_kafka;
 extern const fb_protocol fb_protocol_udp;
+extern const fb_protocol fb_protocol_mongodb;
+extern const fb_protocol fb_protocol_amqp;
+extern const fb_protocol fb_protocol_clickhouse;
 
 #endif

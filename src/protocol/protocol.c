@@ -16,9 +16,28 @@
 static const fb_protocol *const protocols[] = { &fb_protocol_tcp, &fb_protocol_http, &fb_protocol_redis,
                                                 &fb_protocol_postgres, &fb_protocol_mysql,
                                                 &fb_protocol_memcached, &fb_protocol_http2, &fb_protocol_grpc,
-                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_kafka,
+                                                &fb_protocol_nats, &fb_protocol_udp, &fb_protocol_mongodb, &fb_protocol_kafka,
+                                                &fb_protocol_amqp, &fb_protocol_clickhouse,
 };
 #define N_PROTOCOLS (sizeof protocols / sizeof *protocols)
+
+/* Faultbox's protocols we do not speak yet, and why. */
+static const struct {
+  const char *name, *why;
+} missing[] = {
+  { "cassandra", "a CQL client needs a C driver, and Debian ships neither the DataStax C/C++ driver nor a "
+                 "Cassandra server to test one against; fault the service with syscall rules "
+                 "(write=, connect=) or speak to it over tcp" },
+};
+
+const char *
+fb_protocol_missing (const char *name)
+{
+  for (size_t i = 0; i < sizeof missing / sizeof *missing; i++)
+    if (!strcmp (missing[i].name, name))
+      return missing[i].why;
+  return NULL;
+}
 
 const fb_protocol *
 fb_protocol_find (const char *name)
@@ -126,6 +145,15 @@ fb_protocol_trim (char *s)
 }
 
 const char *
+fb_step_string (const fb_step_call *c, const char *name)
+{
+  for (size_t i = 0; i < c->method->n_params; i++)
+    if (!strcmp (c->method->params[i].name, name))
+      return c->args[i].s;
+  return NULL;
+}
+
+const char *
 fb_step_env (char *const *env, size_t n_env, const char *key)
 {
   size_t kl = strlen (key);
@@ -144,15 +172,6 @@ fb_step_credential (const char *given, char *const *env, size_t n_env, const cha
     return given;
   const char *v = fb_step_env (env, n_env, key);
   return v && *v ? v : dflt;
-}
-
-const char *
-fb_step_string (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
 }
 
 void

@@ -104,6 +104,7 @@ typedef struct px_conn {
   px_listener *l;
   int cfd, ufd;
   bool connected, c_eof, u_eof, u_shut, tunnel, streaming, dead;
+  bool closing;            /* an injected reply ends the connection once sent (amqp) */
   fb_buf cin, uin, cout, uout;
   px_slot *slots;
   size_t n_slots, cap_slots;
@@ -506,6 +507,7 @@ apply (fb_proxy *px, px_conn *c, const fb_msg *m)
         fb_buf_append (&s->out, r, n);
         free (r);
         flush_slots (c);
+        c->closing = h->action == FB_PX_ERROR && c->l->proto->framing->error_closes;
         break;
       }
     case FB_PX_DUPLICATE:
@@ -555,7 +557,10 @@ static void
 from_client (fb_proxy *px, px_conn *c)
 {
   fb_msg m;
-  while (!c->dead && c->cin.len)
+  /* past an injected close, nothing more reaches the server */
+  if (c->closing)
+    take_front (&c->cin, c->cin.len);
+  while (!c->dead && !c->closing && c->cin.len)
     {
       if (c->tunnel)
         {
@@ -986,7 +991,7 @@ progress (fb_proxy *px, px_conn *c)
       shutdown (c->ufd, SHUT_WR);
       c->u_shut = true;
     }
-  if (c->dead || (c->u_eof && !c->cout.len) || (c->c_eof && c->u_eof))
+  if (c->dead || (c->u_eof && !c->cout.len) || (c->c_eof && c->u_eof) || (c->closing && !c->cout.len))
     conn_free (px, c);
   else
     update_masks (px, c);

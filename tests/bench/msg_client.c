@@ -10,6 +10,11 @@
  *       N Produce requests (v3, one topic), each waiting for its response
  *   bench_msg_client udp-echo PORT
  *       echoes datagrams on 127.0.0.1:PORT until killed; prints "ready"
+ *   bench_msg_client mongo PORT N
+ *       N OP_MSG finds on one connection, each waiting for its reply
+ *   bench_msg_client mongo-server PORT
+ *       answers every MongoDB message on 127.0.0.1:PORT with {ok: 1}
+ *       until killed (no mongod on Debian); prints "ready"
  *   bench_msg_client kafka-echo PORT
  *       answers each size-prefixed request on 127.0.0.1:PORT with its
  *       correlation id alone, one connection at a time; prints "ready"
@@ -83,6 +88,41 @@ read_until (int fd, const char *want)
     }
 }
 
+/* MongoDB: a message is its little-endian length first. */
+static void
+put_le32 (char *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (char) (v >> (8 * i));
+}
+
+/* Reads one whole message into buf (at most size bytes); its length or -1. */
+static ssize_t
+mongo_read (int fd, char *buf, size_t size)
+{
+  size_t n = 0, want = 16;
+  while (n < want)
+    {
+      ssize_t k = recv (fd, buf + n, want - n, 0);
+      if (k <= 0)
+        return -1;
+      n += (size_t) k;
+      if (n == 16)
+        want = (uint32_t) (uint8_t) buf[0] | (uint32_t) (uint8_t) buf[1] << 8 | (uint32_t) (uint8_t) buf[2] << 16
+               | (uint32_t) (uint8_t) buf[3] << 24;
+      if (want < 16 || want > size)
+        return -1;
+    }
+  return (ssize_t) n;
+}
+
+/* OP_MSG {find: "users", $db: "test"}: header, flags, section kind 0, BSON */
+static const char mongo_find[56] = {
+  56, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
+  35, 0, 0, 0, 2, 'f', 'i', 'n', 'd', 0, 6, 0, 0, 0, 'u', 's', 'e', 'r', 's', 0,
+  2, '$', 'd', 'b', 0, 5, 0, 0, 0, 't', 'e', 's', 't', 0, 0,
+};
+
 /* Reads exactly n bytes. */
 static int
 read_full (int fd, char *p, size_t n)
@@ -113,17 +153,23 @@ read_kafka (int fd, char *buf, size_t size)
 static const char kafka_produce[] = "\0\0\0\x2f" "\0\0\0\3\0\0\0\1\0\1b" "\xff\xff\xff\xff\0\0\x03\xe8"
                                     "\0\0\0\1\0\5bench\0\0\0\1\0\0\0\0\0\0\0\5hello";
 
+/* One round trip of mode on fd. */
 static bool
-one_trip (int fd, const char *mode)
+round_trip (const char *mode, int fd, int i)
 {
   static const char pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
   char d[4096];
   if (!strcmp (mode, "nats"))
     return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
+  if (!strcmp (mode, "udp"))
+    return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
   if (!strcmp (mode, "kafka"))
     return send (fd, kafka_produce, sizeof kafka_produce - 1, 0) == (ssize_t) sizeof kafka_produce - 1
            && read_kafka (fd, d, sizeof d) >= 4;
-  return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+  char req[sizeof mongo_find];
+  memcpy (req, mongo_find, sizeof req);
+  put_le32 (req + 4, (uint32_t) i + 1);
+  return send (fd, req, sizeof req, 0) == (ssize_t) sizeof req && mongo_read (fd, d, sizeof d) > 0;
 }
 
 static int
@@ -142,7 +188,7 @@ round_trips (const char *mode, int port, int n)
   for (int i = 0; i < n; i++)
     {
       double t = now_s ();
-      if (!one_trip (fd, mode))
+      if (!round_trip (mode, fd, i))
         return fprintf (stderr, "round trip %d failed\n", i), 1;
       lat[i] = now_s () - t;
     }
@@ -175,29 +221,39 @@ udp_echo (int port)
     }
 }
 
+/* Answers each message on 127.0.0.1:PORT, one connection at a time:
+ * mongodb's with OP_MSG {ok: 1} (no mongod on Debian), kafka's with its
+ * correlation id alone. */
 static int
-kafka_echo (int port)
+responder (const char *kind, int port)
 {
+  bool kafka = !strcmp (kind, "kafka-echo");
   int lfd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 8) < 0)
-    return perror ("bind"), 1;
+  if (lfd < 0 || bind (lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen (lfd, 16) < 0)
+    return perror ("listen"), 1;
   printf ("ready\n");
   fflush (stdout);
+  char mongo_ok[38] = { 38, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char) 0xdd, 7, 0, 0, 0, 0, 0, 0, 0,
+                        17, 0, 0, 0, 1, 'o', 'k', 0, 0, 0, 0, 0, 0, 0, (char) 0xf0, 0x3f, 0 };
+  char kafka_ok[8] = { 0, 0, 0, 4 };
+  char *reply = kafka ? kafka_ok : mongo_ok;
+  size_t len = kafka ? sizeof kafka_ok : sizeof mongo_ok;
   for (;;)
     {
       int fd = accept (lfd, NULL, NULL);
       if (fd < 0)
         continue;
       setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      char d[65536], out[8] = { 0, 0, 0, 4 };
-      /* the correlation id follows the API key and version */
-      while (read_kafka (fd, d, sizeof d) >= 8)
+      char buf[65536];
+      /* the request's id: kafka's correlation id follows its API key and
+       * version; mongodb's requestID becomes the reply's responseTo */
+      while (kafka ? read_kafka (fd, buf, sizeof buf) >= 8 : mongo_read (fd, buf, sizeof buf) > 0)
         {
-          memcpy (out + 4, d + 4, 4);
-          if (send (fd, out, sizeof out, 0) != (ssize_t) sizeof out)
+          memcpy (reply + (kafka ? 4 : 8), buf + 4, 4);
+          if (send (fd, reply, len, 0) != (ssize_t) len)
             break;
         }
       close (fd);
@@ -207,12 +263,13 @@ kafka_echo (int port)
 int
 main (int argc, char **argv)
 {
-  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "kafka")))
+  if (argc == 4 && (!strcmp (argv[1], "nats") || !strcmp (argv[1], "udp") || !strcmp (argv[1], "mongo")
+                    || !strcmp (argv[1], "kafka")))
     return round_trips (argv[1], atoi (argv[2]), atoi (argv[3]));
   if (argc == 3 && !strcmp (argv[1], "udp-echo"))
     return udp_echo (atoi (argv[2]));
-  if (argc == 3 && !strcmp (argv[1], "kafka-echo"))
-    return kafka_echo (atoi (argv[2]));
-  fprintf (stderr, "usage: bench_msg_client nats|udp|kafka PORT N | udp-echo PORT | kafka-echo PORT\n");
+  if (argc == 3 && (!strcmp (argv[1], "mongo-server") || !strcmp (argv[1], "kafka-echo")))
+    return responder (argv[1], atoi (argv[2]));
+  fprintf (stderr, "usage: bench_msg_client nats|udp|mongo|kafka PORT N | udp-echo PORT | mongo-server PORT | kafka-echo PORT\n");
   return 2;
 }

@@ -4,7 +4,8 @@
 # proxying to an HTTP mock, redis-cli writing to a redis mock, the demo
 # order-svc calling a TCP mock), protocol and syscall faults on mocks,
 # mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks;
-# the kafka mock (kafka.star) under librdkafka steps, kcat and proxy rules.
+# mongodb steps (libmongoc) against the mongodb mock, straight and through
+# the proxy's rules; the kafka mock (kafka.star) under librdkafka steps, kcat and proxy rules.
 . "$(dirname "$0")/lib.sh"
 need_root
 for bin in /usr/sbin/nginx /usr/bin/redis-cli /usr/bin/kcat; do
@@ -27,6 +28,14 @@ for t in http_response_constructors http_dynamic real_service_reaches_http_mock 
   expect_out out "^--- PASS: test_$t "
 done
 expect_out out '^9 passed, 0 failed$'
+
+run_fb test mongodb.star
+expect_rc 0 "mongodb steps against the mongodb mock, rules by command and collection"
+for t in steps error_rule_fails_the_matching_command error_default_message_and_method_keyword \
+  delay_rule_holds_the_command drop_rule_closes_the_connection every_command_fails_not_the_handshake \
+  auth_failed_rejects_the_sasl_handshake; do
+  expect_out out "^--- PASS: test_$t "
+done
 
 run_fb test kafka.star -j 2
 expect_rc 0 "kafka mock reached by librdkafka steps and kcat, faulted through the proxy"

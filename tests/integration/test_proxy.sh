@@ -53,7 +53,7 @@ run_fb test proxy.star --test test_probability_by_seed --seed 8 --format json; c
 run_fb test proxy-errors.star
 expect_rc 2 "bad protocol rules fail their tests"
 expect_out out 'reason: proxy-errors.star:14:5: fault: error\(query=...\) can never match on cache.main: the redis proxy matches command= and key=$'
-expect_out out 'reason: proxy-errors.star:17:5: fault: db.main is a tcp interface: protocol-level rules need a protocol the proxy can frame \(http, redis, postgres, mysql, memcached, http2, grpc, nats, udp, kafka\)'
+expect_out out 'reason: proxy-errors.star:17:5: fault: db.main is a tcp interface: protocol-level rules need a protocol the proxy can frame \(http, redis, postgres, mysql, memcached, http2, grpc, nats, udp, mongodb, kafka, amqp, clickhouse\)'
 expect_out out 'reason: proxy-errors.star:20:5: fault\(interface_ref, ...\) requires at least one protocol fault'
 expect_out out 'reason: proxy-errors.star:23:5: fault\(interface_ref, ...\) arguments must be response\(\)/error\(\)/drop\(\)/duplicate\(\)/delay\(delay=...\), got fault$'
 expect_out out '^--- PASS: test_syscall_delay_still_works'
