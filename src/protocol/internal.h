@@ -117,6 +117,7 @@ size_t fb_nats_word (const fb_nats_op *o, size_t k, const char **w);
 enum {
   FB_KAFKA_PRODUCE = 0, FB_KAFKA_FETCH = 1, FB_KAFKA_LIST_OFFSETS = 2, FB_KAFKA_METADATA = 3,
   FB_KAFKA_OFFSET_COMMIT = 8, FB_KAFKA_OFFSET_FETCH = 9, FB_KAFKA_FIND_COORDINATOR = 10,
+  FB_KAFKA_JOIN_GROUP = 11, FB_KAFKA_HEARTBEAT = 12, FB_KAFKA_LEAVE_GROUP = 13, FB_KAFKA_SYNC_GROUP = 14,
   FB_KAFKA_API_VERSIONS = 18,
 };
 typedef struct fb_kafka_rd {

@@ -2,7 +2,8 @@
  * place of Faultbox's kfake, speaking the least of the protocol
  * librdkafka needs to produce, fetch and commit: ApiVersions, Metadata,
  * Produce, Fetch, ListOffsets, FindCoordinator, OffsetCommit and
- * OffsetFetch, each at versions below the "flexible" encodings (but
+ * OffsetFetch, and a consumer group's membership (kafka_group.c), each at
+ * versions below the "flexible" encodings (but
  * ApiVersions, which a client opens with at its own). Topics come from
  * config={"topics": ...} or are made on first use, with
  * config["partitions"] partitions each; a partition's log keeps the
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "protocol/internal.h"
+#include "protocol/kafka_mock.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/time.h"
@@ -27,11 +29,6 @@
 #define KMOCK_MAX_REQ (100u * 1024 * 1024)
 /* a fetch waits for records this long at most, whatever it asks */
 #define KMOCK_MAX_WAIT_MS 1000
-#define KMOCK_NODE 1
-
-enum {
-  KERR_NONE = 0, KERR_CORRUPT_MESSAGE = 2, KERR_UNKNOWN_PARTITION = 3, KERR_UNSUPPORTED_VERSION = 35,
-};
 
 typedef struct {
   int64_t base;
@@ -45,27 +42,11 @@ typedef struct {
   int64_t next;          /* the high watermark */
 } kpart;
 
-typedef struct {
+typedef struct ktopic {
   char *name;
   kpart *parts;
   int n_parts;
 } ktopic;
-
-typedef struct {
-  char *group, *topic;
-  int32_t part;
-  int64_t offset;
-} kcommit;
-
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t grew;   /* a partition got records */
-  ktopic *t;
-  size_t n, cap;
-  kcommit *c;
-  size_t n_c, cap_c;
-  int partitions;
-} kstore;
 
 /* The versions served: min and max per API. */
 static const struct {
@@ -73,7 +54,8 @@ static const struct {
 } served[] = {
   { FB_KAFKA_PRODUCE, 3, 7 },         { FB_KAFKA_FETCH, 4, 4 },         { FB_KAFKA_LIST_OFFSETS, 1, 1 },
   { FB_KAFKA_METADATA, 0, 4 },        { FB_KAFKA_OFFSET_COMMIT, 2, 2 }, { FB_KAFKA_OFFSET_FETCH, 1, 1 },
-  { FB_KAFKA_FIND_COORDINATOR, 0, 1 }, { FB_KAFKA_API_VERSIONS, 0, 3 },
+  { FB_KAFKA_FIND_COORDINATOR, 0, 1 }, { FB_KAFKA_API_VERSIONS, 0, 3 }, { FB_KAFKA_JOIN_GROUP, 0, 2 },
+  { FB_KAFKA_HEARTBEAT, 0, 2 },       { FB_KAFKA_LEAVE_GROUP, 0, 2 },   { FB_KAFKA_SYNC_GROUP, 0, 2 },
 };
 #define N_SERVED (sizeof served / sizeof *served)
 
@@ -131,15 +113,6 @@ kafka_mock_start (fb_mock_server *srv, const fb_mock_iface *f)
 }
 
 /* ---- answers -------------------------------------------------------------- */
-
-/* What one request's answer needs. */
-typedef struct {
-  fb_mock_conn *c;
-  kstore *s;
-  fb_kafka_req *h;
-  fb_buf *out;
-  bool unsupported;      /* an ApiVersions at a version not served */
-} kx;
 
 static void
 put_api_versions (kx *x)
@@ -503,7 +476,8 @@ kafka_mock_msg (fb_mock_conn *c, const char *buf, const fb_msg *m)
     case FB_KAFKA_LIST_OFFSETS: put_list_offsets (&x); break;
     case FB_KAFKA_FIND_COORDINATOR: put_find_coordinator (&x); break;
     case FB_KAFKA_OFFSET_COMMIT: put_offsets (&x, true); break;
-    default: put_offsets (&x, false); break;
+    case FB_KAFKA_OFFSET_FETCH: put_offsets (&x, false); break;
+    default: fb_kafka_mock_group (&x); break;
     }
   pthread_mutex_unlock (&x.s->mu);
   if (m->no_reply)

@@ -40,7 +40,7 @@ done
 run_fb test kafka.star -j 2
 expect_rc 0 "kafka mock reached by librdkafka steps and kcat, faulted through the proxy"
 for t in publish_and_consume real_client_through_the_proxy delay_holds_the_produce drop_swallows_the_produce \
-  error_closes_the_connection; do
+  error_closes_the_connection group_consumer_reads_a_publish; do
   expect_out out "^--- PASS: test_$t "
 done
 finish
