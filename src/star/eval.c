@@ -895,7 +895,11 @@ eval_ident (ectx *x, expr *e)
     {
     case SC_LOCAL:
       v = x->fr->locals[e->u.id.index];
-      return v ? v : unassigned (x, e, "local");
+      if (!v)
+        return unassigned (x, e, "local");
+      if (!IS_SMALL (v) && v->pad) /* now held elsewhere: see STR_BUILDER */
+        v->pad = 0;
+      return v;
     case SC_CELL:
       v = AS (fv_cell, x->fr->locals[e->u.id.index])->v;
       return v ? v : unassigned (x, e, "local");
@@ -1387,6 +1391,37 @@ store_item (fb_star_thread *th, fb_value *container, fb_value *index,
   return -1;
 }
 
+/* s += t where only the local slot holds s: appends into s's spare bytes,
+   or copies s into a new string with room to grow (STR_BUILDER). */
+static fb_value *
+str_append (fb_star_thread *th, fb_value *old, fb_value *rhs)
+{
+  fv_string *a = STR (old), *b = STR (rhs);
+  size_t n = a->len + b->len;
+  if ((a->h.pad & STR_BUILDER) && b->len <= a->spare)
+    {
+      memcpy (a->s + a->len, b->s, b->len);
+      a->s[n] = '\0';
+      a->spare -= (uint32_t) b->len;
+      a->len = n;
+      a->hash = 0;
+      return old;
+    }
+  size_t cap = n < 32 ? 64 : 2 * n;
+  if (cap > UINT32_MAX)
+    return star_binary (th, T_PLUS, old, rhs);
+  if (!star_fits (th, cap + 1))
+    return NULL;
+  fv_string *r = star_string_new (th, cap, FB_V_STRING);
+  memcpy (r->s, a->s, a->len);
+  memcpy (r->s + a->len, b->s, b->len);
+  r->s[n] = '\0';
+  r->len = n;
+  r->spare = (uint32_t) (cap - n);
+  r->h.pad = STR_BUILDER;
+  return &r->h;
+}
+
 static xstat
 exec_augassign (ectx *x, stmt *s)
 {
@@ -1407,14 +1442,26 @@ exec_augassign (ectx *x, stmt *s)
       if (!(old = star_index (th, container, index)))
         return fail_at (x, lhs->pos), X_ERROR;
     }
-  else if (!(old = eval (x, lhs)))
+  /* a local read here escapes nowhere: its STR_BUILDER mark stays */
+  else if (!(old = lhs->kind == E_IDENT && lhs->u.id.scope == SC_LOCAL
+                       ? x->fr->locals[lhs->u.id.index]
+                       : NULL)
+           && !(old = eval (x, lhs)))
     return X_ERROR;
   heap_pos at = heap_here (&th->heap);
   fb_value *rhs = eval (x, s->u.assign.rhs);
   if (!rhs)
     return X_ERROR;
   fb_value *v;
-  if (op == T_PLUS && vtype (old) == FB_V_LIST)
+  if (op == T_PLUS && lhs->kind == E_IDENT && lhs->u.id.scope == SC_LOCAL
+      && vtype (old) == FB_V_STRING && vtype (rhs) == FB_V_STRING)
+    {
+      if (!(v = str_append (th, old, rhs)))
+        return fail_at (x, s->pos), X_ERROR;
+      if (s->pure)
+        v = heap_squeeze (&th->heap, &at, v, true);
+    }
+  else if (op == T_PLUS && vtype (old) == FB_V_LIST)
     {
       /* list += iterable extends in place */
       fb_value **items;

@@ -104,7 +104,8 @@ heap_squeeze (fb_heap *h, const heap_pos *at, fb_value *v, bool drop_all)
   fb_value_type t = vtype (v);
   if (t != FB_V_STRING && t != FB_V_BYTES)
     return v;
-  size_t n = (sizeof (fv_string) + STR (v)->len + 1 + 15) & ~(size_t) 15;
+  size_t n = (sizeof (fv_string) + STR (v)->len + 1 + STR (v)->spare + 15)
+             & ~(size_t) 15;
   if (n > (size_t) (h->cur - (char *) v))
     n = (size_t) (h->cur - (char *) v);
   memmove (at->cur, v, n);
