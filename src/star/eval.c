@@ -1165,6 +1165,49 @@ eval_literal (ectx *x, expr *e)
   return d;
 }
 
+/* x op y on two small ints without star_binary's dispatch; NULL when
+   that is not the case (or an error is due: star_binary raises it). */
+static inline fb_value *
+small_binary (fb_star_thread *th, tok_kind op, fb_value *l, fb_value *r)
+{
+  if (IS_SMALL (l) && IS_SMALL (r))
+    {
+      int64_t a = SMALL_VAL (l), b = SMALL_VAL (r), c;
+      switch (op)
+        {
+        case T_PLUS: c = a + b; goto small_result;
+        case T_MINUS: c = a - b; goto small_result;
+        case T_STAR:
+          if (__builtin_mul_overflow (a, b, &c))
+            break;
+          goto small_result;
+        case T_SLASHSLASH:
+        case T_PERCENT:
+          if (!b)
+            break; /* star_binary raises */
+          c = op == T_PERCENT ? a % b : a / b;
+          if (op == T_PERCENT && c && (c < 0) != (b < 0))
+            c += b; /* the sign of the divisor */
+          else if (op == T_SLASHSLASH && a % b && (a < 0) != (b < 0))
+            c--; /* floor */
+          goto small_result;
+        case T_AMP: return mk_small (a & b);
+        case T_PIPE: return mk_small (a | b);
+        case T_CIRCUMFLEX: return mk_small (a ^ b);
+        small_result:
+          return fits_small (c) ? mk_small (c) : fb_int (th, c);
+        case T_LT: return BOOLV (a < b);
+        case T_GT: return BOOLV (a > b);
+        case T_LE: return BOOLV (a <= b);
+        case T_GE: return BOOLV (a >= b);
+        case T_EQL: return BOOLV (a == b);
+        case T_NEQ: return BOOLV (a != b);
+        default: break;
+        }
+    }
+  return NULL;
+}
+
 static fb_value *
 eval (ectx *x, expr *e)
 {
@@ -1208,24 +1251,10 @@ eval (ectx *x, expr *e)
         if (!r)
           return NULL;
         tok_kind op = e->u.bin.op;
-        /* fast paths for small ints */
-        if (IS_SMALL (l) && IS_SMALL (r))
-          {
-            int64_t a = SMALL_VAL (l), b = SMALL_VAL (r);
-            switch (op)
-              {
-              case T_PLUS: return fb_int (th, a + b);
-              case T_MINUS: return fb_int (th, a - b);
-              case T_LT: return BOOLV (a < b);
-              case T_GT: return BOOLV (a > b);
-              case T_LE: return BOOLV (a <= b);
-              case T_GE: return BOOLV (a >= b);
-              case T_EQL: return BOOLV (a == b);
-              case T_NEQ: return BOOLV (a != b);
-              default: break;
-              }
-          }
-        fb_value *v = star_binary (th, op, l, r);
+        fb_value *v = small_binary (th, op, l, r);
+        if (v)
+          return v;
+        v = star_binary (th, op, l, r);
         return v ? v : fail_at (x, e->pos);
       }
     case E_COND:
@@ -1474,7 +1503,8 @@ exec_augassign (ectx *x, stmt *s)
         list_push (th, old, items[i]);
       v = old;
     }
-  else if (!(v = star_binary (th, op, old, rhs)))
+  else if (!(v = small_binary (th, op, old, rhs))
+           && !(v = star_binary (th, op, old, rhs)))
     return fail_at (x, s->pos), X_ERROR;
   else if (s->pure) /* not after an in-place list +=: old keeps rhs's items */
     v = heap_squeeze (&th->heap, &at, v, true);
