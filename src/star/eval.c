@@ -1078,6 +1078,16 @@ eval_call (ectx *x, expr *e)
 
 static int assign (ectx *x, expr *lhs, fb_value *v);
 
+/* The comprehension has one for clause, first, and ifs after it. */
+static bool
+comp_one_loop (const expr *e)
+{
+  for (size_t i = 1; i < e->u.comp.n; i++)
+    if (!e->u.comp.clauses[i].is_if)
+      return false;
+  return !e->u.comp.clauses[0].is_if;
+}
+
 static fb_value *
 eval_comp (ectx *x, expr *e, size_t ci, fb_value *acc)
 {
@@ -1108,6 +1118,13 @@ eval_comp (ectx *x, expr *e, size_t ci, fb_value *acc)
   star_iter it;
   if (iter_start (th, v, &it) < 0)
     return fail_at (x, cl->x->pos);
+  if (ci == 0 && !e->u.comp.is_dict && comp_one_loop (e))
+    {
+      /* at most one item per element: room for them all, no regrowth */
+      long len = fb_value_len (v);
+      if (len > 0 && len <= 65536)
+        list_reserve (th, acc, (size_t) len);
+    }
   fb_value *item;
   fb_value *res = acc;
   while (iter_next (&it, &item, th))
