@@ -1043,6 +1043,7 @@ eval_call (ectx *x, expr *e)
         return NULL;
       fb_value_type t = vtype (recv);
       const method_entry *m = NULL;
+      th->other_calls += t != FB_V_STRING;
       if (t != FB_V_STRUCT && t != FB_V_MODULE && t != FB_V_HOST)
         {
           if (fe->u.dot.cache_type == (const void *) (uintptr_t) (t + 1))
@@ -1495,16 +1496,18 @@ exec_augassign (ectx *x, stmt *s)
            && !(old = eval (x, lhs)))
     return X_ERROR;
   heap_pos at = heap_here (&th->heap);
+  uint32_t calls = th->other_calls;
   fb_value *rhs = eval (x, s->u.assign.rhs);
   if (!rhs)
     return X_ERROR;
+  bool pure = s->pure && th->other_calls == calls;
   fb_value *v;
   if (op == T_PLUS && lhs->kind == E_IDENT && lhs->u.id.scope == SC_LOCAL
       && vtype (old) == FB_V_STRING && vtype (rhs) == FB_V_STRING)
     {
       if (!(v = str_append (th, old, rhs)))
         return fail_at (x, s->pos), X_ERROR;
-      if (s->pure)
+      if (pure)
         v = heap_squeeze (&th->heap, &at, v, true);
     }
   else if (op == T_PLUS && vtype (old) == FB_V_LIST)
@@ -1523,7 +1526,7 @@ exec_augassign (ectx *x, stmt *s)
   else if (!(v = small_binary (th, op, old, rhs))
            && !(v = star_binary (th, op, old, rhs)))
     return fail_at (x, s->pos), X_ERROR;
-  else if (s->pure) /* not after an in-place list +=: old keeps rhs's items */
+  else if (pure) /* not after an in-place list +=: old keeps rhs's items */
     v = heap_squeeze (&th->heap, &at, v, true);
   if (lhs->kind == E_INDEX)
     {
@@ -1641,8 +1644,9 @@ exec_stmt (ectx *x, stmt *s)
     case S_ASSIGN:
       {
         heap_pos at = heap_here (&x->th->heap);
+        uint32_t calls = x->th->other_calls;
         fb_value *v = eval (x, s->u.assign.rhs);
-        if (v && s->pure)
+        if (v && s->pure && x->th->other_calls == calls)
           v = heap_squeeze (&x->th->heap, &at, v, true);
         if (!v || assign (x, s->u.assign.lhs, v) < 0)
           return X_ERROR;
@@ -1662,11 +1666,12 @@ exec_stmt (ectx *x, stmt *s)
     case S_IF:
       {
         heap_pos at = heap_here (&x->th->heap);
+        uint32_t calls = x->th->other_calls;
         fb_value *c = eval (x, s->u.ifs.cond);
         if (!c)
           return X_ERROR;
         bool t = truth (c);
-        if (s->pure)
+        if (s->pure && x->th->other_calls == calls)
           heap_squeeze (&x->th->heap, &at, NONE, true);
         return exec_list (x, t ? &s->u.ifs.then : &s->u.ifs.els);
       }

@@ -277,7 +277,8 @@ struct stmt {
   stmt_kind kind;
   fb_pos pos;
   /* S_ASSIGN, S_AUGASSIGN: the right side, S_IF: the condition, has no
-     effects and calls nothing (see heap_squeeze) */
+     effects and calls nothing but pure builtins and, if th->other_calls
+     did not move meanwhile, string methods (see heap_squeeze) */
   bool pure;
   union {
     expr *x; /* S_EXPR, S_RETURN (may be NULL) */
@@ -336,6 +337,9 @@ struct fb_star_thread {
   size_t nmods;
   struct { char *path; fb_star_module *mod; } *mods;
   int recursion_guard; /* depth of structural recursion (repr, eq) */
+  /* x.f(...) calls whose x was not a string: a pure statement (stmt.pure)
+     made one, so it may have run Starlark code */
+  uint32_t other_calls;
   bool err_located;    /* the pending error has its position */
   tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
