@@ -1455,10 +1455,11 @@ str_append (fb_star_thread *th, fb_value *old, fb_value *rhs)
       return old;
     }
   size_t cap = n < 32 ? 64 : 2 * n;
-  if (cap > UINT32_MAX)
+  fb_heap *h = &th->heap;
+  /* room to grow only where the memory limit leaves it */
+  if (cap > UINT32_MAX || h->bytes > th->cfg.max_memory
+      || cap + 1 > th->cfg.max_memory - h->bytes)
     return star_binary (th, T_PLUS, old, rhs);
-  if (!star_fits (th, cap + 1))
-    return NULL;
   fv_string *r = star_string_new (th, cap, FB_V_STRING);
   memcpy (r->s, a->s, a->len);
   memcpy (r->s + a->len, b->s, b->len);
