@@ -200,10 +200,10 @@ concat (fb_star_thread *th, fb_value *a, fb_value *b)
       size_t n = STR (a)->len + STR (b)->len;
       if (!star_fits (th, n + 1))
         return NULL;
-      char *buf = star_alloc (th, n + 1);
-      memcpy (buf, STR (a)->s, STR (a)->len);
-      memcpy (buf + STR (a)->len, STR (b)->s, STR (b)->len);
-      return t == FB_V_STRING ? fb_string_n (th, buf, n) : fb_bytes_n (th, buf, n);
+      fv_string *r = star_string_new (th, n, t);
+      memcpy (r->s, STR (a)->s, STR (a)->len);
+      memcpy (r->s + STR (a)->len, STR (b)->s, STR (b)->len);
+      return &r->h;
     }
   fb_value **xa, **xb;
   size_t na, nb;
@@ -211,11 +211,14 @@ concat (fb_star_thread *th, fb_value *a, fb_value *b)
   iter_collect (th, b, &xb, &nb);
   if (!star_fits (th, (na + nb + 1) * sizeof (fb_value *)))
     return NULL;
-  fb_value **items = star_alloc (th, (na + nb + 1) * sizeof *items);
+  fb_value *r = t == FB_V_LIST ? list_with_cap (th, na + nb)
+                               : fb_tuple_new (th, na + nb, NULL);
+  fb_value **items = t == FB_V_LIST ? LIST (r)->items : TUPLE (r)->items;
   memcpy (items, xa, na * sizeof *items);
   memcpy (items + na, xb, nb * sizeof *items);
-  return t == FB_V_LIST ? list_from (th, na + nb, items)
-                        : fb_tuple_new (th, na + nb, items);
+  if (t == FB_V_LIST)
+    LIST (r)->len = na + nb;
+  return r;
 }
 
 static fb_value *

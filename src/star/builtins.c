@@ -11,6 +11,7 @@
 
 #include "star/internal.h"
 #include "util/alloc.h"
+#include "util/cleanup.h"
 #include "util/suggest.h"
 
 /* ---- argument unpacking ------------------------------------------------ */
@@ -219,48 +220,76 @@ no_args (fb_star_thread *th, const char *fname, const fb_star_args *a)
   return fb_star_unpack (th, fname, a, NULL) == 0;
 }
 
-/* stable merge sort whose comparison may fail */
+/* Stable merge sort of keys (and vals alongside, unless NULL) whose
+   comparison may fail; tk and tv hold n items each. */
+typedef struct {
+  fb_star_thread *th;
+  int (*cmp) (fb_star_thread *th, fb_value *a, fb_value *b, int *c);
+  bool reverse;
+  fb_value **tk, **tv;
+} sort_ctx;
+
 static int
-merge_sort (fb_star_thread *th, fb_value **keys, fb_value **vals, size_t n,
-            bool reverse, fb_value **tk, fb_value **tv)
+merge_sort (sort_ctx *sc, fb_value **keys, fb_value **vals, size_t n)
 {
   if (n < 2)
     return 0;
   size_t h = n / 2;
-  if (merge_sort (th, keys, vals, h, reverse, tk, tv) < 0
-      || merge_sort (th, keys + h, vals + h, n - h, reverse, tk, tv) < 0)
+  if (merge_sort (sc, keys, vals, h) < 0
+      || merge_sort (sc, keys + h, vals ? vals + h : NULL, n - h) < 0)
     return -1;
   size_t i = 0, j = h, k = 0;
   while (i < h && j < n)
     {
       int c;
-      if (star_compare (th, keys[j], keys[i], &c) < 0)
+      if (sc->cmp (sc->th, keys[j], keys[i], &c) < 0)
         return -1;
-      bool take_right = reverse ? c > 0 : c < 0;
-      if (take_right)
-        {
-          tk[k] = keys[j];
-          tv[k++] = vals[j++];
-        }
-      else
-        {
-          tk[k] = keys[i];
-          tv[k++] = vals[i++];
-        }
+      size_t from = (sc->reverse ? c > 0 : c < 0) ? j++ : i++;
+      if (vals)
+        sc->tv[k] = vals[from];
+      sc->tk[k++] = keys[from];
     }
-  while (i < h)
+  /* what is left of the right half is already in place */
+  memcpy (sc->tk + k, keys + i, (h - i) * sizeof *keys);
+  memcpy (keys, sc->tk, (k + h - i) * sizeof *keys);
+  if (vals)
     {
-      tk[k] = keys[i];
-      tv[k++] = vals[i++];
+      memcpy (sc->tv + k, vals + i, (h - i) * sizeof *vals);
+      memcpy (vals, sc->tv, (k + h - i) * sizeof *vals);
     }
-  while (j < n)
-    {
-      tk[k] = keys[j];
-      tv[k++] = vals[j++];
-    }
-  memcpy (keys, tk, n * sizeof *keys);
-  memcpy (vals, tv, n * sizeof *vals);
   return 0;
+}
+
+/* Comparisons for keys all of one kind: no dispatch, no failure. Small
+   ints keep their order when tagged. */
+static int
+cmp_small (fb_star_thread *th, fb_value *a, fb_value *b, int *c)
+{
+  (void) th;
+  *c = ((intptr_t) a > (intptr_t) b) - ((intptr_t) a < (intptr_t) b);
+  return 0;
+}
+
+static int
+cmp_str (fb_star_thread *th, fb_value *a, fb_value *b, int *c)
+{
+  (void) th;
+  fv_string *x = STR (a), *y = STR (b);
+  int r = memcmp (x->s, y->s, x->len < y->len ? x->len : y->len);
+  *c = r ? (r > 0) - (r < 0) : (x->len > y->len) - (x->len < y->len);
+  return 0;
+}
+
+static void
+pick_cmp (sort_ctx *sc, fb_value **keys, size_t n)
+{
+  bool small = true, str = true;
+  for (size_t i = 0; i < n && (small || str); i++)
+    {
+      small &= IS_SMALL (keys[i]);
+      str &= vtype (keys[i]) == FB_V_STRING;
+    }
+  sc->cmp = small ? cmp_small : str ? cmp_str : star_compare;
 }
 
 static fb_value *
@@ -978,20 +1007,27 @@ b_sorted (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     key = NULL;
   if (iter_collect (th, x, &items, &n) < 0)
     return fb_star_errorf (th, "sorted: got %s, want iterable", type_name (x));
-  fb_value **vals = star_alloc (th, (n + 1) * sizeof *vals);
-  fb_value **keys = star_alloc (th, (n + 1) * sizeof *keys);
-  for (size_t i = 0; i < n; i++)
+  /* the result's own array is sorted in place; keys and scratch are
+     malloc'd, freed on return rather than left in the region */
+  fb_value *r = list_with_cap (th, n);
+  fb_value **vals = LIST (r)->items;
+  memcpy (vals, items, n * sizeof *vals);
+  _cleanup_free_ fb_value **keys = NULL, **tk = fb_xmalloc ((n + 1) * sizeof *tk);
+  _cleanup_free_ fb_value **tv = NULL;
+  if (key)
     {
-      vals[i] = items[i];
-      keys[i] = key ? call1 (th, key, items[i]) : items[i];
-      if (!keys[i])
-        return NULL;
+      keys = fb_xmalloc ((n + 1) * sizeof *keys);
+      tv = fb_xmalloc ((n + 1) * sizeof *tv);
+      for (size_t i = 0; i < n; i++)
+        if (!(keys[i] = call1 (th, key, vals[i])))
+          return NULL;
     }
-  fb_value **tk = star_alloc (th, (n + 1) * sizeof *tk);
-  fb_value **tv = star_alloc (th, (n + 1) * sizeof *tv);
-  if (merge_sort (th, keys, vals, n, reverse, tk, tv) < 0)
+  sort_ctx sc = { th, NULL, reverse, tk, tv };
+  pick_cmp (&sc, key ? keys : vals, n);
+  if (merge_sort (&sc, key ? keys : vals, key ? vals : NULL, n) < 0)
     return NULL;
-  return list_from (th, n, vals);
+  LIST (r)->len = n;
+  return r;
 }
 
 static fb_value *

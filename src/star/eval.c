@@ -895,7 +895,11 @@ eval_ident (ectx *x, expr *e)
     {
     case SC_LOCAL:
       v = x->fr->locals[e->u.id.index];
-      return v ? v : unassigned (x, e, "local");
+      if (!v)
+        return unassigned (x, e, "local");
+      if (!IS_SMALL (v) && v->pad) /* now held elsewhere: see STR_BUILDER */
+        v->pad = 0;
+      return v;
     case SC_CELL:
       v = AS (fv_cell, x->fr->locals[e->u.id.index])->v;
       return v ? v : unassigned (x, e, "local");
@@ -1039,6 +1043,7 @@ eval_call (ectx *x, expr *e)
         return NULL;
       fb_value_type t = vtype (recv);
       const method_entry *m = NULL;
+      th->other_calls += t != FB_V_STRING;
       if (t != FB_V_STRUCT && t != FB_V_MODULE && t != FB_V_HOST)
         {
           if (fe->u.dot.cache_type == (const void *) (uintptr_t) (t + 1))
@@ -1074,6 +1079,16 @@ eval_call (ectx *x, expr *e)
 
 static int assign (ectx *x, expr *lhs, fb_value *v);
 
+/* The comprehension has one for clause, first, and ifs after it. */
+static bool
+comp_one_loop (const expr *e)
+{
+  for (size_t i = 1; i < e->u.comp.n; i++)
+    if (!e->u.comp.clauses[i].is_if)
+      return false;
+  return !e->u.comp.clauses[0].is_if;
+}
+
 static fb_value *
 eval_comp (ectx *x, expr *e, size_t ci, fb_value *acc)
 {
@@ -1104,6 +1119,13 @@ eval_comp (ectx *x, expr *e, size_t ci, fb_value *acc)
   star_iter it;
   if (iter_start (th, v, &it) < 0)
     return fail_at (x, cl->x->pos);
+  if (ci == 0 && !e->u.comp.is_dict && comp_one_loop (e))
+    {
+      /* at most one item per element: room for them all, no regrowth */
+      long len = fb_value_len (v);
+      if (len > 0 && len <= 65536)
+        list_reserve (th, acc, (size_t) len);
+    }
   fb_value *item;
   fb_value *res = acc;
   while (iter_next (&it, &item, th))
@@ -1161,6 +1183,49 @@ eval_literal (ectx *x, expr *e)
   return d;
 }
 
+/* x op y on two small ints without star_binary's dispatch; NULL when
+   that is not the case (or an error is due: star_binary raises it). */
+static inline fb_value *
+small_binary (fb_star_thread *th, tok_kind op, fb_value *l, fb_value *r)
+{
+  if (IS_SMALL (l) && IS_SMALL (r))
+    {
+      int64_t a = SMALL_VAL (l), b = SMALL_VAL (r), c;
+      switch (op)
+        {
+        case T_PLUS: c = a + b; goto small_result;
+        case T_MINUS: c = a - b; goto small_result;
+        case T_STAR:
+          if (__builtin_mul_overflow (a, b, &c))
+            break;
+          goto small_result;
+        case T_SLASHSLASH:
+        case T_PERCENT:
+          if (!b)
+            break; /* star_binary raises */
+          c = op == T_PERCENT ? a % b : a / b;
+          if (op == T_PERCENT && c && (c < 0) != (b < 0))
+            c += b; /* the sign of the divisor */
+          else if (op == T_SLASHSLASH && a % b && (a < 0) != (b < 0))
+            c--; /* floor */
+          goto small_result;
+        case T_AMP: return mk_small (a & b);
+        case T_PIPE: return mk_small (a | b);
+        case T_CIRCUMFLEX: return mk_small (a ^ b);
+        small_result:
+          return fits_small (c) ? mk_small (c) : fb_int (th, c);
+        case T_LT: return BOOLV (a < b);
+        case T_GT: return BOOLV (a > b);
+        case T_LE: return BOOLV (a <= b);
+        case T_GE: return BOOLV (a >= b);
+        case T_EQL: return BOOLV (a == b);
+        case T_NEQ: return BOOLV (a != b);
+        default: break;
+        }
+    }
+  return NULL;
+}
+
 static fb_value *
 eval (ectx *x, expr *e)
 {
@@ -1204,24 +1269,10 @@ eval (ectx *x, expr *e)
         if (!r)
           return NULL;
         tok_kind op = e->u.bin.op;
-        /* fast paths for small ints */
-        if (IS_SMALL (l) && IS_SMALL (r))
-          {
-            int64_t a = SMALL_VAL (l), b = SMALL_VAL (r);
-            switch (op)
-              {
-              case T_PLUS: return fb_int (th, a + b);
-              case T_MINUS: return fb_int (th, a - b);
-              case T_LT: return BOOLV (a < b);
-              case T_GT: return BOOLV (a > b);
-              case T_LE: return BOOLV (a <= b);
-              case T_GE: return BOOLV (a >= b);
-              case T_EQL: return BOOLV (a == b);
-              case T_NEQ: return BOOLV (a != b);
-              default: break;
-              }
-          }
-        fb_value *v = star_binary (th, op, l, r);
+        fb_value *v = small_binary (th, op, l, r);
+        if (v)
+          return v;
+        v = star_binary (th, op, l, r);
         return v ? v : fail_at (x, e->pos);
       }
     case E_COND:
@@ -1387,6 +1438,38 @@ store_item (fb_star_thread *th, fb_value *container, fb_value *index,
   return -1;
 }
 
+/* s += t where only the local slot holds s: appends into s's spare bytes,
+   or copies s into a new string with room to grow (STR_BUILDER). */
+static fb_value *
+str_append (fb_star_thread *th, fb_value *old, fb_value *rhs)
+{
+  fv_string *a = STR (old), *b = STR (rhs);
+  size_t n = a->len + b->len;
+  if ((a->h.pad & STR_BUILDER) && b->len <= a->spare)
+    {
+      memcpy (a->s + a->len, b->s, b->len);
+      a->s[n] = '\0';
+      a->spare -= (uint32_t) b->len;
+      a->len = n;
+      a->hash = 0;
+      return old;
+    }
+  size_t cap = n < 32 ? 64 : 2 * n;
+  fb_heap *h = &th->heap;
+  /* room to grow only where the memory limit leaves it */
+  if (cap > UINT32_MAX || h->bytes > th->cfg.max_memory
+      || cap + 1 > th->cfg.max_memory - h->bytes)
+    return star_binary (th, T_PLUS, old, rhs);
+  fv_string *r = star_string_new (th, cap, FB_V_STRING);
+  memcpy (r->s, a->s, a->len);
+  memcpy (r->s + a->len, b->s, b->len);
+  r->s[n] = '\0';
+  r->len = n;
+  r->spare = (uint32_t) (cap - n);
+  r->h.pad = STR_BUILDER;
+  return &r->h;
+}
+
 static xstat
 exec_augassign (ectx *x, stmt *s)
 {
@@ -1407,14 +1490,28 @@ exec_augassign (ectx *x, stmt *s)
       if (!(old = star_index (th, container, index)))
         return fail_at (x, lhs->pos), X_ERROR;
     }
-  else if (!(old = eval (x, lhs)))
+  /* a local read here escapes nowhere: its STR_BUILDER mark stays */
+  else if (!(old = lhs->kind == E_IDENT && lhs->u.id.scope == SC_LOCAL
+                       ? x->fr->locals[lhs->u.id.index]
+                       : NULL)
+           && !(old = eval (x, lhs)))
     return X_ERROR;
   heap_pos at = heap_here (&th->heap);
+  uint32_t calls = th->other_calls;
   fb_value *rhs = eval (x, s->u.assign.rhs);
   if (!rhs)
     return X_ERROR;
+  bool pure = s->pure && th->other_calls == calls;
   fb_value *v;
-  if (op == T_PLUS && vtype (old) == FB_V_LIST)
+  if (op == T_PLUS && lhs->kind == E_IDENT && lhs->u.id.scope == SC_LOCAL
+      && vtype (old) == FB_V_STRING && vtype (rhs) == FB_V_STRING)
+    {
+      if (!(v = str_append (th, old, rhs)))
+        return fail_at (x, s->pos), X_ERROR;
+      if (pure)
+        v = heap_squeeze (&th->heap, &at, v, true);
+    }
+  else if (op == T_PLUS && vtype (old) == FB_V_LIST)
     {
       /* list += iterable extends in place */
       fb_value **items;
@@ -1427,9 +1524,10 @@ exec_augassign (ectx *x, stmt *s)
         list_push (th, old, items[i]);
       v = old;
     }
-  else if (!(v = star_binary (th, op, old, rhs)))
+  else if (!(v = small_binary (th, op, old, rhs))
+           && !(v = star_binary (th, op, old, rhs)))
     return fail_at (x, s->pos), X_ERROR;
-  else if (s->pure) /* not after an in-place list +=: old keeps rhs's items */
+  else if (pure) /* not after an in-place list +=: old keeps rhs's items */
     v = heap_squeeze (&th->heap, &at, v, true);
   if (lhs->kind == E_INDEX)
     {
@@ -1547,8 +1645,9 @@ exec_stmt (ectx *x, stmt *s)
     case S_ASSIGN:
       {
         heap_pos at = heap_here (&x->th->heap);
+        uint32_t calls = x->th->other_calls;
         fb_value *v = eval (x, s->u.assign.rhs);
-        if (v && s->pure)
+        if (v && s->pure && x->th->other_calls == calls)
           v = heap_squeeze (&x->th->heap, &at, v, true);
         if (!v || assign (x, s->u.assign.lhs, v) < 0)
           return X_ERROR;
@@ -1568,11 +1667,12 @@ exec_stmt (ectx *x, stmt *s)
     case S_IF:
       {
         heap_pos at = heap_here (&x->th->heap);
+        uint32_t calls = x->th->other_calls;
         fb_value *c = eval (x, s->u.ifs.cond);
         if (!c)
           return X_ERROR;
         bool t = truth (c);
-        if (s->pure)
+        if (s->pure && x->th->other_calls == calls)
           heap_squeeze (&x->th->heap, &at, NONE, true);
         return exec_list (x, t ? &s->u.ifs.then : &s->u.ifs.els);
       }

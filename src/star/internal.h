@@ -42,7 +42,12 @@ struct fb_value {
 
 typedef struct { fb_value h; double d; } fv_float;
 typedef struct { fb_value h; fb_bigint b; } fv_bigint;
-typedef struct { fb_value h; uint32_t hash; size_t len; char s[]; } fv_string;
+/* spare: bytes after the NUL that belong to the string (STR_BUILDER) */
+typedef struct { fb_value h; uint32_t hash, spare; size_t len; char s[]; } fv_string;
+/* h.pad of a string that `s += t` stored in a local slot and nothing else
+   holds (eval_ident clears it when the slot is read): the next += on that
+   slot appends into its spare bytes instead of copying it. */
+#define STR_BUILDER 1
 typedef struct { fb_value h; size_t len, cap; fb_value **items; } fv_list;
 typedef struct { fb_value h; size_t len; fb_value *items[]; } fv_tuple;
 typedef struct { uint64_t hash; fb_value *key, *val; } fv_entry;
@@ -272,7 +277,8 @@ struct stmt {
   stmt_kind kind;
   fb_pos pos;
   /* S_ASSIGN, S_AUGASSIGN: the right side, S_IF: the condition, has no
-     effects and calls nothing (see heap_squeeze) */
+     effects and calls nothing but pure builtins and, if th->other_calls
+     did not move meanwhile, string methods (see heap_squeeze) */
   bool pure;
   union {
     expr *x; /* S_EXPR, S_RETURN (may be NULL) */
@@ -331,6 +337,9 @@ struct fb_star_thread {
   size_t nmods;
   struct { char *path; fb_star_module *mod; } *mods;
   int recursion_guard; /* depth of structural recursion (repr, eq) */
+  /* x.f(...) calls whose x was not a string: a pure statement (stmt.pure)
+     made one, so it may have run Starlark code */
+  uint32_t other_calls;
   bool err_located;    /* the pending error has its position */
   tok_kind cmp_op;     /* operator named in comparison errors (0: <) */
   const char *_Atomic cancel;
@@ -380,8 +389,14 @@ fb_value *int_parse (fb_star_thread *th, const char *s, size_t n, int base);
 bool int_to_double (fb_value *v, double *out);
 void format_float (fb_buf *b, double d, char conv, int prec);
 
+/* A string or bytes value of len bytes (and a NUL) to fill in. */
+fv_string *star_string_new (fb_star_thread *th, size_t len, fb_value_type t);
 fb_value *list_from (fb_star_thread *th, size_t n, fb_value *const *items);
+/* An empty list with room for cap items. */
+fb_value *list_with_cap (fb_star_thread *th, size_t cap);
 void list_push (fb_star_thread *th, fb_value *list, fb_value *v);
+/* Room for cap items in all (no-op when there is). */
+void list_reserve (fb_star_thread *th, fb_value *list, size_t cap);
 fv_dict *dict_new (fb_star_thread *th, fb_value_type t);
 /* <0 error (unhashable); *found */
 int dict_lookup (fb_star_thread *th, fb_value *d, fb_value *k, fb_value **out);

@@ -81,11 +81,9 @@ METHOD (s_count)
     return NULL;
   if (!n)
     return mk_small ((int64_t) (hi - lo + 1));
-  for (size_t i = lo; i + n <= hi;)
-    if (!memcmp (s->s + i, sub, n))
-      c++, i += n;
-    else
-      i++;
+  for (const char *p = s->s + lo, *e = s->s + hi;
+       (p = memmem (p, (size_t) (e - p), sub, n)); p += n)
+    c++;
   return mk_small ((int64_t) c);
 }
 
@@ -184,6 +182,16 @@ is_cased (uint32_t cp)
   return case_map (cp, true) != cp || case_map (cp, false) != cp;
 }
 
+static bool
+ascii_only (const fv_string *s)
+{
+  for (size_t i = 0; i < s->len; i++)
+    if (s->s[i] & 0x80)
+      return false;
+  return true;
+}
+
+/* mode: 0 lower, 1 upper, 2 capitalize, 3 title */
 static fb_value *
 map_chars (fb_star_thread *th, fb_value *self, const fb_star_args *a,
            const char *fname, int mode)
@@ -191,6 +199,14 @@ map_chars (fb_star_thread *th, fb_value *self, const fb_star_args *a,
   if (!star_no_args (th, fname, a))
     return NULL;
   fv_string *s = STR (RECV);
+  if (mode < 2 && ascii_only (s))
+    {
+      fv_string *r = star_string_new (th, s->len, vtype (RECV));
+      char lo = mode ? 'a' : 'A', flip = 'a' - 'A';
+      for (size_t i = 0; i < s->len; i++)
+        r->s[i] = s->s[i] >= lo && s->s[i] <= lo + 25 ? s->s[i] ^ flip : s->s[i];
+      return &r->h;
+    }
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   bool start = true;
   for (size_t i = 0; i < s->len;)
@@ -303,14 +319,15 @@ METHOD (s_join)
       if (!star_fits (th, total))
         return NULL;
     }
-  _cleanup_buf_ fb_buf b = FB_BUF_INIT;
+  fv_string *r = star_string_new (th, total, FB_V_STRING);
+  char *p = r->s;
   for (size_t i = 0; i < n; i++)
     {
       if (i)
-        fb_buf_append (&b, sep->s, sep->len);
-      fb_buf_append (&b, STR (items[i])->s, STR (items[i])->len);
+        p = mempcpy (p, sep->s, sep->len);
+      p = mempcpy (p, STR (items[i])->s, STR (items[i])->len);
     }
-  return fb_string_n (th, fb_buf_str (&b), b.len);
+  return &r->h;
 }
 
 static fb_value *
@@ -406,6 +423,33 @@ affix_remove (fb_star_thread *th, fb_value *self, const fb_star_args *a,
 METHOD (s_removeprefix) { return affix_remove (th, self, a, "removeprefix", false); }
 METHOD (s_removesuffix) { return affix_remove (th, self, a, "removesuffix", true); }
 
+/* replace with a non-empty old: the length first, then the string. */
+static fb_value *
+replace_found (fb_star_thread *th, fv_string *s, const char *old, size_t no,
+               const char *new, size_t nn, int64_t count)
+{
+  const char *end = s->s + s->len, *p = s->s;
+  size_t k = 0;
+  for (; (count < 0 || (int64_t) k < count)
+         && (p = memmem (p, (size_t) (end - p), old, no));
+       p += no)
+    k++;
+  size_t len = s->len - k * no + k * nn;
+  if (nn > no && !star_fits (th, len + 1))
+    return NULL;
+  fv_string *r = star_string_new (th, len, FB_V_STRING);
+  char *d = r->s;
+  p = s->s;
+  for (size_t j = 0; j < k; j++)
+    {
+      const char *q = memmem (p, (size_t) (end - p), old, no);
+      d = mempcpy (mempcpy (d, p, (size_t) (q - p)), new, nn);
+      p = q + no;
+    }
+  memcpy (d, p, (size_t) (end - p));
+  return &r->h;
+}
+
 METHOD (s_replace)
 {
   const char *old, *new;
@@ -415,29 +459,16 @@ METHOD (s_replace)
     return NULL;
   fv_string *s = STR (RECV);
   size_t no = strlen (old), nn = strlen (new);
+  if (no)
+    return replace_found (th, s, old, no, new, nn, count);
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
-  size_t i = 0;
-  int64_t done = 0;
-  while (i <= s->len && (count < 0 || done < count))
+  for (size_t i = 0; i <= s->len && (count < 0 || (int64_t) i < count); i++)
     {
-      const char *p;
-      if (no == 0)
-        {
-          fb_buf_append (&b, new, nn);
-          if (i < s->len)
-            fb_buf_putc (&b, s->s[i]);
-          i++;
-          done++;
-          continue;
-        }
-      p = memmem (s->s + i, s->len - i, old, no);
-      if (!p)
-        break;
-      fb_buf_append (&b, s->s + i, (size_t) (p - s->s) - i);
       fb_buf_append (&b, new, nn);
-      i = (size_t) (p - s->s) + no;
-      done++;
+      if (i < s->len)
+        fb_buf_putc (&b, s->s[i]);
     }
+  size_t i = count < 0 ? s->len + 1 : (size_t) count;
   if (i < s->len)
     fb_buf_append (&b, s->s + i, s->len - i);
   return fb_string_n (th, fb_buf_str (&b), b.len);
@@ -515,8 +546,14 @@ split_impl (fb_star_thread *th, fb_value *self, const fb_star_args *a,
     return fb_star_errorf (th, "%s: empty separator", fname);
   if (!right)
     {
-      size_t i = 0;
+      size_t i = 0, k = 1;
       int64_t done = 0;
+      for (const char *p = s->s, *e = s->s + s->len;
+           (maxsplit < 0 || (int64_t) k <= maxsplit)
+           && (p = memmem (p, (size_t) (e - p), sep, n));
+           p += n)
+        k++;
+      list_reserve (th, l, k);
       for (;;)
         {
           const char *p = (maxsplit < 0 || done < maxsplit)

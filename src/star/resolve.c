@@ -468,8 +468,9 @@ pure_call (const expr *e)
   return known;
 }
 
-/* No effects and no calls but of pure builtins: evaluating e only allocates
-   values that nothing but its own result can reach (see heap_squeeze).
+/* No effects and no calls but of pure builtins and of string methods:
+   evaluating e only allocates values that nothing but its own result can
+   reach (see heap_squeeze).
    Comprehensions bind frame slots, attributes may be host code: both
    excluded. */
 static bool
@@ -504,7 +505,10 @@ expr_pure (const expr *e)
       return expr_pure (e->u.slice.x) && expr_pure (e->u.slice.lo)
              && expr_pure (e->u.slice.hi) && expr_pure (e->u.slice.step);
     case E_CALL:
-      if (!pure_call (e))
+      /* a method call counts only if its receiver turns out a string
+         (str_calls, checked when the statement ran) */
+      if (!pure_call (e)
+          && !(e->u.call.fn->kind == E_DOT && expr_pure (e->u.call.fn->u.dot.x)))
         return false;
       for (size_t i = 0; i < e->u.call.n; i++)
         if (e->u.call.args[i].kind != 0 || !expr_pure (e->u.call.args[i].x))

@@ -161,12 +161,12 @@ small_int_text (int64_t i, char out[24])
   return (size_t) (e - p);
 }
 
-static fv_string *
-string_alloc (fb_star_thread *th, size_t len, fb_value_type t)
+fv_string *
+star_string_new (fb_star_thread *th, size_t len, fb_value_type t)
 {
   fv_string *s = star_alloc (th, sizeof *s + len + 1);
   s->h = (fb_value) { (uint8_t) t, 1, 0, 0 };
-  s->hash = 0;
+  s->hash = s->spare = 0;
   s->len = len;
   s->s[len] = '\0';
   return s;
@@ -175,7 +175,7 @@ string_alloc (fb_star_thread *th, size_t len, fb_value_type t)
 fb_value *
 fb_string_n (fb_star_thread *th, const char *p, size_t len)
 {
-  fv_string *s = string_alloc (th, len, FB_V_STRING);
+  fv_string *s = star_string_new (th, len, FB_V_STRING);
   memcpy (s->s, p, len);
   return &s->h;
 }
@@ -200,7 +200,7 @@ fb_string_printf (fb_star_thread *th, const char *fmt, ...)
 fb_value *
 fb_bytes_n (fb_star_thread *th, const void *p, size_t len)
 {
-  fv_string *s = string_alloc (th, len, FB_V_BYTES);
+  fv_string *s = star_string_new (th, len, FB_V_BYTES);
   memcpy (s->s, p, len);
   return &s->h;
 }
@@ -208,15 +208,22 @@ fb_bytes_n (fb_star_thread *th, const void *p, size_t len)
 /* ---- containers -------------------------------------------------------- */
 
 fb_value *
-list_from (fb_star_thread *th, size_t n, fb_value *const *items)
+list_with_cap (fb_star_thread *th, size_t cap)
 {
   fv_list *l = AS (fv_list, star_new (th, sizeof *l, FB_V_LIST));
-  l->cap = n < 4 ? 4 : n;
+  l->cap = cap < 4 ? 4 : cap;
   l->items = star_alloc (th, l->cap * sizeof *l->items);
-  if (n)
-    memcpy (l->items, items, n * sizeof *items);
-  l->len = n;
   return &l->h;
+}
+
+fb_value *
+list_from (fb_star_thread *th, size_t n, fb_value *const *items)
+{
+  fb_value *l = list_with_cap (th, n);
+  if (n)
+    memcpy (LIST (l)->items, items, n * sizeof *items);
+  LIST (l)->len = n;
+  return l;
 }
 
 fb_value *
@@ -226,17 +233,23 @@ fb_list_new (fb_star_thread *th, size_t n, fb_value *const *items)
 }
 
 void
+list_reserve (fb_star_thread *th, fb_value *list, size_t cap)
+{
+  fv_list *l = LIST (list);
+  if (cap <= l->cap)
+    return;
+  fb_value **items = star_alloc (th, cap * sizeof *items);
+  memcpy (items, l->items, l->len * sizeof *items);
+  l->items = items;
+  l->cap = cap;
+}
+
+void
 list_push (fb_star_thread *th, fb_value *list, fb_value *v)
 {
   fv_list *l = LIST (list);
   if (l->len == l->cap)
-    {
-      size_t cap = l->cap * 2;
-      fb_value **items = star_alloc (th, cap * sizeof *items);
-      memcpy (items, l->items, l->len * sizeof *items);
-      l->items = items;
-      l->cap = cap;
-    }
+    list_reserve (th, list, l->cap * 2);
   l->items[l->len++] = v;
 }
 
@@ -272,7 +285,7 @@ fb_tuple_new (fb_star_thread *th, size_t n, fb_value *const *items)
   fv_tuple *t = star_alloc (th, sizeof *t + n * sizeof (fb_value *));
   t->h = (fb_value) { FB_V_TUPLE, 0, 0, 0 };
   t->len = n;
-  if (n)
+  if (n && items) /* NULL: the caller fills them */
     memcpy (t->items, items, n * sizeof *items);
   return &t->h;
 }
@@ -478,7 +491,7 @@ fb_dict_get_str (fb_value *dict, const char *key)
   if (n >= 256)
     return NULL;
   tmp.s.h = (fb_value) { FB_V_STRING, 1, 0, 0 };
-  tmp.s.hash = 0;
+  tmp.s.hash = tmp.s.spare = 0;
   tmp.s.len = n;
   memcpy (tmp.s.s, key, n + 1);
   return fb_dict_get (dict, &tmp.s.h);
