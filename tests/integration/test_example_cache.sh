@@ -9,7 +9,13 @@ for bin in /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/lib/po
   [ -x "$bin" ] || skip "$bin is not installed (scripts/bootstrap installs it)"
 done
 id postgres >/dev/null 2>&1 || skip "no postgres user (the postgresql package creates it)"
-sed "s|\.\./\.\./build/src/demo|$FAULTBOX_BUILD/src/demo|" "$FAULTBOX_SRC/specs/examples/cache-aside.star" >"$TMP/cache-aside.star"
+# one initdb for the run: each of the 9 postgres copies its datadir (the
+# spec's directory, $TMP, is bound read-only into the services)
+cp "$FAULTBOX_SRC/specs/examples/pg-server.sh" "$TMP/"
+"$TMP/pg-server.sh" template "$TMP/pgtemplate" || { fail "pg-server.sh template"; finish; }
+sed -e "s|\.\./\.\./build/src/demo|$FAULTBOX_BUILD/src/demo|" -e "s|^PG_TEMPLATE = \"\"|PG_TEMPLATE = \"$TMP/pgtemplate\"|" \
+  "$FAULTBOX_SRC/specs/examples/cache-aside.star" >"$TMP/cache-aside.star"
+grep -q "^PG_TEMPLATE = \"$TMP/pgtemplate\"" "$TMP/cache-aside.star" || fail "the spec's PG_TEMPLATE line moved"
 cd "$TMP"
 
 run_fb test cache-aside.star -j 2 --format json --output cache.json
