@@ -52,6 +52,9 @@ char *fb_protocol_trim (char *s);
 /* Appends k=v (copied) to a result's event fields. */
 void fb_step_field (fb_step_result *r, const char *k, const char *v);
 
+/* The string argument name of a step's method (by its parameter name), or
+ * NULL when the method has no such parameter. */
+const char *fb_step_arg_by_name (const fb_step_call *c, const char *name);
 /* The value of key in a service's env ("K=V"), or NULL. */
 const char *fb_step_env (char *const *env, size_t n_env, const char *key);
 /* A credential as Faultbox fills it: the step's own argument when

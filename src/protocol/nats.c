@@ -174,15 +174,6 @@ nats_open (nats_conn *c, const char *host, int port, const char *user, const cha
   return nats_flush (c, why);
 }
 
-static const char *
-step_arg (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
-}
-
 static int
 nats_pub (nats_conn *c, const char *subject, const char *reply, const char *data, char **why)
 {
@@ -295,14 +286,14 @@ nats_call (nats_conn *c, const char *method, const char *subject, const char *da
 static int
 nats_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
-  const char *m = c->method->name, *subject = step_arg (c, "subject"), *data = step_arg (c, "data");
+  const char *m = c->method->name, *subject = fb_step_arg_by_name (c, "subject"), *data = fb_step_arg_by_name (c, "data");
   if (!*subject)
     return fb_error_set (err, EINVAL, "%s: subject must not be empty (nats.%s requires subject= argument)", m, m);
   c->on_send (c->ctx, (const char *const[]) { "method", m, "subject", subject, data ? "data" : NULL, data, NULL });
   char *why = NULL;
   nats_conn nc = { .fd = -1 };
   int64_t t0 = fb_now_ns ();
-  if (nats_open (&nc, c->host, c->port, step_arg (c, "user"), step_arg (c, "password"), NATS_DIAL_MS, &why) == 0)
+  if (nats_open (&nc, c->host, c->port, fb_step_arg_by_name (c, "user"), fb_step_arg_by_name (c, "password"), NATS_DIAL_MS, &why) == 0)
     nats_call (&nc, m, subject, data, &out->body, &why);
   nats_close (&nc);
   out->duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;

@@ -138,6 +138,15 @@ fb_step_env (char *const *env, size_t n_env, const char *key)
 }
 
 const char *
+fb_step_arg_by_name (const fb_step_call *c, const char *name)
+{
+  for (size_t i = 0; i < c->method->n_params; i++)
+    if (!strcmp (c->method->params[i].name, name))
+      return c->args[i].s;
+  return NULL;
+}
+
+const char *
 fb_step_credential (const char *given, char *const *env, size_t n_env, const char *key, const char *dflt)
 {
   if (given && *given)

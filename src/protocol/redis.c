@@ -163,21 +163,12 @@ command_argv (const fb_step_call *c, char *upper, size_t upper_len, size_t *argc
   return argv;
 }
 
-static const char *
-step_arg (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
-}
-
 static void
 redis_send_event (const fb_step_call *c)
 {
   const char *kv[8] = { "method", c->method->name };
   size_t k = 2;
-  const char *key = step_arg (c, "key"), *value = step_arg (c, "value"), *cmd = step_arg (c, "cmd");
+  const char *key = fb_step_arg_by_name (c, "key"), *value = fb_step_arg_by_name (c, "value"), *cmd = fb_step_arg_by_name (c, "cmd");
   if (key)
     kv[k++] = "key", kv[k++] = key;
   if (value)
@@ -191,8 +182,8 @@ redis_send_event (const fb_step_call *c)
 static int
 redis_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
-  const char *user = fb_step_credential (step_arg (c, "user"), c->env, c->n_env, "REDIS_USER", NULL);
-  const char *password = fb_step_credential (step_arg (c, "password"), c->env, c->n_env, "REDIS_PASSWORD", NULL);
+  const char *user = fb_step_credential (fb_step_arg_by_name (c, "user"), c->env, c->n_env, "REDIS_USER", NULL);
+  const char *password = fb_step_credential (fb_step_arg_by_name (c, "password"), c->env, c->n_env, "REDIS_PASSWORD", NULL);
   char upper[16];
   size_t argc;
   _cleanup_free_ const char **argv = command_argv (c, upper, sizeof upper, &argc);
