@@ -12,41 +12,13 @@
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static double
-now_s (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static int
-dial (int type, int port)
-{
-  int fd = socket (AF_INET, type, 0), one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  if (fd < 0 || connect (fd, (struct sockaddr *) &a, sizeof a) < 0)
-    return -1;
-  if (type == SOCK_STREAM)
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
+#include "bench_net.h"
 
 /* Reads until a line is want; the server's own PINGs are answered. */
 static int
@@ -78,35 +50,34 @@ read_until (int fd, const char *want)
     }
 }
 
+static bool
+nats_one (int fd, void *ctx)
+{
+  static const char pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  (void) ctx;
+  return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
+}
+
+static bool
+udp_one (int fd, void *ctx)
+{
+  char d[64];
+  (void) ctx;
+  return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+}
+
 static int
 round_trips (const char *mode, int port, int n)
 {
   bool nats = !strcmp (mode, "nats");
-  int fd = dial (nats ? SOCK_STREAM : SOCK_DGRAM, port);
+  int fd = bench_dial (nats ? SOCK_STREAM : SOCK_DGRAM, port);
   if (fd < 0)
     return perror ("connect"), 1;
-  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n", pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n";
   char info[4096];
   if (nats && (recv (fd, info, sizeof info, 0) <= 0 || send (fd, hello, sizeof hello - 1, 0) < 0 || read_until (fd, "PONG\r\n") < 0))
-    return fprintf (stderr, "nats handshake failed\n"), 1;
-  double *lat = calloc ((size_t) n, sizeof *lat);
-  double start = now_s ();
-  for (int i = 0; i < n; i++)
-    {
-      double t = now_s ();
-      char d[64];
-      bool ok = nats ? send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0
-                     : send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
-      if (!ok)
-        return fprintf (stderr, "round trip %d failed\n", i), 1;
-      lat[i] = now_s () - t;
-    }
-  double total = now_s () - start;
-  qsort (lat, (size_t) n, sizeof *lat, cmp_double);
-  printf ("%.0f %.1f\n", n / total, lat[n / 2] * 1e6);
-  free (lat);
-  close (fd);
-  return 0;
+    return fprintf (stderr, "nats handshake failed\n"), close (fd), 1;
+  return bench_round_trips (fd, n, nats ? nats_one : udp_one, NULL);
 }
 
 static int
