@@ -669,11 +669,12 @@ static const fb_doc docs[] = {
       "require_faults_fire (bool): a passing cell whose faults never fired fails",
     .returns = "None",
     .errors = "a key naming no scenario or fault; a duplicate cell",
-    .example = "def health():\n"
-      "    return api.get(path = \"/health\")\n"
+    .example = "def store():\n"
+      "    resp = api.post(path = \"/data/k\", body = \"v\")\n"
+      "    return {\"status_code\": resp.status, \"duration_ms\": resp.duration_ms}\n"
       "db_down = fault_assumption(\"db_down\", target = api, connect = deny(\"ECONNREFUSED\"))\n"
-      "fault_matrix(scenarios = [health], faults = [db_down],\n"
-      "    overrides = {(health, db_down): expect_error_within(ms = 2000)})",
+      "fault_matrix(scenarios = [store], faults = [db_down],\n"
+      "    overrides = {(store, db_down): expect_error_within(ms = 2000)})",
   },
   {
     .name = "expect_success",
@@ -725,7 +726,8 @@ static const fb_doc docs[] = {
     .returns = "None",
     .errors = "the failure lists what was seen",
     .example = "def test_e():\n"
-      "    assert_eventually(service = \"db\", type = \"syscall\")",
+      "    trace(db, syscalls = [\"write\"], run = lambda: db.main.send(data = \"PING\"))\n"
+      "    assert_eventually(service = \"db\", syscall = \"write\")",
   },
   {
     .name = "assert_never",
@@ -747,7 +749,9 @@ static const fb_doc docs[] = {
     .returns = "None",
     .errors = "the failure",
     .example = "def test_order():\n"
-      "    assert_before(first = {\"service\": \"db\"}, then = {\"service\": \"api\"})",
+      "    trace(db, syscalls = [\"write\", \"fsync\"], run = lambda: db.main.send(data = \"SET k v\"))\n"
+      "    assert_before(first = {\"service\": \"db\", \"syscall\": \"write\"},\n"
+      "                  then = {\"service\": \"db\", \"syscall\": \"fsync\"})",
   },
   {
     .name = "monitor",
@@ -1124,19 +1128,19 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.get(...)",
     .summary = "Redis GET key (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
       "def test_cache():\n"
-      "    assert_eq(cache.main.get(key = \"k\").data, None)",
+      "    assert_eq(cache.main.get(key = \"k\").data, {\"value\": None})",
   },
   {
     .name = "redis.set",
     .section = "Step methods",
     .signature = "svc.IFACE.set(...)",
     .summary = "Redis SET key value (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1148,7 +1152,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.del(...)",
     .summary = "Redis DEL key (AUTH from the service's REDIS_USER/REDIS_PASSWORD). del is a reserved word of Starlark: call it through getattr.",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1161,7 +1165,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.ping(...)",
     .summary = "Redis PING (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1173,7 +1177,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.keys(...)",
     .summary = "Redis KEYS pattern (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1185,7 +1189,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.lpush(...)",
     .summary = "Redis LPUSH key value (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1197,7 +1201,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.rpush(...)",
     .summary = "Redis RPUSH key value (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1209,7 +1213,7 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.lrange(...)",
     .summary = "Redis LRANGE key start stop (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1221,19 +1225,19 @@ static const fb_doc docs[] = {
     .section = "Step methods",
     .signature = "svc.IFACE.incr(...)",
     .summary = "Redis INCR key (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
       "def test_cache():\n"
-      "    assert_eq(cache.main.incr(key = \"hits\").data, 1)",
+      "    assert_eq(cache.main.incr(key = \"hits\").data, {\"value\": 1})",
   },
   {
     .name = "redis.command",
     .section = "Step methods",
     .signature = "svc.IFACE.command(...)",
     .summary = "Redis any command with args= (AUTH from the service's REDIS_USER/REDIS_PASSWORD).",
-    .returns = "a Response (.data the decoded reply)",
+    .returns = "a Response (.data {\"value\": the decoded reply})",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
     .example = "cache = mock_service(\"cache\", interface(\"main\", \"redis\", 6379))\n"
@@ -1307,7 +1311,7 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
     .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
-      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"], healthcheck = tcp(\"localhost:11211\"))\n"
       "def test_miss():\n"
       "    assert_eq(cache.main.get(key = \"k\").data, {\"value\": None})",
   },
@@ -1320,7 +1324,7 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
     .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
-      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"], healthcheck = tcp(\"localhost:11211\"))\n"
       "def test_set():\n"
       "    assert_true(cache.main.set(key = \"k\", value = \"hello\").ok)",
   },
@@ -1333,7 +1337,7 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
     .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
-      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"], healthcheck = tcp(\"localhost:11211\"))\n"
       "def test_delete():\n"
       "    cache.main.set(key = \"k\", value = \"v\")\n"
       "    assert_true(cache.main.delete(key = \"k\").ok)",
@@ -1347,7 +1351,7 @@ static const fb_doc docs[] = {
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty key= raises; a server's error line (NOT FOUND, ...) is ok=False with its words, not an exception",
     .example = "cache = service(\"cache\", \"/usr/bin/memcached\", interface(\"main\", \"memcached\", 11211),\n"
-      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"])\n"
+      "    args = [\"-u\", \"root\", \"-l\", \"0.0.0.0\", \"-p\", \"11211\"], healthcheck = tcp(\"localhost:11211\"))\n"
       "def test_incr():\n"
       "    cache.main.set(key = \"n\", value = \"41\")\n"
       "    assert_eq(cache.main.incr(key = \"n\").data, {\"value\": 42})",

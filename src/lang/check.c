@@ -2,7 +2,9 @@
  * bound to a service or a fault assumption that the spec's code never
  * names again (as a word, or a service as a string: events(service="db"))
  * can reach no test; a matrix cell with no oracle passes whenever its
- * scenario returns. */
+ * scenario returns. What fault_matrix() and fault_scenario() apply is
+ * known exactly (the tests they registered), so a name inside those calls
+ * does not count: one in a call never made while loading applies nothing. */
 #include <ctype.h>
 #include <string.h>
 
@@ -19,11 +21,14 @@ typedef struct {
   int line, col;    /* of the first use: its binding */
 } word_count;
 
+/* domain: the word stands inside a fault_matrix()/fault_scenario() call */
 static void
-count (word_count *w, size_t n, const char *s, size_t len, bool string, int line, int col)
+count (word_count *w, size_t n, const char *s, size_t len, bool string, bool domain, int line, int col)
 {
   for (size_t i = 0; i < n; i++)
     {
+      if (domain && !w[i].svc_name)
+        continue;
       bool hit = (!string && strlen (w[i].word) == len && !memcmp (w[i].word, s, len))
                  || (w[i].svc_name && strlen (w[i].svc_name) == len && !memcmp (w[i].svc_name, s, len));
       if (hit && !w[i].uses++)
@@ -33,10 +38,21 @@ count (word_count *w, size_t n, const char *s, size_t len, bool string, int line
 
 /* Counts the words of src outside comments, and string literals equal to
  * a service's name; positions are 1-based. */
+static bool
+is_domain_call (const char *word, size_t len, const char *after)
+{
+  static const char *const calls[] = { "fault_matrix", "fault_scenario" };
+  after += strspn (after, " \t");
+  for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
+    if (strlen (calls[i]) == len && !memcmp (calls[i], word, len) && *after == '(')
+      return true;
+  return false;
+}
+
 static void
 scan_source (const char *src, word_count *w, size_t n)
 {
-  int line = 1;
+  int line = 1, depth = 0, domain = 0; /* domain: the depth inside such a call, 0: outside */
   const char *bol = src;
   for (const char *p = src; *p;)
     {
@@ -54,7 +70,7 @@ scan_source (const char *src, word_count *w, size_t n)
               line += *p == '\n';
               p += *p == '\\' && p[1] ? 2 : 1;
             }
-          count (w, n, start, (size_t) (p - start), true, line, (int) (start - bol));
+          count (w, n, start, (size_t) (p - start), true, domain, line, (int) (start - bol));
           p += *p ? (triple ? 3 : 1) : 0;
         }
       else if (isalpha ((unsigned char) *p) || *p == '_')
@@ -62,10 +78,17 @@ scan_source (const char *src, word_count *w, size_t n)
           const char *start = p;
           while (isalnum ((unsigned char) *p) || *p == '_')
             p++;
-          count (w, n, start, (size_t) (p - start), false, line, (int) (start - bol) + 1);
+          count (w, n, start, (size_t) (p - start), false, domain, line, (int) (start - bol) + 1);
+          if (!domain && is_domain_call (start, (size_t) (p - start), p))
+            domain = depth + 1;
         }
       else
-        p++;
+        {
+          depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+          if (domain && depth < domain)
+            domain = 0;
+          p++;
+        }
     }
 }
 
@@ -75,6 +98,17 @@ warn (char ***out, size_t *n, char *msg)
   *out = fb_xreallocarray (*out, *n + 2, sizeof **out);
   (*out)[(*n)++] = msg;
   (*out)[*n] = NULL;
+}
+
+/* Whether a registered test (a matrix cell, a fault_scenario) applies v. */
+static bool
+applied (const fb_spec *sp, const fb_value *v)
+{
+  for (size_t t = 0; t < sp->n_tests; t++)
+    for (long i = 0; sp->tests[t].faults && i < fb_value_len (sp->tests[t].faults); i++)
+      if (fb_value_at (sp->tests[t].faults, (size_t) i) == v)
+        return true;
+  return false;
 }
 
 /* Globals bound to a service or an assumption that nothing names again:
@@ -89,7 +123,7 @@ unused_globals (const fb_spec *sp, char ***out, size_t *n)
       fb_value *v;
       const char *name = fb_star_module_name_at (sp->mod, i, &v);
       service_ref *r = v ? fb_host_data (v, &spec_service_type) : NULL;
-      if (r || (v && fb_host_data (v, &spec_assumption_type)))
+      if (r || (v && fb_host_data (v, &spec_assumption_type) && !applied (sp, v)))
         w[nw++] = (word_count) { .word = name, .svc_name = r ? sp->plan.services[r->svc].name : NULL };
     }
   for (size_t f = 0; f < sp->n_files; f++)

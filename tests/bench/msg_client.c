@@ -23,40 +23,14 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static double
-now_s (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static int
-dial (int type, int port)
-{
-  int fd = socket (AF_INET, type, 0), one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  if (fd < 0 || connect (fd, (struct sockaddr *) &a, sizeof a) < 0)
-    return -1;
-  if (type == SOCK_STREAM)
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
+#include "bench_net.h"
 
 /* Reads until a line is want; the server's own PINGs are answered. */
 static int
@@ -153,22 +127,38 @@ read_kafka (int fd, char *buf, size_t size)
 static const char kafka_produce[] = "\0\0\0\x2f" "\0\0\0\3\0\0\0\1\0\1b" "\xff\xff\xff\xff\0\0\x03\xe8"
                                     "\0\0\0\1\0\5bench\0\0\0\1\0\0\0\0\0\0\0\5hello";
 
-/* One round trip of mode on fd. */
 static bool
-round_trip (const char *mode, int fd, int i)
+nats_one (int fd, void *ctx)
 {
   static const char pub[] = "PUB bench.x 5\r\nhello\r\nPING\r\n";
+  (void) ctx;
+  return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
+}
+
+static bool
+udp_one (int fd, void *ctx)
+{
+  char d[64];
+  (void) ctx;
+  return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
+}
+
+static bool
+kafka_one (int fd, void *ctx)
+{
   char d[4096];
-  if (!strcmp (mode, "nats"))
-    return send (fd, pub, sizeof pub - 1, 0) == (ssize_t) sizeof pub - 1 && read_until (fd, "PONG\r\n") == 0;
-  if (!strcmp (mode, "udp"))
-    return send (fd, "ping", 4, 0) == 4 && recv (fd, d, sizeof d, 0) == 4;
-  if (!strcmp (mode, "kafka"))
-    return send (fd, kafka_produce, sizeof kafka_produce - 1, 0) == (ssize_t) sizeof kafka_produce - 1
-           && read_kafka (fd, d, sizeof d) >= 4;
-  char req[sizeof mongo_find];
+  (void) ctx;
+  return send (fd, kafka_produce, sizeof kafka_produce - 1, 0) == (ssize_t) sizeof kafka_produce - 1
+         && read_kafka (fd, d, sizeof d) >= 4;
+}
+
+/* ctx: the request counter, each find's requestID */
+static bool
+mongo_one (int fd, void *ctx)
+{
+  char d[4096], req[sizeof mongo_find];
   memcpy (req, mongo_find, sizeof req);
-  put_le32 (req + 4, (uint32_t) i + 1);
+  put_le32 (req + 4, ++*(uint32_t *) ctx);
   return send (fd, req, sizeof req, 0) == (ssize_t) sizeof req && mongo_read (fd, d, sizeof d) > 0;
 }
 
@@ -176,28 +166,19 @@ static int
 round_trips (const char *mode, int port, int n)
 {
   bool nats = !strcmp (mode, "nats");
-  int fd = dial (strcmp (mode, "udp") ? SOCK_STREAM : SOCK_DGRAM, port);
+  int fd = bench_dial (strcmp (mode, "udp") ? SOCK_STREAM : SOCK_DGRAM, port);
   if (fd < 0)
     return perror ("connect"), 1;
   static const char hello[] = "CONNECT {\"verbose\":false}\r\nPING\r\n";
   char info[4096];
   if (nats && (recv (fd, info, sizeof info, 0) <= 0 || send (fd, hello, sizeof hello - 1, 0) < 0 || read_until (fd, "PONG\r\n") < 0))
-    return fprintf (stderr, "nats handshake failed\n"), 1;
-  double *lat = calloc ((size_t) n, sizeof *lat);
-  double start = now_s ();
-  for (int i = 0; i < n; i++)
-    {
-      double t = now_s ();
-      if (!round_trip (mode, fd, i))
-        return fprintf (stderr, "round trip %d failed\n", i), 1;
-      lat[i] = now_s () - t;
-    }
-  double total = now_s () - start;
-  qsort (lat, (size_t) n, sizeof *lat, cmp_double);
-  printf ("%.0f %.1f\n", n / total, lat[n / 2] * 1e6);
-  free (lat);
-  close (fd);
-  return 0;
+    return fprintf (stderr, "nats handshake failed\n"), close (fd), 1;
+  uint32_t id = 0;
+  bool (*one) (int, void *) = nats                      ? nats_one
+                              : !strcmp (mode, "kafka") ? kafka_one
+                              : !strcmp (mode, "mongo") ? mongo_one
+                                                        : udp_one;
+  return bench_round_trips (fd, n, one, &id);
 }
 
 static int

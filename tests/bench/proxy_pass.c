@@ -8,32 +8,15 @@
  *       N keep-alive GET / over one connection; prints
  *       "<requests/s> <p50 µs>"
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_net.h"
 #include "faultbox/proxy.h"
-
-static double
-now_s (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
 
 static int
 serve (const char *proto, int port, int upstream)
@@ -70,32 +53,23 @@ read_response (int fd, char *buf, size_t cap)
     }
 }
 
+/* One keep-alive GET / and its whole response. */
+static bool
+get_one (int fd, void *ctx)
+{
+  static const char req[] = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+  char *buf = ctx;
+  return send (fd, req, sizeof req - 1, 0) == (ssize_t) sizeof req - 1 && read_response (fd, buf, 65536) == 0;
+}
+
 static int
 http (int port, int n)
 {
-  int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  if (connect (fd, (struct sockaddr *) &a, sizeof a) < 0)
+  int fd = bench_dial (SOCK_STREAM, port);
+  if (fd < 0)
     return perror ("connect"), 1;
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  static const char req[] = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
-  double *lat = calloc ((size_t) n, sizeof *lat);
-  char buf[65536];
-  double start = now_s ();
-  for (int i = 0; i < n; i++)
-    {
-      double t = now_s ();
-      if (send (fd, req, sizeof req - 1, 0) != (ssize_t) sizeof req - 1 || read_response (fd, buf, sizeof buf) < 0)
-        return fprintf (stderr, "request %d failed\n", i), 1;
-      lat[i] = now_s () - t;
-    }
-  double total = now_s () - start;
-  qsort (lat, (size_t) n, sizeof *lat, cmp_double);
-  printf ("%.0f %.1f\n", n / total, lat[n / 2] * 1e6);
-  free (lat);
-  close (fd);
-  return 0;
+  static char buf[65536];
+  return bench_round_trips (fd, n, get_one, buf);
 }
 
 int

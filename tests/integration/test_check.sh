@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `faultbox check` (load, list, warn of what nothing uses) and the replay
+# `faultbox check` (load, list, warn of what nothing uses, exactly for what
+# a matrix or fault_scenario applies) and the replay
 # bundle a failing `faultbox test` writes unasked: named by each failure's
 # replay lines, the newest FB_RUNS_KEEP kept, `faultbox replay` with no
 # argument runs the last one, --no-bundle writes none.
@@ -26,6 +27,10 @@ def pong():
 scenario(ping)
 fault_matrix(scenarios = [ping], faults = [db_down], overrides = {(ping, db_down): expect_success()})
 fault_matrix(scenarios = [pong], faults = [db_down])
+# named only in a matrix no code declares while loading: it applies nothing
+slow = fault_assumption("slow", target = db, write = delay("10ms"))
+def never_called():
+    fault_matrix(scenarios = [pong], faults = [slow])
 SPEC
 run_fb check unused.star
 expect_rc 0 "check loads a spec with warnings: exit 0"
@@ -35,8 +40,9 @@ expect_out out '^Tests: 3$'
 expect_out out '^warning: unused.star:2:1: service "cache" is never used: nothing depends on it and no test names it$'
 expect_out out '^warning: unused.star:4:1: fault assumption "disk_full" is never used: no test, scenario or matrix applies it$'
 expect_out out '^warning: unused.star:17:1: matrix cell test_matrix_pong_db_down has the default oracle'
+expect_out out '^warning: unused.star:19:1: fault assumption "slow" is never used: no test, scenario or matrix applies it$'
 expect_no_out out '"(db|api|db_down)" is never used'
-expect_out out '^3 warnings$'
+expect_out out '^4 warnings$'
 run_fb check --strict unused.star
 expect_rc 1 "check --strict: a warning fails"
 run_fb check first-test.star

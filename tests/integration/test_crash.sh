@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crash safety: SIGKILL of the runner at 50 (CRASH_KILLS) seeded random
-# points of a matrix run (-j 2). After each kill every process of that runner (its workers, the
+# points of a matrix run (-j 2), in two (CRASH_LANES) lanes at once. After each kill every process of that runner (its workers, the
 # service inits and services) is gone within a second or so, and the
 # next run sweeps the cgroups and work dirs the dead runner left. CRASH_SEED
 # replays a run.
@@ -11,7 +11,6 @@ prep_specs
 spec="$TMP/domain-fixed.star"
 seed=${CRASH_SEED:-20261202}
 kills=${CRASH_KILLS:-50}
-RANDOM=$seed
 echo "seed $seed (CRASH_SEED=$seed replays these kill points)"
 links_before=$(ip -o link | wc -l)
 mounts_before=$(grep -c faultbox /proc/self/mountinfo || true)
@@ -40,54 +39,76 @@ alive() {
   done
 }
 
-pending=()    # pids of killed runners whose cgroups the next run must sweep
-killed=()
-worst_ms=0
-with_services=0
-swept=0
-for i in $(seq "$kills"); do
-  "$FAULTBOX" test "$spec" -j 2 --no-progress >"$TMP/run.out" 2>&1 &
-  pid=$!
-  disown $pid # (no "Killed" notice; bash still reaps it)
-  # kill points over the first 3 s (healthchecks, tests, teardowns), one in
-  # five in the first 100 ms (spec load, sweep, the first labs' set-up)
-  if [ $((RANDOM % 5)) = 0 ]; then ms=$((RANDOM % 100)); else ms=$((RANDOM % 3000)); fi
-  sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-  { read -r workers; read -r below; } < <(tree $pid)
-  kill -9 $pid
-  t0=$(date +%s%N)
-  runners=($pid $workers)
-  procs=($below)
-  # a dead runner's cgroups stay until a sweep; the processes in them count
-  # too, should one have been forked after the snapshot
-  cgs=($(lab_cgroups "${runners[@]}"))
-  for cg in "${cgs[@]}"; do
-    procs+=($(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null || true))
+# lane L N: N kills one after another, with their own seeded kill points;
+# what it found goes to lane-L.* files, its FAIL lines to its stdout (a
+# subshell: lib.sh's counter stays in the caller)
+lane() {
+  local l=$1 n=$2 i pid ms workers below t0 took survivors cg left
+  local runners procs cgs pending=() killed=() worst_ms=0 with_services=0 swept=0
+  RANDOM=$((seed + l))
+  for i in $(seq "$n"); do
+    "$FAULTBOX" test "$spec" -j 2 --no-progress >"$TMP/run-$l.out" 2>&1 &
+    pid=$!
+    disown $pid # (no "Killed" notice; bash still reaps it)
+    # kill points over the first 3 s (healthchecks, tests, teardowns), one in
+    # five in the first 100 ms (spec load, sweep, the first labs' set-up)
+    if [ $((RANDOM % 5)) = 0 ]; then ms=$((RANDOM % 100)); else ms=$((RANDOM % 3000)); fi
+    sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+    { read -r workers; read -r below; } < <(tree $pid)
+    kill -9 $pid
+    t0=$(date +%s%N)
+    runners=($pid $workers)
+    procs=($below)
+    # a dead runner's cgroups stay until a sweep; the processes in them count
+    # too, should one have been forked after the snapshot
+    cgs=($(lab_cgroups "${runners[@]}"))
+    for cg in "${cgs[@]}"; do
+      procs+=($(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null || true))
+    done
+    # this run made labs, so its sweep (before any lab) is done: the cgroups
+    # of the runners this lane killed before it must be gone
+    if [ "${#cgs[@]}" -gt 0 ] && [ "${#pending[@]}" -gt 0 ]; then
+      left=$(lab_cgroups "${pending[@]}")
+      [ -z "$left" ] || fail "lane $l kill $i: the run did not sweep the cgroups of dead runners: $left"
+      swept=$((swept + 1))
+      pending=()
+    fi
+    while :; do
+      survivors=$(alive "${procs[@]}")
+      [ -n "$survivors" ] || break
+      [ $(($(date +%s%N) - t0)) -lt 3000000000 ] || break
+      sleep 0.05
+    done
+    took=$((($(date +%s%N) - t0) / 1000000))
+    [ "$took" -le "$worst_ms" ] || worst_ms=$took
+    if [ -n "$survivors" ]; then
+      fail "lane $l kill $i at ${ms}ms: still running ${took}ms after the runner died:"
+      ps -o pid,ppid,stat,cmd -p "$(echo $survivors | tr ' ' ,)" | sed 's/^/  /'
+    fi
+    [ "${#procs[@]}" -le 2 ] || with_services=$((with_services + 1))
+    pending+=("${runners[@]}")
+    killed+=("${runners[@]}")
   done
-  # this run made labs, so its sweep (before any lab) is done: the cgroups
-  # of the runners killed before it must be gone
-  if [ "${#cgs[@]}" -gt 0 ] && [ "${#pending[@]}" -gt 0 ]; then
-    left=$(lab_cgroups "${pending[@]}")
-    [ -z "$left" ] || fail "kill $i: the run did not sweep the cgroups of dead runners: $left"
-    swept=$((swept + 1))
-    pending=()
-  fi
-  while :; do
-    survivors=$(alive "${procs[@]}")
-    [ -n "$survivors" ] || break
-    [ $(($(date +%s%N) - t0)) -lt 3000000000 ] || break
-    sleep 0.05
-  done
-  took=$((($(date +%s%N) - t0) / 1000000))
-  [ "$took" -le "$worst_ms" ] || worst_ms=$took
-  if [ -n "$survivors" ]; then
-    fail "kill $i at ${ms}ms: still running ${took}ms after the runner died:"
-    ps -o pid,ppid,stat,cmd -p "$(echo $survivors | tr ' ' ,)" | sed 's/^/  /'
-  fi
-  [ "${#procs[@]}" -le 2 ] || with_services=$((with_services + 1))
-  pending+=("${runners[@]}")
-  killed+=("${runners[@]}")
+  echo "${pending[*]}" >"$TMP/lane-$l.pending"
+  echo "${killed[*]}" >"$TMP/lane-$l.killed"
+  echo "$worst_ms $with_services $swept" >"$TMP/lane-$l.counts"
+}
+# the kills in CRASH_LANES lanes at once: each lane waits out its kill
+# points, so two overlap on two cores
+lanes=${CRASH_LANES:-2}
+for l in $(seq "$lanes"); do
+  lane "$l" $(((kills + lanes - l) / lanes)) >"$TMP/lane-$l.log" 2>&1 &
 done
+wait
+cat "$TMP"/lane-*.log
+failures=$((failures + $(cat "$TMP"/lane-*.log | grep -c '^FAIL:' || true)))
+pending=($(cat "$TMP"/lane-*.pending))
+killed=($(cat "$TMP"/lane-*.killed))
+worst_ms=0 with_services=0 swept=0
+while read -r w s c; do
+  [ "$w" -le "$worst_ms" ] || worst_ms=$w
+  with_services=$((with_services + s)) swept=$((swept + c))
+done < <(cat "$TMP"/lane-*.counts)
 ok "$kills kills at 0-3 s ($with_services with services up): every process of the runner gone within ${worst_ms}ms at worst"
 
 # a last run to the end sweeps what the last kills left
