@@ -134,7 +134,8 @@ typedef struct heap_pos {
   heap_fin *fins;
 } heap_pos;
 heap_pos heap_here (const fb_heap *h);
-/* After a side-effect-free expression that called nothing was evaluated
+/* After a side-effect-free expression that called nothing (but pure
+   builtins and string methods, see stmt.pure) was evaluated
    from `at` to v, nothing allocated since `at` is reachable but v: drops it
    all, moving v down to `at` if it is a string allocated since (bytes
    values and strings are self-contained). Other values allocated since keep
