@@ -214,15 +214,6 @@ do_consume (amqp_connection_state_t c, const char *queue, char **body)
     }
 }
 
-static const char *
-step_arg (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
-}
-
 static void
 creds_of (const char *user, const char *password, const char *vhost, char *const *env, size_t n_env, amqp_creds *cr)
 {
@@ -234,24 +225,24 @@ creds_of (const char *user, const char *password, const char *vhost, char *const
 static int
 amqp_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
-  const char *m = c->method->name, *queue = step_arg (c, "queue"), *key = step_arg (c, "routing_key");
+  const char *m = c->method->name, *queue = fb_step_string (c, "queue"), *key = fb_step_string (c, "routing_key");
   bool publish = !strcmp (m, "publish");
   if (!publish && !*queue)
     return fb_error_set (err, EINVAL, "%s: queue must not be empty (amqp.%s requires queue= argument)", m, m);
   if (publish)
-    c->on_send (c->ctx, (const char *const[]) { "method", m, "exchange", step_arg (c, "exchange"), "routing_key", key,
-                                                "body", step_arg (c, "body"), NULL });
+    c->on_send (c->ctx, (const char *const[]) { "method", m, "exchange", fb_step_string (c, "exchange"), "routing_key", key,
+                                                "body", fb_step_string (c, "body"), NULL });
   else
     c->on_send (c->ctx, (const char *const[]) { "method", m, "queue", queue, NULL });
   amqp_creds cr;
-  creds_of (step_arg (c, "user"), step_arg (c, "password"), step_arg (c, "vhost"), c->env, c->n_env, &cr);
+  creds_of (fb_step_string (c, "user"), fb_step_string (c, "password"), fb_step_string (c, "vhost"), c->env, c->n_env, &cr);
   char *why = NULL;
   int64_t t0 = fb_now_ns ();
   amqp_connection_state_t conn = amqp_open (c->host, c->port, &cr, AMQP_TIMEOUT_MS, &why);
   if (conn)
     {
       if (publish)
-        why = do_publish (conn, step_arg (c, "exchange"), key, step_arg (c, "body"), &out->body);
+        why = do_publish (conn, fb_step_string (c, "exchange"), key, fb_step_string (c, "body"), &out->body);
       else
         why = !strcmp (m, "declare") ? do_declare (conn, queue, &out->body) : do_consume (conn, queue, &out->body);
       /* after a broker's exception the connection is gone: no close to ask for */

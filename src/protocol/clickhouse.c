@@ -18,15 +18,6 @@
 
 #define CH_STEP_TIMEOUT_MS 30000
 
-static const char *
-step_arg (const fb_step_call *c, const char *name)
-{
-  for (size_t i = 0; i < c->method->n_params; i++)
-    if (!strcmp (c->method->params[i].name, name))
-      return c->args[i].s;
-  return NULL;
-}
-
 /* Faultbox appends FORMAT JSON to a query unless it names a format. */
 static char *
 query_sql (const char *sql)
@@ -61,12 +52,12 @@ rows_of (const char *body, long long *rows)
 static int
 ch_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
 {
-  const char *m = c->method->name, *sql = step_arg (c, "sql");
+  const char *m = c->method->name, *sql = fb_step_string (c, "sql");
   if (!sql || !*sql)
     return fb_error_set (err, EINVAL, "%s: sql must not be empty (clickhouse.%s requires sql= argument)", m, m);
-  const char *user = fb_step_credential (step_arg (c, "user"), c->env, c->n_env, "CLICKHOUSE_USER", NULL);
-  const char *pass = fb_step_credential (step_arg (c, "password"), c->env, c->n_env, "CLICKHOUSE_PASSWORD", NULL);
-  const char *db = fb_step_credential (step_arg (c, "database"), c->env, c->n_env, "CLICKHOUSE_DB", NULL);
+  const char *user = fb_step_credential (fb_step_string (c, "user"), c->env, c->n_env, "CLICKHOUSE_USER", NULL);
+  const char *pass = fb_step_credential (fb_step_string (c, "password"), c->env, c->n_env, "CLICKHOUSE_PASSWORD", NULL);
+  const char *db = fb_step_credential (fb_step_string (c, "database"), c->env, c->n_env, "CLICKHOUSE_DB", NULL);
   c->on_send (c->ctx, (const char *const[]) { "method", m, "sql", sql, NULL });
   bool query = !strcmp (m, "query");
   _cleanup_free_ char *body = query ? query_sql (sql) : fb_xstrdup (sql);
