@@ -57,12 +57,14 @@ fi
 # descendants PID: every process below PID (workers, labs, services)
 descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 
-# held_writes PID: how many mock-db processes below PID are in write(2)
+# held_writes PID: how many mock-db processes below PID have a thread in
+# write(2)
 write_nr=$(case $(uname -m) in aarch64) echo 64 ;; *) echo 1 ;; esac)
 held_writes() {
   local p n=0
   for p in $(descendants "$1"); do
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mock-db ] && [ "$(cut -d' ' -f1 "/proc/$p/syscall" 2>/dev/null)" = "$write_nr" ] && n=$((n + 1))
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mock-db ] || continue
+    cut -d' ' -f1 /proc/"$p"/task/*/syscall 2>/dev/null | grep -qx "$write_nr" && n=$((n + 1))
   done
   echo $n
 }
@@ -75,7 +77,7 @@ interrupt() {
   for i in $(seq 1 100); do grep -q 'PASS: test_a_quick' out && break; sleep 0.1; done
   # the stuck ones are blocked in their step once as many dbs as run sit in
   # their reply's write, held by the fault
-  for i in $(seq 1 100); do [ "$(held_writes "$pid")" -ge "$2" ] && break; sleep 0.05; done
+  for i in $(seq 1 60); do [ "$(held_writes "$pid")" -ge "$2" ] && break; sleep 0.05; done
   procs=$(descendants "$pid")
   local workers; workers=$(pgrep -P "$pid" | tr '\n' ' ')
   local t0; t0=$(date +%s%N)
