@@ -107,6 +107,19 @@ set -e
 
 # Lab cgroups (faultbox-<runner pid>-<n>) whose runner is gone: leftovers.
 # Cgroups of live runners (another suite running beside this one) are not.
+# dead_workdirs DIR...: the work directories faultbox-<pid>-* in DIRs whose
+# runner is gone (another test's live runner's are not leftovers)
+dead_workdirs() {
+  local dir d p
+  for dir in "$@"; do
+    for d in "$dir"/faultbox-[0-9]*; do
+      [ -e "$d" ] || continue
+      p=$(basename "$d" | cut -d- -f2)
+      [ -d "/proc/$p" ] || echo "$d"
+    done
+  done
+}
+
 dead_faultbox_cgroups() {
   find /sys/fs/cgroup -maxdepth 3 -type d -name 'faultbox-*' 2>/dev/null | while read -r d; do
     # faultbox-<pid>-<n> of a lab, faultbox-probe-<pid> of doctor

@@ -61,6 +61,10 @@ while read -r spec; do
   echo "welcome" >"$d/motd.txt"
   echo '[{"name": "ada"}]' >"$d/fixtures/users.json"
   echo 'port: 8080' >"$d/config.yaml"
+  # the amqp examples' broker: ours (rabbitmq-server boots in a minute),
+  # named by its path (a service's working directory is its own)
+  cp "$FAULTBOX_SRC/tests/integration/specs/amqp_broker.py" "$d/"
+  sed -i "s|\"amqp_broker.py\"|\"$d/amqp_broker.py\"|" "$spec"
   runnable+=("$spec")
 done <"$TMP/specs"
 # DOC_RUN_EVERY=N runs every Nth (the ASan lane: that code under ASan, not

@@ -139,7 +139,7 @@ for i in $(seq 30); do "$FAULTBOX" run /bin/true || fail "cycle $i"; done
 [ -z "$(dead_faultbox_cgroups)" ] && ok "no cgroup left" || fail "cgroups left: $(dead_faultbox_cgroups)"
 [ "$(grep -c faultbox /proc/self/mountinfo || true)" = "$mounts_before" ] && ok "no mount left" || fail "faultbox mounts left: $(grep faultbox /proc/self/mountinfo)"
 [ "$(ip -o link | wc -l)" = "$links_before" ] && ok "no link left" || fail "links changed"
-left=$(for d in /dev/shm/faultbox-* /tmp/faultbox-*; do [ -e "$d" ] || continue; p=$(basename "$d" | cut -d- -f2); [ -d "/proc/$p" ] || echo "$d"; done)
+left=$(dead_workdirs /dev/shm /tmp)
 [ -z "$left" ] && ok "no work dir left" || fail "work dirs left: $left"
 
 # kill -9 of the runner: its services die with it; the next run sweeps the cgroup.

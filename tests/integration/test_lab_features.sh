@@ -137,7 +137,7 @@ run_fb test "$S/rootfs.star" --format json
 python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tests"]; assert all("workdir" not in x for x in t)' "$TMP/out" \
   && ok "no workdir in the JSON without --keep-workdir" || fail "JSON has a workdir"
 # without --keep-workdir the upper layers go with their labs
-left=$(for d in /tmp/faultbox-*; do [ -e "$d" ] || continue; p=$(basename "$d" | cut -d- -f2); [ -d "/proc/$p" ] || echo "$d"; done)
+left=$(dead_workdirs /tmp)
 [ -z "$left" ] && ok "no work dir left" || fail "work dirs left: $left"
 
 # --- nginx configured by a file beside its spec -----------------------------

@@ -43,6 +43,7 @@ def norm(d):
     d.pop("start_time")
     for t in d["tests"]:
         t.pop("duration_ms")
+        t.pop("phases_us", None)
         for e in t["events"]:
             e.pop("timestamp")
             e.get("fields", {}).pop("pid", None)
