@@ -42,7 +42,8 @@ typedef struct {
 } pb_enum;
 
 typedef struct {
-  char *path, *output;
+  char *path, *input, *output;
+  bool streaming;
 } pb_method;
 
 struct fb_pb_set {
@@ -310,16 +311,23 @@ read_service (fb_pb_set *set, const char *scope, const uint8_t *d, size_t n)
       if (wt != 2 || num != 2)
         continue;
       rd m = { s, s + l };
-      _cleanup_free_ char *mname = NULL, *out = NULL;
+      _cleanup_free_ char *mname = NULL, *in = NULL, *out = NULL;
+      bool streaming = false;
       while (m.p < m.end && rd_field (&m, &num, &wt, &v, &s, &l))
         if (wt == 2 && num == 1)
           free (mname), mname = dup_len (s, l);
-        else if (wt == 2 && num == 3)
-          free (out), out = dup_len (l && *s == '.' ? s + 1 : s, l && *s == '.' ? l - 1 : l);
-      if (!mname || !out)
+        else if (wt == 2 && (num == 2 || num == 3))
+          {
+            char **t = num == 2 ? &in : &out;
+            free (*t), *t = dup_len (l && *s == '.' ? s + 1 : s, l && *s == '.' ? l - 1 : l);
+          }
+        else if (wt == 0 && (num == 5 || num == 6))
+          streaming |= v != 0;
+      if (!mname || !in || !out)
         return false;
       set->methods = fb_xreallocarray (set->methods, set->n_methods + 1, sizeof *set->methods);
-      set->methods[set->n_methods++] = (pb_method) { fb_xasprintf ("/%s/%s", name, mname), steal_pointer (&out) };
+      set->methods[set->n_methods++] = (pb_method) { fb_xasprintf ("/%s/%s", name, mname), steal_pointer (&in),
+                                                     steal_pointer (&out), streaming };
     }
   return true;
 }
@@ -387,9 +395,13 @@ check_types (const fb_pb_set *s, fb_error *err)
                                s->msgs[i].full, f->name, f->type_name ? f->type_name : "(none)");
       }
   for (size_t i = 0; i < s->n_methods; i++)
-    if (!find_message (s, s->methods[i].output))
-      return fb_error_set (err, EINVAL, "method %s: type %s is not in the set (build it with protoc --include_imports)",
-                           s->methods[i].path, s->methods[i].output);
+    for (int k = 0; k < 2; k++)
+      {
+        const char *t = k ? s->methods[i].output : s->methods[i].input;
+        if (!find_message (s, t))
+          return fb_error_set (err, EINVAL, "method %s: type %s is not in the set (build it with protoc "
+                                            "--include_imports)", s->methods[i].path, t);
+      }
   return 0;
 }
 
@@ -413,7 +425,7 @@ fb_pb_set_free (fb_pb_set *s)
       free (s->enums[i].names), free (s->enums[i].numbers), free (s->enums[i].full);
     }
   for (size_t i = 0; i < s->n_methods; i++)
-    free (s->methods[i].path), free (s->methods[i].output);
+    free (s->methods[i].path), free (s->methods[i].input), free (s->methods[i].output);
   free (s->msgs), free (s->enums), free (s->methods);
   free (s);
 }
@@ -467,6 +479,16 @@ fb_pb_method_output (const fb_pb_set *s, const char *path, const char **type, fb
     return fb_error_set (err, ENOENT, "service \"%.*s\" not found in descriptor set", (int) svc_len - 1, path + 1);
   return fb_error_set (err, ENOENT, "method \"%s\" not found on service \"%.*s\"", slash + 1, (int) svc_len - 1,
                        path + 1);
+}
+
+bool
+fb_pb_method_at (const fb_pb_set *s, size_t i, fb_pb_method_info *m)
+{
+  if (i >= s->n_methods)
+    return false;
+  const pb_method *p = &s->methods[i];
+  *m = (fb_pb_method_info) { p->path, p->input, p->output, p->streaming };
+  return true;
 }
 
 /* ---- JSON to wire ------------------------------------------------------ */
