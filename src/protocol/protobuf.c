@@ -12,6 +12,7 @@
 #include "faultbox/protobuf.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/suggest.h"
 
 /* descriptor.proto's FieldDescriptorProto.Type */
 enum {
@@ -780,6 +781,18 @@ encode_repeated (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *
   return 0;
 }
 
+/* A typo of a field's name is the usual mistake: name the nearest one. */
+static int
+unknown_field (const pb_message *m, const char *key, fb_error *err)
+{
+  _cleanup_free_ const char **names = fb_xcalloc (m->n_fields + 1, sizeof *names);
+  for (size_t i = 0; i < m->n_fields; i++)
+    names[i] = m->fields[i].name;
+  const char *near = fb_suggest (key, names, m->n_fields);
+  return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s%s%s%s", key, m->full, near ? " (did you mean \"" : "",
+                       near ? near : "", near ? "\"?)" : "");
+}
+
 static int
 encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf *out, int depth, fb_error *err)
 {
@@ -793,7 +806,7 @@ encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf 
   for (struct json_object_iterator it = json_object_iter_begin (o), end = json_object_iter_end (o);
        !json_object_iter_equal (&it, &end); json_object_iter_next (&it))
     if (!field_named (m, json_object_iter_peek_name (&it)))
-      return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s", json_object_iter_peek_name (&it), m->full);
+      return unknown_field (m, json_object_iter_peek_name (&it), err);
   /* in field number order, as protobuf's own encoders write */
   for (size_t i = 0; i < m->n_fields; i++)
     {
