@@ -35,6 +35,10 @@ typedef struct {
 /* The set's i-th method, in the set's order; false past the last. */
 bool fb_pb_method_at (const fb_pb_set *s, size_t i, fb_pb_method_info *m);
 
+/* The proto name of message type's i-th field (by number); NULL past the
+ * last or for a type the set lacks. */
+const char *fb_pb_field_at (const fb_pb_set *s, const char *type, size_t i);
+
 /* JSON text as the wire bytes of message type ("pkg.Msg"), appended to
  * out; -1 (err: the field and what is wrong) when it does not fit. */
 int fb_pb_encode_json (const fb_pb_set *s, const char *type, const char *json, fb_buf *out, fb_error *err);

@@ -521,9 +521,9 @@ static const fb_doc docs[] = {
       "before=None, rename=None, validate=None, timeout=None)",
     .summary = "A named, typed caller of a grpc interface (Faultbox's RFC-055 clients): its operations are the unary "
       "methods of one service of a FileDescriptorSet, in snake_case (GetOrder: get_order; .operations lists them). "
-      "An operation takes the request message's fields as keyword arguments (protojson's forms, as grpc_typed_response "
-      "bodies), runs the interface's call step with the encoded message, proxy rules applying as to grpc.call, and "
-      "returns its Response: .body the reply decoded as the method's output message (protojson, unpopulated fields "
+      "An operation takes the request message's fields as keyword arguments (their names in snake_case; values in "
+      "protojson's forms, as grpc_typed_response bodies), runs the interface's call step with the encoded message, proxy rules applying as to grpc.call, and "
+      "returns its Response (with .client and .operation): .body the reply decoded as the method's output message (protojson, unpopulated fields "
       "included), .data that JSON's value; a gRPC error is .ok False, .status its code, .error grpc.call's words.",
     .args = "name (str): the client's name, not a service's nor \"test\"\n"
       "target (interface): a grpc interface, e.g. flags.main\n"

@@ -157,6 +157,22 @@ decode_reply (fb_star_thread *th, fb_step_result *res, void *ctx)
   return 0;
 }
 
+/* The request field a keyword names: Faultbox's kwargs are the fields'
+ * names in snake_case (orderId: order_id); else the keyword as written,
+ * which the encoder checks. */
+static const char *
+field_of (const client_op *op, const char *kw)
+{
+  const char *f;
+  for (size_t i = 0; (f = fb_pb_field_at (op->c->set, op->m->input, i)); i++)
+    {
+      _cleanup_free_ char *snake = snake_case (f);
+      if (!strcmp (snake, kw))
+        return f;
+    }
+  return kw;
+}
+
 /* The keyword arguments as the request message's wire bytes. */
 static int
 encode_request (fb_star_thread *th, const client_op *op, const fb_star_args *a, fb_buf *wire)
@@ -173,7 +189,7 @@ encode_request (fb_star_thread *th, const client_op *op, const fb_star_args *a, 
       if (!strcmp (a->kwnames[i], "headers") || !strcmp (a->kwnames[i], "timeout"))
         return fb_star_errorf (th, "client \"%s\" %s: %s= is not supported yet", op->c->name, op->name,
                                a->kwnames[i]), -1;
-      fb_dict_set_str (th, fields, a->kwnames[i], a->kwvals[i]);
+      fb_dict_set_str (th, fields, field_of (op, a->kwnames[i]), a->kwvals[i]);
     }
   _cleanup_free_ char *json = fb_star_json_encode (th, fields);
   if (!json)

@@ -171,9 +171,10 @@ fb_value *spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name);
 /* Turns a step's result into what its Response shows; -1 after raising. */
 typedef int (*spec_step_finish) (fb_star_thread *th, fb_step_result *res, void *ctx);
 /* Step m of interface r with args, in the running test: its step_send and
- * step_recv events (extra: "k", "v", ..., NULL after "target"), proxy
- * rules and all, as r.METHOD(...) runs it; finish (NULL: none) edits the
- * result first. The Response, or NULL after raising. */
+ * step_recv events (extra: "k", "v", ..., NULL after "target", and
+ * string attributes of the Response), proxy rules and all, as
+ * r.METHOD(...) runs it; finish (NULL: none) edits the result first. The
+ * Response, or NULL after raising. */
 fb_value *spec_step_run (fb_star_thread *th, const iface_ref *r, const fb_step_method *m, const fb_step_arg *args,
                          const char *const *extra, spec_step_finish finish, void *fctx);
 

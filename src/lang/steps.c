@@ -41,8 +41,10 @@ json_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return v;
 }
 
+/* extra: "k", "v", ..., NULL: string attributes after the common ones
+ * (client()'s .client and .operation). */
 static fb_value *
-make_response (fb_star_thread *th, const fb_step_result *r)
+make_response (fb_star_thread *th, const fb_step_result *r, const char *const *extra)
 {
   fb_value *headers = fb_dict_new (th);
   for (size_t i = 0; i < r->n_headers; i++)
@@ -57,13 +59,20 @@ make_response (fb_star_thread *th, const fb_step_result *r)
   fb_value *fields = fb_dict_new (th);
   for (size_t i = 0; i < r->n_fields; i++)
     fb_dict_set_str (th, fields, r->fields[i].key, fb_string (th, r->fields[i].value));
-  const char *names[] = { "status", "body", "headers", "duration_ms", "ok",
-                          "error", "data", "json", "fields" };
-  fb_value *vals[] = { fb_int (th, r->status), body, headers,
-                       fb_int (th, r->duration_ms), fb_bool (!r->error),
-                       fb_string (th, r->error ? r->error : ""), data ? data : body,
-                       fb_builtin_new (th, "json", json_method, body), fields };
-  return fb_struct_new (th, 9, names, vals);
+  enum { N_COMMON = 9, N_EXTRA = 4 };
+  const char *names[N_COMMON + N_EXTRA] = { "status", "body", "headers", "duration_ms", "ok",
+                                            "error", "data", "json", "fields" };
+  fb_value *vals[N_COMMON + N_EXTRA] = { fb_int (th, r->status), body, headers,
+                                         fb_int (th, r->duration_ms), fb_bool (!r->error),
+                                         fb_string (th, r->error ? r->error : ""), data ? data : body,
+                                         fb_builtin_new (th, "json", json_method, body), fields };
+  size_t n = N_COMMON;
+  for (size_t i = 0; extra && extra[i] && n < N_COMMON + N_EXTRA; i += 2, n++)
+    {
+      names[n] = extra[i];
+      vals[n] = fb_string (th, extra[i + 1]);
+    }
+  return fb_struct_new (th, n, names, vals);
 }
 
 static const char *
@@ -319,7 +328,7 @@ spec_step_run (fb_star_thread *th, const iface_ref *r, const fb_step_method *m, 
                   : rc < 0                                       ? fb_star_errorf (th, "%s.%s", label, e.msg)
                   : finish && finish (th, &res, fctx) < 0         ? NULL
                   : m->returns_text ? fb_string (th, res.body ? res.body : "")
-                                    : make_response (th, &res);
+                                    : make_response (th, &res, extra);
   fb_step_result_clear (&res);
   return out;
 }

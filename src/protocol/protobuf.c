@@ -492,6 +492,13 @@ fb_pb_method_at (const fb_pb_set *s, size_t i, fb_pb_method_info *m)
   return true;
 }
 
+const char *
+fb_pb_field_at (const fb_pb_set *s, const char *type, size_t i)
+{
+  const pb_message *m = find_message (s, type);
+  return m && i < m->n_fields ? m->fields[i].name : NULL;
+}
+
 /* ---- JSON to wire ------------------------------------------------------ */
 
 static int encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf *out, int depth,
