@@ -211,7 +211,7 @@ op_call (fb_star_thread *th, fb_value *self, const fb_star_args *a)
     return NULL;
   const fb_protocol *p = fb_protocol_find ("grpc");
   const fb_step_method *m = fb_protocol_method (p, "call");
-  fb_step_arg args[FB_STEP_MAX_PARAMS] = { { .s = op->m->path }, { .s = wire.data ? wire.data : "", .s_len = wire.len } };
+  fb_step_arg args[FB_STEP_MAX_PARAMS] = { { .s = op->m->path }, { .s = wire.len ? wire.data : "", .s_len = wire.len } };
   const char *const extra[] = { "client", c->name, "operation", op->name, NULL };
   return spec_step_run (th, &c->target, m, args, extra, decode_reply, (void *) op);
 }
@@ -235,7 +235,7 @@ client_attr (fb_star_thread *th, fb_value *self, const char *name)
     if (!strcmp (c->ops[i].name, name))
       return fb_builtin_new (th, c->ops[i].name, op_call, &c->ops[i]);
   const char *near = fb_suggest (name, c->op_names, (size_t) -1);
-  return fb_star_errorf (th, "client \"%s\" has no operation \"%s\"%s%s%s (it has %zu: see .operations)", c->name,
+  return fb_star_errorf (th, "client \"%s\" has no operation \"%s\"%s%s%s; its %zu are in .operations", c->name,
                          name, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "", c->n_ops);
 }
 
