@@ -18,6 +18,9 @@
 
 typedef struct client client;
 
+/* what is not an operation: an operation of one of these names is refused */
+static const char *const client_attrs[] = { "name", "target", "operations", "call", NULL };
+
 typedef struct {
   client *c;
   char *name;                         /* snake_case of the method's name */
@@ -123,6 +126,11 @@ client_ops (fb_star_thread *th, client *c, const char *desc, const char *service
       client_op *op = &c->ops[i];
       *op = (client_op) { c, snake_case (strrchr (c->methods[i].path, '/') + 1), &c->methods[i] };
       c->op_names[i] = op->name;
+      for (const char *const *r = client_attrs; *r; r++)
+        if (!strcmp (*r, op->name))
+          return fb_star_errorf (th, "client(\"%s\"): method %s would be operation %s, which is the client's own "
+                                     ".%s; call it with .call(\"%s\")", c->name, op->m->path, op->name, *r,
+                                 op->m->path), -1;
       for (size_t k = 0; k < i; k++)
         if (!strcmp (c->ops[k].name, op->name))
           return fb_star_errorf (th, "client(\"%s\"): methods %s and %s are both operation %s", c->name,
@@ -173,47 +181,79 @@ field_of (const client_op *op, const char *kw)
   return kw;
 }
 
-/* The keyword arguments as the request message's wire bytes. */
-static int
-encode_request (fb_star_thread *th, const client_op *op, const fb_star_args *a, fb_buf *wire)
+/* Field names and values (kwnames[i] = kwvals[i]) as the request message:
+ * the method's call step with it, its reply decoded. */
+static fb_value *
+run_op (fb_star_thread *th, const client_op *op, size_t n, const char *const *kwnames, fb_value *const *kwvals)
 {
-  if (a->npos)
-    return fb_star_errorf (th, "client \"%s\" %s takes the fields of %s as keyword arguments (got %zu positional)",
-                           op->c->name, op->name, op->m->input, a->npos), -1;
+  const client *c = op->c;
   fb_value *fields = fb_dict_new (th);
-  for (size_t i = 0; i < a->nkw; i++)
+  for (size_t i = 0; i < n; i++)
     {
-      if (!strcmp (a->kwnames[i], "body"))
+      if (!strcmp (kwnames[i], "body"))
         return fb_star_errorf (th, "client \"%s\" %s: gRPC operations take request fields as keyword arguments, "
-                                   "not body=", op->c->name, op->name), -1;
-      if (!strcmp (a->kwnames[i], "headers") || !strcmp (a->kwnames[i], "timeout"))
-        return fb_star_errorf (th, "client \"%s\" %s: %s= is not supported yet", op->c->name, op->name,
-                               a->kwnames[i]), -1;
-      fb_dict_set_str (th, fields, field_of (op, a->kwnames[i]), a->kwvals[i]);
+                                   "not body=", c->name, op->name);
+      if (!strcmp (kwnames[i], "headers") || !strcmp (kwnames[i], "timeout"))
+        return fb_star_errorf (th, "client \"%s\" %s: %s= is not supported yet", c->name, op->name, kwnames[i]);
+      fb_dict_set_str (th, fields, field_of (op, kwnames[i]), kwvals[i]);
     }
   _cleanup_free_ char *json = fb_star_json_encode (th, fields);
   if (!json)
-    return -1;
+    return NULL;
+  _cleanup_buf_ fb_buf wire = FB_BUF_INIT;
   fb_error e = { 0 };
-  if (fb_pb_encode_json (op->c->set, op->m->input, json, wire, &e) < 0)
-    return fb_star_errorf (th, "client \"%s\" %s: %s", op->c->name, op->name, e.msg), -1;
-  return 0;
+  if (fb_pb_encode_json (c->set, op->m->input, json, &wire, &e) < 0)
+    return fb_star_errorf (th, "client \"%s\" %s: %s", c->name, op->name, e.msg);
+  const fb_step_method *m = fb_protocol_method (fb_protocol_find ("grpc"), "call");
+  fb_step_arg args[FB_STEP_MAX_PARAMS] = { { .s = op->m->path }, { .s = wire.len ? wire.data : "", .s_len = wire.len } };
+  const char *const extra[] = { "client", c->name, "operation", op->name, NULL };
+  return spec_step_run (th, &c->target, m, args, extra, decode_reply, (void *) op);
 }
 
-/* c.get_order(order_id = 42): the method's call step with the message. */
+/* c.get_order(order_id = 42): keywords only, the request's fields. */
 static fb_value *
 op_call (fb_star_thread *th, fb_value *self, const fb_star_args *a)
 {
   const client_op *op = fb_builtin_data (self);
-  const client *c = op->c;
-  _cleanup_buf_ fb_buf wire = FB_BUF_INIT;
-  if (encode_request (th, op, a, &wire) < 0)
+  if (a->npos)
+    return fb_star_errorf (th, "client \"%s\" %s takes the fields of %s as keyword arguments (got %zu positional)",
+                           op->c->name, op->name, op->m->input, a->npos);
+  return run_op (th, op, a->nkw, a->kwnames, a->kwvals);
+}
+
+/* c.call("/pkg.Svc/Method" or "get_order", params = {...}): Faultbox's
+ * escape hatch, by the method's path or the operation's name. */
+static fb_value *
+client_call (fb_star_thread *th, fb_value *self, const fb_star_args *a)
+{
+  const client *c = fb_builtin_data (self);
+  const char *name = NULL;
+  fb_value *params = NULL;
+  if (fb_star_unpack (th, "call", a, "name:s", &name, "params?", &params, NULL) < 0)
     return NULL;
-  const fb_protocol *p = fb_protocol_find ("grpc");
-  const fb_step_method *m = fb_protocol_method (p, "call");
-  fb_step_arg args[FB_STEP_MAX_PARAMS] = { { .s = op->m->path }, { .s = wire.len ? wire.data : "", .s_len = wire.len } };
-  const char *const extra[] = { "client", c->name, "operation", op->name, NULL };
-  return spec_step_run (th, &c->target, m, args, extra, decode_reply, (void *) op);
+  const client_op *op = NULL;
+  for (size_t i = 0; i < c->n_ops && !op; i++)
+    if (!strcmp (c->ops[i].m->path, name) || !strcmp (c->ops[i].name, name))
+      op = &c->ops[i];
+  if (!op)
+    return fb_star_errorf (th, "client \"%s\" call(\"%s\"): no such operation (a method path \"/pkg.Svc/Method\" "
+                               "or one of .operations)", c->name, name);
+  if (params && params != fb_none () && fb_value_type_of (params) != FB_V_DICT)
+    return fb_star_errorf (th, "client \"%s\" call(\"%s\"): params= must be a dict", c->name, name);
+  size_t n = 0;
+  fb_value *k, *v;
+  while (params && params != fb_none () && fb_dict_entry (params, n, &k, &v))
+    n++;
+  _cleanup_free_ const char **names = fb_xcalloc (n + 1, sizeof *names);
+  _cleanup_free_ fb_value **vals = fb_xcalloc (n + 1, sizeof *vals);
+  for (size_t i = 0; i < n; i++)
+    {
+      fb_dict_entry (params, i, &k, &vals[i]);
+      if (fb_value_type_of (k) != FB_V_STRING)
+        return fb_star_errorf (th, "client \"%s\" call(\"%s\"): params keys must be strings", c->name, name);
+      names[i] = fb_value_as_string (k, NULL);
+    }
+  return run_op (th, op, n, names, vals);
 }
 
 /* ---- the value ----------------------------------------------------------- */
@@ -231,6 +271,14 @@ client_attr (fb_star_thread *th, fb_value *self, const char *name)
         fb_list_append (th, l, fb_string (th, c->ops[i].name));
       return l;
     }
+  if (!strcmp (name, "target"))
+    {
+      iface_ref *r = FB_NEW (iface_ref);
+      *r = c->target;
+      return fb_host_new (th, &spec_iface_ref_type, r);
+    }
+  if (!strcmp (name, "call"))
+    return fb_builtin_new (th, "call", client_call, c);
   for (size_t i = 0; i < c->n_ops; i++)
     if (!strcmp (c->ops[i].name, name))
       return fb_builtin_new (th, c->ops[i].name, op_call, &c->ops[i]);
@@ -247,8 +295,6 @@ client_repr (fb_value *self)
   return fb_xasprintf ("<client %s -> %s.%s (%zu operations)>", c->name, s->name, s->ifaces[c->target.iface].name,
                        c->n_ops);
 }
-
-static const char *const client_attrs[] = { "name", "operations", NULL };
 
 const fb_host_type spec_client_type = {
   .name = "client", .attr = client_attr, .attr_names = client_attrs, .repr = client_repr, .destroy = client_free,
