@@ -533,11 +533,12 @@ static const fb_doc docs[] = {
       "openapi, base_path, headers, before, rename, validate, timeout: Faultbox's; not supported yet (a load error when "
       "given)",
     .returns = "a client value: .name, .target, .operations, one callable per operation, and "
-      ".call(name, params={}) calling one by its method's path (\"/pkg.Svc/Method\") or name",
+      ".call(name, params={}) calling one by its method's path (\"/pkg.Svc/Method\") or name (the only way to "
+      "an operation named like an attribute: name, target, operations, call)",
     .events = "step_send and step_recv per call, as grpc.call's, with client and operation fields",
     .errors = "a target that is not a grpc interface; a name a service has; no descriptors=, or one that is not a "
-      "FileDescriptorSet; several services and no grpc_service=, or one the set lacks; a method named like the "
-      "client's own attributes; an operation the client lacks (did you mean ...); a positional argument, body=, or a field the request message lacks or cannot hold; a reply "
+      "FileDescriptorSet; several services and no grpc_service=, or one the set lacks; an operation the client lacks "
+      "(did you mean ...); a positional argument, body=, or a field the request message lacks or cannot hold; a reply "
       "that is not the output message",
     .example = "def flag_client(flags, pb):\n"
       "    fc = client(\"flag-reader\", target = flags.main, descriptors = pb)\n"
