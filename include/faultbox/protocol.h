@@ -44,6 +44,7 @@ typedef struct fb_step_method {
  * list for lists. */
 typedef struct fb_step_arg {
   const char *s;
+  size_t s_len;   /* bytes of s when they may hold NULs (grpc's message from client()); 0: strlen */
   const fb_kv *kv;
   size_t n_kv;
   char *const *list;

@@ -515,6 +515,36 @@ static const fb_doc docs[] = {
       "        routes = {\"/flags.v1.Flags/Get\": grpc_typed_response(body = {\"name\": \"rollout\", \"enabled\": True})})",
   },
   {
+    .name = "client",
+    .section = "Steps and assertions",
+    .signature = "client(name, target, descriptors=None, grpc_service=None, openapi=None, base_path=None, headers=None, "
+      "before=None, rename=None, validate=None, timeout=None)",
+    .summary = "A named, typed caller of a grpc interface (Faultbox's RFC-055 clients): its operations are the unary "
+      "methods of one service of a FileDescriptorSet, in snake_case (GetOrder: get_order; .operations lists them). "
+      "An operation takes the request message's fields as keyword arguments (their names in snake_case; values in "
+      "protojson's forms, as grpc_typed_response bodies), runs the interface's call step with the encoded message, proxy rules applying as to grpc.call, and "
+      "returns its Response (with .client and .operation): .body the reply decoded as the method's output message (protojson, unpopulated fields "
+      "included), .data that JSON's value; a gRPC error is .ok False, .status its code, .error grpc.call's words.",
+    .args = "name (str): the client's name, not a service's nor \"test\"\n"
+      "target (interface): a grpc interface, e.g. flags.main\n"
+      "descriptors (str): the path (relative to the spec) of a FileDescriptorSet (protoc --include_imports "
+      "--descriptor_set_out=FILE)\n"
+      "grpc_service (str, default None): the service (\"pkg.Service\") when the set declares several\n"
+      "openapi, base_path, headers, before, rename, validate, timeout: Faultbox's; not supported yet (a load error when "
+      "given)",
+    .returns = "a client value: .name, .target, .operations, one callable per operation, and "
+      ".call(name, params={}) calling one by its method's path (\"/pkg.Svc/Method\") or name (the only way to "
+      "an operation named like an attribute: name, target, operations, call)",
+    .events = "step_send and step_recv per call, as grpc.call's, with client and operation fields",
+    .errors = "a target that is not a grpc interface; a name a service has; no descriptors=, or one that is not a "
+      "FileDescriptorSet; several services and no grpc_service=, or one the set lacks; an operation the client lacks "
+      "(did you mean ...); a positional argument, body=, or a field the request message lacks or cannot hold; a reply "
+      "that is not the output message",
+    .example = "def flag_client(flags, pb):\n"
+      "    fc = client(\"flag-reader\", target = flags.main, descriptors = pb)\n"
+      "    return fc.get(name = \"rollout\").data",
+  },
+  {
     .name = "assert_true",
     .section = "Steps and assertions",
     .signature = "assert_true(condition, msg=None)",

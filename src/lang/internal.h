@@ -3,6 +3,7 @@
 #define FB_LANG_INTERNAL_H
 
 #include "faultbox/mock.h"
+#include "faultbox/protocol.h"
 #include "lang/session.h"
 
 /* host types */
@@ -15,6 +16,7 @@ extern const fb_host_type spec_fault_type;
 extern const fb_host_type spec_assumption_type;
 extern const fb_host_type spec_monitor_type;
 extern const fb_host_type spec_proxy_fault_type;
+extern const fb_host_type spec_client_type;
 
 typedef struct {
   fb_spec *spec;
@@ -160,9 +162,21 @@ int spec_observe_items (fb_star_thread *th, fb_plan_service *sv, fb_value *items
 /* netfaults.c */
 void spec_predeclare_netfaults (fb_spec *s);
 
+/* client.c: client() */
+void spec_predeclare_client (fb_spec *s);
+
 /* steps.c */
 void spec_predeclare_steps (fb_spec *s);
 fb_value *spec_iface_attr (fb_star_thread *th, iface_ref *r, const char *name);
+/* Turns a step's result into what its Response shows; -1 after raising. */
+typedef int (*spec_step_finish) (fb_star_thread *th, fb_step_result *res, void *ctx);
+/* Step m of interface r with args, in the running test: its step_send and
+ * step_recv events (extra: "k", "v", ..., NULL after "target", and
+ * string attributes of the Response), proxy rules and all, as
+ * r.METHOD(...) runs it; finish (NULL: none) edits the result first. The
+ * Response, or NULL after raising. */
+fb_value *spec_step_run (fb_star_thread *th, const iface_ref *r, const fb_step_method *m, const fb_step_arg *args,
+                         const char *const *extra, spec_step_finish finish, void *fctx);
 
 /* time.c: duration, sleep, await_event, await_stable, eventually, always,
  * test() */

@@ -384,6 +384,7 @@ fb_spec_load_source (const fb_spec_source *src, fb_spec **out, fb_error *err)
   spec_predeclare_faults (sp);
   spec_predeclare_proxyfaults (sp);
   spec_predeclare_mocks (sp);
+  spec_predeclare_client (sp);
   spec_predeclare_netfaults (sp);
   spec_predeclare_steps (sp);
   spec_predeclare_domain (sp);

@@ -41,8 +41,10 @@ json_method (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   return v;
 }
 
+/* extra: "k", "v", ..., NULL: string attributes after the common ones
+ * (client()'s .client and .operation). */
 static fb_value *
-make_response (fb_star_thread *th, const fb_step_result *r)
+make_response (fb_star_thread *th, const fb_step_result *r, const char *const *extra)
 {
   fb_value *headers = fb_dict_new (th);
   for (size_t i = 0; i < r->n_headers; i++)
@@ -57,13 +59,20 @@ make_response (fb_star_thread *th, const fb_step_result *r)
   fb_value *fields = fb_dict_new (th);
   for (size_t i = 0; i < r->n_fields; i++)
     fb_dict_set_str (th, fields, r->fields[i].key, fb_string (th, r->fields[i].value));
-  const char *names[] = { "status", "body", "headers", "duration_ms", "ok",
-                          "error", "data", "json", "fields" };
-  fb_value *vals[] = { fb_int (th, r->status), body, headers,
-                       fb_int (th, r->duration_ms), fb_bool (!r->error),
-                       fb_string (th, r->error ? r->error : ""), data ? data : body,
-                       fb_builtin_new (th, "json", json_method, body), fields };
-  return fb_struct_new (th, 9, names, vals);
+  enum { N_COMMON = 9, N_EXTRA = 4 };
+  const char *names[N_COMMON + N_EXTRA] = { "status", "body", "headers", "duration_ms", "ok",
+                                            "error", "data", "json", "fields" };
+  fb_value *vals[N_COMMON + N_EXTRA] = { fb_int (th, r->status), body, headers,
+                                         fb_int (th, r->duration_ms), fb_bool (!r->error),
+                                         fb_string (th, r->error ? r->error : ""), data ? data : body,
+                                         fb_builtin_new (th, "json", json_method, body), fields };
+  size_t n = N_COMMON;
+  for (size_t i = 0; extra && extra[i] && n < N_COMMON + N_EXTRA; i += 2, n++)
+    {
+      names[n] = extra[i];
+      vals[n] = fb_string (th, extra[i + 1]);
+    }
+  return fb_struct_new (th, n, names, vals);
 }
 
 static const char *
@@ -239,22 +248,32 @@ step_unpack (fb_star_thread *th, const char *fname, const fb_step_method *m, con
 typedef struct {
   fb_session *ss;
   const char *target;
+  const char *const *extra;  /* the caller's fields after "target" (client()'s) */
   fb_star_thread *th;
   bool stopped;         /* the test's expectations stopped the body (raised) */
 } step_ctx;
 
-/* A step's event: "target" first, then the protocol's fields. */
+static size_t
+kv_count (const char *const *kv)
+{
+  size_t n = 0;
+  while (kv && kv[n])
+    n++;
+  return n;
+}
+
+/* A step's event: "target" first, the caller's fields, then the protocol's. */
 static void
 step_event (void *ctx, const char *type, const char *const *kv, const fb_kv *fields, size_t n_fields)
 {
   step_ctx *sc = ctx;
-  size_t n = 0;
-  while (kv && kv[n])
-    n++;
-  _cleanup_free_ const char **all = fb_xcalloc (3 + n + 2 * n_fields, sizeof *all);
+  size_t n = kv_count (kv), n_extra = kv_count (sc->extra);
+  _cleanup_free_ const char **all = fb_xcalloc (3 + n_extra + n + 2 * n_fields, sizeof *all);
   size_t k = 0;
   all[k++] = "target";
   all[k++] = sc->target;
+  for (size_t i = 0; i < n_extra; i++)
+    all[k++] = sc->extra[i];
   for (size_t i = 0; i < n; i++)
     all[k++] = kv[i];
   for (size_t i = 0; i < n_fields; i++)
@@ -281,6 +300,39 @@ step_interrupted (void *ctx)
   return sc->stopped;
 }
 
+fb_value *
+spec_step_run (fb_star_thread *th, const iface_ref *r, const fb_step_method *m, const fb_step_arg *args,
+               const char *const *extra, spec_step_finish finish, void *fctx)
+{
+  char label[128];
+  iface_label (r, label, sizeof label);
+  fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
+  if (!ss)
+    return NULL;
+  const fb_plan_service *s = &r->spec->plan.services[r->svc];
+  const fb_plan_interface *i = &s->ifaces[r->iface];
+  const fb_protocol *p = fb_protocol_find (i->protocol);
+  step_ctx sc = { ss, s->name, extra, th, false };
+  /* only the body's own thread checks (parallel()'s branches run apart) */
+  bool body = th == ss->spec->th;
+  fb_step_call call = { .method = m, .args = args, .service = s->name,
+                        .host = session_step_host (ss, r->svc), .port = i->port,
+                        .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc,
+                        .wake_fd = body ? session_wake_fd (ss) : -1, .interrupted = body ? step_interrupted : NULL };
+  fb_step_result res = { 0 };
+  fb_error e = { 0 };
+  int rc = p->step (&call, &res, &e);
+  if (res.n_fields)
+    step_event (&sc, "step_recv", NULL, res.fields, res.n_fields);
+  fb_value *out = sc.stopped                                    ? NULL
+                  : rc < 0                                       ? fb_star_errorf (th, "%s.%s", label, e.msg)
+                  : finish && finish (th, &res, fctx) < 0         ? NULL
+                  : m->returns_text ? fb_string (th, res.body ? res.body : "")
+                                    : make_response (th, &res, extra);
+  fb_step_result_clear (&res);
+  return out;
+}
+
 /* db.main.get(path=...), db.main.send(data=...): one step of the
  * interface's protocol against the service in the running test's lab. */
 static fb_value *
@@ -290,39 +342,15 @@ iface_step (fb_star_thread *th, fb_value *self, const fb_star_args *a)
   step_ref (th, self, &r);
   char label[128];
   iface_label (&r, label, sizeof label);
-  fb_session *ss = spec_session (th, label, STEP_NEEDS_TEST);
-  if (!ss)
+  if (!spec_session (th, label, STEP_NEEDS_TEST))
     return NULL;
-  const fb_plan_service *s = &r.spec->plan.services[r.svc];
-  const fb_plan_interface *i = &s->ifaces[r.iface];
-  const fb_protocol *p = fb_protocol_find (i->protocol);
-  const fb_step_method *m = fb_protocol_method (p, fb_builtin_name (self));
+  const fb_plan_interface *i = &r.spec->plan.services[r.svc].ifaces[r.iface];
+  const fb_step_method *m = fb_protocol_method (fb_protocol_find (i->protocol), fb_builtin_name (self));
   step_args sa = { 0 };
   char fname[192];
   snprintf (fname, sizeof fname, "%s.%s", label, m->name);
-  if (step_unpack (th, fname, m, a, &sa) < 0)
-    {
-      step_args_clear (&sa);
-      return NULL;
-    }
-  step_ctx sc = { ss, s->name, th, false };
-  /* only the body's own thread checks (parallel()'s branches run apart) */
-  bool body = th == ss->spec->th;
-  fb_step_call call = { .method = m, .args = sa.args, .service = s->name,
-                        .host = session_step_host (ss, r.svc), .port = i->port,
-                        .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc,
-                        .wake_fd = body ? session_wake_fd (ss) : -1, .interrupted = body ? step_interrupted : NULL };
-  fb_step_result res = { 0 };
-  fb_error e = { 0 };
-  int rc = p->step (&call, &res, &e);
+  fb_value *out = step_unpack (th, fname, m, a, &sa) < 0 ? NULL : spec_step_run (th, &r, m, sa.args, NULL, NULL, NULL);
   step_args_clear (&sa);
-  if (res.n_fields)
-    step_event (&sc, "step_recv", NULL, res.fields, res.n_fields);
-  fb_value *out = sc.stopped              ? NULL
-                  : rc < 0                 ? fb_star_errorf (th, "%s.%s", label, e.msg)
-                  : m->returns_text ? fb_string (th, res.body ? res.body : "")
-                                    : make_response (th, &res);
-  fb_step_result_clear (&res);
   return out;
 }
 

@@ -258,9 +258,9 @@ grpc_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
     return fb_error_set (err, EINVAL, "call(): method= is empty: name one as \"/package.Service/Method\"");
   c->on_send (c->ctx, (const char *const[]) { "method", method, NULL });
   /* Faultbox sends the body's bytes as the message; "{}" is an empty one */
-  bool empty = !strcmp (body, "{}") || !*body;
+  size_t len = c->args[1].s_len ? c->args[1].s_len : !strcmp (body, "{}") ? 0 : strlen (body);
   _cleanup_buf_ fb_buf req = FB_BUF_INIT, reply = FB_BUF_INIT;
-  fb_grpc_frame (&req, body, empty ? 0 : strlen (body));
+  fb_grpc_frame (&req, body, len);
   fb_h2_req rq = { .method = "POST", .path = method, .body = req.data, .body_len = req.len, .grpc = true,
                    .max_body = GRPC_MAX_BODY };
   fb_error e = { 0 };

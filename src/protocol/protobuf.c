@@ -12,6 +12,7 @@
 #include "faultbox/protobuf.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/suggest.h"
 
 /* descriptor.proto's FieldDescriptorProto.Type */
 enum {
@@ -42,7 +43,8 @@ typedef struct {
 } pb_enum;
 
 typedef struct {
-  char *path, *output;
+  char *path, *input, *output;
+  bool streaming;
 } pb_method;
 
 struct fb_pb_set {
@@ -310,16 +312,23 @@ read_service (fb_pb_set *set, const char *scope, const uint8_t *d, size_t n)
       if (wt != 2 || num != 2)
         continue;
       rd m = { s, s + l };
-      _cleanup_free_ char *mname = NULL, *out = NULL;
+      _cleanup_free_ char *mname = NULL, *in = NULL, *out = NULL;
+      bool streaming = false;
       while (m.p < m.end && rd_field (&m, &num, &wt, &v, &s, &l))
         if (wt == 2 && num == 1)
           free (mname), mname = dup_len (s, l);
-        else if (wt == 2 && num == 3)
-          free (out), out = dup_len (l && *s == '.' ? s + 1 : s, l && *s == '.' ? l - 1 : l);
-      if (!mname || !out)
+        else if (wt == 2 && (num == 2 || num == 3))
+          {
+            char **t = num == 2 ? &in : &out;
+            free (*t), *t = dup_len (l && *s == '.' ? s + 1 : s, l && *s == '.' ? l - 1 : l);
+          }
+        else if (wt == 0 && (num == 5 || num == 6))
+          streaming |= v != 0;
+      if (!mname || !in || !out)
         return false;
       set->methods = fb_xreallocarray (set->methods, set->n_methods + 1, sizeof *set->methods);
-      set->methods[set->n_methods++] = (pb_method) { fb_xasprintf ("/%s/%s", name, mname), steal_pointer (&out) };
+      set->methods[set->n_methods++] = (pb_method) { fb_xasprintf ("/%s/%s", name, mname), steal_pointer (&in),
+                                                     steal_pointer (&out), streaming };
     }
   return true;
 }
@@ -387,9 +396,13 @@ check_types (const fb_pb_set *s, fb_error *err)
                                s->msgs[i].full, f->name, f->type_name ? f->type_name : "(none)");
       }
   for (size_t i = 0; i < s->n_methods; i++)
-    if (!find_message (s, s->methods[i].output))
-      return fb_error_set (err, EINVAL, "method %s: type %s is not in the set (build it with protoc --include_imports)",
-                           s->methods[i].path, s->methods[i].output);
+    for (int k = 0; k < 2; k++)
+      {
+        const char *t = k ? s->methods[i].output : s->methods[i].input;
+        if (!find_message (s, t))
+          return fb_error_set (err, EINVAL, "method %s: type %s is not in the set (build it with protoc "
+                                            "--include_imports)", s->methods[i].path, t);
+      }
   return 0;
 }
 
@@ -413,7 +426,7 @@ fb_pb_set_free (fb_pb_set *s)
       free (s->enums[i].names), free (s->enums[i].numbers), free (s->enums[i].full);
     }
   for (size_t i = 0; i < s->n_methods; i++)
-    free (s->methods[i].path), free (s->methods[i].output);
+    free (s->methods[i].path), free (s->methods[i].input), free (s->methods[i].output);
   free (s->msgs), free (s->enums), free (s->methods);
   free (s);
 }
@@ -467,6 +480,23 @@ fb_pb_method_output (const fb_pb_set *s, const char *path, const char **type, fb
     return fb_error_set (err, ENOENT, "service \"%.*s\" not found in descriptor set", (int) svc_len - 1, path + 1);
   return fb_error_set (err, ENOENT, "method \"%s\" not found on service \"%.*s\"", slash + 1, (int) svc_len - 1,
                        path + 1);
+}
+
+bool
+fb_pb_method_at (const fb_pb_set *s, size_t i, fb_pb_method_info *m)
+{
+  if (i >= s->n_methods)
+    return false;
+  const pb_method *p = &s->methods[i];
+  *m = (fb_pb_method_info) { p->path, p->input, p->output, p->streaming };
+  return true;
+}
+
+const char *
+fb_pb_field_at (const fb_pb_set *s, const char *type, size_t i)
+{
+  const pb_message *m = find_message (s, type);
+  return m && i < m->n_fields ? m->fields[i].name : NULL;
 }
 
 /* ---- JSON to wire ------------------------------------------------------ */
@@ -758,6 +788,18 @@ encode_repeated (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *
   return 0;
 }
 
+/* A typo of a field's name is the usual mistake: name the nearest one. */
+static int
+unknown_field (const pb_message *m, const char *key, fb_error *err)
+{
+  _cleanup_free_ const char **names = fb_xcalloc (m->n_fields + 1, sizeof *names);
+  for (size_t i = 0; i < m->n_fields; i++)
+    names[i] = m->fields[i].name;
+  const char *near = fb_suggest (key, names, m->n_fields);
+  return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s%s%s%s", key, m->full, near ? " (did you mean \"" : "",
+                       near ? near : "", near ? "\"?)" : "");
+}
+
 static int
 encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf *out, int depth, fb_error *err)
 {
@@ -771,7 +813,7 @@ encode_message (const fb_pb_set *s, const pb_message *m, json_object *o, fb_buf 
   for (struct json_object_iterator it = json_object_iter_begin (o), end = json_object_iter_end (o);
        !json_object_iter_equal (&it, &end); json_object_iter_next (&it))
     if (!field_named (m, json_object_iter_peek_name (&it)))
-      return fb_error_set (err, EINVAL, "unknown field \"%s\" of %s", json_object_iter_peek_name (&it), m->full);
+      return unknown_field (m, json_object_iter_peek_name (&it), err);
   /* in field number order, as protobuf's own encoders write */
   for (size_t i = 0; i < m->n_fields; i++)
     {

@@ -144,7 +144,7 @@ test_protobuf_errors_name_the_field (void **state)
   static const struct {
     const char *json, *msg;
   } bad[] = {
-    { "{\"nam\": \"x\"}", "encode as flags.v1.Flag: unknown field \"nam\" of flags.v1.Flag" },
+    { "{\"nam\": \"x\"}", "encode as flags.v1.Flag: unknown field \"nam\" of flags.v1.Flag (did you mean \"name\"?)" },
     { "{\"enabled\": \"yes\"}", "encode as flags.v1.Flag: enabled: invalid value \"yes\" (want a bool)" },
     { "{\"delta\": 3000000000}", "encode as flags.v1.Flag: delta: invalid value 3000000000 (want an integer in range)" },
     { "{\"variant\": \"C\"}", "encode as flags.v1.Flag: variant: invalid value \"C\" (want an enum name or number)" },
@@ -166,6 +166,25 @@ test_protobuf_errors_name_the_field (void **state)
   assert_string_equal (e.msg, "service \"x.Y\" not found in descriptor set");
   assert_true (fb_pb_set_parse ("\x0a\x05zz", 3, &(fb_pb_set *) { NULL }, &e) < 0);
   fb_buf_free (&b);
+  fb_pb_set_free (s);
+}
+
+/* client() lists a service's methods with their request and reply types. */
+static void
+test_protobuf_methods_in_set_order (void **state)
+{
+  (void) state;
+  fb_pb_set *s = flags_set ();
+  fb_pb_method_info m;
+  assert_true (fb_pb_method_at (s, 0, &m));
+  assert_string_equal (m.path, "/flags.v1.Flags/Get");
+  assert_string_equal (m.input, "flags.v1.GetRequest");
+  assert_string_equal (m.output, "flags.v1.Flag");
+  assert_false (m.streaming);
+  assert_true (fb_pb_method_at (s, 1, &m));
+  assert_string_equal (m.path, "/flags.v1.Flags/List");
+  assert_string_equal (m.output, "flags.v1.FlagList");
+  assert_false (fb_pb_method_at (s, 2, &m));
   fb_pb_set_free (s);
 }
 
@@ -206,6 +225,7 @@ main (void)
     cmocka_unit_test (test_grpc_struct_from_json),
     cmocka_unit_test (test_protobuf_json_round_trip_by_descriptor_set),
     cmocka_unit_test (test_protobuf_errors_name_the_field),
+    cmocka_unit_test (test_protobuf_methods_in_set_order),
     cmocka_unit_test (test_protobuf_garbage_fails_cleanly),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
