@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "faultbox/buf.h"
 #include "faultbox/error.h"
@@ -46,5 +47,8 @@ int fb_pb_encode_json (const fb_pb_set *s, const char *type, const char *json, f
 /* Wire bytes of message type as JSON text (malloc'd); NULL (err) when they
  * are not one. */
 char *fb_pb_decode_json (const fb_pb_set *s, const char *type, const void *msg, size_t n, fb_error *err);
+
+/* v as a base-128 varint, appended to b (also google.protobuf.Struct's). */
+void fb_pb_put_varint (fb_buf *b, uint64_t v);
 
 #endif

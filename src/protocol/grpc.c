@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultbox/protobuf.h"
 #include "protocol/h2.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -121,23 +122,12 @@ fb_grpc_pct_decode (const char *s)
 
 /* ---- google.protobuf.Struct ---------------------------------------------- */
 
-static void
-put_varint (fb_buf *b, uint64_t v)
-{
-  while (v >= 0x80)
-    {
-      fb_buf_putc (b, (char) (v | 0x80));
-      v >>= 7;
-    }
-  fb_buf_putc (b, (char) v);
-}
-
 /* A length-delimited field of tag's number. */
 static void
 put_bytes (fb_buf *b, unsigned tag, const void *p, size_t n)
 {
-  put_varint (b, (uint64_t) tag << 3 | 2);
-  put_varint (b, n);
+  fb_pb_put_varint (b, (uint64_t) tag << 3 | 2);
+  fb_pb_put_varint (b, n);
   fb_buf_append (b, p, n);
 }
 

@@ -111,8 +111,8 @@ rd_field (rd *r, uint32_t *num, int *wt, uint64_t *v, const uint8_t **data, size
     }
 }
 
-static void
-put_varint (fb_buf *b, uint64_t v)
+void
+fb_pb_put_varint (fb_buf *b, uint64_t v)
 {
   while (v >= 0x80)
     {
@@ -125,7 +125,7 @@ put_varint (fb_buf *b, uint64_t v)
 static void
 put_tag (fb_buf *b, int num, int wt)
 {
-  put_varint (b, (uint64_t) num << 3 | (uint64_t) wt);
+  fb_pb_put_varint (b, (uint64_t) num << 3 | (uint64_t) wt);
 }
 
 static void
@@ -664,12 +664,12 @@ encode_scalar (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *ou
     case T_BOOL:
       if (!(ok = json_object_is_type (v, json_type_boolean)))
         break;
-      put_varint (out, json_object_get_boolean (v) ? 1 : 0);
+      fb_pb_put_varint (out, json_object_get_boolean (v) ? 1 : 0);
       return 0;
     case T_STRING:
       if (!(ok = json_object_is_type (v, json_type_string)))
         break;
-      put_varint (out, (uint64_t) json_object_get_string_len (v));
+      fb_pb_put_varint (out, (uint64_t) json_object_get_string_len (v));
       fb_buf_append (out, json_object_get_string (v), (size_t) json_object_get_string_len (v));
       return 2;
     case T_BYTES:
@@ -677,7 +677,7 @@ encode_scalar (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *ou
         _cleanup_buf_ fb_buf raw = FB_BUF_INIT;
         if (!(ok = json_object_is_type (v, json_type_string) && b64_decode (json_object_get_string (v), &raw)))
           break;
-        put_varint (out, raw.len);
+        fb_pb_put_varint (out, raw.len);
         fb_buf_append (out, raw.data, raw.len);
         return 2;
       }
@@ -686,14 +686,14 @@ encode_scalar (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *ou
         _cleanup_buf_ fb_buf sub = FB_BUF_INIT;
         if (encode_message (s, find_message (s, f->type_name), v, &sub, depth + 1, err) < 0)
           return -1;
-        put_varint (out, sub.len);
+        fb_pb_put_varint (out, sub.len);
         fb_buf_append (out, sub.data, sub.len);
         return 2;
       }
     case T_ENUM:
       if (!(ok = enum_number (s, f, v, &u) && (int64_t) u == (int32_t) u))
         break;
-      put_varint (out, u);
+      fb_pb_put_varint (out, u);
       return 0;
     case T_GROUP:
       return fb_error_set (err, ENOTSUP, "groups are not supported");
@@ -712,7 +712,7 @@ encode_scalar (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *ou
         return put_fixed (out, u, 4), 5;
       if (f->type == T_FIXED64 || f->type == T_SFIXED64)
         return put_fixed (out, u, 8), 1;
-      put_varint (out, u);
+      fb_pb_put_varint (out, u);
       return 0;
     }
   _cleanup_free_ char *shown = fb_xstrdup (json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN));
@@ -747,7 +747,7 @@ encode_entry (const fb_pb_set *s, const pb_field *f, const char *key, json_objec
   put_tag (&tagged, 2, wt);
   fb_buf_append (&tagged, value.data, value.len);
   put_tag (out, f->number, 2);
-  put_varint (out, tagged.len);
+  fb_pb_put_varint (out, tagged.len);
   fb_buf_append (out, tagged.data, tagged.len);
   return 0;
 }
@@ -782,7 +782,7 @@ encode_repeated (const fb_pb_set *s, const pb_field *f, json_object *v, fb_buf *
   if (packed && run.len)
     {
       put_tag (out, f->number, 2);
-      put_varint (out, run.len);
+      fb_pb_put_varint (out, run.len);
       fb_buf_append (out, run.data, run.len);
     }
   return 0;
