@@ -468,6 +468,8 @@ fb_spec_free (fb_spec *s)
   fb_strv_free (s->matrix_faults);
   free (s->monitors);
   free (s->mock_fns);
+  fb_tls_pair_clear (&s->mock_ca);
+  free (s->mock_ca_path);
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);

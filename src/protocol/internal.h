@@ -196,6 +196,11 @@ void fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
 int fb_mock_write (int fd, const char *p, size_t n);
 /* Reads and writes on fd give up after seconds. */
 void fb_mock_timeout (int fd, int seconds);
+/* Serves TLS on fd (taken) with pair, choosing alpn ("h2" or NULL) when
+ * the client offers it: the plaintext end of a socketpair the mock serves,
+ * a thread relaying between them; -1 (fd closed) on failure. */
+struct fb_tls_pair;
+int fb_tls_accept (const struct fb_tls_pair *pair, const char *alpn, int fd, fb_error *err);
 
 /* get/post/put/delete/patch(path=, body=, headers=): HTTP's steps, HTTP/2's too. */
 #define FB_HTTP_N_METHODS 5

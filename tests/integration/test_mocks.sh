@@ -20,14 +20,15 @@ nginx_conf "$TMP/nginx.conf" "" 'server {
   }'
 sed -i -e "s|NGINXCONF|$TMP/nginx.conf|" mocks.star
 
-run_fb test mocks.star -j 2
+# the mock CA's file where services see it: beside the spec
+TMPDIR="$TMP" run_fb test mocks.star -j 2
 expect_rc 0 "mocks reached by steps and real services, faulted, recorded"
 for t in http_response_constructors http_dynamic real_service_reaches_http_mock protocol_fault_on_mock \
   redis_mock_steps_and_client redis_recipe_on_mock http_recipe_on_mock tcp_mock_with_real_service \
-  syscall_fault_on_mock; do
+  syscall_fault_on_mock tls_mock; do
   expect_out out "^--- PASS: test_$t "
 done
-expect_out out '^9 passed, 0 failed$'
+expect_out out '^10 passed, 0 failed$'
 
 run_fb test mongodb.star
 expect_rc 0 "mongodb steps against the mongodb mock, rules by command and collection"

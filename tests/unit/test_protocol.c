@@ -213,7 +213,7 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
     { "* /dyn/**", { 0 }, 4 },
   };
   fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1, 3, NULL,
-                      "\x0a\0", 2 };
+                      "\x0a\0", 2, { "CERT", "KEY" } };
   fb_mock_config c = { &f, 1 };
   fb_mock_fields fs = { 0 };
   fb_mock_pack (&c, &fs);
@@ -246,6 +246,8 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
   assert_string_equal (g->state[0].key, "k");
   assert_int_equal (g->descriptors_len, 2);
   assert_memory_equal (g->descriptors, "\x0a\0", 2);
+  assert_string_equal (g->tls.cert, "CERT");
+  assert_string_equal (g->tls.key, "KEY");
   fb_mock_config_clear (&out);
   fb_mock_msg_clear (&m);
   /* the peer gone: a clean end is 0 */
