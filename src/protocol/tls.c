@@ -5,6 +5,7 @@
  * for TLS, like the protocols' client libraries. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,7 +35,9 @@
   X (TLS_server_method) X (SSL_CTX_new) X (SSL_CTX_free) X (SSL_CTX_use_certificate)                         \
   X (SSL_CTX_use_PrivateKey) X (SSL_CTX_ctrl) X (SSL_CTX_set_alpn_select_cb) X (SSL_select_next_proto)       \
   X (SSL_new) X (SSL_free) X (SSL_set_fd) X (SSL_accept) X (SSL_read) X (SSL_write) X (SSL_shutdown)         \
-  X (SSL_pending)
+  X (SSL_pending) X (TLS_client_method) X (SSL_CTX_load_verify_locations) X (SSL_CTX_set_verify)            \
+  X (SSL_set1_host) X (SSL_ctrl) X (SSL_set_alpn_protos) X (SSL_connect) X (SSL_get_verify_result)           \
+  X (X509_verify_cert_error_string)
 
 #define OSSL_FIELD(n) __typeof__ (n) *n;
 static struct {
@@ -412,4 +415,95 @@ fb_tls_accept (const fb_tls_pair *pair, const char *alpn, int fd, fb_error *err)
     }
   net = -1; /* the pump's now */
   return sp[1];
+}
+
+/* ---- a step's TLS side --------------------------------------------------- */
+
+struct fb_tls_client {
+  SSL_CTX *ctx;
+  SSL *ssl;
+};
+
+void
+fb_tls_client_free (fb_tls_client *c)
+{
+  if (!c)
+    return;
+  if (c->ssl)
+    ossl.SSL_free (c->ssl);
+  if (c->ctx)
+    ossl.SSL_CTX_free (c->ctx);
+  free (c);
+}
+
+/* The handshake's failure: the certificate's verdict when it was that. */
+static int
+connect_fail (fb_tls_client *c, const char *name, fb_error *err)
+{
+  long v = ossl.SSL_get_verify_result (c->ssl);
+  if (v != X509_V_OK)
+    return fb_error_set (err, EPROTO, "TLS: the certificate of %s does not verify: %s", name,
+                         ossl.X509_verify_cert_error_string (v));
+  return ossl_fail (err, "handshake failed");
+}
+
+fb_tls_client *
+fb_tls_connect (int fd, const char *ca_file, const char *name, const char *alpn, int64_t timeout_ms,
+                fb_error *err)
+{
+  if (ossl_ready (err) < 0)
+    return NULL;
+  fb_tls_client *c = FB_NEW (fb_tls_client);
+  c->ctx = ossl.SSL_CTX_new (ossl.TLS_client_method ());
+  if (!c->ctx || ossl.SSL_CTX_load_verify_locations (c->ctx, ca_file, NULL) != 1)
+    {
+      ossl_fail (err, "cannot load the CA");
+      fb_tls_client_free (c);
+      return NULL;
+    }
+  ossl.SSL_CTX_set_verify (c->ctx, SSL_VERIFY_PEER, NULL);
+  c->ssl = ossl.SSL_new (c->ctx);
+  unsigned char protos[32];
+  size_t plen = alpn && strlen (alpn) < sizeof protos ? strlen (alpn) : 0;
+  protos[0] = (unsigned char) plen;
+  if (plen)
+    memcpy (protos + 1, alpn, plen);
+  /* blocking from here, each read or write bounded by the step's timeout */
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (!c->ssl || ossl.SSL_set_fd (c->ssl, fd) != 1 || ossl.SSL_set1_host (c->ssl, name) != 1
+      || ossl.SSL_ctrl (c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *) name) != 1
+      || (plen && ossl.SSL_set_alpn_protos (c->ssl, protos, (unsigned) plen + 1) != 0)
+      || ossl.SSL_connect (c->ssl) != 1)
+    {
+      if (c->ssl)
+        connect_fail (c, name, err);
+      else
+        ossl_fail (err, "cannot set up a connection");
+      fb_tls_client_free (c);
+      return NULL;
+    }
+  return c;
+}
+
+ssize_t
+fb_tls_send (fb_tls_client *c, const void *p, size_t n)
+{
+  int w = ossl.SSL_write (c->ssl, p, (int) n);
+  return w > 0 ? w : -1;
+}
+
+ssize_t
+fb_tls_recv (fb_tls_client *c, void *p, size_t n)
+{
+  int r = ossl.SSL_read (c->ssl, p, (int) n);
+  return r > 0 ? r : 0;
+}
+
+bool
+fb_tls_pending (fb_tls_client *c)
+{
+  return ossl.SSL_pending (c->ssl) > 0;
 }
