@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -588,8 +589,9 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
   return take_descriptors (th, sv->name, f, kw->descriptors);
 }
 
-/* The run's mock CA, made once, its certificate written where Faultbox
- * writes it ($TMPDIR/faultbox-ca-<unix ns>.pem): clients trust it there. */
+/* The run's mock CA, made once. Its certificate goes where Faultbox puts
+ * it, under $TMPDIR, in a directory of its own: the runner binds that into
+ * every service, so a service given the mock's .ca_path can read it. */
 static int
 mock_ca (fb_star_thread *th, fb_spec *sp, const char *svc)
 {
@@ -601,20 +603,28 @@ mock_ca (fb_star_thread *th, fb_spec *sp, const char *svc)
       fb_star_errorf (th, "mock_service %s: %s", svc, e.msg);
       return -1;
     }
-  const char *dir = getenv ("TMPDIR");
+  const char *tmp = getenv ("TMPDIR");
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
-  _cleanup_free_ char *path = fb_xasprintf ("%s/faultbox-ca-%lld.pem", dir && *dir ? dir : "/tmp",
-                                            (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
-  _cleanup_close_ int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  _cleanup_free_ char *dir = fb_xasprintf ("%s/faultbox-ca-%lld", tmp && *tmp ? tmp : "/tmp",
+                                           (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  _cleanup_free_ char *path = fb_xasprintf ("%s/ca.pem", dir);
+  int fd = mkdir (dir, 0755) < 0 ? -1 : open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   size_t len = strlen (sp->mock_ca.cert);
-  if (fd < 0 || write (fd, sp->mock_ca.cert, len) != (ssize_t) len)
+  bool ok = fd >= 0 && write (fd, sp->mock_ca.cert, len) == (ssize_t) len;
+  int saved = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
     {
-      fb_star_errorf (th, "mock_service %s: cannot write the mock CA to %s: %s", svc, path, strerror (errno));
+      fb_star_errorf (th, "mock_service %s: cannot write the mock CA to %s: %s", svc, path, strerror (saved));
+      unlink (path);
+      rmdir (dir);
       fb_tls_pair_clear (&sp->mock_ca);
       return -1;
     }
   sp->mock_ca_path = steal_pointer (&path);
+  sp->mock_ca_owner = getpid ();
   return 0;
 }
 

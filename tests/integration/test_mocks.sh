@@ -20,9 +20,14 @@ nginx_conf "$TMP/nginx.conf" "" 'server {
   }'
 sed -i -e "s|NGINXCONF|$TMP/nginx.conf|" mocks.star
 
-# the mock CA's file where services see it: beside the spec
-TMPDIR="$TMP" run_fb test mocks.star -j 2
+# the TLS mocks' CA is written under $TMPDIR (outside the spec's directory:
+# services see it through its own bind), and gone with the run
+ca_tmp=$(mktemp -d /tmp/fbtest-ca.XXXXXX)
+TMPDIR=$ca_tmp run_fb test mocks.star -j 2
 expect_rc 0 "mocks reached by steps and real services, faulted, recorded"
+expect_out err "^ca_path $ca_tmp/faultbox-ca-[0-9]+/ca.pem$"
+if [ -z "$(ls -A "$ca_tmp")" ]; then ok "the mock CA is removed after the run"; else fail "left in \$TMPDIR: $(ls "$ca_tmp")"; fi
+rm -rf "$ca_tmp"
 for t in http_response_constructors http_dynamic real_service_reaches_http_mock protocol_fault_on_mock \
   redis_mock_steps_and_client redis_recipe_on_mock http_recipe_on_mock tcp_mock_with_real_service \
   syscall_fault_on_mock tls_mock; do
