@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -253,6 +254,37 @@ fb_tls_make_leaf (const fb_tls_pair *ca, const char *const *names, fb_tls_pair *
   return write_pair (leaf, ca_cert, key, out, err);
 }
 
+/* OpenSSL writes to its socket with write(): a peer gone raises SIGPIPE in
+ * the writing thread, which must not end a runner that never asked to
+ * ignore it. Blocked around each call, and one it raised taken back. */
+typedef struct {
+  sigset_t old;
+  bool was_pending;
+} sigpipe_guard;
+
+static void
+sigpipe_block (sigpipe_guard *g)
+{
+  sigset_t s, pending;
+  sigemptyset (&s);
+  sigaddset (&s, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &s, &g->old);
+  sigpending (&pending);
+  g->was_pending = sigismember (&pending, SIGPIPE);
+}
+
+static void
+sigpipe_restore (sigpipe_guard *g)
+{
+  sigset_t s, pending;
+  sigemptyset (&s);
+  sigaddset (&s, SIGPIPE);
+  sigpending (&pending);
+  if (!g->was_pending && sigismember (&pending, SIGPIPE))
+    sigtimedwait (&s, NULL, &(struct timespec) { 0, 0 });
+  pthread_sigmask (SIG_SETMASK, &g->old, NULL);
+}
+
 /* ---- a mock connection's TLS side ---------------------------------------- */
 
 /* ALPN: the protocol the mock speaks when the client offers it (h2 for
@@ -334,6 +366,8 @@ pump_main (void *arg)
 {
   tls_pump *p = arg;
   bool in_open = true;
+  sigpipe_guard g;
+  sigpipe_block (&g); /* for the thread's life: its own */
   for (;;)
     {
       struct pollfd pf[2] = { { p->plain, POLLIN, 0 }, { in_open ? p->net : -1, POLLIN, 0 } };
@@ -370,7 +404,11 @@ handshake (SSL_CTX *ctx, int fd, fb_error *err)
       return NULL;
     }
   SSL *ssl = ossl.SSL_new (ctx);
-  if (ssl && ossl.SSL_set_fd (ssl, fd) == 1 && ossl.SSL_accept (ssl) == 1)
+  sigpipe_guard g;
+  sigpipe_block (&g);
+  bool ok = ssl && ossl.SSL_set_fd (ssl, fd) == 1 && ossl.SSL_accept (ssl) == 1;
+  sigpipe_restore (&g);
+  if (ok)
     return ssl;
   ossl_fail (err, "handshake failed");
   if (ssl)
@@ -473,10 +511,14 @@ fb_tls_connect (int fd, const char *ca_file, const char *name, const char *alpn,
   struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (!c->ssl || ossl.SSL_set_fd (c->ssl, fd) != 1 || ossl.SSL_set1_host (c->ssl, name) != 1
-      || ossl.SSL_ctrl (c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *) name) != 1
-      || (plen && ossl.SSL_set_alpn_protos (c->ssl, protos, (unsigned) plen + 1) != 0)
-      || ossl.SSL_connect (c->ssl) != 1)
+  sigpipe_guard g;
+  sigpipe_block (&g);
+  bool ok = c->ssl && ossl.SSL_set_fd (c->ssl, fd) == 1 && ossl.SSL_set1_host (c->ssl, name) == 1
+            && ossl.SSL_ctrl (c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *) name) == 1
+            && (!plen || ossl.SSL_set_alpn_protos (c->ssl, protos, (unsigned) plen + 1) == 0)
+            && ossl.SSL_connect (c->ssl) == 1;
+  sigpipe_restore (&g);
+  if (!ok)
     {
       if (c->ssl)
         connect_fail (c, name, err);
@@ -491,14 +533,21 @@ fb_tls_connect (int fd, const char *ca_file, const char *name, const char *alpn,
 ssize_t
 fb_tls_send (fb_tls_client *c, const void *p, size_t n)
 {
+  sigpipe_guard g;
+  sigpipe_block (&g);
   int w = ossl.SSL_write (c->ssl, p, (int) n);
+  sigpipe_restore (&g);
   return w > 0 ? w : -1;
 }
 
 ssize_t
 fb_tls_recv (fb_tls_client *c, void *p, size_t n)
 {
+  /* reading may answer the server (a key update): a write too */
+  sigpipe_guard g;
+  sigpipe_block (&g);
   int r = ossl.SSL_read (c->ssl, p, (int) n);
+  sigpipe_restore (&g);
   return r > 0 ? r : 0;
 }
 
