@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "faultbox/tls.h"
+
 #include "faultbox/error.h"
 #include "faultbox/report.h"
 
@@ -49,6 +51,7 @@ typedef struct fb_mock_iface {
   char *host;
   char *descriptors;      /* grpc: descriptors=, a FileDescriptorSet's bytes; NULL: none */
   size_t descriptors_len;
+  fb_tls_pair tls;        /* mock_service(tls=True): its certificate; cert NULL: plaintext */
 } fb_mock_iface;
 
 typedef struct fb_mock_config {

@@ -70,6 +70,9 @@ typedef struct fb_step_call {
    * give up now (the test's expectations decided it must stop). */
   int wake_fd;
   bool (*interrupted) (void *ctx);
+  /* Non-NULL: the target is a TLS mock; its certificate, for the service
+   * name, must verify against this CA file (the run's mock CA). */
+  const char *ca_file;
 } fb_step_call;
 
 typedef struct fb_step_result {

@@ -386,10 +386,16 @@ static const fb_doc docs[] = {
       "depends_on (list of service)\n"
       "descriptors (str, default None): grpc: the path (relative to the spec) of a FileDescriptorSet "
       "(protoc --include_imports --descriptor_set_out=FILE); grpc_typed_response bodies are encoded as the method's output message\n"
-      "tls, openapi, examples, overrides, validate: Faultbox's; not supported yet (a load error when given)",
-    .returns = "a service value",
-    .events = "mock.<op> events per request (mock.GET /path ...)",
-    .errors = "a protocol without a mock; tls=, openapi=, overrides= (not supported yet); descriptors= that is not a "
+      "tls (bool, default None): http, http2 and grpc: serve TLS (http2 and grpc: h2 by ALPN) with a certificate for "
+      "localhost, the mock's name, 127.0.0.1 and ::1 signed by the run's ECDSA P-256 CA, whose PEM file is the mock's "
+      ".ca_path ($TMPDIR/faultbox-ca-<ns>/ca.pem, bound into every service, removed after the run); the test's steps "
+      "to the mock verify its certificate against it; protocol faults (fault() rules) on it are not supported yet\n"
+      "openapi, examples, overrides, validate: Faultbox's; not supported yet (a load error when given)",
+    .returns = "a service value; with tls=True its .ca_path is the CA's file (give it to a service: "
+      "env = {\"SSL_CERT_FILE\": mock.ca_path})",
+    .events = "mock.<op> events per request (mock.GET /path ...); mock.tls_error when a client's TLS handshake fails",
+    .errors = "a protocol without a mock; tls= that is not a bool, or tls=True on an interface other than http, http2 "
+      "or grpc; openapi=, overrides= (not supported yet); descriptors= that is not a "
       "FileDescriptorSet or not on one grpc interface; a typed route without descriptors=, or whose method the set lacks "
       "or whose body does not fit the method's output type",
     .example = "users = mock_service(\"users\", interface(\"main\", \"http\", 9000),\n"
@@ -1102,7 +1108,7 @@ static const fb_doc docs[] = {
     .name = "http.get",
     .section = "Step methods",
     .signature = "svc.IFACE.get(...)",
-    .summary = "HTTP GET.",
+    .summary = "HTTP GET (to a tls=True mock: HTTPS to its name, its certificate verified against the run's mock CA).",
     .returns = "a Response: .ok .status .body .data (JSON decoded) .error .duration_ms",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
@@ -1113,7 +1119,7 @@ static const fb_doc docs[] = {
     .name = "http.post",
     .section = "Step methods",
     .signature = "svc.IFACE.post(...)",
-    .summary = "HTTP POST.",
+    .summary = "HTTP POST (to a tls=True mock: HTTPS to its name, its certificate verified against the run's mock CA).",
     .returns = "a Response",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
@@ -1124,7 +1130,7 @@ static const fb_doc docs[] = {
     .name = "http.put",
     .section = "Step methods",
     .signature = "svc.IFACE.put(...)",
-    .summary = "HTTP PUT.",
+    .summary = "HTTP PUT (to a tls=True mock: HTTPS to its name, its certificate verified against the run's mock CA).",
     .returns = "a Response",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
@@ -1135,7 +1141,7 @@ static const fb_doc docs[] = {
     .name = "http.delete",
     .section = "Step methods",
     .signature = "svc.IFACE.delete(...)",
-    .summary = "HTTP DELETE.",
+    .summary = "HTTP DELETE (to a tls=True mock: HTTPS to its name, its certificate verified against the run's mock CA).",
     .returns = "a Response",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
@@ -1146,7 +1152,7 @@ static const fb_doc docs[] = {
     .name = "http.patch",
     .section = "Step methods",
     .signature = "svc.IFACE.patch(...)",
-    .summary = "HTTP PATCH.",
+    .summary = "HTTP PATCH (to a tls=True mock: HTTPS to its name, its certificate verified against the run's mock CA).",
     .returns = "a Response",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
@@ -1390,7 +1396,7 @@ static const fb_doc docs[] = {
     .name = "http2.get",
     .section = "Step methods",
     .signature = "svc.IFACE.get(...)",
-    .summary = "HTTP/2 GET over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .summary = "HTTP/2 GET over h2c (prior knowledge; to a tls=True mock: h2 over TLS, verified against its CA), the body read up to 64 KiB.",
     .returns = "a Response as http's (.ok .status .body .data .error .duration_ms); .fields[\"proto\"] is \"HTTP/2.0\"",
     .events = "step_send, step_recv",
     .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
@@ -1403,7 +1409,7 @@ static const fb_doc docs[] = {
     .name = "http2.post",
     .section = "Step methods",
     .signature = "svc.IFACE.post(...)",
-    .summary = "HTTP/2 POST over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .summary = "HTTP/2 POST over h2c (prior knowledge; to a tls=True mock: h2 over TLS, verified against its CA), the body read up to 64 KiB.",
     .returns = "a Response as http.get's",
     .events = "step_send, step_recv",
     .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
@@ -1416,7 +1422,7 @@ static const fb_doc docs[] = {
     .name = "http2.put",
     .section = "Step methods",
     .signature = "svc.IFACE.put(...)",
-    .summary = "HTTP/2 PUT over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .summary = "HTTP/2 PUT over h2c (prior knowledge; to a tls=True mock: h2 over TLS, verified against its CA), the body read up to 64 KiB.",
     .returns = "a Response as http.get's",
     .events = "step_send, step_recv",
     .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
@@ -1429,7 +1435,7 @@ static const fb_doc docs[] = {
     .name = "http2.delete",
     .section = "Step methods",
     .signature = "svc.IFACE.delete(...)",
-    .summary = "HTTP/2 DELETE over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .summary = "HTTP/2 DELETE over h2c (prior knowledge; to a tls=True mock: h2 over TLS, verified against its CA), the body read up to 64 KiB.",
     .returns = "a Response as http.get's",
     .events = "step_send, step_recv",
     .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
@@ -1442,7 +1448,7 @@ static const fb_doc docs[] = {
     .name = "http2.patch",
     .section = "Step methods",
     .signature = "svc.IFACE.patch(...)",
-    .summary = "HTTP/2 PATCH over h2c (prior knowledge; no TLS), the body read up to 64 KiB.",
+    .summary = "HTTP/2 PATCH over h2c (prior knowledge; to a tls=True mock: h2 over TLS, verified against its CA), the body read up to 64 KiB.",
     .returns = "a Response as http.get's",
     .events = "step_send, step_recv",
     .errors = "called while loading; a connection or stream failure raises naming the service; an HTTP error status is a Response",
@@ -1455,7 +1461,7 @@ static const fb_doc docs[] = {
     .name = "grpc.call",
     .section = "Step methods",
     .signature = "svc.IFACE.call(...)",
-    .summary = "A unary gRPC call over h2c: method= is the method path, body='s bytes are the request message (\"{}\", the default, sends an empty one).",
+    .summary = "A unary gRPC call over h2c (to a tls=True mock: h2 over TLS, verified against its CA): method= is the method path, body='s bytes are the request message (\"{}\", the default, sends an empty one).",
     .returns = "a Response: .data {\"method\": M, \"raw\": the reply message's bytes}, .status the gRPC code; not OK: .ok False, .error grpc-go's \"rpc error: code = Unavailable desc = ...\" (a failed connection is UNAVAILABLE)",
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty method= raises; a gRPC status other than OK is ok=False, not an exception",

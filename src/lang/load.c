@@ -140,8 +140,11 @@ spec_mark_proxied (fb_spec *sp, ssize_t svc, ssize_t iface)
   for (size_t i = 0; i < sp->plan.n_services; i++)
     for (size_t j = 0; j < sp->plan.services[i].n_ifaces; j++, k++)
       {
-        const fb_protocol *p = fb_protocol_find (sp->plan.services[i].ifaces[j].protocol);
-        if ((svc >= 0 && (size_t) svc != i) || (iface >= 0 && (size_t) iface != j) || !p || !p->framing)
+        const fb_plan_service *s = &sp->plan.services[i];
+        const fb_protocol *p = fb_protocol_find (s->ifaces[j].protocol);
+        /* the proxy does not terminate TLS: a TLS mock's bytes are relayed */
+        if ((svc >= 0 && (size_t) svc != i) || (iface >= 0 && (size_t) iface != j) || !p || !p->framing
+            || (s->mock && s->mock->ifaces[j].tls.cert))
           continue;
         sp->proxied[k] = sp->proxied_svc[i] = sp->proxied_any = true;
       }
@@ -469,6 +472,14 @@ fb_spec_free (fb_spec *s)
   fb_strv_free (s->matrix_faults);
   free (s->monitors);
   free (s->mock_fns);
+  fb_tls_pair_clear (&s->mock_ca);
+  if (s->mock_ca_path && s->mock_ca_owner == getpid ())
+    {
+      unlink (s->mock_ca_path);
+      *strrchr (s->mock_ca_path, '/') = '\0';
+      rmdir (s->mock_ca_path);
+    }
+  free (s->mock_ca_path);
   fb_star_thread_free (s->th);
   free (s->file);
   free (s->dir);

@@ -5,9 +5,12 @@
  * server mode (protocol/mock.c), given its route table by the hub. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "faultbox/grpc.h"
@@ -586,6 +589,84 @@ build_tables (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, const mock_k
   return take_descriptors (th, sv->name, f, kw->descriptors);
 }
 
+/* The run's mock CA, made once. Its certificate goes where Faultbox puts
+ * it, under $TMPDIR, in a directory of its own: the runner binds that into
+ * every service, so a service given the mock's .ca_path can read it. */
+static int
+mock_ca (fb_star_thread *th, fb_spec *sp, const char *svc)
+{
+  if (sp->mock_ca_path)
+    return 0;
+  fb_error e = { 0 };
+  if (fb_tls_make_ca (&sp->mock_ca, &e) < 0)
+    {
+      fb_star_errorf (th, "mock_service %s: %s", svc, e.msg);
+      return -1;
+    }
+  const char *tmp = getenv ("TMPDIR");
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  _cleanup_free_ char *dir = fb_xasprintf ("%s/faultbox-ca-%lld", tmp && *tmp ? tmp : "/tmp",
+                                           (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  _cleanup_free_ char *path = fb_xasprintf ("%s/ca.pem", dir);
+  int fd = mkdir (dir, 0755) < 0 ? -1 : open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  size_t len = strlen (sp->mock_ca.cert);
+  bool ok = fd >= 0 && write (fd, sp->mock_ca.cert, len) == (ssize_t) len;
+  int saved = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    {
+      fb_star_errorf (th, "mock_service %s: cannot write the mock CA to %s: %s", svc, path, strerror (saved));
+      unlink (path);
+      rmdir (dir);
+      fb_tls_pair_clear (&sp->mock_ca);
+      return -1;
+    }
+  sp->mock_ca_path = steal_pointer (&path);
+  sp->mock_ca_owner = getpid ();
+  return 0;
+}
+
+/* tls=True: every interface serves TLS with a certificate the run's CA
+ * signs for localhost, the mock's name, 127.0.0.1 and ::1 (Faultbox's). */
+static int
+mock_tls (fb_star_thread *th, fb_spec *sp, fb_plan_service *sv, fb_value *tls)
+{
+  if (!tls || tls == fb_none ())
+    return 0;
+  if (fb_value_type_of (tls) != FB_V_BOOL)
+    {
+      fb_star_errorf (th, "mock_service %s: tls= must be a bool (got %s)", sv->name, fb_value_type_name (tls));
+      return -1;
+    }
+  if (!fb_value_truth (tls))
+    return 0;
+  fb_mock_config *c = sv->mock;
+  for (size_t i = 0; i < c->n_ifaces; i++)
+    if (strcmp (c->ifaces[i].protocol, "http") && strcmp (c->ifaces[i].protocol, "http2")
+        && strcmp (c->ifaces[i].protocol, "grpc"))
+      {
+        fb_star_errorf (th, "mock_service %s: tls=True is supported on http, http2 and grpc interfaces "
+                            "(interface \"%s\" is %s)", sv->name, c->ifaces[i].name, c->ifaces[i].protocol);
+        return -1;
+      }
+  if (mock_ca (th, sp, sv->name) < 0)
+    return -1;
+  const char *const names[] = { "localhost", sv->name, "127.0.0.1", "::1", NULL };
+  fb_tls_pair leaf;
+  fb_error e = { 0 };
+  if (fb_tls_make_leaf (&sp->mock_ca, names, &leaf, &e) < 0)
+    {
+      fb_star_errorf (th, "mock_service %s: %s", sv->name, e.msg);
+      return -1;
+    }
+  for (size_t i = 0; i < c->n_ifaces; i++)
+    c->ifaces[i].tls = (fb_tls_pair) { fb_xstrdup (leaf.cert), fb_xstrdup (leaf.key) };
+  fb_tls_pair_clear (&leaf);
+  return 0;
+}
+
 /* faultbox itself, in its mock server mode, pointed at the hub; ready
  * when its first interface accepts (all listen before any is served). */
 static int
@@ -626,8 +707,7 @@ b_mock_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                       &kw.examples, "overrides?", &kw.overrides, "validate?", &kw.validate, "descriptors?",
                       &kw.descriptors, NULL) < 0)
     return NULL;
-  if (spec_unsupported (th, "mock_service", name, "tls", kw.tls, true) < 0
-      || spec_unsupported (th, "mock_service", name, "openapi", kw.openapi, true) < 0
+  if (spec_unsupported (th, "mock_service", name, "openapi", kw.openapi, true) < 0
       || spec_unsupported (th, "mock_service", name, "overrides", kw.overrides, true) < 0)
     return NULL;
   fb_plan_service *sv = FB_NEW (fb_plan_service);
@@ -639,7 +719,7 @@ b_mock_service (fb_star_thread *th, fb_value *self, const fb_star_args *a)
                                fb_value_type_name (a->pos[i]));
   if (rc >= 0 && !sv->n_ifaces)
     rc = -1, fb_star_errorf (th, "mock_service() \"%s\" requires at least one interface", name);
-  if (rc < 0 || build_tables (th, sp, sv, &kw) < 0 || mock_process (th, sv) < 0
+  if (rc < 0 || build_tables (th, sp, sv, &kw) < 0 || mock_tls (th, sp, sv, kw.tls) < 0 || mock_process (th, sv) < 0
       || (kw.deps && spec_service_deps (th, sp, sv, kw.deps) < 0))
     {
       fb_plan tmp = { sv, 1 };

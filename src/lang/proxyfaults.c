@@ -439,6 +439,10 @@ spec_proxy_install (fb_star_thread *th, const char *fname, fb_session *ss, const
   if (!p->framing)
     return fb_star_errorf (th, "%s: %s.%s is a %s interface: protocol-level rules need a protocol the proxy can frame (%s); use syscall faults on %s instead",
                            fname, s->name, f->name, f->protocol, fb_protocol_framed_names (), s->name), -1;
+  if (s->mock && s->mock->ifaces[r->iface].tls.cert)
+    return fb_star_errorf (th, "%s: %s.%s serves TLS (mock_service tls=True): protocol-level rules on it are not "
+                               "supported yet (the proxy does not terminate TLS); use syscall faults on %s instead",
+                           fname, s->name, f->name, s->name), -1;
   if (rule_unfit (th, fname, pf, s, f, p->framing) < 0)
     return -1;
   for (size_t i = 0; i < pf->n_given; i++)

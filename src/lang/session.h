@@ -12,6 +12,7 @@
 #include "faultbox/runner.h"
 #include "faultbox/spec.h"
 #include "faultbox/star.h"
+#include "faultbox/tls.h"
 #include "faultbox/buf.h"
 
 typedef struct fb_session fb_session;
@@ -77,6 +78,12 @@ struct fb_spec {
   size_t n_monitors;
   char **matrix_scenarios, **matrix_faults;
   size_t n_matrix_scenarios, n_matrix_faults;
+  /* mock_service(tls=True): the run's CA, made by the first such mock, and
+   * the file its certificate is written to (the mock's .ca_path), alone in
+   * its directory, which every service gets bound */
+  fb_tls_pair mock_ca;
+  char *mock_ca_path;
+  pid_t mock_ca_owner;  /* the process that wrote it removes it (not a -j worker) */
 };
 
 /* One installed fault or trace rule, for the summary lines. */

@@ -318,7 +318,8 @@ spec_step_run (fb_star_thread *th, const iface_ref *r, const fb_step_method *m, 
   fb_step_call call = { .method = m, .args = args, .service = s->name,
                         .host = session_step_host (ss, r->svc), .port = i->port,
                         .env = s->env, .n_env = s->n_env, .on_send = step_sent, .ctx = &sc,
-                        .wake_fd = body ? session_wake_fd (ss) : -1, .interrupted = body ? step_interrupted : NULL };
+                        .wake_fd = body ? session_wake_fd (ss) : -1, .interrupted = body ? step_interrupted : NULL,
+                        .ca_file = s->mock && s->mock->ifaces[r->iface].tls.cert ? r->spec->mock_ca_path : NULL };
   fb_step_result res = { 0 };
   fb_error e = { 0 };
   int rc = p->step (&call, &res, &e);

@@ -86,7 +86,7 @@ default_iface (const fb_plan_service *s)
   return which;
 }
 
-static const char *const service_attrs[] = { "name", "get", "post", "put",
+static const char *const service_attrs[] = { "name", "ca_path", "get", "post", "put",
                                              "delete", "patch", "send", NULL };
 
 static fb_value *
@@ -96,6 +96,9 @@ service_attr (fb_star_thread *th, fb_value *self, const char *name)
   const fb_plan_service *s = &r->spec->plan.services[r->svc];
   if (!strcmp (name, "name"))
     return fb_string (th, s->name);
+  /* a TLS mock's: the file of the run's CA that signed its certificate */
+  if (!strcmp (name, "ca_path") && s->mock && s->mock->ifaces[0].tls.cert)
+    return fb_string (th, r->spec->mock_ca_path);
   for (size_t i = 0; i < s->n_ifaces; i++)
     if (!strcmp (s->ifaces[i].name, name))
       {

@@ -252,7 +252,7 @@ grpc_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   _cleanup_buf_ fb_buf req = FB_BUF_INIT, reply = FB_BUF_INIT;
   fb_grpc_frame (&req, body, len);
   fb_h2_req rq = { .method = "POST", .path = method, .body = req.data, .body_len = req.len, .grpc = true,
-                   .max_body = GRPC_MAX_BODY };
+                   .max_body = GRPC_MAX_BODY, .ca_file = c->ca_file, .tls_name = c->ca_file ? c->service : NULL };
   fb_error e = { 0 };
   if (fb_h2_exchange (c->host, c->port, &rq, GRPC_STEP_TIMEOUT_MS, out, &reply, &e) < 0)
     {

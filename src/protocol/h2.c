@@ -1,6 +1,6 @@
 /* The HTTP/2 client of the http2 and grpc steps and healthchecks: one
- * connection per request, prior knowledge (h2c), nghttp2's session driven
- * over a non-blocking socket with poll. */
+ * connection per request, prior knowledge (h2c) or h2 over TLS to a TLS
+ * mock, nghttp2's session driven over the socket with poll. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "protocol/h2.h"
+#include "protocol/internal.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/time.h"
 
 typedef struct {
   int fd;
+  fb_tls_client *tls;       /* NULL: h2c on fd */
   int32_t stream;
   fb_step_result *out;
   fb_buf *body;
@@ -32,7 +34,7 @@ on_send (nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *u
 {
   (void) s, (void) flags;
   h2_client *c = ud;
-  ssize_t n = send (c->fd, data, len, MSG_NOSIGNAL);
+  ssize_t n = c->tls ? fb_tls_send (c->tls, data, len) : send (c->fd, data, len, MSG_NOSIGNAL);
   if (n < 0)
     return errno == EAGAIN || errno == EINTR ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
   return n;
@@ -132,11 +134,13 @@ pump (nghttp2_session *s, h2_client *c, bool (*done) (const h2_client *), int64_
         return "the server ended the connection";
       struct pollfd p = { c->fd, POLLIN | (nghttp2_session_want_write (s) ? POLLOUT : 0), 0 };
       int64_t left = (deadline - fb_now_ns ()) / FB_NS_PER_MS;
-      if (left <= 0 || poll (&p, 1, (int) left) == 0)
+      /* bytes TLS already decrypted are not the socket's to signal */
+      bool ready = c->tls && fb_tls_pending (c->tls);
+      if (!ready && (left <= 0 || poll (&p, 1, (int) left) == 0))
         return "timed out";
-      if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+      if (!ready && !(p.revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      ssize_t n = recv (c->fd, buf, sizeof buf, 0);
+      ssize_t n = c->tls ? fb_tls_recv (c->tls, buf, sizeof buf) : recv (c->fd, buf, sizeof buf, 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
         return "the server closed the connection";
       if (n > 0 && nghttp2_session_mem_recv (s, buf, (size_t) n) < 0)
@@ -161,9 +165,9 @@ static void
 request_headers (const char *host, int port, const fb_h2_req *rq, nghttp2_nv *nv, size_t *n, char *authority,
                  size_t alen)
 {
-  snprintf (authority, alen, "%s:%d", host, port);
+  snprintf (authority, alen, "%s:%d", rq->tls_name ? rq->tls_name : host, port);
   nv[(*n)++] = (nghttp2_nv) FB_H2_NV (":method", rq->method);
-  nv[(*n)++] = (nghttp2_nv) FB_H2_NV (":scheme", "http");
+  nv[(*n)++] = (nghttp2_nv) FB_H2_NV (":scheme", rq->ca_file ? "https" : "http");
   nv[(*n)++] = (nghttp2_nv) FB_H2_NV (":authority", authority);
   nv[(*n)++] = (nghttp2_nv) FB_H2_NV (":path", rq->path);
   if (rq->grpc)
@@ -186,6 +190,9 @@ fb_h2_exchange (const char *host, int port, const fb_h2_req *rq, int64_t timeout
   fb_step_result r = { 0 };
   h2_client c = { .fd = fd, .out = &r, .body = body, .max_body = rq->max_body, .src = rq->body,
                   .src_len = rq->body_len };
+  fb_error te = { 0 };
+  if (rq->ca_file && !(c.tls = fb_tls_connect (fd, rq->ca_file, rq->tls_name, "h2", timeout_ms, &te)))
+    return fb_error_set (err, te.code, "%s %s on %s:%d: %s", rq->method, rq->path, host, port, te.msg);
   nghttp2_session *s = client_session (&c);
   _cleanup_free_ nghttp2_nv *nv = fb_xcalloc (rq->n_headers + 6, sizeof *nv);
   size_t n = 0;
@@ -195,6 +202,7 @@ fb_h2_exchange (const char *host, int port, const fb_h2_req *rq, int64_t timeout
   c.stream = nghttp2_submit_request (s, NULL, nv, n, rq->body ? &dp : NULL, NULL);
   const char *why = c.stream < 0 ? nghttp2_strerror (c.stream) : pump (s, &c, stream_done, t0 + timeout_ms * FB_NS_PER_MS);
   nghttp2_session_del (s);
+  fb_tls_client_free (c.tls);
   r.duration_ms = (fb_now_ns () - t0) / FB_NS_PER_MS;
   if (!why && !r.status)
     why = c.reset ? nghttp2_http2_strerror (c.reset) : "no response";

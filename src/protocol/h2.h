@@ -24,6 +24,9 @@ typedef struct fb_h2_req {
   size_t body_len;
   bool grpc;                  /* content-type application/grpc, te: trailers */
   size_t max_body;            /* the rest of a longer reply body is read and dropped */
+  /* non-NULL: over TLS (ALPN h2), the server's certificate verified
+   * against this CA for tls_name, the request's authority */
+  const char *ca_file, *tls_name;
 } fb_h2_req;
 
 /* One request on a new connection to host:port. Fails (err names the

@@ -87,9 +87,16 @@ on_header (char *data, size_t size, size_t n, void *ud)
   return len;
 }
 
-int
-fb_http_request (const char *method, const char *url, const char *body, const fb_kv *headers,
-                 size_t n_headers, int64_t timeout_ms, fb_step_result *out, fb_error *err)
+/* tls: NULL for plain HTTP, else the CA to verify the server against and
+ * where the URL's host is (curl's "host:port:address"). */
+typedef struct {
+  const char *ca_file;
+  const char *resolve;
+} http_tls;
+
+static int
+http_request (const char *method, const char *url, const http_tls *tls, const char *body, const fb_kv *headers,
+              size_t n_headers, int64_t timeout_ms, fb_step_result *out, fb_error *err)
 {
   pthread_once (&curl_once, curl_load);
   if (!curl.easy_init)
@@ -104,6 +111,12 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
     {
       _cleanup_free_ char *h = fb_xasprintf ("%s: %s", headers[i].key, headers[i].value);
       hl = curl.slist_append (hl, h);
+    }
+  struct curl_slist *resolve = tls ? curl.slist_append (NULL, tls->resolve) : NULL;
+  if (tls)
+    {
+      curl.easy_setopt (c, CURLOPT_CAINFO, tls->ca_file);
+      curl.easy_setopt (c, CURLOPT_RESOLVE, resolve);
     }
   char errbuf[CURL_ERROR_SIZE] = "";
   curl.easy_setopt (c, CURLOPT_URL, url);
@@ -130,6 +143,7 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
   curl.easy_getinfo (c, CURLINFO_OS_ERRNO, &os_errno);
   curl.easy_getinfo (c, CURLINFO_RESPONSE_CODE, &r.status);
   curl.slist_free_all (hl);
+  curl.slist_free_all (resolve);
   curl.easy_cleanup (c);
   if (rc != CURLE_OK)
     {
@@ -142,6 +156,13 @@ fb_http_request (const char *method, const char *url, const char *body, const fb
   r.body = fb_protocol_trim (fb_buf_steal (&b));
   *out = r;
   return 0;
+}
+
+int
+fb_http_request (const char *method, const char *url, const char *body, const fb_kv *headers,
+                 size_t n_headers, int64_t timeout_ms, fb_step_result *out, fb_error *err)
+{
+  return http_request (method, url, NULL, body, headers, n_headers, timeout_ms, out, err);
 }
 
 int
@@ -166,10 +187,15 @@ http_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   const char *path = c->args[0].s, *body = c->args[1].s;
   char upper[16];
   fb_step_verb (c, upper, sizeof upper);
-  _cleanup_free_ char *url = fb_xasprintf ("http://%s:%d%s%s", c->host, c->port, path[0] == '/' ? "" : "/", path);
+  /* a TLS mock is asked for by its name, which its certificate names */
+  _cleanup_free_ char *url = fb_xasprintf ("%s://%s:%d%s%s", c->ca_file ? "https" : "http",
+                                           c->ca_file ? c->service : c->host, c->port, path[0] == '/' ? "" : "/", path);
+  _cleanup_free_ char *resolve = fb_xasprintf ("%s:%d:%s", c->service, c->port, c->host);
+  http_tls tls = { c->ca_file, resolve };
   c->on_send (c->ctx, (const char *const[]) { "method", upper, "path", path, NULL });
   fb_error e = { 0 };
-  if (fb_http_request (upper, url, body, c->args[2].kv, c->args[2].n_kv, HTTP_STEP_TIMEOUT_MS, out, &e) < 0)
+  if (http_request (upper, url, c->ca_file ? &tls : NULL, body, c->args[2].kv, c->args[2].n_kv,
+                    HTTP_STEP_TIMEOUT_MS, out, &e) < 0)
     {
       fb_step_field (out, "method", upper);
       fb_step_field (out, "success", "false");

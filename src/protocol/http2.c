@@ -22,7 +22,7 @@ http2_step (const fb_step_call *c, fb_step_result *out, fb_error *err)
   bool with_body = body && (strcmp (upper, "GET") != 0 || *body);
   fb_h2_req rq = { .method = upper, .path = full, .headers = c->args[2].kv, .n_headers = c->args[2].n_kv,
                    .body = with_body ? body : NULL, .body_len = with_body ? strlen (body) : 0,
-                   .max_body = HTTP2_MAX_BODY };
+                   .max_body = HTTP2_MAX_BODY, .ca_file = c->ca_file, .tls_name = c->ca_file ? c->service : NULL };
   _cleanup_buf_ fb_buf b = FB_BUF_INIT;
   fb_error e = { 0 };
   if (fb_h2_exchange (c->host, c->port, &rq, HTTP2_STEP_TIMEOUT_MS, out, &b, &e) < 0)

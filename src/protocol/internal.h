@@ -196,6 +196,26 @@ void fb_mock_frames (fb_mock_conn *c, const fb_framing *fr, size_t max,
 int fb_mock_write (int fd, const char *p, size_t n);
 /* Reads and writes on fd give up after seconds. */
 void fb_mock_timeout (int fd, int seconds);
+/* Serves TLS on fd (taken) with pair, choosing alpn ("h2" or NULL) when
+ * the client offers it: the plaintext end of a socketpair the mock serves,
+ * a thread relaying between them; -1 (fd closed) on failure. */
+struct fb_tls_pair;
+int fb_tls_accept (const struct fb_tls_pair *pair, const char *alpn, int fd, fb_error *err);
+
+/* A step's TLS connection over fd (connected; made blocking, each read and
+ * write bounded by timeout_ms): the server's certificate must verify
+ * against ca_file for name; alpn ("h2" or NULL) is offered. NULL: err
+ * says why (the certificate's verdict when it was that). */
+typedef struct fb_tls_client fb_tls_client;
+fb_tls_client *fb_tls_connect (int fd, const char *ca_file, const char *name, const char *alpn, int64_t timeout_ms,
+                               fb_error *err);
+/* n bytes written, or -1. */
+ssize_t fb_tls_send (fb_tls_client *c, const void *p, size_t n);
+/* bytes read; 0 at the end or on failure. */
+ssize_t fb_tls_recv (fb_tls_client *c, void *p, size_t n);
+/* Whether bytes already decrypted wait to be read (poll does not see them). */
+bool fb_tls_pending (fb_tls_client *c);
+void fb_tls_client_free (fb_tls_client *c);
 
 /* get/post/put/delete/patch(path=, body=, headers=): HTTP's steps, HTTP/2's too. */
 #define FB_HTTP_N_METHODS 5

@@ -183,8 +183,17 @@ static void *
 conn_main (void *p)
 {
   conn_job *j = p;
-  j->ops->serve (&j->c);
-  close (j->c.fd);
+  fb_error e = { 0 };
+  /* TLS is a layer under the protocol's mock: it serves the plaintext */
+  if (j->c.iface->tls.cert && !j->ops->datagram)
+    j->c.fd = fb_tls_accept (&j->c.iface->tls, strcmp (j->c.iface->protocol, "http") ? "h2" : NULL, j->c.fd, &e);
+  if (j->c.fd < 0 && e.code != ENODATA)
+    fb_mock_emit (j->c.srv, j->c.iface, "tls_error", (const char *const[]) { "error", e.msg, NULL });
+  else if (j->c.fd >= 0)
+    {
+      j->ops->serve (&j->c);
+      close (j->c.fd);
+    }
   free (j);
   return NULL;
 }

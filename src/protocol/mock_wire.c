@@ -54,6 +54,7 @@ fb_mock_config_clear (fb_mock_config *c)
       kv_free (f->state, f->n_state);
       free (f->host);
       free (f->descriptors);
+      fb_tls_pair_clear (&f->tls);
     }
   free (c->ifaces);
   memset (c, 0, sizeof *c);
@@ -250,6 +251,8 @@ fb_mock_pack (const fb_mock_config *c, fb_mock_fields *fs)
       fb_mock_put_pairs (fs, f->state, f->n_state);
       fb_mock_field_num (fs, f->partitions);
       fb_mock_field (fs, f->descriptors ? f->descriptors : "", f->descriptors_len);
+      fb_mock_field_str (fs, f->tls.cert ? f->tls.cert : "");
+      fb_mock_field_str (fs, f->tls.key ? f->tls.key : "");
     }
 }
 
@@ -371,6 +374,9 @@ fb_mock_unpack (const fb_mock_msg *m, fb_mock_config *out, fb_error *err)
       f->partitions = (int) take_num (&c);
       const char *d = take (&c, &f->descriptors_len);
       f->descriptors = f->descriptors_len ? fb_xmemdup0 (d, f->descriptors_len) : NULL;
+      const char *cert = take (&c, NULL), *key = take (&c, NULL);
+      if (*cert)
+        f->tls = (fb_tls_pair) { fb_xstrdup (cert), fb_xstrdup (key) };
     }
   /* the runner's address of the mock, when it says one */
   const char *host = c.i < m->n ? take (&c, NULL) : "";

@@ -312,8 +312,13 @@ lab_inputs_build (fb_spec *sp, lab_inputs *in, const fb_test_options *o, fb_buf 
       in->argv[i][0] = s->binary;
       for (size_t k = 0; k < s->n_args; k++)
         in->argv[i][k + 1] = s->args[k];
-      in->binds[i] = fb_xcalloc (4, sizeof (char *));
+      in->binds[i] = fb_xcalloc (5, sizeof (char *));
       size_t nb = 0;
+      if (sp->mock_ca_path)
+        {
+          char *ca_dir = in->binds[i][nb++] = fb_xstrdup (sp->mock_ca_path);
+          *strrchr (ca_dir, '/') = '\0';
+        }
       /* not a spec right in /tmp: the host's would hide the service's fresh one */
       if (strcmp (sp->dir, "/tmp") != 0)
         in->binds[i][nb++] = fb_xstrdup (sp->dir);

@@ -6,6 +6,7 @@
 # mock.* events, and a spec loading @faultbox/recipes and @faultbox/mocks;
 # mongodb steps (libmongoc) against the mongodb mock, straight and through
 # the proxy's rules; the kafka mock (kafka.star) under librdkafka steps, kcat and proxy rules.
+# TLS mocks (mocks-tls.star) verified by steps and curl against the run's CA.
 . "$(dirname "$0")/lib.sh"
 need_root
 for bin in /usr/sbin/nginx /usr/bin/redis-cli /usr/bin/kcat; do
@@ -28,6 +29,16 @@ for t in http_response_constructors http_dynamic real_service_reaches_http_mock 
   expect_out out "^--- PASS: test_$t "
 done
 expect_out out '^9 passed, 0 failed$'
+
+# the TLS mocks' CA is written under $TMPDIR (outside the spec's directory:
+# services see it through its own bind), and gone with the run
+ca_tmp=$(mktemp -d /tmp/fbtest-ca.XXXXXX)
+TMPDIR=$ca_tmp run_fb test mocks-tls.star
+expect_rc 0 "TLS mocks: steps and real clients verify the run's CA"
+expect_out out "^--- PASS: test_tls_mock "
+expect_out err "^ca_path $ca_tmp/faultbox-ca-[0-9]+/ca.pem$"
+if [ -z "$(ls -A "$ca_tmp")" ]; then ok "the mock CA is removed after the run"; else fail "left in \$TMPDIR: $(ls "$ca_tmp")"; fi
+rm -rf "$ca_tmp"
 
 run_fb test mongodb.star
 expect_rc 0 "mongodb steps against the mongodb mock, rules by command and collection"

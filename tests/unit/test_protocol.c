@@ -1,9 +1,11 @@
 #include "fb_test.h"
 
 #include "protocol/internal.h"
+#include "faultbox/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -213,7 +215,7 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
     { "* /dyn/**", { 0 }, 4 },
   };
   fb_mock_iface f = { "main", "http", 8080, routes, 2, true, { 418, "teapot", 6, NULL, NULL, 0 }, &seed, 1, 3, NULL,
-                      "\x0a\0", 2 };
+                      "\x0a\0", 2, { "CERT", "KEY" } };
   fb_mock_config c = { &f, 1 };
   fb_mock_fields fs = { 0 };
   fb_mock_pack (&c, &fs);
@@ -246,12 +248,91 @@ test_mock_table_round_trips_over_the_hub_wire (void **state)
   assert_string_equal (g->state[0].key, "k");
   assert_int_equal (g->descriptors_len, 2);
   assert_memory_equal (g->descriptors, "\x0a\0", 2);
+  assert_string_equal (g->tls.cert, "CERT");
+  assert_string_equal (g->tls.key, "KEY");
   fb_mock_config_clear (&out);
   fb_mock_msg_clear (&m);
   /* the peer gone: a clean end is 0 */
   close (sv[0]);
   assert_int_equal (fb_mock_recv (sv[1], &m, &err), 0);
   close (sv[1]);
+}
+
+/* ---- TLS: the mock CA, a leaf, both sides of a handshake ---------------- */
+
+typedef struct {
+  const fb_tls_pair *leaf;
+  int fd;
+} tls_srv;
+
+/* Echoes one read over TLS. */
+static void *
+tls_echo (void *p)
+{
+  tls_srv *a = p;
+  fb_error e = { 0 };
+  int plain = fb_tls_accept (a->leaf, NULL, a->fd, &e);
+  if (plain >= 0)
+    {
+      char buf[16];
+      ssize_t n = read (plain, buf, sizeof buf);
+      if (n > 0 && write (plain, buf, (size_t) n) != n)
+        n = -1;
+      close (plain);
+    }
+  return NULL;
+}
+
+/* A client for name trusting ca_file: 0 when its "ping" comes back. */
+static int
+tls_ping (const fb_tls_pair *leaf, const char *ca_file, const char *name, fb_error *err)
+{
+  int sv[2];
+  assert_int_equal (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  tls_srv a = { leaf, sv[1] };
+  pthread_t t;
+  assert_int_equal (pthread_create (&t, NULL, tls_echo, &a), 0);
+  fb_tls_client *c = fb_tls_connect (sv[0], ca_file, name, NULL, 2000, err);
+  int rc = -1;
+  char buf[8] = "";
+  if (c && fb_tls_send (c, "ping", 4) == 4 && fb_tls_recv (c, buf, sizeof buf) == 4 && !memcmp (buf, "ping", 4))
+    rc = 0;
+  fb_tls_client_free (c);
+  close (sv[0]);
+  pthread_join (t, NULL);
+  return rc;
+}
+
+static void
+test_tls_leaf_verifies_for_its_names_only (void **state)
+{
+  (void) state;
+  fb_tls_pair ca = { 0 }, leaf = { 0 };
+  fb_error err = { 0 };
+  assert_int_equal (fb_tls_make_ca (&ca, &err), 0);
+  const char *const names[] = { "localhost", "secure", "127.0.0.1", "::1", NULL };
+  assert_int_equal (fb_tls_make_leaf (&ca, names, &leaf, &err), 0);
+  char ca_file[] = "/tmp/fb-unit-ca.XXXXXX";
+  int fd = mkstemp (ca_file);
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, ca.cert, strlen (ca.cert)), (ssize_t) strlen (ca.cert));
+  close (fd);
+  for (size_t i = 0; names[i]; i++)
+    assert_int_equal (tls_ping (&leaf, ca_file, names[i], &err), 0);
+  assert_int_equal (tls_ping (&leaf, ca_file, "elsewhere", &err), -1);
+  assert_non_null (strstr (err.msg, "the certificate of elsewhere does not verify"));
+  /* another run's CA does not vouch for it */
+  fb_tls_pair other = { 0 };
+  assert_int_equal (fb_tls_make_ca (&other, &err), 0);
+  fd = open (ca_file, O_WRONLY | O_TRUNC);
+  assert_int_equal (write (fd, other.cert, strlen (other.cert)), (ssize_t) strlen (other.cert));
+  close (fd);
+  assert_int_equal (tls_ping (&leaf, ca_file, "secure", &err), -1);
+  assert_non_null (strstr (err.msg, "does not verify"));
+  unlink (ca_file);
+  fb_tls_pair_clear (&ca);
+  fb_tls_pair_clear (&leaf);
+  fb_tls_pair_clear (&other);
 }
 
 int
@@ -268,6 +349,7 @@ main (void)
     cmocka_unit_test (test_pg_rows_sorted_and_typed),
     cmocka_unit_test (test_pg_no_rows_is_null),
     cmocka_unit_test (test_mock_table_round_trips_over_the_hub_wire),
+    cmocka_unit_test (test_tls_leaf_verifies_for_its_names_only),
   };
   return cmocka_run_group_tests_name ("runner_client", tests, NULL, NULL);
 }
