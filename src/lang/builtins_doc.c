@@ -369,7 +369,7 @@ static const fb_doc docs[] = {
     .returns = "None",
     .events = "link_fault_removed",
     .errors = "no such link fault open",
-    .example = "def test_lossy_stop():\n"
+    .example = "def test_throttled():\n"
       "    link_fault_start(api, db, rate = \"1mbit\")\n"
       "    link_fault_stop(api, db)",
   },
