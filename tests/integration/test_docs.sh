@@ -59,6 +59,7 @@ unrunnable() { grep -q 'link_fault' "$1" && grep -qE '\<(delay|jitter|loss|dupli
 # the postgres and mariadb examples' servers copy a datadir made once
 # (initdb and install-db take seconds)
 tpl=$TMP/tpl
+mkdir "$tpl"
 "$FAULTBOX_SRC/specs/examples/pg-server.sh" template "$tpl/pg" &
 "$FAULTBOX_SRC/specs/examples/mariadb-server.sh" template "$tpl/my" || fail "mariadb-server.sh template"
 wait $! || fail "pg-server.sh template"
