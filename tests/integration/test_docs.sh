@@ -57,13 +57,12 @@ count=$(grep -c '^Checked ' "$TMP/out")
 need_root
 unrunnable() { grep -q 'link_fault' "$1" && grep -qE '\<(delay|jitter|loss|duplicate|reorder|corrupt) =' "$1"; }
 # the postgres and mariadb examples' servers copy a datadir made once
-# (initdb and install-db take seconds)
+# (initdb and install-db take seconds), made while the examples are set up
 tpl=$TMP/tpl
 mkdir "$tpl"
-"$FAULTBOX_SRC/specs/examples/pg-server.sh" template "$tpl/pg" &
-"$FAULTBOX_SRC/specs/examples/mariadb-server.sh" template "$tpl/my" || fail "mariadb-server.sh template"
-wait $! || fail "pg-server.sh template"
-runnable=() skipped=0
+"$FAULTBOX_SRC/specs/examples/pg-server.sh" template "$tpl/pg" & pg_tpl=$!
+"$FAULTBOX_SRC/specs/examples/mariadb-server.sh" template "$tpl/my" & my_tpl=$!
+runnable=() linked=() skipped=0
 while read -r spec; do
   case $spec in */tutorial-*) continue ;; esac
   [ -n "$("$FAULTBOX" list "$spec" 2>/dev/null)" ] || continue
@@ -78,15 +77,18 @@ while read -r spec; do
   # named by its path (a service's working directory is its own)
   cp "$FAULTBOX_SRC/tests/integration/specs/amqp_broker.py" "$d/"
   sed -i "s|\"amqp_broker.py\"|\"$d/amqp_broker.py\"|" "$spec"
-  # their servers' templates, linked beside them: a service sees its
-  # binary's directory, not the rest of /tmp
+  # their servers' templates beside them (linked there once made): a
+  # service sees its binary's directory, not the rest of /tmp
   if grep -qE '"(pg|mariadb)-server.sh"' "$spec"; then
-    cp -al "$tpl" "$d/tpl"
+    linked+=("$d")
     sed -i -e "s|\"pg-server.sh\",|\"$d/pg-server.sh\",|" -e "s|\"POSTGRES_USER\": \"postgres\"|&, \"PG_TEMPLATE\": \"$d/tpl/pg\"|" \
       -e "s|\"mariadb-server.sh\",|\"$d/mariadb-server.sh\",|" -e "s|\"MYSQL_USER\": |\"MY_TEMPLATE\": \"$d/tpl/my\", &|" "$spec"
   fi
   runnable+=("$spec")
 done <"$TMP/specs"
+wait "$pg_tpl" || fail "pg-server.sh template"
+wait "$my_tpl" || fail "mariadb-server.sh template"
+for d in "${linked[@]}"; do cp -al "$tpl" "$d/tpl"; done
 # DOC_RUN_EVERY=N runs every Nth (the ASan lane: that code under ASan, not
 # the examples again); four at a time: most wait out a deadline (a denied
 # reply's 5 s, a subscribe's 10 s) more than they compute
