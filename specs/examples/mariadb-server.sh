@@ -3,18 +3,27 @@
 # reads it: MYSQL_ROOT_PASSWORD (else root has none), MYSQL_DATABASE, and
 # MYSQL_USER with MYSQL_PASSWORD granted it. The datadir is made by
 # mariadb-install-db in the service's private /tmp, or copied from
-# MY_TEMPLATE (a datadir a test made once: install-db takes seconds).
-# InnoDB never syncs: the data dies with the lab.
+# MY_TEMPLATE: a datadir made once, before the run, with
+#   mariadb-server.sh template DIR
+# (install-db takes seconds, a copy not). InnoDB never syncs: the data
+# dies with the lab.
 set -eu
 data=/tmp/mydata
 fast="--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --innodb-flush-method=nosync
   --innodb-log-file-size=8M --innodb-buffer-pool-size=16M --innodb-use-native-aio=0 --skip-log-bin"
+install_db() {
+  # shellcheck disable=SC2086
+  out=$(mariadb-install-db --no-defaults --datadir="$1" --user=root --auth-root-authentication-method=normal \
+    --skip-test-db --skip-name-resolve $fast 2>&1) || { echo "$out" >&2; exit 1; }
+}
+if [ "${1:-}" = template ]; then
+  install_db "$2"
+  exit 0
+fi
 if [ -n "${MY_TEMPLATE:-}" ]; then
   cp -a "$MY_TEMPLATE" "$data"
 else
-  # shellcheck disable=SC2086
-  mariadb-install-db --no-defaults --datadir="$data" --user=root --auth-root-authentication-method=normal \
-    --skip-test-db --skip-name-resolve $fast >/tmp/install-db.log 2>&1
+  install_db "$data"
 fi
 q() { printf "'%s'" "$(printf %s "$1" | sed "s/'/''/g")"; }
 {

@@ -369,7 +369,7 @@ static const fb_doc docs[] = {
     .returns = "None",
     .events = "link_fault_removed",
     .errors = "no such link fault open",
-    .example = "def test_lossy_stop():\n"
+    .example = "def test_throttled():\n"
       "    link_fault_start(api, db, rate = \"1mbit\")\n"
       "    link_fault_stop(api, db)",
   },
@@ -1288,12 +1288,14 @@ static const fb_doc docs[] = {
     .returns = "a Response (.data the rows)",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
-    .example = "pg = service(\"pg\", \"/usr/lib/postgresql/15/bin/postgres\",\n"
+    .example = "# specs/examples/pg-server.sh: initdb, then postgres as the postgres user\n"
+      "pg = service(\"pg\", \"pg-server.sh\",\n"
       "    interface(\"main\", \"postgres\", 5432),\n"
       "    env = {\"POSTGRES_USER\": \"postgres\"},\n"
       "    healthcheck = ready())\n"
       "def test_pg():\n"
-      "    rows = pg.main.query(sql = \"SELECT 1 AS one\").data",
+      "    rows = pg.main.query(sql = \"SELECT 1 AS one\").data\n"
+      "    assert_eq(rows, [{\"one\": 1}])",
   },
   {
     .name = "postgres.exec",
@@ -1303,7 +1305,8 @@ static const fb_doc docs[] = {
     .returns = "a Response",
     .events = "step_send, step_recv",
     .errors = "called while loading; a server's error is ok=False, not an exception",
-    .example = "pg = service(\"pg\", \"/usr/lib/postgresql/15/bin/postgres\",\n"
+    .example = "# specs/examples/pg-server.sh: initdb, then postgres as the postgres user\n"
+      "pg = service(\"pg\", \"pg-server.sh\",\n"
       "    interface(\"main\", \"postgres\", 5432),\n"
       "    env = {\"POSTGRES_USER\": \"postgres\"},\n"
       "    healthcheck = ready())\n"
@@ -1318,11 +1321,16 @@ static const fb_doc docs[] = {
     .returns = "a Response (.data the rows, a list of dicts)",
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty sql= raises; a statement the server rejects, or a failed connection, is ok=False with go-sql-driver's words, not an exception",
-    .example = "shop = service(\"shop\", BIN + \"/mock-db\",\n"
+    .example = "# specs/examples/mariadb-server.sh: a MariaDB with the accounts the env names\n"
+      "shop = service(\"shop\", \"mariadb-server.sh\",\n"
       "    interface(\"main\", \"mysql\", 3306),\n"
-      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"})\n"
+      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"},\n"
+      "    healthcheck = ready(timeout = \"60s\"))\n"
       "def test_orders():\n"
-      "    rows = shop.main.query(sql = \"SELECT item, qty FROM orders\").data",
+      "    shop.main.exec(sql = \"CREATE TABLE orders (item VARCHAR(40), qty INT)\")\n"
+      "    shop.main.exec(sql = \"INSERT INTO orders VALUES ('apple', 3)\")\n"
+      "    rows = shop.main.query(sql = \"SELECT item, qty FROM orders\").data\n"
+      "    assert_eq(rows, [{\"item\": \"apple\", \"qty\": 3}])",
   },
   {
     .name = "mysql.exec",
@@ -1332,9 +1340,11 @@ static const fb_doc docs[] = {
     .returns = "a Response (.data {\"rows_affected\": N}; a statement with rows affects none, as Go's Exec)",
     .events = "step_send, step_recv",
     .errors = "called while loading; an empty sql= raises; a statement the server rejects, or a failed connection, is ok=False with go-sql-driver's words, not an exception",
-    .example = "shop = service(\"shop\", BIN + \"/mock-db\",\n"
+    .example = "# specs/examples/mariadb-server.sh: a MariaDB with the accounts the env names\n"
+      "shop = service(\"shop\", \"mariadb-server.sh\",\n"
       "    interface(\"main\", \"mysql\", 3306),\n"
-      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"})\n"
+      "    env = {\"MYSQL_USER\": \"shop\", \"MYSQL_PASSWORD\": \"shop\", \"MYSQL_DATABASE\": \"shop\"},\n"
+      "    healthcheck = ready(timeout = \"60s\"))\n"
       "def test_create():\n"
       "    assert_true(shop.main.exec(sql = \"CREATE TABLE t (x INT)\").ok)",
   },

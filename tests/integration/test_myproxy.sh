@@ -13,10 +13,8 @@ prep_specs
 # not; in memory (on ext4 under load install-db waits 3x as long)
 tpl=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d -p "$TMP")
 trap 'rm -rf "$TMP" "$tpl"' EXIT
-mariadb-install-db --no-defaults --datadir="$tpl/mydata" --user=root --auth-root-authentication-method=normal \
-  --skip-test-db --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
-  --innodb-flush-method=nosync --innodb-log-file-size=8M --innodb-buffer-pool-size=16M \
-  --innodb-use-native-aio=0 --skip-log-bin >"$TMP/install-db.log" 2>&1 || fail "mariadb-install-db: $(tail -3 "$TMP/install-db.log")"
+"$FAULTBOX_SRC/specs/examples/mariadb-server.sh" template "$tpl/mydata" 2>"$TMP/install-db.log" \
+  || fail "mariadb-server.sh template: $(tail -3 "$TMP/install-db.log")"
 cp "$FAULTBOX_SRC/tests/integration/specs/proxy_peer.py" "$FAULTBOX_BUILD/tests/helpers/my_client" "$TMP/"
 sed -i -e "s|MYSERVER|$FAULTBOX_SRC/specs/examples/mariadb-server.sh|" -e "s|TEMPLATE|$tpl/mydata|" -e "s|SPECDIR|$TMP|g" \
   "$TMP/myproxy.star"
