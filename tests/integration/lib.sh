@@ -107,6 +107,10 @@ set -e
 
 # Lab cgroups (faultbox-<runner pid>-<n>) whose runner is gone: leftovers.
 # Cgroups of live runners (another suite running beside this one) are not.
+# walkable_root: lets a user other than root walk / (initdb runs as
+# postgres): a root made by mktemp -d, as a chroot's from fresh-check, is 0700
+walkable_root() { [ -n "$(find / -maxdepth 0 -perm -o=x)" ] || chmod o+rx /; }
+
 # dead_workdirs DIR...: the work directories faultbox-<pid>-* in DIRs whose
 # runner is gone (another test's live runner's are not leftovers)
 dead_workdirs() {

@@ -60,6 +60,7 @@ unrunnable() { grep -q 'link_fault' "$1" && grep -qE '\<(delay|jitter|loss|dupli
 # (initdb and install-db take seconds), made while the examples are set up
 tpl=$TMP/tpl
 mkdir "$tpl"
+walkable_root
 "$FAULTBOX_SRC/specs/examples/pg-server.sh" template "$tpl/pg" & pg_tpl=$!
 "$FAULTBOX_SRC/specs/examples/mariadb-server.sh" template "$tpl/my" & my_tpl=$!
 runnable=() linked=() skipped=0

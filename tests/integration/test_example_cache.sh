@@ -12,6 +12,7 @@ id postgres >/dev/null 2>&1 || skip "no postgres user (the postgresql package cr
 # one initdb for the run: each of the 9 postgres copies its datadir (the
 # spec's directory, $TMP, is bound read-only into the services)
 cp "$FAULTBOX_SRC/specs/examples/pg-server.sh" "$TMP/"
+walkable_root
 "$TMP/pg-server.sh" template "$TMP/pgtemplate" || { fail "pg-server.sh template"; finish; }
 sed -e "s|\.\./\.\./build/src/demo|$FAULTBOX_BUILD/src/demo|" -e "s|^PG_TEMPLATE = \"\"|PG_TEMPLATE = \"$TMP/pgtemplate\"|" \
   "$FAULTBOX_SRC/specs/examples/cache-aside.star" >"$TMP/cache-aside.star"
