@@ -155,19 +155,6 @@ test_clickhouse_rules_see_the_sql (void **state)
   f->state_free (st);
 }
 
-static int
-listener (int *port)
-{
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t l = sizeof a;
-  assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
-  assert_int_equal (listen (fd, 8), 0);
-  getsockname (fd, (struct sockaddr *) &a, &l);
-  *port = ntohs (a.sin_port);
-  return fd;
-}
-
 typedef struct {
   int fd;
   size_t got;   /* the bytes the server received before the proxy closed */
@@ -192,11 +179,11 @@ static void
 test_amqp_error_closes_the_connection_after_its_reply (void **state)
 {
   (void) state;
-  int pport, tmp = listener (&pport);
+  int pport, tmp = fb_test_listener (&pport);
   close (tmp);
   sink s = { 0 };
   int sport;
-  s.fd = listener (&sport);
+  s.fd = fb_test_listener (&sport);
   pthread_t t;
   pthread_create (&t, NULL, sink_server, &s);
   fb_proxy *px = fb_proxy_new (1, NULL);

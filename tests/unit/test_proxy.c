@@ -586,19 +586,6 @@ test_sql_canonical_as_faultbox (void **state)
 
 /* ---- one proxy on loopback -------------------------------------------- */
 
-static int
-listener (int *port)
-{
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t l = sizeof a;
-  assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
-  assert_int_equal (listen (fd, 8), 0);
-  getsockname (fd, (struct sockaddr *) &a, &l);
-  *port = ntohs (a.sin_port);
-  return fd;
-}
-
 /* A server answering each RESP command, byte by byte, with +OK<n>. */
 static void *
 resp_server (void *p)
@@ -645,8 +632,8 @@ test_proxy_injects_a_reply_in_its_place_among_pipelined_commands (void **state)
 {
   (void) state;
   int sport, pport;
-  int sfd = listener (&sport);
-  int tmp = listener (&pport);
+  int sfd = fb_test_listener (&sport);
+  int tmp = fb_test_listener (&pport);
   close (tmp);
   pthread_t t;
   pthread_create (&t, NULL, resp_server, &sfd);
@@ -722,8 +709,8 @@ test_proxy_partition_refuses_and_holds_until_healed (void **state)
 {
   (void) state;
   int sport, pport;
-  int sfd = listener (&sport);
-  int tmp = listener (&pport);
+  int sfd = fb_test_listener (&sport);
+  int tmp = fb_test_listener (&pport);
   close (tmp);
   pthread_t t;
   pthread_create (&t, NULL, resp_server, &sfd);
